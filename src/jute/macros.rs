@@ -1,0 +1,39 @@
+//! The `jute_record!` macro: one declaration per jute class.
+
+/// Declares a jute record: a struct with public fields in schema order and
+/// a [`Record`](crate::jute::Record) impl that reads and writes them in that
+/// order.
+macro_rules! jute_record {
+    ($(
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
+        }
+    )*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        impl $crate::jute::Record for $name {
+            #[allow(unused_variables)]
+            fn serialize<W: std::io::Write>(
+                &self,
+                oa: &mut $crate::jute::OutputArchive<W>,
+            ) -> std::io::Result<()> {
+                $( $crate::jute::Record::serialize(&self.$field, oa)?; )*
+                Ok(())
+            }
+
+            #[allow(unused_variables)]
+            fn deserialize<R: std::io::Read>(
+                ia: &mut $crate::jute::InputArchive<R>,
+            ) -> $crate::jute::Result<Self> {
+                Ok($name {
+                    $( $field: $crate::jute::Record::deserialize(ia)?, )*
+                })
+            }
+        }
+    )*};
+}

@@ -1,0 +1,10 @@
+//! Schema module `org.apache.zookeeper.server.persistence`.
+
+jute_record! {
+    /// The 16-byte header of txn logs (`ZKLG`) and snapshots (`ZKSN`).
+    pub struct FileHeader {
+        magic: i32,
+        version: i32,
+        dbid: i64,
+    }
+}

@@ -1,0 +1,2 @@
+//! `zk-server <zoo.cfg>`: placeholder until the server lands.
+fn main() {}

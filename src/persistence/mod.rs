@@ -1,0 +1,1 @@
+//! Txn logs and snapshots. Mirrors `org.apache.zookeeper.server.persistence`.

@@ -1,0 +1,1 @@
+//! Election and Zab: later issues. Mirrors `org.apache.zookeeper.server.quorum`.

@@ -1,0 +1,1 @@
+//! The standalone server. Mirrors `org.apache.zookeeper.server`.
