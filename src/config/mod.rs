@@ -1,1 +1,3 @@
 //! `zoo.cfg` parsing. Mirrors `QuorumPeerConfig`, `ServerConfig`.
+
+pub mod server_config;

@@ -1,1 +1,13 @@
-//! The standalone server. Mirrors `org.apache.zookeeper.server`.
+//! The standalone server: connections, sessions, the request pipeline, the
+//! DataTree and watches.
+//!
+//! Mirrors: `org.apache.zookeeper.server`.
+
+pub mod data_node;
+pub mod data_tree;
+pub mod request;
+pub mod request_processor;
+pub mod server_cnxn;
+pub mod watch;
+pub mod zk_database;
+pub mod zookeeper_server;

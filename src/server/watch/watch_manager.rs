@@ -1,0 +1,1 @@
+//! Watch tables. Mirrors: `WatchManager`.
