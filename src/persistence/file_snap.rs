@@ -1,0 +1,304 @@
+//! Snapshot files: write the sessions and the DataTree with their seals and
+//! digest section; find the newest readable snapshot, falling back to older
+//! ones. Writing runs on the snapshot thread, reading on the loading thread.
+//!
+//! Layout (uncompressed view):
+//!
+//! ```text
+//! FileHeader{ZKSN, 2, -1}
+//! int count, count x (long sessionId, int timeout)
+//! DataTree: ACL cache, (path, DataNode)*, "/"
+//! seal 1: long adler32, "/"
+//! digest: long zxid, int version, long digest          (digest.enabled)
+//! seal 2
+//! long lastProcessedZxid                               (3.9; 3.8 ignores it)
+//! seal 3
+//! ```
+//!
+//! Mirrors: `org.apache.zookeeper.server.persistence.FileSnap` and
+//! `org.apache.zookeeper.server.util.SerializeUtils` (snapshot part).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use log::{info, warn};
+
+use super::snap_stream::{self, SnapOutput, SnapReader, StreamMode};
+use super::util::{self, SNAPSHOT_FILE_PREFIX, SNAP_MAGIC};
+use super::{Error, Result};
+use crate::jute::persistence::FileHeader;
+use crate::jute::{InputArchive, Record};
+use crate::server::data_tree::DataTree;
+
+/// Current DataTree digest version (`DigestCalculator.DIGEST_VERSION`).
+pub const DIGEST_VERSION: i32 = 2;
+/// How many snapshots restore tries before giving up (Java: 100).
+pub const MAX_SNAPSHOT_CANDIDATES: usize = 100;
+
+/// The digest section: the tree digest after the txn `zxid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZxidDigest {
+    /// 0 means "no digest" (the first snapshot of an empty database).
+    pub zxid: i64,
+    pub version: i32,
+    pub digest: i64,
+}
+
+impl ZxidDigest {
+    /// The pair Java writes when it has no digest yet.
+    pub const EMPTY: ZxidDigest = ZxidDigest { zxid: 0, version: DIGEST_VERSION, digest: 0 };
+
+    /// The digest pair of a tree that is not being modified: its last
+    /// processed zxid and its current digest.
+    pub fn of_tree(tree: &DataTree) -> ZxidDigest {
+        let zxid = tree.last_processed_zxid();
+        if zxid <= 0 {
+            return ZxidDigest::EMPTY;
+        }
+        ZxidDigest { zxid, version: DIGEST_VERSION, digest: tree.digest() }
+    }
+}
+
+/// How snapshots are written.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotOptions {
+    /// Codec (and file extension).
+    pub mode: StreamMode,
+    /// Write through a temp file, fsync and rename.
+    pub fsync: bool,
+    /// Write the digest section (`digest.enabled`).
+    pub digest_enabled: bool,
+    /// Write the 3.9 lastProcessedZxid section.
+    pub write_last_zxid: bool,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> Self {
+        SnapshotOptions { mode: StreamMode::Checked, fsync: false, digest_enabled: true, write_last_zxid: true }
+    }
+}
+
+/// What a snapshot file holds.
+pub struct LoadedSnapshot {
+    /// The file read.
+    pub path: PathBuf,
+    /// The zxid in its name: the tree includes every txn up to it.
+    pub zxid: i64,
+    pub tree: DataTree,
+    /// Session id -> timeout.
+    pub sessions: HashMap<i64, i32>,
+    /// The digest section, if present and not empty (zxid > 0).
+    pub digest: Option<ZxidDigest>,
+    /// The 3.9 lastProcessedZxid section, if present.
+    pub last_processed_zxid: Option<i64>,
+}
+
+/// Writes a snapshot of `tree` and `sessions` to `path`. The caller keeps
+/// the tree still (a read lock) for the duration. On failure the partial
+/// file is removed.
+pub fn serialize(
+    tree: &DataTree,
+    sessions: &HashMap<i64, i32>,
+    path: &Path,
+    options: SnapshotOptions,
+) -> Result<()> {
+    let mut out = SnapOutput::create(path, options.mode, options.fsync)?;
+    match write_sections(tree, sessions, &mut out, options) {
+        Ok(()) => out.finish(),
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn write_sections(
+    tree: &DataTree,
+    sessions: &HashMap<i64, i32>,
+    out: &mut SnapOutput,
+    options: SnapshotOptions,
+) -> Result<()> {
+    let path = out.path().to_path_buf();
+    let io = |e: std::io::Error| Error::io(&path, e);
+    util::snapshot_header().serialize(&mut out.oa).map_err(io)?;
+    out.oa.write_int(sessions.len() as i32).map_err(io)?;
+    for (id, timeout) in sessions {
+        out.oa.write_long(*id).map_err(io)?;
+        out.oa.write_int(*timeout).map_err(io)?;
+    }
+    tree.serialize(&mut out.oa).map_err(io)?;
+    out.seal()?;
+    if options.digest_enabled {
+        let d = ZxidDigest::of_tree(tree);
+        out.oa.write_long(d.zxid).map_err(io)?;
+        out.oa.write_int(d.version).map_err(io)?;
+        out.oa.write_long(d.digest).map_err(io)?;
+        out.seal()?;
+    }
+    if options.write_last_zxid {
+        out.oa.write_long(tree.last_processed_zxid()).map_err(io)?;
+        out.seal()?;
+    }
+    Ok(())
+}
+
+/// Reads one snapshot file completely, checking every seal.
+pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
+    let started = Instant::now();
+    let zxid = util::zxid_from_name(util::file_name(path), SNAPSHOT_FILE_PREFIX);
+    let mut ia = InputArchive::new(snap_stream::open_input(path)?);
+    let header = FileHeader::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "header", e))?;
+    if header.magic != SNAP_MAGIC {
+        return Err(Error::BadMagic { path: path.to_path_buf(), found: header.magic, expected: SNAP_MAGIC });
+    }
+    let sessions = read_sessions(&mut ia).map_err(|e| decode_error(path, &mut ia, "sessions", e))?;
+    let tree = DataTree::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))?;
+    snap_stream::check_seal(&mut ia, path)?;
+    let digest = read_digest_section(&mut ia, path)?;
+    let last_processed_zxid = match &digest {
+        Some(_) => read_last_zxid_section(&mut ia, path)?,
+        None => None,
+    };
+    info!(
+        "Read snapshot {} ({} sessions) in {} ms",
+        path.display(),
+        sessions.len(),
+        started.elapsed().as_millis()
+    );
+    Ok(LoadedSnapshot {
+        path: path.to_path_buf(),
+        zxid,
+        tree,
+        sessions,
+        digest: digest.flatten(),
+        last_processed_zxid,
+    })
+}
+
+fn decode_error(path: &Path, ia: &mut InputArchive<SnapReader>, what: &str, e: crate::jute::Error) -> Error {
+    let offset = ia.inner_mut().position();
+    Error::corrupt(path, offset, format!("reading {}: {}", what, e))
+}
+
+fn read_sessions<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<HashMap<i64, i32>> {
+    let count = ia.read_int()?;
+    let mut sessions = HashMap::new();
+    for _ in 0..count.max(0) {
+        let id = ia.read_long()?;
+        let timeout = ia.read_int()?;
+        sessions.insert(id, timeout);
+    }
+    Ok(sessions)
+}
+
+/// The digest section. `Ok(None)`: absent (an old snapshot, EOF);
+/// `Ok(Some(None))`: present but empty (zxid 0).
+fn read_digest_section(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result<Option<Option<ZxidDigest>>> {
+    let read = |ia: &mut InputArchive<SnapReader>| -> crate::jute::Result<ZxidDigest> {
+        let zxid = ia.read_long()?;
+        let version = ia.read_int()?;
+        let digest = if version < 2 {
+            let hex = ia.read_string()?;
+            i64::from_str_radix(&hex, 16)
+                .or_else(|_| u64::from_str_radix(&hex, 16).map(|v| v as i64))
+                .map_err(|_| crate::jute::Error::Invalid(format!("bad digest {:?}", hex)))?
+        } else {
+            ia.read_long()?
+        };
+        Ok(ZxidDigest { zxid, version, digest })
+    };
+    match read(ia) {
+        Ok(d) => {
+            snap_stream::check_seal(ia, path)?;
+            Ok(Some(if d.zxid > 0 { Some(d) } else { None }))
+        }
+        Err(crate::jute::Error::Incomplete) => {
+            warn!("{}: no digest section, likely an older snapshot", path.display());
+            Ok(None)
+        }
+        Err(e) => Err(decode_error(path, ia, "digest", e)),
+    }
+}
+
+/// The 3.9 lastProcessedZxid section, if present.
+fn read_last_zxid_section(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result<Option<i64>> {
+    match ia.read_long() {
+        Ok(zxid) => {
+            snap_stream::check_seal(ia, path)?;
+            Ok(Some(zxid))
+        }
+        Err(crate::jute::Error::Incomplete) => Ok(None),
+        Err(e) => Err(decode_error(path, ia, "last zxid", e)),
+    }
+}
+
+/// The snapshots of one `version-2` snapshot directory.
+#[derive(Debug, Clone)]
+pub struct FileSnap {
+    /// `<dataDir>/version-2`.
+    dir: PathBuf,
+}
+
+impl FileSnap {
+    /// Snapshots in `dir`.
+    pub fn new(dir: &Path) -> FileSnap {
+        FileSnap { dir: dir.to_path_buf() }
+    }
+
+    /// The snapshot directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The newest `n` snapshots passing the quick validity check, newest
+    /// first.
+    pub fn find_n_valid_snapshots(&self, n: usize) -> Vec<PathBuf> {
+        util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false)
+            .into_iter()
+            .filter(|f| snap_stream::is_valid_snapshot(f))
+            .take(n)
+            .collect()
+    }
+
+    /// The newest `n` snapshots with a parsable name (valid or not).
+    pub fn find_n_recent_snapshots(&self, n: usize) -> Vec<PathBuf> {
+        util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false).into_iter().take(n).collect()
+    }
+
+    /// The newest valid snapshot.
+    pub fn most_recent_snapshot(&self) -> Option<PathBuf> {
+        self.find_n_valid_snapshots(1).into_iter().next()
+    }
+
+    /// Loads the newest readable snapshot, trying older ones when one
+    /// fails. `Ok(None)`: there is no snapshot at all.
+    pub fn deserialize(&self) -> Result<Option<LoadedSnapshot>> {
+        let candidates = self.find_n_valid_snapshots(MAX_SNAPSHOT_CANDIDATES);
+        let mut first_error = None;
+        for path in &candidates {
+            info!("Reading snapshot {}", path.display());
+            match read_snapshot(path) {
+                Ok(snap) => return Ok(Some(snap)),
+                Err(e) => {
+                    warn!("problem reading snap file {}: {}", path.display(), e);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            None => Ok(None),
+            Some(cause) => Err(Error::NoValidSnapshot { dir: self.dir.clone(), cause: Box::new(cause) }),
+        }
+    }
+
+    /// Writes `snapshot.<tree's last zxid><ext>`; returns its path.
+    pub fn save(&self, tree: &DataTree, sessions: &HashMap<i64, i32>, options: SnapshotOptions) -> Result<PathBuf> {
+        let zxid = tree.last_processed_zxid();
+        let path = self.dir.join(util::make_snapshot_name(zxid, options.mode.extension()));
+        info!("Snapshotting: {:#x} to {}", zxid, path.display());
+        serialize(tree, sessions, &path, options)?;
+        Ok(path)
+    }
+}
