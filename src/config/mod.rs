@@ -1,3 +1,14 @@
-//! `zoo.cfg` parsing. Mirrors `QuorumPeerConfig`, `ServerConfig`.
+//! `zoo.cfg` parsing, in two steps as Java does it: the file becomes raw
+//! key/value pairs ([`properties`], Java's `.properties` rules), which
+//! become a validated, typed [`server_config::ServerConfig`]. Keys Java
+//! does not recognise become `zookeeper.<key>` system properties
+//! ([`system_properties`]), merged with `-D` flags. [`quorum_mode`] decides
+//! standalone vs quorum. Errors: [`config_error::ConfigError`].
+//!
+//! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
 
+pub mod config_error;
+pub mod properties;
+pub mod quorum_mode;
 pub mod server_config;
+pub mod system_properties;

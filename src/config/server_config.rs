@@ -1,15 +1,43 @@
 //! Validated settings of a server, built from the raw `zoo.cfg` properties.
 //!
-//! Field defaults are Java's. Every key that Java reads as a system property
-//! when it appears in zoo.cfg (`zookeeper.<key>`) is resolved here, so the
-//! rest of the server never looks at raw strings.
+//! Step two of the config parse: [`super::properties::Properties`] (raw
+//! pairs) → [`ServerConfig`] (typed, defaults applied, every rule checked).
+//! Field defaults are Java's. Keys `QuorumPeerConfig` does not know become
+//! system properties `zookeeper.<key>` (as Java's `System.setProperty`),
+//! and the settings Java reads as system properties are read from that
+//! map with the JDK's lenient rules ([`super::system_properties`]), so the
+//! rest of the server never looks at raw strings. Runs once, on the main
+//! thread, before anything else starts.
 //!
 //! Mirrors: `org.apache.zookeeper.server.ServerConfig` and the standalone
-//! part of `QuorumPeerConfig`.
+//! part of `org.apache.zookeeper.server.quorum.QuorumPeerConfig`
+//! (`parse`, `parseProperties`, the mode decision of `QuorumPeerMain`).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use log::{info, warn};
+
+pub use super::config_error::ConfigError;
+use super::properties::Properties;
+use super::quorum_mode::{self, ServerLines};
+use super::system_properties::{parse_int, parse_long, SystemProperties};
+
+/// `ZooKeeperServer.DEFAULT_TICK_TIME`, ms (zoo_sample.cfg says 2000).
+pub const DEFAULT_TICK_TIME: i32 = 3000;
+/// `maxClientCnxns` default: connections per client IP.
+pub const DEFAULT_MAX_CLIENT_CNXNS: usize = 60;
+/// `PurgeTxnLog.MIN_SNAP_RETAIN_COUNT`: fewer snapshots are never kept.
+pub const MIN_SNAP_RETAIN_COUNT: usize = 3;
+/// `BinaryInputArchive.maxBuffer` default (`jute.maxbuffer`).
+pub const DEFAULT_JUTE_MAX_BUFFER: usize = 0xfffff;
+/// The metrics provider Java uses when none is configured.
+pub const DEFAULT_METRICS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+/// Java's Prometheus provider, the only other one we know.
+pub const PROMETHEUS_METRICS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 
 /// Snapshot compression (`zookeeper.snapshot.compression.method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +54,11 @@ pub enum SnapshotCompression {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Where the client port listens (`clientPortAddress`:`clientPort`).
+    /// `clientPort=0` asks the OS for a free port (3.9 behaviour).
     pub client_port_address: SocketAddr,
-    /// `dataDir`: snapshots (and logs, unless `dataLogDir` is set).
+    /// `dataDir`: snapshots (and logs, unless `dataLogDir` is set). Kept as
+    /// written (relative paths are relative to the working directory, as
+    /// for Java's `new File(dataDir)`), separators normalised like `File`.
     pub data_dir: PathBuf,
     /// `dataLogDir`: txn logs; equals `data_dir` when unset.
     pub data_log_dir: PathBuf,
@@ -65,13 +96,16 @@ pub struct ServerConfig {
     pub super_digest: Option<String>,
     /// `closeSessionTxn.enabled` (default true).
     pub close_session_txn_enabled: bool,
-    /// `4lw.commands.whitelist`, parsed (default: `srvr` only; `*` = all).
+    /// `4lw.commands.whitelist`, parsed: trimmed non-empty names, `*` kept
+    /// as `*` (= all), `srvr` always added (zkServer.sh status needs it),
+    /// `isro` added when `readonlymode.enabled=true`. Default: `[srvr]`.
     pub four_letter_word_whitelist: Vec<String>,
-    /// `znode.container.checkIntervalMs` (default 60000).
+    /// `znode.container.checkIntervalMs` (default 60000). Java reads it
+    /// without the `zookeeper.` prefix, so only `-D` sets it.
     pub container_check_interval_ms: u64,
-    /// `znode.container.maxPerMinute` (default 10000).
+    /// `znode.container.maxPerMinute` (default 10000; `-D` only).
     pub container_max_per_minute: u32,
-    /// `znode.container.maxNeverUsedIntervalMs` (default 0 = off).
+    /// `znode.container.maxNeverUsedIntervalMs` (default 0 = off; `-D` only).
     pub container_max_never_used_interval_ms: u64,
     /// `snapshot.compression.method` (default none).
     pub snapshot_compression: SnapshotCompression,
@@ -81,7 +115,9 @@ pub struct ServerConfig {
     pub autopurge_snap_retain_count: usize,
     /// `autopurge.purgeInterval` in hours (default 0 = off).
     pub autopurge_purge_interval_hours: u64,
-    /// `jute.maxbuffer` (default 0xfffff).
+    /// `jute.maxbuffer` (default 0xfffff). Java reads it only as the
+    /// un-prefixed JVM property, so it comes from `-Djute.maxbuffer=N`; a
+    /// `jute.maxbuffer` line in zoo.cfg has no effect, as in Java.
     pub jute_max_buffer: usize,
     /// `admin.enableServer` (default true).
     pub admin_enable_server: bool,
@@ -91,6 +127,688 @@ pub struct ServerConfig {
     pub admin_server_port: u16,
     /// `admin.commandURL` (default /commands).
     pub admin_command_url: String,
-    /// Every key/value as read, in file order, for `conf` and `envi`.
+    /// Every key/value as read (keys and values trimmed, last duplicate
+    /// wins), for `conf` and `envi`.
     pub raw: BTreeMap<String, String>,
+
+    // ---- added by the config owner (issue 2/3) ----
+    /// The zoo.cfg path given on the command line, if any.
+    pub config_path: Option<PathBuf>,
+    /// The whole zoo.cfg text, for the admin `icfg` command.
+    pub initial_config: String,
+    /// `clientPortListenBacklog` (default -1 = OS default).
+    pub client_port_listen_backlog: i32,
+    /// `zookeeper.jute.maxbuffer.extrasize` (default = jute.maxbuffer):
+    /// slack allowed per field on top of `jute_max_buffer`.
+    pub jute_max_buffer_extra_size: usize,
+    /// `zookeeper.datadir.autocreate` (default true): create a missing
+    /// dataDir instead of refusing to start.
+    pub datadir_autocreate: bool,
+    /// `readonlymode.enabled` (JVM property, default false).
+    pub read_only_mode_enabled: bool,
+    /// `zookeeper.enforceQuota` (default false): reject writes over quota.
+    pub enforce_quota: bool,
+    /// `zookeeper.serializeLastProcessedZxid.enabled` (3.9, default true).
+    pub serialize_last_processed_zxid_enabled: bool,
+    /// `admin.idleTimeout`, ms (default 30000).
+    pub admin_idle_timeout_ms: u64,
+    /// `metricsProvider.className` (default Java's DefaultMetricsProvider).
+    pub metrics_provider_class_name: String,
+    /// `metricsProvider.*` keys, prefix removed (e.g. `httpPort`).
+    pub metrics_provider_configuration: BTreeMap<String, String>,
+    /// The JVM-style system properties in effect: `-D` flags plus
+    /// `zookeeper.<key>` for every zoo.cfg key Java does not recognise.
+    pub system_properties: SystemProperties,
 }
+
+impl ServerConfig {
+    /// A configuration with every default, for tests and embedding.
+    pub fn with_defaults(data_dir: impl Into<PathBuf>, client_port_address: SocketAddr) -> Self {
+        let data_dir = data_dir.into();
+        ServerConfig {
+            client_port_address,
+            data_log_dir: data_dir.clone(),
+            data_dir,
+            tick_time: DEFAULT_TICK_TIME,
+            min_session_timeout: DEFAULT_TICK_TIME * 2,
+            max_session_timeout: DEFAULT_TICK_TIME * 20,
+            max_client_cnxns: DEFAULT_MAX_CLIENT_CNXNS,
+            max_cnxns: 0,
+            global_outstanding_limit: 1000,
+            snap_count: 100_000,
+            snap_size_limit_kb: 4_194_304,
+            txn_log_size_limit_kb: -1,
+            pre_alloc_size_kb: 65_536,
+            force_sync: true,
+            fsync_warning_threshold_ms: 1000,
+            digest_enabled: true,
+            extended_types_enabled: false,
+            skip_acl: false,
+            super_digest: None,
+            close_session_txn_enabled: true,
+            four_letter_word_whitelist: vec!["srvr".to_string()],
+            container_check_interval_ms: 60_000,
+            container_max_per_minute: 10_000,
+            container_max_never_used_interval_ms: 0,
+            snapshot_compression: SnapshotCompression::None,
+            snapshot_trust_empty: false,
+            autopurge_snap_retain_count: MIN_SNAP_RETAIN_COUNT,
+            autopurge_purge_interval_hours: 0,
+            jute_max_buffer: DEFAULT_JUTE_MAX_BUFFER,
+            admin_enable_server: true,
+            admin_server_address: "0.0.0.0".to_string(),
+            admin_server_port: 8080,
+            admin_command_url: "/commands".to_string(),
+            raw: BTreeMap::new(),
+            config_path: None,
+            initial_config: String::new(),
+            client_port_listen_backlog: -1,
+            jute_max_buffer_extra_size: DEFAULT_JUTE_MAX_BUFFER,
+            datadir_autocreate: true,
+            read_only_mode_enabled: false,
+            enforce_quota: false,
+            serialize_last_processed_zxid_enabled: true,
+            admin_idle_timeout_ms: 30_000,
+            metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
+            metrics_provider_configuration: BTreeMap::new(),
+            system_properties: SystemProperties::new(),
+        }
+    }
+
+    /// Reads and validates a zoo.cfg file, without `-D` flags.
+    pub fn parse_file(path: &Path) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::parse_file_with(path, &SystemProperties::new())
+    }
+
+    /// Reads and validates a zoo.cfg file; `system` holds the `-D` flags.
+    /// A `dynamicConfigFile` is read too (for its server lines).
+    pub fn parse_file_with(
+        path: &Path,
+        system: &SystemProperties,
+    ) -> Result<ServerConfig, ConfigError> {
+        info!("Reading configuration from: {}", path.display());
+        let (props, text) = read_properties_file(path)?;
+        let dynamic = match props.get("dynamicConfigFile").map(java_trim) {
+            Some(dynamic_path) => Some(read_properties_file(Path::new(dynamic_path))?.0),
+            None => None,
+        };
+        let mut config = ServerConfig::from_properties_with(&props, dynamic.as_ref(), system)?;
+        config.config_path = Some(path.to_path_buf());
+        config.initial_config = text;
+        Ok(config)
+    }
+
+    /// Validates raw properties (no `-D` flags, no dynamic file).
+    pub fn from_properties(props: &Properties) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::from_properties_with(props, None, &SystemProperties::new())
+    }
+
+    /// Validates raw properties. `dynamic` is the content of
+    /// `dynamicConfigFile`, if any; `system` holds the `-D` flags.
+    /// Fails with [`ConfigError::QuorumNotImplemented`] when Java would
+    /// start a quorum peer.
+    pub fn from_properties_with(
+        props: &Properties,
+        dynamic: Option<&Properties>,
+        system: &SystemProperties,
+    ) -> Result<ServerConfig, ConfigError> {
+        let mut known = KnownKeys::default();
+        let mut system = system.clone();
+        let mut raw = BTreeMap::new();
+        for (key, value) in props.effective() {
+            let (key, value) = (java_trim(key), java_trim(value));
+            raw.insert(key.to_string(), value.to_string());
+            if !known.accept(key, value, props)? {
+                system.set(&format!("zookeeper.{}", key), value);
+            }
+        }
+        known.check_sasl()?;
+        let servers = ServerLines::from_properties(dynamic.unwrap_or(props))?;
+        let standalone_enabled = known.standalone_enabled;
+        if quorum_mode::is_distributed(&servers, standalone_enabled)? {
+            return Err(ConfigError::QuorumNotImplemented {
+                voting_members: servers.voting,
+            });
+        }
+        let mut config = known.into_config()?;
+        apply_system_properties(&mut config, &system);
+        config.raw = raw;
+        config.system_properties = system;
+        Ok(config)
+    }
+
+    /// The settings as `key=value` lines with Java's key names, for the
+    /// startup log.
+    pub fn effective_lines(&self) -> Vec<String> {
+        let whitelist = self.four_letter_word_whitelist.join(",");
+        let lines = [
+            ("clientPortAddress", self.client_port_address.to_string()),
+            ("dataDir", self.data_dir.display().to_string()),
+            ("dataLogDir", self.data_log_dir.display().to_string()),
+            ("tickTime", self.tick_time.to_string()),
+            ("minSessionTimeout", self.min_session_timeout.to_string()),
+            ("maxSessionTimeout", self.max_session_timeout.to_string()),
+            ("maxClientCnxns", self.max_client_cnxns.to_string()),
+            ("maxCnxns", self.max_cnxns.to_string()),
+            ("clientPortListenBacklog", self.client_port_listen_backlog.to_string()),
+            ("globalOutstandingLimit", self.global_outstanding_limit.to_string()),
+            ("snapCount", self.snap_count.to_string()),
+            ("snapSizeLimitInKb", self.snap_size_limit_kb.to_string()),
+            ("txnLogSizeLimitInKb", self.txn_log_size_limit_kb.to_string()),
+            ("preAllocSize", self.pre_alloc_size_kb.to_string()),
+            ("forceSync", yes_no(self.force_sync).to_string()),
+            ("fsync.warningthresholdms", self.fsync_warning_threshold_ms.to_string()),
+            ("digest.enabled", self.digest_enabled.to_string()),
+            ("extendedTypesEnabled", self.extended_types_enabled.to_string()),
+            ("skipACL", yes_no(self.skip_acl).to_string()),
+            ("superDigest", if self.super_digest.is_some() { "<set>" } else { "<unset>" }.into()),
+            ("closeSessionTxn.enabled", self.close_session_txn_enabled.to_string()),
+            ("4lw.commands.whitelist", whitelist),
+            ("snapshot.compression.method", format!("{:?}", self.snapshot_compression)),
+            ("snapshot.trust.empty", self.snapshot_trust_empty.to_string()),
+            ("autopurge.snapRetainCount", self.autopurge_snap_retain_count.to_string()),
+            ("autopurge.purgeInterval", self.autopurge_purge_interval_hours.to_string()),
+            ("jute.maxbuffer", self.jute_max_buffer.to_string()),
+            ("admin.enableServer", self.admin_enable_server.to_string()),
+            ("metricsProvider.className", self.metrics_provider_class_name.clone()),
+        ];
+        lines.iter().map(|(k, v)| format!("{}={}", k, v)).collect()
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// Reads a properties file: its parsed pairs and its text.
+fn read_properties_file(path: &Path) -> Result<(Properties, String), ConfigError> {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let props = Properties::from_bytes(&bytes).map_err(|source| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Java keeps the text with the platform charset (UTF-8 here).
+    Ok((props, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// `String.trim()`: drops every char <= U+0020 at both ends.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// `new File(path).getPath()`: repeated and trailing separators removed.
+pub fn java_file_path(path: &str) -> PathBuf {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    if out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    PathBuf::from(out)
+}
+
+fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidValue { key: key.to_string(), value: value.to_string(), reason: reason.into() }
+}
+
+/// `Integer.parseInt` of a known key, or an error naming it.
+fn int_value(key: &str, value: &str) -> Result<i32, ConfigError> {
+    parse_int(value).ok_or_else(|| invalid(key, value, "not a 32-bit decimal integer"))
+}
+
+/// `Long.parseLong` of a known key, or an error naming it.
+fn long_value(key: &str, value: &str) -> Result<i64, ConfigError> {
+    parse_long(value).ok_or_else(|| invalid(key, value, "not a 64-bit decimal integer"))
+}
+
+/// `QuorumPeerConfig.parseBoolean`: only true/false, any case.
+fn bool_value(key: &str, value: &str) -> Result<bool, ConfigError> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(invalid(key, value, "choose 'true' or 'false'"))
+    }
+}
+
+/// The keys `QuorumPeerConfig.parseProperties` handles itself, as read.
+/// Keys for quorum mode are validated (so a bad value fails as in Java)
+/// but not kept: the quorum config will read them when it lands.
+struct KnownKeys {
+    data_dir: Option<String>,
+    data_log_dir: Option<String>,
+    client_port: Option<i32>,
+    client_port_address: Option<String>,
+    secure_client_port: Option<i32>,
+    secure_client_port_address: Option<String>,
+    client_port_listen_backlog: i32,
+    tick_time: i32,
+    max_client_cnxns: i32,
+    min_session_timeout: i32,
+    max_session_timeout: i32,
+    snap_retain_count: i32,
+    purge_interval: i32,
+    standalone_enabled: bool,
+    quorum_sasl_enabled: bool,
+    quorum_server_require_sasl: bool,
+    quorum_learner_require_sasl: bool,
+    metrics_provider_class_name: String,
+    metrics_provider_configuration: BTreeMap<String, String>,
+}
+
+impl Default for KnownKeys {
+    fn default() -> Self {
+        KnownKeys {
+            data_dir: None,
+            data_log_dir: None,
+            client_port: None,
+            client_port_address: None,
+            secure_client_port: None,
+            secure_client_port_address: None,
+            client_port_listen_backlog: -1,
+            tick_time: DEFAULT_TICK_TIME,
+            max_client_cnxns: DEFAULT_MAX_CLIENT_CNXNS as i32,
+            min_session_timeout: -1,
+            max_session_timeout: -1,
+            snap_retain_count: MIN_SNAP_RETAIN_COUNT as i32,
+            purge_interval: 0,
+            standalone_enabled: true,
+            quorum_sasl_enabled: false,
+            quorum_server_require_sasl: false,
+            quorum_learner_require_sasl: false,
+            metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
+            metrics_provider_configuration: BTreeMap::new(),
+        }
+    }
+}
+
+/// Known keys whose value is any string (quorum-only, checked later).
+const FREE_TEXT_KEYS: &[&str] = &[
+    "dynamicConfigFile",
+    "quorum.auth.learner.saslLoginContext",
+    "quorum.auth.server.saslLoginContext",
+    "quorum.auth.kerberos.servicePrincipal",
+    "oraclePath",
+];
+
+/// Known keys holding an `int` that only quorum mode uses.
+const QUORUM_INT_KEYS: &[&str] = &[
+    "observerMasterPort",
+    "initLimit",
+    "syncLimit",
+    "connectToLearnerMasterLimit",
+    "quorum.cnxn.threads.size",
+    "multiAddress.reachabilityCheckTimeoutMs",
+];
+
+/// Known boolean keys that only quorum mode (or features we lack) use.
+const OTHER_BOOL_KEYS: &[&str] = &[
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "quorumListenOnAllIPs",
+    "syncEnabled",
+    "reconfigEnabled",
+    "sslQuorum",
+    "portUnification",
+    "sslQuorumReloadCertFiles",
+    "jvm.pause.monitor",
+    "multiAddress.enabled",
+    "multiAddress.reachabilityCheckEnabled",
+];
+
+/// Known keys holding a `long` (JVM pause monitor; no JVM here).
+const LONG_KEYS: &[&str] =
+    &["jvm.pause.info-threshold.ms", "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms"];
+
+impl KnownKeys {
+    /// Takes one trimmed pair. `Ok(false)` = not a key Java recognises
+    /// (the caller stores it as `zookeeper.<key>`).
+    fn accept(&mut self, key: &str, value: &str, props: &Properties) -> Result<bool, ConfigError> {
+        match key {
+            "dataDir" => self.data_dir = Some(value.to_string()),
+            "dataLogDir" => self.data_log_dir = Some(value.to_string()),
+            "clientPort" => self.client_port = Some(int_value(key, value)?),
+            "clientPortAddress" => self.client_port_address = Some(value.to_string()),
+            "secureClientPort" => self.secure_client_port = Some(int_value(key, value)?),
+            "secureClientPortAddress" => self.secure_client_port_address = Some(value.to_string()),
+            "clientPortListenBacklog" => self.client_port_listen_backlog = int_value(key, value)?,
+            "tickTime" => self.tick_time = int_value(key, value)?,
+            "maxClientCnxns" => self.max_client_cnxns = int_value(key, value)?,
+            "minSessionTimeout" => self.min_session_timeout = int_value(key, value)?,
+            "maxSessionTimeout" => self.max_session_timeout = int_value(key, value)?,
+            "autopurge.snapRetainCount" => self.snap_retain_count = int_value(key, value)?,
+            "autopurge.purgeInterval" => self.purge_interval = int_value(key, value)?,
+            "standaloneEnabled" => self.standalone_enabled = bool_value(key, value)?,
+            "quorum.auth.enableSasl" => self.quorum_sasl_enabled = bool_value(key, value)?,
+            "quorum.auth.serverRequireSasl" => {
+                self.quorum_server_require_sasl = bool_value(key, value)?
+            }
+            "quorum.auth.learnerRequireSasl" => {
+                self.quorum_learner_require_sasl = bool_value(key, value)?
+            }
+            "electionAlg" => {
+                if int_value(key, value)? != 3 {
+                    return Err(invalid(key, value, "only 3 is supported"));
+                }
+            }
+            "peerType" => {
+                let lower = value.to_ascii_lowercase();
+                if lower != "observer" && lower != "participant" {
+                    return Err(invalid(key, value, "choose 'observer' or 'participant'"));
+                }
+            }
+            "metricsProvider.className" => self.metrics_provider_class_name = value.to_string(),
+            _ if key.starts_with("metricsProvider.") => {
+                let name = &key["metricsProvider.".len()..];
+                self.metrics_provider_configuration.insert(name.to_string(), value.to_string());
+            }
+            _ if (key.starts_with("server.")
+                || key.starts_with("group")
+                || key.starts_with("weight"))
+                && props.contains_key("dynamicConfigFile") =>
+            {
+                return Err(invalid(key, value, "must be in a separate dynamic config file"));
+            }
+            _ if FREE_TEXT_KEYS.contains(&key) => {}
+            _ if QUORUM_INT_KEYS.contains(&key) => {
+                int_value(key, value)?;
+            }
+            _ if OTHER_BOOL_KEYS.contains(&key) => {
+                bool_value(key, value)?;
+            }
+            _ if LONG_KEYS.contains(&key) => {
+                long_value(key, value)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The SASL combinations `parseProperties` rejects.
+    fn check_sasl(&self) -> Result<(), ConfigError> {
+        let rule = |key: &str, reason: &str| Err(invalid(key, "true", reason));
+        if !self.quorum_sasl_enabled && self.quorum_server_require_sasl {
+            return rule("quorum.auth.serverRequireSasl", "quorum.auth.enableSasl is disabled");
+        }
+        if !self.quorum_sasl_enabled && self.quorum_learner_require_sasl {
+            return rule("quorum.auth.learnerRequireSasl", "quorum.auth.enableSasl is disabled");
+        }
+        if !self.quorum_learner_require_sasl && self.quorum_server_require_sasl {
+            return rule(
+                "quorum.auth.serverRequireSasl",
+                "quorum.auth.learnerRequireSasl is disabled",
+            );
+        }
+        Ok(())
+    }
+
+    /// The checks at the end of `parseProperties`, in Java's order.
+    fn into_config(self) -> Result<ServerConfig, ConfigError> {
+        let snap_retain_count = if self.snap_retain_count < MIN_SNAP_RETAIN_COUNT as i32 {
+            warn!(
+                "Invalid autopurge.snapRetainCount: {}. Defaulting to {}",
+                self.snap_retain_count, MIN_SNAP_RETAIN_COUNT
+            );
+            MIN_SNAP_RETAIN_COUNT
+        } else {
+            self.snap_retain_count as usize
+        };
+        let data_dir = match &self.data_dir {
+            Some(dir) if !dir.is_empty() => data_dir_path(dir),
+            Some(dir) => return Err(invalid("dataDir", dir, "must not be empty")),
+            None => return Err(ConfigError::Missing { key: "dataDir" }),
+        };
+        let data_log_dir = match &self.data_log_dir {
+            Some(dir) if !dir.is_empty() => data_dir_path(dir),
+            Some(dir) => return Err(invalid("dataLogDir", dir, "must not be empty")),
+            None => data_dir.clone(),
+        };
+        let client_port_address = self.client_address()?;
+        self.check_secure_port()?;
+        if self.tick_time == 0 {
+            return Err(invalid("tickTime", "0", "tickTime is not set (must be > 0)"));
+        }
+        if self.tick_time < 0 {
+            return Err(invalid("tickTime", &self.tick_time.to_string(), "must be > 0"));
+        }
+        let min = if self.min_session_timeout == -1 {
+            self.tick_time.saturating_mul(2)
+        } else {
+            self.min_session_timeout
+        };
+        let max = if self.max_session_timeout == -1 {
+            self.tick_time.saturating_mul(20)
+        } else {
+            self.max_session_timeout
+        };
+        if min > max {
+            return Err(invalid(
+                "minSessionTimeout",
+                &min.to_string(),
+                format!("must not be larger than maxSessionTimeout ({})", max),
+            ));
+        }
+        let class = self.metrics_provider_class_name.as_str();
+        if class != DEFAULT_METRICS_PROVIDER && class != PROMETHEUS_METRICS_PROVIDER {
+            return Err(invalid("metricsProvider.className", class, "metrics provider class was not found"));
+        }
+        let mut config = ServerConfig::with_defaults(data_dir, client_port_address);
+        config.data_log_dir = data_log_dir;
+        config.tick_time = self.tick_time;
+        config.min_session_timeout = min;
+        config.max_session_timeout = max;
+        // Java only limits when maxClientCnxns > 0.
+        config.max_client_cnxns = self.max_client_cnxns.max(0) as usize;
+        config.client_port_listen_backlog = self.client_port_listen_backlog;
+        config.autopurge_snap_retain_count = snap_retain_count;
+        config.autopurge_purge_interval_hours = self.purge_interval.max(0) as u64;
+        config.metrics_provider_class_name = self.metrics_provider_class_name;
+        config.metrics_provider_configuration = self.metrics_provider_configuration;
+        Ok(config)
+    }
+
+    /// `clientPortAddress`:`clientPort`, resolved as `InetAddress.getByName`.
+    fn client_address(&self) -> Result<SocketAddr, ConfigError> {
+        let Some(port) = self.client_port else {
+            if let Some(address) = &self.client_port_address {
+                return Err(invalid("clientPortAddress", address, "is set but clientPort is not set"));
+            }
+            // Java starts without a client listener; a standalone server
+            // that nobody can reach is surely a mistake, so we refuse.
+            return Err(ConfigError::Missing { key: "clientPort" });
+        };
+        let port = u16::try_from(port)
+            .map_err(|_| invalid("clientPort", &port.to_string(), "port out of range (0-65535)"))?;
+        match &self.client_port_address {
+            None => Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)),
+            Some(host) => resolve_host("clientPortAddress", host, port),
+        }
+    }
+
+    /// TLS is not implemented: accept the keys as Java does, but say so.
+    fn check_secure_port(&self) -> Result<(), ConfigError> {
+        match (self.secure_client_port, &self.secure_client_port_address) {
+            (None, Some(address)) => Err(invalid(
+                "secureClientPortAddress",
+                address,
+                "is set but secureClientPort is not set",
+            )),
+            (Some(port), _) => {
+                warn!("secureClientPort={} ignored: TLS client connections are not supported", port);
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// A data directory path as Java's `VerifyingFileFactory` builds it,
+/// warning about relative paths.
+fn data_dir_path(value: &str) -> PathBuf {
+    let path = java_file_path(value);
+    if !path.is_absolute() && !value.starts_with("./") {
+        warn!("{} is relative. Prepend ./ to indicate that you're sure!", path.display());
+    }
+    path
+}
+
+/// `InetAddress.getByName(host)` + port: literal IPs (brackets allowed
+/// around IPv6) or a name resolved by the system, IPv4 preferred as Java
+/// does by default.
+fn resolve_host(key: &str, host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let addrs: Vec<SocketAddr> = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| invalid(key, host, format!("unknown host: {}", e)))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| invalid(key, host, "unknown host: no address"))
+}
+
+/// Reads every setting Java takes from system properties, with Java's
+/// defaults and its lenient parsing (garbage = default, with a warning
+/// where Java warns).
+fn apply_system_properties(config: &mut ServerConfig, system: &SystemProperties) {
+    let snap_count = system.get_integer("zookeeper.snapCount", 100_000);
+    if snap_count < 2 {
+        warn!("SnapCount should be 2 or more. Now, snapCount is reset to 2");
+    }
+    config.snap_count = snap_count.max(2) as u64;
+    config.snap_size_limit_kb = system.get_long("zookeeper.snapSizeLimitInKb", 4_194_304);
+    config.txn_log_size_limit_kb = system.get_long("zookeeper.txnLogSizeLimitInKb", -1);
+    config.pre_alloc_size_kb = pre_alloc_size_kb(system);
+    config.force_sync = system.get("zookeeper.forceSync").unwrap_or("yes") != "no";
+    let fsync = system
+        .get_long_opt("zookeeper.fsync.warningthresholdms")
+        .unwrap_or_else(|| system.get_long("fsync.warningthresholdms", 1000));
+    config.fsync_warning_threshold_ms = fsync.max(0) as u64;
+    config.digest_enabled = system.get_boolean_or("zookeeper.digest.enabled", true);
+    config.extended_types_enabled = system.get_boolean("zookeeper.extendedTypesEnabled");
+    config.skip_acl = system.get("zookeeper.skipACL") == Some("yes");
+    config.super_digest =
+        system.get("zookeeper.DigestAuthenticationProvider.superDigest").map(str::to_string);
+    config.close_session_txn_enabled =
+        system.get_boolean_or("zookeeper.closeSessionTxn.enabled", true);
+    config.read_only_mode_enabled = system.get("readonlymode.enabled") == Some("true");
+    config.four_letter_word_whitelist = parse_whitelist(
+        system.get("zookeeper.4lw.commands.whitelist"),
+        config.read_only_mode_enabled,
+    );
+    apply_container_and_storage(config, system);
+    apply_limits(config, system);
+    apply_admin(config, system);
+}
+
+/// `FilePadding`: `Long.parseLong(zookeeper.preAllocSize)`, warn on garbage.
+fn pre_alloc_size_kb(system: &SystemProperties) -> u64 {
+    match system.get("zookeeper.preAllocSize") {
+        None => 65_536,
+        Some(text) => match parse_long(text) {
+            Some(kb) => kb.max(0) as u64,
+            None => {
+                warn!("{} is not a valid value for preAllocSize", text);
+                65_536
+            }
+        },
+    }
+}
+
+fn apply_container_and_storage(config: &mut ServerConfig, system: &SystemProperties) {
+    config.container_check_interval_ms =
+        system.get_integer("znode.container.checkIntervalMs", 60_000).max(0) as u64;
+    config.container_max_per_minute =
+        system.get_integer("znode.container.maxPerMinute", 10_000).max(0) as u32;
+    config.container_max_never_used_interval_ms =
+        system.get_long("znode.container.maxNeverUsedIntervalMs", 0).max(0) as u64;
+    config.snapshot_compression =
+        match system.get("zookeeper.snapshot.compression.method").unwrap_or("") {
+            m if m.eq_ignore_ascii_case("gz") => SnapshotCompression::Gz,
+            m if m.eq_ignore_ascii_case("snappy") => SnapshotCompression::Snappy,
+            _ => SnapshotCompression::None,
+        };
+    config.snapshot_trust_empty = system.get_boolean("zookeeper.snapshot.trust.empty");
+    config.datadir_autocreate = system.get_boolean_or("zookeeper.datadir.autocreate", true);
+    config.enforce_quota = system.get_boolean("zookeeper.enforceQuota");
+    config.serialize_last_processed_zxid_enabled =
+        system.get_boolean_or("zookeeper.serializeLastProcessedZxid.enabled", true);
+}
+
+fn apply_limits(config: &mut ServerConfig, system: &SystemProperties) {
+    let max_cnxns = system.get_integer("zookeeper.maxCnxns", 0);
+    if max_cnxns < 0 {
+        warn!("maxCnxns should be greater than or equal to 0, using default value 0.");
+    }
+    config.max_cnxns = max_cnxns.max(0) as usize;
+    config.global_outstanding_limit =
+        system.get_integer("zookeeper.globalOutstandingLimit", 1000).max(0) as usize;
+    let max_buffer = system.get_integer("jute.maxbuffer", DEFAULT_JUTE_MAX_BUFFER as i32);
+    config.jute_max_buffer = max_buffer.max(0) as usize;
+    let extra = system.get_integer("zookeeper.jute.maxbuffer.extrasize", max_buffer);
+    config.jute_max_buffer_extra_size = extra.max(1024) as usize;
+    if system.get("zookeeper.jute.maxbuffer").is_some() {
+        warn!(
+            "jute.maxbuffer in zoo.cfg has no effect (Java reads it only as a JVM property); \
+             pass -Djute.maxbuffer=<bytes> instead"
+        );
+    }
+}
+
+fn apply_admin(config: &mut ServerConfig, system: &SystemProperties) {
+    config.admin_enable_server = system.get("zookeeper.admin.enableServer") != Some("false");
+    config.admin_server_address =
+        system.get("zookeeper.admin.serverAddress").unwrap_or("0.0.0.0").to_string();
+    let port = system.get_integer("zookeeper.admin.serverPort", 8080);
+    config.admin_server_port = u16::try_from(port).unwrap_or_else(|_| {
+        warn!("admin.serverPort={} is out of range; using 8080", port);
+        8080
+    });
+    config.admin_command_url =
+        system.get("zookeeper.admin.commandURL").unwrap_or("/commands").to_string();
+    config.admin_idle_timeout_ms =
+        system.get_integer("zookeeper.admin.idleTimeout", 30_000).max(0) as u64;
+}
+
+/// `FourLetterCommands.isEnabled`'s list: comma-separated, trimmed, empty
+/// entries skipped, `*` stops the scan (it means all); `isro` when
+/// read-only mode is enabled; `srvr` always.
+pub fn parse_whitelist(value: Option<&str>, read_only_mode: bool) -> Vec<String> {
+    let mut list: Vec<String> = Vec::new();
+    for item in value.unwrap_or("").split(',').map(java_trim) {
+        if item == "*" {
+            list.push("*".to_string());
+            break;
+        }
+        if !item.is_empty() && !list.iter().any(|c| c == item) {
+            list.push(item.to_string());
+        }
+    }
+    for always in [read_only_mode.then_some("isro"), Some("srvr")].into_iter().flatten() {
+        if !list.iter().any(|c| c == always) {
+            list.push(always.to_string());
+        }
+    }
+    list
+}
+
+#[cfg(test)]
+#[path = "server_config_tests.rs"]
+mod tests;
