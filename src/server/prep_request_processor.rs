@@ -1,0 +1,410 @@
+//! The first stage of the pipeline: turns each write into a txn.
+//!
+//! For every write, in arrival order, it assigns the next zxid *before*
+//! validating (a write that fails validation is still logged, as an error
+//! txn, and consumes its zxid, exactly as Java does), checks it against
+//! the outstanding changes (see `change_record`), and builds the txn.
+//! Reads only get their session checked; they travel the same queue so
+//! that every session's replies come back in order.
+//!
+//! Thread: "ProcessThread", fed by a crossbeam channel from connection
+//! threads, the session expirer and the container manager; hands each
+//! request to the next stage (Sync) on the same thread.
+//!
+//! Mirrors: `org.apache.zookeeper.server.PrepRequestProcessor`.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crossbeam::channel::{unbounded, Receiver, Sender};
+use log::{debug, error, info, warn};
+
+use super::change_record::OutstandingChanges;
+use super::prep_txn::{CreateFields, TxnBuilder};
+use super::request::Request;
+use super::request_processor::RequestProcessor;
+use super::server_state::ServerState;
+use crate::jute::multi::{MultiOp, MultiOperationRecord};
+use crate::jute::proto::{
+    CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, ReconfigRequest,
+    SetAclRequest, SetDataRequest,
+};
+use crate::jute::txn::{
+    CreateSessionTxn, ErrorTxn, MultiTxn, Txn, TxnBody, TxnDigest, TxnHeader, TxnLogEntry,
+};
+use crate::jute::{self, InputArchive};
+use crate::keeper_exception::Code;
+use crate::zoo_defs::op_code;
+
+/// `DigestCalculator.DIGEST_VERSION`.
+use super::digest_calculator::DIGEST_VERSION;
+
+/// What the Prep thread receives.
+enum PrepMessage {
+    Request(Request),
+    /// Finish what is queued before this, then stop (and stop the next
+    /// stage).
+    Shutdown,
+}
+
+/// A cheap, clonable handle to submit requests to Prep from any thread.
+#[derive(Clone)]
+pub struct PrepSubmitter {
+    sender: Sender<PrepMessage>,
+}
+
+impl PrepSubmitter {
+    /// Queues a request; false if Prep has stopped.
+    pub fn submit(&self, request: Request) -> bool {
+        self.sender.send(PrepMessage::Request(request)).is_ok()
+    }
+}
+
+/// The Prep stage: its queue and thread.
+pub struct PrepRequestProcessor {
+    sender: Sender<PrepMessage>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PrepRequestProcessor {
+    /// Starts the Prep thread in front of `next`.
+    pub fn start(state: Arc<ServerState>, next: Box<dyn RequestProcessor>) -> std::io::Result<Self> {
+        let (sender, receiver) = unbounded();
+        let thread = std::thread::Builder::new()
+            .name("ProcessThread".into())
+            .spawn(move || run(state, receiver, next))?;
+        Ok(PrepRequestProcessor { sender, thread: Some(thread) })
+    }
+
+    /// A handle for submitting requests.
+    pub fn submitter(&self) -> PrepSubmitter {
+        PrepSubmitter { sender: self.sender.clone() }
+    }
+}
+
+impl RequestProcessor for PrepRequestProcessor {
+    fn process_request(&mut self, request: Request) {
+        let _ = self.sender.send(PrepMessage::Request(request));
+    }
+
+    fn shutdown(&mut self) {
+        info!("Shutting down");
+        let _ = self.sender.send(PrepMessage::Shutdown);
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                error!("PrepRequestProcessor thread panicked");
+            }
+        }
+    }
+}
+
+/// The Prep loop.
+fn run(state: Arc<ServerState>, receiver: Receiver<PrepMessage>, mut next: Box<dyn RequestProcessor>) {
+    info!("PrepRequestProcessor started");
+    while let Ok(PrepMessage::Request(mut request)) = receiver.recv() {
+        debug!("Prep {:?}", request);
+        prepare(&state, &mut request);
+        next.process_request(request);
+    }
+    info!("PrepRequestProcessor exited loop!");
+    next.shutdown();
+}
+
+/// Whether a client may send this opcode (Java's `Request.isValid`, 3.9.5:
+/// top-level `check` is refused, ZOOKEEPER-2623).
+pub fn is_valid_op(op: i32) -> bool {
+    use op_code::*;
+    matches!(
+        op,
+        CLOSE_SESSION | CREATE | CREATE2 | CREATE_TTL | CREATE_CONTAINER | CREATE_SESSION
+            | DELETE | DELETE_CONTAINER | EXISTS | GET_ACL | GET_CHILDREN
+            | GET_ALL_CHILDREN_NUMBER | GET_CHILDREN2 | GET_DATA | GET_EPHEMERALS | MULTI
+            | MULTI_READ | PING | RECONFIG | SET_ACL | SET_DATA | SET_WATCHES | SET_WATCHES2
+            | SYNC | CHECK_WATCHES | REMOVE_WATCHES | ADD_WATCH | WHO_AM_I
+    )
+}
+
+/// Leader wall clock for txn headers, ms since the epoch.
+fn wall_time() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A failure while preparing: a result code, or a body that did not decode.
+enum PrepFailure {
+    Code(Code),
+    Undecodable(String),
+}
+
+impl From<Code> for PrepFailure {
+    fn from(c: Code) -> Self {
+        PrepFailure::Code(c)
+    }
+}
+
+impl From<jute::Error> for PrepFailure {
+    fn from(e: jute::Error) -> Self {
+        PrepFailure::Undecodable(e.to_string())
+    }
+}
+
+/// Fills in `request.txn` (writes) and `request.err` (failures).
+pub fn prepare(state: &ServerState, request: &mut Request) {
+    request.txn = None;
+    let mut header: Option<TxnHeader> = None;
+    match prepare_inner(state, request, &mut header) {
+        Ok(()) => {}
+        Err(PrepFailure::Code(code)) => {
+            if code.as_i32() > Code::ApiError.as_i32() {
+                info!("Got user-level KeeperException when processing {:?}: {}", request, code);
+            }
+            if let Some(mut h) = header {
+                h.r#type = op_code::ERROR;
+                request.txn = Some(error_entry(h, code));
+            }
+            request.err = code;
+        }
+        Err(PrepFailure::Undecodable(why)) => {
+            warn!("Failed to process {:?}: {}", request, why);
+            // Java: a body that fails to decode before a zxid was taken
+            // gets the *current* zxid (not a new one).
+            let mut h = header.unwrap_or_else(|| new_header(request, state.zxid()));
+            h.r#type = op_code::ERROR;
+            request.txn = Some(error_entry(h, Code::MarshallingError));
+            request.err = Code::MarshallingError;
+        }
+    }
+}
+
+fn new_header(request: &Request, zxid: i64) -> TxnHeader {
+    TxnHeader {
+        client_id: request.session_id,
+        cxid: request.cxid,
+        zxid,
+        time: wall_time(),
+        r#type: request.op_type,
+    }
+}
+
+fn error_entry(header: TxnHeader, code: Code) -> TxnLogEntry {
+    TxnLogEntry { header, body: TxnBody::Error(ErrorTxn { err: code.as_i32() }), digest: None }
+}
+
+/// The per-opcode work. `header` is set as soon as a zxid is taken, so
+/// the caller can turn a failure into an error txn with that zxid.
+fn prepare_inner(
+    state: &ServerState,
+    request: &mut Request,
+    header: &mut Option<TxnHeader>,
+) -> Result<(), PrepFailure> {
+    let op = request.op_type;
+    match op {
+        op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER => {
+            let r: CreateRequest = jute::from_bytes(&request.payload)?;
+            let fields = CreateFields { path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1 };
+            single_write(state, request, header, |b| b.create(op, &fields))
+        }
+        op_code::CREATE_TTL => {
+            let r: CreateTtlRequest = jute::from_bytes(&request.payload)?;
+            let fields = CreateFields { path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: r.ttl };
+            single_write(state, request, header, |b| b.create(op, &fields))
+        }
+        op_code::DELETE_CONTAINER => {
+            let path = decode_delete_container(&request.payload)?;
+            single_write(state, request, header, |b| b.delete_container(&path))
+        }
+        op_code::DELETE => {
+            let r: DeleteRequest = jute::from_bytes(&request.payload)?;
+            single_write(state, request, header, |b| b.delete(&r.path, r.version))
+        }
+        op_code::SET_DATA => {
+            let r: SetDataRequest = jute::from_bytes(&request.payload)?;
+            single_write(state, request, header, |b| b.set_data(&r))
+        }
+        op_code::SET_ACL => {
+            let r: SetAclRequest = jute::from_bytes(&request.payload)?;
+            single_write(state, request, header, |b| b.set_acl(&r))
+        }
+        op_code::CHECK => {
+            let r: CheckVersionRequest = jute::from_bytes(&request.payload)?;
+            single_write(state, request, header, |b| b.check(&r))
+        }
+        op_code::RECONFIG => {
+            let _: ReconfigRequest = jute::from_bytes(&request.payload)?;
+            let code = reconfig_refusal(state);
+            single_write(state, request, header, |_| Err(code))
+        }
+        op_code::MULTI => prepare_multi(state, request, header),
+        op_code::CREATE_SESSION => {
+            let txn: CreateSessionTxn = jute::from_bytes(&request.payload)?;
+            single_write(state, request, header, |b| Ok(b.create_session(txn)))
+        }
+        op_code::CLOSE_SESSION => single_write(state, request, header, |b| b.close_session()),
+        _ if is_valid_op(op) => Ok(state.sessions.check_session(request.session_id)?),
+        _ => {
+            warn!("unknown type {}", op);
+            Ok(())
+        }
+    }
+}
+
+/// Standalone reconfig: RECONFIGDISABLED unless `reconfigEnabled=true`,
+/// and even then UNIMPLEMENTED (Java's standalone server is no leader).
+fn reconfig_refusal(state: &ServerState) -> Code {
+    let enabled = state
+        .config
+        .raw
+        .get("reconfigEnabled")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if enabled {
+        Code::Unimplemented
+    } else {
+        error!("Reconfig operation requested but reconfig feature is disabled.");
+        Code::ReconfigDisabled
+    }
+}
+
+/// deleteContainer's body: the path as a jute buffer (3.9). An internal
+/// request, but clients can send the opcode too.
+fn decode_delete_container(payload: &[u8]) -> Result<String, PrepFailure> {
+    let bytes = InputArchive::new(payload).read_buffer()?.unwrap_or_default();
+    String::from_utf8(bytes).map_err(|_| PrepFailure::Undecodable("path is not UTF-8".into()))
+}
+
+/// Takes the next zxid, builds the txn under the outstanding-changes lock.
+fn single_write<F>(
+    state: &ServerState,
+    request: &mut Request,
+    header: &mut Option<TxnHeader>,
+    build: F,
+) -> Result<(), PrepFailure>
+where
+    F: FnOnce(&mut TxnBuilder<'_>) -> Result<TxnBody, Code>,
+{
+    let h = new_header(request, state.next_zxid());
+    *header = Some(h.clone());
+    let mut changes = state.outstanding.lock();
+    let mut builder = builder(state, &mut changes, &h, request);
+    let body = build(&mut builder)?;
+    builder.finish_digest();
+    let digest = builder.txn_digest.map(|d| TxnDigest { version: DIGEST_VERSION, tree_digest: d });
+    request.txn = Some(TxnLogEntry { header: h, body, digest });
+    Ok(())
+}
+
+fn builder<'a>(
+    state: &'a ServerState,
+    changes: &'a mut OutstandingChanges,
+    h: &TxnHeader,
+    request: &'a Request,
+) -> TxnBuilder<'a> {
+    TxnBuilder {
+        state,
+        changes,
+        zxid: h.zxid,
+        time: h.time,
+        session_id: request.session_id,
+        auth_info: &request.auth_info,
+        txn_digest: None,
+    }
+}
+
+/// multi: one zxid for all ops. The first failing op turns the whole multi
+/// into error sub-txns at apply time: ops before it keep their txns (the
+/// tree reports them as err 0), it gets its code, the rest get
+/// RUNTIMEINCONSISTENCY; its pending changes are rolled back.
+fn prepare_multi(
+    state: &ServerState,
+    request: &mut Request,
+    header: &mut Option<TxnHeader>,
+) -> Result<(), PrepFailure> {
+    let zxid = state.next_zxid();
+    let h = TxnHeader { r#type: op_code::MULTI, ..new_header(request, zxid) };
+    *header = Some(h.clone());
+    let record: MultiOperationRecord = jute::from_bytes(&request.payload)?;
+    if record.ops.iter().any(MultiOp::is_read) {
+        return Err(PrepFailure::Undecodable("read op in a write multi".into()));
+    }
+    let mut changes = state.outstanding.lock();
+    let snapshot = changes.snapshot(record.ops.iter().map(MultiOp::path));
+    let mut failure: Option<Code> = None;
+    let mut txns = Vec::with_capacity(record.ops.len());
+    let mut builder = builder(state, &mut changes, &h, request);
+    for op in &record.ops {
+        let (txn_type, body) = match failure {
+            Some(_) => (op_code::ERROR, error_body(Code::RuntimeInconsistency)),
+            None => match multi_op_txn(&mut builder, op) {
+                Ok(body) => (op.op_code(), body),
+                Err(code) => {
+                    info!("Multi op {} on {} failed: {}; aborting the rest", op.op_code(), op.path(), code);
+                    failure = Some(code);
+                    builder.changes.rollback(zxid, &snapshot);
+                    (op_code::ERROR, error_body(code))
+                }
+            },
+        };
+        txns.push(Txn { r#type: txn_type, data: Some(body.to_bytes()) });
+    }
+    builder.txn_digest = None;
+    builder.finish_digest();
+    let digest = builder.txn_digest.map(|d| TxnDigest { version: DIGEST_VERSION, tree_digest: d });
+    request.txn = Some(TxnLogEntry { header: h, body: TxnBody::Multi(MultiTxn { txns }), digest });
+    if let Some(code) = failure {
+        request.err = code;
+    }
+    Ok(())
+}
+
+fn error_body(code: Code) -> TxnBody {
+    TxnBody::Error(ErrorTxn { err: code.as_i32() })
+}
+
+/// One write op of a multi.
+fn multi_op_txn(b: &mut TxnBuilder<'_>, op: &MultiOp) -> Result<TxnBody, Code> {
+    match op {
+        MultiOp::Create(code, r) => b.create(
+            *code,
+            &CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: -1 },
+        ),
+        MultiOp::CreateTtl(r) => b.create(
+            op_code::CREATE_TTL,
+            &CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: r.ttl },
+        ),
+        MultiOp::Delete(r) => b.delete(&r.path, r.version),
+        MultiOp::SetData(r) => b.set_data(r),
+        MultiOp::Check(r) => b.check(r),
+        MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(Code::MarshallingError),
+    }
+}
+
+/// Builds the payload of an internal deleteContainer request.
+pub fn delete_container_payload(path: &str) -> Vec<u8> {
+    let mut oa = jute::OutputArchive::new(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = oa.write_buffer(Some(path.as_bytes()));
+    oa.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_level_check_and_unknown_ops_are_invalid() {
+        assert!(!is_valid_op(op_code::CHECK));
+        assert!(!is_valid_op(op_code::NOTIFICATION));
+        assert!(!is_valid_op(10));
+        assert!(!is_valid_op(op_code::AUTH), "auth never reaches the pipeline");
+        assert!(!is_valid_op(op_code::SASL));
+        assert!(is_valid_op(op_code::MULTI_READ));
+        assert!(is_valid_op(op_code::WHO_AM_I));
+    }
+
+    #[test]
+    fn delete_container_payload_round_trips() {
+        let p = delete_container_payload("/c");
+        assert_eq!(p, vec![0, 0, 0, 2, b'/', b'c']);
+        assert_eq!(decode_delete_container(&p).ok(), Some("/c".to_string()));
+        assert!(decode_delete_container(&[0, 0]).is_err());
+    }
+}
