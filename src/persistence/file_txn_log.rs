@@ -114,6 +114,11 @@ impl FileTxnLog {
         &self.dir
     }
 
+    /// The writer's tunables.
+    pub fn options(&self) -> &TxnLogOptions {
+        &self.options
+    }
+
     /// Appends a txn (not durable until [`commit`](Self::commit)).
     pub fn append(&mut self, entry: &TxnLogEntry) -> Result<()> {
         self.append_payload(entry.header.zxid, &entry.to_bytes())

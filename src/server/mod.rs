@@ -29,3 +29,5 @@ pub mod prep_txn;
 pub mod server_state;
 pub mod server_stats;
 pub mod session_tracker;
+pub mod sync_request_processor;
+pub mod container_manager;

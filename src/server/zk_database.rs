@@ -1,49 +1,362 @@
-//! The in-memory database and its disk image. SKELETON: signatures are the
-//! contract between the pipeline and persistence; bodies to be written.
+//! The in-memory database and its disk image: the DataTree, the session
+//! table, the txn log being written and the snapshots.
+//!
+//! Threads: the loading thread calls `load_database` once; the
+//! SyncRequestProcessor thread appends, commits and rolls the log; the
+//! FinalRequestProcessor (on the sync thread) applies txns; a short-lived
+//! "Snapshot Thread" writes snapshots. The snapshot is serialized under the
+//! tree's read lock, so writes wait for it (Java serializes while writes go
+//! on and relies on replay being idempotent; our snapshots are exact, which
+//! Java's loader accepts as a fuzzy snapshot with an empty window).
 //!
 //! Mirrors: `org.apache.zookeeper.server.ZKDatabase`.
 
 use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use log::{error, info, warn};
+use parking_lot::{Mutex, RwLock};
 
 use super::data_tree::{DataTree, ProcessTxnResult};
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
+use crate::persistence::file_snap::SnapshotOptions;
+use crate::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
+use crate::persistence::file_txn_snap_log::{apply_txn, DirOptions, FileTxnSnapLog};
+use crate::persistence::snap_stream::StreamMode;
+use crate::persistence::{Error, IoContext};
+
+/// The epoch file holding the last epoch this server accepted.
+pub const ACCEPTED_EPOCH_FILE: &str = "acceptedEpoch";
+/// The epoch file holding the epoch this server is in.
+pub const CURRENT_EPOCH_FILE: &str = "currentEpoch";
+
+/// A persistence failure, naming the file (and offset) when there is one.
+pub type PersistenceError = crate::persistence::Error;
+
+/// Java exits with this code when a snapshot cannot be written
+/// (`ExitCode.TXNLOG_ERROR_TAKING_SNAPSHOT`).
+const EXIT_SNAPSHOT_FAILED: i32 = 10;
 
 /// The DataTree, the session table, and the txn log + snapshots behind them.
 pub struct ZkDatabase {
     /// The tree. Read-locked by Prep and by reads in Final; write-locked
     /// only while Final applies a txn.
     pub tree: RwLock<DataTree>,
+    /// Session id -> timeout, as logged. Changed only while the tree's
+    /// write lock is held (see `process_txn`), so a snapshot taken under
+    /// the read lock sees sessions and tree at the same zxid.
+    sessions: Mutex<HashMap<i64, i32>>,
+    /// Directories, restore and snapshot writing.
+    snap_log: FileTxnSnapLog,
+    /// The log being appended to; used by the sync thread (and truncation).
+    txn_log: Mutex<FileTxnLog>,
+    /// Txns appended since the last roll (drives snapshots).
+    txn_count: AtomicU64,
+    /// Set once `load_database` has run.
+    initialized: AtomicBool,
+    /// A background snapshot is being written (at most one at a time).
+    snapshot_running: AtomicBool,
+    /// The last snapshot written or loaded.
+    last_snapshot: Mutex<Option<PathBuf>>,
 }
-
-/// A persistence failure, naming the file (and offset) when there is one.
-pub type PersistenceError = std::io::Error;
 
 impl ZkDatabase {
     /// Opens `dataDir`/`dataLogDir` (creating `version-2/` as Java does).
-    pub fn open(config: &ServerConfig) -> Result<ZkDatabase, PersistenceError> { let _ = config; todo!() }
+    pub fn open(config: &ServerConfig) -> Result<ZkDatabase, PersistenceError> {
+        let last_zxid_section = config
+            .raw
+            .get("serializeLastProcessedZxid.enabled")
+            .or_else(|| config.raw.get("zookeeper.serializeLastProcessedZxid.enabled"))
+            .map(|v| !v.trim().eq_ignore_ascii_case("false"))
+            .unwrap_or(true);
+        let snapshot_options = SnapshotOptions {
+            mode: StreamMode::from_config(config.snapshot_compression),
+            fsync: false,
+            digest_enabled: config.digest_enabled,
+            write_last_zxid: last_zxid_section,
+        };
+        ZkDatabase::open_dirs(
+            &config.data_log_dir,
+            &config.data_dir,
+            DirOptions::from_config(config),
+            TxnLogOptions::from_config(config),
+            snapshot_options,
+        )
+    }
+
+    /// Opens explicit directories with explicit options (tests, tools).
+    pub fn open_dirs(
+        data_log_dir: &Path,
+        data_dir: &Path,
+        dir_options: DirOptions,
+        log_options: TxnLogOptions,
+        snapshot_options: SnapshotOptions,
+    ) -> Result<ZkDatabase, PersistenceError> {
+        let snap_log = FileTxnSnapLog::open(data_log_dir, data_dir, dir_options, snapshot_options)?;
+        let txn_log = FileTxnLog::new(snap_log.log_dir(), log_options);
+        Ok(ZkDatabase {
+            tree: RwLock::new(DataTree::new()),
+            sessions: Mutex::new(HashMap::new()),
+            snap_log,
+            txn_log: Mutex::new(txn_log),
+            txn_count: AtomicU64::new(0),
+            initialized: AtomicBool::new(false),
+            snapshot_running: AtomicBool::new(false),
+            last_snapshot: Mutex::new(None),
+        })
+    }
+
     /// Restores the newest valid snapshot and replays the log after it.
     /// Returns the last zxid. Logs progress for large snapshots.
-    pub fn load_database(&self) -> Result<i64, PersistenceError> { todo!() }
+    pub fn load_database(&self) -> Result<i64, PersistenceError> {
+        let started = Instant::now();
+        let restored = self.snap_log.restore(&mut |_| {})?;
+        let mut tree = self.tree.write();
+        *tree = restored.tree;
+        *self.sessions.lock() = restored.sessions;
+        *self.last_snapshot.lock() = restored.snapshot;
+        self.initialized.store(true, Ordering::SeqCst);
+        info!(
+            "Snapshot loaded in {} ms, highest zxid is {:#x}, digest is {}",
+            started.elapsed().as_millis(),
+            restored.zxid,
+            tree.digest()
+        );
+        Ok(restored.zxid)
+    }
+
+    /// Whether `load_database` has run.
+    pub fn is_initialized(&self) -> bool {
+        self.initialized.load(Ordering::SeqCst)
+    }
+
     /// Applies a txn to the tree and the session table (createSession adds,
     /// closeSession removes).
-    pub fn process_txn(&self, entry: &TxnLogEntry) -> ProcessTxnResult { let _ = entry; todo!() }
+    pub fn process_txn(&self, entry: &TxnLogEntry) -> ProcessTxnResult {
+        let mut tree = self.tree.write();
+        let mut sessions = self.sessions.lock();
+        apply_txn(&mut tree, &mut sessions, entry, true)
+    }
+
     /// Sessions and their timeouts (restored from disk, kept current).
-    pub fn sessions_with_timeouts(&self) -> HashMap<i64, i32> { todo!() }
+    pub fn sessions_with_timeouts(&self) -> HashMap<i64, i32> {
+        self.sessions.lock().clone()
+    }
+
+    /// Records a session (for a session tracker that registers sessions
+    /// before their txn is applied, as Java's does).
+    pub fn add_session(&self, session_id: i64, timeout: i32) {
+        let _tree = self.tree.write();
+        self.sessions.lock().insert(session_id, timeout);
+    }
+
+    /// Forgets a session.
+    pub fn remove_session(&self, session_id: i64) {
+        let _tree = self.tree.write();
+        self.sessions.lock().remove(&session_id);
+    }
+
     /// Zxid of the last applied txn.
-    pub fn last_processed_zxid(&self) -> i64 { todo!() }
+    pub fn last_processed_zxid(&self) -> i64 {
+        self.tree.read().last_processed_zxid()
+    }
+
+    /// Sets the tree's last processed zxid (a leader starting an epoch).
+    pub fn set_last_processed_zxid(&self, zxid: i64) {
+        self.tree.write().set_last_processed_zxid(zxid);
+    }
+
     /// Appends a txn to the current log (opening a new `log.<zxid>` if
     /// needed). Not durable until `commit`.
-    pub fn append(&self, entry: &TxnLogEntry) -> Result<(), PersistenceError> { let _ = entry; todo!() }
+    pub fn append(&self, entry: &TxnLogEntry) -> Result<(), PersistenceError> {
+        self.txn_log.lock().append(entry)?;
+        self.txn_count.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Appends an encoded txn (a PROPOSAL's bytes).
+    pub fn append_payload(&self, zxid: i64, payload: &[u8]) -> Result<(), PersistenceError> {
+        self.txn_log.lock().append_payload(zxid, payload)?;
+        self.txn_count.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Flushes appended txns and fsyncs them (unless forceSync=no).
-    pub fn commit(&self) -> Result<(), PersistenceError> { todo!() }
-    /// Closes the current log so the next append starts a new file.
-    pub fn roll_log(&self) -> Result<(), PersistenceError> { todo!() }
+    pub fn commit(&self) -> Result<(), PersistenceError> {
+        self.txn_log.lock().commit()
+    }
+
+    /// Closes the current log so the next append starts a new file, and
+    /// restarts the counters that trigger snapshots.
+    pub fn roll_log(&self) -> Result<(), PersistenceError> {
+        let mut log = self.txn_log.lock();
+        log.roll_log()?;
+        log.set_total_log_size(0);
+        self.txn_count.store(0, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Txns appended since the last roll.
+    pub fn txn_count(&self) -> u64 {
+        self.txn_count.load(Ordering::SeqCst)
+    }
+
+    /// Bytes of log written since the last roll (padded sizes, as Java).
+    pub fn txn_log_size(&self) -> u64 {
+        self.txn_log.lock().total_log_size()
+    }
+
+    /// Duration of the last fsync and how many exceeded the warning
+    /// threshold (for `stat`/`mntr`).
+    pub fn fsync_stats(&self) -> (Option<Duration>, u64) {
+        let log = self.txn_log.lock();
+        (log.last_sync_elapsed(), log.fsync_threshold_exceeded())
+    }
+
     /// Writes a snapshot of the current tree and sessions (fuzzy: writes may
     /// continue meanwhile).
-    pub fn take_snapshot(&self) -> Result<(), PersistenceError> { todo!() }
+    pub fn take_snapshot(&self) -> Result<(), PersistenceError> {
+        self.take_snapshot_file().map(|_| ())
+    }
+
+    /// Writes a snapshot and returns its path.
+    pub fn take_snapshot_file(&self) -> Result<PathBuf, PersistenceError> {
+        let started = Instant::now();
+        let path = {
+            let tree = self.tree.read();
+            let sessions = self.sessions.lock().clone();
+            self.snap_log.save(&tree, &sessions)?
+        };
+        info!("Snapshot taken in {} ms", started.elapsed().as_millis());
+        *self.last_snapshot.lock() = Some(path.clone());
+        Ok(path)
+    }
+
+    /// Starts a snapshot on a "Snapshot Thread" unless one is running
+    /// (then: "Too busy to snap, skipping"). Returns whether it started.
+    /// A failed snapshot exits the process, as Java does.
+    pub fn take_snapshot_in_background(self: &Arc<Self>) -> bool {
+        if self.snapshot_running.swap(true, Ordering::SeqCst) {
+            warn!("Too busy to snap, skipping");
+            return false;
+        }
+        let db = Arc::clone(self);
+        let spawned = std::thread::Builder::new().name("Snapshot Thread".into()).spawn(move || {
+            if let Err(e) = db.take_snapshot() {
+                error!("Severe unrecoverable error, exiting: {}", e);
+                std::process::exit(EXIT_SNAPSHOT_FAILED);
+            }
+            db.snapshot_running.store(false, Ordering::SeqCst);
+        });
+        if let Err(e) = spawned {
+            warn!("Unable to start the snapshot thread: {}", e);
+            self.snapshot_running.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Whether a background snapshot is being written.
+    pub fn is_snapshot_running(&self) -> bool {
+        self.snapshot_running.load(Ordering::SeqCst)
+    }
+
+    /// The last snapshot written or loaded.
+    pub fn last_snapshot(&self) -> Option<PathBuf> {
+        self.last_snapshot.lock().clone()
+    }
+
+    /// Highest zxid in the logs (-1 without logs), for a peer's vote.
+    pub fn last_logged_zxid(&self) -> i64 {
+        self.snap_log.last_logged_zxid()
+    }
+
+    /// Cuts the log after `zxid` (a TRUNC from a leader) and reloads the
+    /// database from disk.
+    pub fn truncate_log(&self, zxid: i64) -> Result<(), PersistenceError> {
+        {
+            let mut log = self.txn_log.lock();
+            log.close()?;
+            self.snap_log.truncate_log(zxid)?;
+            let options = log.options().clone();
+            *log = FileTxnLog::new(self.snap_log.log_dir(), options);
+        }
+        self.initialized.store(false, Ordering::SeqCst);
+        self.load_database().map(|_| ())
+    }
+
+    /// Directories, restore and snapshot writing.
+    pub fn snap_log(&self) -> &FileTxnSnapLog {
+        &self.snap_log
+    }
+
+    /// Reads an epoch file (`acceptedEpoch` / `currentEpoch`) of the snap
+    /// dir; `Ok(None)` when it does not exist.
+    pub fn read_epoch(&self, name: &str) -> Result<Option<i64>, PersistenceError> {
+        read_long_file(&self.snap_log.snap_dir().join(name))
+    }
+
+    /// Writes an epoch file atomically (`<name>.tmp`, fsync, rename).
+    pub fn write_epoch(&self, name: &str, value: i64) -> Result<(), PersistenceError> {
+        write_long_file(&self.snap_log.snap_dir().join(name), value)
+    }
+
     /// Flushes and closes files.
-    pub fn close(&self) -> Result<(), PersistenceError> { todo!() }
+    pub fn close(&self) -> Result<(), PersistenceError> {
+        self.txn_log.lock().close()
+    }
+}
+
+/// Reads a file holding one decimal long on its first line.
+pub fn read_long_file(path: &Path) -> Result<Option<i64>, Error> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let line = text.lines().next().unwrap_or("");
+    line.parse::<i64>()
+        .map(Some)
+        .map_err(|_| Error::corrupt(path, 0, format!("not a number: {:?}", line)))
+}
+
+/// Writes `value` in decimal, without newline, through `<name>.tmp` and a
+/// rename (Java's `AtomicFileWritingIdiom`).
+pub fn write_long_file(path: &Path, value: i64) -> Result<(), Error> {
+    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let mut f = File::create(&tmp).on(&tmp)?;
+    f.write_all(value.to_string().as_bytes()).on(&tmp)?;
+    f.sync_all().on(&tmp)?;
+    drop(f);
+    fs::rename(&tmp, path).on(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_files_round_trip_without_newline() {
+        let dir = std::env::temp_dir().join(format!("zkrs-epoch-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CURRENT_EPOCH_FILE);
+        assert_eq!(read_long_file(&path).unwrap(), None);
+        write_long_file(&path, 7).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"7");
+        assert_eq!(read_long_file(&path).unwrap(), Some(7));
+        fs::write(&path, "12\n").unwrap();
+        assert_eq!(read_long_file(&path).unwrap(), Some(12));
+        fs::write(&path, "x").unwrap();
+        assert!(read_long_file(&path).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

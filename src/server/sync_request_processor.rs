@@ -1,0 +1,273 @@
+//! The stage that makes writes durable: appends each txn to the log, one
+//! commit (flush + fsync) per batch, and only then hands the batch to the
+//! next stage (the FinalRequestProcessor, called on this thread), so no
+//! client sees a reply for a write that is not on disk. Also rolls the log
+//! and starts background snapshots every `snapCount/2 + random(snapCount/2)`
+//! txns (or past `snapSizeLimitInKb/2 + random`), so that servers of an
+//! ensemble do not all snapshot at once.
+//!
+//! Thread: "SyncThread", owned by this processor; `process_request` only
+//! queues. Reads (requests without a txn) pass straight through when no
+//! write is waiting for a flush, else they queue behind the writes to keep
+//! each session's order.
+//!
+//! Mirrors: `org.apache.zookeeper.server.SyncRequestProcessor`.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crossbeam::channel::{self, Receiver, Sender, TryRecvError};
+use log::{error, info};
+
+use super::request::Request;
+use super::request_processor::RequestProcessor;
+use super::zk_database::ZkDatabase;
+use crate::config::server_config::ServerConfig;
+
+/// Most requests committed by one fsync (Java's `zookeeper.maxBatchSize`
+/// default).
+pub const MAX_BATCH_SIZE: usize = 1000;
+
+/// Java's exit code when a critical thread fails (`ExitCode.UNEXPECTED_ERROR`).
+const EXIT_UNEXPECTED_ERROR: i32 = 1;
+
+/// What travels on the queue.
+enum Item {
+    Request(Request),
+    /// Drain, commit, stop, then shut down the next stage.
+    Shutdown,
+}
+
+/// Handle of the sync stage; the work happens on its thread.
+pub struct SyncRequestProcessor {
+    /// Requests to log, in arrival order.
+    queue: Sender<Item>,
+    /// The SyncThread; taken by `shutdown`.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SyncRequestProcessor {
+    /// Starts the SyncThread in front of `next`.
+    pub fn start(zkdb: Arc<ZkDatabase>, config: &ServerConfig, next: Box<dyn RequestProcessor>) -> SyncRequestProcessor {
+        let (tx, rx) = channel::unbounded();
+        let trigger = SnapshotTrigger::new(config.snap_count, config.snap_size_limit_kb.saturating_mul(1024), seed());
+        let worker = SyncWorker { db: zkdb, next, to_flush: Vec::new(), trigger, queue: rx };
+        let thread = std::thread::Builder::new()
+            .name("SyncThread:0".into())
+            .spawn(move || worker.run())
+            .expect("spawning the SyncThread");
+        SyncRequestProcessor { queue: tx, thread: Some(thread) }
+    }
+}
+
+impl RequestProcessor for SyncRequestProcessor {
+    fn process_request(&mut self, request: Request) {
+        if self.queue.send(Item::Request(request)).is_err() {
+            error!("SyncRequestProcessor is shut down; request dropped");
+        }
+    }
+
+    fn shutdown(&mut self) {
+        info!("Shutting down");
+        let _ = self.queue.send(Item::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The state of the SyncThread.
+struct SyncWorker {
+    db: Arc<ZkDatabase>,
+    /// The FinalRequestProcessor, called on this thread.
+    next: Box<dyn RequestProcessor>,
+    /// Requests appended (or queued behind them) but not yet committed.
+    to_flush: Vec<Request>,
+    trigger: SnapshotTrigger,
+    queue: Receiver<Item>,
+}
+
+impl SyncWorker {
+    /// Takes requests while they come; commits when the queue runs dry or
+    /// the batch is full.
+    fn run(mut self) {
+        loop {
+            let item = match self.queue.try_recv() {
+                Ok(item) => item,
+                Err(TryRecvError::Empty) => {
+                    self.flush();
+                    match self.queue.recv() {
+                        Ok(item) => item,
+                        Err(_) => break,
+                    }
+                }
+                Err(TryRecvError::Disconnected) => break,
+            };
+            match item {
+                Item::Shutdown => break,
+                Item::Request(request) => self.handle(request),
+            }
+        }
+        self.flush();
+        self.next.shutdown();
+        info!("SyncRequestProcessor exited!");
+    }
+
+    fn handle(&mut self, request: Request) {
+        match &request.txn {
+            Some(txn) => {
+                if let Err(e) = self.db.append(txn) {
+                    fatal(&e);
+                }
+                self.maybe_snapshot();
+            }
+            None if self.to_flush.is_empty() => {
+                // A read with no write waiting: nothing to keep order with.
+                self.next.process_request(request);
+                return;
+            }
+            None => {}
+        }
+        self.to_flush.push(request);
+        if self.to_flush.len() >= MAX_BATCH_SIZE {
+            self.flush();
+        }
+    }
+
+    /// Rolls the log and starts a background snapshot when due.
+    fn maybe_snapshot(&mut self) {
+        if !self.trigger.should_snapshot(self.db.txn_count(), self.db.txn_log_size()) {
+            return;
+        }
+        self.trigger.reset();
+        if let Err(e) = self.db.roll_log() {
+            fatal(&e);
+        }
+        self.db.take_snapshot_in_background();
+    }
+
+    /// One commit for everything appended, then the batch goes on, in order.
+    fn flush(&mut self) {
+        if self.to_flush.is_empty() {
+            return;
+        }
+        if let Err(e) = self.db.commit() {
+            fatal(&e);
+        }
+        for request in self.to_flush.drain(..) {
+            self.next.process_request(request);
+        }
+    }
+}
+
+/// A log that cannot be written means acknowledged writes could be lost:
+/// stop the server, as Java's critical-thread handler does.
+fn fatal(e: &dyn std::fmt::Display) -> ! {
+    error!("Severe unrecoverable error, from thread : SyncThread:0: {}", e);
+    std::process::exit(EXIT_UNEXPECTED_ERROR);
+}
+
+/// When to roll the log and snapshot: after `snap_count/2 + rand_roll`
+/// txns or `snap_size/2 + rand_size` log bytes, the random parts re-drawn
+/// after every snapshot.
+#[derive(Debug, Clone)]
+pub struct SnapshotTrigger {
+    /// `snapCount`, at least 2.
+    snap_count: u64,
+    /// `snapSizeLimitInKb` in bytes; <= 0 disables the size rule.
+    snap_size_bytes: i64,
+    rand_roll: u64,
+    rand_size: i64,
+    /// xorshift64 state.
+    rng: u64,
+}
+
+impl SnapshotTrigger {
+    /// A trigger with its first random draw made.
+    pub fn new(snap_count: u64, snap_size_bytes: i64, seed: u64) -> SnapshotTrigger {
+        let mut t = SnapshotTrigger {
+            snap_count: snap_count.max(2),
+            snap_size_bytes,
+            rand_roll: 0,
+            rand_size: 0,
+            rng: seed | 1,
+        };
+        t.reset();
+        t
+    }
+
+    /// Whether `log_count` txns / `log_size` bytes since the last roll
+    /// call for a snapshot.
+    pub fn should_snapshot(&self, log_count: u64, log_size: u64) -> bool {
+        log_count > self.snap_count / 2 + self.rand_roll
+            || (self.snap_size_bytes > 0 && log_size as i64 > self.snap_size_bytes / 2 + self.rand_size)
+    }
+
+    /// Draws new random parts.
+    pub fn reset(&mut self) {
+        self.rand_roll = self.next_random() % (self.snap_count / 2);
+        let half_size = self.snap_size_bytes / 2;
+        self.rand_size = if half_size > 0 { (self.next_random() % half_size as u64) as i64 } else { 0 };
+    }
+
+    fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+}
+
+fn seed() -> u64 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    nanos ^ (std::process::id() as u64).rotate_left(32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_after_half_plus_random_txns() {
+        for seed in 1..50 {
+            let t = SnapshotTrigger::new(100, 0, seed);
+            assert!(t.rand_roll < 50);
+            assert!(!t.should_snapshot(50, 0));
+            assert!(t.should_snapshot(100, 0));
+            assert_eq!(t.should_snapshot(51 + t.rand_roll, 0), true);
+            assert_eq!(t.should_snapshot(50 + t.rand_roll, 0), false);
+        }
+    }
+
+    #[test]
+    fn size_rule_and_its_off_switch() {
+        let t = SnapshotTrigger::new(1_000_000, 1000, 7);
+        assert!(t.rand_size < 500);
+        assert!(t.should_snapshot(0, 1000));
+        assert!(!t.should_snapshot(0, 500));
+        let off = SnapshotTrigger::new(1_000_000, 0, 7);
+        assert!(!off.should_snapshot(0, u64::MAX / 2));
+    }
+
+    #[test]
+    fn snap_count_below_two_is_two() {
+        let t = SnapshotTrigger::new(0, 0, 3);
+        assert!(!t.should_snapshot(1, 0));
+        assert!(t.should_snapshot(2, 0));
+    }
+
+    #[test]
+    fn draws_change_after_reset() {
+        let mut t = SnapshotTrigger::new(1_000_000, 0, 42);
+        let first = t.rand_roll;
+        let mut changed = false;
+        for _ in 0..5 {
+            t.reset();
+            changed |= t.rand_roll != first;
+        }
+        assert!(changed);
+    }
+}
