@@ -1,18 +1,59 @@
-//! The in-memory tree of znodes. SKELETON: signatures are the contract
-//! between the pipeline, persistence and the tree; bodies to be written.
+//! The in-memory tree of znodes, and everything applying a txn changes
+//! along with it: the ACL cache, the ephemerals index, the container and
+//! TTL sets, quota usage, the tree digest and the watch tables.
+//!
+//! Writes (`process_txn`) take `&mut self`: the thread applying committed
+//! txns holds the tree's write lock. Reads take `&self` (read lock) and
+//! may still register watches, which live behind their own mutex.
+//!
+//! Paths: the root is stored once, under "" — Java stores it under both
+//! "" and "/" — so every lookup maps "/" to "" ([`DataTree::get_node`]) and
+//! the node count adds the alias back.
+//!
+//! Split: `data_tree/apply.rs` (create/delete/setData/setACL/sessions,
+//! quota upkeep), `data_tree/snapshot.rs` (serialize/deserialize),
+//! `data_tree/digest_log.rs` (digest history and checks),
+//! `data_tree/tests.rs`.
 //!
 //! Mirrors: `org.apache.zookeeper.server.DataTree`.
 
+mod apply;
+mod digest_log;
+mod snapshot;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
+use log::debug;
+
+use self::digest_log::DigestLog;
 use super::data_node::DataNode;
-use super::watch::{Watcher, WatcherMode};
-use crate::jute::data::{Acl, Stat};
+use super::digest_calculator::{DigestCalculator, TreeDigest};
+use super::ephemeral_type::extended_types_enabled;
+use super::java_hash_map::JavaHashMap;
+use super::path_utils::java_length;
+use super::quota::QuotaTrie;
+use super::reference_counted_acl_cache::ReferenceCountedAclCache;
+use super::watch::watch_manager::{WatchManager, WatchesSummary};
+use super::watch::{WatchedEvent, Watcher, WatcherMode};
+use crate::jute::data::{Acl, Stat, StatPersisted};
 use crate::jute::proto::SetWatches2;
 use crate::jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use crate::jute::{InputArchive, OutputArchive};
 use crate::keeper_exception::Code;
+use crate::zoo_defs::{event_type, ids, keeper_state, watcher_type};
+
+pub use self::digest_log::ZxidDigest;
+
+/// `/zookeeper`.
+pub const PROC_ZOOKEEPER: &str = "/zookeeper";
+/// `/zookeeper/quota`.
+pub const QUOTA_ZOOKEEPER: &str = "/zookeeper/quota";
+/// `/zookeeper/config` (ZooDefs.CONFIG_NODE).
+pub const CONFIG_ZOOKEEPER: &str = "/zookeeper/config";
 
 /// What applying one txn did, for the reply (Java's `ProcessTxnResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,62 +65,472 @@ pub struct ProcessTxnResult {
     pub op_type: i32,
     /// `Code::Ok`, or the failure (error txns, failed apply).
     pub err: Code,
-    /// The created path (with sequence suffix) or the path acted on.
+    /// The created path (with sequence suffix) or the path acted on; ""
+    /// for session and error txns (Java: null).
     pub path: String,
-    /// The node's stat after a create2/setData/setACL.
+    /// The node's stat after a create2/createContainer/createTTL/setData/
+    /// setACL.
     pub stat: Option<Stat>,
-    /// One result per op of a multi.
+    /// One result per op of a multi (empty otherwise).
     pub multi_result: Vec<ProcessTxnResult>,
 }
 
 /// The znode tree, its ACL cache, ephemerals index, watches and digest.
 pub struct DataTree {
-    _private: (),
+    /// Every znode by path; the root under "" only.
+    nodes: HashMap<Box<str>, DataNode>,
+    /// Interned ACL lists referenced by `DataNode::acl`.
+    acl_cache: ReferenceCountedAclCache,
+    /// Session → paths of its ephemerals. A session keeps its (maybe empty)
+    /// entry until closeSession, as in Java (the `dump` 4lw counts it).
+    /// Sets are Java-ordered so getEphemerals answers in Java's order.
+    ephemerals: HashMap<i64, JavaHashMap<Box<str>, ()>>,
+    /// Container nodes, for the container manager.
+    containers: HashSet<String>,
+    /// TTL nodes, for the container manager.
+    ttls: HashSet<String>,
+    /// Paths with a quota (from `/zookeeper/quota/**/zookeeper_limits`).
+    quota_trie: QuotaTrie,
+    /// Sum of all node digests, kept current on every change.
+    digest: TreeDigest,
+    /// Watches set by getData/exists and addWatch.
+    data_watches: WatchManager,
+    /// Watches set by getChildren and addWatch (persistent only).
+    child_watches: WatchManager,
+    /// Zxid of the last applied (top-level) txn.
+    last_processed_zxid: i64,
+    /// Java's `nodeDataSize`: sum of path lengths + data lengths, updated
+    /// incrementally (and, like Java, not on quota-stat rewrites).
+    node_data_size: i64,
+    /// `zookeeper.extendedTypesEnabled` when the tree was made.
+    extended_types: bool,
+    /// Digest history and the snapshot/txn digest checks.
+    digest_log: DigestLog,
+}
+
+/// The root's key.
+const ROOT: &str = "";
+
+/// Maps the root's alias "/" to its key "".
+fn key(path: &str) -> &str {
+    if path == "/" {
+        ROOT
+    } else {
+        path
+    }
+}
+
+/// Java's `getNodeSize`: path length plus data length.
+fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
+    (java_length(path) + data.map_or(0, |d| d.len())) as i64
+}
+
+/// An ACL nobody matches: what a node whose ACL id is missing from the
+/// cache gets (Java throws), so that it fails closed.
+fn deny_all_acl() -> Vec<Acl> {
+    vec![Acl { perms: 0, id: ids::anyone_id_unsafe() }]
+}
+
+/// Java's `createStat`: a new node's stat.
+fn create_stat(zxid: i64, time: i64, ephemeral_owner: i64) -> StatPersisted {
+    StatPersisted {
+        czxid: zxid,
+        mzxid: zxid,
+        ctime: time,
+        mtime: time,
+        version: 0,
+        cversion: 0,
+        aversion: 0,
+        ephemeral_owner,
+        pzxid: zxid,
+    }
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl DataTree {
-    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
-    pub fn new() -> DataTree { todo!() }
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`,
+    /// `/zookeeper/config`, all with zero stats and empty data. The root
+    /// and `/zookeeper` get their children without a cversion bump (so
+    /// clients see cversion -1 and -2); `/zookeeper/config` gets
+    /// READ_ACL_UNSAFE with aversion -1 (ZOOKEEPER-2014).
+    pub fn new() -> DataTree {
+        let mut tree = DataTree::empty();
+        let blank = || DataNode::new(Some(Box::new([])), -1, StatPersisted::default());
+        let mut root = blank();
+        root.add_child("zookeeper");
+        tree.put_node(ROOT, root);
+        let mut proc_node = blank();
+        proc_node.add_child("quota");
+        tree.put_node(PROC_ZOOKEEPER, proc_node);
+        tree.put_node(QUOTA_ZOOKEEPER, blank());
+        tree.add_config_node();
+        tree.node_data_size = tree.compute_data_size();
+        tree
+    }
 
-    /// Applies one txn (also the body of each op of a multi) and fires the
-    /// watches it triggers. Records `header.zxid` as the last processed zxid.
-    pub fn process_txn(&mut self, header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>) -> ProcessTxnResult { let _ = (header, body, digest); todo!() }
+    /// No nodes at all (the start of `deserialize`).
+    fn empty() -> DataTree {
+        DataTree {
+            nodes: HashMap::new(),
+            acl_cache: ReferenceCountedAclCache::new(),
+            ephemerals: HashMap::new(),
+            containers: HashSet::new(),
+            ttls: HashSet::new(),
+            quota_trie: QuotaTrie::default(),
+            digest: TreeDigest::default(),
+            data_watches: WatchManager::new(),
+            child_watches: WatchManager::new(),
+            last_processed_zxid: 0,
+            node_data_size: 0,
+            extended_types: extended_types_enabled(),
+            digest_log: DigestLog::default(),
+        }
+    }
 
-    /// The node at `path`.
-    pub fn get_node(&self, path: &str) -> Option<&DataNode> { let _ = path; todo!() }
-    /// The ACL list a node refers to.
-    pub fn get_acl(&self, node: &DataNode) -> Vec<Acl> { let _ = node; todo!() }
-    /// getData: data and stat, registering a standard data watch if asked.
-    pub fn get_data(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<(Option<Vec<u8>>, Stat), Code> { let _ = (path, watcher); todo!() }
+    /// Java's `addConfigNode`.
+    fn add_config_node(&mut self) {
+        if let Some(proc_node) = self.nodes.get_mut(PROC_ZOOKEEPER) {
+            proc_node.add_child("config");
+        }
+        self.put_node(CONFIG_ZOOKEEPER, DataNode::new(Some(Box::new([])), -1, StatPersisted::default()));
+        let _ = self.set_acl(CONFIG_ZOOKEEPER, &ids::read_acl_unsafe(), -1);
+    }
+
+    /// Sets `zookeeper.extendedTypesEnabled` for this tree (tests; the
+    /// server sets the process-wide flag before building trees).
+    pub fn set_extended_types_enabled(&mut self, enabled: bool) {
+        self.extended_types = enabled;
+    }
+
+    // ----- node map with digest upkeep (Java's NodeHashMapImpl) -----
+
+    /// Inserts a node and adds its digest.
+    fn put_node(&mut self, path: &str, node: DataNode) {
+        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        if let Some(old) = self.nodes.insert(key(path).into(), node) {
+            self.digest.remove(DigestCalculator::node_digest(path, &old.stat, old.data()));
+        }
+    }
+
+    /// Removes a node and its digest.
+    fn remove_node(&mut self, path: &str) -> Option<DataNode> {
+        let node = self.nodes.remove(key(path))?;
+        self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        Some(node)
+    }
+
+    /// Changes a node in place, replacing its digest (Java's
+    /// preChange/postChange). `None` if there is no such node.
+    fn change_node<T>(&mut self, path: &str, f: impl FnOnce(&mut DataNode) -> T) -> Option<T> {
+        let node = self.nodes.get_mut(key(path))?;
+        self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        let out = f(node);
+        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        Some(out)
+    }
+
+    // ----- applying txns -----
+
+    /// Applies one txn (a multi's ops included) and fires the watches it
+    /// triggers, with `header.zxid` in the events. Records `header.zxid` as
+    /// the last processed zxid. With a `digest`, compares it with the tree
+    /// afterwards and logs a mismatch (never fails).
+    pub fn process_txn(&mut self, header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>) -> ProcessTxnResult {
+        let rc = self.process_txn_inner(header, body, false);
+        self.compare_digest(header, digest);
+        rc
+    }
+
+    // ----- reads -----
+
+    /// The node at `path` ("/" and "" both name the root).
+    pub fn get_node(&self, path: &str) -> Option<&DataNode> {
+        self.nodes.get(key(path))
+    }
+
+    /// The ACL list a node refers to (a deny-all list if its id is unknown,
+    /// where Java throws).
+    pub fn get_acl(&self, node: &DataNode) -> Vec<Acl> {
+        self.acl_cache.convert_long(node.acl).unwrap_or_else(deny_all_acl)
+    }
+
+    /// getACL: the node's ACL list and stat.
+    pub fn get_acl_of(&self, path: &str) -> Result<(Vec<Acl>, Stat), Code> {
+        let node = self.get_node(path).ok_or(Code::NoNode)?;
+        Ok((self.get_acl(node), node.copy_stat(self.extended_types)))
+    }
+
+    /// The Stat clients see for `node`.
+    pub fn stat_of(&self, node: &DataNode) -> Stat {
+        node.copy_stat(self.extended_types)
+    }
+
+    /// getData: data and stat, registering a standard data watch if asked
+    /// (not when the node is missing).
+    pub fn get_data(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<(Option<Vec<u8>>, Stat), Code> {
+        let node = self.get_node(path).ok_or(Code::NoNode)?;
+        if let Some(w) = watcher {
+            self.data_watches.add_watch(path, w, WatcherMode::Standard);
+        }
+        Ok((node.data().map(<[u8]>::to_vec), node.copy_stat(self.extended_types)))
+    }
+
     /// exists: the stat; with a watcher, a data watch is registered even when
     /// the node is missing (it then fires NodeCreated).
-    pub fn stat_node(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<Stat, Code> { let _ = (path, watcher); todo!() }
-    /// getChildren/getChildren2: child names and the parent's stat.
-    pub fn get_children(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<(Vec<String>, Stat), Code> { let _ = (path, watcher); todo!() }
-    /// getAllChildrenNumber: all descendants.
-    pub fn get_all_children_number(&self, path: &str) -> Result<i32, Code> { let _ = path; todo!() }
-    /// getEphemerals: the session's ephemeral paths.
-    pub fn get_ephemerals(&self, session_id: i64) -> Vec<String> { let _ = session_id; todo!() }
-    /// addWatch.
-    pub fn add_watch(&self, path: &str, watcher: Arc<dyn Watcher>, mode: WatcherMode) { let _ = (path, watcher, mode); todo!() }
-    /// setWatches/setWatches2: re-registers watches, firing what was missed.
-    pub fn set_watches(&self, request: &SetWatches2, watcher: Arc<dyn Watcher>) { let _ = (request, watcher); todo!() }
-    /// checkWatches (`remove` false) / removeWatches (`remove` true) for a
-    /// `zoo_defs::watcher_type`; false when there was no such watch.
-    pub fn contains_or_remove_watch(&self, path: &str, watcher_type: i32, watcher: &dyn Watcher, remove: bool) -> bool { let _ = (path, watcher_type, watcher, remove); todo!() }
-    /// Drops every watch of a closed connection.
-    pub fn remove_cnxn(&self, watcher_id: u64) { let _ = watcher_id; todo!() }
+    pub fn stat_node(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<Stat, Code> {
+        if let Some(w) = watcher {
+            self.data_watches.add_watch(path, w, WatcherMode::Standard);
+        }
+        let node = self.get_node(path).ok_or(Code::NoNode)?;
+        Ok(node.copy_stat(self.extended_types))
+    }
+
+    /// getChildren/getChildren2: child names (Java's order) and the
+    /// node's stat; registers a standard child watch if asked.
+    pub fn get_children(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<(Vec<String>, Stat), Code> {
+        let node = self.get_node(path).ok_or(Code::NoNode)?;
+        let children = node.children().map(str::to_string).collect();
+        if let Some(w) = watcher {
+            self.child_watches.add_watch(path, w, WatcherMode::Standard);
+        }
+        Ok((children, node.copy_stat(self.extended_types)))
+    }
+
+    /// getAllChildrenNumber: all descendants of `path` (for "/", the node
+    /// count minus the root's two entries). NoNode if `path` is missing
+    /// (the check Java's FinalRequestProcessor makes first).
+    pub fn get_all_children_number(&self, path: &str) -> Result<i32, Code> {
+        self.get_node(path).ok_or(Code::NoNode)?;
+        if path == "/" {
+            return Ok((self.node_count() - 2) as i32);
+        }
+        let prefix = format!("{}/", path);
+        let mut count = self.nodes.keys().filter(|k| k.starts_with(&prefix)).count();
+        if prefix == "/" {
+            count += 1; // Java's "/" alias matches too.
+        }
+        Ok(count as i32)
+    }
+
+    /// getEphemerals: the session's ephemeral paths (Java's order).
+    pub fn get_ephemerals(&self, session_id: i64) -> Vec<String> {
+        match self.ephemerals.get(&session_id) {
+            Some(set) => JavaHashMap::copy_of(set).keys().map(|p| p.to_string()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The getEphemerals request: all of the session's ephemerals when
+    /// `prefix` is blank or "/", else those whose path starts with it.
+    pub fn get_ephemerals_with_prefix(&self, session_id: i64, prefix: &str) -> Vec<String> {
+        let trimmed = prefix.trim_matches(|c: char| c <= ' ');
+        let all = self.get_ephemerals(session_id);
+        if trimmed.is_empty() || trimmed == "/" {
+            return all;
+        }
+        all.into_iter().filter(|p| p.starts_with(prefix)).collect()
+    }
+
+    /// Every session with ephemerals and their paths (the `dump` 4lw);
+    /// sessions whose ephemerals were all deleted are listed empty.
+    pub fn ephemerals_by_session(&self) -> HashMap<i64, Vec<String>> {
+        self.ephemerals.iter().map(|(s, set)| (*s, set.keys().map(|p| p.to_string()).collect())).collect()
+    }
+
+    /// Number of ephemeral nodes (mntr `ephemerals_count`).
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(|s| s.len()).sum()
+    }
+
+    /// Sessions that have (or had) ephemerals.
+    pub fn sessions_with_ephemerals(&self) -> Vec<i64> {
+        self.ephemerals.keys().copied().collect()
+    }
+
+    /// Paths of container nodes (for the container manager).
+    pub fn containers(&self) -> Vec<String> {
+        self.containers.iter().cloned().collect()
+    }
+
+    /// Paths of TTL nodes (for the container manager).
+    pub fn ttls(&self) -> Vec<String> {
+        self.ttls.iter().cloned().collect()
+    }
+
     /// Java's node count (the root is counted twice: "" and "/").
-    pub fn node_count(&self) -> usize { todo!() }
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// Java's `cachedApproximateDataSize` (mntr `approximate_data_size`).
+    pub fn approximate_data_size(&self) -> i64 {
+        self.node_data_size
+    }
+
+    /// Recomputes the data size from scratch, counting the root's "/" alias.
+    fn compute_data_size(&self) -> i64 {
+        let alias = self.get_node("/").map_or(0, |root| node_size("/", root.data()));
+        self.nodes.iter().map(|(p, n)| node_size(p, n.data())).sum::<i64>() + alias
+    }
+
+    /// Number of distinct ACL lists.
+    pub fn acl_cache_size(&self) -> usize {
+        self.acl_cache.size()
+    }
+
+    /// Java's `isSpecialPath`: nodes clients may not delete.
+    pub fn is_special_path(path: &str) -> bool {
+        matches!(path, "/" | PROC_ZOOKEEPER | QUOTA_ZOOKEEPER | CONFIG_ZOOKEEPER)
+    }
+
     /// Zxid of the last applied txn.
-    pub fn last_processed_zxid(&self) -> i64 { todo!() }
+    pub fn last_processed_zxid(&self) -> i64 {
+        self.last_processed_zxid
+    }
+
     /// Sets the last processed zxid (after loading a snapshot).
-    pub fn set_last_processed_zxid(&mut self, zxid: i64) { let _ = zxid; todo!() }
+    pub fn set_last_processed_zxid(&mut self, zxid: i64) {
+        self.last_processed_zxid = zxid;
+    }
+
     /// The DataTree digest (CRC32 sum over nodes).
-    pub fn digest(&self) -> i64 { todo!() }
-    /// Writes the ACL cache, every node and the "/" terminator, as Java's
-    /// `DataTree.serialize` does.
-    pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> { let _ = oa; todo!() }
-    /// Reads what `serialize` (or Java) wrote.
-    pub fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<DataTree> { let _ = ia; todo!() }
+    pub fn digest(&self) -> i64 {
+        self.digest.value()
+    }
+
+    // ----- watches -----
+
+    /// addWatch: persistent watches go in both tables, recursive ones in
+    /// the data table only (3.9).
+    pub fn add_watch(&self, path: &str, watcher: Arc<dyn Watcher>, mode: WatcherMode) {
+        if mode != WatcherMode::PersistentRecursive {
+            self.child_watches.add_watch(path, watcher.clone(), mode);
+        }
+        self.data_watches.add_watch(path, watcher, mode);
+    }
+
+    /// setWatches/setWatches2: re-registers watches after a reconnect,
+    /// telling the watcher at once (zxid -1) about what it missed since
+    /// `relative_zxid` (client-protocol.md §8.4).
+    pub fn set_watches(&self, request: &SetWatches2, watcher: Arc<dyn Watcher>) {
+        let rel = request.relative_zxid;
+        let tell = |event_type: i32, path: &str| {
+            debug!("setWatches: firing {} for {} at once", event_type, path);
+            watcher.process(WatchedEvent {
+                event_type,
+                state: keeper_state::SYNC_CONNECTED,
+                path: path.to_string(),
+                zxid: -1,
+            })
+        };
+        for path in &request.data_watches {
+            match self.get_node(path) {
+                None => tell(event_type::NODE_DELETED, path),
+                Some(n) if n.stat.mzxid > rel => tell(event_type::NODE_DATA_CHANGED, path),
+                Some(_) => {
+                    self.data_watches.add_watch(path, watcher.clone(), WatcherMode::Standard);
+                }
+            }
+        }
+        for path in &request.exist_watches {
+            match self.get_node(path) {
+                Some(_) => tell(event_type::NODE_CREATED, path),
+                None => {
+                    self.data_watches.add_watch(path, watcher.clone(), WatcherMode::Standard);
+                }
+            }
+        }
+        for path in &request.child_watches {
+            match self.get_node(path) {
+                None => tell(event_type::NODE_DELETED, path),
+                Some(n) if n.stat.pzxid > rel => tell(event_type::NODE_CHILDREN_CHANGED, path),
+                Some(_) => {
+                    self.child_watches.add_watch(path, watcher.clone(), WatcherMode::Standard);
+                }
+            }
+        }
+        for path in &request.persistent_watches {
+            self.child_watches.add_watch(path, watcher.clone(), WatcherMode::Persistent);
+            self.data_watches.add_watch(path, watcher.clone(), WatcherMode::Persistent);
+        }
+        for path in &request.persistent_recursive_watches {
+            self.data_watches.add_watch(path, watcher.clone(), WatcherMode::PersistentRecursive);
+        }
+    }
+
+    /// checkWatches (`remove` false) / removeWatches (`remove` true) for a
+    /// `zoo_defs::watcher_type` (1..5); false when there was no such watch
+    /// or the type is unknown.
+    pub fn contains_or_remove_watch(&self, path: &str, watcher_type: i32, watcher: &dyn Watcher, remove: bool) -> bool {
+        let id = watcher.watcher_id();
+        let (data, child) = (&self.data_watches, &self.child_watches);
+        let op = |m: &WatchManager, mode: Option<WatcherMode>| {
+            if remove {
+                m.remove_watch(path, id, mode)
+            } else {
+                m.contains_watcher(path, id, mode)
+            }
+        };
+        match watcher_type {
+            watcher_type::CHILDREN => op(child, Some(WatcherMode::Standard)),
+            watcher_type::DATA => op(data, Some(WatcherMode::Standard)),
+            watcher_type::PERSISTENT if remove => {
+                let c = op(child, Some(WatcherMode::Persistent));
+                op(data, Some(WatcherMode::Persistent)) | c
+            }
+            watcher_type::PERSISTENT => op(data, Some(WatcherMode::Persistent)),
+            watcher_type::PERSISTENT_RECURSIVE => op(data, Some(WatcherMode::PersistentRecursive)),
+            watcher_type::ANY if remove => {
+                let c = op(child, None);
+                op(data, None) | c
+            }
+            watcher_type::ANY => op(child, None) || op(data, None),
+            _ => false,
+        }
+    }
+
+    /// Drops every watch of a closed connection.
+    pub fn remove_cnxn(&self, watcher_id: u64) {
+        self.data_watches.remove_watcher(watcher_id);
+        self.child_watches.remove_watcher(watcher_id);
+    }
+
+    /// Data + child watch count (mntr `watch_count`).
+    pub fn watch_count(&self) -> usize {
+        self.data_watches.size() + self.child_watches.size()
+    }
+
+    /// `wchs`: like Java, counts the data table only.
+    pub fn watches_summary(&self) -> WatchesSummary {
+        self.data_watches.summary()
+    }
+
+    /// `wchp`: path → watcher ids (data table, as Java).
+    pub fn watches_by_path(&self) -> HashMap<String, Vec<u64>> {
+        self.data_watches.watches_by_path()
+    }
+
+    /// `wchc`: watcher id → paths (data table, as Java).
+    pub fn watches_by_connection(&self) -> HashMap<u64, Vec<String>> {
+        self.data_watches.watches_by_connection()
+    }
+
+    // ----- snapshots -----
+
+    /// Writes the ACL cache, every node (pre-order, Java's child order, the
+    /// root as "") and the "/" terminator, as Java's `DataTree.serialize`.
+    pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
+        self.serialize_tree(oa)
+    }
+
+    /// Reads what `serialize` (or Java) wrote, rebuilding children, the
+    /// ephemerals index, container/TTL sets, quotas and the digest.
+    pub fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<DataTree> {
+        Self::deserialize_tree(ia)
+    }
 }

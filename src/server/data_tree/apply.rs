@@ -1,0 +1,465 @@
+//! Applying txns: create, delete, setData, setACL, closeSession and multi,
+//! with the stat, ephemeral, quota, digest and watch upkeep each implies.
+//!
+//! Replaying a fuzzy snapshot plus the log re-applies txns whose effects
+//! the snapshot may already hold, so failures here are results, not
+//! panics: a create of an existing node yields NODEEXISTS (and still
+//! raises the parent's cversion/pzxid), a delete of a missing one NONODE.
+//!
+//! Mirrors: `DataTree.processTxn`, `createNode`, `deleteNode`, `setData`,
+//! `setACL`, `setCversionPzxid`, `killSession`, `updateQuotaStat`,
+//! `updateQuotaForPath` and `ZooKeeperServer.checkQuota`.
+
+use log::{debug, error, warn};
+
+use super::{create_stat, key, node_size, DataTree, ProcessTxnResult, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER};
+use crate::jute::data::{Acl, Stat};
+use crate::jute::txn::{ErrorTxn, MultiTxn, TxnBody, TxnHeader};
+use crate::keeper_exception::Code;
+use crate::server::data_node::DataNode;
+use crate::server::ephemeral_type::{EphemeralType, CONTAINER_EPHEMERAL_OWNER};
+use crate::server::java_hash_map::JavaHashMap;
+use crate::server::path_utils::{client_parent_path, last_component, parent_path};
+use crate::server::quota::{self, StatsTrack, LIMIT_NODE, STAT_NODE};
+use crate::zoo_defs::{event_type, op_code};
+
+/// Sub-txn types a multi may hold (others make Java abandon the multi).
+const MULTI_SUB_TYPES: [i32; 9] = [
+    op_code::CREATE,
+    op_code::CREATE2,
+    op_code::CREATE_TTL,
+    op_code::CREATE_CONTAINER,
+    op_code::DELETE,
+    op_code::DELETE_CONTAINER,
+    op_code::SET_DATA,
+    op_code::ERROR,
+    op_code::CHECK,
+];
+
+impl DataTree {
+    /// `processTxn(header, txn, isSubTxn)`.
+    pub(super) fn process_txn_inner(&mut self, header: &TxnHeader, body: &TxnBody, is_sub: bool) -> ProcessTxnResult {
+        let mut rc = ProcessTxnResult {
+            client_id: header.client_id,
+            cxid: header.cxid,
+            zxid: header.zxid,
+            op_type: header.r#type,
+            err: Code::Ok,
+            path: String::new(),
+            stat: None,
+            multi_result: Vec::new(),
+        };
+        if let Err(code) = self.dispatch(header, body, &mut rc) {
+            debug!("Failed: txn type {} zxid 0x{:x} path {}: {}", header.r#type, header.zxid, rc.path, code);
+            rc.err = code;
+        }
+        if header.r#type == op_code::CREATE && rc.err == Code::NodeExists {
+            self.adjust_parent_after_node_exists(header, body, &mut rc);
+        } else if rc.err != Code::Ok {
+            debug!("Ignoring processTxn failure hdr: {} : error: {}", header.r#type, rc.err);
+        }
+        if !is_sub {
+            // Only after the whole txn (all of a multi) is applied, so a
+            // snapshot never claims a zxid whose effects are half there.
+            self.last_processed_zxid = self.last_processed_zxid.max(rc.zxid);
+            self.record_txn_digest(rc.zxid);
+        }
+        rc
+    }
+
+    /// A replayed create of a node the (fuzzy) snapshot already has: the
+    /// parent's cversion/pzxid must still move forward.
+    fn adjust_parent_after_node_exists(&mut self, header: &TxnHeader, body: &TxnBody, rc: &mut ProcessTxnResult) {
+        debug!("Adjusting parent cversion for Txn: {} path: {} err: {}", header.r#type, rc.path, rc.err);
+        if let TxnBody::Create(t) = body {
+            let parent = parent_path(&rc.path).to_string();
+            if self.set_cversion_pzxid(&parent, t.parent_c_version, header.zxid).is_err() {
+                error!("Failed to set parent cversion for: {}", parent);
+                rc.err = Code::NoNode;
+            }
+        }
+    }
+
+    /// The switch of Java's processTxn.
+    fn dispatch(&mut self, header: &TxnHeader, body: &TxnBody, rc: &mut ProcessTxnResult) -> Result<(), Code> {
+        let (zxid, time) = (header.zxid, header.time);
+        match (header.r#type, body) {
+            (op_code::CREATE | op_code::CREATE2, TxnBody::Create(t)) => {
+                rc.path = t.path.clone();
+                let owner = if t.ephemeral { header.client_id } else { 0 };
+                let stat = self.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time)?;
+                if header.r#type == op_code::CREATE2 {
+                    rc.stat = Some(stat);
+                }
+            }
+            (op_code::CREATE_TTL, TxnBody::CreateTtl(t)) => {
+                rc.path = t.path.clone();
+                let owner = EphemeralType::ttl_owner(t.ttl).map_err(|e| {
+                    warn!("createTTL txn 0x{:x} for {}: {}", zxid, t.path, e);
+                    Code::BadArguments
+                })?;
+                let stat = self.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time)?;
+                rc.stat = Some(stat);
+            }
+            (op_code::CREATE_CONTAINER, TxnBody::CreateContainer(t)) => {
+                rc.path = t.path.clone();
+                let owner = CONTAINER_EPHEMERAL_OWNER;
+                let stat = self.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time)?;
+                rc.stat = Some(stat);
+            }
+            (op_code::DELETE | op_code::DELETE_CONTAINER, TxnBody::Delete(t)) => {
+                rc.path = t.path.clone();
+                self.delete_node(&t.path, zxid)?;
+            }
+            (op_code::SET_DATA | op_code::RECONFIG, TxnBody::SetData(t)) => {
+                rc.path = t.path.clone();
+                rc.stat = Some(self.set_data(&t.path, t.data.as_deref(), t.version, zxid, time)?);
+            }
+            (op_code::SET_ACL, TxnBody::SetAcl(t)) => {
+                rc.path = t.path.clone();
+                rc.stat = Some(self.set_acl(&t.path, &t.acl, t.version)?);
+            }
+            (op_code::CLOSE_SESSION, TxnBody::CloseSession(t)) => {
+                let listed = t.as_ref().map(|t| t.paths2_delete.as_slice());
+                self.kill_session(header.client_id, zxid, listed);
+            }
+            (op_code::CREATE_SESSION, TxnBody::CreateSession(_)) => {}
+            (op_code::ERROR, TxnBody::Error(t)) => {
+                rc.err = Code::from_i32(t.err).unwrap_or_else(|| {
+                    warn!("error txn 0x{:x} carries unknown code {}", zxid, t.err);
+                    Code::SystemError
+                });
+            }
+            (op_code::CHECK, TxnBody::Check(t)) => rc.path = t.path.clone(),
+            (op_code::MULTI, TxnBody::Multi(t)) => self.apply_multi(header, t, rc),
+            (txn_type, _) => warn!("Ignoring txn 0x{:x}: type {} does not match its body", zxid, txn_type),
+        }
+        Ok(())
+    }
+
+    /// Applies each op of a multi. When any op is an error txn the multi
+    /// failed in Prep: every op is applied as an error, those before the
+    /// failing one with code 0, those after with RUNTIMEINCONSISTENCY.
+    fn apply_multi(&mut self, header: &TxnHeader, multi: &MultiTxn, rc: &mut ProcessTxnResult) {
+        let failed = multi.txns.iter().any(|t| t.r#type == op_code::ERROR);
+        let mut post_failed = false;
+        for sub in &multi.txns {
+            if !MULTI_SUB_TYPES.contains(&sub.r#type) {
+                debug!("Failed: Invalid type of op: {} in multi 0x{:x}", sub.r#type, header.zxid);
+                return;
+            }
+            let bytes = sub.data.as_deref().unwrap_or(&[]);
+            let mut body = match TxnBody::from_bytes(sub.r#type, bytes) {
+                Ok(body) => body,
+                Err(e) => {
+                    debug!("Failed: multi 0x{:x} op type {} does not decode: {}", header.zxid, sub.r#type, e);
+                    return;
+                }
+            };
+            let mut sub_type = sub.r#type;
+            if sub_type == op_code::ERROR {
+                post_failed = true;
+            } else if failed {
+                let err = if post_failed { Code::RuntimeInconsistency } else { Code::Ok };
+                sub_type = op_code::ERROR;
+                body = TxnBody::Error(ErrorTxn { err: err.as_i32() });
+            }
+            let sub_header = TxnHeader { r#type: sub_type, ..header.clone() };
+            let sub_rc = self.process_txn_inner(&sub_header, &body, true);
+            if sub_rc.err != Code::Ok && rc.err == Code::Ok {
+                rc.err = sub_rc.err;
+            }
+            rc.multi_result.push(sub_rc);
+        }
+    }
+
+    /// Java's `createNode`. Returns the new node's stat.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn create_node(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Result<Stat, Code> {
+        if !path.starts_with('/') {
+            warn!("Ignoring create of {:?} at 0x{:x}: not an absolute path", path, zxid);
+            return Err(Code::BadArguments);
+        }
+        let (parent_name, child_name) = (parent_path(path), last_component(path));
+        if !self.nodes.contains_key(key(parent_name)) {
+            return Err(Code::NoNode);
+        }
+        // Interned first (as Java does), so an existing node re-created by
+        // a replayed txn takes the txn's ACL.
+        let acl_id = self.acl_cache.convert_acls(acl);
+        if let Some(existing) = self.nodes.get_mut(key(path)) {
+            existing.acl = acl_id;
+            return Err(Code::NodeExists);
+        }
+        self.change_node(parent_name, |parent| {
+            let cversion = match parent_cversion {
+                -1 => parent.stat.cversion.wrapping_add(1),
+                v => v,
+            };
+            // Only forward: a replayed create must not undo a later one.
+            if cversion > parent.stat.cversion {
+                parent.stat.cversion = cversion;
+                parent.stat.pzxid = zxid;
+            }
+            parent.add_child(child_name);
+        });
+        self.node_data_size += node_size(path, data);
+        let node = DataNode::new(data.map(Into::into), acl_id, create_stat(zxid, time, owner));
+        let stat = node.copy_stat(self.extended_types);
+        self.put_node(path, node);
+        self.index_owner(path, owner);
+        self.quota_after_create(parent_name, child_name, path, data.map_or(0, |d| d.len()) as i64);
+        self.data_watches.trigger_watch(path, event_type::NODE_CREATED, zxid, None);
+        self.child_watches.trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, None);
+        Ok(stat)
+    }
+
+    /// Java's `deleteNode`. The parent's pzxid moves forward even when the
+    /// node is already gone (fuzzy snapshot replay).
+    pub(super) fn delete_node(&mut self, path: &str, zxid: i64) -> Result<(), Code> {
+        if path == "/" || !path.starts_with('/') {
+            warn!("Ignoring delete of {:?} at 0x{:x}: not a deletable path", path, zxid);
+            return Err(Code::BadArguments);
+        }
+        let (parent_name, child_name) = (parent_path(path), last_component(path));
+        self.change_node(parent_name, |parent| {
+            parent.remove_child(child_name);
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+        })
+        .ok_or(Code::NoNode)?;
+        let node = self.remove_node(path).ok_or(Code::NoNode)?;
+        self.acl_cache.remove_usage(node.acl);
+        self.node_data_size -= node_size(path, node.data());
+        self.unindex_owner(path, node.stat.ephemeral_owner);
+        if parent_name.starts_with(PROC_ZOOKEEPER) && child_name == LIMIT_NODE {
+            match quota::trim_quota_path(parent_name) {
+                Some(q) if !q.is_empty() => self.quota_trie.delete_path(q),
+                _ => warn!("Ignoring quota limit node outside a quota path: {}", path),
+            }
+        }
+        if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, -(node.data_len() as i64), -1);
+        }
+        let told = self.data_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, None);
+        self.child_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, Some(&told));
+        self.child_watches.trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, None);
+        Ok(())
+    }
+
+    /// Java's `setData`: `version` is the new data version.
+    pub(super) fn set_data(&mut self, path: &str, data: Option<&[u8]>, version: i32, zxid: i64, time: i64) -> Result<Stat, Code> {
+        let extended = self.extended_types;
+        let (old_len, old_size, stat) = self
+            .change_node(path, |n| {
+                let old = (n.data_len() as i64, node_size(path, n.data()));
+                n.data = data.map(Into::into);
+                n.stat.mtime = time;
+                n.stat.mzxid = zxid;
+                n.stat.version = version;
+                (old.0, old.1, n.copy_stat(extended))
+            })
+            .ok_or(Code::NoNode)?;
+        let new_len = data.map_or(0, |d| d.len()) as i64;
+        if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, new_len - old_len, 0);
+        }
+        self.node_data_size += node_size(path, data) - old_size;
+        self.data_watches.trigger_watch(path, event_type::NODE_DATA_CHANGED, zxid, None);
+        Ok(stat)
+    }
+
+    /// Java's `setACL`: `version` is the new ACL version.
+    pub(super) fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, Code> {
+        let old_id = self.get_node(path).ok_or(Code::NoNode)?.acl;
+        // Released before interning the new list, as in Java.
+        self.acl_cache.remove_usage(old_id);
+        let new_id = self.acl_cache.convert_acls(acl);
+        let extended = self.extended_types;
+        self.change_node(path, |n| {
+            n.stat.aversion = version;
+            n.acl = new_id;
+            n.copy_stat(extended)
+        })
+        .ok_or(Code::NoNode)
+    }
+
+    /// Java's `setCversionPzxid` (-1 means "one more than now").
+    pub fn set_cversion_pzxid(&mut self, path: &str, new_cversion: i32, zxid: i64) -> Result<(), Code> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let current = self.get_node(path).ok_or(Code::NoNode)?.stat.cversion;
+        let new_cversion = if new_cversion == -1 { current.wrapping_add(1) } else { new_cversion };
+        if new_cversion > current {
+            self.change_node(path, |n| {
+                n.stat.cversion = new_cversion;
+                n.stat.pzxid = zxid;
+            });
+        }
+        Ok(())
+    }
+
+    /// closeSession: deletes the paths the txn lists, then any ephemeral
+    /// of the session the txn did not list (old logs list none).
+    fn kill_session(&mut self, session: i64, zxid: i64, listed: Option<&[String]>) {
+        let local = self.ephemerals.remove(&session);
+        if let Some(paths) = listed {
+            self.delete_ephemerals(session, zxid, paths.iter().map(String::as_str));
+        }
+        let Some(mut local) = local else { return };
+        if let Some(paths) = listed {
+            for p in paths {
+                local.remove(p.as_str());
+            }
+            if !local.is_empty() {
+                let extra: Vec<&str> = local.keys().map(|k| &**k).collect();
+                warn!("Unexpected extra paths under session 0x{:x} which are not in txn 0x{:x}: {:?}",
+                    session, zxid, extra);
+            }
+        }
+        let rest: Vec<Box<str>> = local.keys().cloned().collect();
+        self.delete_ephemerals(session, zxid, rest.iter().map(|p| &**p));
+    }
+
+    fn delete_ephemerals<'a>(&mut self, session: i64, zxid: i64, paths: impl Iterator<Item = &'a str>) {
+        for path in paths {
+            match self.delete_node(path, zxid) {
+                Ok(()) => debug!("Deleting ephemeral node {} for session 0x{:x}", path, session),
+                Err(_) => warn!(
+                    "Ignoring NoNodeException for path {} while removing ephemeral for dead session 0x{:x}",
+                    path, session
+                ),
+            }
+        }
+    }
+
+    /// Files a new node under the container set, TTL set or its session.
+    pub(super) fn index_owner(&mut self, path: &str, owner: i64) {
+        match EphemeralType::get_with(owner, self.extended_types) {
+            Ok(EphemeralType::Container) => {
+                self.containers.insert(path.to_string());
+            }
+            Ok(EphemeralType::Ttl) => {
+                self.ttls.insert(path.to_string());
+            }
+            Ok(EphemeralType::Void) => {}
+            Ok(EphemeralType::Normal) | Err(_) => {
+                self.ephemerals.entry(owner).or_insert_with(JavaHashMap::new).insert(path.into(), ());
+            }
+        }
+    }
+
+    /// Undoes `index_owner` for a deleted node.
+    fn unindex_owner(&mut self, path: &str, owner: i64) {
+        match EphemeralType::get_with(owner, self.extended_types) {
+            Ok(EphemeralType::Container) => {
+                self.containers.remove(path);
+            }
+            Ok(EphemeralType::Ttl) => {
+                self.ttls.remove(path);
+            }
+            Ok(EphemeralType::Void) => {}
+            Ok(EphemeralType::Normal) | Err(_) => {
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                    set.remove(path);
+                }
+            }
+        }
+    }
+
+    // ----- quotas -----
+
+    /// A create under /zookeeper/quota may add a quota (limits node) or
+    /// start its usage count (stats node); any create under a quota'd
+    /// path counts against it.
+    fn quota_after_create(&mut self, parent_name: &str, child_name: &str, path: &str, bytes: i64) {
+        if parent_name.starts_with(QUOTA_ZOOKEEPER) {
+            let quota_path = quota::trim_quota_path(parent_name).unwrap_or("").to_string();
+            if child_name == LIMIT_NODE {
+                if quota_path.is_empty() {
+                    warn!("Ignoring a quota limits node without a quota path: {}", path);
+                } else {
+                    self.quota_trie.add_path(&quota_path);
+                }
+            }
+            if child_name == STAT_NODE {
+                self.update_quota_for_path(&quota_path);
+            }
+        }
+        if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, bytes, 1);
+        }
+    }
+
+    /// Adds to the usage recorded in the stats node of quota `prefix`.
+    /// Like Java, rewrites the data without touching the node's stat.
+    fn update_quota_stat(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
+        let stat_path = quota::stat_path(prefix);
+        let Some(node) = self.nodes.get_mut(key(&stat_path)) else {
+            error!("Missing node for stat {}", stat_path);
+            return;
+        };
+        let mut stats = StatsTrack::from_bytes(node.data());
+        stats.set_count(stats.count() + count_diff);
+        stats.set_bytes(stats.bytes() + bytes_diff);
+        node.data = Some(stats.to_bytes().into());
+    }
+
+    /// Recounts nodes and bytes under `path` into its stats node.
+    pub(super) fn update_quota_for_path(&mut self, path: &str) {
+        let (count, bytes) = self.count_subtree(path);
+        let mut stats = StatsTrack::default();
+        stats.set_bytes(bytes);
+        stats.set_count(count);
+        let stat_path = quota::stat_path(path);
+        if self.change_node(&stat_path, |n| n.data = Some(stats.to_bytes().into())).is_none() {
+            warn!("Missing quota stat node {}", stat_path);
+        }
+    }
+
+    /// Nodes and data bytes of the subtree at `path` (itself included).
+    fn count_subtree(&self, path: &str) -> (i64, i64) {
+        let (mut count, mut bytes) = (0i64, 0i64);
+        let mut stack = vec![path.to_string()];
+        while let Some(p) = stack.pop() {
+            let Some(node) = self.get_node(&p) else { continue };
+            count += 1;
+            bytes += node.data_len() as i64;
+            stack.extend(node.children().map(|c| format!("{}/{}", p, c)));
+        }
+        (count, bytes)
+    }
+
+    /// The quota'd path governing `path`, if any (`getMaxPrefixWithQuota`).
+    pub fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
+        self.quota_trie.max_prefix_with_quota(path)
+    }
+
+    /// Prep's quota check for a create (`count_diff` 1, `bytes_diff` the
+    /// data length) or a setData (0, new − old length). Logs "Quota
+    /// exceeded" past a soft limit; QUOTAEXCEEDED past a hard one. The
+    /// caller skips it unless `zookeeper.enforceQuota` is on.
+    pub fn check_quota(&self, path: &str, bytes_diff: i64, count_diff: i64) -> Result<(), Code> {
+        let Some(prefix) = self.max_prefix_with_quota(path) else { return Ok(()) };
+        let Some(limit_node) = self.get_node(&quota::limit_path(&prefix)) else {
+            error!("Missing limit node for quota {}", quota::limit_path(&prefix));
+            return Ok(());
+        };
+        let limits = StatsTrack::from_bytes(limit_node.data());
+        let Some(stat_node) = self.get_node(&quota::stat_path(&prefix)) else {
+            error!("Missing node for stat {}", quota::stat_path(&prefix));
+            return Ok(());
+        };
+        let stats = StatsTrack::from_bytes(stat_node.data());
+        quota::check_quota(&prefix, &limits, &stats, bytes_diff, count_diff).map_err(|_| Code::QuotaExceeded)
+    }
+}
