@@ -1,21 +1,70 @@
-//! The server object: database, sessions and the processor chain.
-//! SKELETON: signatures are the contract between the connection layer and
-//! the pipeline; bodies to be written.
+//! The server object: owns the database, the session tracker and the
+//! processor chain, and is what connections talk to.
+//!
+//! Startup: `new` loads the database from disk and builds the session
+//! tracker (seeded with the sessions found on disk); `startup` starts the
+//! chain Prep -> Sync -> Final, the expiry thread and the container
+//! manager. Connections then call `process_connect_request` once and
+//! `process_packet` for every later frame, from their own threads.
+//!
+//! Threads: every public method may be called from any connection thread.
+//! `process_packet` may *block* the calling thread while more than
+//! `globalOutstandingLimit` requests are in the pipeline (backpressure:
+//! Java stops reading that socket instead). Nothing here blocks on a
+//! socket: replies are queued through `ServerCnxn`.
 //!
 //! Mirrors: `org.apache.zookeeper.server.ZooKeeperServer`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use super::server_cnxn::ServerCnxn;
+use log::{debug, error, info, warn};
+use parking_lot::Mutex;
+
+use super::auth::AuthOutcome;
+use super::container_manager::ContainerManager;
+use super::ephemeral_type::set_extended_types_enabled;
+use super::final_request_processor::{generate_passwd, FinalRequestProcessor};
+use super::prep_request_processor::{is_valid_op, PrepRequestProcessor, PrepSubmitter};
+use super::request::Request;
+use super::request_processor::RequestProcessor;
+use super::server_cnxn::{CloseReason, ServerCnxn};
+use super::server_state::ServerState;
+use super::session_tracker::SessionTracker;
+use super::zk_database::ZkDatabase;
 use crate::config::server_config::ServerConfig;
-use crate::jute::proto::{ConnectRequest, RequestHeader};
+use crate::jute::data::Id;
+use crate::jute::proto::{
+    AuthPacket, ConnectRequest, ConnectResponse, GetSaslRequest, ReplyHeader, RequestHeader,
+    SetSaslResponse,
+};
+use crate::jute::txn::CreateSessionTxn;
+use crate::jute::{self};
+use crate::keeper_exception::Code;
+use crate::zoo_defs::op_code;
 
 /// Error starting the server (unreadable dataDir, corrupt log, ...).
 pub type StartupError = std::io::Error;
 
+/// The server id a standalone server puts in its session ids.
+const STANDALONE_SERVER_ID: i64 = 1;
+
 /// The standalone server.
 pub struct ZooKeeperServer {
-    _private: (),
+    /// What the processors share with us.
+    state: Arc<ServerState>,
+    /// Where requests enter the chain; `None` before `startup` and after
+    /// `shutdown`.
+    submitter: Mutex<Option<PrepSubmitter>>,
+    /// The first stage, kept to shut the chain down.
+    prep: Mutex<Option<PrepRequestProcessor>>,
+    /// The session expiry thread.
+    tracker_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Deletes empty containers and expired TTL nodes.
+    container_manager: Mutex<Option<ContainerManager>>,
+    /// Set by the first `shutdown`.
+    stopped: AtomicBool,
 }
 
 /// Counters behind `srvr`/`stat`/`mntr`.
@@ -34,27 +83,322 @@ pub struct ServerStatsSnapshot {
 impl ZooKeeperServer {
     /// Loads the database from disk and builds (but does not start) the
     /// session tracker and processor chain.
-    pub fn new(config: ServerConfig) -> Result<Arc<ZooKeeperServer>, StartupError> { let _ = config; todo!() }
+    pub fn new(config: ServerConfig) -> Result<Arc<ZooKeeperServer>, StartupError> {
+        set_extended_types_enabled(config.extended_types_enabled);
+        let zkdb = Arc::new(ZkDatabase::open(&config)?);
+        let zxid = zkdb.load_database()?;
+        info!("Loaded database, last zxid {:#x}", zxid);
+        // Java starts from a clean snapshot of what it loaded.
+        zkdb.take_snapshot()?;
+        let sessions = Arc::new(SessionTracker::new(
+            STANDALONE_SERVER_ID,
+            config.tick_time,
+            &zkdb.sessions_with_timeouts(),
+        ));
+        let state = Arc::new(ServerState::new(config, zkdb, sessions));
+        Ok(Arc::new(ZooKeeperServer {
+            state,
+            submitter: Mutex::new(None),
+            prep: Mutex::new(None),
+            tracker_thread: Mutex::new(None),
+            container_manager: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+        }))
+    }
+
     /// Starts the session tracker, processor threads and container manager.
-    pub fn startup(self: &Arc<Self>) { todo!() }
+    pub fn startup(self: &Arc<Self>) {
+        let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(&self.state)));
+        let sync_stage = sync_stage(&self.state, final_stage);
+        let prep = match PrepRequestProcessor::start(Arc::clone(&self.state), sync_stage) {
+            Ok(p) => p,
+            Err(e) => {
+                error!("Cannot start the PrepRequestProcessor thread: {}", e);
+                return;
+            }
+        };
+        let submitter = prep.submitter();
+        *self.prep.lock() = Some(prep);
+        *self.submitter.lock() = Some(submitter.clone());
+        self.start_session_tracker(submitter.clone());
+        let cm = ContainerManager::start(Arc::clone(&self.state), submitter);
+        *self.container_manager.lock() = cm;
+        info!("ZooKeeperServer started");
+    }
+
+    /// The expiry thread submits a closeSession for each expired session.
+    fn start_session_tracker(&self, submitter: PrepSubmitter) {
+        let submitter = Mutex::new(submitter);
+        let expirer = Box::new(move |session_id: i64, _timeout: i32| {
+            let close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new());
+            submitter.lock().submit(close);
+        });
+        match self.state.sessions.start(expirer) {
+            Ok(h) => *self.tracker_thread.lock() = Some(h),
+            Err(e) => error!("Cannot start the SessionTracker thread: {}", e),
+        }
+    }
+
     /// Stops taking requests, drains the pipeline, fsyncs, closes files.
-    pub fn shutdown(&self) { todo!() }
+    pub fn shutdown(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        info!("Shutting down");
+        self.state.running.store(false, Ordering::SeqCst);
+        self.state.wake_all();
+        if let Some(cm) = self.container_manager.lock().take() {
+            cm.stop();
+        }
+        self.state.sessions.shutdown();
+        if let Some(h) = self.tracker_thread.lock().take() {
+            let _ = h.join();
+        }
+        self.submitter.lock().take();
+        if let Some(mut prep) = self.prep.lock().take() {
+            prep.shutdown();
+        }
+        if let Err(e) = self.state.zkdb.close() {
+            error!("Error closing the database: {}", e);
+        }
+    }
+
     /// Handles a connection's ConnectRequest; the answer comes later through
     /// `cnxn.finish_session_init` (after the createSession txn is applied).
-    pub fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, request: ConnectRequest) { let _ = (cnxn, request); todo!() }
+    pub fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, request: ConnectRequest) {
+        let addr = cnxn.remote_addr();
+        let last = self.state.zkdb.last_processed_zxid();
+        if request.last_zxid_seen > last {
+            info!(
+                "Refusing session({:#x}) request for client {} as it has seen zxid {:#x} our last zxid is {:#x} client must try another server",
+                request.session_id, addr, request.last_zxid_seen, last
+            );
+            cnxn.close(CloseReason::BadRequest);
+            return;
+        }
+        let cfg = &self.state.config;
+        let timeout = request.time_out.max(cfg.min_session_timeout).min(cfg.max_session_timeout);
+        if request.session_id == 0 {
+            let id = self.state.sessions.create_session(timeout);
+            debug!("Client {} attempting to establish new session {:#x}, timeout {}", addr, id, timeout);
+            cnxn.set_session_id(id);
+            self.state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
+            let payload = jute::to_bytes(&CreateSessionTxn { time_out: timeout });
+            let auth = cnxn.auth_info();
+            self.submit_request(Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth));
+        } else {
+            self.reopen_session(cnxn, &request, timeout);
+        }
+    }
+
+    /// A client resumes session `request.session_id`: the connection that
+    /// served it so far is closed first (even if the password is wrong, as
+    /// in Java), then the password is checked and the session touched.
+    fn reopen_session(&self, cnxn: Arc<dyn ServerCnxn>, request: &ConnectRequest, timeout: i32) {
+        let id = request.session_id;
+        if let Some(old) = self.state.cnxn_for(id) {
+            if old.cnxn.watcher_id() != cnxn.watcher_id() {
+                self.state.close_session_cnxn(id, CloseReason::ClientReconnect);
+            }
+        }
+        cnxn.set_session_id(id);
+        let password_ok = check_passwd(id, request.passwd.as_deref());
+        if !password_ok {
+            warn!("Incorrect password from {} for session {:#x}", cnxn.remote_addr(), id);
+        }
+        let valid = password_ok && self.state.sessions.touch_session(id, timeout);
+        if valid {
+            self.state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
+            debug!("Client {} renewed session {:#x}", cnxn.remote_addr(), id);
+        } else {
+            info!("Invalid session {:#x} for client {}, probably expired", id, cnxn.remote_addr());
+        }
+        let response = ConnectResponse {
+            protocol_version: 0,
+            time_out: if valid { timeout } else { 0 },
+            session_id: if valid { id } else { 0 },
+            passwd: Some(if valid { generate_passwd(id) } else { vec![0; 16] }),
+            read_only: request.read_only.map(|_| false),
+        };
+        cnxn.finish_session_init(response, valid);
+    }
+
     /// Handles a request frame after the handshake; `payload` is what
     /// follows the header. Auth is answered inline, everything else goes
     /// down the pipeline. Touches the session.
-    pub fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) { let _ = (cnxn, header, payload); todo!() }
+    ///
+    /// May block (see the module doc) while the pipeline is full.
+    pub fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) {
+        match header.r#type {
+            op_code::AUTH => self.process_auth(cnxn, &header, &payload),
+            op_code::SASL => self.process_sasl(cnxn, &header, &payload),
+            op => {
+                let auth = cnxn.auth_info();
+                let request = Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload, auth);
+                self.submit_request(request);
+            }
+        }
+    }
+
+    /// addauth: answered at once with xid -4 (the request's xid), zxid 0;
+    /// a failure is AUTHFAILED and the connection is closed.
+    fn process_auth(&self, cnxn: &Arc<dyn ServerCnxn>, header: &RequestHeader, payload: &[u8]) {
+        let Ok(packet) = jute::from_bytes::<AuthPacket>(payload) else {
+            warn!("Malformed auth packet from {}", cnxn.remote_addr());
+            cnxn.close(CloseReason::BadRequest);
+            return;
+        };
+        info!("got auth packet {}", cnxn.remote_addr());
+        let outcome = match (&packet.auth, packet.scheme.as_str()) {
+            (None, "digest") => AuthOutcome::Failed,
+            (auth, scheme) => self.state.auth.authenticate(scheme, auth.as_deref().unwrap_or(&[]), cnxn.remote_addr().ip()),
+        };
+        match outcome {
+            AuthOutcome::Granted(ids) => {
+                let existing: Vec<Id> = cnxn.auth_info();
+                for id in ids.into_iter().filter(|id| !existing.contains(id)) {
+                    cnxn.add_auth_info(id);
+                }
+                info!("Session {:#x}: auth success for scheme {} and address {}", cnxn.session_id(), packet.scheme, cnxn.remote_addr());
+                cnxn.send_response(&ReplyHeader { xid: header.xid, zxid: 0, err: 0 }, None);
+            }
+            AuthOutcome::Failed => {
+                warn!("Authentication failed for scheme: {} from {}", packet.scheme, cnxn.remote_addr());
+                let reply = ReplyHeader { xid: header.xid, zxid: 0, err: Code::AuthFailed.as_i32() };
+                cnxn.send_response(&reply, None);
+                cnxn.close(CloseReason::AuthFailed);
+            }
+        }
+    }
+
+    /// SASL is not configured: Java answers every token with OK and a null
+    /// token (its SASL server object is missing).
+    fn process_sasl(&self, cnxn: &Arc<dyn ServerCnxn>, header: &RequestHeader, payload: &[u8]) {
+        if jute::from_bytes::<GetSaslRequest>(payload).is_err() {
+            warn!("Malformed SASL packet from {}", cnxn.remote_addr());
+            cnxn.close(CloseReason::BadRequest);
+            return;
+        }
+        let body = jute::to_bytes(&SetSaslResponse { token: None });
+        cnxn.send_response(&ReplyHeader { xid: header.xid, zxid: 0, err: 0 }, Some(&body));
+    }
+
+    /// Touches the session and queues the request for Prep; an opcode the
+    /// server does not accept is answered UNIMPLEMENTED and the connection
+    /// closed.
+    fn submit_request(&self, request: Request) {
+        if let Some(cnxn) = &request.cnxn {
+            let sid = request.session_id;
+            let timeout = self
+                .state
+                .cnxn_for(sid)
+                .map(|e| e.timeout)
+                .or_else(|| self.state.sessions.session_timeout(sid))
+                .unwrap_or(0);
+            if !self.state.sessions.touch_session(sid, timeout) {
+                debug!("Dropping request {:?}: no session {:#x}", request, sid);
+                return;
+            }
+            if !is_valid_op(request.op_type) {
+                warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
+                let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };
+                cnxn.send_response(&reply, None);
+                cnxn.close(CloseReason::BadRequest);
+                return;
+            }
+            self.state.wait_for_capacity();
+            self.state.inc_in_process();
+        }
+        let has_cnxn = request.cnxn.is_some();
+        let submitted = self.submitter.lock().as_ref().is_some_and(|s| s.submit(request));
+        if !submitted {
+            warn!("Request dropped: the server is not running");
+            if has_cnxn {
+                self.state.dec_in_process();
+            }
+        }
+    }
+
     /// A connection is gone: drop its watches (its session lives on until
     /// it expires or is resumed elsewhere).
-    pub fn remove_cnxn(&self, cnxn: &dyn ServerCnxn) { let _ = cnxn; todo!() }
+    pub fn remove_cnxn(&self, cnxn: &dyn ServerCnxn) {
+        let watcher_id = cnxn.watcher_id();
+        self.state.zkdb.tree.read().remove_cnxn(watcher_id);
+        self.state.unbind_cnxn(cnxn.session_id(), watcher_id);
+    }
+
     /// Records that a frame was received / sent (for srvr/stat/mntr).
-    pub fn incr_packets_received(&self) { todo!() }
+    pub fn incr_packets_received(&self) {
+        self.state.stats.incr_packets_received();
+    }
+
     /// See `incr_packets_received`.
-    pub fn incr_packets_sent(&self) { todo!() }
+    pub fn incr_packets_sent(&self) {
+        self.state.stats.incr_packets_sent();
+    }
+
     /// Figures for srvr/stat/mntr.
-    pub fn stats(&self) -> ServerStatsSnapshot { todo!() }
+    pub fn stats(&self) -> ServerStatsSnapshot {
+        let s = &self.state.stats;
+        ServerStatsSnapshot {
+            min_latency_ms: s.min_latency() as u64,
+            avg_latency_ms: s.avg_latency(),
+            max_latency_ms: s.max_latency() as u64,
+            packets_received: s.packets_received(),
+            packets_sent: s.packets_sent(),
+            outstanding_requests: self.state.in_process() as u64,
+            last_processed_zxid: self.state.zkdb.last_processed_zxid(),
+            node_count: self.state.zkdb.tree.read().node_count(),
+        }
+    }
+
+    /// `srst`: zero the latency and packet counters.
+    pub fn reset_stats(&self) {
+        self.state.stats.reset_latency();
+        self.state.stats.reset_request_counters();
+    }
+
     /// The validated configuration.
-    pub fn config(&self) -> &ServerConfig { todo!() }
+    pub fn config(&self) -> &ServerConfig {
+        &self.state.config
+    }
+
+    /// The database (for 4lw commands: dump, wchs, ...).
+    pub fn zk_database(&self) -> &Arc<ZkDatabase> {
+        &self.state.zkdb
+    }
+
+    /// The session table (for 4lw commands: dump, cons, mntr).
+    pub fn session_tracker(&self) -> &Arc<SessionTracker> {
+        &self.state.sessions
+    }
+}
+
+/// `checkPasswd`: a non-zero session and the 16 bytes Java would generate.
+fn check_passwd(session_id: i64, passwd: Option<&[u8]>) -> bool {
+    session_id != 0 && passwd == Some(generate_passwd(session_id).as_slice())
+}
+
+/// The stage between Prep and Final: the persistence engineer's
+/// SyncRequestProcessor (log append, group fsync, snapshots).
+fn sync_stage(state: &Arc<ServerState>, next: Box<dyn RequestProcessor>) -> Box<dyn RequestProcessor> {
+    Box::new(super::sync_request_processor::SyncRequestProcessor::start(
+        Arc::clone(&state.zkdb),
+        &state.config,
+        next,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_check_needs_a_session_and_the_exact_bytes() {
+        let id = 0x0100_000a_71af_0000;
+        assert!(check_passwd(id, Some(&generate_passwd(id))));
+        assert!(!check_passwd(id, Some(&[0; 16])));
+        assert!(!check_passwd(id, None));
+        assert!(!check_passwd(0, Some(&generate_passwd(0))));
+    }
 }
