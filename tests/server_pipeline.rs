@@ -473,3 +473,54 @@ fn ping_and_who_am_i() {
     assert_eq!(who.client_info.len(), 1);
     assert_eq!((who.client_info[0].auth_scheme.as_str(), who.client_info[0].user.as_str()), ("ip", "127.0.0.1"));
 }
+
+/// Prep predicts the tree digest each txn will produce (digest.enabled);
+/// the tree compares it on apply and counts mismatches.
+#[test]
+fn prep_predicts_the_tree_digest_of_every_txn() {
+    let server = TestServer::start();
+    let mut c = server.connect(2000);
+    let before = server.zk.zk_database().tree.read().digest();
+    c.create("/d", b"x", 0);
+    c.create("/d/s-", b"", 2);
+    c.create("/d/e", b"eph", 1);
+    c.call(op_code::SET_DATA, &SetDataRequest { path: "/d".into(), data: Some(b"yy".to_vec()), version: -1 });
+    c.call(op_code::SET_DATA, &SetDataRequest { path: "/".into(), data: Some(b"root".to_vec()), version: -1 });
+    let acl = SetAclRequest { path: "/d".into(), acl: ids::open_acl_unsafe(), version: -1 };
+    c.call(op_code::SET_ACL, &acl);
+    let create = |p: &str| MultiOp::Create(op_code::CREATE2, CreateRequest { path: p.into(), data: None, acl: ids::open_acl_unsafe(), flags: 0 });
+    c.call(op_code::MULTI, &MultiOperationRecord { ops: vec![create("/d/m"), create("/d/m/n")] });
+    c.call(op_code::MULTI, &MultiOperationRecord { ops: vec![create("/d/z"), create("/d/m")] });
+    c.call(op_code::DELETE, &DeleteRequest { path: "/d/s-0000000000".into(), version: -1 });
+    let container = CreateRequest { path: "/c".into(), data: None, acl: ids::open_acl_unsafe(), flags: 4 };
+    c.call(op_code::CREATE_CONTAINER, &container);
+    // Several writes in flight at once exercise the pending records.
+    for i in 0..20 {
+        let req = CreateRequest { path: format!("/d/burst{}", i), data: Some(vec![i as u8]), acl: ids::open_acl_unsafe(), flags: 0 };
+        c.send(1000 + i, op_code::CREATE, jute::to_bytes(&req));
+    }
+    c.cnxn.reply(1019);
+    c.call_raw(op_code::CLOSE_SESSION, Vec::new());
+    let tree = server.zk.zk_database().tree.read();
+    assert_ne!(tree.digest(), before);
+    assert_eq!(tree.digest_mismatches(), 0);
+}
+
+/// A container that had a child and lost it is deleted by the container
+/// manager; a fresh one is not.
+#[test]
+fn the_container_manager_deletes_emptied_containers() {
+    let server = TestServer::start_with(|c| c.container_check_interval_ms = 50);
+    let mut c = server.connect(2000);
+    let container = |p: &str| CreateRequest { path: p.into(), data: None, acl: ids::open_acl_unsafe(), flags: 4 };
+    assert_eq!(c.call(op_code::CREATE_CONTAINER, &container("/used")).0.err, 0);
+    assert_eq!(c.call(op_code::CREATE_CONTAINER, &container("/fresh")).0.err, 0);
+    c.create("/used/child", b"", 0);
+    c.call(op_code::DELETE, &DeleteRequest { path: "/used/child".into(), version: -1 });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.exists("/used", false) == Code::Ok {
+        assert!(Instant::now() < deadline, "container never deleted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.exists("/fresh", false), Code::Ok);
+}

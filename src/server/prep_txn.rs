@@ -185,6 +185,15 @@ impl<'a> TxnBuilder<'a> {
         self.changes.add(record);
     }
 
+    /// QUOTAEXCEEDED past a hard quota, when `enforceQuota` is on (Java
+    /// reads the quota nodes as applied, not the pending ones).
+    fn check_quota(&self, path: &str, bytes_diff: i64, count_diff: i64) -> Result<(), Code> {
+        if !self.state.config.enforce_quota {
+            return Ok(());
+        }
+        self.state.zkdb.tree.read().check_quota(path, bytes_diff, count_diff)
+    }
+
     /// If no builder set a digest: the current predicted tree digest.
     pub fn finish_digest(&mut self) {
         if self.digest_enabled() && self.txn_digest.is_none() {
@@ -225,6 +234,8 @@ impl<'a> TxnBuilder<'a> {
             return Err(Code::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion.wrapping_add(1);
+        let data_len = req.data.as_ref().map_or(0, Vec::len) as i64;
+        self.check_quota(&path, data_len, 1)?;
         let body = match op {
             op_code::CREATE_CONTAINER => TxnBody::CreateContainer(CreateContainerTxn {
                 path: path.clone(),
@@ -323,6 +334,9 @@ impl<'a> TxnBuilder<'a> {
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
         self.state.check_acl(&node.acl, perms::WRITE, self.auth_info)?;
+        let old_len = node.data.as_ref().map_or(0, Vec::len) as i64;
+        let new_len = req.data.as_ref().map_or(0, Vec::len) as i64;
+        self.check_quota(&req.path, new_len - old_len, 0)?;
         let current = node.stat.as_ref().map_or(0, |s| s.version);
         let new_version = check_and_inc_version(current, req.version)?;
         let mut node = node.duplicate(self.zxid);
