@@ -42,7 +42,9 @@ pub mod file_txn_snap_log;
 pub mod purge_txn_log;
 pub mod snap_stream;
 pub mod snappy_stream;
+pub mod snapshot_dump;
 pub mod toolkit;
+pub mod txn_format;
 pub mod txn_iterator;
 pub mod util;
 
