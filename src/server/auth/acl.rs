@@ -158,7 +158,7 @@ mod tests {
             acl(perms::ALL, "ip", "300.1.1.1"),
             acl(perms::ALL, "super", ""),
         ] {
-            assert_eq!(fixup_acl(&reg(), &[], &[bad.clone()]), Err(Code::InvalidAcl), "{:?}", bad);
+            assert_eq!(fixup_acl(&reg(), &[], std::slice::from_ref(&bad)), Err(Code::InvalidAcl), "{:?}", bad);
         }
         let ok = [acl(perms::READ, "ip", "10.0.0.0/8"), acl(perms::ALL, "digest", "u:h")];
         assert_eq!(fixup_acl(&reg(), &[], &ok).unwrap(), ok.to_vec());
