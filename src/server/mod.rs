@@ -31,3 +31,6 @@ pub mod server_stats;
 pub mod session_tracker;
 pub mod sync_request_processor;
 pub mod container_manager;
+pub mod blocking_server_cnxn;
+pub mod command;
+pub mod server_cnxn_factory;
