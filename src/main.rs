@@ -1,2 +1,264 @@
-//! `zk-server <zoo.cfg>`: placeholder until the server lands.
-fn main() {}
+//! `zk-server [-Dname=value ...] <zoo.cfg>`: the server process.
+//!
+//! Also `zk-server [-D...] <port> <dataDir> [tickTime] [maxClientCnxns]`
+//! (Java's `ZooKeeperServerMain` short form), and the persistence tools
+//! (`zk-server txnlog-dump ...`, see `persistence::toolkit`). `-D` flags
+//! play the role of JVM system properties (`-Djute.maxbuffer=...`), so
+//! zkServer.sh can pass `SERVER_JVMFLAGS` through.
+//!
+//! Runs on the main thread: parse the config, set up logging, load the
+//! database, bind the client port, start the server, then wait for SIGTERM
+//! or SIGINT. The first signal shuts down cleanly (stop accepting, close
+//! connections, drain the pipeline and fsync, exit 0); a second one exits
+//! at once with 128 + the signal number (143 for SIGTERM, 130 for SIGINT:
+//! what a shell reports for a process killed by that signal, as a JVM
+//! killed mid-shutdown would).
+//!
+//! Exit codes follow Java's `ExitCode`: 2 invalid invocation or config
+//! (`INVALID_INVOCATION`), 3 data directory unusable
+//! (`UNABLE_TO_ACCESS_DATADIR`), 1 anything else (`UNEXPECTED_ERROR`,
+//! e.g. the client port is taken).
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeerMain` and
+//! `org.apache.zookeeper.server.ZooKeeperServerMain`.
+
+use std::io::{ErrorKind, Write};
+use std::path::Path;
+use std::process::exit;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use log::{error, info, warn};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use zookeeper::config::config_error::{ConfigError, EXIT_INVALID_CONFIG, EXIT_UNEXPECTED_ERROR};
+use zookeeper::config::properties::Properties;
+use zookeeper::config::server_config::ServerConfig;
+use zookeeper::config::system_properties::SystemProperties;
+use zookeeper::jute;
+use zookeeper::server::command::civil_from_unix;
+use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
+use zookeeper::server::zookeeper_server::ZooKeeperServer;
+
+/// `ExitCode.UNABLE_TO_ACCESS_DATADIR`.
+const EXIT_DATADIR: i32 = 3;
+/// How long a clean shutdown may take before the process gives up on it.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(15);
+const USAGE: &str =
+    "Usage: zk-server [-Dname=value ...] configfile | port datadir [ticktime] [maxcnxns]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(code) = zookeeper::persistence::toolkit::run_tool(&args) {
+        exit(code);
+    }
+    init_logging();
+    let code = run(args.into_iter().skip(1).collect());
+    info!("Exiting with code {}", code);
+    exit(code);
+}
+
+/// Everything after logging is set up; returns the exit code.
+fn run(args: Vec<String>) -> i32 {
+    let (system, rest) = SystemProperties::from_args(args);
+    let config = match load_config(&rest, &system) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    jute::set_max_buffer(config.jute_max_buffer);
+    jute::set_extra_max_buffer(config.jute_max_buffer_extra_size);
+    info!("Starting server with the effective configuration:");
+    for line in config.effective_lines() {
+        info!("  {}", line);
+    }
+    if let Err(message) = check_data_dirs(&config) {
+        error!("Unable to access datadir, exiting abnormally: {}", message);
+        eprintln!("Unable to access datadir, exiting abnormally: {}", message);
+        return EXIT_DATADIR;
+    }
+    // Signals are caught from here on, so one arriving during startup is
+    // not lost (it takes effect once startup is done).
+    let signals = match Signals::new([SIGTERM, SIGINT]) {
+        Ok(signals) => signals,
+        Err(e) => return unexpected(&format!("cannot install signal handlers: {}", e)),
+    };
+    serve(config, signals)
+}
+
+/// Parses the command line into a config; `Err(exit code)` after printing
+/// why.
+fn load_config(rest: &[String], system: &SystemProperties) -> Result<ServerConfig, i32> {
+    let parsed = match rest {
+        [path] => ServerConfig::parse_file_with(Path::new(path), system),
+        [port, data_dir, extra @ ..] if extra.len() <= 2 => {
+            ServerConfig::from_properties_with(&short_form(port, data_dir, extra), None, system)
+        }
+        _ => {
+            error!("Invalid arguments, exiting abnormally: {:?}", rest);
+            eprintln!("{}", USAGE);
+            return Err(EXIT_INVALID_CONFIG);
+        }
+    };
+    parsed.map_err(|e| report_config_error(&e))
+}
+
+/// `port datadir [ticktime] [maxcnxns]` as properties.
+fn short_form(port: &str, data_dir: &str, extra: &[String]) -> Properties {
+    let mut pairs = vec![("clientPort", port.to_string()), ("dataDir", data_dir.to_string())];
+    let names = ["tickTime", "maxClientCnxns"];
+    pairs.extend(names.iter().zip(extra).map(|(k, v)| (*k, v.clone())));
+    Properties::from_pairs(pairs)
+}
+
+fn report_config_error(e: &ConfigError) -> i32 {
+    match e {
+        ConfigError::QuorumNotImplemented { .. } => {
+            error!("{}", e);
+            eprintln!("{}", e);
+        }
+        _ => {
+            error!("Invalid config, exiting abnormally: {}", e);
+            eprintln!("Invalid config, exiting abnormally: {}", e);
+        }
+    }
+    e.exit_code()
+}
+
+fn unexpected(message: &str) -> i32 {
+    error!("Unexpected exception, exiting abnormally: {}", message);
+    eprintln!("Unexpected exception, exiting abnormally: {}", message);
+    EXIT_UNEXPECTED_ERROR
+}
+
+/// The checks Java's `FileTxnSnapLog` turns into `DatadirException`, done
+/// before anything is loaded: each data directory must be a directory, and
+/// must exist when `zookeeper.datadir.autocreate=false`.
+fn check_data_dirs(config: &ServerConfig) -> Result<(), String> {
+    for dir in [&config.data_dir, &config.data_log_dir] {
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!("{} is not a directory", dir.display()));
+        }
+        if !dir.join("version-2").is_dir() && !config.datadir_autocreate {
+            return Err(format!(
+                "Missing data directory {}, automatic data directory creation is disabled \
+                 (zookeeper.datadir.autocreate is false). Please create this directory manually.",
+                dir.join("version-2").display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Loads, binds, starts, waits for a signal, shuts down.
+fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
+    let addr = config.client_port_address;
+    let limits = Limits { max_cnxns: config.max_cnxns, max_client_cnxns: config.max_client_cnxns };
+    // Claim the port before touching the data, as Java does: a second
+    // instance on the same config fails here without writing anything.
+    let listener = match ServerCnxnFactory::bind_listener(addr) {
+        Ok(listener) => listener,
+        Err(e) => return unexpected(&e.to_string()),
+    };
+    let zks = match ZooKeeperServer::new(config) {
+        Ok(zks) => zks,
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            error!("Unable to access datadir, exiting abnormally: {}", e);
+            eprintln!("Unable to access datadir, exiting abnormally: {}", e);
+            return EXIT_DATADIR;
+        }
+        Err(e) => return unexpected(&format!("cannot load the database: {}", e)),
+    };
+    let factory = match ServerCnxnFactory::from_listener(listener, limits, zks.clone()) {
+        Ok(factory) => factory,
+        Err(e) => {
+            zks.shutdown();
+            return unexpected(&e.to_string());
+        }
+    };
+    zks.startup();
+    if let Err(e) = factory.start() {
+        zks.shutdown();
+        return unexpected(&format!("cannot start the accept thread: {}", e));
+    }
+    info!("Serving client connections on {}", factory.local_addr());
+    let Some(signal) = signals.forever().next() else {
+        return unexpected("signal handling stopped");
+    };
+    info!("Received signal {}, shutting down", signal_name(signal));
+    exit_on_next_signal(signals);
+    shutdown(&factory, &zks);
+    0
+}
+
+/// Clean shutdown, bounded by [`SHUTDOWN_DEADLINE`].
+fn shutdown(factory: &ServerCnxnFactory, zks: &Arc<ZooKeeperServer>) {
+    let watchdog = std::thread::Builder::new().name("shutdown-watchdog".into()).spawn(|| {
+        std::thread::sleep(SHUTDOWN_DEADLINE);
+        error!("Shutdown did not finish within {:?}; exiting", SHUTDOWN_DEADLINE);
+        exit(EXIT_UNEXPECTED_ERROR);
+    });
+    if let Err(e) = watchdog {
+        warn!("cannot start the shutdown watchdog: {}", e);
+    }
+    factory.shutdown();
+    zks.shutdown();
+    info!("Shutdown complete");
+}
+
+/// A second signal during shutdown ends the process at once.
+fn exit_on_next_signal(mut signals: Signals) {
+    let spawned = std::thread::Builder::new().name("signal-watch".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            error!("Received {} again during shutdown; exiting immediately", signal_name(signal));
+            exit(128 + signal);
+        }
+    });
+    if let Err(e) = spawned {
+        warn!("cannot watch for a second signal: {}", e);
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGTERM => "SIGTERM",
+        SIGINT => "SIGINT",
+        _ => "signal",
+    }
+}
+
+/// env_logger on stdout (where Java's CONSOLE appender writes; stderr
+/// keeps only the one-line startup failures) with Java's line layout (log4j's
+/// `%d{ISO8601} [myid:] - %-5p [%t:%C{1}@%L] - %m%n`, time in UTC). The
+/// level comes from `RUST_LOG`, else from `ZOO_LOG4J_PROP`'s first item
+/// (`INFO,CONSOLE` as zkServer.sh sets it), else `info`.
+fn init_logging() {
+    let default_level = std::env::var("ZOO_LOG4J_PROP")
+        .ok()
+        .and_then(|prop| prop.split(',').next().map(|l| l.trim().to_ascii_lowercase()))
+        .filter(|l| ["trace", "debug", "info", "warn", "error", "off"].contains(&l.as_str()))
+        .unwrap_or_else(|| "info".to_string());
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+        .target(env_logger::Target::Stdout)
+        .format(|buf, record| {
+            let thread = std::thread::current();
+            writeln!(
+                buf,
+                "{} [myid:] - {:<5} [{}:{}@{}] - {}",
+                timestamp(),
+                record.level(),
+                thread.name().unwrap_or("unnamed"),
+                record.target(),
+                record.line().unwrap_or(0),
+                record.args()
+            )
+        })
+        .init();
+}
+
+/// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
+fn timestamp() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (y, mo, d, h, mi, s) = civil_from_unix(now.as_secs() as i64);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}", y, mo, d, h, mi, s, now.subsec_millis())
+}

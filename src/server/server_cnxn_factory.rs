@@ -260,10 +260,30 @@ impl ServerCnxnFactory {
         limits: Limits,
         handler: Arc<dyn CnxnHandler>,
     ) -> Result<ServerCnxnFactory, BindError> {
+        let listener = ServerCnxnFactory::bind_listener(addr)?;
+        ServerCnxnFactory::from_listener(listener, limits, handler)
+            .map_err(|source| BindError { addr, source })
+    }
+
+    /// Just the bind, so a process can claim its port before loading its
+    /// database (as Java does), then build the factory with
+    /// [`ServerCnxnFactory::from_listener`].
+    pub fn bind_listener(addr: SocketAddr) -> Result<TcpListener, BindError> {
         info!("binding to port {}", addr);
         let listener = TcpListener::bind(addr).map_err(|source| BindError { addr, source })?;
-        let local_addr = listener.local_addr().map_err(|source| BindError { addr, source })?;
-        info!("bound to port {}", local_addr.port());
+        if let Ok(local) = listener.local_addr() {
+            info!("bound to port {}", local.port());
+        }
+        Ok(listener)
+    }
+
+    /// A factory around an already bound listener.
+    pub fn from_listener(
+        listener: TcpListener,
+        limits: Limits,
+        handler: Arc<dyn CnxnHandler>,
+    ) -> std::io::Result<ServerCnxnFactory> {
+        let local_addr = listener.local_addr()?;
         if limits.max_cnxns == 0 {
             warn!("maxCnxns is not configured, using default value 0.");
         } else {
