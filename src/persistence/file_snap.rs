@@ -37,28 +37,17 @@ pub const DIGEST_VERSION: i32 = 2;
 /// How many snapshots restore tries before giving up (Java: 100).
 pub const MAX_SNAPSHOT_CANDIDATES: usize = 100;
 
-/// The digest section: the tree digest after the txn `zxid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ZxidDigest {
-    /// 0 means "no digest" (the first snapshot of an empty database).
-    pub zxid: i64,
-    pub version: i32,
-    pub digest: i64,
-}
+/// The digest section: the tree digest after the txn `zxid` (zxid 0 =
+/// none yet). The tree keeps the pair of its last applied txn.
+pub use crate::server::data_tree::ZxidDigest;
 
-impl ZxidDigest {
-    /// The pair Java writes when it has no digest yet.
-    pub const EMPTY: ZxidDigest = ZxidDigest { zxid: 0, version: DIGEST_VERSION, digest: 0 };
+/// The pair Java writes when the tree has none yet: `(0, 2, 0)`.
+pub const EMPTY_DIGEST: ZxidDigest = ZxidDigest { zxid: 0, digest_version: DIGEST_VERSION, digest: 0 };
 
-    /// The digest pair of a tree that is not being modified: its last
-    /// processed zxid and its current digest.
-    pub fn of_tree(tree: &DataTree) -> ZxidDigest {
-        let zxid = tree.last_processed_zxid();
-        if zxid <= 0 {
-            return ZxidDigest::EMPTY;
-        }
-        ZxidDigest { zxid, version: DIGEST_VERSION, digest: tree.digest() }
-    }
+/// The digest section to write for `tree`: the pair after its last applied
+/// txn (none right after a load, as in Java).
+pub fn digest_section_of(tree: &DataTree) -> ZxidDigest {
+    tree.last_processed_zxid_digest().unwrap_or(EMPTY_DIGEST)
 }
 
 /// How snapshots are written.
@@ -131,9 +120,9 @@ fn write_sections(
     tree.serialize(&mut out.oa).map_err(io)?;
     out.seal()?;
     if options.digest_enabled {
-        let d = ZxidDigest::of_tree(tree);
+        let d = digest_section_of(tree);
         out.oa.write_long(d.zxid).map_err(io)?;
-        out.oa.write_int(d.version).map_err(io)?;
+        out.oa.write_int(d.digest_version).map_err(io)?;
         out.oa.write_long(d.digest).map_err(io)?;
         out.seal()?;
     }
@@ -207,7 +196,7 @@ fn read_digest_section(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result
         } else {
             ia.read_long()?
         };
-        Ok(ZxidDigest { zxid, version, digest })
+        Ok(ZxidDigest { zxid, digest_version: version, digest })
     };
     match read(ia) {
         Ok(d) => {

@@ -167,15 +167,14 @@ impl FileTxnSnapLog {
     fn replay_after(&self, snapshot: LoadedSnapshot, listener: &mut dyn FnMut(&LoggedTxn)) -> Result<Restored> {
         let LoadedSnapshot { path, zxid, mut tree, mut sessions, digest, .. } = snapshot;
         tree.set_last_processed_zxid(zxid);
-        let mut target = digest.filter(|d| {
-            let usable = d.zxid >= zxid;
-            if !usable {
-                info!("The snapshot digest zxid {:#x} is older than the snapshot {:#x}; not comparing it", d.zxid, zxid);
-            }
-            usable
-        });
-        compare_snapshot_digest(&tree, zxid, &mut target);
-        let (highest, count) = self.fast_forward(&mut tree, &mut sessions, &mut target, listener)?;
+        match digest {
+            // Not fuzzy: compare right away, as Java's FileSnap does.
+            Some(d) if d.zxid == zxid => compare_now(&tree, d),
+            // Fuzzy: the tree compares when replay reaches the digest's zxid
+            // and skips txn digests until then.
+            other => tree.set_snapshot_digest(other, zxid),
+        }
+        let (highest, count) = self.fast_forward(&mut tree, &mut sessions, listener)?;
         Ok(Restored { tree, sessions, zxid: highest, snapshot: Some(path), txns_loaded: count })
     }
 
@@ -191,7 +190,7 @@ impl FileTxnSnapLog {
                 return Err(Error::NoSnapshotButLogs { dir: self.snap_dir.clone() });
             }
             warn!("No snapshot found, but there are log entries. This should only be allowed during upgrading.");
-            let (zxid, count) = self.fast_forward(&mut tree, &mut sessions, &mut None, listener)?;
+            let (zxid, count) = self.fast_forward(&mut tree, &mut sessions, listener)?;
             return Ok(Restored { tree, sessions, zxid, snapshot: None, txns_loaded: count });
         }
         if trust_empty_db {
@@ -209,7 +208,6 @@ impl FileTxnSnapLog {
         &self,
         tree: &mut DataTree,
         sessions: &mut HashMap<i64, i32>,
-        digest_target: &mut Option<ZxidDigest>,
         listener: &mut dyn FnMut(&LoggedTxn),
     ) -> Result<(i64, u64)> {
         let started = Instant::now();
@@ -223,8 +221,7 @@ impl FileTxnSnapLog {
             } else {
                 highest = zxid;
             }
-            apply_txn(tree, sessions, &txn.entry, digest_target.is_none());
-            compare_snapshot_digest(tree, zxid, digest_target);
+            apply_txn(tree, sessions, &txn.entry, true);
             listener(&txn);
             count += 1;
             if count % 100_000 == 0 {
@@ -232,13 +229,6 @@ impl FileTxnSnapLog {
             }
         }
         info!("{} txns loaded in {} ms", count, started.elapsed().as_millis());
-        if let Some(d) = digest_target {
-            warn!(
-                "Highest txn zxid {:#x} is not covering the snapshot digest zxid {:#x}, \
-                 which might lead to inconsistent state",
-                highest, d.zxid
-            );
-        }
         Ok((highest, count))
     }
 
@@ -291,27 +281,16 @@ pub fn apply_txn(
     rc
 }
 
-/// When replay reaches the zxid of the snapshot's digest section, compares
-/// the tree's digest with it (a mismatch is logged, never fatal) and ends
-/// the fuzzy window.
-fn compare_snapshot_digest(tree: &DataTree, zxid: i64, target: &mut Option<ZxidDigest>) {
-    let Some(d) = *target else { return };
-    if zxid != d.zxid {
-        return;
-    }
-    if d.version != super::file_snap::DIGEST_VERSION {
-        info!("Digest version changed, local: {}, new: {}, skip comparing digest now.", super::file_snap::DIGEST_VERSION, d.version);
+/// Compares a non-fuzzy snapshot's digest section with the loaded tree (a
+/// mismatch is logged, never fatal).
+fn compare_now(tree: &DataTree, d: ZxidDigest) {
+    if d.digest_version != super::file_snap::DIGEST_VERSION {
+        info!("Digest version changed, local: {}, new: {}, skip comparing digest now.", super::file_snap::DIGEST_VERSION, d.digest_version);
     } else if tree.digest() != d.digest {
-        error!(
-            "Digests are not matching at zxid {:#x}: snapshot says {:#x}, tree has {:#x}",
-            zxid,
-            d.digest,
-            tree.digest()
-        );
+        error!("Digests are not matching at zxid {:#x}: snapshot says {:#x}, tree has {:#x}", d.zxid, d.digest, tree.digest());
     } else {
-        debug!("Snapshot digest matches at zxid {:#x}", zxid);
+        debug!("Snapshot digest matches at zxid {:#x}", d.zxid);
     }
-    *target = None;
 }
 
 fn ensure_dir(dir: &Path, what: &str, autocreate: bool) -> Result<()> {

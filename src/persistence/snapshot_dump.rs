@@ -137,5 +137,5 @@ fn read_digest<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<ZxidDig
     } else {
         ia.read_long()?
     };
-    Ok(ZxidDigest { zxid, version, digest })
+    Ok(ZxidDigest { zxid, digest_version: version, digest })
 }

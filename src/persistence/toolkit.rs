@@ -168,7 +168,7 @@ fn write_snapshot_text(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()
         writeln!(out, "{:#018x}, {}", id, timeout)?;
     }
     if let Some(d) = &snap.digest {
-        writeln!(out, "Digest: zxid {:#x}, version {}, digest {:#x}", d.zxid, d.version, d.digest)?;
+        writeln!(out, "Digest: zxid {:#x}, version {}, digest {:#x}", d.zxid, d.digest_version, d.digest)?;
     }
     if let Some(z) = snap.last_processed_zxid {
         writeln!(out, "Last processed zxid: {:#x}", z)?;
@@ -194,7 +194,7 @@ fn write_snapshot_json(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()
         })
         .collect();
     let digest = match &snap.digest {
-        Some(d) => format!("{{\"zxid\":{},\"version\":{},\"digest\":{}}}", d.zxid, d.version, d.digest),
+        Some(d) => format!("{{\"zxid\":{},\"version\":{},\"digest\":{}}}", d.zxid, d.digest_version, d.digest),
         None => "null".into(),
     };
     let last = snap.last_processed_zxid.map(|z| z.to_string()).unwrap_or_else(|| "null".into());
@@ -274,7 +274,7 @@ pub fn restore_read_only(data_dir: &Path, data_log_dir: &Path) -> Result<Checked
 fn check_snapshot_digest(tree: &DataTree, zxid: i64, target: &mut Option<ZxidDigest>, r: &mut CheckedRestore) {
     if let Some(d) = *target {
         if d.zxid == zxid {
-            r.snapshot_digest_ok = Some(d.version != DIGEST_VERSION || tree.digest() == d.digest);
+            r.snapshot_digest_ok = Some(d.digest_version != DIGEST_VERSION || tree.digest() == d.digest);
             *target = None;
         }
     }
