@@ -60,12 +60,12 @@ impl DataNode {
 
     /// Removes a child name; false if it was not there.
     pub fn remove_child(&mut self, name: &str) -> bool {
-        self.children.as_mut().map_or(false, |set| set.remove(name).is_some())
+        self.children.as_mut().is_some_and(|set| set.remove(name).is_some())
     }
 
     /// Whether `name` is a child.
     pub fn has_child(&self, name: &str) -> bool {
-        self.children.as_ref().map_or(false, |set| set.contains_key(name))
+        self.children.as_ref().is_some_and(|set| set.contains_key(name))
     }
 
     /// Child names in Java's iteration order.

@@ -69,7 +69,7 @@ impl StatsTrack {
         for pair in pairs.into_iter().filter(|p| !p.is_empty()) {
             let kv = java_split(pair, |c| c == '=');
             let value = match kv.get(1) {
-                Some(v) if v.is_empty() => Some(-1),
+                Some(&"") => Some(-1),
                 Some(v) => v.parse::<i64>().ok(),
                 None => None,
             };
@@ -141,8 +141,8 @@ impl fmt::Display for StatsTrack {
 
 /// Java's `String.split`: trailing empty strings are dropped.
 fn java_split(s: &str, sep: impl Fn(char) -> bool) -> Vec<&str> {
-    let mut parts: Vec<&str> = s.split(|c| sep(c)).collect();
-    while parts.last().map_or(false, |p| p.is_empty()) {
+    let mut parts: Vec<&str> = s.split(sep).collect();
+    while parts.last().is_some_and(|p| p.is_empty()) {
         parts.pop();
     }
     parts

@@ -18,7 +18,6 @@ use crate::jute::txn::{ErrorTxn, MultiTxn, TxnBody, TxnHeader};
 use crate::keeper_exception::Code;
 use crate::server::data_node::DataNode;
 use crate::server::ephemeral_type::{EphemeralType, CONTAINER_EPHEMERAL_OWNER};
-use crate::server::java_hash_map::JavaHashMap;
 use crate::server::path_utils::{client_parent_path, last_component, parent_path};
 use crate::server::quota::{self, StatsTrack, LIMIT_NODE, STAT_NODE};
 use crate::zoo_defs::{event_type, op_code};
@@ -353,7 +352,7 @@ impl DataTree {
             }
             Ok(EphemeralType::Void) => {}
             Ok(EphemeralType::Normal) | Err(_) => {
-                self.ephemerals.entry(owner).or_insert_with(JavaHashMap::new).insert(path.into(), ());
+                self.ephemerals.entry(owner).or_default().insert(path.into(), ());
             }
         }
     }

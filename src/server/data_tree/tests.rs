@@ -1,8 +1,6 @@
 //! DataTree behaviour, txn by txn: stats, cversion/pzxid sequences,
 //! ephemerals, containers/TTL, multi, watches, snapshots and digests.
 
-use std::sync::Arc;
-
 use super::*;
 use crate::jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn,
@@ -571,5 +569,4 @@ fn get_all_children_number_counts_descendants() {
     assert_eq!(tree.get_all_children_number("/a"), Ok(2));
     assert_eq!(tree.get_all_children_number("/"), Ok(7));
     assert_eq!(tree.get_all_children_number("/nope"), Err(Code::NoNode));
-    let _ = Arc::new(0);
 }

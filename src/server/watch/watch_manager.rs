@@ -174,7 +174,7 @@ impl WatchManager {
             zxid,
         };
         for w in matched {
-            if suppress.map_or(false, |s| s.contains(&w.watcher_id())) {
+            if suppress.is_some_and(|s| s.contains(&w.watcher_id())) {
                 continue;
             }
             w.process(event.clone());
