@@ -181,7 +181,7 @@ fn read_logical_line(chars: &[char], mut i: usize) -> (Vec<char>, usize, usize) 
     loop {
         let Some(&c) = chars.get(i) else {
             // End of input: a dangling continuation backslash is dropped.
-            if backslashes % 2 == 1 {
+            if !backslashes.is_multiple_of(2) {
                 line.pop();
             }
             return (line, i, breaks);
@@ -194,7 +194,7 @@ fn read_logical_line(chars: &[char], mut i: usize) -> (Vec<char>, usize, usize) 
         };
         i += len;
         breaks += 1;
-        if backslashes % 2 == 0 {
+        if backslashes.is_multiple_of(2) {
             return (line, i, breaks);
         }
         // Continuation: drop the backslash and the next line's indent. A

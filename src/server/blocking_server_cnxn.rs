@@ -244,9 +244,9 @@ impl BlockingServerCnxn {
             Err(e) => return e.into(),
         };
         if let Some(word) = FourLetterWord::from_code(first) {
-            match self.four_letter_word(word, input) {
-                Some(end) => return end,
-                None => {} // not a command after all: a (bad) length
+            // `None`: not a command after all, but a (bad) length.
+            if let Some(end) = self.four_letter_word(word, input) {
+                return end;
             }
         }
         let frame = match self.read_frame_body(first, input) {

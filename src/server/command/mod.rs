@@ -122,9 +122,10 @@ impl FourLetterWord {
 }
 
 /// `FourLetterCommands.isEnabled` over a parsed whitelist (see
-/// `ServerConfig::four_letter_word_whitelist`).
+/// `ServerConfig::four_letter_word_whitelist`). `srvr` is always enabled:
+/// zkServer.sh status depends on it.
 pub fn is_enabled(word: FourLetterWord, whitelist: &[String]) -> bool {
-    whitelist.iter().any(|c| c == "*" || c == word.name())
+    word == FourLetterWord::Srvr || whitelist.iter().any(|c| c == "*" || c == word.name())
 }
 
 /// One client connection, as the commands report it.
@@ -325,6 +326,8 @@ mod tests {
         let srvr_only = vec!["srvr".to_string()];
         assert!(is_enabled(FourLetterWord::Srvr, &srvr_only));
         assert!(!is_enabled(FourLetterWord::Ruok, &srvr_only));
+        assert!(is_enabled(FourLetterWord::Srvr, &[]), "srvr is always on");
+        assert!(is_enabled(FourLetterWord::Ruok, &["ruok".to_string()]));
         let all = vec!["*".to_string(), "srvr".to_string()];
         assert!(ALL.iter().all(|w| is_enabled(*w, &all)));
     }
