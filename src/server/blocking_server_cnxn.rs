@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::io::{self, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +86,11 @@ pub struct BlockingServerCnxn {
     sent: AtomicU64,
     /// Requests (xid > 0) passed to the server and not yet answered.
     queued: AtomicU64,
+    /// The client sent the optional readOnly byte in its ConnectRequest;
+    /// only then does the ConnectResponse carry one (Java's `isOldClient`
+    /// in reverse). Written by the reader before the handshake is handed
+    /// over, read by whoever calls `finish_session_init`.
+    client_sent_read_only: AtomicBool,
 }
 
 /// The writer's queue and the close state.
@@ -170,6 +175,7 @@ impl BlockingServerCnxn {
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             queued: AtomicU64::new(0),
+            client_sent_read_only: AtomicBool::new(false),
         }))
     }
 
@@ -284,7 +290,8 @@ impl BlockingServerCnxn {
     fn handshake_with(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
         let request: ConnectRequest = jute::from_bytes(frame)
             .map_err(|e| ReadEnd::Malformed("ConnectRequest", e.to_string()))?;
-        debug!("ConnectRequest from {}: {:?}", self.remote, request.session_id);
+        debug!("ConnectRequest from {}: session 0x{:x}", self.remote, request.session_id);
+        self.client_sent_read_only.store(request.read_only.is_some(), Ordering::SeqCst);
         self.set_handshake(Handshake::Pending);
         let cnxn: Arc<dyn ServerCnxn> = self.clone();
         self.handler.process_connect_request(cnxn, request);
@@ -533,7 +540,11 @@ impl ServerCnxn for BlockingServerCnxn {
         self.enqueue(frame_of(&[&header_bytes, body.unwrap_or(&[])]));
     }
 
-    fn finish_session_init(&self, response: ConnectResponse, valid: bool) {
+    fn finish_session_init(&self, mut response: ConnectResponse, valid: bool) {
+        response.read_only = match self.client_sent_read_only.load(Ordering::SeqCst) {
+            true => Some(response.read_only.unwrap_or(false)),
+            false => None,
+        };
         self.enqueue(frame_of(&[&jute::to_bytes(&response)]));
         if !valid {
             self.close(CloseReason::InvalidSession);

@@ -60,15 +60,16 @@ fn response(read_only: Option<bool>, valid: bool) -> ConnectResponse {
 }
 
 impl CnxnHandler for FakeServer {
-    fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, request: ConnectRequest) {
+    fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, _request: ConnectRequest) {
         self.connects.fetch_add(1, Ordering::SeqCst);
         self.cnxns.lock().push(cnxn.clone());
         match self.on_connect {
             OnConnect::Accept => {
                 cnxn.set_session_id(0x1234);
-                cnxn.finish_session_init(response(request.read_only.map(|_| false), true), true);
+                // Always offers the byte: the connection drops it for old clients.
+                cnxn.finish_session_init(response(Some(false), true), true);
             }
-            OnConnect::Reject => cnxn.finish_session_init(response(request.read_only, false), false),
+            OnConnect::Reject => cnxn.finish_session_init(response(Some(false), false), false),
             OnConnect::Hold => {}
         }
     }
