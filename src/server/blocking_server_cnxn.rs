@@ -196,7 +196,9 @@ impl BlockingServerCnxn {
 
     /// What `stat`/`cons` show for this connection.
     pub fn info(&self) -> ConnectionInfo {
-        let reading = *self.handshake.lock() != Handshake::Pending;
+        // Java stops selecting a connection while its handshake is pending
+        // and once it runs a four-letter word (the key is cancelled).
+        let reading = matches!(*self.handshake.lock(), Handshake::NotStarted | Handshake::Done);
         let out = self.outgoing.lock();
         let live = !out.dead && out.closing.is_none();
         let interest_ops = match live {
@@ -327,6 +329,7 @@ impl BlockingServerCnxn {
     fn four_letter_word(&self, word: FourLetterWord, input: &mut impl Read) -> Option<ReadEnd> {
         self.received.fetch_add(1, Ordering::Relaxed);
         self.handler.incr_packets_received();
+        self.set_handshake(Handshake::Closed);
         let whitelist = self.handler.four_letter_word_whitelist();
         let mut argument = None;
         if command::is_enabled(word, whitelist) {
@@ -427,14 +430,16 @@ impl BlockingServerCnxn {
     /// The writer thread: drain the queue in batches until closed.
     fn run_writer(self: Arc<Self>) {
         while let Some((batch, frames)) = self.next_batch() {
+            // Counted as they are handed to the socket, so a client that
+            // has read a reply always sees it counted (srvr's `Sent`).
+            self.sent.fetch_add(frames as u64, Ordering::Relaxed);
+            for _ in 0..frames {
+                self.handler.incr_packets_sent();
+            }
             if let Err(e) = (&self.stream).write_all(&batch) {
                 debug!("write to {} failed: {}", self.remote, e);
                 self.outgoing.lock().dead = true;
                 break;
-            }
-            self.sent.fetch_add(frames as u64, Ordering::Relaxed);
-            for _ in 0..frames {
-                self.handler.incr_packets_sent();
             }
         }
         self.outgoing.lock().dead = true;
