@@ -2,12 +2,14 @@
 //! key/value pairs ([`properties`], Java's `.properties` rules), which
 //! become a validated, typed [`server_config::ServerConfig`]. Keys Java
 //! does not recognise become `zookeeper.<key>` system properties
-//! ([`system_properties`]), merged with `-D` flags. [`quorum_mode`] decides
+//! ([`system_properties`]), merged with `-D` flags, and the settings Java
+//! reads from those are applied by [`pass_through`]. [`quorum_mode`] decides
 //! standalone vs quorum. Errors: [`config_error::ConfigError`].
 //!
 //! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
 
 pub mod config_error;
+pub mod pass_through;
 pub mod properties;
 pub mod quorum_mode;
 pub mod server_config;
