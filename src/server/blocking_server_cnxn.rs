@@ -241,6 +241,8 @@ impl BlockingServerCnxn {
         if let Ok(handle) = writer {
             let _ = handle.join();
         }
+        // The writer normally did this; make sure even without a writer.
+        let _ = self.stream.shutdown(Shutdown::Both);
         self.handler.remove_cnxn(&*self);
         self.registry.unregister(self.id);
     }
