@@ -135,13 +135,17 @@ impl<R: Read> InputArchive<R> {
         }
     }
 
-    /// Reads a UTF-8 string; a null string (-1) reads as empty.
+    /// Reads a UTF-8 string; a null string (-1) reads as empty. Invalid
+    /// sequences become U+FFFD, as Java's `new String(bytes, UTF_8)` does,
+    /// so a bad path is then rejected by path validation (BADARGUMENTS),
+    /// not by the decoder.
     pub fn read_string(&mut self) -> Result<String> {
         match self.read_length()? {
             None => Ok(String::new()),
             Some(len) => {
                 let bytes = self.read_exact_vec(len)?;
-                String::from_utf8(bytes).map_err(|_| Error::InvalidUtf8)
+                Ok(String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
             }
         }
     }

@@ -17,8 +17,6 @@ pub enum Error {
     /// A length prefix was negative (other than the -1 that means null) or
     /// larger than `jute.maxbuffer` allows. Java: "Unreasonable length".
     UnreasonableLength(i64),
-    /// A string was not valid UTF-8.
-    InvalidUtf8,
     /// A value that the schema does not allow (an unknown multi op type, a
     /// txn type with no body record, ...).
     Invalid(String),
@@ -31,7 +29,6 @@ impl fmt::Display for Error {
         match self {
             Error::Incomplete => write!(f, "record truncated"),
             Error::UnreasonableLength(n) => write!(f, "Unreasonable length = {}", n),
-            Error::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
             Error::Invalid(why) => write!(f, "invalid record: {}", why),
             Error::Io(e) => write!(f, "I/O error: {}", e),
         }

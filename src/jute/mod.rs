@@ -198,6 +198,12 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_decodes_like_java() {
+        let bytes = [0, 0, 0, 3, b'/', 0xff, b'a'];
+        assert_eq!(InputArchive::new(&bytes[..]).read_string().unwrap(), "/\u{fffd}a");
+    }
+
+    #[test]
     fn multi_round_trips() {
         let ops = MultiOperationRecord {
             ops: vec![
