@@ -367,7 +367,10 @@ fn check_log_file(file: &Path, out: &mut dyn Write) -> std::result::Result<u32, 
 
 /// Restores read-only and prints the whole tree, sorted by path.
 fn datadir_dump(data_dir: &Path, data_log_dir: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
-    let r = restore_read_only(data_dir, data_log_dir)?;
+    let mut r = restore_read_only(data_dir, data_log_dir)?;
+    // Show stats as a server with TTL nodes enabled would (a TTL's owner
+    // field reads as 0); without TTL nodes no owner has that form.
+    r.tree.set_extended_types_enabled(true);
     let mut paths = Vec::new();
     collect_paths(&r.tree, "/", &mut paths);
     paths.sort();
