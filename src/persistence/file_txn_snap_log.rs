@@ -224,7 +224,7 @@ impl FileTxnSnapLog {
             apply_txn(tree, sessions, &txn.entry, true);
             listener(&txn);
             count += 1;
-            if count % 100_000 == 0 {
+            if count.is_multiple_of(100_000) {
                 info!("{} txns replayed ({:#x})", count, zxid);
             }
         }

@@ -14,9 +14,11 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
+use log::info;
 
 use super::snappy_stream::{SnappyJavaReader, SnappyJavaWriter, MAGIC as SNAPPY_MAGIC};
 use super::util::{self, SNAPSHOT_FILE_PREFIX};
@@ -150,22 +152,52 @@ pub type SnapReader = CheckedReader<Box<dyn Read + Send>>;
 pub fn open_input(path: &Path) -> Result<SnapReader> {
     let file = File::open(path).on(path)?;
     let buffered = BufReader::with_capacity(256 * 1024, file);
-    let inner: Box<dyn Read + Send> = match StreamMode::from_file_name(util::file_name(path)) {
+    let decoded: Box<dyn Read + Send> = match StreamMode::from_file_name(util::file_name(path)) {
         StreamMode::Checked => Box::new(buffered),
         StreamMode::Gzip => Box::new(MultiGzDecoder::new(buffered)),
         StreamMode::Snappy => Box::new(SnappyJavaReader::new(buffered)),
     };
-    Ok(CheckedReader::new(inner))
+    let progress = ProgressReader { inner: decoded, name: util::file_name(path).to_string(), read: 0, next: PROGRESS_STEP, started: Instant::now() };
+    Ok(CheckedReader::new(Box::new(progress)))
+}
+
+/// Uncompressed bytes between two progress lines while a snapshot loads.
+const PROGRESS_STEP: u64 = 256 * 1024 * 1024;
+
+/// Logs how far the loading of a large snapshot has come.
+struct ProgressReader<R> {
+    inner: R,
+    name: String,
+    read: u64,
+    next: u64,
+    started: Instant,
+}
+
+impl<R: Read> Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read >= self.next {
+            info!(
+                "Loading {}: {} MiB read in {} ms",
+                self.name,
+                self.read / (1024 * 1024),
+                self.started.elapsed().as_millis()
+            );
+            self.next += PROGRESS_STEP;
+        }
+        Ok(n)
+    }
 }
 
 /// The encoder under a snapshot being written.
 pub enum SnapSink {
     /// Plain bytes.
     Plain(BufWriter<File>),
-    /// gzip.
-    Gzip(GzEncoder<BufWriter<File>>),
-    /// snappy-java.
-    Snappy(SnappyJavaWriter<BufWriter<File>>),
+    /// gzip (boxed: the encoder state is large).
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
+    /// snappy-java (boxed: the encoder's table is large).
+    Snappy(Box<SnappyJavaWriter<BufWriter<File>>>),
 }
 
 impl Write for SnapSink {
@@ -207,8 +239,8 @@ impl SnapOutput {
         let buffered = BufWriter::with_capacity(256 * 1024, file);
         let sink = match mode {
             StreamMode::Checked => SnapSink::Plain(buffered),
-            StreamMode::Gzip => SnapSink::Gzip(GzEncoder::new(buffered, flate2::Compression::default())),
-            StreamMode::Snappy => SnapSink::Snappy(SnappyJavaWriter::new(buffered)),
+            StreamMode::Gzip => SnapSink::Gzip(Box::new(GzEncoder::new(buffered, flate2::Compression::default()))),
+            StreamMode::Snappy => SnapSink::Snappy(Box::new(SnappyJavaWriter::new(buffered))),
         };
         Ok(SnapOutput { oa: OutputArchive::new(CheckedWriter::new(sink)), path: path.to_path_buf(), tmp })
     }
@@ -231,8 +263,8 @@ impl SnapOutput {
         let sink = self.oa.into_inner().into_inner();
         let buffered = match sink {
             SnapSink::Plain(w) => w,
-            SnapSink::Gzip(w) => w.finish().on(&target)?,
-            SnapSink::Snappy(w) => w.finish().on(&target)?,
+            SnapSink::Gzip(w) => (*w).finish().on(&target)?,
+            SnapSink::Snappy(w) => (*w).finish().on(&target)?,
         };
         let file = buffered.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
         if let Some(tmp) = &self.tmp {

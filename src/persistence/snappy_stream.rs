@@ -70,7 +70,7 @@ impl<W: Write> SnappyJavaWriter<W> {
         let compressed = self
             .encoder
             .compress_vec(&self.buffer)
-            .map_err(|e| io::Error::new(io::ErrorKind::Other, e))?;
+            .map_err(io::Error::other)?;
         self.buffer.clear();
         let len = (compressed.len() as i32).to_be_bytes();
         let inner = self.inner();

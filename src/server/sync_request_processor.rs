@@ -34,7 +34,7 @@ const EXIT_UNEXPECTED_ERROR: i32 = 1;
 
 /// What travels on the queue.
 enum Item {
-    Request(Request),
+    Request(Box<Request>),
     /// Drain, commit, stop, then shut down the next stage.
     Shutdown,
 }
@@ -63,7 +63,7 @@ impl SyncRequestProcessor {
 
 impl RequestProcessor for SyncRequestProcessor {
     fn process_request(&mut self, request: Request) {
-        if self.queue.send(Item::Request(request)).is_err() {
+        if self.queue.send(Item::Request(Box::new(request))).is_err() {
             error!("SyncRequestProcessor is shut down; request dropped");
         }
     }
@@ -106,7 +106,7 @@ impl SyncWorker {
             };
             match item {
                 Item::Shutdown => break,
-                Item::Request(request) => self.handle(request),
+                Item::Request(request) => self.handle(*request),
             }
         }
         self.flush();
