@@ -149,8 +149,8 @@ removewatches /zkcli/rw -d
 removewatches /zkcli/nowatch
 get -w /zkcli/new
 removewatches /zkcli/new -d
-ls -w /zkcli/rw
-removewatches /zkcli/rw -c -l
+ls -w /zkcli/pw
+removewatches /zkcli/pw -c -l
 set /zkcli/pw z
 delete /zkcli/pw2/c
 sync /zkcli
