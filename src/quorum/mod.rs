@@ -1,1 +1,21 @@
-//! Election and Zab: later issues. Mirrors `org.apache.zookeeper.server.quorum`.
+//! Quorum mode: the ensemble's members and quorum rules, the election
+//! transport, FastLeaderElection and the peer's state machine. Zab (the
+//! leader/learner protocol) is a later issue: until it lands a peer holds
+//! its elected role while its election connections show the leader (or a
+//! quorum of followers) alive, then goes back to electing.
+//!
+//! | module | role | Java twin |
+//! |---|---|---|
+//! | [`quorum_server`] | one `server.N` line | `QuorumPeer.QuorumServer` |
+//! | [`flexible`] | majority and hierarchical quorum rules | `flexible.QuorumMaj`, `QuorumHierarchical` |
+//! | [`vote`] | votes, states, the total order | `Vote`, `ServerState` |
+//! | [`notification`] | the election message layout | `FastLeaderElection.Notification` |
+//! | [`initial_message`] | the election connection header | `QuorumCnxManager.InitialMessage` |
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum`.
+
+pub mod flexible;
+pub mod initial_message;
+pub mod notification;
+pub mod quorum_server;
+pub mod vote;
