@@ -113,6 +113,9 @@ impl Watcher for FakeCnxn {
     fn process(&self, event: WatchedEvent) {
         self.push(Frame::Event(event));
     }
+    fn watcher_auth_info(&self) -> Vec<Id> {
+        self.auth.lock().clone()
+    }
 }
 
 impl ServerCnxn for FakeCnxn {

@@ -513,6 +513,16 @@ impl Watcher for BlockingServerCnxn {
     fn process(&self, event: WatchedEvent) {
         self.enqueue(notification_frame(&event));
     }
+
+    fn watcher_auth_info(&self) -> Vec<Id> {
+        self.auth_info.lock().clone()
+    }
+
+    /// Closing or closed (Java marks a cnxn stale in `close`).
+    fn is_stale(&self) -> bool {
+        let out = self.outgoing.lock();
+        out.closing.is_some() || out.dead
+    }
 }
 
 impl ServerCnxn for BlockingServerCnxn {

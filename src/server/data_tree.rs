@@ -38,7 +38,7 @@ use super::path_utils::java_length;
 use super::quota::QuotaTrie;
 use super::reference_counted_acl_cache::ReferenceCountedAclCache;
 use super::watch::watch_manager::{WatchManager, WatchesSummary};
-use super::watch::{WatchedEvent, Watcher, WatcherMode};
+use super::watch::{EventAclFilter, WatchedEvent, Watcher, WatcherMode};
 use crate::jute::data::{Acl, Stat, StatPersisted};
 use crate::jute::proto::SetWatches2;
 use crate::jute::txn::{TxnBody, TxnDigest, TxnHeader};
@@ -106,6 +106,9 @@ pub struct DataTree {
     extended_types: bool,
     /// Digest history and the snapshot/txn digest checks.
     digest_log: DigestLog,
+    /// The event ACL check installed in both watch tables (kept here to
+    /// know whether triggers need the node's ACL at all).
+    event_filter: Option<EventAclFilter>,
 }
 
 /// The root's key.
@@ -189,6 +192,7 @@ impl DataTree {
             node_data_size: 0,
             extended_types: extended_types_enabled(),
             digest_log: DigestLog::default(),
+            event_filter: None,
         }
     }
 
@@ -492,6 +496,31 @@ impl DataTree {
             watcher_type::ANY => op(child, None) || op(data, None),
             _ => false,
         }
+    }
+
+    /// Installs the event ACL check (3.9: an event reaches only watchers
+    /// with READ on the node); `None` delivers every event.
+    pub fn set_event_acl_filter(&mut self, filter: Option<EventAclFilter>) {
+        self.data_watches.set_filter(filter.clone());
+        self.child_watches.set_filter(filter.clone());
+        self.event_filter = filter;
+    }
+
+    /// The installed event ACL check.
+    pub fn event_acl_filter(&self) -> Option<EventAclFilter> {
+        self.event_filter.clone()
+    }
+
+    /// The ACL list with cache id `acl_id`, for a trigger; `None` (no
+    /// lookup) when no event filter is installed.
+    fn event_acl(&self, acl_id: i64) -> Option<Vec<Acl>> {
+        self.event_filter.as_ref()?;
+        Some(self.acl_cache.convert_long(acl_id).unwrap_or_else(deny_all_acl))
+    }
+
+    /// The ACL of the node at `path`, for a trigger (see `event_acl`).
+    fn event_acl_of(&self, path: &str) -> Option<Vec<Acl>> {
+        self.event_acl(self.get_node(path)?.acl)
     }
 
     /// Drops every watch of a closed connection.

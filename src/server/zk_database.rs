@@ -118,7 +118,10 @@ impl ZkDatabase {
         let started = Instant::now();
         let restored = self.snap_log.restore(&mut |_| {})?;
         let mut tree = self.tree.write();
+        // The event ACL check belongs to the server, not to the image.
+        let filter = tree.event_acl_filter();
         *tree = restored.tree;
+        tree.set_event_acl_filter(filter);
         *self.sessions.lock() = restored.sessions;
         *self.last_snapshot.lock() = restored.snapshot;
         self.initialized.store(true, Ordering::SeqCst);

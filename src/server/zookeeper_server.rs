@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 use log::{debug, error, info, warn};
 use parking_lot::Mutex;
 
-use super::auth::AuthOutcome;
+use super::auth::{acl, AuthOutcome};
 use super::container_manager::ContainerManager;
 use super::ephemeral_type::set_extended_types_enabled;
 use super::final_request_processor::{generate_passwd, FinalRequestProcessor};
@@ -32,9 +32,10 @@ use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_state::ServerState;
 use super::session_tracker::SessionTracker;
+use super::watch::EventAclFilter;
 use super::zk_database::ZkDatabase;
 use crate::config::server_config::ServerConfig;
-use crate::jute::data::Id;
+use crate::jute::data::{Acl, Id};
 use crate::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, GetSaslRequest, ReplyHeader, RequestHeader,
     SetSaslResponse,
@@ -42,7 +43,7 @@ use crate::jute::proto::{
 use crate::jute::txn::CreateSessionTxn;
 use crate::jute::{self};
 use crate::keeper_exception::Code;
-use crate::zoo_defs::op_code;
+use crate::zoo_defs::{op_code, perms};
 
 /// Error starting the server (unreadable dataDir, corrupt log, ...).
 pub type StartupError = std::io::Error;
@@ -96,6 +97,7 @@ impl ZooKeeperServer {
             &zkdb.sessions_with_timeouts(),
         ));
         let state = Arc::new(ServerState::new(config, zkdb, sessions));
+        state.zkdb.tree.write().set_event_acl_filter(Some(event_acl_filter(&state)));
         Ok(Arc::new(ZooKeeperServer {
             state,
             submitter: Mutex::new(None),
@@ -372,6 +374,14 @@ impl ZooKeeperServer {
     pub fn session_tracker(&self) -> &Arc<SessionTracker> {
         &self.state.sessions
     }
+}
+
+/// 3.9's event ACL check (ZOOKEEPER-4799): `checkACL(READ)` with this
+/// server's providers and skipACL. Captures copies, not the state, so the
+/// tree does not keep the server alive.
+fn event_acl_filter(state: &ServerState) -> EventAclFilter {
+    let (registry, skip_acl) = (state.auth.clone(), state.config.skip_acl);
+    Arc::new(move |acl: &[Acl], ids: &[Id]| acl::check_acl(&registry, skip_acl, acl, perms::READ, ids).is_ok())
 }
 
 /// `checkPasswd`: a non-zero session and the 16 bytes Java would generate.

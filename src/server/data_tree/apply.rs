@@ -199,6 +199,7 @@ impl DataTree {
             existing.acl = acl_id;
             return Err(Code::NodeExists);
         }
+        let parent_acl = self.event_acl_of(parent_name);
         self.change_node(parent_name, |parent| {
             let cversion = match parent_cversion {
                 -1 => parent.stat.cversion.wrapping_add(1),
@@ -217,8 +218,11 @@ impl DataTree {
         self.put_node(path, node);
         self.index_owner(path, owner);
         self.quota_after_create(parent_name, child_name, path, data.map_or(0, |d| d.len()) as i64);
-        self.data_watches.trigger_watch(path, event_type::NODE_CREATED, zxid, None);
-        self.child_watches.trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, None);
+        let acl = self.event_filter.is_some().then_some(acl);
+        self.data_watches.trigger_watch(path, event_type::NODE_CREATED, zxid, acl, None);
+        let parent_acl = parent_acl.as_deref();
+        self.child_watches
+            .trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
         Ok(stat)
     }
 
@@ -238,6 +242,8 @@ impl DataTree {
         })
         .ok_or(Code::NoNode)?;
         let node = self.remove_node(path).ok_or(Code::NoNode)?;
+        let acl = self.event_acl(node.acl);
+        let parent_acl = self.event_acl_of(parent_name);
         self.acl_cache.remove_usage(node.acl);
         self.node_data_size -= node_size(path, node.data());
         self.unindex_owner(path, node.stat.ephemeral_owner);
@@ -250,9 +256,11 @@ impl DataTree {
         if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
             self.update_quota_stat(&prefix, -(node.data_len() as i64), -1);
         }
-        let told = self.data_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, None);
-        self.child_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, Some(&told));
-        self.child_watches.trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, None);
+        let (acl, parent_acl) = (acl.as_deref(), parent_acl.as_deref());
+        let told = self.data_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, acl, None);
+        self.child_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, acl, Some(&told));
+        self.child_watches
+            .trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
         Ok(())
     }
 
@@ -274,7 +282,8 @@ impl DataTree {
             self.update_quota_stat(&prefix, new_len - old_len, 0);
         }
         self.node_data_size += node_size(path, data) - old_size;
-        self.data_watches.trigger_watch(path, event_type::NODE_DATA_CHANGED, zxid, None);
+        let acl = self.event_acl_of(path);
+        self.data_watches.trigger_watch(path, event_type::NODE_DATA_CHANGED, zxid, acl.as_deref(), None);
         Ok(stat)
     }
 

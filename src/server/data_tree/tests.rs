@@ -570,3 +570,37 @@ fn get_all_children_number_counts_descendants() {
     assert_eq!(tree.get_all_children_number("/"), Ok(7));
     assert_eq!(tree.get_all_children_number("/nope"), Err(Code::NoNode));
 }
+
+/// 3.9 (ZOOKEEPER-4799): each event is checked against the ACL of the node
+/// it is about — the new node for NodeCreated, its parent for
+/// NodeChildrenChanged, the deleted node for NodeDeleted.
+#[test]
+fn events_are_filtered_by_the_nodes_read_acl() {
+    let mut tree = DataTree::new();
+    let filter: EventAclFilter = Arc::new(|acl: &[Acl], ids: &[crate::jute::data::Id]| {
+        acl.iter().any(|a| a.perms & crate::zoo_defs::perms::READ != 0 && (a.id == ids::anyone_id_unsafe() || ids.contains(&a.id)))
+    });
+    tree.set_event_acl_filter(Some(filter));
+    let alice = crate::jute::data::Id { scheme: "digest".into(), id: "alice:h".into() };
+    let secret_acl = vec![Acl { perms: crate::zoo_defs::perms::ALL, id: alice.clone() }];
+    let stranger = Recorder::new(1);
+    let owner = Recorder::with_id(2, "digest", "alice:h");
+    for w in [&stranger, &owner] {
+        tree.stat_node("/s", Some(w.clone())).unwrap_err();
+        tree.get_children("/", Some(w.clone())).unwrap();
+        tree.add_watch("/", w.clone(), WatcherMode::PersistentRecursive);
+    }
+    let body = TxnBody::Create(CreateTxn {
+        path: "/s".into(), data: Some(vec![]), acl: secret_acl, ephemeral: false, parent_c_version: 1,
+    });
+    apply(&mut tree, 1, op_code::CREATE, body);
+    // The root is world-readable: both hear NodeChildrenChanged.
+    assert_eq!(stranger.take(), [(NODE_CHILDREN_CHANGED, "/".into())]);
+    assert_eq!(owner.take(), [(NODE_CREATED, "/s".into()), (NODE_CHILDREN_CHANGED, "/".into())]);
+    apply(&mut tree, 2, op_code::SET_DATA, TxnBody::SetData(SetDataTxn { path: "/s".into(), data: None, version: 1 }));
+    apply(&mut tree, 3, op_code::DELETE, delete_body("/s"));
+    assert!(stranger.take().is_empty());
+    assert_eq!(owner.take(), [(NODE_DATA_CHANGED, "/s".into()), (NODE_DELETED, "/s".into())]);
+    // The filter outlives nothing it should not: a fresh tree has none.
+    assert!(DataTree::new().event_acl_filter().is_none());
+}

@@ -12,6 +12,10 @@
 
 pub mod watch_manager;
 
+use std::sync::Arc;
+
+use crate::jute::data::{Acl, Id};
+
 /// An event to deliver to one watcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchedEvent {
@@ -32,8 +36,36 @@ pub trait Watcher: Send + Sync {
     /// A process-unique id (the connection id) keying the watch tables.
     fn watcher_id(&self) -> u64;
     /// Delivers an event: queues a notification frame. Never blocks on the
-    /// network, because it runs on the thread applying txns.
+    /// network, because it runs on the thread applying txns. The event ACL
+    /// check (see [`EventAclFilter`]) has already passed.
     fn process(&self, event: WatchedEvent);
+    /// The identities whose READ permission on the changed node decides
+    /// whether an event is delivered (a connection's auth info, `ip:` id
+    /// included).
+    fn watcher_auth_info(&self) -> Vec<Id>;
+    /// True once the connection is closed: watches are no longer added for
+    /// it (Java's `ServerCnxn.isStale`), so a read racing with the close
+    /// cannot leave a watch behind after the connection's cleanup.
+    fn is_stale(&self) -> bool {
+        false
+    }
+}
+
+/// Whether identities hold READ on a node with this ACL: the server's
+/// `checkACL` (skipACL, super, providers). Events about a node are
+/// delivered only to watchers that pass it (3.9, ZOOKEEPER-4799; 3.8.0
+/// delivers unconditionally). Without a filter (tests, offline tools)
+/// every event is delivered.
+pub type EventAclFilter = Arc<dyn Fn(&[Acl], &[Id]) -> bool + Send + Sync>;
+
+/// Java's `ServerCnxn.process(event, znodeAcl)` decision: deliver when no
+/// filter is installed, when the trigger carries no ACL (setWatches'
+/// synthesized events), or when the watcher may read the node.
+pub fn may_deliver(filter: Option<&EventAclFilter>, acl: Option<&[Acl]>, watcher: &dyn Watcher) -> bool {
+    match (filter, acl) {
+        (Some(f), Some(acl)) => f(acl, &watcher.watcher_auth_info()),
+        _ => true,
+    }
 }
 
 /// How a watch was registered.

@@ -24,10 +24,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use log::{trace, warn};
+use log::{debug, trace, warn};
 use parking_lot::Mutex;
 
-use super::{WatchedEvent, Watcher, WatcherMode};
+use super::{may_deliver, EventAclFilter, WatchedEvent, Watcher, WatcherMode};
+use crate::jute::data::Acl;
 use crate::zoo_defs::keeper_state;
 
 /// The set of modes one watcher registered at one path (Java's
@@ -93,6 +94,9 @@ struct Tables {
 #[derive(Default)]
 pub struct WatchManager {
     tables: Mutex<Tables>,
+    /// The event ACL check; set once when the server starts (before any
+    /// watch exists), `None` in tests and tools (deliver everything).
+    filter: Option<EventAclFilter>,
 }
 
 /// `path`, then its ancestors up to "/" (Java's `PathParentIterator`).
@@ -113,8 +117,18 @@ impl WatchManager {
         Self::default()
     }
 
-    /// Registers `watcher` at `path` in `mode`; false if it already was.
+    /// Installs (or removes) the event ACL check.
+    pub fn set_filter(&mut self, filter: Option<EventAclFilter>) {
+        self.filter = filter;
+    }
+
+    /// Registers `watcher` at `path` in `mode`; false if it already was,
+    /// or if the watcher's connection is closed.
     pub fn add_watch(&self, path: &str, watcher: Arc<dyn Watcher>, mode: WatcherMode) -> bool {
+        if watcher.is_stale() {
+            debug!("Ignoring addWatch with closed cnxn {}", watcher.watcher_id());
+            return false;
+        }
         let id = watcher.watcher_id();
         let mut t = self.tables.lock();
         t.watch_table.entry(path.to_string()).or_default().insert(id);
@@ -153,12 +167,14 @@ impl WatchManager {
 
     /// Fires `event_type` at `path`: removes the one-shot registrations
     /// that match, then tells each matched watcher (except those in
-    /// `suppress`) once. Returns the ids of all matched watchers.
+    /// `suppress`, and those the filter says may not READ a node with
+    /// `acl`) once. Returns the ids of all matched watchers, told or not.
     pub fn trigger_watch(
         &self,
         path: &str,
         event_type: i32,
         zxid: i64,
+        acl: Option<&[Acl]>,
         suppress: Option<&WatcherSet>,
     ) -> WatcherSet {
         let matched = self.collect_and_consume(path);
@@ -175,6 +191,10 @@ impl WatchManager {
         };
         for w in matched {
             if suppress.is_some_and(|s| s.contains(&w.watcher_id())) {
+                continue;
+            }
+            if !may_deliver(self.filter.as_ref(), acl, w.as_ref()) {
+                trace!("Not delivering event {:?} to watcher {} (filtered by ACL)", event, w.watcher_id());
                 continue;
             }
             w.process(event.clone());
@@ -301,17 +321,33 @@ impl WatchManager {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::jute::data::Id;
     use crate::zoo_defs::event_type::*;
 
     /// A watcher that records what it is told.
     pub(crate) struct Recorder {
         pub id: u64,
         pub events: Mutex<Vec<WatchedEvent>>,
+        /// What `watcher_auth_info` answers.
+        pub ids: Mutex<Vec<Id>>,
+        /// What `is_stale` answers.
+        pub stale: std::sync::atomic::AtomicBool,
     }
 
     impl Recorder {
         pub fn new(id: u64) -> Arc<Recorder> {
-            Arc::new(Recorder { id, events: Mutex::new(Vec::new()) })
+            Arc::new(Recorder {
+                id,
+                events: Mutex::new(Vec::new()),
+                ids: Mutex::new(Vec::new()),
+                stale: Default::default(),
+            })
+        }
+        /// A recorder authenticated as `scheme:id`.
+        pub fn with_id(id: u64, scheme: &str, name: &str) -> Arc<Recorder> {
+            let r = Recorder::new(id);
+            r.ids.lock().push(Id { scheme: scheme.into(), id: name.into() });
+            r
         }
         /// (type, path) of every event so far, then forgets them.
         pub fn take(&self) -> Vec<(i32, String)> {
@@ -326,6 +362,59 @@ pub(crate) mod tests {
         fn process(&self, event: WatchedEvent) {
             self.events.lock().push(event);
         }
+        fn watcher_auth_info(&self) -> Vec<Id> {
+            self.ids.lock().clone()
+        }
+        fn is_stale(&self) -> bool {
+            self.stale.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// Passes when some id equals some ACL entry's id (a stand-in for the
+    /// server's checkACL).
+    fn exact_match_filter() -> EventAclFilter {
+        Arc::new(|acl: &[Acl], ids: &[Id]| acl.iter().any(|a| ids.contains(&a.id)))
+    }
+
+    #[test]
+    fn events_go_only_to_watchers_the_filter_lets_read() {
+        let mut m = WatchManager::new();
+        m.set_filter(Some(exact_match_filter()));
+        let alice = Recorder::with_id(1, "digest", "alice:x");
+        let bob = Recorder::with_id(2, "digest", "bob:y");
+        m.add_watch("/", alice.clone(), WatcherMode::PersistentRecursive);
+        m.add_watch("/s", bob.clone(), WatcherMode::Standard);
+        let acl = [Acl { perms: 1, id: Id { scheme: "digest".into(), id: "alice:x".into() } }];
+        let hit = m.trigger_watch("/s", NODE_DATA_CHANGED, 3, Some(&acl), None);
+        assert_eq!(alice.take(), [(NODE_DATA_CHANGED, "/s".to_string())]);
+        // Bob was matched (his one-shot watch is consumed) but not told.
+        assert!(bob.take().is_empty());
+        assert!(hit.contains(&2));
+        assert!(!m.contains_watcher("/s", 2, None));
+        // No ACL with the trigger (setWatches' synthesized events): told.
+        m.add_watch("/s", bob.clone(), WatcherMode::Standard);
+        m.trigger_watch("/s", NODE_DATA_CHANGED, 4, None, None);
+        assert_eq!(bob.take().len(), 1);
+    }
+
+    #[test]
+    fn without_a_filter_every_event_is_delivered() {
+        let m = WatchManager::new();
+        let w = Recorder::new(1);
+        m.add_watch("/s", w.clone(), WatcherMode::Standard);
+        let acl = [Acl { perms: 0, id: Id { scheme: "digest".into(), id: "x".into() } }];
+        m.trigger_watch("/s", NODE_DELETED, 1, Some(&acl), None);
+        assert_eq!(w.take().len(), 1);
+    }
+
+    #[test]
+    fn closed_connections_get_no_new_watches() {
+        let m = WatchManager::new();
+        let w = Recorder::new(1);
+        w.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(!m.add_watch("/a", w.clone(), WatcherMode::Standard));
+        assert_eq!(m.size(), 0);
+        assert_eq!(m.summary(), WatchesSummary::default());
     }
 
     #[test]
@@ -334,9 +423,9 @@ pub(crate) mod tests {
         let w = Recorder::new(1);
         assert!(m.add_watch("/a", w.clone(), WatcherMode::Standard));
         assert!(!m.add_watch("/a", w.clone(), WatcherMode::Standard));
-        let hit = m.trigger_watch("/a", NODE_DATA_CHANGED, 7, None);
+        let hit = m.trigger_watch("/a", NODE_DATA_CHANGED, 7, None, None);
         assert!(hit.contains(&1));
-        m.trigger_watch("/a", NODE_DATA_CHANGED, 8, None);
+        m.trigger_watch("/a", NODE_DATA_CHANGED, 8, None, None);
         assert_eq!(w.take(), [(NODE_DATA_CHANGED, "/a".to_string())]);
         assert_eq!(m.size(), 0);
         let summary = WatchesSummary { num_connections: 1, num_paths: 0, total_watches: 0 };
@@ -348,7 +437,7 @@ pub(crate) mod tests {
         let m = WatchManager::new();
         let w = Recorder::new(1);
         m.add_watch("/a", w.clone(), WatcherMode::Standard);
-        m.trigger_watch("/a", NODE_CREATED, 0x1_0000_0005, None);
+        m.trigger_watch("/a", NODE_CREATED, 0x1_0000_0005, None, None);
         let e = w.events.lock()[0].clone();
         assert_eq!((e.zxid, e.state), (0x1_0000_0005, keeper_state::SYNC_CONNECTED));
     }
@@ -359,8 +448,8 @@ pub(crate) mod tests {
         let w = Recorder::new(1);
         m.add_watch("/a", w.clone(), WatcherMode::Persistent);
         m.add_watch("/a", w.clone(), WatcherMode::Standard);
-        m.trigger_watch("/a", NODE_DATA_CHANGED, 1, None);
-        m.trigger_watch("/a", NODE_DATA_CHANGED, 2, None);
+        m.trigger_watch("/a", NODE_DATA_CHANGED, 1, None, None);
+        m.trigger_watch("/a", NODE_DATA_CHANGED, 2, None, None);
         // Standard + persistent on one path: one event per trigger.
         assert_eq!(w.take().len(), 2);
         assert!(m.contains_watcher("/a", 1, Some(WatcherMode::Persistent)));
@@ -374,11 +463,11 @@ pub(crate) mod tests {
         let std = Recorder::new(2);
         m.add_watch("/a", rec.clone(), WatcherMode::PersistentRecursive);
         m.add_watch("/a", std.clone(), WatcherMode::Standard);
-        m.trigger_watch("/a/b/c", NODE_CREATED, 1, None);
+        m.trigger_watch("/a/b/c", NODE_CREATED, 1, None, None);
         assert_eq!(rec.take(), [(NODE_CREATED, "/a/b/c".to_string())]);
         assert!(std.take().is_empty());
         assert!(m.contains_watcher("/a", 2, None));
-        m.trigger_watch("/ab", NODE_CREATED, 2, None);
+        m.trigger_watch("/ab", NODE_CREATED, 2, None, None);
         assert!(rec.take().is_empty());
     }
 
@@ -387,8 +476,8 @@ pub(crate) mod tests {
         let m = WatchManager::new();
         let rec = Recorder::new(1);
         m.add_watch("/", rec.clone(), WatcherMode::PersistentRecursive);
-        m.trigger_watch("/x/y", NODE_DELETED, 1, None);
-        m.trigger_watch("/", NODE_DATA_CHANGED, 2, None);
+        m.trigger_watch("/x/y", NODE_DELETED, 1, None, None);
+        m.trigger_watch("/", NODE_DATA_CHANGED, 2, None, None);
         assert_eq!(rec.take().len(), 2);
     }
 
@@ -398,7 +487,7 @@ pub(crate) mod tests {
         let w = Recorder::new(1);
         m.add_watch("/a", w.clone(), WatcherMode::Standard);
         let suppress: WatcherSet = [1].into_iter().collect();
-        let hit = m.trigger_watch("/a", NODE_DELETED, 1, Some(&suppress));
+        let hit = m.trigger_watch("/a", NODE_DELETED, 1, None, Some(&suppress));
         assert!(hit.contains(&1));
         assert!(w.take().is_empty());
         assert_eq!(m.size(), 0);
