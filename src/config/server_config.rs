@@ -583,25 +583,14 @@ impl KnownKeys {
             return Err(invalid("tickTime", "0", "tickTime is not set (must be > 0)"));
         }
         if self.tick_time < 0 {
-            return Err(invalid("tickTime", &self.tick_time.to_string(), "must be > 0"));
+            // Java has no sign check; only the derived timeouts can fail.
+            warn!("tickTime={} is negative; sessions expire on a 1 ms tick", self.tick_time);
         }
-        let min = if self.min_session_timeout == -1 {
-            self.tick_time.saturating_mul(2)
-        } else {
-            self.min_session_timeout
-        };
-        let max = if self.max_session_timeout == -1 {
-            self.tick_time.saturating_mul(20)
-        } else {
-            self.max_session_timeout
-        };
-        if min > max {
-            return Err(invalid(
-                "minSessionTimeout",
-                &min.to_string(),
-                format!("must not be larger than maxSessionTimeout ({})", max),
-            ));
-        }
+        let (min, max) = session_timeouts(
+            self.tick_time,
+            self.min_session_timeout,
+            self.max_session_timeout,
+        )?;
         let class = self.metrics_provider_class_name.as_str();
         if class != DEFAULT_METRICS_PROVIDER && class != PROMETHEUS_METRICS_PROVIDER {
             return Err(invalid("metricsProvider.className", class, "metrics provider class was not found"));
@@ -654,6 +643,27 @@ impl KnownKeys {
             (None, None) => Ok(()),
         }
     }
+}
+
+/// `minSessionTimeout`/`maxSessionTimeout` (-1 = unset: 2 and 20 ticks,
+/// with Java's wrapping `int` arithmetic); min above max is refused.
+fn session_timeouts(tick_time: i32, min: i32, max: i32) -> Result<(i32, i32), ConfigError> {
+    let derived = |set: i32, ticks: i32| {
+        if set == -1 {
+            (tick_time.wrapping_mul(ticks), format!(" (derived: {} x tickTime)", ticks))
+        } else {
+            (set, String::new())
+        }
+    };
+    let ((min, min_how), (max, max_how)) = (derived(min, 2), derived(max, 20));
+    if min > max {
+        return Err(invalid(
+            "minSessionTimeout",
+            &format!("{}{}", min, min_how),
+            format!("must not be larger than maxSessionTimeout ({}{})", max, max_how),
+        ));
+    }
+    Ok((min, max))
 }
 
 /// A data directory path as Java's `VerifyingFileFactory` builds it,

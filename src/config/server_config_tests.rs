@@ -161,6 +161,25 @@ fn session_timeouts() {
 }
 
 #[test]
+fn negative_tick_time_is_accepted_with_explicit_timeouts_as_in_java() {
+    let c = parse("dataDir=/d\nclientPort=1\ntickTime=-2000\nminSessionTimeout=4000\nmaxSessionTimeout=40000\n")
+        .unwrap();
+    assert_eq!(c.tick_time, -2000);
+    assert_eq!((c.min_session_timeout, c.max_session_timeout), (4000, 40000));
+    let e = error_of("dataDir=/d\nclientPort=1\ntickTime=-1\n");
+    assert_eq!(e.key(), Some("minSessionTimeout"));
+    assert!(e.to_string().contains("derived"), "{}", e);
+}
+
+#[test]
+fn derived_timeouts_wrap_like_java_int_arithmetic() {
+    // 2^30 x 2 wraps to i32::MIN and 2^30 x 20 to 0, so min <= max.
+    let c = parse("dataDir=/d\nclientPort=1\ntickTime=1073741824\n").unwrap();
+    assert_eq!(c.min_session_timeout, i32::MIN);
+    assert_eq!(c.max_session_timeout, 1073741824i32.wrapping_mul(20));
+}
+
+#[test]
 fn snap_retain_count_below_three_is_raised() {
     let c = parse("dataDir=/d\nclientPort=1\nautopurge.snapRetainCount=1\nautopurge.purgeInterval=2\n")
         .unwrap();
@@ -178,7 +197,8 @@ fn every_error_names_key_value_and_reason() {
         ("dataDir=/d\nclientPort=70000\n", "clientPort", "70000"),
         ("dataDir=/d\nclientPort=0x10\n", "clientPort", "0x10"),
         ("dataDir=/d\nclientPort=1\ntickTime=0\n", "tickTime", "0"),
-        ("dataDir=/d\nclientPort=1\ntickTime=-5\n", "tickTime", "-5"),
+        // No sign check in Java: the derived timeouts (-10 > -100) fail.
+        ("dataDir=/d\nclientPort=1\ntickTime=-5\n", "minSessionTimeout", "-10"),
         ("dataDir=/d\nclientPort=1\ntickTime=2s\n", "tickTime", "2s"),
         ("dataDir=/d\nclientPort=1\nmaxClientCnxns=many\n", "maxClientCnxns", "many"),
         ("dataDir=/d\nclientPortAddress=1.2.3.4\n", "clientPortAddress", "1.2.3.4"),
