@@ -32,7 +32,9 @@ use log::{debug, info, warn};
 use parking_lot::{Condvar, Mutex};
 
 use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
+use super::cnxn_stats::CnxnStats;
 use super::server_cnxn::{CloseReason, ServerCnxn};
+use super::server_metrics;
 use super::server_cnxn_factory::{CnxnHandler, CnxnRegistry};
 use super::watch::{WatchedEvent, Watcher};
 use crate::jute::data::Id;
@@ -91,6 +93,8 @@ pub struct BlockingServerCnxn {
     /// in reverse). Written by the reader before the handshake is handed
     /// over, read by whoever calls `finish_session_init`.
     client_sent_read_only: AtomicBool,
+    /// Last op, latencies, session timeout (for `cons`/`crst`).
+    pub stats: CnxnStats,
 }
 
 /// The writer's queue and the close state.
@@ -176,6 +180,7 @@ impl BlockingServerCnxn {
             sent: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             client_sent_read_only: AtomicBool::new(false),
+            stats: CnxnStats::new(),
         }))
     }
 
@@ -212,6 +217,7 @@ impl BlockingServerCnxn {
             received: self.received.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             session_id: self.session_id.load(Ordering::Relaxed),
+            stats: self.stats.snapshot(),
         }
     }
 
@@ -287,6 +293,7 @@ impl BlockingServerCnxn {
         input.read_exact(&mut frame)?;
         self.received.fetch_add(1, Ordering::Relaxed);
         self.handler.incr_packets_received();
+        server_metrics::record_bytes_received(len);
         Ok(frame)
     }
 
@@ -318,6 +325,7 @@ impl BlockingServerCnxn {
         let header: RequestHeader = jute::from_bytes(&frame)
             .map_err(|e| ReadEnd::Malformed("RequestHeader", e.to_string()))?;
         let payload = frame.split_off(REQUEST_HEADER_LEN);
+        self.stats.request_received(header.xid, header.r#type);
         if header.xid > 0 {
             self.queued.fetch_add(1, Ordering::Relaxed);
         }
@@ -352,6 +360,8 @@ impl BlockingServerCnxn {
             connections: self.registry.connection_infos(),
             whitelist,
             argument,
+            server: self.handler.zk_server(),
+            registry: Some(&self.registry),
         };
         match command::execute(word, &ctx) {
             CommandOutcome::Reply(text) => self.enqueue(text.into_bytes()),
@@ -553,6 +563,7 @@ impl ServerCnxn for BlockingServerCnxn {
         if header.xid > 0 {
             let _ = self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| q.checked_sub(1));
         }
+        self.stats.response_sent(header.xid, header.zxid);
         let header_bytes = jute::to_bytes(header);
         self.enqueue(frame_of(&[&header_bytes, body.unwrap_or(&[])]));
     }
@@ -567,6 +578,7 @@ impl ServerCnxn for BlockingServerCnxn {
             self.close(CloseReason::InvalidSession);
             return;
         }
+        self.stats.session_established(response.time_out);
         if response.time_out > 0 {
             let timeout = Duration::from_millis(response.time_out as u64);
             let _ = self.stream.set_read_timeout(Some(timeout));

@@ -28,6 +28,8 @@ pub mod prep_request_processor;
 pub mod prep_txn;
 pub mod server_state;
 pub mod server_stats;
+pub mod server_metrics;
+pub mod cnxn_stats;
 pub mod session_tracker;
 pub mod sync_request_processor;
 pub mod container_manager;

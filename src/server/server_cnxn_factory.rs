@@ -58,6 +58,10 @@ pub trait CnxnHandler: Send + Sync {
     fn mode(&self) -> &str;
     /// The parsed `4lw.commands.whitelist`.
     fn four_letter_word_whitelist(&self) -> &[String];
+    /// The server itself, for 4lw commands that read its tree and sessions.
+    fn zk_server(&self) -> Option<&ZooKeeperServer> {
+        None
+    }
 }
 
 impl CnxnHandler for ZooKeeperServer {
@@ -84,6 +88,9 @@ impl CnxnHandler for ZooKeeperServer {
     }
     fn four_letter_word_whitelist(&self) -> &[String] {
         &self.config().four_letter_word_whitelist
+    }
+    fn zk_server(&self) -> Option<&ZooKeeperServer> {
+        Some(self)
     }
 }
 

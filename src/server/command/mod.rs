@@ -8,19 +8,31 @@
 //! connection's reader thread; the connection queues the returned text and
 //! closes after writing it.
 //!
-//! Commands still to come (issue 3: conf, cons, crst, dirs, dump, envi,
-//! gtmk, stmk, srst, wchc, wchp, wchs, mntr, isro, hash) slot in as one
-//! file each plus one arm in [`execute`].
+//! The AdminServer (`crate::admin`) reuses the data-gathering functions of
+//! these files for its JSON commands.
 //!
 //! Mirrors: `org.apache.zookeeper.server.command.FourLetterCommands`,
 //! `CommandExecutor`, `AbstractFourLetterCommand`, `NopCommand`.
 
+pub mod conf;
+pub mod cons;
+pub mod dirs;
+pub mod dump;
+pub mod envi;
+pub mod hash;
+pub mod java_date;
+pub mod mntr;
 pub mod ruok;
+pub mod srst;
 pub mod stat;
+pub mod trace_mask;
+pub mod watches;
 
 use std::net::SocketAddr;
 
-use crate::server::zookeeper_server::ServerStatsSnapshot;
+use crate::server::cnxn_stats::CnxnStatsSnapshot;
+use crate::server::server_cnxn_factory::CnxnRegistry;
+use crate::server::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
 
 /// Every command Java knows, with its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +155,8 @@ pub struct ConnectionInfo {
     pub sent: u64,
     /// The bound session, 0 before the handshake.
     pub session_id: i64,
+    /// Last op, latencies, timeout; the packet counts at the last `crst`.
+    pub stats: CnxnStatsSnapshot,
 }
 
 impl ConnectionInfo {
@@ -154,9 +168,19 @@ impl ConnectionInfo {
             java_socket_address(&self.remote),
             self.interest_ops,
             self.queued,
-            self.received,
-            self.sent
+            self.packets_received(),
+            self.packets_sent()
         )
+    }
+
+    /// Frames received since the last `crst`.
+    pub fn packets_received(&self) -> u64 {
+        self.received.saturating_sub(self.stats.received_at_reset)
+    }
+
+    /// Frames sent since the last `crst`.
+    pub fn packets_sent(&self) -> u64 {
+        self.sent.saturating_sub(self.stats.sent_at_reset)
     }
 }
 
@@ -173,6 +197,17 @@ pub struct CommandContext<'a> {
     pub whitelist: &'a [String],
     /// `stmk`'s 8-byte argument, if it was read.
     pub argument: Option<i64>,
+    /// The server (tree, sessions, config); `None` in framing tests.
+    pub server: Option<&'a ZooKeeperServer>,
+    /// The live connections (`crst` resets them).
+    pub registry: Option<&'a CnxnRegistry>,
+}
+
+impl CommandContext<'_> {
+    /// The server, when it is serving requests.
+    pub fn serving(&self) -> Option<&ZooKeeperServer> {
+        self.stats.as_ref().and(self.server)
+    }
 }
 
 /// What the connection should do after a four-letter word.
@@ -202,7 +237,53 @@ pub fn execute(word: FourLetterWord, ctx: &CommandContext<'_>) -> CommandOutcome
             CommandOutcome::Reply(stat::run(word == FourLetterWord::Stat, ctx))
         }
         FourLetterWord::TelnetClose => CommandOutcome::NotACommand,
-        _ => CommandOutcome::NotImplemented,
+        word => match run_server_command(word, ctx) {
+            Some(text) => CommandOutcome::Reply(text),
+            None => CommandOutcome::NotImplemented,
+        },
+    }
+}
+
+/// The commands that read the server; Java's answer when it is not serving.
+fn run_server_command(word: FourLetterWord, ctx: &CommandContext<'_>) -> Option<String> {
+    use FourLetterWord::*;
+    // These three do not need a running server in Java either.
+    match word {
+        Envi => return Some(envi::run()),
+        Gtmk => return Some(trace_mask::get().to_string()),
+        Stmk => return Some(trace_mask::set(ctx.argument.unwrap_or(0)).to_string()),
+        _ => {}
+    }
+    let Some(server) = ctx.serving() else {
+        return Some(match word {
+            Isro => "null".to_string(),
+            Hash => ZK_NOT_SERVING.to_string(),
+            _ => format!("{}\n", ZK_NOT_SERVING),
+        });
+    };
+    Some(match word {
+        Conf => conf::run(server),
+        Cons => cons::run(ctx),
+        Crst => cons::reset(ctx),
+        Dirs => dirs::run(server),
+        Dump => dump::run(server, ctx),
+        Srst => srst::run(server),
+        Wchc => watches::by_session(server, ctx),
+        Wchp => watches::by_path(server, ctx),
+        Wchs => watches::summary(server),
+        Mntr => mntr::run(server, ctx),
+        Isro => isro(ctx.mode).to_string(),
+        Hash => hash::run(server),
+        Ruok | Srvr | Stat | TelnetClose | Envi | Gtmk | Stmk => return None,
+    })
+}
+
+/// `isro`: `ro` on a read-only server, else `rw`.
+pub fn isro(mode: &str) -> &'static str {
+    if mode == "read-only" {
+        "ro"
+    } else {
+        "rw"
     }
 }
 
@@ -333,7 +414,15 @@ mod tests {
     }
 
     fn ctx<'a>(whitelist: &'a [String]) -> CommandContext<'a> {
-        CommandContext { stats: None, mode: "standalone", connections: vec![], whitelist, argument: None }
+        CommandContext {
+            stats: None,
+            mode: "standalone",
+            connections: vec![],
+            whitelist,
+            argument: None,
+            server: None,
+            registry: None,
+        }
     }
 
     #[test]

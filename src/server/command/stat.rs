@@ -78,6 +78,7 @@ mod tests {
             received: 5,
             sent: 4,
             session_id: 0,
+            stats: crate::server::cnxn_stats::CnxnStats::new().snapshot(),
         }
     }
 
@@ -90,6 +91,8 @@ mod tests {
             connections: vec![cnxn(40428)],
             whitelist: &wl,
             argument: None,
+            server: None,
+            registry: None,
         };
         let text = run(false, &ctx);
         let lines: Vec<&str> = text.lines().collect();
@@ -119,6 +122,8 @@ mod tests {
             connections: vec![cnxn(1), cnxn(2)],
             whitelist: &wl,
             argument: None,
+            server: None,
+            registry: None,
         };
         let text = run(true, &ctx);
         let lines: Vec<&str> = text.lines().collect();
