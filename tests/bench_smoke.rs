@@ -1,0 +1,133 @@
+//! Smoke run of `zk-bench`: every workload for about a second against our
+//! own server (a `zk-server` process on a temporary dataDir), checking
+//! only that each completes, exits 0 and reports no errors. No timing is
+//! asserted: figures come from `scripts/bench.sh`, never from the tests.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BENCH: &str = env!("CARGO_BIN_EXE_zk-bench");
+const SERVER: &str = env!("CARGO_BIN_EXE_zk-server");
+
+/// Timed workloads: short, small.
+const TIMED: &str = "--duration 1 --warmup 0.2";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A temporary directory with a zoo.cfg, removed on drop.
+struct Dir {
+    path: PathBuf,
+    port: u16,
+}
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let path = std::env::temp_dir().join(format!("zkrs-bench-smoke-{}-{}", name, std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(path.join("data")).unwrap();
+        let port = free_port();
+        let cfg = format!(
+            "tickTime=2000\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n",
+            path.join("data").display(),
+            port
+        );
+        std::fs::write(path.join("zoo.cfg"), cfg).unwrap();
+        Dir { path, port }
+    }
+
+    fn cfg(&self) -> PathBuf {
+        self.path.join("zoo.cfg")
+    }
+
+    fn server_cmd(&self) -> String {
+        format!("{} {}", SERVER, self.cfg().display())
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Starts zk-server on the directory's config; waits for the port.
+fn start(dir: &Dir) -> Child {
+    let log = std::fs::File::create(dir.path.join("server.log")).unwrap();
+    let child = Command::new(SERVER)
+        .arg(dir.cfg())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", dir.port)).is_err() {
+        assert!(Instant::now() < deadline, "zk-server did not listen; see {}", dir.path.display());
+        thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// SIGTERM and wait, so the dataDir is complete for `recover`.
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Runs zk-bench and checks its exit status and JSON line.
+fn bench(workload: &str, flags: &str, port: u16, extra: &[&str]) {
+    let mut args: Vec<String> = vec![workload.into()];
+    args.extend(flags.split_whitespace().map(String::from));
+    args.extend(["--server".into(), format!("127.0.0.1:{}", port)]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = Command::new(BENCH).args(&args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "zk-bench {:?} failed:\n{}\n{}", args, stdout, stderr);
+    let json = stdout.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON line:\n{}", stdout));
+    assert!(json.contains("\"errors\":0"), "{}: {}", workload, json);
+    assert!(!json.contains("\"ops\":0,"), "{} did nothing: {}", workload, json);
+}
+
+fn pid_flag(child: &Child) -> [String; 2] {
+    ["--pid".into(), child.id().to_string()]
+}
+
+#[test]
+fn every_workload_completes_without_errors() {
+    let dir = Dir::new("main");
+    let server = start(&dir);
+    let pid = pid_flag(&server);
+    let pid: Vec<&str> = pid.iter().map(String::as_str).collect();
+    let keyed = format!("--sessions 2 --inflight 4 --keys 20 --payload 100 {}", TIMED);
+    for workload in ["create", "set", "get", "exists", "mixed"] {
+        bench(workload, &keyed, dir.port, &pid);
+    }
+    bench("get", &format!("--sessions 1 --inflight 1 --keys 5 {}", TIMED), dir.port, &pid);
+    bench("watch", &format!("--watchers 3 --nodes 2 --inflight 2 --payload 8 {}", TIMED), dir.port, &pid);
+    bench("connect", &format!("--sessions 2 {}", TIMED), dir.port, &pid);
+    bench("sessions", "--count 40 --sessions 4", dir.port, &pid);
+    bench("load", "--count 2000 --batch 50 --sessions 2 --inflight 2 --payload 16", dir.port, &pid);
+    stop(server);
+
+    let cmd = dir.server_cmd();
+    bench("recover", "--timeout 30", dir.port, &["--server-cmd", &cmd]);
+
+    let empty = Dir::new("startup");
+    let cmd = empty.server_cmd();
+    bench("startup", "--timeout 30", empty.port, &["--server-cmd", &cmd]);
+    assert!(Path::new(&empty.path).join("data").exists());
+}
