@@ -12,5 +12,6 @@ pub mod config_error;
 pub mod pass_through;
 pub mod properties;
 pub mod quorum_mode;
+pub mod quorum_peer_config;
 pub mod server_config;
 pub mod system_properties;

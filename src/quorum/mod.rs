@@ -14,8 +14,17 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
+pub mod circular_blocking_queue;
+pub mod election_round;
+pub mod epoch_files;
+pub mod fast_leader_election;
 pub mod flexible;
 pub mod initial_message;
 pub mod notification;
+pub mod quorum_client_port;
+pub mod quorum_cnx_manager;
+pub mod quorum_cnx_workers;
+pub mod quorum_peer;
+pub mod quorum_peer_main;
 pub mod quorum_server;
 pub mod vote;

@@ -1,0 +1,379 @@
+//! The ensemble part of `zoo.cfg`: the `server.N` lines (from zoo.cfg or
+//! its `dynamicConfigFile`), `group`/`weight` quorums, `myid`, the quorum
+//! timing (`initLimit`, `syncLimit`) and the election settings, validated
+//! as `QuorumPeerConfig` does. The standalone settings (dataDir, tickTime,
+//! clientPort, ...) are still parsed by [`ServerConfig`], from the same
+//! file with the ensemble keys set aside.
+//!
+//! Runs once, on the main thread, before the peer starts.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeerConfig`
+//! (`parse`, `parseDynamicConfig`, `setupMyId`, `setupClientPort`,
+//! `setupPeerType`, `checkValidity`, `getVersionFromFilename`).
+
+use std::path::{Path, PathBuf};
+
+use log::{info, warn};
+
+use super::config_error::ConfigError;
+use super::properties::Properties;
+use super::quorum_mode::{self, ServerLines};
+use super::server_config::{java_file_path, java_trim, ServerConfig};
+use super::system_properties::SystemProperties;
+use crate::quorum::flexible::QuorumVerifier;
+use crate::quorum::quorum_server::{HostPort, LearnerType};
+
+/// `zookeeper.cnxTimeout` default, ms.
+pub const DEFAULT_CNX_TIMEOUT_MS: i64 = 5000;
+/// `zookeeper.electionPortBindRetry` default.
+pub const DEFAULT_ELECTION_PORT_BIND_RETRY: u32 = 3;
+
+/// Everything a quorum peer needs, validated.
+#[derive(Debug, Clone)]
+pub struct QuorumPeerConfig {
+    /// The standalone part: data dirs, tickTime, client port, limits.
+    pub server: ServerConfig,
+    /// False when neither `clientPort` nor this server's line gives a
+    /// client port: Java then serves no clients (`server.client_port_address`
+    /// holds a placeholder).
+    pub client_port_configured: bool,
+    /// This server's id (the `myid` file in dataDir).
+    pub my_id: i64,
+    /// The members and the quorum rule.
+    pub verifier: QuorumVerifier,
+    /// Participant or observer (from the server list, which wins over
+    /// `peerType`).
+    pub learner_type: LearnerType,
+    /// `initLimit`, ticks (required).
+    pub init_limit: i32,
+    /// `syncLimit`, ticks (required).
+    pub sync_limit: i32,
+    /// `quorumListenOnAllIPs`: bind the election port on 0.0.0.0.
+    pub quorum_listen_on_all_ips: bool,
+    /// `multiAddress.enabled` (zoo.cfg key, defaulting to the
+    /// `zookeeper.multiAddress.enabled` property): initial message V2.
+    pub multi_address_enabled: bool,
+    /// `reconfigEnabled` (reconfig itself is a later issue).
+    pub reconfig_enabled: bool,
+    /// `standaloneEnabled`.
+    pub standalone_enabled: bool,
+    /// `dynamicConfigFile`, when the members come from there.
+    pub dynamic_config_file: Option<PathBuf>,
+    /// `zookeeper.cnxTimeout`, ms: election-port connect timeout.
+    pub cnx_timeout_ms: i64,
+    /// `zookeeper.quorumCnxnTimeoutMs`, ms (-1 = tickTime × syncLimit).
+    pub quorum_cnxn_timeout_ms: i64,
+    /// `zookeeper.electionPortBindRetry` (0 = retry forever).
+    pub election_port_bind_retry: u32,
+    /// `zookeeper.fastleader.minNotificationInterval`, ms (200).
+    pub min_notification_interval_ms: i64,
+    /// `zookeeper.fastleader.maxNotificationInterval`, ms (60000).
+    pub max_notification_interval_ms: i64,
+    /// `zookeeper.quorum.maxRoleHoldMs` (ours, until Zab lands): end an
+    /// elected role after this long even if the ensemble looks healthy.
+    /// Unset = hold while healthy.
+    pub max_role_hold_ms: Option<u64>,
+}
+
+impl QuorumPeerConfig {
+    /// The handshake read timeout of the election port, ms.
+    pub fn quorum_socket_timeout_ms(&self) -> i64 {
+        if self.quorum_cnxn_timeout_ms > 0 {
+            self.quorum_cnxn_timeout_ms
+        } else {
+            i64::from(self.server.tick_time) * i64::from(self.sync_limit)
+        }
+    }
+}
+
+/// A config file read as Java reads it: its pairs and the dynamic file's.
+pub struct ConfigFiles {
+    /// zoo.cfg.
+    pub props: Properties,
+    /// The dynamic config file, with `version` added from its name.
+    pub dynamic: Option<Properties>,
+    /// The dynamic file's path.
+    pub dynamic_path: Option<PathBuf>,
+    /// zoo.cfg's text.
+    pub text: String,
+}
+
+/// Reads zoo.cfg and, when named, its dynamic config file.
+pub fn read_config_files(path: &Path) -> Result<ConfigFiles, ConfigError> {
+    let (props, text) = read_properties(path)?;
+    let (dynamic, dynamic_path) = match props.get("dynamicConfigFile").map(java_trim) {
+        Some(dynamic_path) => {
+            let dynamic_path = PathBuf::from(dynamic_path);
+            let (dynamic, _) = read_properties(&dynamic_path)?;
+            if dynamic.contains_key("version") {
+                return Err(invalid("version", "", "dynamic file shouldn't have version inside"));
+            }
+            let mut pairs: Vec<(String, String)> = dynamic.raw_entries().to_vec();
+            if let Some(version) = version_from_filename(&dynamic_path.to_string_lossy()) {
+                pairs.push(("version".to_string(), version));
+            }
+            (Some(Properties::from_pairs(pairs)), Some(dynamic_path))
+        }
+        None => (None, None),
+    };
+    Ok(ConfigFiles { props, dynamic, dynamic_path, text })
+}
+
+fn read_properties(path: &Path) -> Result<(Properties, String), ConfigError> {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let props = Properties::from_bytes(&bytes).map_err(|source| ConfigError::Syntax { path: path.to_path_buf(), source })?;
+    Ok((props, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// `getVersionFromFilename`: the hex suffix after `.dynamic.`, normalised.
+pub fn version_from_filename(name: &str) -> Option<String> {
+    let (_, suffix) = name.rsplit_once(".dynamic.")?;
+    u64::from_str_radix(suffix, 16).ok().map(|v| format!("{:x}", v))
+}
+
+/// True when the files describe an ensemble (Java would start a quorum peer).
+pub fn is_quorum(files: &ConfigFiles) -> Result<bool, ConfigError> {
+    let standalone_enabled = match files.props.get("standaloneEnabled").map(java_trim) {
+        Some(v) => bool_value("standaloneEnabled", v)?,
+        None => true,
+    };
+    let lines = ServerLines::from_properties(files.dynamic.as_ref().unwrap_or(&files.props))?;
+    quorum_mode::is_distributed(&lines, standalone_enabled)
+}
+
+/// Keys that belong to the ensemble part.
+fn is_ensemble_key(key: &str) -> bool {
+    key.starts_with("server.") || key.starts_with("group") || key.starts_with("weight") || key == "version"
+}
+
+impl QuorumPeerConfig {
+    /// Validates a quorum config read by [`read_config_files`]; `system`
+    /// holds the `-D` flags.
+    pub fn from_files(files: &ConfigFiles, config_path: Option<&Path>, system: &SystemProperties) -> Result<QuorumPeerConfig, ConfigError> {
+        let props = &files.props;
+        let get = |key: &str| props.get(key).map(java_trim);
+        if files.dynamic.is_some() {
+            if let Some((key, _)) = props.effective().into_iter().find(|(k, _)| is_ensemble_key(java_trim(k)) && *k != "version") {
+                return Err(invalid(key, "", "must be in a separate dynamic config file"));
+            }
+        }
+        // The ensemble pairs, trimmed.
+        let source = files.dynamic.as_ref().unwrap_or(props);
+        let ensemble: Vec<(String, String)> = source
+            .effective()
+            .into_iter()
+            .map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string()))
+            .filter(|(k, _)| is_ensemble_key(k))
+            .collect();
+        for (key, _) in source.effective() {
+            let key = java_trim(key);
+            if files.dynamic.is_some() && !is_ensemble_key(key) {
+                return Err(invalid(key, "", "Unrecognised parameter in the dynamic config file"));
+            }
+        }
+        // Which system properties are in force (as ServerConfig merges them).
+        let mut merged = system.clone();
+        for (key, value) in props.effective() {
+            let key = java_trim(key);
+            if !known_quorum_key(key) && !is_ensemble_key(key) {
+                merged.set(&format!("zookeeper.{}", key), java_trim(value));
+            }
+        }
+        let multi_address_property = merged.get_boolean_or("zookeeper.multiAddress.enabled", false);
+        let mut verifier = QuorumVerifier::from_pairs(&ensemble, multi_address_property)
+            .map_err(|e| invalid(&e.key, "", e.reason))?;
+        let standalone_enabled = get("standaloneEnabled").map(|v| bool_value("standaloneEnabled", v)).transpose()?.unwrap_or(true);
+        let data_dir = get("dataDir").ok_or(ConfigError::Missing { key: "dataDir" })?;
+        let my_id = read_my_id(&java_file_path(data_dir))?;
+        // The standalone part, parsed by ServerConfig without the ensemble.
+        let (server_props, client_port_configured) = standalone_part(props, my_id, &mut verifier)?;
+        let mut server = ServerConfig::from_properties_with(&server_props, None, system)?;
+        server.raw = props.effective().into_iter().map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string())).collect();
+        server.config_path = config_path.map(Path::to_path_buf);
+        server.initial_config = files.text.clone();
+        let int = |key: &str, default: i32| -> Result<i32, ConfigError> {
+            match get(key) {
+                Some(v) => v.parse::<i32>().map_err(|_| invalid(key, v, "not a 32-bit decimal integer")),
+                None => Ok(default),
+            }
+        };
+        let boolean = |key: &str, default: bool| -> Result<bool, ConfigError> {
+            get(key).map(|v| bool_value(key, v)).transpose().map(|b| b.unwrap_or(default))
+        };
+        let init_limit = int("initLimit", 0)?;
+        let sync_limit = int("syncLimit", 0)?;
+        if init_limit == 0 {
+            return Err(invalid("initLimit", "0", "initLimit is not set"));
+        }
+        if sync_limit == 0 {
+            return Err(invalid("syncLimit", "0", "syncLimit is not set"));
+        }
+        let learner_type = peer_type(get("peerType"), &verifier, my_id)?;
+        let bind_retry = merged.get_integer("zookeeper.electionPortBindRetry", DEFAULT_ELECTION_PORT_BIND_RETRY as i32);
+        let bind_retry = u32::try_from(bind_retry).unwrap_or_else(|_| {
+            warn!("zookeeper.electionPortBindRetry={} is negative; using {}", bind_retry, DEFAULT_ELECTION_PORT_BIND_RETRY);
+            DEFAULT_ELECTION_PORT_BIND_RETRY
+        });
+        let config = QuorumPeerConfig {
+            server,
+            client_port_configured,
+            my_id,
+            verifier,
+            learner_type,
+            init_limit,
+            sync_limit,
+            quorum_listen_on_all_ips: boolean("quorumListenOnAllIPs", false)?,
+            multi_address_enabled: boolean("multiAddress.enabled", multi_address_property)?,
+            reconfig_enabled: boolean("reconfigEnabled", false)?,
+            standalone_enabled,
+            dynamic_config_file: files.dynamic_path.clone(),
+            cnx_timeout_ms: merged.get_long("zookeeper.cnxTimeout", DEFAULT_CNX_TIMEOUT_MS).max(1),
+            quorum_cnxn_timeout_ms: merged.get_long("zookeeper.quorumCnxnTimeoutMs", -1),
+            election_port_bind_retry: bind_retry,
+            min_notification_interval_ms: merged.get_long("zookeeper.fastleader.minNotificationInterval", 200).max(1),
+            max_notification_interval_ms: merged.get_long("zookeeper.fastleader.maxNotificationInterval", 60_000).max(1),
+            max_role_hold_ms: merged.get_long_opt("zookeeper.quorum.maxRoleHoldMs").and_then(|v| u64::try_from(v).ok()),
+        };
+        if !config.verifier.all_members().contains_key(&my_id) {
+            return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
+        }
+        let voters = config.verifier.voters().len();
+        if voters <= 2 {
+            warn!("No server failure will be tolerated. You need at least 3 servers.");
+        } else if voters.is_multiple_of(2) {
+            warn!("Non-optimal configuration, consider an odd number of servers.");
+        }
+        info!("Quorum config: myid {}, {} voters, {} members, version {:x}", my_id, voters, config.verifier.all_members().len(), config.verifier.version());
+        Ok(config)
+    }
+}
+
+/// Keys `QuorumPeerConfig.parseProperties` knows (they never become
+/// `zookeeper.<key>` system properties).
+fn known_quorum_key(key: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "dataDir", "dataLogDir", "clientPort", "localSessionsEnabled", "localSessionsUpgradingEnabled",
+        "clientPortAddress", "secureClientPort", "secureClientPortAddress", "observerMasterPort",
+        "clientPortListenBacklog", "tickTime", "maxClientCnxns", "minSessionTimeout", "maxSessionTimeout",
+        "initLimit", "syncLimit", "connectToLearnerMasterLimit", "electionAlg", "quorumListenOnAllIPs",
+        "peerType", "syncEnabled", "dynamicConfigFile", "autopurge.snapRetainCount", "autopurge.purgeInterval",
+        "standaloneEnabled", "reconfigEnabled", "sslQuorum", "portUnification", "sslQuorumReloadCertFiles",
+        "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
+        "quorum.auth.learner.saslLoginContext", "quorum.auth.server.saslLoginContext",
+        "quorum.auth.kerberos.servicePrincipal", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
+        "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms", "jvm.pause.monitor", "metricsProvider.className",
+        "multiAddress.enabled", "multiAddress.reachabilityCheckTimeoutMs", "multiAddress.reachabilityCheckEnabled",
+        "oraclePath",
+    ];
+    KNOWN.contains(&key) || key.starts_with("metricsProvider.")
+}
+
+/// zoo.cfg without the ensemble keys, with a client port ServerConfig can
+/// use: the static one, else the one on my server line, else a
+/// placeholder (and `false`: no client port). Also applies
+/// `setupClientPort` to my entry of the member list.
+fn standalone_part(props: &Properties, my_id: i64, verifier: &mut QuorumVerifier) -> Result<(Properties, bool), ConfigError> {
+    let mut pairs: Vec<(String, String)> = props
+        .raw_entries()
+        .iter()
+        .filter(|(k, _)| {
+            let k = java_trim(k);
+            !is_ensemble_key(k) && k != "standaloneEnabled" && k != "dynamicConfigFile"
+        })
+        .cloned()
+        .collect();
+    let static_port = props.get("clientPort").map(java_trim).filter(|p| *p != "0");
+    let static_host = props.get("clientPortAddress").map(java_trim).unwrap_or("0.0.0.0").to_string();
+    let me = verifier.members_mut().all.get_mut(&my_id);
+    let line_client = me.as_ref().and_then(|qs| qs.client_addr.clone());
+    match (&line_client, static_port) {
+        (Some(line), Some(port)) => {
+            let static_port: u16 = port.parse().map_err(|_| invalid("clientPort", port, "not a port"))?;
+            let host_is_wildcard = HostPort { host: static_host.clone(), port: static_port }.is_wildcard();
+            let differs = if host_is_wildcard { static_port != line.port } else { static_port != line.port || static_host != line.host };
+            if differs {
+                return Err(invalid(
+                    "clientPort",
+                    port,
+                    format!(
+                        "client address for this server (id = {}) in static config file is {}:{} is different from client address found in dynamic file: {}",
+                        my_id, static_host, static_port, line
+                    ),
+                ));
+            }
+        }
+        (None, Some(port)) => {
+            if let (Some(qs), Ok(port)) = (me, port.parse::<u16>()) {
+                qs.client_addr = Some(HostPort { host: static_host.clone(), port });
+                qs.client_addr_from_static = true;
+            }
+        }
+        _ => {}
+    }
+    let configured = match (line_client, static_port) {
+        (Some(line), _) => {
+            pairs.retain(|(k, _)| java_trim(k) != "clientPort" && java_trim(k) != "clientPortAddress");
+            pairs.push(("clientPort".into(), line.port.to_string()));
+            pairs.push(("clientPortAddress".into(), line.host));
+            true
+        }
+        (None, Some(_)) => true,
+        (None, None) => {
+            info!("clientPort is not set");
+            pairs.retain(|(k, _)| java_trim(k) != "clientPort");
+            pairs.push(("clientPort".into(), "0".into()));
+            false
+        }
+    };
+    Ok((Properties::from_pairs(pairs), configured))
+}
+
+/// `setupMyId`: the first line of `<dataDir>/myid`.
+fn read_my_id(data_dir: &Path) -> Result<i64, ConfigError> {
+    let path = data_dir.join("myid");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(invalid("myid", &path.display().to_string(), "myid file is missing"))
+        }
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let line = text.lines().next().unwrap_or("");
+    line.parse::<i64>().map_err(|_| invalid("myid", line, format!("serverid {} is not a number", line)))
+}
+
+/// `setupPeerType`: the server list decides; `peerType` only warns.
+fn peer_type(configured: Option<&str>, verifier: &QuorumVerifier, my_id: i64) -> Result<LearnerType, ConfigError> {
+    let configured = match configured {
+        Some(v) => LearnerType::parse(v).ok_or_else(|| invalid("peerType", v, "choose 'observer' or 'participant'"))?,
+        None => LearnerType::Participant,
+    };
+    let by_list = match verifier.all_members().get(&my_id) {
+        Some(qs) => qs.learner_type,
+        None => LearnerType::Participant,
+    };
+    if by_list != configured {
+        warn!(
+            "Peer type from servers list ({}) doesn't match peerType ({}). Defaulting to servers list.",
+            by_list.java_name(),
+            configured.java_name()
+        );
+    }
+    Ok(by_list)
+}
+
+fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidValue { key: key.to_string(), value: value.to_string(), reason: reason.into() }
+}
+
+fn bool_value(key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(key, value, "choose 'true' or 'false'")),
+    }
+}
+
+#[cfg(test)]
+#[path = "quorum_peer_config_tests.rs"]
+mod tests;

@@ -1,0 +1,126 @@
+//! Table tests of the ensemble config: member lines, myid, client ports,
+//! peer types, limits, dynamic files.
+
+use super::*;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("zkrs-qpc-{}-{}", tag, std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn parse(tag: &str, myid: Option<&str>, cfg: &str) -> (Dir, Result<QuorumPeerConfig, ConfigError>) {
+    let dir = Dir::new(tag);
+    if let Some(id) = myid {
+        std::fs::write(dir.0.join("myid"), id).unwrap();
+    }
+    let text = format!("dataDir={}\ntickTime=2000\n{}", dir.0.display(), cfg);
+    let path = dir.0.join("zoo.cfg");
+    std::fs::write(&path, &text).unwrap();
+    let files = read_config_files(&path).unwrap();
+    let result = QuorumPeerConfig::from_files(&files, Some(&path), &SystemProperties::new());
+    (dir, result)
+}
+
+const THREE: &str = "initLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2881:3881\nserver.2=127.0.0.1:2882:3882\nserver.3=127.0.0.1:2883:3883\n";
+
+#[test]
+fn a_three_server_ensemble() {
+    let (_d, c) = parse("three", Some("2"), &format!("clientPort=2182\n{}", THREE));
+    let c = c.unwrap();
+    assert_eq!(c.my_id, 2);
+    assert_eq!(c.learner_type, LearnerType::Participant);
+    assert_eq!((c.init_limit, c.sync_limit), (5, 2));
+    assert_eq!(c.server.client_port_address.port(), 2182);
+    assert!(c.client_port_configured);
+    assert_eq!(c.verifier.voters().len(), 3);
+    assert_eq!(c.quorum_socket_timeout_ms(), 4000);
+    assert_eq!(c.cnx_timeout_ms, 5000);
+    assert_eq!(c.election_port_bind_retry, 3);
+    // The static client port is not part of the config text.
+    assert!(c.verifier.to_string().starts_with("server.1=127.0.0.1:2881:3881:participant\nserver.2=127.0.0.1:2882:3882:participant\n"));
+}
+
+#[test]
+fn client_port_from_the_server_line() {
+    let cfg = "initLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2881:3881;127.0.0.1:2191\nserver.2=127.0.0.1:2882:3882;2192\n";
+    let (_d, c) = parse("line", Some("1"), cfg);
+    let c = c.unwrap();
+    assert_eq!(c.server.client_port_address.to_string(), "127.0.0.1:2191");
+    assert!(c.verifier.to_string().contains("server.2=127.0.0.1:2882:3882:participant;0.0.0.0:2192"));
+    // A different static port is refused.
+    let (_d, c) = parse("line2", Some("1"), &format!("clientPort=2000\n{}", cfg));
+    assert_eq!(c.unwrap_err().key(), Some("clientPort"));
+    // Without any client port the peer runs without one.
+    let (_d, c) = parse("none", Some("2"), THREE);
+    assert!(!c.unwrap().client_port_configured);
+}
+
+#[test]
+fn refusals_table() {
+    let cases: [(&str, Option<&str>, String, &str); 6] = [
+        ("nomyid", None, format!("clientPort=1\n{}", THREE), "myid"),
+        ("badmyid", Some("x"), format!("clientPort=1\n{}", THREE), "myid"),
+        ("notpeer", Some("9"), format!("clientPort=1\n{}", THREE), "myid"),
+        ("noinit", Some("1"), format!("clientPort=1\nsyncLimit=2\n{}", &THREE[12..]), "initLimit"),
+        ("nosync", Some("1"), format!("clientPort=1\ninitLimit=2\n{}", &THREE[23..]), "syncLimit"),
+        ("samePort", Some("1"), "clientPort=1\ninitLimit=1\nsyncLimit=1\nserver.1=h:5:5\nserver.2=h:6:7\n".to_string(), "server.1"),
+    ];
+    for (tag, myid, cfg, key) in cases {
+        let (_d, c) = parse(tag, myid, &cfg);
+        let err = c.expect_err(tag);
+        assert_eq!(err.key(), Some(key), "{}: {}", tag, err);
+    }
+}
+
+#[test]
+fn observers_and_peer_type() {
+    let cfg = format!("clientPort=1\n{}server.4=127.0.0.1:2884:3884:observer\npeerType=participant\n", THREE);
+    let (_d, c) = parse("obs", Some("4"), &cfg);
+    let c = c.unwrap();
+    assert_eq!(c.learner_type, LearnerType::Observer, "the server list wins over peerType");
+    assert!(!c.verifier.is_voter(4));
+}
+
+#[test]
+fn hierarchical_and_dynamic_file() {
+    let dir = Dir::new("dyn");
+    std::fs::write(dir.0.join("myid"), "1").unwrap();
+    let dynamic = dir.0.join("zoo.cfg.dynamic.100000000");
+    std::fs::write(&dynamic, "server.1=127.0.0.1:2881:3881\nserver.2=127.0.0.1:2882:3882\ngroup.1=1:2\nweight.2=2\n").unwrap();
+    let path = dir.0.join("zoo.cfg");
+    std::fs::write(
+        &path,
+        format!("dataDir={}\nclientPort=2181\ninitLimit=5\nsyncLimit=2\ndynamicConfigFile={}\n", dir.0.display(), dynamic.display()),
+    )
+    .unwrap();
+    let files = read_config_files(&path).unwrap();
+    assert!(is_quorum(&files).unwrap());
+    let c = QuorumPeerConfig::from_files(&files, Some(&path), &SystemProperties::new()).unwrap();
+    assert_eq!(c.verifier.version(), 0x1_0000_0000);
+    assert_eq!(c.verifier.weight(2), 2);
+    assert!(c.verifier.to_string().ends_with("group.1=1:2\nweight.1=1\nweight.2=2\nversion=100000000"));
+    assert_eq!(version_from_filename("zoo.cfg.dynamic.0100"), Some("100".to_string()));
+    assert_eq!(version_from_filename("zoo.cfg.dynamic"), None);
+}
+
+#[test]
+fn system_properties_from_zoo_cfg() {
+    let cfg = format!("clientPort=1\ncnxTimeout=700\nelectionPortBindRetry=0\nquorumListenOnAllIPs=true\n{}", THREE);
+    let (_d, c) = parse("sys", Some("1"), &cfg);
+    let c = c.unwrap();
+    assert_eq!(c.cnx_timeout_ms, 700);
+    assert_eq!(c.election_port_bind_retry, 0);
+    assert!(c.quorum_listen_on_all_ips);
+}

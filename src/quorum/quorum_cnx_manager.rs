@@ -1,0 +1,435 @@
+//! The election transport: one TCP connection per pair of peers on the
+//! election port, carrying length-prefixed FastLeaderElection messages.
+//!
+//! Threads: a listener per election address accepts connections and hands
+//! each to a short-lived handshake thread; outgoing connections are made on
+//! short-lived connect threads (one at a time per peer); each established
+//! connection has a SendWorker and a RecvWorker thread
+//! ([`super::quorum_cnx_workers`]). The election's sender and receiver
+//! threads call [`QuorumCnxManager::to_send`] and
+//! [`QuorumCnxManager::poll_recv_queue`].
+//!
+//! Rules kept from Java: only a connection opened by the larger sid
+//! survives (the smaller side closes what it opened, or closes what it
+//! accepted and dials back); a newer connection for a sid replaces the
+//! older one; per-peer send queues hold one message (a newer one replaces
+//! the unsent one) and a new connection re-sends the last message when its
+//! queue is empty; messages to myself are looped back. Unlike Java, a
+//! connection from a sid that is not in the configuration is closed with a
+//! warning, and handshakes run off the accept thread so a stalled peer
+//! cannot hold up the others.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.QuorumCnxManager`
+//! (Listener, connectOne, startConnection, handleConnection, toSend).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use log::{debug, error, info, warn};
+use parking_lot::Mutex;
+
+use super::circular_blocking_queue::CircularBlockingQueue;
+use super::flexible::QuorumVerifier;
+use super::initial_message::{read_initial_message, write_initial_message};
+use super::quorum_cnx_workers::{start_workers, Connection};
+use super::quorum_server::HostPort;
+
+/// `RECV_CAPACITY`: received messages waiting for the election.
+const RECV_CAPACITY: usize = 100;
+/// `SEND_CAPACITY`: unsent messages per peer.
+const SEND_CAPACITY: usize = 1;
+/// Pause between bind attempts of the election port.
+const BIND_RETRY_PAUSE: Duration = Duration::from_millis(1000);
+
+/// A message received from (or looped back to) a peer.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Who sent it.
+    pub sid: i64,
+    /// The payload (a notification), without its length prefix.
+    pub buffer: Vec<u8>,
+}
+
+/// Settings of the transport, from the config.
+#[derive(Debug, Clone)]
+pub struct CnxSettings {
+    /// My sid.
+    pub my_id: i64,
+    /// My election addresses (sent in the initial message, bound unless
+    /// listening on all IPs).
+    pub my_election_addrs: Vec<HostPort>,
+    /// `quorumListenOnAllIPs`: bind 0.0.0.0 instead.
+    pub listen_on_all_ips: bool,
+    /// `multiAddress.enabled`: send protocol V2 with every address.
+    pub multi_address: bool,
+    /// `zookeeper.cnxTimeout`: connect timeout.
+    pub connect_timeout: Duration,
+    /// Read timeout while the initial message is exchanged
+    /// (`quorumCnxnTimeoutMs`, else tickTime × syncLimit).
+    pub handshake_timeout: Duration,
+    /// `zookeeper.electionPortBindRetry` (0 = forever).
+    pub bind_retry: u32,
+}
+
+/// Why the election port could not be opened.
+#[derive(Debug)]
+pub struct BindError {
+    /// The address that failed.
+    pub addr: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last failure.
+    pub source: io::Error,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Leaving listener thread for address {} after {} errors. Use zookeeper.electionPortBindRetry property to increase retry count. ({})",
+            self.addr, self.attempts, self.source
+        )
+    }
+}
+
+impl std::error::Error for BindError {}
+
+/// The transport. Shared (`Arc`) by every election-port thread.
+pub struct QuorumCnxManager {
+    /// Immutable settings.
+    pub(super) settings: CnxSettings,
+    /// The members (where to dial each sid; who may connect).
+    view: Arc<QuorumVerifier>,
+    /// Messages received from every peer (and looped back), for the
+    /// election's receiver thread.
+    recv_queue: CircularBlockingQueue<Message>,
+    /// Per-peer queues of messages to send; created on first use and kept.
+    send_queues: Mutex<HashMap<i64, Arc<CircularBlockingQueue<Vec<u8>>>>>,
+    /// The live connection of each peer (its SendWorker's handle).
+    pub(super) senders: Mutex<HashMap<i64, Arc<Connection>>>,
+    /// The last message sent to each peer, re-sent on a new connection.
+    pub(super) last_message_sent: Mutex<HashMap<i64, Vec<u8>>>,
+    /// Peers being dialed right now (one connect thread each).
+    in_progress: Mutex<HashSet<i64>>,
+    /// Set by [`QuorumCnxManager::halt`]: every thread winds down.
+    pub(super) shutdown: AtomicBool,
+    /// Where the listeners are bound (to wake them on halt).
+    bound: Mutex<Vec<SocketAddr>>,
+    /// Numbers connections so a worker only unregisters its own.
+    pub(super) next_connection_id: AtomicU64,
+}
+
+impl QuorumCnxManager {
+    /// A transport for `settings.my_id` among the members of `view`.
+    pub fn new(settings: CnxSettings, view: Arc<QuorumVerifier>) -> Arc<QuorumCnxManager> {
+        Arc::new(QuorumCnxManager {
+            settings,
+            view,
+            recv_queue: CircularBlockingQueue::new(RECV_CAPACITY),
+            send_queues: Mutex::new(HashMap::new()),
+            senders: Mutex::new(HashMap::new()),
+            last_message_sent: Mutex::new(HashMap::new()),
+            in_progress: Mutex::new(HashSet::new()),
+            shutdown: AtomicBool::new(false),
+            bound: Mutex::new(Vec::new()),
+            next_connection_id: AtomicU64::new(1),
+        })
+    }
+
+    /// My sid.
+    pub fn my_id(&self) -> i64 {
+        self.settings.my_id
+    }
+
+    /// Binds the election port(s), retrying as configured, and starts a
+    /// listener thread per address. Returns the bound addresses.
+    pub fn start_listener(self: &Arc<Self>) -> Result<Vec<SocketAddr>, BindError> {
+        let mut bound = Vec::new();
+        for addr in self.listen_addresses() {
+            let listener = self.bind_with_retry(&addr)?;
+            let local = listener.local_addr().map_err(|source| BindError { addr: addr.to_string(), attempts: 1, source })?;
+            info!("{} is accepting connections now, my election bind port: {}", self.settings.my_id, local);
+            bound.push(local);
+            let me = self.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("ListenerHandler-{}", local))
+                .spawn(move || me.accept_loop(listener));
+            if let Err(source) = spawned {
+                return Err(BindError { addr: addr.to_string(), attempts: 1, source });
+            }
+        }
+        self.bound.lock().extend(bound.iter().copied());
+        Ok(bound)
+    }
+
+    /// My election addresses, or the wildcard with their ports.
+    fn listen_addresses(&self) -> Vec<HostPort> {
+        self.settings
+            .my_election_addrs
+            .iter()
+            .map(|a| {
+                if self.settings.listen_on_all_ips {
+                    HostPort { host: Ipv4Addr::UNSPECIFIED.to_string(), port: a.port }
+                } else {
+                    a.clone()
+                }
+            })
+            .collect()
+    }
+
+    fn bind_with_retry(&self, addr: &HostPort) -> Result<TcpListener, BindError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let result = addr.resolve().and_then(TcpListener::bind);
+            match result {
+                Ok(listener) => return Ok(listener),
+                Err(source) => {
+                    error!("Exception while listening to address {}: {}", addr, source);
+                    let retry = self.settings.bind_retry;
+                    if (retry != 0 && attempts >= retry) || self.shutdown.load(Ordering::SeqCst) {
+                        return Err(BindError { addr: addr.to_string(), attempts, source });
+                    }
+                    thread::sleep(BIND_RETRY_PAUSE);
+                }
+            }
+        }
+    }
+
+    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        for stream in listener.incoming() {
+            if self.shutdown.load(Ordering::SeqCst) {
+                break;
+            }
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!("Exception while accepting an election connection: {}", e);
+                    thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            let remote = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+            info!("Received connection request from {}", remote);
+            let me = self.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("QuorumConnectionReceiverThread-{}", remote))
+                .spawn(move || me.receive_connection(stream, &remote));
+            if let Err(e) = spawned {
+                error!("cannot start a thread for an election connection: {}", e);
+            }
+        }
+        info!("Leaving listener");
+    }
+
+    /// The accepting side: read the initial message, apply the sid rules.
+    fn receive_connection(self: Arc<Self>, stream: TcpStream, remote: &str) {
+        let _ = stream.set_nodelay(true);
+        if let Err(e) = stream.set_read_timeout(Some(self.settings.handshake_timeout)) {
+            warn!("Closing election connection from {}: {}", remote, e);
+            return;
+        }
+        // Unbuffered: bytes after the header belong to the RecvWorker.
+        let header = read_initial_message(&mut &stream);
+        let init = match header {
+            Ok(init) => init,
+            Err(e) => {
+                warn!("Closing election connection from {}: initial message refused: {}", remote, e);
+                close(&stream);
+                return;
+            }
+        };
+        let sid = init.sid;
+        let my_id = self.settings.my_id;
+        if !self.view.all_members().contains_key(&sid) {
+            warn!("Closing election connection from {}: sid {} is not a member of the ensemble", remote, sid);
+            close(&stream);
+        } else if sid < my_id {
+            // It lost the tie-break: close it and dial back ourselves. The
+            // old connection (if any) is stale.
+            debug!("Create new connection to server: {}", sid);
+            if let Some(old) = self.senders.lock().get(&sid).cloned() {
+                old.finish(&self);
+            }
+            close(&stream);
+            self.connect_one(sid);
+        } else if sid == my_id {
+            warn!(
+                "We got a connection request from a server with our own ID ({}). \
+                 This should be either a configuration error, or a bug.",
+                remote
+            );
+            close(&stream);
+        } else {
+            self.start_connection_workers(stream, sid);
+        }
+    }
+
+    /// Registers a connection for `sid` (replacing any older one) and starts
+    /// its SendWorker and RecvWorker.
+    fn start_connection_workers(self: &Arc<Self>, stream: TcpStream, sid: i64) {
+        let _ = stream.set_read_timeout(None);
+        self.queue_for(sid);
+        if let Err(e) = start_workers(self, stream, sid) {
+            warn!("Cannot start the workers for the election connection of sid {}: {}", sid, e);
+        }
+    }
+
+    /// The send queue of `sid`, created if needed.
+    pub(super) fn queue_for(&self, sid: i64) -> Arc<CircularBlockingQueue<Vec<u8>>> {
+        self.send_queues.lock().entry(sid).or_insert_with(|| Arc::new(CircularBlockingQueue::new(SEND_CAPACITY))).clone()
+    }
+
+    /// Queues `message` for `sid` (looping it back if `sid` is me) and
+    /// makes sure a connection is being made.
+    pub fn to_send(self: &Arc<Self>, sid: i64, message: Vec<u8>) {
+        if sid == self.settings.my_id {
+            self.add_to_recv_queue(Message { sid, buffer: message });
+            return;
+        }
+        self.queue_for(sid).offer(message);
+        self.connect_one(sid);
+    }
+
+    /// Hands a received message to the election.
+    pub(super) fn add_to_recv_queue(&self, message: Message) {
+        if self.recv_queue.offer(message) {
+            debug!("Election receive queue full: dropped the oldest message");
+        }
+    }
+
+    /// The next received message, waiting up to `timeout`.
+    pub fn poll_recv_queue(&self, timeout: Duration) -> Option<Message> {
+        self.recv_queue.poll(timeout)
+    }
+
+    /// Dials `sid` unless connected or already dialing; returns at once.
+    pub fn connect_one(self: &Arc<Self>, sid: i64) {
+        if self.shutdown.load(Ordering::SeqCst) || self.senders.lock().contains_key(&sid) {
+            return;
+        }
+        let Some(server) = self.view.all_members().get(&sid) else {
+            warn!("Invalid server id: {} ", sid);
+            return;
+        };
+        if !self.in_progress.lock().insert(sid) {
+            return;
+        }
+        let addrs = server.election_addrs();
+        let me = self.clone();
+        let spawned = thread::Builder::new().name(format!("QuorumConnectionReqThread-{}", sid)).spawn(move || {
+            me.initiate_connection(sid, &addrs);
+            me.in_progress.lock().remove(&sid);
+        });
+        if let Err(e) = spawned {
+            self.in_progress.lock().remove(&sid);
+            error!("Exception while submitting quorum connection request: {}", e);
+        }
+    }
+
+    /// The dialing side: connect to the first reachable address, send the
+    /// initial message, keep the connection only if my sid is larger.
+    fn initiate_connection(self: &Arc<Self>, sid: i64, addrs: &[HostPort]) {
+        let mut last_error = None;
+        let stream = addrs.iter().find_map(|addr| {
+            let connected = addr
+                .resolve()
+                .and_then(|resolved| TcpStream::connect_timeout(&resolved, self.settings.connect_timeout));
+            match connected {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    last_error = Some(format!("{}: {}", addr, e));
+                    None
+                }
+            }
+        });
+        let Some(stream) = stream else {
+            warn!(
+                "Cannot open channel to {} at election address {}",
+                sid,
+                last_error.unwrap_or_else(|| "(none configured)".to_string())
+            );
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_read_timeout(Some(self.settings.handshake_timeout));
+        let _ = stream.set_write_timeout(Some(self.settings.handshake_timeout));
+        let header = write_initial_message(
+            &mut &stream,
+            self.settings.my_id,
+            &self.settings.my_election_addrs,
+            self.settings.multi_address,
+        );
+        if let Err(e) = header {
+            warn!("Ignoring exception reading or writing challenge to {}: {}", sid, e);
+            close(&stream);
+            return;
+        }
+        let _ = stream.set_write_timeout(None);
+        if sid > self.settings.my_id {
+            info!(
+                "Have smaller server identifier, so dropping the connection: (myId:{} --> sid:{})",
+                self.settings.my_id, sid
+            );
+            close(&stream);
+        } else {
+            debug!("Have larger server identifier, so keeping the connection: (myId:{} --> sid:{})", self.settings.my_id, sid);
+            self.start_connection_workers(stream, sid);
+        }
+    }
+
+    /// Dials every peer we have a send queue for.
+    pub fn connect_all(self: &Arc<Self>) {
+        let sids: Vec<i64> = self.send_queues.lock().keys().copied().collect();
+        for sid in sids {
+            self.connect_one(sid);
+        }
+    }
+
+    /// True when some send queue is empty (something was delivered).
+    pub fn have_delivered(&self) -> bool {
+        self.send_queues.lock().values().any(|q| q.is_empty())
+    }
+
+    /// True while a connection to `sid` is up.
+    pub fn is_connected(&self, sid: i64) -> bool {
+        self.senders.lock().contains_key(&sid)
+    }
+
+    /// The sids with a live connection.
+    pub fn connected_sids(&self) -> Vec<i64> {
+        self.senders.lock().keys().copied().collect()
+    }
+
+    /// Stops everything: listeners, workers, dialers.
+    pub fn halt(&self) {
+        if self.shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        debug!("Halting listener");
+        for addr in self.bound.lock().iter() {
+            // Wake the accept call so the listener sees the flag.
+            let target = if addr.ip().is_unspecified() {
+                SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+            } else {
+                *addr
+            };
+            let _ = TcpStream::connect_timeout(&target, Duration::from_millis(500));
+        }
+        let connections: Vec<Arc<Connection>> = self.senders.lock().values().cloned().collect();
+        for connection in connections {
+            connection.finish(self);
+        }
+    }
+}
+
+/// Closes both directions, ignoring errors (the peer may be gone).
+pub(super) fn close(stream: &TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}

@@ -1,0 +1,193 @@
+//! Quorum mode's entry point: when zoo.cfg describes an ensemble, parse the
+//! quorum config, load the database and the epoch files, open the client
+//! port (four-letter words) and the election port, start the election
+//! threads and the QuorumPeer main thread, then wait for SIGTERM/SIGINT.
+//!
+//! Runs on the process's main thread; `zk-server`'s `main` calls
+//! [`run_if_quorum`] first and falls back to standalone when it returns
+//! `None`.
+//!
+//! Exit codes as Java's: 2 invalid config, 14 election port cannot be
+//! bound (`UNABLE_TO_BIND_QUORUM_PORT`), 1 anything else.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeerMain`
+//! (`initializeAndRun`, `runFromConfig`) and `QuorumPeer.start`.
+
+use std::path::Path;
+use std::process::exit;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use log::{error, info, warn};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use super::epoch_files::load_epochs;
+use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
+use super::quorum_client_port::{self, ClientPortState};
+use super::quorum_cnx_manager::{CnxSettings, QuorumCnxManager};
+use super::quorum_peer::{QuorumPeer, RoleSettings};
+use crate::config::config_error::EXIT_UNEXPECTED_ERROR;
+use crate::config::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
+use crate::config::system_properties::SystemProperties;
+use crate::jute;
+use crate::server::zk_database::ZkDatabase;
+
+/// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`.
+pub const EXIT_UNABLE_TO_BIND_QUORUM_PORT: i32 = 14;
+/// How long a clean shutdown may take.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Runs a quorum peer if `args` is one zoo.cfg that describes an ensemble;
+/// returns its exit code. `None` means "not quorum mode" (standalone, or a
+/// config the standalone path should report on).
+pub fn run_if_quorum(args: &[String], system: &SystemProperties) -> Option<i32> {
+    let [path] = args else { return None };
+    let path = Path::new(path);
+    let files = read_config_files(path).ok()?;
+    if !matches!(is_quorum(&files), Ok(true)) {
+        return None;
+    }
+    info!("Reading configuration from: {}", path.display());
+    let config = match QuorumPeerConfig::from_files(&files, Some(path), system) {
+        Ok(config) => config,
+        Err(e) => {
+            error!("Invalid config, exiting abnormally: {}", e);
+            eprintln!("Invalid config, exiting abnormally: {}", e);
+            return Some(e.exit_code());
+        }
+    };
+    Some(run(config))
+}
+
+/// Starts the peer from a validated config and serves until a signal.
+pub fn run(config: QuorumPeerConfig) -> i32 {
+    jute::set_max_buffer(config.server.jute_max_buffer);
+    jute::set_extra_max_buffer(config.server.jute_max_buffer_extra_size);
+    let signals = match Signals::new([SIGTERM, SIGINT]) {
+        Ok(s) => s,
+        Err(e) => return unexpected(&format!("cannot install signal handlers: {}", e)),
+    };
+    info!("Starting quorum peer, myid={}", config.my_id);
+    let db = match ZkDatabase::open(&config.server) {
+        Ok(db) => Arc::new(db),
+        Err(e) => return unexpected(&format!("cannot open the data directories: {}", e)),
+    };
+    let last_zxid = match db.load_database() {
+        Ok(zxid) => zxid,
+        Err(e) => return unexpected(&format!("Unable to load database on disk: {}", e)),
+    };
+    let epochs = match load_epochs(&db, last_zxid) {
+        Ok(epochs) => epochs,
+        Err(e) => {
+            error!("Unable to load database on disk: {}", e);
+            return unexpected(&format!("Unable to run quorum server: {}", e));
+        }
+    };
+    let verifier = Arc::new(config.verifier.clone());
+    let tick = Duration::from_millis(config.server.tick_time.max(1) as u64);
+    let role = RoleSettings {
+        tick,
+        grace: tick * config.sync_limit.max(1) as u32,
+        max_hold: config.max_role_hold_ms.map(Duration::from_millis),
+    };
+    let peer = Arc::new(QuorumPeer::new(
+        config.my_id,
+        config.learner_type,
+        verifier.clone(),
+        last_zxid,
+        epochs.current,
+        epochs.accepted,
+        role,
+    ));
+    if config.client_port_configured {
+        let state = ClientPortState::new(peer.clone(), db.clone(), config.server.four_letter_word_whitelist.clone());
+        if let Err(e) = quorum_client_port::start(config.server.client_port_address, state) {
+            return unexpected(&format!("cannot bind the client port {}: {}", config.server.client_port_address, e));
+        }
+    }
+    let Some(me) = verifier.all_members().get(&config.my_id) else {
+        return unexpected(&format!("My id {} not in the peer list", config.my_id));
+    };
+    let socket_timeout = Duration::from_millis(config.quorum_socket_timeout_ms().max(1) as u64);
+    info!("Using {}ms as the quorum cnxn socket timeout", socket_timeout.as_millis());
+    let manager = QuorumCnxManager::new(
+        CnxSettings {
+            my_id: config.my_id,
+            my_election_addrs: me.election_addrs(),
+            listen_on_all_ips: config.quorum_listen_on_all_ips,
+            multi_address: config.multi_address_enabled,
+            connect_timeout: Duration::from_millis(config.cnx_timeout_ms as u64),
+            handshake_timeout: socket_timeout,
+            bind_retry: config.election_port_bind_retry,
+        },
+        verifier.clone(),
+    );
+    if let Err(e) = manager.start_listener() {
+        error!("{}", e);
+        error!("As I'm leaving the listener thread, I won't be able to participate in leader election any longer");
+        return EXIT_UNABLE_TO_BIND_QUORUM_PORT;
+    }
+    let timing = ElectionTiming {
+        min_notification_interval: Duration::from_millis(config.min_notification_interval_ms as u64),
+        max_notification_interval: Duration::from_millis(config.max_notification_interval_ms as u64),
+        ..ElectionTiming::default()
+    };
+    let fle = match FastLeaderElection::start(peer.clone(), manager.clone(), timing) {
+        Ok(fle) => fle,
+        Err(e) => return unexpected(&format!("cannot start the election threads: {}", e)),
+    };
+    let main_thread = {
+        let (peer, fle, manager) = (peer.clone(), fle.clone(), manager.clone());
+        thread::Builder::new()
+            .name(format!("QuorumPeer[myid={}]", config.my_id))
+            .spawn(move || peer.run(&fle, &manager))
+    };
+    let main_thread = match main_thread {
+        Ok(handle) => handle,
+        Err(e) => return unexpected(&format!("cannot start the QuorumPeer thread: {}", e)),
+    };
+    wait_for_signal(signals);
+    start_watchdog();
+    peer.shutdown();
+    manager.halt();
+    fle.shutdown();
+    let _ = main_thread.join();
+    if let Err(e) = db.close() {
+        warn!("closing the database: {}", e);
+    }
+    info!("Shutdown complete");
+    0
+}
+
+fn wait_for_signal(mut signals: Signals) {
+    let signal = signals.forever().next();
+    info!("Received signal {:?}, shutting down", signal);
+    let spawned = thread::Builder::new().name("signal-watch".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            error!("Received signal {} again during shutdown; exiting immediately", signal);
+            exit(128 + signal);
+        }
+    });
+    if let Err(e) = spawned {
+        warn!("cannot watch for a second signal: {}", e);
+    }
+}
+
+fn start_watchdog() {
+    let spawned = thread::Builder::new().name("shutdown-watchdog".into()).spawn(|| {
+        thread::sleep(SHUTDOWN_DEADLINE);
+        error!("Shutdown did not finish within {:?}; exiting", SHUTDOWN_DEADLINE);
+        exit(EXIT_UNEXPECTED_ERROR);
+    });
+    if let Err(e) = spawned {
+        warn!("cannot start the shutdown watchdog: {}", e);
+    }
+}
+
+fn unexpected(message: &str) -> i32 {
+    error!("Unexpected exception, exiting abnormally: {}", message);
+    eprintln!("Unexpected exception, exiting abnormally: {}", message);
+    EXIT_UNEXPECTED_ERROR
+}
