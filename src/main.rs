@@ -62,6 +62,10 @@ fn main() {
 /// Everything after logging is set up; returns the exit code.
 fn run(args: Vec<String>) -> i32 {
     let (system, rest) = SystemProperties::from_args(args);
+    // An ensemble config runs a quorum peer (issue 4); anything else is standalone.
+    if let Some(code) = zookeeper::quorum::quorum_peer_main::run_if_quorum(&rest, &system) {
+        return code;
+    }
     let config = match load_config(&rest, &system) {
         Ok(config) => config,
         Err(code) => return code,
