@@ -43,6 +43,7 @@
 
 
 
+pub mod admin;
 pub mod config;
 pub mod jute;
 pub mod keeper_exception;

@@ -23,6 +23,7 @@ use super::java_random::JavaRandom;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
+use super::server_metrics;
 use super::server_state::ServerState;
 use crate::jute::multi::{MultiResponse, OpResult};
 use crate::jute::proto::{
@@ -100,6 +101,7 @@ pub fn process(state: &ServerState, request: Request) {
     let last_zxid = state.zkdb.last_processed_zxid();
     state.dec_in_process();
     state.stats.update_latency(request.create_time.elapsed().as_millis() as i64);
+    server_metrics::record_latency(&request);
     match request.op_type {
         op_code::PING if request.err == Code::Ok => {
             let header = ReplyHeader { xid: xid::PING, zxid: last_zxid, err: 0 };
@@ -116,6 +118,7 @@ pub fn process(state: &ServerState, request: Request) {
         Some(err) => Outcome::error(err),
         None => respond(state, &request, &cnxn, rc.as_ref()),
     };
+    server_metrics::record_read(&request, outcome.err, outcome.body.as_deref());
     if outcome.err == Code::SessionMoved {
         cnxn.close(CloseReason::BadRequest);
         return;
@@ -140,6 +143,7 @@ fn apply(state: &ServerState, request: &Request) -> Option<ProcessTxnResult> {
     let entry = request.txn.as_ref()?;
     let mut changes = state.outstanding.lock();
     let rc = state.zkdb.process_txn(entry);
+    server_metrics::record_txn(entry);
     changes.remove_applied(entry.header.zxid);
     Some(rc)
 }

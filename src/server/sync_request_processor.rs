@@ -155,6 +155,7 @@ impl SyncWorker {
         if let Err(e) = self.db.commit() {
             fatal(&e);
         }
+        super::server_metrics::record_sync_batch(self.to_flush.len(), self.db.fsync_stats().0);
         for request in self.to_flush.drain(..) {
             self.next.process_request(request);
         }

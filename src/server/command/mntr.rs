@@ -32,8 +32,8 @@ pub fn entries(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(Strin
     out
 }
 
-/// The value of one of the server's gauges.
-fn gauge(name: &str, server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> MetricValue {
+/// The value of one of the server's gauges (a name of `GAUGES`).
+pub fn gauge(name: &str, server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> MetricValue {
     use MetricValue::{Double, Long};
     let stats = ctx.stats.clone().unwrap_or_default();
     let tree = || server.zk_database().tree.read();

@@ -1,0 +1,251 @@
+//! The AdminServer: HTTP on `admin.serverAddress:admin.serverPort`
+//! (0.0.0.0:8080). `GET <admin.commandURL>` (`/commands`) lists links to
+//! every command; `GET /commands/<name-or-alias>?k=v` answers the
+//! command's JSON (always 200, errors inside the JSON, as Java); any other
+//! path is 404 and any method but GET/HEAD 405.
+//!
+//! Threads: one ("AdminServer") that takes requests one at a time from a
+//! blocking HTTP server (`tiny_http`) and answers them. `shutdown` unblocks
+//! and joins it. A port that cannot be bound is an error for the caller:
+//! Java 3.8.0 exits with code 4 then.
+//!
+//! Mirrors: `org.apache.zookeeper.server.admin.JettyAdminServer`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use log::{debug, info, warn};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+use super::commands;
+use super::json_outputter;
+use crate::server::command::CommandContext;
+use crate::server::server_cnxn_factory::CnxnRegistry;
+use crate::server::zookeeper_server::ZooKeeperServer;
+
+/// `ExitCode.ERROR_STARTING_ADMIN_SERVER`.
+pub const EXIT_ERROR_STARTING_ADMIN_SERVER: i32 = 4;
+
+/// The AdminServer could not start.
+#[derive(Debug)]
+pub struct AdminServerError {
+    /// Java's message: "Problem starting AdminServer on address ..., port
+    /// ... and command URL ...".
+    pub message: String,
+    /// What the OS said.
+    pub cause: String,
+}
+
+impl fmt::Display for AdminServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.message, self.cause)
+    }
+}
+
+impl std::error::Error for AdminServerError {}
+
+/// Where a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The command URL itself: the list of links.
+    Index,
+    /// A command (or an unknown name) and its query parameters.
+    Command(String, Vec<(String, String)>),
+    /// Outside the command URL.
+    NotFound,
+}
+
+/// Routes a request target (`/commands/stat?x=1`) under `command_url`.
+pub fn route(target: &str, command_url: &str) -> Route {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let base = command_url.trim_end_matches('/');
+    let Some(rest) = path.strip_prefix(base) else { return Route::NotFound };
+    match rest {
+        "" | "/" => Route::Index,
+        _ => match rest.strip_prefix('/') {
+            Some(name) => Route::Command(percent_decode(name), parse_query(query)),
+            None => Route::NotFound,
+        },
+    }
+}
+
+/// `k=v&k2=v2`, percent-decoded, `+` as space; the first value of a key wins.
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+        if !out.iter().any(|(existing, _)| *existing == k) {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The link list (`JettyAdminServer.commandLinks`), one line per link.
+pub fn index_page(command_url: &str) -> String {
+    let base = command_url.trim_end_matches('/');
+    commands::primary_names()
+        .iter()
+        .map(|name| format!("<a href=\"{}/{}\">{}</a>\n<br/>\n", base, name, name))
+        .collect()
+}
+
+/// The running AdminServer.
+pub struct AdminServer {
+    http: Arc<Server>,
+    thread: Option<JoinHandle<()>>,
+    /// What was configured, for the log lines.
+    description: String,
+}
+
+impl AdminServer {
+    /// Binds and starts serving.
+    pub fn start(zks: Arc<ZooKeeperServer>, registry: Arc<CnxnRegistry>) -> Result<AdminServer, AdminServerError> {
+        let cfg = zks.config();
+        let (address, port, url) = (cfg.admin_server_address.clone(), cfg.admin_server_port, cfg.admin_command_url.clone());
+        let description = format!("address {}, port {} and command URL {}", address, port, url);
+        let problem = |cause: String| AdminServerError { message: format!("Problem starting AdminServer on {}", description), cause };
+        let http = Server::http((address.as_str(), port)).map_err(|e| problem(e.to_string()))?;
+        let http = Arc::new(http);
+        let worker = Worker { http: Arc::clone(&http), zks, registry, command_url: url };
+        let thread = std::thread::Builder::new()
+            .name("AdminServer".into())
+            .spawn(move || worker.run())
+            .map_err(|e| problem(e.to_string()))?;
+        info!("Started AdminServer on {}", description);
+        Ok(AdminServer { http, thread: Some(thread), description })
+    }
+
+    /// The bound port (the real one when 0 was configured).
+    pub fn port(&self) -> Option<u16> {
+        self.http.server_addr().to_ip().map(|a| a.port())
+    }
+
+    /// Stops taking requests and joins the thread.
+    pub fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.http.unblock();
+            let _ = thread.join();
+            info!("Stopped AdminServer on {}", self.description);
+        }
+    }
+}
+
+impl Drop for AdminServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The request loop's state.
+struct Worker {
+    http: Arc<Server>,
+    zks: Arc<ZooKeeperServer>,
+    registry: Arc<CnxnRegistry>,
+    command_url: String,
+}
+
+impl Worker {
+    fn run(self) {
+        for request in self.http.incoming_requests() {
+            let target = request.url().to_string();
+            debug!("AdminServer {} {}", request.method(), target);
+            let (status, content_type, body) = self.answer(request.method(), &target);
+            if let Err(e) = respond(request, status, content_type, body) {
+                warn!("AdminServer: cannot answer {}: {}", target, e);
+            }
+        }
+    }
+
+    /// Status, content type and body for one request.
+    fn answer(&self, method: &Method, target: &str) -> (u16, Option<&'static str>, String) {
+        if !matches!(method, Method::Get | Method::Head) {
+            return (405, Some("text/html"), error_page(405, "Method Not Allowed"));
+        }
+        match route(target, &self.command_url) {
+            Route::Index => (200, None, index_page(&self.command_url)),
+            Route::Command(name, params) => {
+                let stats = Some(self.zks.stats());
+                let ctx = CommandContext {
+                    stats,
+                    mode: "standalone",
+                    connections: self.registry.connection_infos(),
+                    whitelist: &self.zks.config().four_letter_word_whitelist,
+                    argument: None,
+                    server: Some(&self.zks),
+                    registry: Some(&self.registry),
+                };
+                let json = commands::run(&name, &params, &ctx);
+                (200, Some(json_outputter::CONTENT_TYPE), json_outputter::to_pretty_string(&json))
+            }
+            Route::NotFound => (404, Some("text/html"), error_page(404, "Not Found")),
+        }
+    }
+}
+
+/// A minimal error page, as Jetty answers.
+fn error_page(code: u16, reason: &str) -> String {
+    format!("<html><body><h2>HTTP ERROR {}</h2><p>{}</p></body></html>\n", code, reason)
+}
+
+fn respond(request: Request, status: u16, content_type: Option<&str>, body: String) -> std::io::Result<()> {
+    let mut response = Response::from_string(body).with_status_code(status);
+    if let Some(ct) = content_type.and_then(|ct| Header::from_bytes("Content-Type", ct).ok()) {
+        response = response.with_header(ct);
+    }
+    request.respond(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("/commands", "/commands"), Route::Index);
+        assert_eq!(route("/commands/", "/commands"), Route::Index);
+        assert_eq!(route("/commands/stat", "/commands"), Route::Command("stat".into(), vec![]));
+        assert_eq!(
+            route("/commands/stmk?traceMask=255&traceMask=1", "/commands"),
+            Route::Command("stmk".into(), vec![("traceMask".into(), "255".into())])
+        );
+        assert_eq!(route("/", "/commands"), Route::NotFound);
+        assert_eq!(route("/commandsx", "/commands"), Route::NotFound);
+        assert_eq!(route("/admin/x", "/admin/"), Route::Command("x".into(), vec![]));
+    }
+
+    #[test]
+    fn query_decoding() {
+        assert_eq!(parse_query("a=%2Fx+y&b"), vec![("a".into(), "/x y".into()), ("b".into(), "".into())]);
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn index_lists_sorted_links() {
+        let page = index_page("/commands");
+        assert!(page.starts_with("<a href=\"/commands/configuration\">configuration</a>\n<br/>\n"));
+        assert_eq!(page.lines().count(), 2 * 26);
+    }
+}

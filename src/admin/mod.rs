@@ -1,0 +1,12 @@
+//! The HTTP side of operations: the AdminServer (`/commands/...`, JSON)
+//! and the Prometheus `/metrics` endpoint. Both run on their own thread
+//! next to the client port and read the same server state as the
+//! four-letter words.
+//!
+//! Mirrors: `org.apache.zookeeper.server.admin` and
+//! `org.apache.zookeeper.metrics.prometheus`.
+
+pub mod admin_server;
+pub mod commands;
+pub mod json_outputter;
+pub mod prometheus;
