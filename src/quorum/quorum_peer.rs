@@ -5,8 +5,8 @@
 //! Zab (discovery, sync, broadcast over the quorum port) is a later issue.
 //! Until it lands a role is held while the election connections show the
 //! ensemble alive ([`role_health`]): a leader needs a quorum of voters
-//! connected to it, a follower or observer needs its leader connected and
-//! not LOOKING. A failing check is tolerated for syncLimit ticks (Java's
+//! connected to it that have not gone LOOKING since it was elected, a
+//! follower or observer needs its leader connected and not LOOKING. A failing check is tolerated for syncLimit ticks (Java's
 //! learner timeout), and `zookeeper.quorum.maxRoleHoldMs` can cap a role
 //! so tests see the cycle. Every state change is logged once, with sid,
 //! epoch and zxid.
@@ -264,7 +264,11 @@ pub fn role_health(
     let leader = elected.id;
     match role {
         ServerState::Leading => {
-            let mut with_me: BTreeSet<i64> = connected.iter().copied().filter(|sid| qv.is_voter(*sid)).collect();
+            // A voter that went LOOKING after my election is not with me
+            // (until a new election; Zab will tell this properly).
+            let moved_on = |sid: &i64| looking.get(sid).is_some_and(|round| *round > elected.election_epoch);
+            let mut with_me: BTreeSet<i64> =
+                connected.iter().copied().filter(|sid| qv.is_voter(*sid) && !moved_on(sid)).collect();
             with_me.insert(my_id);
             if qv.has_quorum(&with_me) {
                 Health::Fine
@@ -313,6 +317,8 @@ mod tests {
         assert!(fine(role_health(Leading, 1, &v1, &qv, &set(&[2, 3]), &none)));
         assert!(failing(role_health(Leading, 1, &v1, &qv, &set(&[2]), &none)));
         assert!(failing(role_health(Leading, 1, &v1, &qv, &set(&[2, 5]), &none)), "observers do not count");
+        assert!(failing(role_health(Leading, 3, &v3, &qv, &set(&[1, 2]), &[(1, 8)].into_iter().collect())), "1 moved on");
+        assert!(fine(role_health(Leading, 3, &v3, &qv, &set(&[1, 2, 4]), &[(1, 7)].into_iter().collect())));
         assert!(fine(role_health(Following, 2, &v3, &qv, &set(&[3]), &none)));
         assert!(failing(role_health(Following, 2, &v3, &qv, &set(&[1, 4]), &none)));
         assert!(over(role_health(Following, 2, &v3, &qv, &set(&[3]), &leader_looking)));
