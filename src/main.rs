@@ -32,6 +32,8 @@ use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use zookeeper::admin::admin_server::{AdminServer, EXIT_ERROR_STARTING_ADMIN_SERVER};
+use zookeeper::admin::prometheus::{self, PrometheusEndpoint};
 use zookeeper::config::config_error::{ConfigError, EXIT_INVALID_CONFIG, EXIT_UNEXPECTED_ERROR};
 use zookeeper::config::properties::Properties;
 use zookeeper::config::server_config::ServerConfig;
@@ -39,6 +41,7 @@ use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute;
 use zookeeper::server::command::civil_from_unix;
 use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
+use zookeeper::server::server_metrics::{metrics, names::DB_INIT_TIME};
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
 
 /// `ExitCode.UNABLE_TO_ACCESS_DATADIR`.
@@ -154,8 +157,71 @@ fn check_data_dirs(config: &ServerConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// The HTTP endpoints started next to the client port.
+struct HttpEndpoints {
+    admin: Option<AdminServer>,
+    metrics: Option<PrometheusEndpoint>,
+}
+
+impl HttpEndpoints {
+    fn shutdown(&mut self) {
+        if let Some(admin) = self.admin.as_mut() {
+            admin.shutdown();
+        }
+        if let Some(endpoint) = self.metrics.as_mut() {
+            endpoint.shutdown();
+        }
+    }
+}
+
+/// Java boots the metrics provider before anything else and stops when it
+/// cannot: an unknown provider class is an error.
+fn check_metrics_provider(config: &ServerConfig) -> Result<(), String> {
+    let name = config.metrics_provider_class_name.as_str();
+    if name == prometheus::PROMETHEUS_PROVIDER || prometheus::BUILT_IN_PROVIDERS.contains(&name) {
+        return Ok(());
+    }
+    Err(format!("Cannot boot MetricsProvider {}: unknown metrics provider class", name))
+}
+
+/// Starts the Prometheus endpoint (if configured) and the AdminServer (if
+/// enabled); `Err(exit code)` when one cannot start, as Java exits then.
+fn start_http(zks: &Arc<ZooKeeperServer>, factory: &ServerCnxnFactory) -> Result<HttpEndpoints, i32> {
+    let config = zks.config();
+    let mut endpoints = HttpEndpoints { admin: None, metrics: None };
+    if config.metrics_provider_class_name == prometheus::PROMETHEUS_PROVIDER {
+        let cfg = &config.metrics_provider_configuration;
+        let host = cfg.get("httpHost").map_or("0.0.0.0", String::as_str);
+        let port = match cfg.get("httpPort").map_or(Ok(7000), |p| p.trim().parse::<u16>()) {
+            Ok(port) => port,
+            Err(e) => return Err(unexpected(&format!("Cannot boot MetricsProvider {}: httpPort: {}", config.metrics_provider_class_name, e))),
+        };
+        match PrometheusEndpoint::start(host, port, zks.clone(), factory.registry().clone()) {
+            Ok(endpoint) => endpoints.metrics = Some(endpoint),
+            Err(e) => return Err(unexpected(&format!("Cannot boot MetricsProvider {}: Cannot start /metrics server: {}", config.metrics_provider_class_name, e))),
+        }
+    }
+    if config.admin_enable_server {
+        match AdminServer::start(zks.clone(), factory.registry().clone()) {
+            Ok(admin) => endpoints.admin = Some(admin),
+            Err(e) => {
+                error!("Unable to start AdminServer, exiting abnormally: {}", e);
+                eprintln!("Unable to start AdminServer, exiting abnormally");
+                endpoints.shutdown();
+                return Err(EXIT_ERROR_STARTING_ADMIN_SERVER);
+            }
+        }
+    } else {
+        info!("AdminServer disabled (admin.enableServer=false)");
+    }
+    Ok(endpoints)
+}
+
 /// Loads, binds, starts, waits for a signal, shuts down.
 fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
+    if let Err(message) = check_metrics_provider(&config) {
+        return unexpected(&message);
+    }
     let addr = config.client_port_address;
     let limits = Limits { max_cnxns: config.max_cnxns, max_client_cnxns: config.max_client_cnxns };
     // Claim the port before touching the data, as Java does: a second
@@ -164,8 +230,13 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         Ok(listener) => listener,
         Err(e) => return unexpected(&e.to_string()),
     };
+    let loading = std::time::Instant::now();
     let zks = match ZooKeeperServer::new(config) {
-        Ok(zks) => zks,
+        Ok(zks) => {
+            metrics().server_started();
+            metrics().summary(DB_INIT_TIME).add(loading.elapsed().as_millis() as i64);
+            zks
+        }
         Err(e) if e.kind() == ErrorKind::PermissionDenied => {
             error!("Unable to access datadir, exiting abnormally: {}", e);
             eprintln!("Unable to access datadir, exiting abnormally: {}", e);
@@ -181,7 +252,15 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         }
     };
     zks.startup();
+    let mut endpoints = match start_http(&zks, &factory) {
+        Ok(endpoints) => endpoints,
+        Err(code) => {
+            zks.shutdown();
+            return code;
+        }
+    };
     if let Err(e) = factory.start() {
+        endpoints.shutdown();
         zks.shutdown();
         return unexpected(&format!("cannot start the accept thread: {}", e));
     }
@@ -191,6 +270,7 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     };
     info!("Received signal {}, shutting down", signal_name(signal));
     exit_on_next_signal(signals);
+    endpoints.shutdown();
     shutdown(&factory, &zks);
     0
 }

@@ -188,7 +188,7 @@ impl Worker {
             Route::Index => (200, None, index_page(&self.command_url)),
             Route::Command(name, params) => {
                 let stats = Some(self.zks.stats());
-                let ctx = CommandContext {
+                let mut ctx = CommandContext {
                     stats,
                     mode: "standalone",
                     connections: self.registry.connection_infos(),
@@ -197,6 +197,7 @@ impl Worker {
                     server: Some(&self.zks),
                     registry: Some(&self.registry),
                 };
+                ctx.drop_closing_connections();
                 let json = commands::run(&name, &params, &ctx);
                 (200, Some(json_outputter::CONTENT_TYPE), json_outputter::to_pretty_string(&json))
             }

@@ -199,7 +199,7 @@ impl Drop for PrometheusEndpoint {
 
 /// The server's gauges, in registration order.
 fn gauge_values(zks: &ZooKeeperServer, registry: &CnxnRegistry) -> Vec<(&'static str, MetricValue)> {
-    let ctx = CommandContext {
+    let mut ctx = CommandContext {
         stats: Some(zks.stats()),
         mode: "standalone",
         connections: registry.connection_infos(),
@@ -208,6 +208,7 @@ fn gauge_values(zks: &ZooKeeperServer, registry: &CnxnRegistry) -> Vec<(&'static
         server: Some(zks),
         registry: Some(registry),
     };
+    ctx.drop_closing_connections();
     GAUGES.iter().map(|name| (*name, mntr::gauge(name, zks, &ctx))).collect()
 }
 

@@ -28,10 +28,13 @@ pub mod stat;
 pub mod trace_mask;
 pub mod watches;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use crate::server::cnxn_stats::CnxnStatsSnapshot;
+use crate::server::server_cnxn::ServerCnxn;
 use crate::server::server_cnxn_factory::CnxnRegistry;
+use crate::server::watch::Watcher;
 use crate::server::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
 
 /// Every command Java knows, with its wire code.
@@ -208,6 +211,22 @@ impl CommandContext<'_> {
     pub fn serving(&self) -> Option<&ZooKeeperServer> {
         self.stats.as_ref().and(self.server)
     }
+
+    /// This context without the closing connections.
+    fn with_open_connections(mut self) -> Self {
+        self.drop_closing_connections();
+        self
+    }
+
+    /// Drops the connections that are closing: a client that read a 4lw
+    /// answer may ask again before its old connection has left the
+    /// registry, and Java never lists those.
+    pub fn drop_closing_connections(&mut self) {
+        let Some(registry) = self.registry else { return };
+        let closing: HashSet<SocketAddr> =
+            registry.connections().iter().filter(|c| c.is_stale()).map(|c| c.remote_addr()).collect();
+        self.connections.retain(|c| !closing.contains(&c.remote));
+    }
 }
 
 /// What the connection should do after a four-letter word.
@@ -227,6 +246,8 @@ pub const ZK_NOT_SERVING: &str = "This ZooKeeper instance is not currently servi
 
 /// Runs a command: whitelist check, then the command itself.
 pub fn execute(word: FourLetterWord, ctx: &CommandContext<'_>) -> CommandOutcome {
+    let ctx = &CommandContext { connections: ctx.connections.clone(), stats: ctx.stats.clone(), ..*ctx }
+        .with_open_connections();
     if !is_enabled(word, ctx.whitelist) {
         let text = format!("{} is not executed because it is not in the whitelist.\n", word.name());
         return CommandOutcome::Reply(text);
