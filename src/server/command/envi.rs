@@ -40,10 +40,26 @@ fn read_trimmed(path: &str) -> Option<String> {
     std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
-/// The machine's host name (Java prints the canonical name of the local
-/// host; we have no resolver call, so the kernel's host name).
+/// Java's `InetAddress.getLocalHost().getCanonicalHostName()`: the
+/// kernel's host name, resolved to an address and back through
+/// /etc/hosts (so `vm` on `127.0.0.1` reads as `localhost`, as Java
+/// prints); the plain host name when /etc/hosts does not know it.
 fn host_name() -> String {
-    read_trimmed("/proc/sys/kernel/hostname").filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".to_string())
+    let name = read_trimmed("/proc/sys/kernel/hostname").filter(|h| !h.is_empty());
+    let Some(name) = name else { return "localhost".to_string() };
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    canonical_name(&name, &hosts).unwrap_or(name)
+}
+
+/// The first name listed for the address `name` has in a hosts file.
+fn canonical_name(name: &str, hosts: &str) -> Option<String> {
+    let entries: Vec<Vec<&str>> = hosts
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields.len() >= 2)
+        .collect();
+    let address = entries.iter().find(|f| f[1..].contains(&name))?[0];
+    entries.iter().find(|f| f[0] == address).map(|f| f[1].to_string())
 }
 
 /// Java's `os.name` spelling.
@@ -86,6 +102,14 @@ mod tests {
         let keys: Vec<&str> = entries().iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["zookeeper.version", "host.name", "os.name", "os.arch", "os.version", "user.name", "user.home", "user.dir"]);
         assert!(run().starts_with("Environment:\nzookeeper.version="));
+    }
+
+    #[test]
+    fn host_name_resolves_through_hosts_file() {
+        let hosts = "127.0.0.1 localhost\n127.0.0.1 runsc\n127.0.0.1 vm\n10.0.0.5 db db.local # x\n";
+        assert_eq!(canonical_name("vm", hosts), Some("localhost".to_string()));
+        assert_eq!(canonical_name("db.local", hosts), Some("db".to_string()));
+        assert_eq!(canonical_name("other", hosts), None);
     }
 
     #[test]
