@@ -254,7 +254,8 @@ impl QuorumCnxManager {
             // It lost the tie-break: close it and dial back ourselves. The
             // old connection (if any) is stale.
             debug!("Create new connection to server: {}", sid);
-            if let Some(old) = self.senders.lock().get(&sid).cloned() {
+            let old = self.senders.lock().get(&sid).cloned();
+            if let Some(old) = old {
                 old.finish(&self);
             }
             close(&stream);
