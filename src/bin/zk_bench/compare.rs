@@ -59,6 +59,7 @@ const METRICS: &[(&str, &str)] = &[
     ("p50_us", "p50 us"),
     ("p99_us", "p99 us"),
     ("cpu_us_per_op", "server cpu us/op"),
+    ("client_cpu_us_per_op", "client cpu us/op"),
     ("rss_kib", "server RSS KiB"),
     ("rss_per_session_bytes", "RSS B/session"),
     ("first_reply_ms", "first reply ms"),
@@ -93,7 +94,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.abs() >= 100.0 {
+    if v.abs() >= 100.0 || (v == v.trunc() && v.abs() < 1e15) {
         format!("{:.0}", v)
     } else if v.abs() >= 1.0 {
         format!("{:.2}", v)
@@ -244,8 +245,8 @@ noise line
         assert_eq!(runs.len(), 2);
         let t = table(&runs, "java", "rust");
         assert!(t.contains("| get (1+3 runs) | ops/s | 100 | 210 | 2.10 | >= 2x | yes |"), "{}", t);
-        assert!(t.contains("| server cpu us/op | 10.00 | 5.00 | 0.500 | <= 0.5x | yes |"), "{}", t);
-        assert!(t.contains("| startup (0+1 runs) | first reply ms | - | 12.50 | - | <= 20.00 | yes |"), "{}", t);
+        assert!(t.contains("| server cpu us/op | 10 | 5 | 0.500 | <= 0.5x | yes |"), "{}", t);
+        assert!(t.contains("| startup (0+1 runs) | first reply ms | - | 12.50 | - | <= 20 | yes |"), "{}", t);
     }
 
     #[test]

@@ -102,11 +102,11 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         .collect();
     // The batches end the run, not the clock.
     let window = Window::starting_in(Duration::ZERO, Duration::from_secs(86_400));
-    let cpu_before = opts.pid.and_then(proc_stat::cpu_seconds);
+    let cpu_before = window::cpu_now(opts.pid);
     let handles = ops::spawn_sessions(opts, generators, window)?;
     let mut outcome = ops::join_sessions(handles);
     let elapsed = window.start.elapsed();
-    let cpu = opts.pid.and_then(proc_stat::cpu_seconds).zip(cpu_before).map(|(a, b)| a - b);
+    let cpu = window::cpu_between(cpu_before, window::cpu_now(opts.pid));
     thread::sleep(SETTLE);
     let made = outcome.replies.saturating_sub(outcome.errors) as usize * opts.batch;
     let znodes = made.min(opts.count) as u64;
@@ -121,7 +121,8 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         ops: znodes,
         errors: outcome.errors,
         latency: Some(outcome.latencies.summary()),
-        cpu_us_per_op: window::cpu_per_op(cpu, znodes),
+        cpu_us_per_op: window::cpu_per_op(cpu.server, znodes),
+        client_cpu_us_per_op: window::cpu_per_op(cpu.client, znodes),
         rss_kib: opts.pid.and_then(proc_stat::rss_kib),
         ..Default::default()
     })

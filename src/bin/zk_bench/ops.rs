@@ -159,7 +159,7 @@ pub fn run_sessions<R: Requests + 'static>(
     opts: &Options,
     generators: Vec<R>,
     window: Window,
-) -> Result<(Outcome, Option<f64>), BenchError> {
+) -> Result<(Outcome, window::Cpu), BenchError> {
     let handles = spawn_sessions(opts, generators, window)?;
     let cpu = window::sample_cpu(opts.pid, &window);
     Ok((join_sessions(handles), cpu))
@@ -203,7 +203,7 @@ pub fn join_sessions(handles: Vec<JoinHandle<Outcome>>) -> Outcome {
 }
 
 /// The result line of a timed request workload.
-pub fn result_of(opts: &Options, window: &Window, mut outcome: Outcome, cpu: Option<f64>) -> RunResult {
+pub fn result_of(opts: &Options, window: &Window, mut outcome: Outcome, cpu: window::Cpu) -> RunResult {
     RunResult {
         case: opts.case.clone(),
         label: opts.label.clone(),
@@ -215,7 +215,8 @@ pub fn result_of(opts: &Options, window: &Window, mut outcome: Outcome, cpu: Opt
         ops: outcome.ops,
         errors: outcome.errors,
         latency: Some(outcome.latencies.summary()),
-        cpu_us_per_op: window::cpu_per_op(cpu, outcome.ops),
+        cpu_us_per_op: window::cpu_per_op(cpu.server, outcome.ops),
+        client_cpu_us_per_op: window::cpu_per_op(cpu.client, outcome.ops),
         ..Default::default()
     }
 }

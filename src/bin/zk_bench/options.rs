@@ -40,7 +40,8 @@ Flags:
   --nodes N            watch: watched znodes (10)
   --count N            sessions: sessions held (10000); load: znodes (1000000)
   --batch N            load: creates per multi (100)
-  --server-cmd CMD     recover/startup: shell command starting the server
+  --server-cmd CMD     recover/startup: command starting the server (split on
+                       blanks, run without a shell; `env X=Y prog ...` works)
   --server-log FILE    where that server's output goes (/dev/null)
   --timeout SECS       recover/startup: give up after (120)
   --label NAME         implementation label in the JSON line (e.g. java, rust)

@@ -29,6 +29,8 @@ pub struct RunResult {
     pub latency: Option<Summary>,
     /// Server CPU (utime+stime) per operation, microseconds.
     pub cpu_us_per_op: Option<f64>,
+    /// zk-bench's own CPU per operation, microseconds.
+    pub client_cpu_us_per_op: Option<f64>,
     pub rss_kib: Option<u64>,
     pub rss_per_session_bytes: Option<f64>,
     /// recover/startup: process start to the first successful reply.
@@ -66,6 +68,7 @@ impl RunResult {
         }
         let optional = [
             ("cpu_us_per_op", self.cpu_us_per_op),
+            ("client_cpu_us_per_op", self.client_cpu_us_per_op),
             ("rss_kib", self.rss_kib.map(|v| v as f64)),
             ("rss_per_session_bytes", self.rss_per_session_bytes),
             ("first_reply_ms", self.first_reply_ms),
@@ -98,6 +101,7 @@ impl RunResult {
         }
         let rows = [
             ("server cpu us/op", self.cpu_us_per_op),
+            ("client cpu us/op", self.client_cpu_us_per_op),
             ("server RSS KiB", self.rss_kib.map(|v| v as f64)),
             ("RSS bytes/session", self.rss_per_session_bytes),
             ("first reply ms", self.first_reply_ms),

@@ -1,5 +1,5 @@
 //! `recover` and `startup`: start the server ourselves (`--server-cmd`,
-//! run by `sh -c`) and time how long it takes until a client gets a
+//! split on blanks and executed directly, no shell) and time how long it takes until a client gets a
 //! successful reply; then stop it again (SIGTERM, SIGKILL after a grace
 //! period).
 //!
@@ -33,9 +33,12 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     let cmd = opts.server_cmd.as_deref().unwrap_or("false");
     let log = File::create(&opts.server_log)?;
     let start = Instant::now();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("exec {}", cmd))
+    // Split on blanks and exec directly: a shell in between would add its
+    // own start-up to the figure.
+    let mut words = cmd.split_whitespace();
+    let program = words.next().ok_or_else(|| BenchError::Usage("--server-cmd is empty".into()))?;
+    let mut child = Command::new(program)
+        .args(words)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

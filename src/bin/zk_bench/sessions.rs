@@ -67,7 +67,8 @@ pub fn run_connect(opts: &Options) -> Result<RunResult, BenchError> {
         ops,
         errors,
         latency: Some(latencies.summary()),
-        cpu_us_per_op: window::cpu_per_op(cpu, ops),
+        cpu_us_per_op: window::cpu_per_op(cpu.server, ops),
+        client_cpu_us_per_op: window::cpu_per_op(cpu.client, ops),
         ..Default::default()
     })
 }

@@ -155,7 +155,8 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         ops: notifications,
         errors,
         latency: Some(latencies.summary()),
-        cpu_us_per_op: window::cpu_per_op(cpu, notifications),
+        cpu_us_per_op: window::cpu_per_op(cpu.server, notifications),
+        client_cpu_us_per_op: window::cpu_per_op(cpu.client, notifications),
         ..Default::default()
     })
 }

@@ -42,15 +42,36 @@ pub fn sleep_until(at: Instant) {
     }
 }
 
-/// On the calling thread: waits for the window to open, reads the
-/// server's CPU, waits for it to close, reads again; the server CPU
-/// seconds spent inside the window (None without a pid).
-pub fn sample_cpu(pid: Option<u32>, window: &Window) -> Option<f64> {
+/// CPU seconds spent inside a window by the server and by this tool
+/// (the client's share shows how little it takes from the server).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub server: Option<f64>,
+    pub client: Option<f64>,
+}
+
+/// Reads both processes' CPU seconds now.
+pub fn cpu_now(pid: Option<u32>) -> Cpu {
+    Cpu {
+        server: pid.and_then(proc_stat::cpu_seconds),
+        client: proc_stat::cpu_seconds(std::process::id()),
+    }
+}
+
+/// The CPU spent between two readings.
+pub fn cpu_between(before: Cpu, after: Cpu) -> Cpu {
+    let delta = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
+    Cpu { server: delta(after.server, before.server), client: delta(after.client, before.client) }
+}
+
+/// On the calling thread: waits for the window to open, reads the CPU
+/// counters, waits for it to close, reads again (the server's only with
+/// a pid).
+pub fn sample_cpu(pid: Option<u32>, window: &Window) -> Cpu {
     sleep_until(window.start);
-    let before = pid.and_then(proc_stat::cpu_seconds);
+    let before = cpu_now(pid);
     sleep_until(window.end);
-    let after = pid.and_then(proc_stat::cpu_seconds);
-    Some(after? - before?)
+    cpu_between(before, cpu_now(pid))
 }
 
 /// CPU microseconds per operation, when both are known.
