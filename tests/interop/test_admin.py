@@ -44,6 +44,9 @@ class AdminZkServer(ZkServer):
 def admin(impl, tmp_path_factory):
     from kazoo.client import KazooClient
     conftest.require_impl(impl)
+    if impl == "java":
+        conftest.need((JAVA_LIB / "servlet-api.jar").exists(),
+                      "servlet-api.jar missing: Java's AdminServer cannot start")
     port = free_port()
     srv = AdminZkServer(impl, tmp_path_factory.mktemp("admin-%s" % impl), {
         "admin.enableServer": "true", "admin.serverPort": str(port),
