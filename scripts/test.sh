@@ -32,6 +32,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     [ -f /usr/include/zookeeper/zookeeper.h ] || missing_pkgs+=(libzookeeper-mt-dev)
     command -v java >/dev/null || missing_pkgs+=(default-jre-headless)
     command -v gcc >/dev/null || missing_pkgs+=(gcc)
+    command -v promtool >/dev/null || missing_pkgs+=(prometheus)   # promtool check metrics
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"
         as_root apt-get update
