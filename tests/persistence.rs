@@ -278,3 +278,81 @@ fn sync_processor_commits_before_handing_on_and_keeps_order() {
     assert!(logs >= 2, "log rolled ({} files)", logs);
     assert!(read_all(&dir.path().join("version-2")).unwrap().len() == 100);
 }
+
+/// The writer side of the fuzzy-snapshot test: txn `i` of an endless
+/// stream under /w (creates with Prep's parent cversion, deletes of
+/// earlier children, setData of /w), numbered from `first_zxid`.
+fn writer_txn(first_zxid: i64, i: i64) -> TxnLogEntry {
+    use zookeeper::jute::txn::{CreateTxn, DeleteTxn, SetDataTxn, TxnBody, TxnHeader};
+    let zxid = first_zxid + i;
+    let n = i / 3;
+    let (ty, body) = match i % 3 {
+        0 => (1, TxnBody::Create(CreateTxn {
+            path: format!("/w/n{:06}", n), data: Some(vec![7; 16]), acl: open_acl(), ephemeral: false,
+            parent_c_version: n as i32 + 1,
+        })),
+        1 => (5, TxnBody::SetData(SetDataTxn { path: "/w".into(), data: Some(zxid.to_be_bytes().to_vec()), version: n as i32 + 1 })),
+        _ if n % 2 == 0 => (2, TxnBody::Delete(DeleteTxn { path: format!("/w/n{:06}", n) })),
+        _ => (2, TxnBody::Delete(DeleteTxn { path: format!("/w/n{:06}", n - 1) })),
+    };
+    let header = TxnHeader { client_id: 0x55, cxid: i as i32, zxid, time: 1_700_000_100_000 + i, r#type: ty };
+    TxnLogEntry { header, body, digest: None }
+}
+
+#[test]
+fn a_snapshot_taken_while_writes_go_on_restores_to_the_same_tree() {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    use zookeeper::jute::txn::{CreateTxn, TxnBody, TxnHeader};
+    let dir = TempDir::new("fuzzy");
+    let db = Arc::new(open_db(dir.path(), StreamMode::Gzip));
+    db.load_database().unwrap();
+    let mut setup = workload_txns(1, 30_000);
+    setup.pop(); // keep session B and its ephemerals
+    let first = setup.len() as i64 + 1;
+    setup.push(TxnLogEntry {
+        header: TxnHeader { client_id: 0x55, cxid: 0, zxid: first, time: 1_700_000_050_000, r#type: 1 },
+        body: TxnBody::Create(CreateTxn { path: "/w".into(), data: None, acl: open_acl(), ephemeral: false, parent_c_version: -1 }),
+        digest: None,
+    });
+    log_and_apply(&db, &setup);
+    db.roll_log().unwrap();
+
+    let applied = Arc::new(AtomicI64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, applied, stop) = (Arc::clone(&db), Arc::clone(&applied), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) || i < 30 {
+                log_and_apply(&db, &[writer_txn(first + 1, i)]);
+                i += 1;
+                applied.store(i, Ordering::SeqCst);
+            }
+        })
+    };
+    while applied.load(Ordering::SeqCst) < 10 {
+        std::thread::yield_now();
+    }
+    let at_start = applied.load(Ordering::SeqCst);
+    let snap = db.take_snapshot_file().unwrap();
+    let during = applied.load(Ordering::SeqCst) - at_start;
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    // Writes went on while the snapshot was written (one read lock for the
+    // whole walk would have let at most one txn through).
+    assert!(during > 2, "only {} txns applied during the snapshot", during);
+
+    let expected = dump_tree(&db.tree.read());
+    let (digest, sessions) = (db.tree.read().digest(), db.sessions_with_timeouts());
+    let last = db.last_processed_zxid();
+    db.close().unwrap();
+    drop(db);
+    // Restore starts from the fuzzy snapshot (the newest) and replays.
+    let db = open_db(dir.path(), StreamMode::Gzip);
+    assert_eq!(db.load_database().unwrap(), last);
+    assert_eq!(db.last_snapshot(), Some(snap));
+    assert_eq!(dump_tree(&db.tree.read()), expected);
+    assert_eq!(db.tree.read().digest(), digest);
+    assert_eq!(db.sessions_with_timeouts(), sessions);
+    assert_eq!(db.tree.read().digest_mismatches(), 0);
+}

@@ -527,3 +527,46 @@ fn the_container_manager_deletes_emptied_containers() {
     }
     assert_eq!(c.exists("/fresh", false), Code::Ok);
 }
+
+/// Java's `ZooKeeperServer.loadData`: ephemerals whose session is not in
+/// the loaded session table are removed (without a txn) before serving.
+#[test]
+fn ephemerals_of_dead_sessions_are_removed_at_load() {
+    use zookeeper::jute::txn::{CreateSessionTxn, CreateTxn, TxnBody, TxnHeader, TxnLogEntry};
+    use zookeeper::server::zk_database::ZkDatabase;
+    let (live, dead) = (0x0100_0000_0000_0001_i64, 0x0100_0000_0000_0002_i64);
+    let entry = |zxid: i64, client_id: i64, r#type: i32, body: TxnBody| TxnLogEntry {
+        header: TxnHeader { client_id, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, r#type },
+        body,
+        digest: None,
+    };
+    let ephemeral = |path: &str| {
+        TxnBody::Create(CreateTxn {
+            path: path.into(), data: Some(vec![]), acl: ids::open_acl_unsafe(), ephemeral: true, parent_c_version: -1,
+        })
+    };
+    let server = TestServer::start_with(|config| {
+        let db = ZkDatabase::open(config).unwrap();
+        db.load_database().unwrap();
+        // Session `dead` never had a createSession in this image.
+        for e in [
+            entry(1, live, op_code::CREATE_SESSION, TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 })),
+            entry(2, live, op_code::CREATE, ephemeral("/live")),
+            entry(3, dead, op_code::CREATE, ephemeral("/dead")),
+        ] {
+            db.append(&e).unwrap();
+        }
+        db.commit().unwrap();
+        db.close().unwrap();
+    });
+    let db = server.zk.zk_database();
+    let tree = db.tree.read();
+    assert_eq!(tree.get_node("/live").map(|n| n.stat.ephemeral_owner), Some(live));
+    assert!(tree.get_node("/dead").is_none());
+    assert_eq!(tree.sessions_with_ephemerals(), [live]);
+    // No txn was logged for it: the last zxid is still the log's.
+    assert_eq!(tree.last_processed_zxid(), 3);
+    assert_eq!(tree.get_node("/").unwrap().stat.pzxid, 3);
+    drop(tree);
+    assert!(server.zk.session_tracker().session_timeout(live).is_some());
+}

@@ -19,18 +19,19 @@
 //! `org.apache.zookeeper.server.util.SerializeUtils` (snapshot part).
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use log::{info, warn};
+use parking_lot::RwLock;
 
 use super::snap_stream::{self, SnapOutput, SnapReader, StreamMode};
 use super::util::{self, SNAPSHOT_FILE_PREFIX, SNAP_MAGIC};
 use super::{Error, Result};
 use crate::jute::persistence::FileHeader;
-use crate::jute::{InputArchive, Record};
-use crate::server::data_tree::DataTree;
+use crate::jute::{InputArchive, OutputArchive, Record};
+use crate::server::data_tree::{DataTree, SnapshotCursor};
 
 /// Current DataTree digest version (`DigestCalculator.DIGEST_VERSION`).
 pub const DIGEST_VERSION: i32 = 2;
@@ -84,17 +85,45 @@ pub struct LoadedSnapshot {
     pub last_processed_zxid: Option<i64>,
 }
 
-/// Writes a snapshot of `tree` and `sessions` to `path`. The caller keeps
-/// the tree still (a read lock) for the duration. On failure the partial
-/// file is removed.
+/// Nodes written per read-lock hold while a live tree is snapshotted: big
+/// enough to amortize locking, small enough that a writer waits
+/// (microseconds) rather than for the whole snapshot.
+pub const NODES_PER_CHUNK: usize = 1000;
+
+/// Writes a snapshot of `tree` and `sessions` to `path`, the tree held
+/// still by the caller (tools, tests, a tree nobody writes). On failure
+/// the partial file is removed.
 pub fn serialize(
     tree: &DataTree,
     sessions: &HashMap<i64, i32>,
     path: &Path,
     options: SnapshotOptions,
 ) -> Result<()> {
+    write_file(&|f: &mut dyn FnMut(&DataTree)| f(tree), sessions, path, options)
+}
+
+/// Writes a fuzzy snapshot of a live tree: the tree's read lock is taken
+/// per chunk of [`NODES_PER_CHUNK`] nodes (each chunk is encoded while
+/// locked, compressed and written after), so writers wait microseconds,
+/// not for the whole snapshot. Like Java's: nodes are written as they are
+/// when reached; replaying the log from the snapshot's zxid (its name,
+/// taken before the walk) repairs the rest. The digest and last-zxid
+/// sections are those at the end of the walk, as in Java.
+pub fn serialize_fuzzy(
+    tree: &RwLock<DataTree>,
+    sessions: &HashMap<i64, i32>,
+    path: &Path,
+    options: SnapshotOptions,
+) -> Result<()> {
+    write_file(&|f: &mut dyn FnMut(&DataTree)| f(&tree.read()), sessions, path, options)
+}
+
+/// Runs a closure with the tree (under a lock for the live case).
+type WithTree<'a> = &'a dyn Fn(&mut dyn FnMut(&DataTree));
+
+fn write_file(with_tree: WithTree, sessions: &HashMap<i64, i32>, path: &Path, options: SnapshotOptions) -> Result<()> {
     let mut out = SnapOutput::create(path, options.mode, options.fsync)?;
-    match write_sections(tree, sessions, &mut out, options) {
+    match write_sections(with_tree, sessions, &mut out, options) {
         Ok(()) => out.finish(),
         Err(e) => {
             out.abandon();
@@ -104,7 +133,7 @@ pub fn serialize(
 }
 
 fn write_sections(
-    tree: &DataTree,
+    with_tree: WithTree,
     sessions: &HashMap<i64, i32>,
     out: &mut SnapOutput,
     options: SnapshotOptions,
@@ -117,17 +146,34 @@ fn write_sections(
         out.oa.write_long(*id).map_err(io)?;
         out.oa.write_int(*timeout).map_err(io)?;
     }
-    tree.serialize(&mut out.oa).map_err(io)?;
+    let mut chunk = Vec::new();
+    let mut result = Ok(());
+    with_tree(&mut |t| result = t.serialize_acl_cache(&mut OutputArchive::new(&mut chunk)));
+    result.map_err(io)?;
+    let mut cursor = SnapshotCursor::new();
+    loop {
+        out.oa.inner_mut().write_all(&chunk).map_err(io)?;
+        if cursor.is_done() {
+            break;
+        }
+        chunk.clear();
+        let mut result = Ok(false);
+        with_tree(&mut |t| {
+            result = t.serialize_nodes_chunk(&mut cursor, &mut OutputArchive::new(&mut chunk), NODES_PER_CHUNK)
+        });
+        result.map_err(io)?;
+    }
     out.seal()?;
+    let (mut digest, mut last_zxid) = (EMPTY_DIGEST, 0);
+    with_tree(&mut |t| (digest, last_zxid) = (digest_section_of(t), t.last_processed_zxid()));
     if options.digest_enabled {
-        let d = digest_section_of(tree);
-        out.oa.write_long(d.zxid).map_err(io)?;
-        out.oa.write_int(d.digest_version).map_err(io)?;
-        out.oa.write_long(d.digest).map_err(io)?;
+        out.oa.write_long(digest.zxid).map_err(io)?;
+        out.oa.write_int(digest.digest_version).map_err(io)?;
+        out.oa.write_long(digest.digest).map_err(io)?;
         out.seal()?;
     }
     if options.write_last_zxid {
-        out.oa.write_long(tree.last_processed_zxid()).map_err(io)?;
+        out.oa.write_long(last_zxid).map_err(io)?;
         out.seal()?;
     }
     Ok(())
@@ -284,10 +330,30 @@ impl FileSnap {
 
     /// Writes `snapshot.<tree's last zxid><ext>`; returns its path.
     pub fn save(&self, tree: &DataTree, sessions: &HashMap<i64, i32>, options: SnapshotOptions) -> Result<PathBuf> {
-        let zxid = tree.last_processed_zxid();
-        let path = self.dir.join(util::make_snapshot_name(zxid, options.mode.extension()));
-        info!("Snapshotting: {:#x} to {}", zxid, path.display());
+        let path = self.snapshot_path(tree.last_processed_zxid(), options);
         serialize(tree, sessions, &path, options)?;
         Ok(path)
+    }
+
+    /// Writes a fuzzy snapshot of a live tree ([`serialize_fuzzy`]) named
+    /// after `zxid`, the tree's last zxid when the caller took `sessions`
+    /// (both under one read lock, so that replay from `zxid` sees every
+    /// session change the snapshot may lack); returns its path.
+    pub fn save_fuzzy(
+        &self,
+        zxid: i64,
+        tree: &RwLock<DataTree>,
+        sessions: &HashMap<i64, i32>,
+        options: SnapshotOptions,
+    ) -> Result<PathBuf> {
+        let path = self.snapshot_path(zxid, options);
+        serialize_fuzzy(tree, sessions, &path, options)?;
+        Ok(path)
+    }
+
+    fn snapshot_path(&self, zxid: i64, options: SnapshotOptions) -> PathBuf {
+        let path = self.dir.join(util::make_snapshot_name(zxid, options.mode.extension()));
+        info!("Snapshotting: {:#x} to {}", zxid, path.display());
+        path
     }
 }

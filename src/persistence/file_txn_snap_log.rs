@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use log::{debug, error, info, warn};
+use parking_lot::RwLock;
 
 use super::file_snap::{FileSnap, LoadedSnapshot, SnapshotOptions, ZxidDigest};
 use super::txn_iterator::{self, LoggedTxn, TxnIterator};
@@ -235,6 +236,12 @@ impl FileTxnSnapLog {
     /// Writes a snapshot of `tree` named after its last zxid.
     pub fn save(&self, tree: &DataTree, sessions: &HashMap<i64, i32>) -> Result<PathBuf> {
         self.snap.save(tree, sessions, self.snapshot_options)
+    }
+
+    /// Writes a fuzzy snapshot of a live tree named after `zxid`, locking
+    /// the tree per chunk (see [`FileSnap::save_fuzzy`]).
+    pub fn save_fuzzy(&self, zxid: i64, tree: &RwLock<DataTree>, sessions: &HashMap<i64, i32>) -> Result<PathBuf> {
+        self.snap.save_fuzzy(zxid, tree, sessions, self.snapshot_options)
     }
 
     /// Cuts the logs after `zxid` (see [`super::file_txn_log::truncate`]).

@@ -21,6 +21,8 @@ mod apply;
 mod digest_log;
 mod snapshot;
 #[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +49,7 @@ use crate::keeper_exception::Code;
 use crate::zoo_defs::{event_type, ids, keeper_state, watcher_type};
 
 pub use self::digest_log::ZxidDigest;
+pub use self::snapshot::SnapshotCursor;
 
 /// `/zookeeper`.
 pub const PROC_ZOOKEEPER: &str = "/zookeeper";

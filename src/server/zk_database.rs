@@ -4,10 +4,10 @@
 //! Threads: the loading thread calls `load_database` once; the
 //! SyncRequestProcessor thread appends, commits and rolls the log; the
 //! FinalRequestProcessor (on the sync thread) applies txns; a short-lived
-//! "Snapshot Thread" writes snapshots. The snapshot is serialized under the
-//! tree's read lock, so writes wait for it (Java serializes while writes go
-//! on and relies on replay being idempotent; our snapshots are exact, which
-//! Java's loader accepts as a fuzzy snapshot with an empty window).
+//! "Snapshot Thread" writes snapshots. Snapshots are fuzzy, as Java's: the
+//! tree's read lock is taken per chunk of nodes, so writes go on while a
+//! snapshot is written, and loading replays the log from the snapshot's
+//! zxid over whatever the snapshot caught.
 //!
 //! Mirrors: `org.apache.zookeeper.server.ZKDatabase`.
 
@@ -134,6 +134,24 @@ impl ZkDatabase {
         Ok(restored.zxid)
     }
 
+    /// After loading: removes the ephemerals of sessions missing from the
+    /// session table (a closeSession the snapshot caught half-applied),
+    /// at the last processed zxid and without a txn, as Java's
+    /// `ZooKeeperServer.loadData` does. Returns the sessions killed.
+    pub fn kill_dead_sessions(&self) -> Vec<i64> {
+        let mut tree = self.tree.write();
+        let sessions = self.sessions.lock();
+        let zxid = tree.last_processed_zxid();
+        let mut dead: Vec<i64> =
+            tree.sessions_with_ephemerals().into_iter().filter(|s| !sessions.contains_key(s)).collect();
+        dead.sort_unstable();
+        for &session in &dead {
+            info!("Removing the ephemerals of dead session 0x{:x}", session);
+            tree.kill_dead_session(session, zxid);
+        }
+        dead
+    }
+
     /// Whether `load_database` has run.
     pub fn is_initialized(&self) -> bool {
         self.initialized.load(Ordering::SeqCst)
@@ -231,11 +249,13 @@ impl ZkDatabase {
     /// Writes a snapshot and returns its path.
     pub fn take_snapshot_file(&self) -> Result<PathBuf, PersistenceError> {
         let started = Instant::now();
-        let path = {
+        // The name's zxid and the sessions together (sessions change only
+        // under the tree's write lock), then the tree chunk by chunk.
+        let (zxid, sessions) = {
             let tree = self.tree.read();
-            let sessions = self.sessions.lock().clone();
-            self.snap_log.save(&tree, &sessions)?
+            (tree.last_processed_zxid(), self.sessions.lock().clone())
         };
+        let path = self.snap_log.save_fuzzy(zxid, &self.tree, &sessions)?;
         info!("Snapshot taken in {} ms", started.elapsed().as_millis());
         *self.last_snapshot.lock() = Some(path.clone());
         Ok(path)

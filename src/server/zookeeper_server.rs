@@ -2,9 +2,11 @@
 //! processor chain, and is what connections talk to.
 //!
 //! Startup: `new` loads the database from disk and builds the session
-//! tracker (seeded with the sessions found on disk); `startup` starts the
-//! chain Prep -> Sync -> Final, the expiry thread and the container
-//! manager. Connections then call `process_connect_request` once and
+//! tracker (seeded with the sessions found on disk), after removing the
+//! ephemerals of sessions that are gone; `startup` starts the chain
+//! Prep -> Sync -> Final, the expiry thread, the container manager and the
+//! autopurge timer (Java starts that one in `QuorumPeerMain`).
+//! Connections then call `process_connect_request` once and
 //! `process_packet` for every later frame, from their own threads.
 //!
 //! Threads: every public method may be called from any connection thread.
@@ -35,6 +37,7 @@ use super::session_tracker::SessionTracker;
 use super::watch::EventAclFilter;
 use super::zk_database::ZkDatabase;
 use crate::config::server_config::ServerConfig;
+use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
 use crate::jute::data::{Acl, Id};
 use crate::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, GetSaslRequest, ReplyHeader, RequestHeader,
@@ -64,6 +67,9 @@ pub struct ZooKeeperServer {
     tracker_thread: Mutex<Option<JoinHandle<()>>>,
     /// Deletes empty containers and expired TTL nodes.
     container_manager: Mutex<Option<ContainerManager>>,
+    /// The autopurge timer (`autopurge.purgeInterval`); dropping it stops
+    /// its thread.
+    purge: Mutex<Option<DatadirCleanupManager>>,
     /// Set by the first `shutdown`.
     stopped: AtomicBool,
 }
@@ -89,6 +95,7 @@ impl ZooKeeperServer {
         let zkdb = Arc::new(ZkDatabase::open(&config)?);
         let zxid = zkdb.load_database()?;
         info!("Loaded database, last zxid {:#x}", zxid);
+        zkdb.kill_dead_sessions();
         // Java starts from a clean snapshot of what it loaded.
         zkdb.take_snapshot()?;
         let sessions = Arc::new(SessionTracker::new(
@@ -104,6 +111,7 @@ impl ZooKeeperServer {
             prep: Mutex::new(None),
             tracker_thread: Mutex::new(None),
             container_manager: Mutex::new(None),
+            purge: Mutex::new(None),
             stopped: AtomicBool::new(false),
         }))
     }
@@ -125,6 +133,9 @@ impl ZooKeeperServer {
         self.start_session_tracker(submitter.clone());
         let cm = ContainerManager::start(Arc::clone(&self.state), submitter);
         *self.container_manager.lock() = cm;
+        let mut purge = DatadirCleanupManager::new(&self.state.config);
+        purge.start();
+        *self.purge.lock() = Some(purge);
         info!("ZooKeeperServer started");
     }
 
@@ -152,6 +163,7 @@ impl ZooKeeperServer {
         if let Some(cm) = self.container_manager.lock().take() {
             cm.stop();
         }
+        drop(self.purge.lock().take());
         self.state.sessions.shutdown();
         if let Some(h) = self.tracker_thread.lock().take() {
             let _ = h.join();

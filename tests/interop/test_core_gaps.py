@@ -83,3 +83,88 @@ def test_events_reach_readers_of_protected_nodes(zk, impl):
     assert names(stranger) == ["NodeChildrenChanged"]
     for c in (owner, watcher, stranger):
         c.close_session()
+
+
+def snapshots(srv):
+    return sorted((srv.data_dir / "version-2").glob("snapshot.*"),
+                  key=lambda p: int(p.name.split(".", 1)[1], 16))
+
+
+def logs(srv):
+    return sorted((srv.data_dir / "version-2").glob("log.*"),
+                  key=lambda p: int(p.name.split(".", 1)[1], 16))
+
+
+def fill(srv, base, n):
+    """n creates under base (with snapCount=10, a snapshot every 5-10)."""
+    c = conn(srv)
+    c.create(base)
+    for i in range(n):
+        c.create("%s/n%03d" % (base, i), b"x" * 10)
+    c.close_session()
+
+
+def children_of(srv, path):
+    c = conn(srv)
+    try:
+        return sorted(c.get_children(path))
+    finally:
+        c.close_session()
+
+
+def test_autopurge_at_startup(server_factory, impl):
+    """autopurge.purgeInterval > 0: the purge task runs once at start (then
+    every interval), keeping autopurge.snapRetainCount snapshots."""
+    srv = server_factory(impl, "autopurge", {"snapCount": "10", "preAllocSize": "64",
+                                             "autopurge.snapRetainCount": "3",
+                                             "autopurge.purgeInterval": "1"})
+    fill(srv, "/ap", 60)
+    srv.stop()
+    before = snapshots(srv)
+    assert len(before) > 5, before
+    srv.start()
+    doomed = before[:-3]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(p.exists() for p in doomed):
+        time.sleep(0.2)
+    assert not any(p.exists() for p in doomed), [p.name for p in doomed if p.exists()]
+    assert len(snapshots(srv)) >= 3
+    # Every log a kept snapshot needs is still there: the tree is whole.
+    assert children_of(srv, "/ap") == ["n%03d" % i for i in range(60)]
+    srv.stop()
+    srv.start()
+    assert children_of(srv, "/ap") == ["n%03d" % i for i in range(60)]
+    srv.stop()
+
+
+def test_zkcleanup_script(server_factory, impl):
+    """scripts/zkCleanup.sh [--config dir] -n count, like Java's."""
+    srv = server_factory(impl, "cleanup", {"snapCount": "10", "preAllocSize": "64"})
+    fill(srv, "/cl", 60)
+    srv.stop()
+    before_snaps, before_logs = snapshots(srv), logs(srv)
+    assert len(before_snaps) > 5
+    script = str(REPO / "scripts" / "zkCleanup.sh")
+    env = dict(os.environ)
+    env.pop("ZOOCFGDIR", None)
+    env.pop("ZOOCFG", None)
+    bad = subprocess.run([script, "--config", str(srv.workdir), "-n", "2"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert bad.returncode != 0 and "3" in bad.stderr
+    assert snapshots(srv) == before_snaps
+    ok = subprocess.run([script, "--config", str(srv.workdir), "-n", "4"],
+                        capture_output=True, text=True, env=env, timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    assert snapshots(srv) == before_snaps[-4:]
+    assert 0 < len(logs(srv)) < len(before_logs)
+    for p in before_snaps[:-4]:
+        assert "Removing file: %s" % p in ok.stdout
+    # ZOOCFGDIR/ZOOCFG from the environment work too.
+    env["ZOOCFGDIR"] = str(srv.workdir)
+    again = subprocess.run([script, "-n", "3"], capture_output=True, text=True,
+                           env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert snapshots(srv) == before_snaps[-3:]
+    srv.start()
+    assert children_of(srv, "/cl") == ["n%03d" % i for i in range(60)]
+    srv.stop()

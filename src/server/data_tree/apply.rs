@@ -316,6 +316,14 @@ impl DataTree {
         Ok(())
     }
 
+    /// Java's `killSession(session, zxid)` without a txn: removes the
+    /// ephemerals of a session that no longer exists (found when loading,
+    /// see `ZkDatabase::kill_dead_sessions`), with `zxid` as the parents'
+    /// pzxid.
+    pub fn kill_dead_session(&mut self, session: i64, zxid: i64) {
+        self.kill_session(session, zxid, None);
+    }
+
     /// closeSession: deletes the paths the txn lists, then any ephemeral
     /// of the session the txn did not list (old logs list none).
     fn kill_session(&mut self, session: i64, zxid: i64, listed: Option<&[String]>) {

@@ -5,6 +5,9 @@
 //! container/TTL sets, quota usage and the digest are not stored; reading
 //! rebuilds them. Bad input is an `Err`, never a panic.
 //!
+//! Writing is resumable ([`SnapshotCursor`]) so that a snapshot can be
+//! taken in chunks, each under a short read lock, while writes go on.
+//!
 //! Mirrors: `DataTree.serialize`/`serializeNode`/`deserialize`,
 //! `setupQuota`/`traverseNode`.
 
@@ -21,24 +24,137 @@ use crate::server::quota::LIMIT_NODE;
 /// The end-of-nodes marker.
 const TERMINATOR: &str = "/";
 
-impl DataTree {
-    pub(super) fn serialize_tree<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
-        self.acl_cache.serialize(oa)?;
-        self.serialize_nodes(oa)?;
-        oa.write_string(TERMINATOR)
+/// Where a snapshot's walk over the nodes stands, between chunks. Each
+/// chunk runs under the tree's read lock; writes go on between chunks, so
+/// the snapshot is fuzzy exactly as Java's: a node is written as it is
+/// when the walk reaches it, with the child names its parent had when the
+/// parent was written (children deleted since are skipped, children added
+/// since are not visited; replaying the log from the snapshot's zxid
+/// repairs both).
+#[derive(Debug, Default)]
+pub struct SnapshotCursor {
+    /// The root has been written.
+    started: bool,
+    /// The terminator has been written.
+    done: bool,
+    /// One frame per node on the current path whose children are not all
+    /// visited yet.
+    stack: Vec<Frame>,
+}
+
+/// A written node and the child names it had then, visited in order.
+#[derive(Debug)]
+struct Frame {
+    /// The node's snapshot path ("" for the root).
+    path: String,
+    /// The child names, concatenated (one buffer instead of one string
+    /// per child: a parent may have millions).
+    names: String,
+    /// End offset of each name in `names`.
+    ends: Vec<u32>,
+    /// Index of the next child to visit.
+    next: usize,
+}
+
+impl Frame {
+    fn new(path: String, node: &DataNode) -> Frame {
+        let mut names = String::new();
+        let mut ends = Vec::with_capacity(node.num_children());
+        for child in node.children() {
+            names.push_str(child);
+            ends.push(names.len() as u32);
+        }
+        Frame { path, names, ends, next: 0 }
     }
 
-    /// Pre-order walk with an explicit stack (trees can be deep). A child
-    /// name whose node is missing is skipped, as Java does.
-    fn serialize_nodes<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
-        let mut stack: Vec<String> = vec![ROOT.to_string()];
-        while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(path.as_str()) else { continue };
-            oa.write_string(&path)?;
-            node.serialize(oa)?;
-            let children: Vec<&str> = node.children().collect();
-            // Reversed so the first child is popped (written) first.
-            stack.extend(children.iter().rev().map(|c| format!("{}/{}", path, c)));
+    /// The path of the next child, advancing; `None` when all are visited.
+    fn next_child(&mut self) -> Option<String> {
+        let end = *self.ends.get(self.next)? as usize;
+        let start = match self.next {
+            0 => 0,
+            i => self.ends[i - 1] as usize,
+        };
+        self.next += 1;
+        Some(format!("{}/{}", self.path, self.names.get(start..end).unwrap_or_default()))
+    }
+}
+
+impl SnapshotCursor {
+    /// A walk that has not started.
+    pub fn new() -> SnapshotCursor {
+        SnapshotCursor::default()
+    }
+
+    /// The terminator has been written: the tree section is complete.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+impl DataTree {
+    pub(super) fn serialize_tree<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
+        self.serialize_acl_cache(oa)?;
+        let mut cursor = SnapshotCursor::new();
+        while !self.serialize_nodes_chunk(&mut cursor, oa, usize::MAX)? {}
+        Ok(())
+    }
+
+    /// The ACL cache section (the first part of the tree's section).
+    pub fn serialize_acl_cache<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
+        self.acl_cache.serialize(oa)
+    }
+
+    /// Writes up to `max_nodes` more nodes of the pre-order walk (parent
+    /// before children, siblings in Java's order, the root as ""), then,
+    /// once the walk ends, the "/" terminator. Returns true when the
+    /// terminator has been written. A child whose node is gone is skipped,
+    /// as in Java.
+    pub fn serialize_nodes_chunk<W: Write>(
+        &self,
+        cursor: &mut SnapshotCursor,
+        oa: &mut OutputArchive<W>,
+        max_nodes: usize,
+    ) -> std::io::Result<bool> {
+        if cursor.done {
+            return Ok(true);
+        }
+        let mut written = 0;
+        if !cursor.started {
+            cursor.started = true;
+            if let Some(root) = self.get_node(ROOT) {
+                self.write_node(ROOT.to_string(), root, cursor, oa)?;
+                written += 1;
+            }
+        }
+        while written < max_nodes {
+            let Some(top) = cursor.stack.last_mut() else {
+                oa.write_string(TERMINATOR)?;
+                cursor.done = true;
+                return Ok(true);
+            };
+            let Some(path) = top.next_child() else {
+                cursor.stack.pop();
+                continue;
+            };
+            if let Some(node) = self.get_node(&path) {
+                self.write_node(path, node, cursor, oa)?;
+                written += 1;
+            }
+        }
+        Ok(false)
+    }
+
+    fn write_node<W: Write>(
+        &self,
+        path: String,
+        node: &DataNode,
+        cursor: &mut SnapshotCursor,
+        oa: &mut OutputArchive<W>,
+    ) -> std::io::Result<()> {
+        oa.write_string(&path)?;
+        node.serialize(oa)?;
+        if node.num_children() > 0 {
+            cursor.stack.push(Frame::new(path, node));
         }
         Ok(())
     }
