@@ -58,7 +58,13 @@ if [ "x${ZOO_LOG_DIR}" = "x" ]; then
     ZOO_LOG_DIR="$ZOOKEEPER_PREFIX/logs"
 fi
 
-ZK_SERVER_BIN="${ZK_SERVER_BIN:-$ZOOKEEPER_PREFIX/target/release/zk-server}"
+# Only the default binary is built when missing; one named by the
+# operator must exist.
+_ZK_BUILD_ROOT=""
+if [ -z "$ZK_SERVER_BIN" ]; then
+    _ZK_BUILD_ROOT="$(cd "$ZOOKEEPER_PREFIX" && pwd)"
+    ZK_SERVER_BIN="$_ZK_BUILD_ROOT/target/release/zk-server"
+fi
 
 # Builds the release binary when it is missing (the first run from a fresh
 # checkout).  Quiet: cargo's output is shown only when the build fails.
@@ -66,9 +72,8 @@ zk_ensure_server_bin() {
     if [ -x "$ZK_SERVER_BIN" ]; then
         return 0
     fi
-    local root cargo_log
-    root="$(cd "$ZOOKEEPER_PREFIX" && pwd)"
-    if [ "$ZK_SERVER_BIN" != "$root/target/release/zk-server" ] || [ ! -f "$root/Cargo.toml" ]; then
+    local root="$_ZK_BUILD_ROOT" cargo_log
+    if [ -z "$root" ] || [ ! -f "$root/Cargo.toml" ]; then
         echo "Error: $ZK_SERVER_BIN is not an executable zk-server binary." >&2
         return 1
     fi
