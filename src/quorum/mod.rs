@@ -2,7 +2,8 @@
 //! transport, FastLeaderElection and the peer's state machine. Zab (the
 //! leader/learner protocol) is a later issue: until it lands a peer holds
 //! its elected role while its election connections show the leader (or a
-//! quorum of followers) alive, then goes back to electing.
+//! quorum of followers) alive, then goes back to electing; a leader accepts
+//! learners on its quorum port but does not sync them.
 //!
 //! | module | role | Java twin |
 //! |---|---|---|
@@ -20,6 +21,7 @@ pub mod epoch_files;
 pub mod fast_leader_election;
 pub mod flexible;
 pub mod initial_message;
+pub mod learner_cnx_acceptor;
 pub mod notification;
 pub mod quorum_client_port;
 pub mod quorum_cnx_manager;

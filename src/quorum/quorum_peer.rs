@@ -30,6 +30,7 @@ use parking_lot::Mutex;
 
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
+use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::quorum_cnx_manager::QuorumCnxManager;
 use super::quorum_server::LearnerType;
 use super::vote::{ServerState, Vote};
@@ -43,6 +44,8 @@ pub struct RoleSettings {
     pub grace: Duration,
     /// End the role after this long regardless (tests; unset = never).
     pub max_hold: Option<Duration>,
+    /// `quorumListenOnAllIPs`: the leader's quorum port binds 0.0.0.0.
+    pub listen_on_all_ips: bool,
 }
 
 /// The peer, shared by its threads.
@@ -210,8 +213,15 @@ impl QuorumPeer {
         let started = Instant::now();
         let elected = self.current_vote();
         let mut failing_since: Option<Instant> = None;
-        let period = self.role.tick.min(Duration::from_millis(500)).max(Duration::from_millis(10));
+        let period = self.role.tick.min(Duration::from_millis(100)).max(Duration::from_millis(10));
+        let mut acceptor = (role == ServerState::Leading).then(|| {
+            let addrs = self.verifier.all_members().get(&self.my_id).map(|me| me.quorum_addrs()).unwrap_or_default();
+            LearnerCnxAcceptor::bind(&addrs, self.role.listen_on_all_ips)
+        });
         loop {
+            if let Some(acceptor) = acceptor.as_mut() {
+                acceptor.poll();
+            }
             if !self.is_running() {
                 return "shutting down".to_string();
             }

@@ -91,6 +91,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         tick,
         grace: tick * config.sync_limit.max(1) as u32,
         max_hold: config.max_role_hold_ms.map(Duration::from_millis),
+        listen_on_all_ips: config.quorum_listen_on_all_ips,
     };
     let peer = Arc::new(QuorumPeer::new(
         config.my_id,
