@@ -12,6 +12,17 @@
 //! | [`vote`] | votes, states, the total order | `Vote`, `ServerState` |
 //! | [`notification`] | the election message layout | `FastLeaderElection.Notification` |
 //! | [`initial_message`] | the election connection header | `QuorumCnxManager.InitialMessage` |
+//! | [`circular_blocking_queue`] | bounded queue dropping the oldest | `util.CircularBlockingQueue` |
+//! | [`quorum_cnx_manager`], [`quorum_cnx_workers`] | election-port connections | `QuorumCnxManager` |
+//! | [`election_round`] | the decisions of one election (pure) | `FastLeaderElection.lookForLeader` |
+//! | [`fast_leader_election`] | election threads | `FastLeaderElection` |
+//! | [`epoch_files`] | `acceptedEpoch` / `currentEpoch` checks | `QuorumPeer.loadDataBase` |
+//! | [`quorum_peer`] | LOOKING/FOLLOWING/LEADING/OBSERVING loop | `QuorumPeer` |
+//! | [`learner_cnx_acceptor`] | the leader's quorum port (accept only) | `Leader.LearnerCnxAcceptor` |
+//! | [`quorum_client_port`] | four-letter words in quorum mode | `NIOServerCnxn` (4lw) |
+//! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
+//!
+//! The ensemble part of the config is [`crate::config::quorum_peer_config`].
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
