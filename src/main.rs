@@ -56,6 +56,12 @@ fn main() {
     if let Some(code) = zookeeper::persistence::toolkit::run_tool(&args) {
         exit(code);
     }
+    if args.get(1).map(String::as_str) == Some("version") {
+        // The line Java's `zkServer.sh version` prints (Version.main).
+        let version = zookeeper::server::command::full_version();
+        println!("Apache ZooKeeper, version {}", version.replacen(", built on ", " ", 1));
+        exit(0);
+    }
     init_logging();
     let code = run(args.into_iter().skip(1).collect());
     info!("Exiting with code {}", code);
