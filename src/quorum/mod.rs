@@ -20,6 +20,7 @@
 //! | [`quorum_peer`] | LOOKING/FOLLOWING/LEADING/OBSERVING loop | `QuorumPeer` |
 //! | [`learner_cnx_acceptor`] | the leader's quorum port (accept only) | `Leader.LearnerCnxAcceptor` |
 //! | [`quorum_client_port`] | four-letter words in quorum mode | `NIOServerCnxn` (4lw) |
+//! | [`quorum_packet`] | leader↔learner packet types and payloads | `Leader` constants |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
 //!
 //! The ensemble part of the config is [`crate::config::quorum_peer_config`].
@@ -38,6 +39,7 @@ pub mod quorum_client_port;
 pub mod quorum_cnx_manager;
 pub mod quorum_cnx_workers;
 pub mod quorum_peer;
+pub mod quorum_packet;
 pub mod quorum_peer_main;
 pub mod quorum_server;
 pub mod vote;
