@@ -20,6 +20,7 @@
 //! | [`quorum_peer`] | LOOKING/FOLLOWING/LEADING/OBSERVING loop | `QuorumPeer` |
 //! | [`learner_cnx_acceptor`] | the leader's quorum port (accept only) | `Leader.LearnerCnxAcceptor` |
 //! | [`quorum_client_port`] | four-letter words in quorum mode | `NIOServerCnxn` (4lw) |
+//! | [`commit_processor`] | holds writes until committed, per-session order | `CommitProcessor` |
 //! | [`quorum_packet`] | leader↔learner packet types and payloads | `Leader` constants |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
 //!
@@ -28,6 +29,7 @@
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
 pub mod circular_blocking_queue;
+pub mod commit_processor;
 pub mod election_round;
 pub mod epoch_files;
 pub mod fast_leader_election;
