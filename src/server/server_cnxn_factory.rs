@@ -84,7 +84,7 @@ impl CnxnHandler for ZooKeeperServer {
         Some(ZooKeeperServer::stats(self))
     }
     fn mode(&self) -> &str {
-        "standalone"
+        ZooKeeperServer::mode(self)
     }
     fn four_letter_word_whitelist(&self) -> &[String] {
         &self.config().four_letter_word_whitelist

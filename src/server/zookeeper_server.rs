@@ -9,6 +9,14 @@
 //! Connections then call `process_connect_request` once and
 //! `process_packet` for every later frame, from their own threads.
 //!
+//! Quorum roles: [`ZooKeeperServer::for_role`] builds a server over an
+//! already loaded database with a [`ServerRole`] that supplies the
+//! processor chain (leader: LeaderRequest → Prep → Proposal → Commit →
+//! ToBeApplied → Final; follower: FollowerRequest → Commit → Final; ...)
+//! and says which background duties (session expiry, containers, purge)
+//! run and how a reconnecting session is revalidated. The standalone
+//! server is the [`StandaloneRole`].
+//!
 //! Threads: every public method may be called from any connection thread.
 //! `process_packet` may *block* the calling thread while more than
 //! `globalOutstandingLimit` requests are in the pipeline (backpressure:
@@ -54,15 +62,95 @@ pub type StartupError = std::io::Error;
 /// The server id a standalone server puts in its session ids.
 const STANDALONE_SERVER_ID: i64 = 1;
 
-/// The standalone server.
+/// Where requests enter a processor chain, callable from any thread.
+pub trait Submitter: Send + Sync {
+    /// Queues a request; false if the chain has stopped.
+    fn submit(&self, request: Request) -> bool;
+}
+
+impl Submitter for PrepSubmitter {
+    fn submit(&self, request: Request) -> bool {
+        PrepSubmitter::submit(self, request)
+    }
+}
+
+/// A started processor chain.
+pub struct Chain {
+    /// Where connection threads (and the session expirer) submit.
+    pub submitter: Arc<dyn Submitter>,
+    /// The first stage; its `shutdown` stops the whole chain in order.
+    pub first: Box<dyn RequestProcessor>,
+    /// Prep's own handle when Prep is in the chain (the container manager
+    /// submits its deletes there); `None` on learners.
+    pub prep: Option<PrepSubmitter>,
+}
+
+/// Called with the outcome of a session revalidation.
+pub type RevalidateDone = Box<dyn FnOnce(bool) + Send>;
+
+/// What differs between the standalone server and the quorum roles'
+/// servers (Java: the ZooKeeperServer subclasses' overrides).
+pub trait ServerRole: Send + Sync {
+    /// `standalone`, `leader`, `follower`, `observer` (srvr's `Mode:`).
+    fn mode(&self) -> &'static str;
+    /// Starts the processor chain over the server's shared state
+    /// (`setupRequestProcessors`).
+    fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain>;
+    /// Whether this server expires sessions itself (standalone, leader;
+    /// learners leave that to the leader).
+    fn expires_sessions(&self) -> bool {
+        true
+    }
+    /// Whether the container manager runs here (standalone, leader).
+    fn runs_container_manager(&self) -> bool {
+        true
+    }
+    /// Whether this server starts the autopurge timer (standalone only: a
+    /// quorum peer starts it once for the process).
+    fn runs_purge(&self) -> bool {
+        true
+    }
+    /// A client resumes `session_id` with `timeout`: is it valid? The
+    /// default touches the local tracker; a learner asks the leader
+    /// (REVALIDATE) and calls `done` when the answer comes.
+    fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+        done(state.sessions.touch_session(session_id, timeout))
+    }
+    /// A client request touched its session (learners record it for the
+    /// next PING reply).
+    fn touched(&self, _session_id: i64, _timeout: i32) {}
+    /// The chain stopped (the server shut down).
+    fn on_shutdown(&self) {}
+}
+
+/// The standalone server's role: Prep → Sync → Final.
+pub struct StandaloneRole;
+
+impl ServerRole for StandaloneRole {
+    fn mode(&self) -> &'static str {
+        "standalone"
+    }
+
+    fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
+        let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
+        let sync_stage = sync_stage(state, final_stage);
+        let prep = PrepRequestProcessor::start(Arc::clone(state), sync_stage)?;
+        let submitter = prep.submitter();
+        Ok(Chain { submitter: Arc::new(submitter.clone()), first: Box::new(prep), prep: Some(submitter) })
+    }
+}
+
+/// The standalone server, or a quorum role's server.
 pub struct ZooKeeperServer {
     /// What the processors share with us.
     state: Arc<ServerState>,
+    /// Standalone or a quorum role.
+    role: Arc<dyn ServerRole>,
     /// Where requests enter the chain; `None` before `startup` and after
     /// `shutdown`.
-    submitter: Mutex<Option<PrepSubmitter>>,
+    submitter: Mutex<Option<Arc<dyn Submitter>>>,
     /// The first stage, kept to shut the chain down.
-    prep: Mutex<Option<PrepRequestProcessor>>,
+    prep: Mutex<Option<Box<dyn RequestProcessor>>>,
     /// The session expiry thread.
     tracker_thread: Mutex<Option<JoinHandle<()>>>,
     /// Deletes empty containers and expired TTL nodes.
@@ -103,48 +191,64 @@ impl ZooKeeperServer {
             config.tick_time,
             &zkdb.sessions_with_timeouts(),
         ));
+        Ok(ZooKeeperServer::for_role(config, zkdb, sessions, Arc::new(StandaloneRole)))
+    }
+
+    /// A server over an already loaded database (a quorum role: the peer
+    /// loads the database once and hands it to each role's server).
+    /// Nothing starts until [`ZooKeeperServer::startup`].
+    pub fn for_role(
+        config: ServerConfig,
+        zkdb: Arc<ZkDatabase>,
+        sessions: Arc<SessionTracker>,
+        role: Arc<dyn ServerRole>,
+    ) -> Arc<ZooKeeperServer> {
+        set_extended_types_enabled(config.extended_types_enabled);
         let state = Arc::new(ServerState::new(config, zkdb, sessions));
         state.zkdb.tree.write().set_event_acl_filter(Some(event_acl_filter(&state)));
-        Ok(Arc::new(ZooKeeperServer {
+        Arc::new(ZooKeeperServer {
             state,
+            role,
             submitter: Mutex::new(None),
             prep: Mutex::new(None),
             tracker_thread: Mutex::new(None),
             container_manager: Mutex::new(None),
             purge: Mutex::new(None),
             stopped: AtomicBool::new(false),
-        }))
+        })
     }
 
     /// Starts the session tracker, processor threads and container manager.
     pub fn startup(self: &Arc<Self>) {
-        let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(&self.state)));
-        let sync_stage = sync_stage(&self.state, final_stage);
-        let prep = match PrepRequestProcessor::start(Arc::clone(&self.state), sync_stage) {
-            Ok(p) => p,
+        let chain = match self.role.build_chain(&self.state) {
+            Ok(c) => c,
             Err(e) => {
-                error!("Cannot start the PrepRequestProcessor thread: {}", e);
+                error!("Cannot start the request processor threads: {}", e);
                 return;
             }
         };
-        let submitter = prep.submitter();
-        *self.prep.lock() = Some(prep);
-        *self.submitter.lock() = Some(submitter.clone());
-        self.start_session_tracker(submitter.clone());
-        let cm = ContainerManager::start(Arc::clone(&self.state), submitter);
-        *self.container_manager.lock() = cm;
-        let mut purge = DatadirCleanupManager::new(&self.state.config);
-        purge.start();
-        *self.purge.lock() = Some(purge);
-        info!("ZooKeeperServer started");
+        *self.prep.lock() = Some(chain.first);
+        *self.submitter.lock() = Some(Arc::clone(&chain.submitter));
+        if self.role.expires_sessions() {
+            self.start_session_tracker(Arc::clone(&chain.submitter));
+        }
+        if let (true, Some(prep)) = (self.role.runs_container_manager(), chain.prep) {
+            let cm = ContainerManager::start(Arc::clone(&self.state), prep);
+            *self.container_manager.lock() = cm;
+        }
+        if self.role.runs_purge() {
+            let mut purge = DatadirCleanupManager::new(&self.state.config);
+            purge.start();
+            *self.purge.lock() = Some(purge);
+        }
+        info!("ZooKeeperServer started ({})", self.role.mode());
     }
 
     /// The expiry thread submits a closeSession for each expired session.
-    fn start_session_tracker(&self, submitter: PrepSubmitter) {
-        let submitter = Mutex::new(submitter);
+    fn start_session_tracker(&self, submitter: Arc<dyn Submitter>) {
         let expirer = Box::new(move |session_id: i64, _timeout: i32| {
             let close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new());
-            submitter.lock().submit(close);
+            submitter.submit(close);
         });
         match self.state.sessions.start(expirer) {
             Ok(h) => *self.tracker_thread.lock() = Some(h),
@@ -172,8 +276,12 @@ impl ZooKeeperServer {
         if let Some(mut prep) = self.prep.lock().take() {
             prep.shutdown();
         }
-        if let Err(e) = self.state.zkdb.close() {
-            error!("Error closing the database: {}", e);
+        self.role.on_shutdown();
+        if self.role.mode() == "standalone" {
+            // A quorum peer keeps its database across roles.
+            if let Err(e) = self.state.zkdb.close() {
+                error!("Error closing the database: {}", e);
+            }
         }
     }
 
@@ -219,22 +327,14 @@ impl ZooKeeperServer {
         let password_ok = check_passwd(id, request.passwd.as_deref());
         if !password_ok {
             warn!("Incorrect password from {} for session {:#x}", cnxn.remote_addr(), id);
+            finish_reopen(&self.state, cnxn, request.read_only, id, timeout, false);
+            return;
         }
-        let valid = password_ok && self.state.sessions.touch_session(id, timeout);
-        if valid {
-            self.state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
-            debug!("Client {} renewed session {:#x}", cnxn.remote_addr(), id);
-        } else {
-            info!("Invalid session {:#x} for client {}, probably expired", id, cnxn.remote_addr());
-        }
-        let response = ConnectResponse {
-            protocol_version: 0,
-            time_out: if valid { timeout } else { 0 },
-            session_id: if valid { id } else { 0 },
-            passwd: Some(if valid { generate_passwd(id) } else { vec![0; 16] }),
-            read_only: request.read_only.map(|_| false),
-        };
-        cnxn.finish_session_init(response, valid);
+        let state = Arc::clone(&self.state);
+        let read_only = request.read_only;
+        let done: RevalidateDone =
+            Box::new(move |valid| finish_reopen(&state, cnxn, read_only, id, timeout, valid));
+        self.role.revalidate_session(&self.state, id, timeout, done);
     }
 
     /// Handles a request frame after the handshake; `payload` is what
@@ -313,6 +413,7 @@ impl ZooKeeperServer {
                 debug!("Dropping request {:?}: no session {:#x}", request, sid);
                 return;
             }
+            self.role.touched(sid, timeout);
             if !is_valid_op(request.op_type) {
                 warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
                 let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };
@@ -372,6 +473,22 @@ impl ZooKeeperServer {
         self.state.stats.reset_request_counters();
     }
 
+    /// `standalone`, `leader`, `follower` or `observer`.
+    pub fn mode(&self) -> &'static str {
+        self.role.mode()
+    }
+
+    /// What the processors share (role code builds its chain over it).
+    pub fn server_state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// Queues a request at the head of the chain as a connection would
+    /// (no session touch): learners' forwarded or internal requests.
+    pub fn submit_internal(&self, request: Request) -> bool {
+        self.submitter.lock().as_ref().is_some_and(|s| s.submit(request))
+    }
+
     /// The validated configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.state.config
@@ -394,6 +511,32 @@ impl ZooKeeperServer {
 fn event_acl_filter(state: &ServerState) -> EventAclFilter {
     let (registry, skip_acl) = (state.auth.clone(), state.config.skip_acl);
     Arc::new(move |acl: &[Acl], ids: &[Id]| acl::check_acl(&registry, skip_acl, acl, perms::READ, ids).is_ok())
+}
+
+/// Ends a reconnect: binds the connection when the session is valid and
+/// sends the ConnectResponse (Java's `finishSessionInit`).
+fn finish_reopen(
+    state: &ServerState,
+    cnxn: Arc<dyn ServerCnxn>,
+    read_only: Option<bool>,
+    id: i64,
+    timeout: i32,
+    valid: bool,
+) {
+    if valid {
+        state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
+        debug!("Client {} renewed session {:#x}", cnxn.remote_addr(), id);
+    } else {
+        info!("Invalid session {:#x} for client {}, probably expired", id, cnxn.remote_addr());
+    }
+    let response = ConnectResponse {
+        protocol_version: 0,
+        time_out: if valid { timeout } else { 0 },
+        session_id: if valid { id } else { 0 },
+        passwd: Some(if valid { generate_passwd(id) } else { vec![0; 16] }),
+        read_only: read_only.map(|_| false),
+    };
+    cnxn.finish_session_init(response, valid);
 }
 
 /// `checkPasswd`: a non-zero session and the 16 bytes Java would generate.
