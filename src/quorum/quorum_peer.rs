@@ -1,7 +1,32 @@
 //! The peer's state machine: LOOKING runs an election; FOLLOWING, LEADING
-//! and OBSERVING hold the elected role; when a role ends the peer goes back
+//! and OBSERVING run the elected role; when a role ends the peer goes back
 //! to LOOKING.
 //!
+//! # Roles (Zab)
+//!
+//! Once [`QuorumPeer::attach_roles`] gave the peer its database, config and
+//! client port ([`RoleContext`]), a role is a blocking call on this thread
+//! that returns (with the reason) when the role ends:
+//! LEADING → [`LEAD`] (`leader::lead`), FOLLOWING → [`FOLLOW`], OBSERVING →
+//! [`OBSERVE`]. Each is a [`RoleEntry`]: `fn(&QuorumPeer, &RoleContext) ->
+//! String`.
+//!
+//! **Learner side (E2), how to plug in:** write
+//! `pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String` in
+//! `follower.rs` (and `observe_leader` in `observer.rs`), then change the one
+//! line `pub const FOLLOW: RoleEntry = ...` (resp. `OBSERVE`) below to point
+//! at it. Useful here: [`QuorumPeer::leader_quorum_addrs`],
+//! [`QuorumPeer::write_accepted_epoch`] / [`QuorumPeer::write_current_epoch`]
+//! (file first, then memory, as Java), [`QuorumPeer::set_last_logged_zxid`],
+//! [`RoleContext::timing`], and [`RoleContext::serving`] to publish the
+//! role's `ZooKeeperServer` on the client port (`None` when the role ends:
+//! client connections are closed then). The packet vocabulary is
+//! `quorum_packet`; the CommitProcessor is `commit_processor`; a role's
+//! server is `ZooKeeperServer::for_role(config, db, sessions, Arc<dyn
+//! ServerRole>)`.
+//!
+//! Without an attached context (unit tests of the election) roles are held
+//! as before Zab:
 //! Zab (discovery, sync, broadcast over the quorum port) is a later issue.
 //! Until it lands a role is held while the election connections show the
 //! ensemble alive ([`role_health`]): a leader needs a quorum of voters
@@ -33,7 +58,80 @@ use super::flexible::QuorumVerifier;
 use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::quorum_cnx_manager::QuorumCnxManager;
 use super::quorum_server::LearnerType;
+use super::quorum_server::HostPort;
 use super::vote::{ServerState, Vote};
+use crate::config::quorum_peer_config::QuorumPeerConfig;
+use crate::server::zk_database::{PersistenceError, ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use crate::server::zookeeper_server::ZooKeeperServer;
+
+/// A role's main function: runs on the QuorumPeer thread until the role
+/// ends, returns why.
+pub type RoleEntry = fn(&QuorumPeer, &RoleContext) -> String;
+
+/// LEADING.
+pub const LEAD: RoleEntry = super::leader::lead;
+/// FOLLOWING (E2: point at `follower::follow_leader`).
+pub const FOLLOW: RoleEntry = interim_learner;
+/// OBSERVING (E2: point at `observer::observe_leader`).
+pub const OBSERVE: RoleEntry = interim_learner;
+
+/// Where a role publishes its server for client connections.
+pub trait ServingSlot: Send + Sync {
+    /// `Some`: serve clients with this server; `None`: stop serving
+    /// (closes client connections, as Java does when a role ends).
+    fn set_server(&self, server: Option<Arc<ZooKeeperServer>>);
+}
+
+/// Timeouts of the quorum port, from zoo.cfg.
+#[derive(Debug, Clone, Copy)]
+pub struct ZabTiming {
+    /// `tickTime`.
+    pub tick: Duration,
+    /// `initLimit` (ticks).
+    pub init_limit: i32,
+    /// `syncLimit` (ticks).
+    pub sync_limit: i32,
+}
+
+impl ZabTiming {
+    /// initLimit × tickTime: discovery and sync.
+    pub fn init_timeout(&self) -> Duration {
+        self.tick * self.init_limit.max(1) as u32
+    }
+    /// syncLimit × tickTime: broadcast.
+    pub fn sync_timeout(&self) -> Duration {
+        self.tick * self.sync_limit.max(1) as u32
+    }
+}
+
+/// What every role needs besides the peer.
+pub struct RoleContext {
+    /// The database, loaded once at startup and kept across roles.
+    pub db: Arc<ZkDatabase>,
+    /// The whole config.
+    pub config: Arc<QuorumPeerConfig>,
+    /// The client port.
+    pub serving: Arc<dyn ServingSlot>,
+}
+
+impl RoleContext {
+    /// tickTime, initLimit, syncLimit.
+    pub fn timing(&self) -> ZabTiming {
+        ZabTiming {
+            tick: Duration::from_millis(self.config.server.tick_time.max(1) as u64),
+            init_limit: self.config.init_limit,
+            sync_limit: self.config.sync_limit,
+        }
+    }
+}
+
+/// A learner role before the learner side exists: hold it as before Zab.
+fn interim_learner(peer: &QuorumPeer, _ctx: &RoleContext) -> String {
+    match peer.manager.lock().clone() {
+        Some(m) => peer.hold_role(peer.state(), &m),
+        None => "no election manager".to_string(),
+    }
+}
 
 /// How long an elected role is held, and how its health is judged.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +174,11 @@ pub struct QuorumPeer {
     looking_peers: Mutex<HashMap<i64, i64>>,
     /// Role health settings.
     role: RoleSettings,
+    /// The database, config and client port; `None` holds roles as
+    /// before Zab (election-only tests).
+    roles: Mutex<Option<Arc<RoleContext>>>,
+    /// The election connections (set by `run`).
+    manager: Mutex<Option<Arc<QuorumCnxManager>>>,
 }
 
 impl QuorumPeer {
@@ -102,7 +205,49 @@ impl QuorumPeer {
             running: AtomicBool::new(true),
             looking_peers: Mutex::new(HashMap::new()),
             role,
+            roles: Mutex::new(None),
+            manager: Mutex::new(None),
         }
+    }
+
+    /// Gives the peer what Zab roles need; from then on roles run Zab.
+    pub fn attach_roles(&self, ctx: RoleContext) {
+        *self.roles.lock() = Some(Arc::new(ctx));
+    }
+
+    /// Role settings (tick, grace, quorumListenOnAllIPs).
+    pub fn role_settings(&self) -> RoleSettings {
+        self.role
+    }
+
+    /// Sets the last zxid the vote carries (after a sync or a commit).
+    pub fn set_last_logged_zxid(&self, zxid: i64) {
+        self.last_logged_zxid.store(zxid, Ordering::SeqCst);
+    }
+
+    /// Writes `acceptedEpoch` (file first, as Java), then remembers it.
+    pub fn write_accepted_epoch(&self, db: &ZkDatabase, epoch: i64) -> Result<(), PersistenceError> {
+        db.write_epoch(ACCEPTED_EPOCH_FILE, epoch)?;
+        self.accepted_epoch.store(epoch, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Writes `currentEpoch` (file first, as Java), then remembers it.
+    pub fn write_current_epoch(&self, db: &ZkDatabase, epoch: i64) -> Result<(), PersistenceError> {
+        db.write_epoch(CURRENT_EPOCH_FILE, epoch)?;
+        self.current_epoch.store(epoch, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The elected leader's quorum-port addresses.
+    pub fn leader_quorum_addrs(&self) -> Vec<HostPort> {
+        let leader = self.current_vote().id;
+        self.verifier.all_members().get(&leader).map(|s| s.quorum_addrs()).unwrap_or_default()
+    }
+
+    /// My own quorum-port addresses (where a leader listens).
+    pub fn my_quorum_addrs(&self) -> Vec<HostPort> {
+        self.verifier.all_members().get(&self.my_id).map(|s| s.quorum_addrs()).unwrap_or_default()
     }
 
     /// The config text for notifications.
@@ -180,6 +325,7 @@ impl QuorumPeer {
 
     /// The main loop: elect, hold the role, repeat, until shutdown.
     pub fn run(&self, fle: &FastLeaderElection, manager: &Arc<QuorumCnxManager>) {
+        *self.manager.lock() = Some(Arc::clone(manager));
         while self.is_running() {
             match self.state() {
                 ServerState::Looking => {
@@ -196,8 +342,21 @@ impl QuorumPeer {
                     }
                 }
                 role => {
-                    info!("{} - LEADER ELECTION TOOK place; holding the role (Zab is not implemented yet)", role);
-                    let reason = self.hold_role(role, manager);
+                    let ctx = self.roles.lock().clone();
+                    let reason = match ctx {
+                        Some(ctx) => {
+                            let entry = match role {
+                                ServerState::Leading => LEAD,
+                                ServerState::Following => FOLLOW,
+                                _ => OBSERVE,
+                            };
+                            entry(self, &ctx)
+                        }
+                        None => {
+                            info!("{} - LEADER ELECTION TOOK place; holding the role (no database attached)", role);
+                            self.hold_role(role, manager)
+                        }
+                    };
                     warn!("{} role of myid {} ended: {}", role, self.my_id, reason);
                     self.set_state(ServerState::Looking);
                     warn!("PeerState set to LOOKING");
@@ -205,6 +364,14 @@ impl QuorumPeer {
             }
         }
         warn!("QuorumPeer main thread exited");
+    }
+
+    /// The interim leader role (until `leader::lead` is complete).
+    pub fn hold_leading(&self) -> String {
+        match self.manager.lock().clone() {
+            Some(m) => self.hold_role(ServerState::Leading, &m),
+            None => "no election manager".to_string(),
+        }
     }
 
     /// Holds `role` while [`role_health`] says the ensemble is there.
