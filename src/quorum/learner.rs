@@ -1,0 +1,518 @@
+//! The learner's side of the quorum port, shared by followers and
+//! observers: dialing the leader (bounded retries), the leader link (bare
+//! jute `QuorumPacket` records in both directions, no length prefix), the
+//! epoch handshake (FOLLOWERINFO/OBSERVERINFO → LEADERINFO → ACKEPOCH),
+//! session revalidation and ping replies. The synchronization phase
+//! (DIFF/TRUNC/SNAP up to UPTODATE) is in [`super::learner_sync`].
+//!
+//! Threads: the QuorumPeer main thread runs the role (connect, register,
+//! sync, then the read loop in `follower`/`observer`) and is the only
+//! reader of the link. Writes come from several threads (the role thread,
+//! the SyncThread sending ACKs, connection threads forwarding requests and
+//! revalidations), so the writer is behind a mutex and every packet is
+//! flushed whole. A failed write shuts the socket down, which ends the
+//! role thread's read loop.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.Learner` (connectToLeader,
+//! registerWithLeader, readPacket/writePacket, ping, validateSession,
+//! revalidate, request).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use parking_lot::Mutex;
+
+use super::quorum_packet::{self, packet, type_name};
+use super::vote::{epoch_of_zxid, make_zxid};
+use crate::jute::data::Id;
+use crate::jute::quorum::QuorumPacket;
+use crate::jute::{self, InputArchive, OutputArchive, Record};
+use crate::config::server_config::ServerConfig;
+use crate::server::server_cnxn_factory::CnxnHandler;
+use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+
+/// Java's `ExitCode.QUORUM_PACKET_ERROR`: an unexpected first sync packet
+/// or a TRUNC that cannot be done.
+pub const EXIT_QUORUM_PACKET_ERROR: i32 = 13;
+/// Java's `ExitCode.UNMATCHED_TXN_COMMIT`: a COMMIT that is not for the
+/// oldest pending proposal.
+pub const EXIT_UNMATCHED_TXN_COMMIT: i32 = 12;
+
+/// Why a learner role ended.
+#[derive(Debug)]
+pub enum LearnerError {
+    /// The socket failed (connect, read, write, timeout).
+    Io(String, io::Error),
+    /// The leader sent something the protocol does not allow here.
+    Protocol(String),
+    /// A packet could not be decoded.
+    Decode(String, jute::Error),
+    /// The local database could not be changed (log, snapshot, epochs).
+    Persistence(String),
+    /// The peer is shutting down.
+    Stopped,
+}
+
+impl fmt::Display for LearnerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LearnerError::Io(what, e) => write!(f, "{}: {}", what, e),
+            LearnerError::Protocol(what) => write!(f, "{}", what),
+            LearnerError::Decode(what, e) => write!(f, "cannot decode {}: {}", what, e),
+            LearnerError::Persistence(what) => write!(f, "{}", what),
+            LearnerError::Stopped => write!(f, "the peer is shutting down"),
+        }
+    }
+}
+
+impl std::error::Error for LearnerError {}
+
+/// Timing and identity a learner needs (from zoo.cfg).
+#[derive(Debug, Clone)]
+pub struct LearnerSettings {
+    /// My sid.
+    pub my_id: i64,
+    /// `tickTime` in ms.
+    pub tick_ms: u64,
+    /// `initLimit` ticks: connecting and syncing.
+    pub init_limit: u32,
+    /// `syncLimit` ticks: silence tolerated once synced.
+    pub sync_limit: u32,
+    /// `connectToLearnerMasterLimit` ticks (0 = use initLimit).
+    pub connect_limit: u32,
+    /// The version of my quorum verifier (LearnerInfo.configVersion).
+    pub config_version: i64,
+    /// Pause between connection attempts
+    /// (`zookeeper.leaderConnectDelayDuringRetryMs`, default 100).
+    pub connect_retry_delay: Duration,
+}
+
+impl LearnerSettings {
+    /// The socket timeout while connecting and syncing.
+    pub fn init_timeout(&self) -> Duration {
+        Duration::from_millis(self.tick_ms.saturating_mul(self.init_limit.max(1) as u64))
+    }
+
+    /// The socket timeout once NEWLEADER is acknowledged.
+    pub fn sync_timeout(&self) -> Duration {
+        Duration::from_millis(self.tick_ms.saturating_mul(self.sync_limit.max(1) as u64))
+    }
+
+    /// The total time allowed for dialing the leader.
+    pub fn connect_timeout(&self) -> Duration {
+        let ticks = if self.connect_limit > 0 { self.connect_limit } else { self.init_limit.max(1) };
+        Duration::from_millis(self.tick_ms.saturating_mul(ticks as u64))
+    }
+}
+
+/// Where `acceptedEpoch` and `currentEpoch` live. The peer implements it
+/// so its votes see the new values; [`FileEpochs`] is a standalone version
+/// over the database's files.
+pub trait EpochStore: Send + Sync {
+    /// `acceptedEpoch`.
+    fn accepted_epoch(&self) -> i64;
+    /// `currentEpoch`.
+    fn current_epoch(&self) -> i64;
+    /// Writes `acceptedEpoch` (file first, then memory).
+    fn set_accepted_epoch(&self, epoch: i64) -> Result<(), LearnerError>;
+    /// Writes `currentEpoch` (file first, then memory).
+    fn set_current_epoch(&self, epoch: i64) -> Result<(), LearnerError>;
+}
+
+/// Epochs kept in memory and written to the snap dir's epoch files.
+pub struct FileEpochs {
+    db: Arc<ZkDatabase>,
+    accepted: AtomicI64,
+    current: AtomicI64,
+}
+
+impl FileEpochs {
+    /// Starts from the given values (as loaded at startup).
+    pub fn new(db: Arc<ZkDatabase>, current: i64, accepted: i64) -> FileEpochs {
+        FileEpochs { db, accepted: AtomicI64::new(accepted), current: AtomicI64::new(current) }
+    }
+}
+
+impl EpochStore for FileEpochs {
+    fn accepted_epoch(&self) -> i64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+    fn current_epoch(&self) -> i64 {
+        self.current.load(Ordering::SeqCst)
+    }
+    fn set_accepted_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
+        self.db
+            .write_epoch(ACCEPTED_EPOCH_FILE, epoch)
+            .map_err(|e| LearnerError::Persistence(format!("writing acceptedEpoch: {}", e)))?;
+        self.accepted.store(epoch, Ordering::SeqCst);
+        Ok(())
+    }
+    fn set_current_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
+        self.db
+            .write_epoch(CURRENT_EPOCH_FILE, epoch)
+            .map_err(|e| LearnerError::Persistence(format!("writing currentEpoch: {}", e)))?;
+        self.current.store(epoch, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The writing half of the leader link, shared by every thread that talks
+/// to the leader.
+pub struct LeaderWriter {
+    /// Buffered so a packet leaves in one segment; flushed per packet.
+    out: Mutex<OutputArchive<BufWriter<TcpStream>>>,
+    /// A handle to shut the socket down (ends the reader's loop).
+    sock: TcpStream,
+}
+
+impl LeaderWriter {
+    /// Sends one packet and flushes it. A failure closes the link.
+    pub fn write_packet(&self, qp: &QuorumPacket) -> Result<(), LearnerError> {
+        let mut out = self.out.lock();
+        let result = qp.serialize(&mut out).and_then(|_| out.inner_mut().flush());
+        drop(out);
+        result.map_err(|e| {
+            warn!("Closing connection to leader, exception during packet send: {}", e);
+            self.close();
+            LearnerError::Io(format!("sending {}", type_name(qp.r#type)), e)
+        })
+    }
+
+    /// Closes the socket in both directions (idempotent).
+    pub fn close(&self) {
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+
+    /// Forwards a client request: sessionId, cxid, type, then the request
+    /// bytes as the client sent them; the connection's ids as authinfo.
+    pub fn request(&self, session_id: i64, cxid: i32, op: i32, payload: &[u8], auth: &[Id]) -> Result<(), LearnerError> {
+        self.write_packet(&request_packet(session_id, cxid, op, payload, auth))
+    }
+
+    /// Asks the leader whether `session_id` may be resumed here.
+    pub fn revalidate(&self, session_id: i64, timeout: i32) -> Result<(), LearnerError> {
+        info!("Revalidating client: 0x{:x}", session_id);
+        let data = quorum_packet::encode_revalidate(session_id, timeout);
+        self.write_packet(&packet(quorum_packet::REVALIDATE, -1, Some(data)))
+    }
+}
+
+/// The link to the leader: the reader (role thread only) and the shared
+/// writer.
+pub struct LeaderLink {
+    /// Reads bare QuorumPacket records (and, after SNAP, the snapshot).
+    pub reader: InputArchive<BufReader<TcpStream>>,
+    /// Shared with the threads that write.
+    pub writer: Arc<LeaderWriter>,
+    /// For changing the read timeout after NEWLEADER.
+    sock: TcpStream,
+    /// The leader's address, for log lines.
+    pub addr: SocketAddr,
+}
+
+impl LeaderLink {
+    /// Wraps a connected socket; reads time out after `read_timeout`.
+    pub fn new(sock: TcpStream, read_timeout: Duration) -> Result<LeaderLink, LearnerError> {
+        let io = |e| LearnerError::Io("setting up the leader socket".into(), e);
+        let addr = sock.peer_addr().map_err(io)?;
+        sock.set_nodelay(true).map_err(io)?;
+        sock.set_read_timeout(Some(read_timeout)).map_err(io)?;
+        let reader = InputArchive::new(BufReader::new(sock.try_clone().map_err(io)?));
+        let out = OutputArchive::new(BufWriter::new(sock.try_clone().map_err(io)?));
+        let writer = Arc::new(LeaderWriter { out: Mutex::new(out), sock: sock.try_clone().map_err(io)? });
+        Ok(LeaderLink { reader, writer, sock, addr })
+    }
+
+    /// Reads the next packet.
+    pub fn read_packet(&mut self) -> Result<QuorumPacket, LearnerError> {
+        QuorumPacket::deserialize(&mut self.reader).map_err(|e| match e {
+            jute::Error::Io(io) => LearnerError::Io("reading from the leader".into(), io),
+            jute::Error::Incomplete => LearnerError::Io(
+                "reading from the leader".into(),
+                io::Error::new(io::ErrorKind::UnexpectedEof, "the leader closed the connection"),
+            ),
+            other => LearnerError::Decode("a packet from the leader".into(), other),
+        })
+    }
+
+    /// Sends a packet (see [`LeaderWriter::write_packet`]).
+    pub fn write_packet(&self, qp: &QuorumPacket) -> Result<(), LearnerError> {
+        self.writer.write_packet(qp)
+    }
+
+    /// Changes the read timeout (syncLimit once synced).
+    pub fn set_read_timeout(&self, timeout: Duration) -> Result<(), LearnerError> {
+        self.sock
+            .set_read_timeout(Some(timeout))
+            .map_err(|e| LearnerError::Io("setting the read timeout".into(), e))
+    }
+
+    /// Closes the link.
+    pub fn close(&self) {
+        self.writer.close();
+    }
+}
+
+/// The REQUEST packet forwarding a client request.
+pub fn request_packet(session_id: i64, cxid: i32, op: i32, payload: &[u8], auth: &[Id]) -> QuorumPacket {
+    let data = quorum_packet::encode_request(&quorum_packet::ForwardedRequest {
+        session_id,
+        cxid,
+        op,
+        body: payload.to_vec(),
+    });
+    QuorumPacket { r#type: quorum_packet::REQUEST, zxid: -1, data: Some(data), authinfo: auth.to_vec() }
+}
+
+/// Publishes (Some) or withdraws (None) the server that answers clients
+/// on the client port.
+pub type ServingHook = Arc<dyn Fn(Option<Arc<dyn CnxnHandler>>) + Send + Sync>;
+
+/// What a learner role needs from the peer. The QuorumPeer builds one when
+/// it enters FOLLOWING/OBSERVING and calls [`super::follower::follow_leader`]
+/// or [`super::observer::observe_leader`] on its main thread; they return
+/// when the role ends (always with the reason), after the role's server is
+/// withdrawn and shut down. The peer then goes back to LOOKING.
+pub struct LearnerContext {
+    /// Ids, limits and timeouts.
+    pub settings: LearnerSettings,
+    /// The leader's quorum address(es), from the elected vote.
+    pub leader_addrs: Vec<SocketAddr>,
+    /// The elected leader's sid (for log lines).
+    pub leader_sid: i64,
+    /// The peer's database (kept across roles).
+    pub db: Arc<ZkDatabase>,
+    /// The server settings (timeouts, snapCount, whitelist...).
+    pub config: ServerConfig,
+    /// `acceptedEpoch` / `currentEpoch`.
+    pub epochs: Arc<dyn EpochStore>,
+    /// False once the peer shuts down.
+    pub is_running: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Where the synced server is published for the client port.
+    pub publish: ServingHook,
+}
+
+/// Connects, registers with `info_type` (FOLLOWERINFO/OBSERVERINFO) and
+/// runs the sync phase; returns the link and what sync left to finish.
+pub fn connect_and_sync(
+    ctx: &LearnerContext,
+    info_type: i32,
+) -> Result<(LeaderLink, super::learner_sync::SyncOutcome), LearnerError> {
+    let sock = connect_to_leader(&ctx.leader_addrs, &ctx.settings)?;
+    let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
+    let last_zxid = ctx.db.last_processed_zxid();
+    let new_epoch_zxid = register_with_leader(&mut link, info_type, &ctx.settings, ctx.epochs.as_ref(), last_zxid)?;
+    let new_epoch = epoch_of_zxid(new_epoch_zxid);
+    if new_epoch < ctx.epochs.accepted_epoch() {
+        error!(
+            "Proposed leader epoch {:x} is less than our accepted epoch {:x}",
+            new_epoch,
+            ctx.epochs.accepted_epoch()
+        );
+        return Err(LearnerError::Protocol("Error: Epoch of leader is lower".into()));
+    }
+    let running = Arc::clone(&ctx.is_running);
+    let outcome = super::learner_sync::sync_with_leader(
+        &mut link,
+        &ctx.db,
+        ctx.epochs.as_ref(),
+        &ctx.settings,
+        new_epoch_zxid,
+        &move || running(),
+    )?;
+    Ok((link, outcome))
+}
+
+/// Dials the leader's quorum address(es): up to 5 attempts per address
+/// within `settings.connect_timeout()`, pausing between attempts; the
+/// first address that answers wins.
+pub fn connect_to_leader(addrs: &[SocketAddr], settings: &LearnerSettings) -> Result<TcpStream, LearnerError> {
+    let started = Instant::now();
+    let budget = settings.connect_timeout();
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the leader has no quorum address");
+    for tries in 0..5 {
+        for addr in addrs {
+            let remaining = budget.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                error!("connectToLeader exceeded on retries.");
+                return Err(LearnerError::Io(format!("Failed connect to {}", addr), last_error));
+            }
+            match TcpStream::connect_timeout(addr, remaining) {
+                Ok(sock) => {
+                    info!("Successfully connected to leader, using address: {}", addr);
+                    return Ok(sock);
+                }
+                Err(e) => {
+                    let remaining = budget.saturating_sub(started.elapsed());
+                    warn!(
+                        "Unexpected exception, tries={}, remaining init limit={}, connecting to {}: {}",
+                        tries,
+                        remaining.as_millis(),
+                        addr,
+                        e
+                    );
+                    last_error = e;
+                }
+            }
+        }
+        if budget.saturating_sub(started.elapsed()) <= settings.connect_retry_delay {
+            break;
+        }
+        thread::sleep(settings.connect_retry_delay);
+    }
+    Err(LearnerError::Io("Failed connect to the leader".into(), last_error))
+}
+
+/// What the learner answers to LEADERINFO (pure: Learner.registerWithLeader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochReply {
+    /// `acceptedEpoch` must be written with the new epoch first.
+    pub accept_new_epoch: bool,
+    /// The int in ACKEPOCH: my currentEpoch, or -1 if I had already
+    /// accepted this epoch.
+    pub reported_epoch: i32,
+}
+
+/// Decides the ACKEPOCH for a leader proposing `new_epoch`; an epoch below
+/// the one I accepted is refused.
+pub fn epoch_reply(new_epoch: i64, accepted: i64, current: i64) -> Result<EpochReply, LearnerError> {
+    if new_epoch > accepted {
+        Ok(EpochReply { accept_new_epoch: true, reported_epoch: current as i32 })
+    } else if new_epoch == accepted {
+        Ok(EpochReply { accept_new_epoch: false, reported_epoch: -1 })
+    } else {
+        Err(LearnerError::Protocol(format!(
+            "Leaders epoch, {} is less than accepted epoch, {}",
+            new_epoch, accepted
+        )))
+    }
+}
+
+/// Sends FOLLOWERINFO/OBSERVERINFO, answers LEADERINFO with ACKEPOCH and
+/// returns the new epoch's first zxid. `last_logged_zxid` is what ACKEPOCH
+/// reports (the database's last zxid).
+pub fn register_with_leader(
+    link: &mut LeaderLink,
+    info_type: i32,
+    settings: &LearnerSettings,
+    epochs: &dyn EpochStore,
+    last_logged_zxid: i64,
+) -> Result<i64, LearnerError> {
+    let info = quorum_packet::learner_info_data(settings.my_id, settings.config_version);
+    let zxid = make_zxid(epochs.accepted_epoch(), 0);
+    link.write_packet(&packet(info_type, zxid, Some(info)))?;
+    let qp = link.read_packet()?;
+    let new_epoch = epoch_of_zxid(qp.zxid);
+    match qp.r#type {
+        quorum_packet::LEADERINFO => {
+            let reply = epoch_reply(new_epoch, epochs.accepted_epoch(), epochs.current_epoch())?;
+            if reply.accept_new_epoch {
+                epochs.set_accepted_epoch(new_epoch)?;
+            }
+            let data = reply.reported_epoch.to_be_bytes().to_vec();
+            link.write_packet(&packet(quorum_packet::ACKEPOCH, last_logged_zxid, Some(data)))?;
+            Ok(make_zxid(new_epoch, 0))
+        }
+        quorum_packet::NEWLEADER => {
+            // A pre-Zab-1.0 leader: no epoch handshake.
+            if new_epoch > epochs.accepted_epoch() {
+                epochs.set_accepted_epoch(new_epoch)?;
+            }
+            Ok(qp.zxid)
+        }
+        other => {
+            error!("First packet should have been NEWLEADER");
+            Err(LearnerError::Protocol(format!(
+                "First packet should have been NEWLEADER, got {}",
+                type_name(other)
+            )))
+        }
+    }
+}
+
+/// The PING reply: the leader's packet echoed with (sessionId, timeout)
+/// for every session touched since the last ping.
+pub fn ping_reply(qp: &QuorumPacket, touched: &HashMap<i64, i32>) -> QuorumPacket {
+    let pairs: Vec<(i64, i32)> = touched.iter().map(|(id, timeout)| (*id, *timeout)).collect();
+    let data = quorum_packet::encode_session_touches(&pairs);
+    QuorumPacket { r#type: qp.r#type, zxid: qp.zxid, data: Some(data), authinfo: qp.authinfo.clone() }
+}
+
+/// Decodes a REVALIDATE reply: (sessionId, valid).
+pub fn parse_revalidate_reply(data: Option<&[u8]>) -> Result<(i64, bool), LearnerError> {
+    quorum_packet::decode_revalidate_reply(data)
+        .ok_or_else(|| LearnerError::Protocol(format!("REVALIDATE reply of {} bytes", data.map_or(0, <[u8]>::len))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_reply_follows_the_accepted_epoch() {
+        assert_eq!(
+            epoch_reply(5, 4, 3).unwrap(),
+            EpochReply { accept_new_epoch: true, reported_epoch: 3 }
+        );
+        assert_eq!(
+            epoch_reply(5, 5, 4).unwrap(),
+            EpochReply { accept_new_epoch: false, reported_epoch: -1 }
+        );
+        assert!(epoch_reply(4, 5, 5).is_err());
+    }
+
+    #[test]
+    fn request_packet_layout() {
+        let auth = vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }];
+        let qp = request_packet(0x0102_0304_0506_0708, 7, 1, &[9, 9], &auth);
+        assert_eq!(qp.r#type, quorum_packet::REQUEST);
+        assert_eq!(qp.zxid, -1);
+        assert_eq!(qp.data.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 7, 0, 0, 0, 1, 9, 9]);
+        assert_eq!(qp.authinfo, auth);
+    }
+
+    #[test]
+    fn ping_reply_lists_touched_sessions() {
+        let ping = packet(quorum_packet::PING, 0x1_0000_0003, None);
+        let touched: HashMap<i64, i32> = [(0x11, 3000)].into_iter().collect();
+        let reply = ping_reply(&ping, &touched);
+        assert_eq!(reply.zxid, 0x1_0000_0003);
+        assert_eq!(reply.data.unwrap(), vec![0, 0, 0, 0, 0, 0, 0, 0x11, 0, 0, 0x0b, 0xb8]);
+        assert_eq!(ping_reply(&ping, &HashMap::new()).data.unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn revalidate_reply_parsing() {
+        let mut data = 0x42i64.to_be_bytes().to_vec();
+        data.push(1);
+        assert_eq!(parse_revalidate_reply(Some(&data)).unwrap(), (0x42, true));
+        data[8] = 0;
+        assert_eq!(parse_revalidate_reply(Some(&data)).unwrap(), (0x42, false));
+        assert!(parse_revalidate_reply(Some(&data[..8])).is_err());
+        assert!(parse_revalidate_reply(None).is_err());
+    }
+
+    #[test]
+    fn timeouts_from_ticks() {
+        let s = LearnerSettings {
+            my_id: 1,
+            tick_ms: 100,
+            init_limit: 10,
+            sync_limit: 5,
+            connect_limit: 0,
+            config_version: 0,
+            connect_retry_delay: Duration::from_millis(100),
+        };
+        assert_eq!(s.init_timeout(), Duration::from_millis(1000));
+        assert_eq!(s.sync_timeout(), Duration::from_millis(500));
+        assert_eq!(s.connect_timeout(), Duration::from_millis(1000));
+        assert_eq!(LearnerSettings { connect_limit: 3, ..s }.connect_timeout(), Duration::from_millis(300));
+    }
+}
