@@ -11,7 +11,7 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.ZKDatabase`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,31 @@ use crate::persistence::{Error, IoContext};
 pub const ACCEPTED_EPOCH_FILE: &str = "acceptedEpoch";
 /// The epoch file holding the epoch this server is in.
 pub const CURRENT_EPOCH_FILE: &str = "currentEpoch";
+
+/// How many committed proposals a quorum peer keeps in memory for
+/// learners' DIFF sync (`zookeeper.commitLogCount`, default and minimum).
+pub const COMMIT_LOG_COUNT: usize = 500;
+
+/// One committed txn as a PROPOSAL would carry it.
+#[derive(Debug, Clone)]
+pub struct CommittedProposal {
+    /// Its zxid.
+    pub zxid: i64,
+    /// TxnHeader + txn record [+ digest], shared with queued packets.
+    pub payload: Arc<Vec<u8>>,
+}
+
+/// A copy of the committed log (ZKDatabase's `committedLog` with its
+/// bounds; when empty both bounds are the last processed zxid).
+#[derive(Debug, Clone)]
+pub struct CommittedLogView {
+    /// `minCommittedLog`.
+    pub min: i64,
+    /// `maxCommittedLog`.
+    pub max: i64,
+    /// The proposals, oldest first.
+    pub proposals: Vec<CommittedProposal>,
+}
 
 /// A persistence failure, naming the file (and offset) when there is one.
 pub type PersistenceError = crate::persistence::Error;
@@ -64,6 +89,12 @@ pub struct ZkDatabase {
     snapshot_running: AtomicBool,
     /// The last snapshot written or loaded.
     last_snapshot: Mutex<Option<PathBuf>>,
+    /// The last [`COMMIT_LOG_COUNT`] committed txns (quorum peers only:
+    /// see `enable_committed_log`). Filled by `load_database` (replayed
+    /// txns) and `process_txn`; read by the leader's LearnerHandlers.
+    committed_log: Mutex<VecDeque<CommittedProposal>>,
+    /// Whether `committed_log` is kept (off for the standalone server).
+    committed_log_enabled: AtomicBool,
 }
 
 impl ZkDatabase {
@@ -109,14 +140,72 @@ impl ZkDatabase {
             initialized: AtomicBool::new(false),
             snapshot_running: AtomicBool::new(false),
             last_snapshot: Mutex::new(None),
+            committed_log: Mutex::new(VecDeque::new()),
+            committed_log_enabled: AtomicBool::new(false),
         })
+    }
+
+    /// Keeps the committed-proposal log from now on (a quorum peer calls
+    /// this before `load_database`).
+    pub fn enable_committed_log(&self) {
+        self.committed_log_enabled.store(true, Ordering::SeqCst);
+    }
+
+    /// Records a committed txn (`addCommittedProposal`), dropping the
+    /// oldest past [`COMMIT_LOG_COUNT`].
+    pub fn add_committed_proposal(&self, zxid: i64, payload: Arc<Vec<u8>>) {
+        if !self.committed_log_enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut log = self.committed_log.lock();
+        if log.back().is_some_and(|last| last.zxid >= zxid) {
+            return;
+        }
+        if log.len() >= COMMIT_LOG_COUNT {
+            log.pop_front();
+        }
+        log.push_back(CommittedProposal { zxid, payload });
+    }
+
+    /// The committed log and its bounds (empty: both = last processed zxid).
+    pub fn committed_log(&self) -> CommittedLogView {
+        let last = self.last_processed_zxid();
+        let log = self.committed_log.lock();
+        CommittedLogView {
+            min: log.front().map_or(last, |p| p.zxid),
+            max: log.back().map_or(last, |p| p.zxid),
+            proposals: log.iter().cloned().collect(),
+        }
+    }
+
+    /// Writes what a SNAP sync streams: the session count and (id,
+    /// timeout) pairs, then the tree (ACL cache, nodes, "/" terminator),
+    /// taken under the tree's read lock so it matches the returned zxid
+    /// (`ZKDatabase.serializeSnapshot`). The caller adds the signature.
+    pub fn serialize_snapshot(&self, out: &mut Vec<u8>) -> std::io::Result<i64> {
+        use crate::server::data_tree::SnapshotCursor;
+        let tree = self.tree.read();
+        let sessions = self.sessions.lock().clone();
+        let mut oa = crate::jute::OutputArchive::new(out);
+        oa.write_int(sessions.len() as i32)?;
+        for (id, timeout) in &sessions {
+            oa.write_long(*id)?;
+            oa.write_int(*timeout)?;
+        }
+        tree.serialize_acl_cache(&mut oa)?;
+        let mut cursor = SnapshotCursor::new();
+        while !tree.serialize_nodes_chunk(&mut cursor, &mut oa, usize::MAX)? {}
+        Ok(tree.last_processed_zxid())
     }
 
     /// Restores the newest valid snapshot and replays the log after it.
     /// Returns the last zxid. Logs progress for large snapshots.
     pub fn load_database(&self) -> Result<i64, PersistenceError> {
         let started = Instant::now();
-        let restored = self.snap_log.restore(&mut |_| {})?;
+        self.committed_log.lock().clear();
+        let restored = self.snap_log.restore(&mut |t| {
+            self.add_committed_proposal(t.entry.header.zxid, Arc::new(t.payload.clone()))
+        })?;
         let mut tree = self.tree.write();
         // The event ACL check belongs to the server, not to the image.
         let filter = tree.event_acl_filter();
@@ -160,9 +249,15 @@ impl ZkDatabase {
     /// Applies a txn to the tree and the session table (createSession adds,
     /// closeSession removes).
     pub fn process_txn(&self, entry: &TxnLogEntry) -> ProcessTxnResult {
-        let mut tree = self.tree.write();
-        let mut sessions = self.sessions.lock();
-        apply_txn(&mut tree, &mut sessions, entry, true)
+        let rc = {
+            let mut tree = self.tree.write();
+            let mut sessions = self.sessions.lock();
+            apply_txn(&mut tree, &mut sessions, entry, true)
+        };
+        if self.committed_log_enabled.load(Ordering::Relaxed) {
+            self.add_committed_proposal(entry.header.zxid, Arc::new(entry.to_bytes()));
+        }
+        rc
     }
 
     /// Sessions and their timeouts (restored from disk, kept current).
