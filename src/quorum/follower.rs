@@ -15,15 +15,21 @@ use std::time::Instant;
 use log::{error, info, warn};
 
 use super::follower_zookeeper_server::FollowerZooKeeperServer;
-use super::learner::{connect_and_sync, parse_revalidate_reply, ping_reply, LeaderLink, LearnerContext, LearnerError, EXIT_UNMATCHED_TXN_COMMIT};
+use super::learner::{connect_and_sync, run_as_peer, parse_revalidate_reply, ping_reply, LeaderLink, LearnerContext, LearnerError, EXIT_UNMATCHED_TXN_COMMIT};
 use super::learner_sync::SyncOutcome;
 use super::quorum_packet::{self, type_name};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::txn::TxnLogEntry;
-use crate::server::server_cnxn_factory::CnxnHandler;
+use super::quorum_peer::{QuorumPeer, RoleContext};
 
 /// Follows the leader named in `ctx` until the role ends; returns why.
-pub fn follow_leader(ctx: &LearnerContext) -> LearnerError {
+/// The peer's FOLLOW entry (`quorum_peer::FOLLOW`).
+pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+    run_as_peer(peer, ctx, follow)
+}
+
+/// Runs the role described by `ctx` until it ends; returns why.
+pub fn follow(ctx: &LearnerContext<'_>) -> LearnerError {
     info!("FOLLOWING - leader is myid {}", ctx.leader_sid);
     let started = Instant::now();
     let (mut link, outcome) = match connect_and_sync(ctx, quorum_packet::FOLLOWERINFO) {
@@ -46,7 +52,7 @@ pub fn follow_leader(ctx: &LearnerContext) -> LearnerError {
         }
     };
     info!("Synced with leader {} in {} ms; serving", ctx.leader_sid, started.elapsed().as_millis());
-    (ctx.publish)(Some(Arc::clone(&server.base.zks) as Arc<dyn CnxnHandler>));
+    (ctx.publish)(Some(Arc::clone(&server.base.zks)));
     let reason = match finish_sync(&server, outcome) {
         Ok(()) => broadcast_loop(ctx, &mut link, &server),
         Err(e) => e,
@@ -80,7 +86,7 @@ fn finish_sync(server: &FollowerZooKeeperServer, outcome: SyncOutcome) -> Result
 }
 
 /// Reads and handles packets until something ends the role.
-fn broadcast_loop(ctx: &LearnerContext, link: &mut LeaderLink, server: &FollowerZooKeeperServer) -> LearnerError {
+fn broadcast_loop(ctx: &LearnerContext<'_>, link: &mut LeaderLink, server: &FollowerZooKeeperServer) -> LearnerError {
     let mut last_queued = ctx.db.last_processed_zxid();
     while (ctx.is_running)() {
         let qp = match link.read_packet() {

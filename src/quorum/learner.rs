@@ -30,12 +30,13 @@ use log::{error, info, warn};
 use parking_lot::Mutex;
 
 use super::quorum_packet::{self, packet, type_name};
+use super::quorum_peer::{QuorumPeer, RoleContext};
 use super::vote::{epoch_of_zxid, make_zxid};
 use crate::jute::data::Id;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{self, InputArchive, OutputArchive, Record};
 use crate::config::server_config::ServerConfig;
-use crate::server::server_cnxn_factory::CnxnHandler;
+use crate::server::zookeeper_server::ZooKeeperServer;
 use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 
 /// Java's `ExitCode.QUORUM_PACKET_ERROR`: an unexpected first sync packet
@@ -163,6 +164,80 @@ impl EpochStore for FileEpochs {
     }
 }
 
+/// The peer's epochs: written through the QuorumPeer so its votes see them.
+pub struct PeerEpochs<'a> {
+    /// The peer (holds the values the votes carry).
+    pub peer: &'a QuorumPeer,
+    /// Where the files live.
+    pub db: &'a ZkDatabase,
+}
+
+impl EpochStore for PeerEpochs<'_> {
+    fn accepted_epoch(&self) -> i64 {
+        self.peer.accepted_epoch()
+    }
+    fn current_epoch(&self) -> i64 {
+        self.peer.current_epoch()
+    }
+    fn set_accepted_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
+        self.peer
+            .write_accepted_epoch(self.db, epoch)
+            .map_err(|e| LearnerError::Persistence(format!("writing acceptedEpoch: {}", e)))
+    }
+    fn set_current_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
+        self.peer
+            .write_current_epoch(self.db, epoch)
+            .map_err(|e| LearnerError::Persistence(format!("writing currentEpoch: {}", e)))
+    }
+}
+
+/// The learner settings of a peer: its timing, its quorum verifier's
+/// version, `connectToLearnerMasterLimit` from zoo.cfg and
+/// `zookeeper.leaderConnectDelayDuringRetryMs` (default 100).
+pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
+    let timing = ctx.timing();
+    let raw = &ctx.config.server.raw;
+    let number = |key: &str| raw.get(key).and_then(|v| v.trim().parse::<u64>().ok());
+    LearnerSettings {
+        my_id: peer.my_id,
+        tick_ms: timing.tick.as_millis() as u64,
+        init_limit: timing.init_limit.max(1) as u32,
+        sync_limit: timing.sync_limit.max(1) as u32,
+        connect_limit: number("connectToLearnerMasterLimit").unwrap_or(0) as u32,
+        config_version: peer.verifier.version(),
+        connect_retry_delay: Duration::from_millis(
+            number("zookeeper.leaderConnectDelayDuringRetryMs").or_else(|| number("leaderConnectDelayDuringRetryMs")).unwrap_or(100),
+        ),
+    }
+}
+
+/// Runs `role` with a context built from the peer, then records the
+/// database's last zxid for the next election's vote.
+pub fn run_as_peer(
+    peer: &QuorumPeer,
+    ctx: &RoleContext,
+    role: fn(&LearnerContext<'_>) -> LearnerError,
+) -> String {
+    let leader_addrs: Vec<SocketAddr> = peer.leader_quorum_addrs().iter().filter_map(|hp| hp.resolve().ok()).collect();
+    let epochs = PeerEpochs { peer, db: &ctx.db };
+    let is_running = || peer.is_running();
+    let serving = Arc::clone(&ctx.serving);
+    let publish = move |server: Option<Arc<ZooKeeperServer>>| serving.set_server(server);
+    let learner = LearnerContext {
+        settings: settings_of(peer, ctx),
+        leader_addrs,
+        leader_sid: peer.current_vote().id,
+        db: Arc::clone(&ctx.db),
+        config: ctx.config.server.clone(),
+        epochs: &epochs,
+        is_running: &is_running,
+        publish: &publish,
+    };
+    let reason = role(&learner);
+    peer.set_last_logged_zxid(ctx.db.last_processed_zxid());
+    reason.to_string()
+}
+
 /// The writing half of the leader link, shared by every thread that talks
 /// to the leader.
 pub struct LeaderWriter {
@@ -271,16 +346,12 @@ pub fn request_packet(session_id: i64, cxid: i32, op: i32, payload: &[u8], auth:
     QuorumPacket { r#type: quorum_packet::REQUEST, zxid: -1, data: Some(data), authinfo: auth.to_vec() }
 }
 
-/// Publishes (Some) or withdraws (None) the server that answers clients
-/// on the client port.
-pub type ServingHook = Arc<dyn Fn(Option<Arc<dyn CnxnHandler>>) + Send + Sync>;
-
-/// What a learner role needs from the peer. The QuorumPeer builds one when
-/// it enters FOLLOWING/OBSERVING and calls [`super::follower::follow_leader`]
-/// or [`super::observer::observe_leader`] on its main thread; they return
-/// when the role ends (always with the reason), after the role's server is
-/// withdrawn and shut down. The peer then goes back to LOOKING.
-pub struct LearnerContext {
+/// What a learner role needs. [`super::follower::follow_leader`] and
+/// [`super::observer::observe_leader`] (the peer's FOLLOW/OBSERVE entries)
+/// build one from the QuorumPeer and its RoleContext; tests build one over
+/// a scripted leader. The role returns when it ends (always with the
+/// reason), after its server is withdrawn and shut down.
+pub struct LearnerContext<'a> {
     /// Ids, limits and timeouts.
     pub settings: LearnerSettings,
     /// The leader's quorum address(es), from the elected vote.
@@ -292,23 +363,23 @@ pub struct LearnerContext {
     /// The server settings (timeouts, snapCount, whitelist...).
     pub config: ServerConfig,
     /// `acceptedEpoch` / `currentEpoch`.
-    pub epochs: Arc<dyn EpochStore>,
+    pub epochs: &'a dyn EpochStore,
     /// False once the peer shuts down.
-    pub is_running: Arc<dyn Fn() -> bool + Send + Sync>,
-    /// Where the synced server is published for the client port.
-    pub publish: ServingHook,
+    pub is_running: &'a dyn Fn() -> bool,
+    /// Publishes (Some) or withdraws (None) the server answering clients.
+    pub publish: &'a dyn Fn(Option<Arc<ZooKeeperServer>>),
 }
 
 /// Connects, registers with `info_type` (FOLLOWERINFO/OBSERVERINFO) and
 /// runs the sync phase; returns the link and what sync left to finish.
 pub fn connect_and_sync(
-    ctx: &LearnerContext,
+    ctx: &LearnerContext<'_>,
     info_type: i32,
 ) -> Result<(LeaderLink, super::learner_sync::SyncOutcome), LearnerError> {
     let sock = connect_to_leader(&ctx.leader_addrs, &ctx.settings)?;
     let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
     let last_zxid = ctx.db.last_processed_zxid();
-    let new_epoch_zxid = register_with_leader(&mut link, info_type, &ctx.settings, ctx.epochs.as_ref(), last_zxid)?;
+    let new_epoch_zxid = register_with_leader(&mut link, info_type, &ctx.settings, ctx.epochs, last_zxid)?;
     let new_epoch = epoch_of_zxid(new_epoch_zxid);
     if new_epoch < ctx.epochs.accepted_epoch() {
         error!(
@@ -318,15 +389,8 @@ pub fn connect_and_sync(
         );
         return Err(LearnerError::Protocol("Error: Epoch of leader is lower".into()));
     }
-    let running = Arc::clone(&ctx.is_running);
-    let outcome = super::learner_sync::sync_with_leader(
-        &mut link,
-        &ctx.db,
-        ctx.epochs.as_ref(),
-        &ctx.settings,
-        new_epoch_zxid,
-        &move || running(),
-    )?;
+    let outcome =
+        super::learner_sync::sync_with_leader(&mut link, &ctx.db, ctx.epochs, &ctx.settings, new_epoch_zxid, ctx.is_running)?;
     Ok((link, outcome))
 }
 

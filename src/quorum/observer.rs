@@ -12,16 +12,22 @@ use std::time::Instant;
 
 use log::{error, info, warn};
 
-use super::learner::{connect_and_sync, parse_revalidate_reply, ping_reply, LeaderLink, LearnerContext, LearnerError};
+use super::learner::{connect_and_sync, run_as_peer, parse_revalidate_reply, ping_reply, LeaderLink, LearnerContext, LearnerError};
 use super::learner_sync::SyncOutcome;
 use super::observer_zookeeper_server::ObserverZooKeeperServer;
 use super::quorum_packet::{self, type_name};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::txn::TxnLogEntry;
-use crate::server::server_cnxn_factory::CnxnHandler;
+use super::quorum_peer::{QuorumPeer, RoleContext};
 
 /// Observes the leader named in `ctx` until the role ends; returns why.
-pub fn observe_leader(ctx: &LearnerContext) -> LearnerError {
+/// The peer's OBSERVE entry (`quorum_peer::OBSERVE`).
+pub fn observe_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+    run_as_peer(peer, ctx, observe)
+}
+
+/// Runs the role described by `ctx` until it ends; returns why.
+pub fn observe(ctx: &LearnerContext<'_>) -> LearnerError {
     info!("OBSERVING - leader is myid {}", ctx.leader_sid);
     let started = Instant::now();
     let (mut link, outcome) = match connect_and_sync(ctx, quorum_packet::OBSERVERINFO) {
@@ -44,7 +50,7 @@ pub fn observe_leader(ctx: &LearnerContext) -> LearnerError {
         }
     };
     info!("Synced with leader {} in {} ms; serving", ctx.leader_sid, started.elapsed().as_millis());
-    (ctx.publish)(Some(Arc::clone(&server.base.zks) as Arc<dyn CnxnHandler>));
+    (ctx.publish)(Some(Arc::clone(&server.base.zks)));
     finish_sync(&server, outcome);
     let reason = broadcast_loop(ctx, &mut link, &server);
     warn!("Exception when observing the leader: {}", reason);
@@ -69,7 +75,7 @@ fn finish_sync(server: &ObserverZooKeeperServer, mut outcome: SyncOutcome) {
     }
 }
 
-fn broadcast_loop(ctx: &LearnerContext, link: &mut LeaderLink, server: &ObserverZooKeeperServer) -> LearnerError {
+fn broadcast_loop(ctx: &LearnerContext<'_>, link: &mut LeaderLink, server: &ObserverZooKeeperServer) -> LearnerError {
     while (ctx.is_running)() {
         let qp = match link.read_packet() {
             Ok(qp) => qp,

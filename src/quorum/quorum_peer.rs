@@ -71,9 +71,9 @@ pub type RoleEntry = fn(&QuorumPeer, &RoleContext) -> String;
 /// LEADING.
 pub const LEAD: RoleEntry = super::leader::lead;
 /// FOLLOWING (E2: point at `follower::follow_leader`).
-pub const FOLLOW: RoleEntry = interim_learner;
+pub const FOLLOW: RoleEntry = super::follower::follow_leader;
 /// OBSERVING (E2: point at `observer::observe_leader`).
-pub const OBSERVE: RoleEntry = interim_learner;
+pub const OBSERVE: RoleEntry = super::observer::observe_leader;
 
 /// Where a role publishes its server for client connections.
 pub trait ServingSlot: Send + Sync {
