@@ -1,0 +1,73 @@
+//! Who has acked something (a proposal, NEWLEADER, an epoch), and whether
+//! those acks form a quorum of the verifier in force. Reconfig is not
+//! supported, so there is one verifier (Java keeps a list of pairs).
+//!
+//! Pure; owned by whoever holds the Leader's locks.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.SyncedLearnerTracker`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::flexible::QuorumVerifier;
+
+/// Acks toward one decision.
+#[derive(Debug, Clone)]
+pub struct SyncedLearnerTracker {
+    /// The quorum rule.
+    verifier: Arc<QuorumVerifier>,
+    /// Participants that acked (others are ignored, as Java's `addAck`).
+    acks: BTreeSet<i64>,
+}
+
+impl SyncedLearnerTracker {
+    /// No acks yet.
+    pub fn new(verifier: Arc<QuorumVerifier>) -> SyncedLearnerTracker {
+        SyncedLearnerTracker { verifier, acks: BTreeSet::new() }
+    }
+
+    /// Records `sid`'s ack; false when `sid` is not a participant.
+    pub fn add_ack(&mut self, sid: i64) -> bool {
+        if !self.verifier.is_voter(sid) {
+            return false;
+        }
+        self.acks.insert(sid);
+        true
+    }
+
+    /// Whether `sid` acked.
+    pub fn has_sid(&self, sid: i64) -> bool {
+        self.acks.contains(&sid)
+    }
+
+    /// Whether the acks form a quorum (`hasAllQuorums`).
+    pub fn has_all_quorums(&self) -> bool {
+        self.verifier.has_quorum(&self.acks)
+    }
+
+    /// `1,2,3` as in Java's "only synced with sids: [ ... ]".
+    pub fn ack_set_text(&self) -> String {
+        self.acks.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quorum_counts_participants_only() {
+        let pairs: Vec<(String, String)> = (1..=4)
+            .map(|i| (format!("server.{}", i), format!("h:{}:{}{}", 10 + i, 20 + i, if i == 4 { ":observer" } else { "" })))
+            .collect();
+        let qv = Arc::new(QuorumVerifier::from_pairs(&pairs, false).unwrap());
+        let mut t = SyncedLearnerTracker::new(qv);
+        assert!(t.add_ack(1));
+        assert!(!t.add_ack(4), "observer");
+        assert!(!t.has_all_quorums());
+        assert!(t.add_ack(3));
+        assert!(t.has_all_quorums());
+        assert_eq!(t.ack_set_text(), "1,3");
+        assert!(t.has_sid(3) && !t.has_sid(4));
+    }
+}
