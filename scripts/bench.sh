@@ -23,6 +23,8 @@
 #                          defaults, as Debian's zkServer.sh runs it, e.g.
 #                          max heap = 1/4 of RAM)
 #              SKIP_BUILD=1  use the binaries already in target/release
+#              SESSIONS_COUNT, LOAD_COUNT  override the sizes of `sessions`
+#                          (10000) and `load` (1000000)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -52,10 +54,10 @@ IMPL_LIST=${IMPLS//,/ }
 if [ $QUICK = 1 ]; then
     [ "$RUNS" = 3 ] && RUNS=1
     TIMED="--warmup 1 --duration 3"
-    SESSIONS_COUNT=2000 LOAD_COUNT=100000
+    SESSIONS_COUNT=${SESSIONS_COUNT:-2000} LOAD_COUNT=${LOAD_COUNT:-100000}
 else
     TIMED="--warmup 3 --duration 10"
-    SESSIONS_COUNT=10000 LOAD_COUNT=1000000
+    SESSIONS_COUNT=${SESSIONS_COUNT:-10000} LOAD_COUNT=${LOAD_COUNT:-1000000}
 fi
 
 # The flags of each case: the shapes of the issue's targets table.
