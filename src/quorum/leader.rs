@@ -1,10 +1,352 @@
-//! The leader role (being built): see `quorum_peer` for how roles run.
+//! The leader role: discovery (agree on a new epoch with a quorum), sync
+//! (bring each learner up to date, NEWLEADER acked by a quorum), then
+//! broadcast (serve clients, propose every txn, commit on a quorum of
+//! acks), with a ping every half tick and a check every tick that a quorum
+//! of learners is still in sync; losing it ends the role (back to
+//! LOOKING).
 //!
-//! Mirrors: `org.apache.zookeeper.server.quorum.Leader`.
+//! Threads: [`lead`] runs on the QuorumPeer main thread (discovery waits,
+//! then the tick loop); the LearnerCnxAcceptor thread; one LearnerHandler
+//! thread (plus its sender) per learner; the leader's processor threads.
+//! They share one [`Leader`]: `discovery` (epoch barriers, its own lock and
+//! condvar, see `leader_discovery`), `bcast` (proposals, commits and the
+//! forwarding set, see `leader_broadcast`), `learners` (leaf lock).
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.Leader` (lead, shutdown,
+//! the learner registry, touch/revalidate, the tick loop).
 
-use super::quorum_peer::{QuorumPeer, RoleContext};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use parking_lot::{Condvar, Mutex};
+
+use super::commit_processor::Committer;
+use super::flexible::QuorumVerifier;
+use super::leader_broadcast::Broadcast;
+use super::leader_discovery::Discovery;
+use super::leader_zookeeper_server::LeaderZooKeeperServer;
+use super::learner_cnx_acceptor::LearnerCnxAcceptor;
+use super::learner_handler::LearnerPeer;
+use super::quorum_packet::make_zxid;
+use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
+use super::synced_learner_tracker::SyncedLearnerTracker;
+use crate::server::request::Request;
+use crate::server::zk_database::ZkDatabase;
+use crate::server::zookeeper_server::ZooKeeperServer;
+
+/// Why a leader phase failed (the role then ends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaderError {
+    /// A quorum wait ran past initLimit (the message names which).
+    Timeout(String),
+    /// A learner is refused (ahead of us, wrong packet, ...).
+    Refused(String),
+    /// The leader is shutting down.
+    Stopped,
+}
+
+impl fmt::Display for LeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeaderError::Timeout(m) | LeaderError::Refused(m) => f.write_str(m),
+            LeaderError::Stopped => f.write_str("leader is shutting down"),
+        }
+    }
+}
+
+impl std::error::Error for LeaderError {}
+
+/// What the leader's threads share.
+pub struct Leader {
+    /// My sid.
+    pub my_id: i64,
+    /// Members and quorum rule.
+    pub verifier: Arc<QuorumVerifier>,
+    /// The verifier as text (NEWLEADER's data).
+    pub config_text: String,
+    /// The database (shared with the peer across roles).
+    pub db: Arc<ZkDatabase>,
+    /// tickTime, initLimit, syncLimit.
+    pub timing: ZabTiming,
+    /// `zookeeper.forceSnapshotSync` (tests).
+    pub force_snap: bool,
+    /// Epoch agreement and the NEWLEADER ack quorum.
+    pub discovery: Discovery,
+    /// Proposals, commits, toBeApplied, the forwarding set (Java: the
+    /// Leader's monitor).
+    pub bcast: Mutex<Broadcast>,
+    /// Every connected learner (LearnerHandler threads add and remove).
+    learners: Mutex<Vec<Arc<LearnerPeer>>>,
+    /// Ticks since broadcast began (the tick loop increments).
+    pub tick: AtomicI64,
+    /// Cleared by shutdown: handlers and waits give up.
+    running: AtomicBool,
+    /// Set once the leader's server serves (handlers wait before UPTODATE).
+    started: Mutex<bool>,
+    started_cv: Condvar,
+    /// The leader's server once started; taken by shutdown.
+    zk: Mutex<Option<Arc<ZooKeeperServer>>>,
+    /// Commits go to the CommitProcessor through this.
+    committer: Mutex<Option<Committer>>,
+    /// Sids for learners that sent no LearnerInfo (negative, decreasing).
+    anon_sid: AtomicI64,
+}
+
+impl Leader {
+    /// A leader for the peer's current epoch and database.
+    pub fn new(peer: &QuorumPeer, ctx: &RoleContext) -> Arc<Leader> {
+        let force_snap = ctx
+            .config
+            .server
+            .raw
+            .get("zookeeper.forceSnapshotSync")
+            .or_else(|| ctx.config.server.raw.get("forceSnapshotSync"))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+            || std::env::var("ZK_FORCE_SNAPSHOT_SYNC").is_ok_and(|v| v == "true");
+        let summary = (peer.current_epoch(), ctx.db.last_processed_zxid());
+        Arc::new(Leader {
+            my_id: peer.my_id,
+            verifier: Arc::clone(&peer.verifier),
+            config_text: peer.config_text(),
+            db: Arc::clone(&ctx.db),
+            timing: ctx.timing(),
+            force_snap,
+            discovery: Discovery::new(Arc::clone(&peer.verifier), summary),
+            bcast: Mutex::new(Broadcast::new(Arc::clone(&peer.verifier))),
+            learners: Mutex::new(Vec::new()),
+            tick: AtomicI64::new(0),
+            running: AtomicBool::new(true),
+            started: Mutex::new(false),
+            started_cv: Condvar::new(),
+            zk: Mutex::new(None),
+            committer: Mutex::new(None),
+            anon_sid: AtomicI64::new(-1),
+        })
+    }
+
+    /// False once the role is ending.
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Whether `sid` votes.
+    pub fn is_participant(&self, sid: i64) -> bool {
+        self.verifier.is_voter(sid)
+    }
+
+    /// A sid for a learner without LearnerInfo.
+    pub fn next_anonymous_sid(&self) -> i64 {
+        self.anon_sid.fetch_sub(1, Ordering::SeqCst)
+    }
+
+    /// A LearnerHandler registers its learner.
+    pub fn add_learner(&self, peer: Arc<LearnerPeer>) {
+        self.learners.lock().push(peer);
+    }
+
+    /// A LearnerHandler is done.
+    pub fn remove_learner(&self, peer: &Arc<LearnerPeer>) {
+        self.learners.lock().retain(|p| !Arc::ptr_eq(p, peer));
+        self.bcast.lock().remove_forwarding(peer);
+    }
+
+    /// Ticks allowed for a new learner's first ack: `tick + initLimit + syncLimit`.
+    pub fn tick_of_initial_ack_deadline(&self) -> i64 {
+        self.tick.load(Ordering::SeqCst) + i64::from(self.timing.init_limit) + i64::from(self.timing.sync_limit)
+    }
+
+    /// Ticks allowed until the next ack: `tick + syncLimit`.
+    pub fn tick_of_next_ack_deadline(&self) -> i64 {
+        self.tick.load(Ordering::SeqCst) + i64::from(self.timing.sync_limit)
+    }
+
+    /// The CommitProcessor's handle (set when the chain starts).
+    pub fn set_committer(&self, c: Committer) {
+        *self.committer.lock() = Some(c);
+    }
+
+    /// Hands a committed request to the CommitProcessor.
+    pub fn commit_to_processor(&self, request: Request) {
+        if let Some(c) = self.committer.lock().as_ref() {
+            c.commit(request);
+        }
+    }
+
+    /// Blocks a LearnerHandler until the leader serves (`waitForStartup`);
+    /// false if the role ended first.
+    pub fn wait_for_startup(&self) -> bool {
+        let mut started = self.started.lock();
+        while !*started {
+            if !self.is_running() {
+                return false;
+            }
+            self.started_cv.wait_for(&mut started, Duration::from_millis(100));
+        }
+        true
+    }
+
+    /// Session data from a learner's ping (`Leader.touch` via the tracker).
+    pub fn touch(&self, session_id: i64, timeout: i32) -> bool {
+        match self.zk.lock().as_ref() {
+            Some(zk) => zk.session_tracker().touch_session(session_id, timeout),
+            None => false,
+        }
+    }
+
+    /// REVALIDATE: is the session alive (touching it if so).
+    pub fn revalidate(&self, session_id: i64, timeout: i32) -> bool {
+        self.touch(session_id, timeout)
+    }
+
+    /// A learner's forwarded request enters the leader's pipeline.
+    pub fn submit_learner_request(&self, request: Request) {
+        let zk = self.zk.lock().clone();
+        match zk {
+            Some(zk) => {
+                if !zk.submit_internal(request) {
+                    warn!("Dropping a learner request: the leader's pipeline is stopped");
+                }
+            }
+            None => warn!("Dropping a learner request {:?}: the leader is not serving", request),
+        }
+    }
+
+    /// Stops everything the role started (idempotent).
+    pub fn shutdown(&self, reason: &str, ctx: &RoleContext) {
+        if !self.running.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        info!("Shutting down");
+        info!("Shutdown called. For the reason {}", reason);
+        ctx.serving.set_server(None);
+        self.started_cv.notify_all();
+        self.discovery.wake_all();
+        let learners: Vec<Arc<LearnerPeer>> = self.learners.lock().drain(..).collect();
+        for l in learners {
+            l.shutdown();
+        }
+        if let Some(zk) = self.zk.lock().take() {
+            zk.shutdown();
+        }
+        self.committer.lock().take();
+    }
+
+    /// Builds and starts the leader's server (`startZkServer`).
+    fn start_zk_server(self: &Arc<Self>, ctx: &RoleContext, zxid: i64) -> Arc<ZooKeeperServer> {
+        let zk = LeaderZooKeeperServer::create(Arc::clone(self), ctx);
+        zk.server_state().hzxid.store(zxid, Ordering::SeqCst);
+        self.db.set_last_processed_zxid(zxid);
+        zk.startup();
+        *self.zk.lock() = Some(Arc::clone(&zk));
+        *self.started.lock() = true;
+        self.started_cv.notify_all();
+        zk
+    }
+
+    /// The learners whose acks are recent enough (`LearnerHandler.synced`).
+    fn synced_tracker(&self) -> SyncedLearnerTracker {
+        let tick = self.tick.load(Ordering::SeqCst);
+        let mut t = SyncedLearnerTracker::new(Arc::clone(&self.verifier));
+        t.add_ack(self.my_id);
+        for l in self.learners.lock().iter() {
+            if l.synced(tick) {
+                t.add_ack(l.sid());
+            }
+        }
+        t
+    }
+}
 
 /// LEADING: runs until the role ends; returns why.
-pub fn lead(peer: &QuorumPeer, _ctx: &RoleContext) -> String {
-    peer.hold_leading()
+pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+    info!("LEADING - LEADER ELECTION TOOK - {} {}", 0, "MS");
+    ctx.db.enable_committed_log();
+    ctx.db.kill_dead_sessions();
+    if let Err(e) = ctx.db.take_snapshot() {
+        error!("Cannot take the leader's initial snapshot: {}", e);
+    }
+    let leader = Leader::new(peer, ctx);
+    let acceptor = match LearnerCnxAcceptor::start(
+        Arc::clone(&leader),
+        &peer.my_quorum_addrs(),
+        peer.role_settings().listen_on_all_ips,
+    ) {
+        Ok(a) => a,
+        Err(e) => return format!("cannot open the quorum port: {}", e),
+    };
+    let reason = match run(&leader, peer, ctx) {
+        Ok(r) => r,
+        Err(e) => e.to_string(),
+    };
+    acceptor.stop();
+    leader.shutdown(&reason, ctx);
+    // Uncommitted txns may be in our log: the next election must see them.
+    match ctx.db.load_database() {
+        Ok(z) => peer.set_last_logged_zxid(z),
+        Err(e) => error!("Reloading the database after leading: {}", e),
+    }
+    reason
+}
+
+/// Discovery, sync, then the tick loop.
+fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<String, LeaderError> {
+    let epoch = leader.get_epoch_to_propose(leader.my_id, peer.accepted_epoch())?;
+    if let Err(e) = peer.write_accepted_epoch(&ctx.db, epoch) {
+        return Err(LeaderError::Refused(format!("cannot write acceptedEpoch: {}", e)));
+    }
+    let zxid = make_zxid(epoch, 0);
+    leader.bcast.lock().start_epoch(zxid);
+    leader.discovery.set_new_leader_zxid(zxid);
+    leader.wait_for_epoch_ack(leader.my_id, (peer.current_epoch(), ctx.db.last_processed_zxid()))?;
+    if let Err(e) = peer.write_current_epoch(&ctx.db, epoch) {
+        return Err(LeaderError::Refused(format!("cannot write currentEpoch: {}", e)));
+    }
+    if let Err(e) = leader.wait_for_new_leader_ack(leader.my_id, zxid) {
+        let synced = leader.discovery.new_leader_ack_text();
+        warn!("{}", e);
+        return Ok(format!("Waiting for a quorum of followers, only synced with sids: [ {} ]", synced));
+    }
+    let zk = leader.start_zk_server(ctx, zxid);
+    ctx.serving.set_server(Some(zk));
+    peer.set_last_logged_zxid(zxid);
+    info!("LEADING: epoch {} established, serving (zxid 0x{:x})", epoch, zxid);
+    Ok(tick_loop(leader, peer))
+}
+
+/// A ping every half tick; every tick, a quorum of synced learners or the
+/// role ends.
+fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> String {
+    let half = leader.timing.tick / 2;
+    let mut tick_skip = true;
+    let mut next = Instant::now() + half;
+    loop {
+        let now = Instant::now();
+        if next > now {
+            thread::sleep(next - now);
+        }
+        next += half;
+        if !peer.is_running() {
+            return "shutting down".to_string();
+        }
+        if !leader.is_running() {
+            return "Unexpected internal error".to_string();
+        }
+        if !tick_skip {
+            leader.tick.fetch_add(1, Ordering::SeqCst);
+        }
+        let synced = leader.synced_tracker();
+        if !tick_skip && !synced.has_all_quorums() {
+            return format!("Not sufficient followers synced, only synced with sids: [ {} ]", synced.ack_set_text());
+        }
+        tick_skip = !tick_skip;
+        let last_proposed = leader.bcast.lock().last_proposed();
+        let learners: Vec<Arc<LearnerPeer>> = leader.learners.lock().clone();
+        for l in learners {
+            l.ping(last_proposed);
+        }
+    }
 }

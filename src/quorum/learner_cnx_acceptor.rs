@@ -1,79 +1,114 @@
-//! The leader's quorum port, until Zab lands: learners may connect (so a
-//! Java follower gets as far as sending FOLLOWERINFO and waits for the
-//! leader's answer, as it would with a slow leader), but nothing is said
-//! back; the connections are closed when the role ends. A Java learner
-//! gives up after initLimit × tickTime and goes back to LOOKING.
+//! The leader's quorum port: accepts learner connections and starts a
+//! LearnerHandler thread for each, until the role ends.
 //!
-//! Polled from the QuorumPeer main thread while it holds the LEADING role
-//! (a non-blocking listener: no thread of its own).
+//! Thread: "LearnerCnxAcceptor-<addr>", one per quorum address; a
+//! non-blocking listener polled every few milliseconds so that
+//! [`LearnerCnxAcceptor::stop`] ends it promptly (the port is released
+//! when the thread exits).
 //!
-//! Mirrors: `Leader.LearnerCnxAcceptor` (accepting only).
+//! Mirrors: `Leader.LearnerCnxAcceptor` and `LearnerCnxAcceptorHandler`.
 
 use std::io::ErrorKind;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use log::{info, warn};
 
+use super::leader::Leader;
+use super::learner_handler;
 use super::quorum_server::HostPort;
 
-/// The listener and the learners it accepted.
+/// How often the listener is polled.
+const POLL: Duration = Duration::from_millis(10);
+
+/// The accept threads.
 pub struct LearnerCnxAcceptor {
-    /// Non-blocking listeners, one per quorum address.
-    listeners: Vec<TcpListener>,
-    /// Accepted learner sockets, held open until the role ends.
-    learners: Vec<TcpStream>,
+    /// Cleared by `stop`.
+    running: Arc<AtomicBool>,
+    /// One per address; joined by `stop`.
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl LearnerCnxAcceptor {
-    /// Binds my quorum address(es) (`0.0.0.0` with `quorumListenOnAllIPs`).
-    /// A failure is logged; the role goes on without a quorum port.
-    pub fn bind(addrs: &[HostPort], listen_on_all_ips: bool) -> LearnerCnxAcceptor {
-        let mut listeners = Vec::new();
+    /// Binds my quorum address(es) (`0.0.0.0` with `quorumListenOnAllIPs`)
+    /// and starts accepting. Fails if no address could be bound.
+    pub fn start(leader: Arc<Leader>, addrs: &[HostPort], listen_on_all_ips: bool) -> std::io::Result<LearnerCnxAcceptor> {
+        let running = Arc::new(AtomicBool::new(true));
+        let mut threads = Vec::new();
+        let mut last_err = None;
         for addr in addrs {
             let target = if listen_on_all_ips {
                 HostPort { host: Ipv4Addr::UNSPECIFIED.to_string(), port: addr.port }
             } else {
                 addr.clone()
             };
-            let bound = target.resolve().and_then(TcpListener::bind).and_then(|l| {
+            let bound = target.resolve().and_then(bind_reusable).and_then(|l| {
                 l.set_nonblocking(true)?;
                 Ok(l)
             });
             match bound {
-                Ok(l) => {
-                    info!("Leader listening for learners on {} (Zab is not implemented yet: no sync)", target);
-                    listeners.push(l);
+                Ok(listener) => {
+                    info!("Leader listening for learners on {}", target);
+                    let (leader, running) = (Arc::clone(&leader), Arc::clone(&running));
+                    let t = thread::Builder::new()
+                        .name(format!("LearnerCnxAcceptor-{}", target))
+                        .spawn(move || accept_loop(&listener, &leader, &running))?;
+                    threads.push(t);
                 }
-                Err(e) => warn!("Cannot open the quorum port {}: {}", target, e),
+                Err(e) => {
+                    warn!("Cannot open the quorum port {}: {}", target, e);
+                    last_err = Some(e);
+                }
             }
         }
-        LearnerCnxAcceptor { listeners, learners: Vec::new() }
+        match (threads.is_empty(), last_err) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(LearnerCnxAcceptor { running, threads }),
+        }
     }
 
-    /// Accepts whatever learners are waiting.
-    pub fn poll(&mut self) {
-        for listener in &self.listeners {
-            loop {
-                match listener.accept() {
-                    Ok((stream, from)) => {
-                        info!("Learner connected from {}; holding the connection (no Zab yet)", from);
-                        self.learners.push(stream);
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) => {
-                        warn!("Exception while accepting a learner: {}", e);
-                        break;
-                    }
-                }
-            }
+    /// Stops accepting and closes the port.
+    pub fn stop(self) {
+        self.running.store(false, Ordering::SeqCst);
+        for t in self.threads {
+            let _ = t.join();
         }
     }
 }
 
-impl Drop for LearnerCnxAcceptor {
-    fn drop(&mut self) {
-        for learner in &self.learners {
-            let _ = learner.shutdown(std::net::Shutdown::Both);
+/// Binds, retrying briefly: the previous role's listener may be closing.
+fn bind_reusable(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let mut tries = 0;
+    loop {
+        match TcpListener::bind(addr) {
+            Ok(l) => return Ok(l),
+            Err(e) if e.kind() == ErrorKind::AddrInUse && tries < 20 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBool) {
+    while running.load(Ordering::SeqCst) && leader.is_running() {
+        match listener.accept() {
+            Ok((stream, from)) => {
+                info!("Learner connected from {}", from);
+                let _ = stream.set_nonblocking(false);
+                if let Err(e) = learner_handler::spawn(Arc::clone(leader), stream, from) {
+                    warn!("Cannot start a LearnerHandler for {}: {}", from, e);
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => thread::sleep(POLL),
+            Err(e) => {
+                warn!("Exception while accepting a learner: {}", e);
+                thread::sleep(POLL);
+            }
         }
     }
 }

@@ -1,127 +1,139 @@
-//! The client port of a quorum peer until Zab lands: four-letter words only.
-//! `ruok` answers `imok`; `srvr`/`stat` report the peer's mode (`leader`,
-//! `follower`, `observer`) once elected, and Java's "not currently
-//! serving" line while looking; other whitelisted words answer nothing
-//! yet. Client sessions are refused (the connection is closed), as a
-//! Java peer that is not serving does.
+//! The client port of a quorum peer: the standalone connection layer
+//! (`ServerCnxnFactory`, thread per connection, four-letter words) in front
+//! of whichever server the current role publishes. While no role serves
+//! (LOOKING, or a role still syncing) client sessions are refused (the
+//! connection is closed, as a Java peer that is not serving does) and
+//! `srvr`/`stat` print Java's "not currently serving" line. When a role
+//! ends its server is withdrawn and every client connection is closed, so
+//! clients reconnect elsewhere (Java's `closeAllConnections`).
 //!
-//! Threads: one accept thread, one short-lived thread per connection.
+//! Threads: the factory's accept thread and connection threads call the
+//! [`CnxnHandler`] methods; the QuorumPeer thread (through the role)
+//! calls [`ServingSlot::set_server`].
 //!
-//! Mirrors: the four-letter-word path of `NIOServerCnxn.checkFourLetterWord`
-//! with `StatCommand` / `RuokCommand` for a quorum peer.
+//! Each published server is kept for the life of the process (one small
+//! object per role change) so that four-letter words can borrow it while
+//! the role changes under them.
+//!
+//! Mirrors: `QuorumPeer.setZooKeeperServer` with `ServerCnxnFactory` and
+//! the per-connection `zkServer` checks of `NIOServerCnxn`.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
-use log::{debug, info, warn};
+use log::info;
+use parking_lot::RwLock;
 
-use super::quorum_peer::QuorumPeer;
-use super::vote::ServerState;
-use crate::server::command::{self, FourLetterWord};
-use crate::server::zk_database::ZkDatabase;
+use super::quorum_peer::{QuorumPeer, ServingSlot};
+use crate::config::server_config::ServerConfig;
+use crate::jute::proto::{ConnectRequest, RequestHeader};
+use crate::server::server_cnxn::{CloseReason, ServerCnxn};
+use crate::server::server_cnxn_factory::{CnxnHandler, Limits, ServerCnxnFactory};
+use crate::server::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
 
-/// How long a client may take to send its first four bytes.
-const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What `srvr` reports.
-pub struct ClientPortState {
-    /// The peer (its state is the mode).
-    pub peer: Arc<QuorumPeer>,
-    /// The database (node count, last zxid).
-    pub db: Arc<ZkDatabase>,
-    /// The parsed `4lw.commands.whitelist`.
-    pub whitelist: Vec<String>,
-    /// Open client connections (for `Connections:`).
-    open: AtomicUsize,
+/// The handler behind the client port.
+pub struct QuorumClientPort {
+    /// The peer (its state is srvr's mode).
+    peer: Arc<QuorumPeer>,
+    /// The serving role's server; `None` while not serving.
+    current: RwLock<Option<&'static ZooKeeperServer>>,
+    /// `4lw.commands.whitelist`.
+    whitelist: Vec<String>,
+    /// The factory, to close connections when a role ends.
+    factory: OnceLock<Arc<ServerCnxnFactory>>,
 }
 
-impl ClientPortState {
-    /// State for a peer.
-    pub fn new(peer: Arc<QuorumPeer>, db: Arc<ZkDatabase>, whitelist: Vec<String>) -> Arc<Self> {
-        Arc::new(ClientPortState { peer, db, whitelist, open: AtomicUsize::new(0) })
+impl QuorumClientPort {
+    fn server(&self) -> Option<&'static ZooKeeperServer> {
+        *self.current.read()
     }
 }
 
-/// Binds the client port and starts the accept thread; returns the bound
-/// address.
-pub fn start(addr: SocketAddr, state: Arc<ClientPortState>) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)?;
-    let local = listener.local_addr()?;
-    info!("binding to port {} (four-letter words only until Zab lands)", local);
-    thread::Builder::new().name(format!("QuorumClientPort-{}", local.port())).spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let state = state.clone();
-            let spawned = thread::Builder::new().name("QuorumClientCnxn".into()).spawn(move || {
-                state.open.fetch_add(1, Ordering::SeqCst);
-                if let Err(e) = serve(&stream, &state) {
-                    debug!("client connection: {}", e);
+/// Binds the client port and starts accepting; returns the handle roles
+/// publish their server through.
+pub fn start(addr: SocketAddr, peer: Arc<QuorumPeer>, config: &ServerConfig) -> std::io::Result<Arc<QuorumClientPort>> {
+    let port = Arc::new(QuorumClientPort {
+        peer,
+        current: RwLock::new(None),
+        whitelist: config.four_letter_word_whitelist.clone(),
+        factory: OnceLock::new(),
+    });
+    let limits = Limits { max_cnxns: config.max_cnxns, max_client_cnxns: config.max_client_cnxns };
+    let factory = ServerCnxnFactory::bind(addr, limits, port.clone() as Arc<dyn CnxnHandler>)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()))?;
+    factory.start()?;
+    let _ = port.factory.set(Arc::new(factory));
+    Ok(port)
+}
+
+impl ServingSlot for QuorumClientPort {
+    fn set_server(&self, server: Option<Arc<ZooKeeperServer>>) {
+        let leaked: Option<&'static ZooKeeperServer> = server.map(|s| &**Box::leak(Box::new(s)));
+        let serving = leaked.is_some();
+        *self.current.write() = leaked;
+        if !serving {
+            if let Some(f) = self.factory.get() {
+                let cnxns = f.registry().connections();
+                if !cnxns.is_empty() {
+                    info!("closing {} client connections: the role ended", cnxns.len());
                 }
-                state.open.fetch_sub(1, Ordering::SeqCst);
-            });
-            if let Err(e) = spawned {
-                warn!("cannot start a client connection thread: {}", e);
+                for c in cnxns {
+                    c.close(CloseReason::ServerShutdown);
+                }
             }
         }
-    })?;
-    Ok(local)
+    }
 }
 
-fn serve(mut stream: &TcpStream, state: &ClientPortState) -> io::Result<()> {
-    stream.set_read_timeout(Some(FIRST_BYTES_TIMEOUT))?;
-    let mut first = [0u8; 4];
-    stream.read_exact(&mut first)?;
-    let word = FourLetterWord::from_code(i32::from_be_bytes(first));
-    let text = match word {
-        Some(word) if word != FourLetterWord::TelnetClose => answer(word, state),
-        _ => {
-            debug!("Closing client connection: not serving client sessions yet (quorum mode without Zab)");
-            None
+impl CnxnHandler for QuorumClientPort {
+    fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, request: ConnectRequest) {
+        match self.server() {
+            Some(zk) => zk.process_connect_request(cnxn, request),
+            None => {
+                info!("Refusing session request for client {} as it is not serving", cnxn.remote_addr());
+                cnxn.close(CloseReason::ServerShutdown);
+            }
         }
-    };
-    if let Some(text) = text {
-        stream.write_all(text.as_bytes())?;
-        stream.flush()?;
     }
-    stream.shutdown(std::net::Shutdown::Both)
-}
 
-/// The answer to a four-letter word, `None` to close silently.
-fn answer(word: FourLetterWord, state: &ClientPortState) -> Option<String> {
-    if !command::is_enabled(word, &state.whitelist) {
-        return Some(format!("{} is not executed because it is not in the whitelist.\n", word.name()));
+    fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) {
+        match self.server() {
+            Some(zk) => zk.process_packet(cnxn, header, payload),
+            None => cnxn.close(CloseReason::ServerShutdown),
+        }
     }
-    match word {
-        FourLetterWord::Ruok => Some("imok".to_string()),
-        FourLetterWord::Srvr | FourLetterWord::Stat => Some(srvr_text(word == FourLetterWord::Stat, state)),
-        _ => None,
-    }
-}
 
-/// `srvr`/`stat` as `StatCommand` prints it for a quorum peer.
-fn srvr_text(with_clients: bool, state: &ClientPortState) -> String {
-    let peer_state = state.peer.state();
-    let Some(mode) = peer_state.mode_name() else {
-        return format!("{}\n", command::ZK_NOT_SERVING);
-    };
-    let mut out = format!("Zookeeper version: {}\n", command::full_version());
-    if with_clients {
-        out.push_str("Clients:\n\n");
+    fn remove_cnxn(&self, cnxn: &dyn ServerCnxn) {
+        if let Some(zk) = self.server() {
+            zk.remove_cnxn(cnxn);
+        }
     }
-    let node_count = state.db.tree.read().node_count();
-    out.push_str(&format!(
-        "Latency min/avg/max: 0/0.0/0\nReceived: 0\nSent: 0\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
-        state.open.load(Ordering::SeqCst),
-        state.peer.last_logged_zxid(),
-        mode,
-        node_count
-    ));
-    if peer_state == ServerState::Leading {
-        out.push_str("Proposal sizes last/min/max: -1/-1/-1\n");
+
+    fn incr_packets_received(&self) {
+        if let Some(zk) = self.server() {
+            zk.incr_packets_received();
+        }
     }
-    out
+
+    fn incr_packets_sent(&self) {
+        if let Some(zk) = self.server() {
+            zk.incr_packets_sent();
+        }
+    }
+
+    fn stats(&self) -> Option<ServerStatsSnapshot> {
+        self.server().map(ZooKeeperServer::stats)
+    }
+
+    fn mode(&self) -> &str {
+        self.peer.state().mode_name().unwrap_or("standalone")
+    }
+
+    fn four_letter_word_whitelist(&self) -> &[String] {
+        &self.whitelist
+    }
+
+    fn zk_server(&self) -> Option<&ZooKeeperServer> {
+        self.server()
+    }
 }

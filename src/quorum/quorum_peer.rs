@@ -55,7 +55,6 @@ use parking_lot::Mutex;
 
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
-use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::quorum_cnx_manager::QuorumCnxManager;
 use super::quorum_server::LearnerType;
 use super::quorum_server::HostPort;
@@ -125,13 +124,6 @@ impl RoleContext {
     }
 }
 
-/// A learner role before the learner side exists: hold it as before Zab.
-fn interim_learner(peer: &QuorumPeer, _ctx: &RoleContext) -> String {
-    match peer.manager.lock().clone() {
-        Some(m) => peer.hold_role(peer.state(), &m),
-        None => "no election manager".to_string(),
-    }
-}
 
 /// How long an elected role is held, and how its health is judged.
 #[derive(Debug, Clone, Copy)]
@@ -381,14 +373,7 @@ impl QuorumPeer {
         let elected = self.current_vote();
         let mut failing_since: Option<Instant> = None;
         let period = self.role.tick.min(Duration::from_millis(100)).max(Duration::from_millis(10));
-        let mut acceptor = (role == ServerState::Leading).then(|| {
-            let addrs = self.verifier.all_members().get(&self.my_id).map(|me| me.quorum_addrs()).unwrap_or_default();
-            LearnerCnxAcceptor::bind(&addrs, self.role.listen_on_all_ips)
-        });
         loop {
-            if let Some(acceptor) = acceptor.as_mut() {
-                acceptor.poll();
-            }
             if !self.is_running() {
                 return "shutting down".to_string();
             }

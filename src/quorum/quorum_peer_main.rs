@@ -25,9 +25,11 @@ use signal_hook::iterator::Signals;
 
 use super::epoch_files::load_epochs;
 use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
-use super::quorum_client_port::{self, ClientPortState};
+use super::quorum_client_port;
 use super::quorum_cnx_manager::{CnxSettings, QuorumCnxManager};
-use super::quorum_peer::{QuorumPeer, RoleSettings};
+use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
+use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
+use crate::server::zookeeper_server::ZooKeeperServer;
 use crate::config::config_error::EXIT_UNEXPECTED_ERROR;
 use crate::config::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
 use crate::config::system_properties::SystemProperties;
@@ -74,6 +76,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         Ok(db) => Arc::new(db),
         Err(e) => return unexpected(&format!("cannot open the data directories: {}", e)),
     };
+    db.enable_committed_log();
     let last_zxid = match db.load_database() {
         Ok(zxid) => zxid,
         Err(e) => return unexpected(&format!("Unable to load database on disk: {}", e)),
@@ -102,12 +105,19 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         epochs.accepted,
         role,
     ));
-    if config.client_port_configured {
-        let state = ClientPortState::new(peer.clone(), db.clone(), config.server.four_letter_word_whitelist.clone());
-        if let Err(e) = quorum_client_port::start(config.server.client_port_address, state) {
-            return unexpected(&format!("cannot bind the client port {}: {}", config.server.client_port_address, e));
+    let client_port: Arc<dyn ServingSlot> = if config.client_port_configured {
+        match quorum_client_port::start(config.server.client_port_address, peer.clone(), &config.server) {
+            Ok(port) => port,
+            Err(e) => {
+                return unexpected(&format!("cannot bind the client port {}: {}", config.server.client_port_address, e))
+            }
         }
-    }
+    } else {
+        Arc::new(NoClientPort)
+    };
+    peer.attach_roles(RoleContext { db: db.clone(), config: Arc::new(config.clone()), serving: client_port });
+    let mut purge = DatadirCleanupManager::new(&config.server);
+    purge.start();
     let Some(me) = verifier.all_members().get(&config.my_id) else {
         return unexpected(&format!("My id {} not in the peer list", config.my_id));
     };
@@ -155,11 +165,19 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
     manager.halt();
     fle.shutdown();
     let _ = main_thread.join();
+    drop(purge);
     if let Err(e) = db.close() {
         warn!("closing the database: {}", e);
     }
     info!("Shutdown complete");
     0
+}
+
+/// No client port configured: roles serve no clients.
+struct NoClientPort;
+
+impl ServingSlot for NoClientPort {
+    fn set_server(&self, _server: Option<Arc<ZooKeeperServer>>) {}
 }
 
 fn wait_for_signal(mut signals: Signals) {

@@ -1,0 +1,222 @@
+//! Broadcast: every txn is proposed to the synced followers, committed
+//! once a quorum (the leader's own ack, after its fsync, included) acked
+//! it and the txn before it is committed; followers then get COMMIT,
+//! observers INFORM, and the CommitProcessor applies it. A learner joining
+//! mid-stream gets what is committed but not yet applied, and what is
+//! still outstanding, before it enters the forwarding set (all under the
+//! same lock, so nothing falls between).
+//!
+//! Threads: Prep's thread proposes (via the ProposalRequestProcessor), the
+//! SyncThread acks for the leader, LearnerHandler threads ack for their
+//! learners and join the forwarding set, the CommitProcessor thread removes
+//! applied txns from toBeApplied. All under `Leader::bcast`.
+//!
+//! Mirrors: `Leader.propose`, `processAck`, `tryToCommit`, `commit`,
+//! `inform`, `processSync`, `startForwarding`, `toBeApplied`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use log::{debug, warn};
+
+use super::flexible::QuorumVerifier;
+use super::leader::Leader;
+use super::learner_handler::{LearnerPeer, Out};
+use super::quorum_packet::{self, counter_of, packet, COMMIT, INFORM, PROPOSAL, SYNC};
+use super::synced_learner_tracker::SyncedLearnerTracker;
+use crate::server::request::Request;
+
+/// A proposed txn waiting for acks.
+struct Proposal {
+    /// PROPOSAL data.
+    payload: Arc<Vec<u8>>,
+    /// Who acked.
+    acks: SyncedLearnerTracker,
+    /// What the CommitProcessor gets on commit (session, cxid, txn).
+    request: Request,
+}
+
+/// The Leader's broadcast state (its monitor in Java).
+pub struct Broadcast {
+    verifier: Arc<QuorumVerifier>,
+    /// Proposed, not yet committed, by zxid.
+    outstanding: BTreeMap<i64, Proposal>,
+    /// Committed, not yet applied (oldest first).
+    to_be_applied: VecDeque<(i64, Arc<Vec<u8>>)>,
+    /// Last committed zxid.
+    last_committed: i64,
+    /// Last proposed zxid (PING carries it).
+    last_proposed: i64,
+    /// Learners that are synced and get the broadcast.
+    forwarding: Vec<Arc<LearnerPeer>>,
+    /// Learners' `sync`s waiting for a zxid to commit.
+    pending_syncs: BTreeMap<i64, Vec<Arc<LearnerPeer>>>,
+}
+
+impl Broadcast {
+    /// Empty state.
+    pub fn new(verifier: Arc<QuorumVerifier>) -> Broadcast {
+        Broadcast {
+            verifier,
+            outstanding: BTreeMap::new(),
+            to_be_applied: VecDeque::new(),
+            last_committed: -1,
+            last_proposed: -1,
+            forwarding: Vec::new(),
+            pending_syncs: BTreeMap::new(),
+        }
+    }
+
+    /// The epoch's first zxid (counter 0) is where proposing starts.
+    pub fn start_epoch(&mut self, zxid: i64) {
+        self.last_proposed = zxid;
+        self.last_committed = zxid;
+    }
+
+    /// Last proposed zxid.
+    pub fn last_proposed(&self) -> i64 {
+        self.last_proposed
+    }
+
+    /// Drops a learner from the broadcast.
+    pub fn remove_forwarding(&mut self, peer: &Arc<LearnerPeer>) {
+        self.forwarding.retain(|p| !Arc::ptr_eq(p, peer));
+        for waiting in self.pending_syncs.values_mut() {
+            waiting.retain(|p| !Arc::ptr_eq(p, peer));
+        }
+    }
+
+    /// Outstanding proposals (for tests and the leader's step-down).
+    pub fn outstanding_count(&self) -> usize {
+        self.outstanding.len()
+    }
+}
+
+/// A request's copy for the log and the commit (no connection).
+pub fn stub_of(request: &Request) -> Request {
+    let mut stub = Request::new(None, request.session_id, request.cxid, request.op_type, Vec::new(), Vec::new());
+    stub.txn = request.txn.clone();
+    stub.err = request.err;
+    stub
+}
+
+impl Leader {
+    /// Sends PROPOSAL for `request`'s txn to the synced followers and
+    /// records it as outstanding.
+    pub fn propose(&self, request: &Request) {
+        let Some(txn) = request.txn.as_ref() else { return };
+        let zxid = txn.header.zxid;
+        if counter_of(zxid) == 0xffff_ffff {
+            warn!("zxid lower 32 bits have rolled over, forcing re-election");
+        }
+        let payload = Arc::new(txn.to_bytes());
+        let mut b = self.bcast.lock();
+        b.last_proposed = zxid;
+        let acks = SyncedLearnerTracker::new(Arc::clone(&b.verifier));
+        b.outstanding.insert(zxid, Proposal { payload: Arc::clone(&payload), acks, request: stub_of(request) });
+        for f in b.forwarding.iter().filter(|f| !f.is_observer()) {
+            f.queue(Out::Txn(PROPOSAL, zxid, Arc::clone(&payload)));
+        }
+        debug!("Proposing:: 0x{:x}", zxid);
+    }
+
+    /// An ACK of `zxid` from `sid` (the leader's own after its fsync).
+    pub fn process_ack(&self, sid: i64, zxid: i64) {
+        if counter_of(zxid) == 0 {
+            return; // NEWLEADER / UPTODATE acks
+        }
+        let mut b = self.bcast.lock();
+        if zxid <= b.last_committed {
+            debug!("proposal has already been committed, pzxid: 0x{:x} zxid: 0x{:x}", b.last_committed, zxid);
+            return;
+        }
+        match b.outstanding.get_mut(&zxid) {
+            Some(p) => {
+                p.acks.add_ack(sid);
+            }
+            None => {
+                warn!("Trying to commit future proposal: zxid 0x{:x} from {}", zxid, sid);
+                return;
+            }
+        }
+        let mut next = zxid;
+        while self.try_to_commit(&mut b, next) {
+            next += 1;
+        }
+    }
+
+    /// Commits `zxid` if it has a quorum and its predecessor is committed.
+    fn try_to_commit(&self, b: &mut Broadcast, zxid: i64) -> bool {
+        if b.outstanding.contains_key(&(zxid - 1)) {
+            return false;
+        }
+        let ready = b.outstanding.get(&zxid).is_some_and(|p| p.acks.has_all_quorums());
+        if !ready {
+            return false;
+        }
+        let Some(p) = b.outstanding.remove(&zxid) else { return false };
+        b.last_committed = zxid;
+        b.to_be_applied.push_back((zxid, Arc::clone(&p.payload)));
+        for f in &b.forwarding {
+            if f.is_observer() {
+                f.queue(Out::Txn(INFORM, zxid, Arc::clone(&p.payload)));
+            } else {
+                f.queue(Out::Packet(packet(COMMIT, zxid, None)));
+            }
+        }
+        self.commit_to_processor(p.request);
+        let done: Vec<i64> = b.pending_syncs.range(..=zxid).map(|(z, _)| *z).collect();
+        for z in done {
+            for peer in b.pending_syncs.remove(&z).unwrap_or_default() {
+                peer.queue(Out::Packet(packet(SYNC, 0, None)));
+            }
+        }
+        true
+    }
+
+    /// A learner's `sync`: answered now if nothing is outstanding, else
+    /// once the last proposal commits.
+    pub fn process_sync(&self, peer: &Arc<LearnerPeer>) {
+        let mut b = self.bcast.lock();
+        if b.outstanding.is_empty() {
+            peer.queue(Out::Packet(packet(SYNC, 0, None)));
+        } else {
+            let last = b.last_proposed;
+            b.pending_syncs.entry(last).or_default().push(Arc::clone(peer));
+        }
+    }
+
+    /// After `zxid` was applied: forget it from toBeApplied.
+    pub fn applied(&self, zxid: i64) {
+        let mut b = self.bcast.lock();
+        while b.to_be_applied.front().is_some_and(|(z, _)| *z <= zxid) {
+            b.to_be_applied.pop_front();
+        }
+    }
+
+    /// Queues what `peer` misses after `last_seen` (committed but not
+    /// applied: PROPOSAL + COMMIT; then, for followers, outstanding
+    /// PROPOSALs) and adds it to the forwarding set.
+    /// The caller holds `bcast` (taken with the sync decision).
+    pub fn start_forwarding(&self, b: &mut Broadcast, peer: &Arc<LearnerPeer>, last_seen: i64) -> i64 {
+        let mut last = last_seen;
+        for (z, payload) in b.to_be_applied.iter().filter(|(z, _)| *z > last_seen) {
+            queue_committed(peer, *z, payload);
+            last = *z;
+        }
+        if !peer.is_observer() {
+            for (z, p) in b.outstanding.range(last + 1..) {
+                peer.queue(Out::Txn(PROPOSAL, *z, Arc::clone(&p.payload)));
+            }
+        }
+        b.forwarding.push(Arc::clone(peer));
+        b.last_proposed
+    }
+}
+
+/// PROPOSAL + COMMIT of a committed txn, as sync sends it to any learner
+/// (observers too: their sync takes PROPOSAL/COMMIT pairs).
+pub fn queue_committed(peer: &LearnerPeer, zxid: i64, payload: &Arc<Vec<u8>>) {
+    peer.queue(Out::Txn(PROPOSAL, zxid, Arc::clone(payload)));
+    peer.queue(Out::Packet(quorum_packet::packet(COMMIT, zxid, None)));
+}

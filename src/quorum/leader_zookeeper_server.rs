@@ -1,0 +1,76 @@
+//! The leader's server: the standalone server's connection handling and
+//! session table over the peer's database, with the leader's chain
+//! LeaderRequest → Prep → Proposal → Commit → ToBeApplied → Final (and
+//! Proposal → Sync → Ack for the leader's own log and ack). The leader
+//! owns the global sessions: it expires them, and learners' pings touch
+//! them. It runs the container manager; the peer (not the role) runs
+//! autopurge.
+//!
+//! The LeaderRequestProcessor stage of Java only upgrades local sessions,
+//! which are not supported (`localSessionsEnabled` is off by default), so
+//! requests enter Prep directly; the LeaderSessionTracker likewise reduces
+//! to the standalone tracker with the leader's sid in new session ids.
+//!
+//! Thread: built on the QuorumPeer thread by `Leader`; the stages run on
+//! their own threads (Prep, Sync, CommitProcessor).
+//!
+//! Mirrors: `LeaderZooKeeperServer` (setupRequestProcessors,
+//! createSessionTracker), `LeaderRequestProcessor`, `LeaderSessionTracker`.
+
+use std::sync::Arc;
+
+use super::ack_request_processor::AckRequestProcessor;
+use super::commit_processor::CommitProcessor;
+use super::leader::Leader;
+use super::proposal_request_processor::ProposalRequestProcessor;
+use super::quorum_peer::RoleContext;
+use super::to_be_applied_request_processor::ToBeAppliedRequestProcessor;
+use crate::server::final_request_processor::FinalRequestProcessor;
+use crate::server::prep_request_processor::PrepRequestProcessor;
+use crate::server::request_processor::RequestProcessor;
+use crate::server::server_state::ServerState;
+use crate::server::session_tracker::SessionTracker;
+use crate::server::sync_request_processor::SyncRequestProcessor;
+use crate::server::zookeeper_server::{Chain, ServerRole, ZooKeeperServer};
+
+/// The leader's [`ServerRole`].
+pub struct LeaderZooKeeperServer {
+    leader: Arc<Leader>,
+}
+
+impl LeaderZooKeeperServer {
+    /// The leader's server over the peer's database (not started).
+    pub fn create(leader: Arc<Leader>, ctx: &RoleContext) -> Arc<ZooKeeperServer> {
+        let config = ctx.config.server.clone();
+        let sessions = Arc::new(SessionTracker::new(
+            leader.my_id,
+            config.tick_time,
+            &ctx.db.sessions_with_timeouts(),
+        ));
+        ZooKeeperServer::for_role(config, Arc::clone(&ctx.db), sessions, Arc::new(LeaderZooKeeperServer { leader }))
+    }
+}
+
+impl ServerRole for LeaderZooKeeperServer {
+    fn mode(&self) -> &'static str {
+        "leader"
+    }
+
+    fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
+        let leader = &self.leader;
+        let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
+        let to_be_applied = Box::new(ToBeAppliedRequestProcessor::new(Arc::clone(leader), final_stage));
+        let commit = CommitProcessor::start(leader.my_id, false, to_be_applied)?;
+        leader.set_committer(commit.committer());
+        let ack = Box::new(AckRequestProcessor::new(Arc::clone(leader)));
+        let sync = Box::new(SyncRequestProcessor::start(Arc::clone(&state.zkdb), &state.config, ack));
+        let proposal = Box::new(ProposalRequestProcessor::new(Arc::clone(leader), Box::new(commit), sync));
+        let prep = PrepRequestProcessor::start(Arc::clone(state), proposal)?;
+        let submitter = prep.submitter();
+        Ok(Chain { submitter: Arc::new(submitter.clone()), first: Box::new(prep), prep: Some(submitter) })
+    }
+
+    fn runs_purge(&self) -> bool {
+        false
+    }
+}

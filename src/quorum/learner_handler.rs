@@ -1,0 +1,394 @@
+//! One learner, seen from the leader: the handshake (FOLLOWERINFO or
+//! OBSERVERINFO → LEADERINFO → ACKEPOCH), the sync (DIFF/TRUNC/SNAP, then
+//! NEWLEADER and its ACK, then UPTODATE once the leader serves), then the
+//! learner's packets: ACKs, PING replies with session touches, REVALIDATE,
+//! forwarded REQUESTs (a `sync` is answered by the leader directly).
+//!
+//! Threads: "LearnerHandler-<addr>" reads (this file's [`run`]); a sender
+//! thread drains the learner's queue to the socket, flushing when the queue
+//! runs dry. Other threads reach the learner through its [`LearnerPeer`]
+//! (queue a packet, ping, check it is synced, shut it down). Bad input —
+//! a wrong first packet, undecodable bytes, a learner stopping mid-sync —
+//! drops this learner only.
+//!
+//! Socket read timeout: initLimit × tickTime until the NEWLEADER ack,
+//! syncLimit × tickTime after.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.LearnerHandler` (run,
+//! sendPackets, ping, synced, shutdown).
+
+use std::io::{BufReader, BufWriter, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam::channel::{self, Receiver, Sender, TryRecvError};
+use log::{debug, error, info, warn};
+
+use super::leader::{Leader, LeaderError};
+use super::leader_broadcast::queue_committed;
+use super::learner_handler_sync::{decide, Planned, SyncInputs, SyncPlan};
+use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
+use crate::jute::quorum::QuorumPacket;
+use crate::jute::{InputArchive, OutputArchive};
+use crate::server::request::Request;
+use crate::zoo_defs::op_code;
+
+/// Something for the sender thread.
+pub enum Out {
+    /// A packet as is.
+    Packet(QuorumPacket),
+    /// PROPOSAL or INFORM: type, zxid and shared txn bytes.
+    Txn(i32, i64, Arc<Vec<u8>>),
+    /// Stop the sender.
+    Stop,
+}
+
+/// The leader's handle on one learner.
+pub struct LearnerPeer {
+    /// The learner's sid (known after its first packet).
+    sid: AtomicI64,
+    /// OBSERVERINFO was its first packet.
+    observer: AtomicBool,
+    /// To the sender thread.
+    queue: Sender<Out>,
+    /// Tick by which the learner must have sent something.
+    deadline: AtomicI64,
+    /// Cleared when the handler ends.
+    alive: AtomicBool,
+    /// The sender runs (pings are sent only then, as Java).
+    sending: AtomicBool,
+    /// For shutdown.
+    socket: TcpStream,
+    /// For log lines.
+    pub addr: SocketAddr,
+}
+
+impl LearnerPeer {
+    /// Its sid.
+    pub fn sid(&self) -> i64 {
+        self.sid.load(Ordering::SeqCst)
+    }
+
+    /// Whether it is an observer.
+    pub fn is_observer(&self) -> bool {
+        self.observer.load(Ordering::SeqCst)
+    }
+
+    /// Queues a packet for the sender.
+    pub fn queue(&self, out: Out) {
+        let _ = self.queue.send(out);
+    }
+
+    /// Alive and heard from by its deadline (`LearnerHandler.synced`).
+    pub fn synced(&self, tick: i64) -> bool {
+        self.alive.load(Ordering::SeqCst) && tick <= self.deadline.load(Ordering::SeqCst)
+    }
+
+    /// PING with the leader's last proposed zxid (once sending).
+    pub fn ping(&self, last_proposed: i64) {
+        if self.sending.load(Ordering::SeqCst) {
+            self.queue(Out::Packet(packet(qp::PING, last_proposed, None)));
+        }
+    }
+
+    /// Closes the connection; the handler and sender threads then end.
+    pub fn shutdown(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+        let _ = self.queue.send(Out::Stop);
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+}
+
+/// Why a learner was dropped.
+#[derive(Debug)]
+enum HandlerError {
+    Io(String),
+    Leader(LeaderError),
+    Protocol(String),
+}
+
+impl std::fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandlerError::Io(m) | HandlerError::Protocol(m) => f.write_str(m),
+            HandlerError::Leader(e) => write!(f, "{}", e),
+        }
+    }
+}
+
+impl From<LeaderError> for HandlerError {
+    fn from(e: LeaderError) -> Self {
+        HandlerError::Leader(e)
+    }
+}
+
+fn io_err(what: &str) -> impl Fn(std::io::Error) -> HandlerError + '_ {
+    move |e| HandlerError::Io(format!("{}: {}", what, e))
+}
+
+type Reader = InputArchive<BufReader<TcpStream>>;
+type Writer = OutputArchive<BufWriter<TcpStream>>;
+
+/// Starts the handler thread for an accepted learner socket.
+pub fn spawn(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) -> std::io::Result<()> {
+    thread::Builder::new().name(format!("LearnerHandler-{}", addr)).spawn(move || run(leader, stream, addr))?;
+    Ok(())
+}
+
+/// The handler thread.
+fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) {
+    let setup = (|| -> std::io::Result<_> {
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(leader.timing.init_timeout()))?;
+        Ok((stream.try_clone()?, stream.try_clone()?))
+    })();
+    let (read_half, write_half) = match setup {
+        Ok(x) => x,
+        Err(e) => {
+            error!("Cannot set up the learner socket {}: {}", addr, e);
+            return;
+        }
+    };
+    let (tx, rx) = channel::unbounded();
+    let peer = Arc::new(LearnerPeer {
+        sid: AtomicI64::new(-1),
+        observer: AtomicBool::new(false),
+        queue: tx,
+        deadline: AtomicI64::new(leader.tick_of_initial_ack_deadline()),
+        alive: AtomicBool::new(true),
+        sending: AtomicBool::new(false),
+        socket: stream,
+        addr,
+    });
+    leader.add_learner(Arc::clone(&peer));
+    let mut ia = InputArchive::new(BufReader::new(read_half));
+    let oa = OutputArchive::new(BufWriter::new(write_half));
+    if let Err(e) = handle(&leader, &peer, &mut ia, oa, rx) {
+        if leader.is_running() {
+            error!("Unexpected exception in LearnerHandler ({}): {}", addr, e);
+        }
+    }
+    warn!("******* GOODBYE {} ********", addr);
+    peer.shutdown();
+    leader.remove_learner(&peer);
+}
+
+fn read(ia: &mut Reader) -> Result<QuorumPacket, HandlerError> {
+    qp::read_packet(ia).map_err(|e| HandlerError::Io(format!("reading a packet: {}", e)))
+}
+
+fn write_now(oa: &mut Writer, p: &QuorumPacket) -> Result<(), HandlerError> {
+    qp::write_packet(oa, p).and_then(|_| oa.inner_mut().flush()).map_err(io_err("writing a packet"))
+}
+
+/// Handshake, sync, then the receive loop.
+fn handle(
+    leader: &Arc<Leader>,
+    peer: &Arc<LearnerPeer>,
+    ia: &mut Reader,
+    mut oa: Writer,
+    rx: Receiver<Out>,
+) -> Result<(), HandlerError> {
+    let first = read(ia)?;
+    if first.r#type != qp::FOLLOWERINFO && first.r#type != qp::OBSERVERINFO {
+        return Err(HandlerError::Protocol(format!("First packet {} is not FOLLOWERINFO or OBSERVERINFO!", PacketDisplay(&first))));
+    }
+    let info = qp::parse_learner_info(first.data.as_deref());
+    let sid = info.as_ref().map_or_else(|| leader.next_anonymous_sid(), |i| i.serverid);
+    let version = info.as_ref().map_or(0, |i| i.protocol_version);
+    if let Some(i) = &info {
+        if data_len(&first) >= 20 && i.config_version > leader.verifier.version() {
+            return Err(HandlerError::Protocol("Follower is ahead of the leader (has a later activated configuration)".into()));
+        }
+    }
+    peer.sid.store(sid, Ordering::SeqCst);
+    peer.observer.store(first.r#type == qp::OBSERVERINFO, Ordering::SeqCst);
+    match leader.verifier.all_members().get(&sid) {
+        Some(s) => info!("Follower sid: {} : info : {}", sid, s),
+        None => info!("Follower sid: {} not in the current config {}", sid, leader.verifier.version()),
+    }
+    if version < qp::PROTOCOL_VERSION {
+        return Err(HandlerError::Protocol(format!("learner {} speaks pre-Zab-1.0 protocol 0x{:x} (not supported)", sid, version)));
+    }
+    let new_epoch = leader.get_epoch_to_propose(sid, qp::epoch_of(first.zxid))?;
+    let new_leader_zxid = qp::make_zxid(new_epoch, 0);
+    write_now(&mut oa, &packet(qp::LEADERINFO, new_leader_zxid, Some(qp::int_data(qp::PROTOCOL_VERSION))))?;
+    let ack = read(ia)?;
+    if ack.r#type != qp::ACKEPOCH {
+        return Err(HandlerError::Protocol(format!("{} is not ACKEPOCH", PacketDisplay(&ack))));
+    }
+    let epoch = qp::read_int_data(ack.data.as_deref()).map_or(-1, i64::from);
+    leader.wait_for_epoch_ack(sid, (epoch, ack.zxid))?;
+    sync(leader, peer, ack.zxid, &mut oa)?;
+    peer.queue(Out::Packet(packet(qp::NEWLEADER, new_leader_zxid, Some(leader.config_text.as_bytes().to_vec()))));
+    start_sender(peer, oa, rx)?;
+    let ack = read(ia)?;
+    if ack.r#type != qp::ACK {
+        return Err(HandlerError::Protocol(format!(
+            "Next packet was supposed to be an ACK, but received packet: {}",
+            PacketDisplay(&ack)
+        )));
+    }
+    leader.wait_for_new_leader_ack(sid, ack.zxid)?;
+    peer.socket.set_read_timeout(Some(leader.timing.sync_timeout())).map_err(io_err("setting the timeout"))?;
+    if !leader.wait_for_startup() {
+        return Err(HandlerError::Leader(LeaderError::Stopped));
+    }
+    peer.queue(Out::Packet(packet(qp::UPTODATE, -1, None)));
+    receive_loop(leader, peer, ia)
+}
+
+fn data_len(p: &QuorumPacket) -> usize {
+    p.data.as_ref().map_or(0, Vec::len)
+}
+
+/// Decides and queues the sync; a SNAP is written at once (before the
+/// sender starts, so it precedes everything queued).
+fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: &mut Writer) -> Result<(), HandlerError> {
+    let sid = peer.sid();
+    let mut snapshot = None;
+    {
+        let mut b = leader.bcast.lock();
+        let view = leader.db.committed_log();
+        let zxids: Vec<i64> = view.proposals.iter().map(|p| p.zxid).collect();
+        let plan = decide(&SyncInputs {
+            peer_last_zxid,
+            last_processed_zxid: leader.db.last_processed_zxid(),
+            min_committed: view.min,
+            max_committed: view.max,
+            committed: &zxids,
+            force_snap: leader.force_snap,
+            sid,
+        });
+        let last = match plan {
+            SyncPlan::Snap => {
+                let mut bytes = Vec::new();
+                let zxid = leader.db.serialize_snapshot(&mut bytes).map_err(io_err("serializing the snapshot"))?;
+                snapshot = Some((zxid, bytes));
+                zxid
+            }
+            SyncPlan::Packets { packets, last_zxid } => {
+                for p in packets {
+                    match p {
+                        Planned::Op(t, z) => peer.queue(Out::Packet(packet(t, z, None))),
+                        Planned::Txn(z) => {
+                            if let Some(prop) = view.proposals.iter().find(|p| p.zxid == z) {
+                                queue_committed(peer, z, &prop.payload);
+                            }
+                        }
+                    }
+                }
+                last_zxid
+            }
+        };
+        debug!("Start forwarding 0x{:x} for peer sid: {}", last, sid);
+        leader.start_forwarding(&mut b, peer, last);
+    }
+    if let Some((zxid, bytes)) = snapshot {
+        info!(
+            "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}, 0 concurrent snapshot sync, snapshot sync was exempt from throttle",
+            peer_last_zxid,
+            leader.bcast.lock().last_proposed(),
+            zxid
+        );
+        qp::write_packet(oa, &packet(qp::SNAP, zxid, None)).map_err(io_err("writing SNAP"))?;
+        oa.inner_mut().write_all(&bytes).map_err(io_err("writing the snapshot"))?;
+        oa.write_string(qp::SNAP_SIGNATURE).map_err(io_err("writing the snapshot signature"))?;
+        oa.inner_mut().flush().map_err(io_err("writing the snapshot"))?;
+    }
+    Ok(())
+}
+
+/// Starts the sender thread over the write half.
+fn start_sender(peer: &Arc<LearnerPeer>, oa: Writer, rx: Receiver<Out>) -> Result<(), HandlerError> {
+    let p = Arc::clone(peer);
+    thread::Builder::new()
+        .name(format!("Sender-{}", peer.addr))
+        .spawn(move || send_packets(&p, oa, rx))
+        .map_err(io_err("starting the sender thread"))?;
+    peer.sending.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Drains the queue to the socket, flushing whenever it is empty.
+fn send_packets(peer: &LearnerPeer, mut oa: Writer, rx: Receiver<Out>) {
+    loop {
+        let out = match rx.try_recv() {
+            Ok(o) => o,
+            Err(TryRecvError::Empty) => {
+                if oa.inner_mut().flush().is_err() {
+                    break;
+                }
+                match rx.recv() {
+                    Ok(o) => o,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        let written = match out {
+            Out::Packet(p) => qp::write_packet(&mut oa, &p),
+            Out::Txn(t, z, payload) => write_txn(&mut oa, t, z, &payload),
+            Out::Stop => break,
+        };
+        if let Err(e) = written {
+            if peer.alive.load(Ordering::SeqCst) {
+                warn!("Unexpected exception at {}: {}", peer.addr, e);
+            }
+            break;
+        }
+    }
+    let _ = oa.inner_mut().flush();
+    let _ = peer.socket.shutdown(Shutdown::Both);
+}
+
+/// A PROPOSAL/INFORM without copying the shared bytes (null authinfo, −1).
+fn write_txn(oa: &mut Writer, t: i32, zxid: i64, payload: &[u8]) -> std::io::Result<()> {
+    oa.write_int(t)?;
+    oa.write_long(zxid)?;
+    oa.write_buffer(Some(payload))?;
+    oa.write_int(-1)
+}
+
+/// Broadcast phase: the learner's packets until it goes away.
+fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) -> Result<(), HandlerError> {
+    let sid = peer.sid();
+    while leader.is_running() {
+        let p = read(ia)?;
+        peer.deadline.store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
+        match p.r#type {
+            qp::ACK => {
+                if peer.is_observer() {
+                    debug!("Received ACK from Observer {}", sid);
+                }
+                leader.process_ack(sid, p.zxid);
+            }
+            qp::PING => {
+                for (session, timeout) in qp::decode_session_touches(p.data.as_deref()) {
+                    leader.touch(session, timeout);
+                }
+            }
+            qp::REVALIDATE => match qp::decode_revalidate(p.data.as_deref()) {
+                Some((session, timeout)) => {
+                    let valid = leader.revalidate(session, timeout);
+                    debug!("Session 0x{:x} is valid: {}", session, valid);
+                    let data = qp::encode_revalidate_reply(session, valid);
+                    peer.queue(Out::Packet(packet(qp::REVALIDATE, -1, Some(data))));
+                }
+                None => warn!("Malformed REVALIDATE from sid {}", sid),
+            },
+            qp::REQUEST => match qp::decode_request(p.data.as_deref()) {
+                Some(r) if r.op == op_code::SYNC => leader.process_sync(peer),
+                Some(r) => {
+                    let auth = p.authinfo.clone();
+                    leader.submit_learner_request(Request::new(None, r.session_id, r.cxid, r.op, r.body, auth));
+                }
+                None => warn!("Malformed REQUEST from sid {}", sid),
+            },
+            other => warn!("unexpected quorum packet, type: {}", qp::type_name(other)),
+        }
+    }
+    Ok(())
+}
