@@ -365,9 +365,9 @@ pub struct LearnerContext<'a> {
     /// `acceptedEpoch` / `currentEpoch`.
     pub epochs: &'a dyn EpochStore,
     /// False once the peer shuts down.
-    pub is_running: &'a dyn Fn() -> bool,
+    pub is_running: &'a (dyn Fn() -> bool + Sync),
     /// Publishes (Some) or withdraws (None) the server answering clients.
-    pub publish: &'a dyn Fn(Option<Arc<ZooKeeperServer>>),
+    pub publish: &'a (dyn Fn(Option<Arc<ZooKeeperServer>>) + Sync),
 }
 
 /// Connects, registers with `info_type` (FOLLOWERINFO/OBSERVERINFO) and
