@@ -1,9 +1,11 @@
 //! One znode: its data, ACL reference, persisted stat and child names.
 //!
-//! Kept small because a tree holds millions of them: data is a boxed
-//! slice, a leaf has no child table at all, and child names live in a
-//! [`JavaHashMap`] so they iterate (in getChildren replies and snapshots)
-//! in the same order as Java's `HashSet<String>`.
+//! Kept small because a tree holds millions of them: nodes live in the
+//! tree's arena (a `Vec`) and know neither their path nor their parent;
+//! data is a boxed slice; a leaf has no child table at all; a parent maps
+//! each child name to the child's arena slot in a [`JavaHashMap`], so
+//! names iterate (in getChildren replies and snapshots) in the same order
+//! as Java's `HashSet<String>`, and each name is stored once.
 //!
 //! Owned by the DataTree; mutated only by the thread applying txns.
 //!
@@ -29,9 +31,10 @@ pub struct DataNode {
     pub acl: i64,
     /// The persisted stat (stored cversion counts child creations).
     pub stat: StatPersisted,
-    /// Child names; `None` until the first child is added (Java's lazy
-    /// set), then kept (with its table size) even when emptied.
-    children: Option<Box<JavaHashMap<Box<str>, ()>>>,
+    /// Child name → the child's slot in the tree's arena; `None` until
+    /// the first child is added (Java's lazy set), then kept (with its
+    /// table size) even when emptied.
+    children: Option<Box<JavaHashMap<Box<str>, u32>>>,
 }
 
 impl DataNode {
@@ -50,27 +53,48 @@ impl DataNode {
         self.data.as_ref().map_or(0, |d| d.len())
     }
 
-    /// Adds a child name; false if it was there.
-    pub fn add_child(&mut self, name: &str) -> bool {
+    /// Links a child name to its arena slot; false (and no change) if the
+    /// name was there.
+    pub fn add_child(&mut self, name: &str, slot: u32) -> bool {
         let set = self
             .children
             .get_or_insert_with(|| Box::new(JavaHashMap::with_capacity(CHILD_SET_INITIAL_CAPACITY)));
-        set.insert(name.into(), ()).is_none()
+        if set.contains_key(name) {
+            return false;
+        }
+        set.insert(name.into(), slot);
+        true
     }
 
-    /// Removes a child name; false if it was not there.
-    pub fn remove_child(&mut self, name: &str) -> bool {
-        self.children.as_mut().is_some_and(|set| set.remove(name).is_some())
+    /// Unlinks a child name; its slot, or `None` if it was not there.
+    pub fn remove_child(&mut self, name: &str) -> Option<u32> {
+        self.children.as_mut()?.remove(name)
     }
 
     /// Whether `name` is a child.
     pub fn has_child(&self, name: &str) -> bool {
-        self.children.as_ref().is_some_and(|set| set.contains_key(name))
+        self.child(name).is_some()
+    }
+
+    /// The arena slot of child `name`.
+    pub fn child(&self, name: &str) -> Option<u32> {
+        self.children.as_ref()?.get(name).copied()
     }
 
     /// Child names in Java's iteration order.
     pub fn children(&self) -> impl Iterator<Item = &str> + '_ {
         self.children.iter().flat_map(|set| set.keys().map(|k| &**k))
+    }
+
+    /// (name, slot) of each child, in Java's iteration order.
+    pub fn child_slots(&self) -> impl Iterator<Item = (&str, u32)> + '_ {
+        self.children.iter().flat_map(|set| set.iter().map(|(k, v)| (&**k, *v)))
+    }
+
+    /// Moves `other`'s child table into this node (a node replaced in
+    /// place keeps its children).
+    pub(crate) fn take_children_from(&mut self, other: &mut DataNode) {
+        self.children = other.children.take();
     }
 
     /// Number of children.
@@ -137,15 +161,16 @@ mod tests {
     fn client_cversion_counts_creates_and_deletes() {
         let mut n = DataNode::new(None, -1, StatPersisted::default());
         // Fresh "/": one child added without bumping cversion.
-        n.add_child("zookeeper");
+        n.add_child("zookeeper", 1);
         assert_eq!(n.copy_stat(false).cversion, -1);
         n.stat.cversion = 3;
-        n.add_child("a");
-        n.add_child("b");
-        assert!(!n.add_child("b"));
+        n.add_child("a", 2);
+        n.add_child("b", 3);
+        assert!(!n.add_child("b", 4));
+        assert_eq!(n.child("b"), Some(3));
         assert_eq!(n.copy_stat(false).cversion, 3);
-        assert!(n.remove_child("a"));
-        assert!(!n.remove_child("a"));
+        assert_eq!(n.remove_child("a"), Some(2));
+        assert_eq!(n.remove_child("a"), None);
         let s = n.copy_stat(false);
         assert_eq!((s.cversion, s.num_children), (4, 2));
     }

@@ -6,12 +6,14 @@
 //! txns holds the tree's write lock. Reads take `&self` (read lock) and
 //! may still register watches, which live behind their own mutex.
 //!
-//! Paths: the root is stored once, under "" — Java stores it under both
-//! "" and "/" — so every lookup maps "/" to "" ([`DataTree::get_node`]) and
-//! the node count adds the alias back.
+//! Storage: nodes live in an arena (`data_tree/node_store.rs`); a path is
+//! found by walking its components, so no node stores its path. The root
+//! answers to both "" and "/" — Java stores it under both keys — and the
+//! node count adds the alias back.
 //!
 //! Split: `data_tree/apply.rs` (create/delete/setData/setACL/sessions,
-//! quota upkeep), `data_tree/snapshot.rs` (serialize/deserialize),
+//! quota upkeep), `data_tree/node_store.rs` (the arena),
+//! `data_tree/snapshot.rs` (serialize/deserialize),
 //! `data_tree/digest_log.rs` (digest history and checks),
 //! `data_tree/tests.rs`.
 //!
@@ -19,6 +21,7 @@
 
 mod apply;
 mod digest_log;
+mod node_store;
 mod snapshot;
 #[cfg(test)]
 mod snapshot_tests;
@@ -29,9 +32,10 @@ use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use log::debug;
+use log::{debug, warn};
 
 use self::digest_log::DigestLog;
+use self::node_store::NodeStore;
 use super::data_node::DataNode;
 use super::digest_calculator::{DigestCalculator, TreeDigest};
 use super::ephemeral_type::extended_types_enabled;
@@ -80,8 +84,8 @@ pub struct ProcessTxnResult {
 
 /// The znode tree, its ACL cache, ephemerals index, watches and digest.
 pub struct DataTree {
-    /// Every znode by path; the root under "" only.
-    nodes: HashMap<Box<str>, DataNode>,
+    /// Every znode, in an arena walked by path components.
+    nodes: NodeStore,
     /// Interned ACL lists referenced by `DataNode::acl`.
     acl_cache: ReferenceCountedAclCache,
     /// Session → paths of its ephemerals. A session keeps its (maybe empty)
@@ -167,12 +171,8 @@ impl DataTree {
     pub fn new() -> DataTree {
         let mut tree = DataTree::empty();
         let blank = || DataNode::new(Some(Box::new([])), -1, StatPersisted::default());
-        let mut root = blank();
-        root.add_child("zookeeper");
-        tree.put_node(ROOT, root);
-        let mut proc_node = blank();
-        proc_node.add_child("quota");
-        tree.put_node(PROC_ZOOKEEPER, proc_node);
+        tree.put_node(ROOT, blank());
+        tree.put_node(PROC_ZOOKEEPER, blank());
         tree.put_node(QUOTA_ZOOKEEPER, blank());
         tree.add_config_node();
         tree.node_data_size = tree.compute_data_size();
@@ -182,7 +182,7 @@ impl DataTree {
     /// No nodes at all (the start of `deserialize`).
     fn empty() -> DataTree {
         DataTree {
-            nodes: HashMap::new(),
+            nodes: NodeStore::new(),
             acl_cache: ReferenceCountedAclCache::new(),
             ephemerals: HashMap::new(),
             containers: HashSet::new(),
@@ -201,9 +201,6 @@ impl DataTree {
 
     /// Java's `addConfigNode`.
     fn add_config_node(&mut self) {
-        if let Some(proc_node) = self.nodes.get_mut(PROC_ZOOKEEPER) {
-            proc_node.add_child("config");
-        }
         self.put_node(CONFIG_ZOOKEEPER, DataNode::new(Some(Box::new([])), -1, StatPersisted::default()));
         let _ = self.set_acl(CONFIG_ZOOKEEPER, &ids::read_acl_unsafe(), -1);
     }
@@ -216,17 +213,29 @@ impl DataTree {
 
     // ----- node map with digest upkeep (Java's NodeHashMapImpl) -----
 
-    /// Inserts a node and adds its digest.
-    fn put_node(&mut self, path: &str, node: DataNode) {
-        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
-        if let Some(old) = self.nodes.insert(key(path).into(), node) {
-            self.digest.remove(DigestCalculator::node_digest(path, &old.stat, old.data()));
+    /// Links a node in under its parent (replacing one already at
+    /// `path`) and adds its digest. False, changing nothing, when the
+    /// parent is missing or the path malformed.
+    fn put_node(&mut self, path: &str, node: DataNode) -> bool {
+        let digest = DigestCalculator::node_digest(path, &node.stat, node.data());
+        match self.nodes.insert(path, node) {
+            Ok(old) => {
+                self.digest.add(digest);
+                if let Some(old) = old {
+                    self.digest.remove(DigestCalculator::node_digest(path, &old.stat, old.data()));
+                }
+                true
+            }
+            Err(e) => {
+                warn!("Cannot link node {:?}: {:?}", path, e);
+                false
+            }
         }
     }
 
-    /// Removes a node and its digest.
+    /// Unlinks a node and removes its digest. The root stays.
     fn remove_node(&mut self, path: &str) -> Option<DataNode> {
-        let node = self.nodes.remove(key(path))?;
+        let node = self.nodes.remove(path)?;
         self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
         Some(node)
     }
@@ -234,7 +243,7 @@ impl DataTree {
     /// Changes a node in place, replacing its digest (Java's
     /// preChange/postChange). `None` if there is no such node.
     fn change_node<T>(&mut self, path: &str, f: impl FnOnce(&mut DataNode) -> T) -> Option<T> {
-        let node = self.nodes.get_mut(key(path))?;
+        let node = self.nodes.get_mut(path)?;
         self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
         let out = f(node);
         self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
@@ -257,7 +266,7 @@ impl DataTree {
 
     /// The node at `path` ("/" and "" both name the root).
     pub fn get_node(&self, path: &str) -> Option<&DataNode> {
-        self.nodes.get(key(path))
+        self.nodes.get(path)
     }
 
     /// The ACL list a node refers to (a deny-all list if its id is unknown,
@@ -316,12 +325,11 @@ impl DataTree {
         if path == "/" {
             return Ok((self.node_count() - 2) as i32);
         }
-        let prefix = format!("{}/", path);
-        let mut count = self.nodes.keys().filter(|k| k.starts_with(&prefix)).count();
-        if prefix == "/" {
-            count += 1; // Java's "/" alias matches too.
-        }
-        Ok(count as i32)
+        // Java counts the keys starting with `path + "/"`: the strict
+        // descendants.
+        let mut count = 0usize;
+        self.nodes.for_each_under(path, &mut |_, _| count += 1);
+        Ok(count.saturating_sub(1) as i32)
     }
 
     /// getEphemerals: the session's ephemeral paths (Java's order).
@@ -382,7 +390,9 @@ impl DataTree {
     /// Recomputes the data size from scratch, counting the root's "/" alias.
     fn compute_data_size(&self) -> i64 {
         let alias = self.get_node("/").map_or(0, |root| node_size("/", root.data()));
-        self.nodes.iter().map(|(p, n)| node_size(p, n.data())).sum::<i64>() + alias
+        let mut sum = 0;
+        self.nodes.for_each(|p, n| sum += node_size(key(p), n.data()));
+        sum + alias
     }
 
     /// Number of distinct ACL lists.

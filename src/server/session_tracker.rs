@@ -308,16 +308,27 @@ mod tests {
     fn a_silent_session_is_expired_and_a_touched_one_is_not() {
         let t = Arc::new(SessionTracker::new(1, 10, &HashMap::new()));
         let silent = t.create_session(30);
-        let busy = t.create_session(30);
+        // A longer timeout, so a loaded machine pausing this thread for a
+        // moment does not expire the busy session between touches.
+        let busy = t.create_session(200);
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let handle = t.start(Box::new(move |id, _| tx.lock().send(id).unwrap())).unwrap();
-        let deadline = Instant::now() + Duration::from_millis(150);
-        while Instant::now() < deadline {
-            assert!(t.touch_session(busy, 30));
+        let started = Instant::now();
+        let mut expired = Vec::new();
+        while expired.is_empty() && started.elapsed() < Duration::from_secs(5) {
+            assert!(t.touch_session(busy, 200));
+            std::thread::sleep(Duration::from_millis(5));
+            expired.extend(rx.try_iter());
+        }
+        // Touched for well past its own timeout: never expired.
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until {
+            assert!(t.touch_session(busy, 200));
             std::thread::sleep(Duration::from_millis(5));
         }
-        let expired: Vec<i64> = rx.try_iter().collect();
+        expired.extend(rx.try_iter());
+        assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(expired, vec![silent]);
         assert_eq!(t.check_session(silent), Err(Code::SessionExpired));
         t.shutdown();

@@ -12,7 +12,7 @@
 
 use log::{debug, error, warn};
 
-use super::{create_stat, key, node_size, DataTree, ProcessTxnResult, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER};
+use super::{create_stat, node_size, DataTree, ProcessTxnResult, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER};
 use crate::jute::data::{Acl, Stat};
 use crate::jute::txn::{ErrorTxn, MultiTxn, TxnBody, TxnHeader};
 use crate::keeper_exception::Code;
@@ -189,13 +189,13 @@ impl DataTree {
             return Err(Code::BadArguments);
         }
         let (parent_name, child_name) = (parent_path(path), last_component(path));
-        if !self.nodes.contains_key(key(parent_name)) {
+        if self.nodes.slot_of(parent_name).is_none() {
             return Err(Code::NoNode);
         }
         // Interned first (as Java does), so an existing node re-created by
         // a replayed txn takes the txn's ACL.
         let acl_id = self.acl_cache.convert_acls(acl);
-        if let Some(existing) = self.nodes.get_mut(key(path)) {
+        if let Some(existing) = self.nodes.get_mut(path) {
             existing.acl = acl_id;
             return Err(Code::NodeExists);
         }
@@ -210,7 +210,6 @@ impl DataTree {
                 parent.stat.cversion = cversion;
                 parent.stat.pzxid = zxid;
             }
-            parent.add_child(child_name);
         });
         self.node_data_size += node_size(path, data);
         let node = DataNode::new(data.map(Into::into), acl_id, create_stat(zxid, time, owner));
@@ -235,13 +234,17 @@ impl DataTree {
         }
         let (parent_name, child_name) = (parent_path(path), last_component(path));
         self.change_node(parent_name, |parent| {
-            parent.remove_child(child_name);
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
         })
         .ok_or(Code::NoNode)?;
         let node = self.remove_node(path).ok_or(Code::NoNode)?;
+        if node.num_children() > 0 {
+            // Prep never lets this happen; Java would leave the children
+            // unreachable in its map. Their slots are freed with the node.
+            warn!("Deleted {} at 0x{:x} while it had {} children", path, zxid, node.num_children());
+        }
         let acl = self.event_acl(node.acl);
         let parent_acl = self.event_acl_of(parent_name);
         self.acl_cache.remove_usage(node.acl);
@@ -420,7 +423,7 @@ impl DataTree {
     /// Like Java, rewrites the data without touching the node's stat.
     fn update_quota_stat(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = quota::stat_path(prefix);
-        let Some(node) = self.nodes.get_mut(key(&stat_path)) else {
+        let Some(node) = self.nodes.get_mut(&stat_path) else {
             error!("Missing node for stat {}", stat_path);
             return;
         };

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 
 use log::warn;
 
-use super::{key, DataTree, QUOTA_ZOOKEEPER, ROOT};
+use super::{DataTree, QUOTA_ZOOKEEPER, ROOT};
 use crate::jute::{Error, InputArchive, OutputArchive};
 use crate::server::data_node::DataNode;
 use crate::server::ephemeral_type::EphemeralType;
@@ -193,14 +193,12 @@ impl DataTree {
             self.put_node(ROOT, node);
             return Ok(());
         };
-        let (parent, child) = (&path[..slash], &path[slash + 1..]);
-        let Some(parent_node) = self.nodes.get_mut(key(parent)) else {
+        let parent = &path[..slash];
+        if self.nodes.slot_of(parent).is_none() || !self.put_node(path, node) {
             return Err(Error::Invalid(format!(
                 "Invalid Datatree, unable to find parent {} of path {}", parent, path
             )));
-        };
-        parent_node.add_child(child);
-        self.put_node(path, node);
+        }
         match EphemeralType::get_with(owner, self.extended_types) {
             Ok(_) => self.index_owner(path, owner),
             Err(e) => return Err(Error::Invalid(format!("{} of node {}", e, path))),

@@ -21,8 +21,11 @@ fn digest_acl(user: &str) -> Vec<Acl> {
     vec![Acl { perms: crate::zoo_defs::perms::ALL, id: Id { scheme: "digest".into(), id: format!("{}:h", user) } }]
 }
 
-/// Every node: path, data, ACL and stat, in walk order.
-fn dump(tree: &DataTree) -> Vec<(String, Option<Vec<u8>>, Vec<Acl>, Stat)> {
+/// One node as a client sees it: path, data, ACL, stat.
+type NodeView = (String, Option<Vec<u8>>, Vec<Acl>, Stat);
+
+/// Every node, sorted by path.
+fn dump(tree: &DataTree) -> Vec<NodeView> {
     let mut paths = vec!["/".to_string()];
     let mut i = 0;
     while i < paths.len() {

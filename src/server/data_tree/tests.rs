@@ -553,9 +553,7 @@ fn incremental_digest_equals_recomputed() {
         TxnBody::SetData(SetDataTxn { path: "/".into(), data: Some(b"r".to_vec()), version: 1 }));
     apply(&mut tree, 4, op_code::DELETE, delete_body("/a/b"));
     let mut sum = crate::server::digest_calculator::TreeDigest::default();
-    for (p, n) in &tree.nodes {
-        sum.add(DigestCalculator::node_digest(p, &n.stat, n.data()));
-    }
+    tree.nodes.for_each(|p, n| sum.add(DigestCalculator::node_digest(p, &n.stat, n.data())));
     assert_eq!(tree.digest(), sum.value());
 }
 
