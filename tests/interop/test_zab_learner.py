@@ -284,3 +284,64 @@ def test_our_observer_in_a_java_ensemble(tmp_path):
         assert re.search(r"Getting a (diff|snapshot) from (the )?leader", peers[2].text()), report(peers)
     finally:
         stop_all(peers)
+
+
+CHILD = r"""
+import sys, time
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=4.0)
+zk.start(timeout=30)
+zk.create(sys.argv[2], b"e", ephemeral=True)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_sessions_on_our_follower_live_by_pings_and_expire_everywhere(tmp_path):
+    """A session on our follower stays alive past its timeout (its touches
+    reach the Java leader in PING replies); a session whose client dies
+    is expired by the leader and its ephemeral is removed on every node."""
+    import subprocess
+    import sys
+    require_impl("java")
+    require_impl("rust")
+    kinds = ["rust", "java", "java"]
+    peers = [ZabPeer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind))) for sid, kind in enumerate(kinds, start=1)]
+    ours = peers[0]
+    child = None
+    try:
+        start_ensemble(peers, leader_sid=3)
+        live = client(ours)
+        live.create("/live", b"l", ephemeral=True)
+        child = subprocess.Popen([sys.executable, "-c", CHILD, ours.hosts, "/dead"],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        child.kill()
+        child.wait(10)
+        deadline = time.monotonic() + 30
+        while True:
+            present = {p.sid: "/dead" in tree_paths(p) for p in peers}
+            if not any(present.values()):
+                break
+            assert time.monotonic() < deadline, (present, report(peers))
+            time.sleep(0.5)
+        time.sleep(2 * 4.0)
+        t = assert_same_trees(peers)
+        assert "/live" in t, "a session kept alive through our follower's pings"
+        assert live.exists("/live") is not None
+        live.stop()
+        live.close()
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+        stop_all(peers)
+
+
+def tree_paths(peer):
+    zk = client(peer)
+    try:
+        zk.sync("/")
+        return set(tree(zk))
+    finally:
+        zk.stop()
+        zk.close()
