@@ -207,6 +207,11 @@ impl QuorumPeer {
         *self.roles.lock() = Some(Arc::new(ctx));
     }
 
+    /// The attached role context, if any (tests drive roles with it).
+    pub fn role_context(&self) -> Option<Arc<RoleContext>> {
+        self.roles.lock().clone()
+    }
+
     /// Role settings (tick, grace, quorumListenOnAllIPs).
     pub fn role_settings(&self) -> RoleSettings {
         self.role

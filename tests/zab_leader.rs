@@ -1,0 +1,202 @@
+//! Conversation tests of the leader side of Zab: a scripted learner on a
+//! loopback socket speaks bare QuorumPacket records to our in-process
+//! leader (as Java's Zab1_0Test does): epoch agreement, an empty DIFF,
+//! NEWLEADER with the config, UPTODATE, then a forwarded createSession
+//! proposed, acked and committed, a forwarded `sync` answered, and the
+//! epoch files written. Bad first packets drop only that learner.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use zookeeper::config::quorum_peer_config::{read_config_files, QuorumPeerConfig};
+use zookeeper::config::system_properties::SystemProperties;
+use zookeeper::jute::quorum::QuorumPacket;
+use zookeeper::jute::{InputArchive, OutputArchive};
+use zookeeper::quorum::leader;
+use zookeeper::quorum::quorum_packet::{self as qp, packet};
+use zookeeper::quorum::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
+use zookeeper::quorum::vote::{ServerState, Vote};
+use zookeeper::server::zk_database::ZkDatabase;
+use zookeeper::server::zookeeper_server::ZooKeeperServer;
+use zookeeper::zoo_defs::op_code;
+
+struct NoPort;
+impl ServingSlot for NoPort {
+    fn set_server(&self, _s: Option<Arc<ZooKeeperServer>>) {}
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Our leader (sid 1) of a 3-voter ensemble, running `lead` on a thread.
+struct LeaderUnderTest {
+    dir: PathBuf,
+    quorum_port: u16,
+    peer: Arc<QuorumPeer>,
+    thread: Option<thread::JoinHandle<String>>,
+}
+
+impl LeaderUnderTest {
+    fn start(tag: &str) -> LeaderUnderTest {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!("zab-leader-{}-{}-{}", tag, std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(dir.join("data/myid"), "1").unwrap();
+        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+        let mut cfg = format!(
+            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\nforceSync=no\n",
+            dir.join("data").display(),
+            free_port()
+        );
+        for (i, (q, e)) in ports.iter().enumerate() {
+            cfg.push_str(&format!("server.{}=127.0.0.1:{}:{}\n", i + 1, q, e));
+        }
+        let cfg_path = dir.join("zoo.cfg");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let files = read_config_files(&cfg_path).unwrap();
+        let config = QuorumPeerConfig::from_files(&files, Some(&cfg_path), &SystemProperties::new()).unwrap();
+        let db = Arc::new(ZkDatabase::open(&config.server).unwrap());
+        db.enable_committed_log();
+        db.load_database().unwrap();
+        let tick = Duration::from_millis(200);
+        let role = RoleSettings { tick, grace: tick * 5, max_hold: None, listen_on_all_ips: false };
+        let peer = Arc::new(QuorumPeer::new(1, config.learner_type, Arc::new(config.verifier.clone()), 0, 0, 0, role));
+        peer.set_current_vote(Vote::new(1, 0, 1, 0));
+        peer.set_state(ServerState::Leading);
+        peer.attach_roles(RoleContext { db, config: Arc::new(config), serving: Arc::new(NoPort) });
+        let p = Arc::clone(&peer);
+        let ctx_thread = thread::spawn(move || {
+            let ctx = p.role_context().expect("attached");
+            leader::lead(&p, &ctx)
+        });
+        LeaderUnderTest { dir, quorum_port: ports[0].0, peer, thread: Some(ctx_thread) }
+    }
+
+    fn connect(&self) -> Learner {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match TcpStream::connect(("127.0.0.1", self.quorum_port)) {
+                Ok(s) => {
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    return Learner {
+                        ia: InputArchive::new(BufReader::new(s.try_clone().unwrap())),
+                        oa: OutputArchive::new(BufWriter::new(s)),
+                    };
+                }
+                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
+                Err(e) => panic!("cannot reach the leader: {}", e),
+            }
+        }
+    }
+
+    fn epoch_file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join("data/version-2").join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for LeaderUnderTest {
+    fn drop(&mut self) {
+        self.peer.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Learner {
+    ia: InputArchive<BufReader<TcpStream>>,
+    oa: OutputArchive<BufWriter<TcpStream>>,
+}
+
+impl Learner {
+    fn send(&mut self, p: QuorumPacket) {
+        qp::write_packet(&mut self.oa, &p).unwrap();
+        self.oa.inner_mut().flush().unwrap();
+    }
+
+    /// The next packet that is not a PING.
+    fn recv(&mut self) -> QuorumPacket {
+        loop {
+            let p = qp::read_packet(&mut self.ia).expect("a packet from the leader");
+            if p.r#type != qp::PING {
+                return p;
+            }
+        }
+    }
+
+    /// FOLLOWERINFO → LEADERINFO → ACKEPOCH → DIFF, NEWLEADER → ACK → UPTODATE.
+    fn join(&mut self, sid: i64, config_text: &str) {
+        self.send(packet(qp::FOLLOWERINFO, 0, Some(qp::learner_info_data(sid, 0))));
+        let li = self.recv();
+        assert_eq!((li.r#type, li.zxid), (qp::LEADERINFO, 1 << 32));
+        assert_eq!(li.data.as_deref(), Some(&[0u8, 1, 0, 0][..]));
+        self.send(packet(qp::ACKEPOCH, 0, Some(qp::int_data(0))));
+        let diff = self.recv();
+        assert_eq!((diff.r#type, diff.zxid), (qp::DIFF, 0), "empty databases: DIFF 0x0");
+        let nl = self.recv();
+        assert_eq!((nl.r#type, nl.zxid), (qp::NEWLEADER, 1 << 32));
+        let text = String::from_utf8(nl.data.unwrap()).unwrap();
+        assert_eq!(text, config_text);
+        self.send(packet(qp::ACK, 1 << 32, None));
+        let up = self.recv();
+        assert_eq!((up.r#type, up.zxid), (qp::UPTODATE, -1));
+        self.send(packet(qp::ACK, 1 << 32, None));
+    }
+}
+
+#[test]
+fn learner_joins_then_forwarded_writes_are_proposed_and_committed() {
+    let l = LeaderUnderTest::start("join");
+    let mut f = l.connect();
+    f.join(2, &l.peer.config_text());
+    assert_eq!(l.epoch_file("acceptedEpoch"), "1");
+    assert_eq!(l.epoch_file("currentEpoch"), "1");
+
+    let session = 0x0200_0000_0000_0001_i64;
+    let req = qp::ForwardedRequest { session_id: session, cxid: 0, op: op_code::CREATE_SESSION, body: 30000i32.to_be_bytes().to_vec() };
+    f.send(packet(qp::REQUEST, -1, Some(qp::encode_request(&req))));
+    let prop = f.recv();
+    assert_eq!((prop.r#type, prop.zxid), (qp::PROPOSAL, (1 << 32) | 1));
+    let txn = zookeeper::jute::txn::TxnLogEntry::from_bytes(prop.data.as_deref().unwrap()).unwrap();
+    assert_eq!((txn.header.client_id, txn.header.r#type), (session, op_code::CREATE_SESSION));
+    // The leader acked itself after its fsync; ours makes the quorum.
+    f.send(packet(qp::ACK, prop.zxid, None));
+    let commit = f.recv();
+    assert_eq!((commit.r#type, commit.zxid), (qp::COMMIT, prop.zxid));
+
+    // A forwarded sync with nothing outstanding is answered at once.
+    let sync = qp::ForwardedRequest { session_id: session, cxid: 1, op: op_code::SYNC, body: Vec::new() };
+    f.send(packet(qp::REQUEST, -1, Some(qp::encode_request(&sync))));
+    let s = f.recv();
+    assert_eq!((s.r#type, s.zxid), (qp::SYNC, 0));
+
+    // REVALIDATE of the live session: valid.
+    f.send(packet(qp::REVALIDATE, -1, Some(qp::encode_revalidate(session, 30000))));
+    let r = f.recv();
+    assert_eq!(r.r#type, qp::REVALIDATE);
+    assert_eq!(qp::decode_revalidate_reply(r.data.as_deref()), Some((session, true)));
+    f.send(packet(qp::REVALIDATE, -1, Some(qp::encode_revalidate(0x0300_0000_0000_0009, 30000))));
+    let r = f.recv();
+    assert_eq!(qp::decode_revalidate_reply(r.data.as_deref()), Some((0x0300_0000_0000_0009, false)));
+}
+
+#[test]
+fn a_bad_first_packet_drops_only_that_learner() {
+    let l = LeaderUnderTest::start("bad");
+    let mut bad = l.connect();
+    bad.send(packet(qp::ACK, 5, None));
+    assert!(qp::read_packet(&mut bad.ia).is_err(), "the leader closes a learner whose first packet is wrong");
+    let mut garbage = l.connect();
+    garbage.oa.inner_mut().write_all(&[0, 0, 0, 11, 0xff, 0xff]).unwrap();
+    drop(garbage);
+    let mut f = l.connect();
+    f.join(2, &l.peer.config_text());
+}
