@@ -126,6 +126,45 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// Threads a connection runs: a reader and a writer.
+const THREADS_PER_CNXN: usize = 2;
+/// Memory mappings a thread costs: its stack and guard page, and the signal
+/// stack (with its guard page) that std sets up to report stack overflows.
+const MAPS_PER_THREAD: usize = 4;
+/// Mappings left for everything else: heap arenas, files, libraries.
+const RESERVED_MAPS: usize = 4096;
+/// Threads left for the rest of the server (processors, timers, admin).
+const RESERVED_THREADS: usize = 256;
+
+/// How many connections the OS can run threads for, given
+/// `vm.max_map_count` and `kernel.threads-max`. Beyond it, creating a
+/// thread fails inside std and aborts the process, so the accept loop
+/// refuses connections past this count even when `maxCnxns` is 0.
+pub fn connection_limit_for(max_map_count: usize, threads_max: usize) -> usize {
+    let by_maps = max_map_count.saturating_sub(RESERVED_MAPS) / (THREADS_PER_CNXN * MAPS_PER_THREAD);
+    let by_threads = threads_max.saturating_sub(RESERVED_THREADS) / THREADS_PER_CNXN;
+    by_maps.min(by_threads).max(1)
+}
+
+/// [`connection_limit_for`] this machine, read once from `/proc/sys`.
+fn os_connection_limit() -> usize {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let read = |path: &str, default: usize| {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(default)
+        };
+        let limit = connection_limit_for(
+            read("/proc/sys/vm/max_map_count", 65530),
+            read("/proc/sys/kernel/threads-max", usize::MAX),
+        );
+        info!("the OS leaves room for {} client connections (two threads each)", limit);
+        limit
+    })
+}
+
 /// The accept decision: `alive` connections in total, `from_ip` of them
 /// from the new socket's IP. Java checks the total first.
 pub fn admit(alive: usize, from_ip: usize, ip: IpAddr, limits: Limits) -> Result<(), Refusal> {
@@ -413,6 +452,20 @@ impl AcceptLoop {
 
     /// Checks the limits and starts the connection's threads.
     fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        let os_limit = os_connection_limit();
+        if self.registry.len() >= os_limit {
+            // Past this the next thread cannot get its stack mapped and std
+            // aborts the whole process: refuse the one connection instead.
+            warn!(
+                "Too many connections from {}: {} open, the OS leaves room for threads of {} \
+                 (vm.max_map_count, kernel.threads-max); set maxCnxns or raise those limits",
+                peer,
+                self.registry.len(),
+                os_limit
+            );
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
         let cnxn = match BlockingServerCnxn::new(stream, self.handler.clone(), self.registry.clone()) {
             Ok(cnxn) => cnxn,
             Err(e) => {
@@ -446,6 +499,10 @@ mod tests {
     #[test]
     fn per_ip_limit_like_java() {
         let limits = Limits { max_cnxns: 0, max_client_cnxns: 2 };
+        // Debian's default vm.max_map_count leaves room for ~7,700 connections.
+        assert_eq!(connection_limit_for(65530, 192730), (65530 - 4096) / 8);
+        assert_eq!(connection_limit_for(1 << 30, 1000), (1000 - 256) / 2);
+        assert_eq!(connection_limit_for(0, 0), 1);
         assert!(admit(5, 1, LOCAL, limits).is_ok());
         let refusal = admit(5, 2, LOCAL, limits).unwrap_err();
         assert_eq!(refusal.to_string(), "Too many connections from /127.0.0.1 - max is 2");
