@@ -22,20 +22,22 @@ fn three_peers_highest_zxid_wins_then_failover_and_rejoin() {
     let log2 = e.peer(2).log();
     assert!(log2.contains("Election done: leader 2 (zxid 0x100000009, round 0x1"), "{}", log2);
 
-    // The leader dies: of the survivors, 1 has the higher zxid.
+    // The leader dies. Zab synced 1 and 3 to its history (and its new
+    // epoch), so the survivors tie on (epoch, zxid) and the higher sid
+    // wins, as with Java peers.
     e.kill(2);
-    e.await_leader(&[1, 3], 1, SETTLE);
+    e.await_leader(&[1, 3], 3, SETTLE);
 
-    // It comes back: it follows 1 although its zxid is higher, and 1 is
-    // not disturbed (it became leader once and never left the role).
-    let leading_before = count(&e.peer(1).log(), "Peer state changed: LEADING");
+    // It comes back: it follows 3 although it led before, and
+    // 3 is not disturbed (it became leader once and never left the role).
+    let leading_before = count(&e.peer(3).log(), "Peer state changed: LEADING");
     e.start(2);
-    e.await_leader(&[1, 2, 3], 1, SETTLE);
+    e.await_leader(&[1, 2, 3], 3, SETTLE);
     std::thread::sleep(Duration::from_millis(1500));
-    e.await_leader(&[1, 2, 3], 1, SETTLE);
-    let log1 = e.peer(1).log();
-    assert_eq!(count(&log1, "Peer state changed: LEADING"), leading_before, "{}", log1);
-    assert_eq!(count(&log1, "LEADING role of myid 1 ended"), 0, "{}", log1);
+    e.await_leader(&[1, 2, 3], 3, SETTLE);
+    let log3 = e.peer(3).log();
+    assert_eq!(count(&log3, "Peer state changed: LEADING"), leading_before, "{}", log3);
+    assert_eq!(count(&log3, "LEADING role of myid 3 ended"), 0, "{}", log3);
 }
 
 #[test]
@@ -48,11 +50,13 @@ fn five_peers_epoch_beats_zxid_beats_sid() {
     e.seed_epochs(2, 2, 2); // a newer epoch with an older log
     e.start_all();
     e.await_leader(&[1, 2, 3, 4, 5], 2, SETTLE);
+    // Zab synced everyone to 2's history (4's longer epoch-1 log was
+    // truncated), so from here equal logs leave the highest sid to win.
     e.kill(2);
-    e.await_leader(&[1, 3, 4, 5], 4, SETTLE);
-    e.kill(4);
-    // Three of five still make a quorum: equal logs, the highest sid wins.
-    e.await_leader(&[1, 3, 5], 5, SETTLE);
+    e.await_leader(&[1, 3, 4, 5], 5, SETTLE);
+    e.kill(5);
+    // Three of five still make a quorum.
+    e.await_leader(&[1, 3, 4], 4, SETTLE);
 }
 
 #[test]
