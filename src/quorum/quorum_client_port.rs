@@ -11,9 +11,9 @@
 //! [`CnxnHandler`] methods; the QuorumPeer thread (through the role)
 //! calls [`ServingSlot::set_server`].
 //!
-//! Each published server is kept for the life of the process (one small
-//! object per role change) so that four-letter words can borrow it while
-//! the role changes under them.
+//! The published server is held as an `Arc`: a connection thread clones it
+//! for the request (or four-letter word) at hand, so a retired role's
+//! server is freed once the last such call returns.
 //!
 //! Mirrors: `QuorumPeer.setZooKeeperServer` with `ServerCnxnFactory` and
 //! the per-connection `zkServer` checks of `NIOServerCnxn`.
@@ -36,7 +36,7 @@ pub struct QuorumClientPort {
     /// The peer (its state is srvr's mode).
     peer: Arc<QuorumPeer>,
     /// The serving role's server; `None` while not serving.
-    current: RwLock<Option<&'static ZooKeeperServer>>,
+    current: RwLock<Option<Arc<ZooKeeperServer>>>,
     /// `4lw.commands.whitelist`.
     whitelist: Vec<String>,
     /// The factory, to close connections when a role ends.
@@ -44,8 +44,8 @@ pub struct QuorumClientPort {
 }
 
 impl QuorumClientPort {
-    fn server(&self) -> Option<&'static ZooKeeperServer> {
-        *self.current.read()
+    fn server(&self) -> Option<Arc<ZooKeeperServer>> {
+        self.current.read().clone()
     }
 }
 
@@ -68,9 +68,9 @@ pub fn start(addr: SocketAddr, peer: Arc<QuorumPeer>, config: &ServerConfig) -> 
 
 impl ServingSlot for QuorumClientPort {
     fn set_server(&self, server: Option<Arc<ZooKeeperServer>>) {
-        let leaked: Option<&'static ZooKeeperServer> = server.map(|s| &**Box::leak(Box::new(s)));
-        let serving = leaked.is_some();
-        *self.current.write() = leaked;
+        let serving = server.is_some();
+        let retired = std::mem::replace(&mut *self.current.write(), server);
+        drop(retired);
         if !serving {
             if let Some(f) = self.factory.get() {
                 let cnxns = f.registry().connections();
@@ -122,7 +122,7 @@ impl CnxnHandler for QuorumClientPort {
     }
 
     fn stats(&self) -> Option<ServerStatsSnapshot> {
-        self.server().map(ZooKeeperServer::stats)
+        self.server().map(|zk| zk.stats())
     }
 
     fn mode(&self) -> &str {
@@ -133,7 +133,7 @@ impl CnxnHandler for QuorumClientPort {
         &self.whitelist
     }
 
-    fn zk_server(&self) -> Option<&ZooKeeperServer> {
+    fn zk_server_arc(&self) -> Option<Arc<ZooKeeperServer>> {
         self.server()
     }
 }

@@ -354,13 +354,14 @@ impl BlockingServerCnxn {
         } else {
             debug!("Command {} is not executed because it is not in the whitelist.", word.name());
         }
+        let shared_server = self.handler.zk_server_arc();
         let ctx = CommandContext {
             stats: self.handler.stats(),
             mode: self.handler.mode(),
             connections: self.registry.connection_infos(),
             whitelist,
             argument,
-            server: self.handler.zk_server(),
+            server: shared_server.as_deref().or_else(|| self.handler.zk_server()),
             registry: Some(&self.registry),
         };
         match command::execute(word, &ctx) {

@@ -62,6 +62,12 @@ pub trait CnxnHandler: Send + Sync {
     fn zk_server(&self) -> Option<&ZooKeeperServer> {
         None
     }
+    /// The server as a shared handle, for handlers whose server changes
+    /// under them (a quorum peer's roles); used instead of `zk_server`
+    /// when `Some`, so a retired role's server can be freed.
+    fn zk_server_arc(&self) -> Option<Arc<ZooKeeperServer>> {
+        None
+    }
 }
 
 impl CnxnHandler for ZooKeeperServer {
