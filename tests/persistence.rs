@@ -220,10 +220,14 @@ fn separate_log_dir_refuses_snapshots_in_it() {
     assert!(matches!(r, Err(Error::DataDir(_))));
 }
 
+/// What the recorder saw of one request: its type, its zxid, and whether
+/// the txn was already readable from the log.
+type Seen = (i32, Option<i64>, bool);
+
 /// The next stage of the pipeline, recording what it sees and whether the
 /// txn was already readable from the log at that moment.
 struct Recorder {
-    seen: Arc<Mutex<Vec<(i32, Option<i64>, bool)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     log_dir: std::path::PathBuf,
 }
 

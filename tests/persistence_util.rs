@@ -152,8 +152,11 @@ pub fn workload_txns(first_zxid: i64, n: i64) -> Vec<TxnLogEntry> {
     out
 }
 
+/// One node as [`dump_tree`] lists it: path, data, ACL, stat.
+pub type DumpedNode = (String, Option<Vec<u8>>, Vec<Acl>, Stat);
+
 /// Every node of a tree: path, data, ACL, stat; sorted by path.
-pub fn dump_tree(tree: &DataTree) -> Vec<(String, Option<Vec<u8>>, Vec<Acl>, Stat)> {
+pub fn dump_tree(tree: &DataTree) -> Vec<DumpedNode> {
     let mut paths = vec!["/".to_string()];
     let mut i = 0;
     while i < paths.len() {

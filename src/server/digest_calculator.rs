@@ -119,9 +119,7 @@ mod tests {
     fn create_vector() {
         let time = 1795335953720;
         let zero = StatPersisted::default();
-        let mut root = StatPersisted::default();
-        root.cversion = 1;
-        root.pzxid = 3;
+        let root = StatPersisted { cversion: 1, pzxid: 3, ..StatPersisted::default() };
         let mut d = TreeDigest::default();
         d.add(DigestCalculator::node_digest("", &root, Some(b"")));
         d.add(DigestCalculator::node_digest("/zookeeper", &zero, Some(b"")));
