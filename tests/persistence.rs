@@ -7,7 +7,7 @@ mod persistence_util;
 use std::fs;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use persistence_util::*;
 use zookeeper::config::server_config::ServerConfig;
@@ -225,10 +225,13 @@ fn separate_log_dir_refuses_snapshots_in_it() {
 type Seen = (i32, Option<i64>, bool);
 
 /// The next stage of the pipeline, recording what it sees and whether the
-/// txn was already readable from the log at that moment.
+/// txn was already readable from the log at that moment; it applies each
+/// txn to the tree as the final processor would, so the background
+/// snapshot has something new to write.
 struct Recorder {
     seen: Arc<Mutex<Vec<Seen>>>,
     log_dir: std::path::PathBuf,
+    db: Arc<ZkDatabase>,
 }
 
 impl RequestProcessor for Recorder {
@@ -238,6 +241,9 @@ impl RequestProcessor for Recorder {
             None => true,
         };
         self.seen.lock().unwrap().push((request.cxid, request.zxid(), on_disk));
+        if let Some(txn) = &request.txn {
+            self.db.process_txn(txn);
+        }
     }
     fn shutdown(&mut self) {
         self.seen.lock().unwrap().push((-1, None, true));
@@ -250,7 +256,7 @@ fn sync_processor_commits_before_handing_on_and_keeps_order() {
     let db = Arc::new(open_db(dir.path(), StreamMode::Checked));
     db.load_database().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let next = Recorder { seen: Arc::clone(&seen), log_dir: dir.path().join("version-2") };
+    let next = Recorder { seen: Arc::clone(&seen), log_dir: dir.path().join("version-2"), db: Arc::clone(&db) };
     let mut config = ServerConfig::with_defaults(dir.path(), "127.0.0.1:0".parse().unwrap());
     config.snap_count = 40;
     let mut sync = SyncRequestProcessor::start(Arc::clone(&db), &config, Box::new(next));
@@ -267,6 +273,11 @@ fn sync_processor_commits_before_handing_on_and_keeps_order() {
         req.txn = Some(t);
         expected.push(i as i32);
         sync.process_request(req);
+        // In rounds of 10, so the tree has moved on from zxid 0 when a
+        // background snapshot starts (else it would rewrite snapshot.0).
+        if i % 10 == 9 {
+            wait_until(|| seen.lock().unwrap().len() == expected.len(), "the sync thread to hand on a round");
+        }
     }
     sync.shutdown();
     let seen = seen.lock().unwrap();
@@ -274,13 +285,30 @@ fn sync_processor_commits_before_handing_on_and_keeps_order() {
     expected.push(-1);
     assert_eq!(order, expected, "requests reach the next stage in order, shutdown last");
     assert!(seen.iter().all(|s| s.2), "every txn was in the log before the next stage saw it");
-    // snapCount 40: the log rolled at least once and a snapshot was written.
-    std::thread::sleep(Duration::from_millis(200));
-    let logs = fs::read_dir(dir.path().join("version-2")).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("log.")
-    }).count();
-    assert!(logs >= 2, "log rolled ({} files)", logs);
-    assert!(read_all(&dir.path().join("version-2")).unwrap().len() == 100);
+    // snapCount 40: the log rolled at least once (on the sync thread, so
+    // already) and a snapshot of a later zxid than snapshot.0 was written
+    // (on its own thread, so wait for it).
+    let version_dir = dir.path().join("version-2");
+    assert!(count_files(&version_dir, "log.") >= 2, "the log rolled");
+    wait_until(|| count_files(&version_dir, "snapshot.") >= 2, "a background snapshot");
+    assert_eq!(read_all(&version_dir).unwrap().len(), 100);
+}
+
+/// Polls `done` for up to 30 s; fails naming `what` was awaited.
+fn wait_until(done: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {}", what);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How many files in `dir` start with `prefix`.
+fn count_files(dir: &Path, prefix: &str) -> usize {
+    fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(prefix))
+        .count()
 }
 
 /// The writer side of the fuzzy-snapshot test: txn `i` of an endless

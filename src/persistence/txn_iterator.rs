@@ -13,13 +13,13 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use byteorder::{BigEndian, ByteOrder};
 use log::{debug, warn};
 
-use super::util::{self, FILE_HEADER_LEN, LOG_FILE_PREFIX, TXNLOG_MAGIC};
+use super::util::{self, read_fully, read_up_to, FILE_HEADER_LEN, LOG_FILE_PREFIX, TXNLOG_MAGIC};
 use super::{Error, IoContext, Result};
 use crate::jute::txn::TxnLogEntry;
 
@@ -170,25 +170,6 @@ impl LogFileReader {
         self.end = Some(end);
         Ok(None)
     }
-}
-
-/// Fills `buf`; `Ok(false)` if the input ended first.
-fn read_fully<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
-    Ok(read_up_to(r, buf)? == buf.len())
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match r.read(&mut buf[done..]) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }
 
 /// Every txn from a zxid on, across log files in order.

@@ -6,6 +6,7 @@
 //! `FileHeader` constants of `FileTxnLog`/`FileSnap`).
 
 use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::jute::persistence::FileHeader;
@@ -139,6 +140,26 @@ pub fn adler32(bytes: &[u8]) -> i64 {
     i64::from(a.checksum())
 }
 
+/// Reads until `buf` is full or the input ends; returns the bytes read
+/// (a short count means the input ended: a torn tail, not an error).
+pub fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match r.read(&mut buf[done..]) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Fills `buf`; `Ok(false)` if the input ended first.
+pub fn read_fully<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
+    Ok(read_up_to(r, buf)? == buf.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +221,15 @@ mod tests {
         // java.util.zip.Adler32 over "Wikipedia" = 0x11E60398.
         assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
         assert_eq!(adler32(b""), 1);
+    }
+
+    #[test]
+    fn read_up_to_stops_at_the_end_of_input_and_counts() {
+        let mut buf = [0u8; 4];
+        assert_eq!(read_up_to(&mut &b"ab"[..], &mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"ab");
+        assert!(read_fully(&mut &b"abcdef"[..], &mut buf).unwrap());
+        assert_eq!(&buf, b"abcd");
+        assert!(!read_fully(&mut &b"abc"[..], &mut buf).unwrap());
     }
 }

@@ -221,31 +221,43 @@ pub fn check_quota(
     bytes_diff: i64,
     count_diff: i64,
 ) -> Result<(), QuotaExceeded> {
-    let check_count = count_diff != 0 && (limits.count() > -1 || limits.count_hard_limit() > -1);
-    let check_bytes = bytes_diff != 0 && (limits.bytes() > -1 || limits.byte_hard_limit() > -1);
-    if check_count {
+    if count_diff != 0 {
         let new_count = stats.count() + count_diff;
-        let hard = limits.count_hard_limit() > -1;
-        let limit = if hard { limits.count_hard_limit() } else { limits.count() };
-        if new_count > limit {
-            warn!("Quota exceeded: {} [current count={}, {}CountLimit={}]",
-                last_prefix, new_count, if hard { "hard" } else { "soft" }, limit);
-            if hard {
-                return Err(QuotaExceeded { path: last_prefix.to_string() });
-            }
-        }
+        check_limit(last_prefix, "count", "Count", new_count, limits.count(), limits.count_hard_limit())?;
     }
-    if check_bytes {
+    if bytes_diff != 0 {
         let new_bytes = stats.bytes() + bytes_diff;
-        let hard = limits.byte_hard_limit() > -1;
-        let limit = if hard { limits.byte_hard_limit() } else { limits.bytes() };
-        if new_bytes > limit {
-            warn!("Quota exceeded: {} [current bytes={}, {}ByteLimit={}]",
-                last_prefix, new_bytes, if hard { "hard" } else { "soft" }, limit);
-            if hard {
-                return Err(QuotaExceeded { path: last_prefix.to_string() });
-            }
-        }
+        check_limit(last_prefix, "bytes", "Byte", new_bytes, limits.bytes(), limits.byte_hard_limit())?;
+    }
+    Ok(())
+}
+
+/// One dimension of [`check_quota`]: the hard limit wins when set (> -1),
+/// else the soft one; -1 for both means no limit.
+fn check_limit(
+    last_prefix: &str,
+    what: &str,
+    limit_name: &str,
+    new_value: i64,
+    soft: i64,
+    hard: i64,
+) -> Result<(), QuotaExceeded> {
+    let is_hard = hard > -1;
+    let limit = if is_hard { hard } else { soft };
+    if limit <= -1 || new_value <= limit {
+        return Ok(());
+    }
+    warn!(
+        "Quota exceeded: {} [current {}={}, {}{}Limit={}]",
+        last_prefix,
+        what,
+        new_value,
+        if is_hard { "hard" } else { "soft" },
+        limit_name,
+        limit
+    );
+    if is_hard {
+        return Err(QuotaExceeded { path: last_prefix.to_string() });
     }
     Ok(())
 }
@@ -300,5 +312,9 @@ mod tests {
         let bytes = StatsTrack::parse("count=-1,bytes=-1=;byteHardLimit=6");
         assert_eq!(check_quota("/a", &bytes, &stats, 1, 0), Ok(()));
         assert!(check_quota("/a", &bytes, &stats, 2, 0).is_err());
+        // A hard limit replaces the soft one of the same dimension.
+        let both = StatsTrack::parse("count=1,bytes=-1=;countHardLimit=4");
+        assert_eq!(check_quota("/a", &both, &stats, 0, 2), Ok(()));
+        assert!(check_quota("/a", &both, &stats, 0, 3).is_err());
     }
 }

@@ -45,24 +45,29 @@ pub fn path_to_sessions(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> B
 
 /// `wchc`.
 pub fn by_session(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
-    let mut out = String::new();
-    for (sid, paths) in session_to_paths(server, ctx) {
-        out.push_str(&format!("0x{:x}\n", sid));
-        for path in paths {
-            out.push_str(&format!("\t{}\n", path));
-        }
-    }
-    out.push('\n');
-    out
+    grouped(session_to_paths(server, ctx), |sid| format!("0x{:x}", sid), |path| path.clone())
 }
 
 /// `wchp`.
 pub fn by_path(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
+    grouped(path_to_sessions(server, ctx), |path| path.clone(), |sid| format!("0x{:x}", sid))
+}
+
+/// The layout `wchc` and `wchp` share: each key on its own line, its
+/// items below it indented by a tab, and a blank line at the end.
+fn grouped<K, V, I: IntoIterator<Item = V>>(
+    rows: impl IntoIterator<Item = (K, I)>,
+    key: impl Fn(&K) -> String,
+    item: impl Fn(&V) -> String,
+) -> String {
     let mut out = String::new();
-    for (path, sids) in path_to_sessions(server, ctx) {
-        out.push_str(&format!("{}\n", path));
-        for sid in sids {
-            out.push_str(&format!("\t0x{:x}\n", sid));
+    for (k, items) in rows {
+        out.push_str(&key(&k));
+        out.push('\n');
+        for v in items {
+            out.push('\t');
+            out.push_str(&item(&v));
+            out.push('\n');
         }
     }
     out.push('\n');
@@ -73,4 +78,17 @@ pub fn by_path(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
 pub fn summary(server: &ZooKeeperServer) -> String {
     let s = server.zk_database().tree.read().watches_summary();
     format!("{} connections watching {} paths\nTotal watches:{}\n", s.num_connections, s.num_paths, s.total_watches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_lists_keys_with_tab_indented_items_and_a_blank_line() {
+        let rows = vec![(1i64, vec!["/a", "/b"]), (0x1f, vec![])];
+        let text = grouped(rows, |sid| format!("0x{:x}", sid), |p| p.to_string());
+        assert_eq!(text, "0x1\n\t/a\n\t/b\n0x1f\n\n");
+        assert_eq!(grouped(Vec::<(i64, Vec<i64>)>::new(), |k| k.to_string(), |v| v.to_string()), "\n");
+    }
 }
