@@ -141,8 +141,9 @@ fn deny_all_acl() -> Vec<Acl> {
     vec![Acl { perms: 0, id: ids::anyone_id_unsafe() }]
 }
 
-/// Java's `createStat`: a new node's stat.
-fn create_stat(zxid: i64, time: i64, ephemeral_owner: i64) -> StatPersisted {
+/// Java's `createStat`: a new node's stat (all zxids the create's, versions
+/// 0). Public so Prep builds the same stat for its outstanding changes.
+pub fn create_stat(zxid: i64, time: i64, ephemeral_owner: i64) -> StatPersisted {
     StatPersisted {
         czxid: zxid,
         mzxid: zxid,
@@ -203,6 +204,18 @@ impl DataTree {
     fn add_config_node(&mut self) {
         self.put_node(CONFIG_ZOOKEEPER, DataNode::new(Some(Box::new([])), -1, StatPersisted::default()));
         let _ = self.set_acl(CONFIG_ZOOKEEPER, &ids::read_acl_unsafe(), -1);
+    }
+
+    /// Writes the ensemble's config into `/zookeeper/config` (re-created
+    /// if a snapshot lacked it): mzxid = the config's version, version -1,
+    /// mtime = `time`, as Java's `ZKDatabase.initConfigInZKDatabase`. The
+    /// node is outside the digest.
+    pub fn set_config_node(&mut self, config: &[u8], config_version: i64, time: i64) {
+        if self.get_node(CONFIG_ZOOKEEPER).is_none() {
+            warn!("configuration znode missing (should only happen during upgrade), creating the node");
+            self.add_config_node();
+        }
+        let _ = self.set_data(CONFIG_ZOOKEEPER, Some(config), -1, config_version, time);
     }
 
     /// Sets `zookeeper.extendedTypesEnabled` for this tree (tests; the

@@ -8,21 +8,17 @@
 //! Mirrors: `org.apache.zookeeper.server.ServerStats` and
 //! `metric.AvgMinMaxCounter`.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::server_metrics::summary::AvgMinMax;
 
 /// Request latency (ms) and packet counters.
 #[derive(Debug)]
 pub struct ServerStats {
     packets_sent: AtomicU64,
     packets_received: AtomicU64,
-    /// Sum of all recorded latencies.
-    latency_total: AtomicI64,
-    /// Number of recorded latencies.
-    latency_count: AtomicI64,
-    /// Smallest latency (`i64::MAX` when none yet).
-    latency_min: AtomicI64,
-    /// Largest latency (`i64::MIN` when none yet).
-    latency_max: AtomicI64,
+    /// Latencies of answered requests, in ms.
+    latency: AvgMinMax,
 }
 
 impl Default for ServerStats {
@@ -37,10 +33,7 @@ impl ServerStats {
         ServerStats {
             packets_sent: AtomicU64::new(0),
             packets_received: AtomicU64::new(0),
-            latency_total: AtomicI64::new(0),
-            latency_count: AtomicI64::new(0),
-            latency_min: AtomicI64::new(i64::MAX),
-            latency_max: AtomicI64::new(i64::MIN),
+            latency: AvgMinMax::new(),
         }
     }
 
@@ -50,45 +43,28 @@ impl ServerStats {
         if latency_ms < 0 {
             return;
         }
-        self.latency_total.fetch_add(latency_ms, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_min.fetch_min(latency_ms, Ordering::Relaxed);
-        self.latency_max.fetch_max(latency_ms, Ordering::Relaxed);
+        self.latency.add(latency_ms);
     }
 
     /// Smallest latency, 0 before the first request.
     pub fn min_latency(&self) -> i64 {
-        match self.latency_min.load(Ordering::Relaxed) {
-            i64::MAX => 0,
-            v => v,
-        }
+        self.latency.min()
     }
 
     /// Largest latency, 0 before the first request.
     pub fn max_latency(&self) -> i64 {
-        match self.latency_max.load(Ordering::Relaxed) {
-            i64::MIN => 0,
-            v => v,
-        }
+        self.latency.max()
     }
 
     /// Mean latency rounded half-up to 4 decimals (Java's BigDecimal
     /// rounding), 0 before the first request.
     pub fn avg_latency(&self) -> f64 {
-        let count = self.latency_count.load(Ordering::Relaxed);
-        if count <= 0 {
-            return 0.0;
-        }
-        let avg = self.latency_total.load(Ordering::Relaxed) as f64 / count as f64;
-        (avg * 10_000.0).round() / 10_000.0
+        self.latency.avg()
     }
 
     /// `srst`: forget latencies.
     pub fn reset_latency(&self) {
-        self.latency_total.store(0, Ordering::Relaxed);
-        self.latency_count.store(0, Ordering::Relaxed);
-        self.latency_min.store(i64::MAX, Ordering::Relaxed);
-        self.latency_max.store(i64::MIN, Ordering::Relaxed);
+        self.latency.reset();
     }
 
     /// `srst`: forget packet counts.

@@ -126,30 +126,35 @@ pub fn quantile_of_sorted(sorted: &[i64], quantile: f64) -> f64 {
 /// The percentiles `mntr` prints for an ADVANCED summary.
 pub const MNTR_PERCENTILES: [(&str, f64); 4] = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)];
 
-/// avg/min/max/count/sum of recorded values (e.g. latencies in ms).
+/// avg/min/max/count/sum of recorded values, lock-free: any thread adds,
+/// readers see figures that may be a little inconsistent with each other
+/// (as Java's).
+///
+/// Mirrors: `org.apache.zookeeper.server.metric.AvgMinMaxCounter`.
 #[derive(Debug)]
-pub struct Summary {
-    detail: Detail,
+pub struct AvgMinMax {
     total: AtomicI64,
     count: AtomicU64,
     /// `i64::MAX` while empty.
     min: AtomicI64,
     /// `i64::MIN` while empty.
     max: AtomicI64,
-    /// Sample for percentiles (Prometheus quantiles use it at every level).
-    sample: Mutex<Reservoir>,
 }
 
-impl Summary {
-    /// An empty summary.
-    pub fn new(detail: Detail) -> Summary {
-        Summary {
-            detail,
+impl Default for AvgMinMax {
+    fn default() -> Self {
+        AvgMinMax::new()
+    }
+}
+
+impl AvgMinMax {
+    /// Nothing recorded.
+    pub const fn new() -> AvgMinMax {
+        AvgMinMax {
             total: AtomicI64::new(0),
             count: AtomicU64::new(0),
             min: AtomicI64::new(i64::MAX),
             max: AtomicI64::new(i64::MIN),
-            sample: Mutex::new(Reservoir::default()),
         }
     }
 
@@ -159,12 +164,6 @@ impl Summary {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.min.fetch_min(value, Ordering::Relaxed);
         self.max.fetch_max(value, Ordering::Relaxed);
-        self.sample.lock().add(value);
-    }
-
-    /// The detail level it was registered with.
-    pub fn detail(&self) -> Detail {
-        self.detail
     }
 
     /// Values recorded since the last reset.
@@ -193,12 +192,74 @@ impl Summary {
         }
     }
 
-    /// Mean rounded half-up to 4 decimals, 0 when empty.
+    /// Mean rounded half-up to 4 decimals (Java's BigDecimal HALF_UP), 0
+    /// when empty.
     pub fn avg(&self) -> f64 {
         match self.count() {
             0 => 0.0,
             n => (self.total() as f64 / n as f64 * 10_000.0).round() / 10_000.0,
         }
+    }
+
+    /// Forgets everything.
+    pub fn reset(&self) {
+        self.total.store(0, Ordering::Relaxed);
+        self.count.store(0, Ordering::Relaxed);
+        self.min.store(i64::MAX, Ordering::Relaxed);
+        self.max.store(i64::MIN, Ordering::Relaxed);
+    }
+}
+
+/// avg/min/max/count/sum of recorded values (e.g. latencies in ms), plus
+/// a sample for percentiles.
+#[derive(Debug)]
+pub struct Summary {
+    detail: Detail,
+    stats: AvgMinMax,
+    /// Sample for percentiles (Prometheus quantiles use it at every level).
+    sample: Mutex<Reservoir>,
+}
+
+impl Summary {
+    /// An empty summary.
+    pub fn new(detail: Detail) -> Summary {
+        Summary { detail, stats: AvgMinMax::new(), sample: Mutex::new(Reservoir::default()) }
+    }
+
+    /// Records one value.
+    pub fn add(&self, value: i64) {
+        self.stats.add(value);
+        self.sample.lock().add(value);
+    }
+
+    /// The detail level it was registered with.
+    pub fn detail(&self) -> Detail {
+        self.detail
+    }
+
+    /// Values recorded since the last reset.
+    pub fn count(&self) -> u64 {
+        self.stats.count()
+    }
+
+    /// Sum of the values.
+    pub fn total(&self) -> i64 {
+        self.stats.total()
+    }
+
+    /// Smallest value, 0 when empty.
+    pub fn min(&self) -> i64 {
+        self.stats.min()
+    }
+
+    /// Largest value, 0 when empty.
+    pub fn max(&self) -> i64 {
+        self.stats.max()
+    }
+
+    /// Mean rounded half-up to 4 decimals, 0 when empty.
+    pub fn avg(&self) -> f64 {
+        self.stats.avg()
     }
 
     /// The estimated quantiles (0..1) of the recorded values.
@@ -210,10 +271,7 @@ impl Summary {
 
     /// Forgets everything (`srst`).
     pub fn reset(&self) {
-        self.total.store(0, Ordering::Relaxed);
-        self.count.store(0, Ordering::Relaxed);
-        self.min.store(i64::MAX, Ordering::Relaxed);
-        self.max.store(i64::MIN, Ordering::Relaxed);
+        self.stats.reset();
         *self.sample.lock() = Reservoir::default();
     }
 
