@@ -12,21 +12,29 @@
 //! | [`jute`] | binary archive and every record of `zookeeper.jute` | `org.apache.jute`, generated records |
 //! | [`zoo_defs`] | opcodes, permissions, event numbers | `ZooDefs`, `Watcher.Event` |
 //! | [`keeper_exception`] | result codes on the wire | `KeeperException.Code` |
-//! | [`config`] | `zoo.cfg`: raw properties, then validated settings | `QuorumPeerConfig`, `ServerConfig` |
-//! | [`server`] | the standalone server: connections, sessions, request pipeline, DataTree, watches | `org.apache.zookeeper.server` |
-//! | [`persistence`] | txn logs and snapshots in Java's format | `org.apache.zookeeper.server.persistence` |
-//! | [`quorum`] | election and Zab (later issues) | `org.apache.zookeeper.server.quorum` |
+//! | [`config`] | `zoo.cfg`: raw properties, `-D` system properties, validated settings, the ensemble part | `QuorumPeerConfig`, `ServerConfig` |
+//! | [`server`] | connections, sessions, the request pipeline, DataTree, watches, ACLs, quotas, four-letter words, metrics | `org.apache.zookeeper.server` |
+//! | [`persistence`] | txn logs and snapshots in Java's format; restore, purge, and the inspection tools (`zk-server txnlog-dump`, `snapshot-dump`, `datadir-check`, ...) | `org.apache.zookeeper.server.persistence` |
+//! | [`quorum`] | ensembles: FastLeaderElection, the peer's state loop, Zab for the leader, followers and observers | `org.apache.zookeeper.server.quorum` |
+//! | [`admin`] | the AdminServer (`/commands`, JSON) and the Prometheus `/metrics` endpoint | `server.admin`, `metrics.prometheus` |
+//!
+//! Binaries: `zk-server` (`src/main.rs`: `QuorumPeerMain` /
+//! `ZooKeeperServerMain`, plus the persistence tools as subcommands) and
+//! `zk-bench` (`src/bin/zk_bench`: a load generator; no Java twin).
 //!
 //! # The request path (standalone)
 //!
 //! ```text
 //!  client socket
-//!      │  one thread per connection (server_cnxn): frames in, replies out
+//!      │  one reader thread per connection (blocking_server_cnxn): frames in;
+//!      │  replies are appended to the connection's buffer and sent without blocking
 //!      ▼
-//!  ZooKeeperServer::process_packet ── auth handled inline
-//!      │
+//!  ZooKeeperServer::process_frame ── auth answered inline; a read of a session
+//!      │                             with nothing in the pipeline is answered
+//!      │                             right here (Prep's checks, then Final's read)
 //!      ▼
-//!  PrepRequestProcessor   (thread) validate, check ACLs and versions against
+//!  PrepRequestProcessor   (inline, on the connection thread, under Prep's lock)
+//!      │                           validate, check ACLs and versions against
 //!      │                           outstanding changes, build the txn, assign the zxid
 //!      ▼
 //!  SyncRequestProcessor   (thread) append txns to the log, one fsync per batch,
@@ -36,12 +44,27 @@
 //!                                  DataTree, fire watches, answer the client
 //! ```
 //!
-//! Reads travel the same pipeline (without a txn), so each session's
-//! requests are answered in the order they were sent, and a watch event
-//! always reaches a client before the reply of any later read that shows
-//! the change.
-
-
+//! Reads that find earlier requests of their session in the pipeline
+//! travel it too (without a txn), so each session's requests are answered
+//! in the order they were sent, and a watch event always reaches a client
+//! before the reply of any later read that shows the change.
+//!
+//! # The request paths in an ensemble
+//!
+//! The same [`server::zookeeper_server::ZooKeeperServer`] serves clients;
+//! a [`server::zookeeper_server::ServerRole`] supplies each role's chain:
+//!
+//! ```text
+//!  leader    Prep ─▶ Proposal ─▶ Commit ─▶ ToBeApplied ─▶ Final
+//!                       └──▶ Sync ─▶ Ack          (its own log and vote)
+//!  learner   FollowerRequest ─▶ Commit ─▶ Final   (writes forwarded to the leader)
+//!  follower  leader's PROPOSAL ─▶ Sync ─▶ SendAck; its COMMIT releases it in Commit
+//!  observer  leader's INFORM ─▶ Sync, and released in Commit at once (no vote)
+//! ```
+//!
+//! The peer ([`quorum::quorum_peer`]) loops LOOKING → LEADING / FOLLOWING /
+//! OBSERVING: election on the election port, then Zab discovery and sync
+//! (DIFF / TRUNC / SNAP) on the quorum port, then broadcast.
 
 pub mod admin;
 pub mod config;
