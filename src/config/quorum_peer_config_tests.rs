@@ -1,5 +1,7 @@
 //! Table tests of the ensemble config: member lines, myid, client ports,
 //! peer types, limits, dynamic files.
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeerConfigTest`.
 
 use super::*;
 

@@ -1,5 +1,7 @@
 //! Unit tests for `ServerConfig` validation: defaults, every rule, and
 //! that each error names the key, the value and the reason.
+//!
+//! Mirrors: `org.apache.zookeeper.ServerConfigTest`.
 
 use super::*;
 

@@ -1,4 +1,7 @@
 //! The `jute_record!` macro: one declaration per jute class.
+//!
+//! Mirrors: the record classes Java's jute compiler generates from
+//! `zookeeper.jute` (`org.apache.jute.compiler.JRecord` output).
 
 /// Declares a jute record: a struct with public fields in schema order and
 /// a [`Record`](crate::jute::Record) impl that reads and writes them in that

@@ -4,6 +4,8 @@
 //!
 //! Pure code except [`run`], which reads the files and prints. Runs on
 //! the main thread.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

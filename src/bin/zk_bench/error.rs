@@ -3,6 +3,8 @@
 //!
 //! Runs on every thread of the tool; workers return these to the thread
 //! that joined them, which prints them and counts them as errors.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::fmt;
 use std::io;

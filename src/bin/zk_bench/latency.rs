@@ -4,6 +4,8 @@
 //! workload runs); the main thread merges them after joining the workers
 //! and computes the percentiles once. Samples are kept exactly
 //! (nanoseconds, 8 bytes each): a 10 s run at 100k ops/s is 8 MB.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 /// Latency samples of one thread, or of a whole run once merged.
 #[derive(Debug, Default, Clone)]

@@ -6,6 +6,8 @@
 //! multi requests of `--batch` creates, pipelined over `--sessions`
 //! sessions. Session `s` makes batches `s`, `s + sessions`, ...; the
 //! parents are made first on the main thread.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -4,6 +4,8 @@
 //! worker thread per session runs [`pipeline::drive`] with a request
 //! generator from here, while the main thread samples the server's CPU
 //! at the window's edges.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};

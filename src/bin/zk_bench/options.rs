@@ -2,6 +2,8 @@
 //!
 //! Pure code (runs on the main thread before anything else); every flag
 //! is `--name value`.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //!
 //! Called from the main thread at the start and end of the measured
 //! window. Parsing is pure and unit tested; reading is a thin wrapper.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::fs;
 

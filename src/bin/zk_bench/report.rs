@@ -4,6 +4,8 @@
 //! Pure code, called by the main thread after a workload finished. The
 //! JSON is written and read by hand (flat objects of numbers and strings
 //! only), so the tool needs no serialization crate.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -6,6 +6,8 @@
 //! Runs on the main thread. "Served" means a full session handshake and
 //! an `exists /` answered with OK: a server that accepts TCP but is
 //! still loading (Java closes such connections) does not count.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::fs::File;
 use std::process::{Child, Command, Stdio};

@@ -6,6 +6,8 @@
 //! - `sessions`: `--sessions` opener threads open `--count` sessions in
 //!   all and keep them idle; the main thread reads the server's RSS
 //!   before and after, then lets the openers close them.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::sync::{Arc, Barrier};
 use std::thread;

@@ -3,6 +3,8 @@
 //!
 //! Runs on the main thread over one session, pipelined so that even
 //! thousands of setup znodes take little time. Nothing here is measured.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -10,6 +10,8 @@
 //! session's notifications for a node arrive in write order, so a
 //! watcher's k-th notification for node j belongs to write `k*nodes + j`
 //! and no matching table is shared between threads.
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

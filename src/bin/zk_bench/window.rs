@@ -4,6 +4,8 @@
 //!
 //! Workers compare their own timestamps with the window; the main thread
 //! samples the server's CPU at its two edges with [`sample_cpu`].
+//!
+//! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::thread;
 use std::time::{Duration, Instant};

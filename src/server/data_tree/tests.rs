@@ -1,5 +1,8 @@
 //! DataTree behaviour, txn by txn: stats, cversion/pzxid sequences,
 //! ephemerals, containers/TTL, multi, watches, snapshots and digests.
+//!
+//! Mirrors: `org.apache.zookeeper.server.DataTreeTest` (in spirit: written
+//! from the protocol facts, not ported).
 
 use super::*;
 use crate::jute::txn::{
