@@ -212,7 +212,11 @@ fn start_http(zks: &Arc<ZooKeeperServer>, factory: &ServerCnxnFactory) -> Result
             Ok(admin) => endpoints.admin = Some(admin),
             Err(e) => {
                 error!("Unable to start AdminServer, exiting abnormally: {}", e);
-                eprintln!("Unable to start AdminServer, exiting abnormally");
+                eprintln!(
+                    "Unable to start AdminServer, exiting abnormally: {} (choose another admin.serverPort, \
+                     or set admin.enableServer=false, in the config)",
+                    e
+                );
                 endpoints.shutdown();
                 return Err(EXIT_ERROR_STARTING_ADMIN_SERVER);
             }
