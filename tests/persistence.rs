@@ -192,6 +192,23 @@ fn an_unreadable_only_snapshot_stops_startup_naming_the_file() {
 }
 
 #[test]
+fn a_truncated_only_snapshot_beside_logs_is_named_in_the_refusal() {
+    let dir = TempDir::new("cutsnap");
+    let db = open_db(dir.path(), StreamMode::Checked);
+    db.load_database().unwrap();
+    log_and_apply(&db, &workload_txns(1, 20));
+    drop(db);
+    // Cut off the trailer: the quick check no longer sees a snapshot.
+    let snap = dir.path().join("version-2/snapshot.0");
+    let bytes = fs::read(&snap).unwrap();
+    fs::write(&snap, &bytes[..bytes.len() - 3]).unwrap();
+    let db = open_db(dir.path(), StreamMode::Checked);
+    let err = db.load_database().unwrap_err();
+    assert!(matches!(&err, Error::NoSnapshotButLogs { invalid, .. } if invalid == &vec![snap.clone()]), "{:?}", err);
+    assert!(err.to_string().contains("snapshot.0"), "{}", err);
+}
+
+#[test]
 fn logs_without_a_snapshot_need_trust_empty() {
     let dir = TempDir::new("trust");
     let txns = workload_txns(1, 20);

@@ -297,6 +297,15 @@ impl FileSnap {
             .collect()
     }
 
+    /// Snapshot files (parsable name) that fail the quick validity check,
+    /// newest first: what startup skipped.
+    pub fn invalid_snapshots(&self) -> Vec<PathBuf> {
+        util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false)
+            .into_iter()
+            .filter(|f| !snap_stream::is_valid_snapshot(f))
+            .collect()
+    }
+
     /// The newest `n` snapshots with a parsable name (valid or not).
     pub fn find_n_recent_snapshots(&self, n: usize) -> Vec<PathBuf> {
         util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false).into_iter().take(n).collect()
@@ -311,6 +320,9 @@ impl FileSnap {
     /// fails. `Ok(None)`: there is no snapshot at all.
     pub fn deserialize(&self) -> Result<Option<LoadedSnapshot>> {
         let candidates = self.find_n_valid_snapshots(MAX_SNAPSHOT_CANDIDATES);
+        for skipped in self.invalid_snapshots() {
+            warn!("Skipping invalid snapshot {} (truncated or bad header)", skipped.display());
+        }
         let mut first_error = None;
         for path in &candidates {
             info!("Reading snapshot {}", path.display());

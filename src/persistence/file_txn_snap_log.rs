@@ -188,7 +188,8 @@ impl FileTxnSnapLog {
         let mut sessions = HashMap::new();
         if txn_iterator::last_logged_zxid(&self.log_dir) != -1 {
             if !self.options.trust_empty_snapshot {
-                return Err(Error::NoSnapshotButLogs { dir: self.snap_dir.clone() });
+                let invalid = self.snap.invalid_snapshots();
+                return Err(Error::NoSnapshotButLogs { dir: self.snap_dir.clone(), invalid });
             }
             warn!("No snapshot found, but there are log entries. This should only be allowed during upgrading.");
             let (zxid, count) = self.fast_forward(&mut tree, &mut sessions, listener)?;

@@ -73,8 +73,9 @@ pub enum Error {
     /// newest one failed (naming its file and offset).
     NoValidSnapshot { dir: PathBuf, cause: Box<Error> },
     /// There are txn logs but no snapshot (Java: "No snapshot found, but
-    /// there are log entries. Something is broken!").
-    NoSnapshotButLogs { dir: PathBuf },
+    /// there are log entries. Something is broken!"). `invalid` names the
+    /// snapshot files that failed the quick validity check, if any.
+    NoSnapshotButLogs { dir: PathBuf, invalid: Vec<PathBuf> },
     /// A data directory problem: missing with autocreate off, not
     /// writable, or holding the other kind of files.
     DataDir(String),
@@ -119,12 +120,19 @@ impl fmt::Display for Error {
             Error::NoValidSnapshot { dir, cause } => {
                 write!(f, "not able to find a valid snapshot in {}: {}", dir.display(), cause)
             }
-            Error::NoSnapshotButLogs { dir } => write!(
-                f,
-                "no snapshot found in {}, but there are log entries (set \
-                 snapshot.trust.empty=true only when upgrading from 3.4)",
-                dir.display()
-            ),
+            Error::NoSnapshotButLogs { dir, invalid } => {
+                write!(
+                    f,
+                    "no snapshot found in {}, but there are log entries (set \
+                     snapshot.trust.empty=true only when upgrading from 3.4)",
+                    dir.display()
+                )?;
+                if !invalid.is_empty() {
+                    let names: Vec<String> = invalid.iter().map(|p| p.display().to_string()).collect();
+                    write!(f, "; not valid snapshots (truncated or bad header): {}", names.join(", "))?;
+                }
+                Ok(())
+            }
             Error::DataDir(why) => write!(f, "{}", why),
         }
     }
