@@ -3,13 +3,16 @@
 //! leader (as Java's Zab1_0Test does): epoch agreement, an empty DIFF,
 //! NEWLEADER with the config, UPTODATE, then a forwarded createSession
 //! proposed, acked and committed, a forwarded `sync` answered, and the
-//! epoch files written. Bad first packets drop only that learner.
+//! epoch files written. Bad first packets drop only that learner. A
+//! learner older than the committed log gets DIFF from the txn log (or
+//! SNAP when `snapshotSizeFactor` turns that off); the role's server is
+//! freed when the role ends.
 
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,9 +28,22 @@ use zookeeper::server::zk_database::ZkDatabase;
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
 use zookeeper::zoo_defs::op_code;
 
-struct NoPort;
+#[path = "persistence_util.rs"]
+#[allow(dead_code)]
+mod persistence_util;
+
+/// A client port that only remembers (weakly) the servers published.
+#[derive(Default)]
+struct NoPort {
+    published: Mutex<Vec<Weak<ZooKeeperServer>>>,
+}
+
 impl ServingSlot for NoPort {
-    fn set_server(&self, _s: Option<Arc<ZooKeeperServer>>) {}
+    fn set_server(&self, s: Option<Arc<ZooKeeperServer>>) {
+        if let Some(s) = s {
+            self.published.lock().unwrap().push(Arc::downgrade(&s));
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -39,21 +55,30 @@ struct LeaderUnderTest {
     dir: PathBuf,
     quorum_port: u16,
     peer: Arc<QuorumPeer>,
+    port: Arc<NoPort>,
     thread: Option<thread::JoinHandle<String>>,
 }
 
 impl LeaderUnderTest {
     fn start(tag: &str) -> LeaderUnderTest {
+        LeaderUnderTest::start_with(tag, "", |_| {})
+    }
+
+    /// With extra zoo.cfg lines, after `seed` wrote into `version-2/`.
+    fn start_with(tag: &str, extra_cfg: &str, seed: impl FnOnce(&std::path::Path)) -> LeaderUnderTest {
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!("zab-leader-{}-{}-{}", tag, std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::write(dir.join("data/myid"), "1").unwrap();
+        std::fs::create_dir_all(dir.join("data/version-2")).unwrap();
+        seed(&dir.join("data/version-2"));
         let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
         let mut cfg = format!(
-            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\nforceSync=no\n",
+            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\nforceSync=no\nsnapshot.trust.empty=true\n{}",
             dir.join("data").display(),
-            free_port()
+            free_port(),
+            extra_cfg
         );
         for (i, (q, e)) in ports.iter().enumerate() {
             cfg.push_str(&format!("server.{}=127.0.0.1:{}:{}\n", i + 1, q, e));
@@ -66,17 +91,18 @@ impl LeaderUnderTest {
         db.enable_committed_log();
         db.load_database().unwrap();
         let tick = Duration::from_millis(200);
-        let role = RoleSettings { tick, grace: tick * 5, max_hold: None, listen_on_all_ips: false };
+        let role = RoleSettings { tick, listen_on_all_ips: false };
         let peer = Arc::new(QuorumPeer::new(1, config.learner_type, Arc::new(config.verifier.clone()), 0, 0, 0, role));
         peer.set_current_vote(Vote::new(1, 0, 1, 0));
         peer.set_state(ServerState::Leading);
-        peer.attach_roles(RoleContext { db, config: Arc::new(config), serving: Arc::new(NoPort) });
+        let port = Arc::new(NoPort::default());
+        peer.attach_roles(RoleContext { db, config: Arc::new(config), serving: port.clone() });
         let p = Arc::clone(&peer);
         let ctx_thread = thread::spawn(move || {
             let ctx = p.role_context().expect("attached");
             leader::lead(&p, &ctx)
         });
-        LeaderUnderTest { dir, quorum_port: ports[0].0, peer, thread: Some(ctx_thread) }
+        LeaderUnderTest { dir, quorum_port: ports[0].0, peer, port, thread: Some(ctx_thread) }
     }
 
     fn connect(&self) -> Learner {
@@ -199,4 +225,90 @@ fn a_bad_first_packet_drops_only_that_learner() {
     drop(garbage);
     let mut f = l.connect();
     f.join(2, &l.peer.config_text());
+}
+
+/// Epoch 1's txns 0x100000001..=0x100000000+n in the leader's txn log.
+fn seed_log(n: i64) -> impl FnOnce(&std::path::Path) {
+    move |dir| {
+        use zookeeper::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
+        let mut log = FileTxnLog::new(dir, TxnLogOptions { pre_alloc_size: 0, ..Default::default() });
+        for entry in persistence_util::workload_txns((1 << 32) + 1, n) {
+            log.append(&entry).unwrap();
+        }
+        log.commit().unwrap();
+        log.close().unwrap();
+    }
+}
+
+/// Discovery for a learner whose log ends at `last_zxid` (epoch 1
+/// accepted, current epoch reported as 0 so it is not ahead of the
+/// leader); returns the first sync packet.
+fn discover_from(f: &mut Learner, last_zxid: i64) -> QuorumPacket {
+    f.send(packet(qp::FOLLOWERINFO, 1 << 32, Some(qp::learner_info_data(2, 0))));
+    let li = f.recv();
+    assert_eq!((li.r#type, li.zxid), (qp::LEADERINFO, 2 << 32));
+    f.send(packet(qp::ACKEPOCH, last_zxid, Some(qp::int_data(0))));
+    f.recv()
+}
+
+#[test]
+fn a_learner_older_than_the_committed_log_gets_diff_from_the_txn_log() {
+    // 600 txns: the committed log keeps the last 500, the learner has 4.
+    let last = (1i64 << 32) + 600;
+    let l = LeaderUnderTest::start_with("txnlog", "", seed_log(600));
+    let mut f = l.connect();
+    let first = discover_from(&mut f, (1 << 32) + 4);
+    assert_eq!((first.r#type, first.zxid), (qp::DIFF, last), "DIFF up to the last committed txn");
+    for zxid in (1i64 << 32) + 5..=last {
+        let p = f.recv();
+        assert_eq!((p.r#type, p.zxid), (qp::PROPOSAL, zxid));
+        let txn = zookeeper::jute::txn::TxnLogEntry::from_bytes(p.data.as_deref().unwrap()).unwrap();
+        assert_eq!(txn.header.zxid, zxid, "the logged txn itself");
+        let c = f.recv();
+        assert_eq!((c.r#type, c.zxid), (qp::COMMIT, zxid));
+    }
+    let nl = f.recv();
+    assert_eq!((nl.r#type, nl.zxid), (qp::NEWLEADER, 2 << 32));
+}
+
+#[test]
+fn without_txn_log_sync_an_old_learner_gets_a_snapshot_stream() {
+    let last = (1i64 << 32) + 600;
+    let l = LeaderUnderTest::start_with("snapsync", "snapshotSizeFactor=-1\n", seed_log(600));
+    let mut f = l.connect();
+    let first = discover_from(&mut f, (1 << 32) + 4);
+    assert_eq!((first.r#type, first.zxid), (qp::SNAP, last));
+    let count = f.ia.read_int().unwrap();
+    for _ in 0..count {
+        f.ia.read_long().unwrap();
+        f.ia.read_int().unwrap();
+    }
+    let tree = zookeeper::server::data_tree::DataTree::deserialize(&mut f.ia).unwrap();
+    assert_eq!(f.ia.read_string().unwrap(), "BenWasHere");
+    assert!(tree.get_node("/n00010").is_some() && tree.get_node("/n00590").is_some(), "the whole tree");
+    let config = tree.get_node("/zookeeper/config").and_then(|n| n.data().map(<[u8]>::to_vec)).unwrap_or_default();
+    assert_eq!(String::from_utf8(config).unwrap(), l.peer.config_text(), "the leader's config node");
+    let nl = f.recv();
+    assert_eq!((nl.r#type, nl.zxid), (qp::NEWLEADER, 2 << 32));
+}
+
+#[test]
+fn the_role_server_is_freed_when_the_role_ends() {
+    let mut l = LeaderUnderTest::start("free");
+    let mut f = l.connect();
+    f.join(2, &l.peer.config_text());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while l.port.published.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the leader never served");
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(f);
+    l.peer.shutdown();
+    let reason = l.thread.take().unwrap().join().unwrap();
+    assert!(!reason.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while l.port.published.lock().unwrap().iter().any(|w| w.upgrade().is_some()) {
+        assert!(Instant::now() < deadline, "the leader's ZooKeeperServer is still alive after the role ended");
+        thread::sleep(Duration::from_millis(50));
+    }
 }

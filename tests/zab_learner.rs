@@ -31,6 +31,9 @@ use zookeeper::zoo_defs::{ids, op_code};
 
 const EPOCH: i64 = 1;
 
+/// The learner's own config (written into /zookeeper/config after sync).
+const LOCAL_CONFIG: &str = "server.1=127.0.0.1:1:2:participant\nserver.2=127.0.0.1:3:4:participant\nversion=0";
+
 fn z(counter: i64) -> i64 {
     (EPOCH << 32) | counter
 }
@@ -209,6 +212,7 @@ fn converse(
         sync_limit: 25,
         connect_limit: 0,
         config_version: 0,
+        config_text: LOCAL_CONFIG.to_string(),
         connect_retry_delay: Duration::from_millis(50),
     };
     let is_running = || running.load(Ordering::SeqCst);
@@ -351,6 +355,7 @@ fn snap_sync_replaces_the_database_and_snapshots_at_newleader() {
         tree.process_txn(&session_txn(0x42, z(7), 5000).header, &TxnBody::CreateSession(CreateSessionTxn { time_out: 5000 }), None);
         let e = create_txn(0x42, 1, z(8), "/from-leader", b"L");
         tree.process_txn(&e.header, &e.body, None);
+        tree.set_config_node(b"server.9=elsewhere:1:2:participant\nversion=0", 0, 1);
         l.send(packet(qp::SNAP, z(8), None));
         l.send_raw(|out| {
             out.write_int(1).unwrap();
@@ -367,6 +372,8 @@ fn snap_sync_replaces_the_database_and_snapshots_at_newleader() {
         assert_eq!(node_data(&db2, "/from-leader"), Some(b"L".to_vec()));
         assert_eq!(node_data(&db2, "/after-snap"), Some(b"A".to_vec()));
         assert_eq!(node_data(&db2, "/local"), None, "the local tree was replaced");
+        let config = db2.tree.read().get_node("/zookeeper/config").map(|n| (n.data().map(<[u8]>::to_vec), n.stat.version));
+        assert_eq!(config, Some((Some(LOCAL_CONFIG.as_bytes().to_vec()), -1)), "the local config, not the leader's");
         assert_eq!(db2.sessions_with_timeouts().get(&0x42), Some(&5000));
         let snaps: Vec<String> = std::fs::read_dir(&snap_dir)
             .unwrap()
@@ -415,6 +422,7 @@ fn leader_with_an_older_epoch_is_refused() {
             sync_limit: 20,
             connect_limit: 0,
             config_version: 0,
+            config_text: String::new(),
             connect_retry_delay: Duration::from_millis(50),
         },
         leader_addrs: vec![leader.addr()],

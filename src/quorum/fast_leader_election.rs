@@ -216,9 +216,6 @@ impl FastLeaderElection {
         if let Some(vote) = reaction.reply {
             self.queue_send(n.sid, view.my_state, vote);
         }
-        if view.my_state != ServerState::Looking && n.state == ServerState::Looking && is_voter {
-            self.peer.note_looking_peer(n.sid, n.election_epoch);
-        }
         if reaction.enqueue {
             let _ = self.recv_tx.send(n);
         }

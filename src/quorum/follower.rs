@@ -10,17 +10,19 @@
 //! processPacket).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use log::{error, info, warn};
 
 use super::follower_zookeeper_server::FollowerZooKeeperServer;
-use super::learner::{connect_and_sync, run_as_peer, parse_revalidate_reply, ping_reply, LeaderLink, LearnerContext, LearnerError, EXIT_UNMATCHED_TXN_COMMIT};
+use super::learner::{
+    process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink, LearnerContext, LearnerError,
+    EXIT_UNMATCHED_TXN_COMMIT,
+};
 use super::learner_sync::SyncOutcome;
 use super::quorum_packet::{self, type_name};
+use super::quorum_peer::{QuorumPeer, RoleContext};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::txn::TxnLogEntry;
-use super::quorum_peer::{QuorumPeer, RoleContext};
 
 /// Follows the leader named in `ctx` until the role ends; returns why.
 /// The peer's FOLLOW entry (`quorum_peer::FOLLOW`).
@@ -31,42 +33,17 @@ pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
 /// Runs the role described by `ctx` until it ends; returns why.
 pub fn follow(ctx: &LearnerContext<'_>) -> LearnerError {
     info!("FOLLOWING - leader is myid {}", ctx.leader_sid);
-    let started = Instant::now();
-    let (mut link, outcome) = match connect_and_sync(ctx, quorum_packet::FOLLOWERINFO) {
-        Ok(x) => x,
-        Err(e) => {
-            warn!("Exception when following the leader: {}", e);
-            return e;
-        }
-    };
-    let server = match FollowerZooKeeperServer::start(
-        ctx.settings.my_id,
-        ctx.config.clone(),
-        Arc::clone(&ctx.db),
-        Arc::clone(&link.writer),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            link.close();
-            return LearnerError::Io("starting the follower's threads".into(), e);
-        }
-    };
-    info!("Synced with leader {} in {} ms; serving", ctx.leader_sid, started.elapsed().as_millis());
-    (ctx.publish)(Some(Arc::clone(&server.base.zks)));
-    let reason = match finish_sync(&server, outcome) {
-        Ok(()) => broadcast_loop(ctx, &mut link, &server),
-        Err(e) => e,
-    };
-    warn!("Exception when following the leader: {}", reason);
-    (ctx.publish)(None);
-    link.close();
-    server.base.shutdown();
-    info!(
-        "Disconnected from leader (with address: {}). Was connected for {}ms.",
-        link.addr,
-        started.elapsed().as_millis()
-    );
-    reason
+    run_learner_role(
+        ctx,
+        quorum_packet::FOLLOWERINFO,
+        "following",
+        |link| FollowerZooKeeperServer::start(ctx.settings.my_id, ctx.config.clone(), Arc::clone(&ctx.db), Arc::clone(&link.writer)),
+        |server| &server.base,
+        |link, server, outcome| match finish_sync(server, outcome) {
+            Ok(()) => broadcast_loop(ctx, link, server),
+            Err(e) => e,
+        },
+    )
 }
 
 /// After UPTODATE: log the proposals not yet logged, commit what the
@@ -88,23 +65,15 @@ fn finish_sync(server: &FollowerZooKeeperServer, outcome: SyncOutcome) -> Result
 /// Reads and handles packets until something ends the role.
 fn broadcast_loop(ctx: &LearnerContext<'_>, link: &mut LeaderLink, server: &FollowerZooKeeperServer) -> LearnerError {
     let mut last_queued = ctx.db.last_processed_zxid();
-    while (ctx.is_running)() {
-        let qp = match link.read_packet() {
-            Ok(qp) => qp,
-            Err(e) => return e,
-        };
-        if let Err(e) = process_packet(link, server, &qp, &mut last_queued) {
-            if let LearnerError::Protocol(what) = &e {
-                if what.starts_with("Committing zxid") {
-                    // Java stops the process: the logs disagree with the leader.
-                    error!("{}; exiting", what);
-                    std::process::exit(EXIT_UNMATCHED_TXN_COMMIT);
-                }
-            }
-            return e;
+    let reason = read_until_end(ctx, link, |link, qp| process_packet(link, server, qp, &mut last_queued));
+    if let LearnerError::Protocol(what) = &reason {
+        if what.starts_with("Committing zxid") {
+            // Java stops the process: the logs disagree with the leader.
+            error!("{}; exiting", what);
+            std::process::exit(EXIT_UNMATCHED_TXN_COMMIT);
         }
     }
-    LearnerError::Stopped
+    reason
 }
 
 /// One packet of the broadcast phase.
@@ -114,8 +83,10 @@ fn process_packet(
     qp: &QuorumPacket,
     last_queued: &mut i64,
 ) -> Result<(), LearnerError> {
+    if process_common_packet(link, &server.base, qp, "Follower")? {
+        return Ok(());
+    }
     match qp.r#type {
-        quorum_packet::PING => link.write_packet(&ping_reply(qp, &server.base.touch_snapshot())),
         quorum_packet::PROPOSAL => {
             let entry = TxnLogEntry::from_bytes(qp.data.as_deref().unwrap_or(&[]))
                 .map_err(|e| LearnerError::Decode("PROPOSAL".into(), e))?;
@@ -129,19 +100,6 @@ fn process_packet(
         quorum_packet::COMMIT => server.commit(qp.zxid),
         quorum_packet::COMMITANDACTIVATE => {
             Err(LearnerError::Protocol("reconfig (COMMITANDACTIVATE) is not supported".into()))
-        }
-        quorum_packet::UPTODATE => {
-            error!("Received an UPTODATE message after Follower started");
-            Ok(())
-        }
-        quorum_packet::REVALIDATE => {
-            let (session_id, valid) = parse_revalidate_reply(qp.data.as_deref())?;
-            server.base.finish_revalidation(session_id, valid);
-            Ok(())
-        }
-        quorum_packet::SYNC => {
-            server.base.sync();
-            Ok(())
         }
         other => {
             warn!("Unknown packet type: {}", type_name(other));

@@ -265,6 +265,7 @@ impl Leader {
 pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
     info!("LEADING - LEADER ELECTION TOOK - {} {}", 0, "MS");
     ctx.db.enable_committed_log();
+    ctx.db.init_config_in_zk_database(&peer.config_text(), peer.verifier.version());
     ctx.db.kill_dead_sessions();
     if let Err(e) = ctx.db.take_snapshot() {
         error!("Cannot take the leader's initial snapshot: {}", e);

@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 use log::{error, info, warn};
 use parking_lot::Mutex;
 
+use super::learner_sync::SyncOutcome;
+use super::learner_zookeeper_server::LearnerZooKeeperServer;
 use super::quorum_packet::{self, packet, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
 use super::vote::{epoch_of_zxid, make_zxid};
@@ -90,6 +92,8 @@ pub struct LearnerSettings {
     pub connect_limit: u32,
     /// The version of my quorum verifier (LearnerInfo.configVersion).
     pub config_version: i64,
+    /// My quorum verifier as text: `/zookeeper/config` after every sync.
+    pub config_text: String,
     /// Pause between connection attempts
     /// (`zookeeper.leaderConnectDelayDuringRetryMs`, default 100).
     pub connect_retry_delay: Duration,
@@ -205,6 +209,7 @@ pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
         sync_limit: timing.sync_limit.max(1) as u32,
         connect_limit: number("connectToLearnerMasterLimit").unwrap_or(0) as u32,
         config_version: peer.verifier.version(),
+        config_text: peer.config_text(),
         connect_retry_delay: Duration::from_millis(
             number("zookeeper.leaderConnectDelayDuringRetryMs").or_else(|| number("leaderConnectDelayDuringRetryMs")).unwrap_or(100),
         ),
@@ -370,12 +375,96 @@ pub struct LearnerContext<'a> {
     pub publish: &'a (dyn Fn(Option<Arc<ZooKeeperServer>>) + Sync),
 }
 
+/// What followers and observers share around their broadcast phase:
+/// connect and sync with `info_type` (FOLLOWERINFO/OBSERVERINFO), start
+/// the role's server with `start`, publish it to clients, run `serve`
+/// until the role ends, then withdraw and stop the server. `doing` names
+/// the role in log lines ("following").
+pub fn run_learner_role<S>(
+    ctx: &LearnerContext<'_>,
+    info_type: i32,
+    doing: &str,
+    start: impl FnOnce(&LeaderLink) -> io::Result<S>,
+    base: impl Fn(&S) -> &LearnerZooKeeperServer,
+    serve: impl FnOnce(&mut LeaderLink, &S, SyncOutcome) -> LearnerError,
+) -> LearnerError {
+    let started = Instant::now();
+    let (mut link, outcome) = match connect_and_sync(ctx, info_type) {
+        Ok(x) => x,
+        Err(e) => {
+            warn!("Exception when {} the leader: {}", doing, e);
+            return e;
+        }
+    };
+    let server = match start(&link) {
+        Ok(s) => s,
+        Err(e) => {
+            link.close();
+            return LearnerError::Io(format!("starting the threads for {}", doing), e);
+        }
+    };
+    info!("Synced with leader {} in {} ms; serving", ctx.leader_sid, started.elapsed().as_millis());
+    (ctx.publish)(Some(Arc::clone(&base(&server).zks)));
+    let reason = serve(&mut link, &server, outcome);
+    warn!("Exception when {} the leader: {}", doing, reason);
+    (ctx.publish)(None);
+    link.close();
+    base(&server).shutdown();
+    info!(
+        "Disconnected from leader (with address: {}). Was connected for {}ms.",
+        link.addr,
+        started.elapsed().as_millis()
+    );
+    reason
+}
+
+/// The broadcast phase's read loop: each packet goes to `process` until
+/// the link fails, `process` fails, or the peer stops.
+pub fn read_until_end(
+    ctx: &LearnerContext<'_>,
+    link: &mut LeaderLink,
+    mut process: impl FnMut(&LeaderLink, &QuorumPacket) -> Result<(), LearnerError>,
+) -> LearnerError {
+    while (ctx.is_running)() {
+        let qp = match link.read_packet() {
+            Ok(qp) => qp,
+            Err(e) => return e,
+        };
+        if let Err(e) = process(link, &qp) {
+            return e;
+        }
+    }
+    LearnerError::Stopped
+}
+
+/// The broadcast-phase packets followers and observers handle alike
+/// (PING, REVALIDATE, SYNC, a late UPTODATE); `Ok(false)` for the others.
+/// `role` names the role in log lines ("Follower").
+pub fn process_common_packet(
+    link: &LeaderLink,
+    server: &LearnerZooKeeperServer,
+    qp: &QuorumPacket,
+    role: &str,
+) -> Result<bool, LearnerError> {
+    match qp.r#type {
+        quorum_packet::PING => link.write_packet(&ping_reply(qp, &server.touch_snapshot()))?,
+        quorum_packet::REVALIDATE => {
+            let (session_id, valid) = parse_revalidate_reply(qp.data.as_deref())?;
+            server.finish_revalidation(session_id, valid);
+        }
+        quorum_packet::SYNC => server.sync(),
+        quorum_packet::UPTODATE => error!("Received an UPTODATE message after {} started", role),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
 /// Connects, registers with `info_type` (FOLLOWERINFO/OBSERVERINFO) and
 /// runs the sync phase; returns the link and what sync left to finish.
 pub fn connect_and_sync(
     ctx: &LearnerContext<'_>,
     info_type: i32,
-) -> Result<(LeaderLink, super::learner_sync::SyncOutcome), LearnerError> {
+) -> Result<(LeaderLink, SyncOutcome), LearnerError> {
     let sock = connect_to_leader(&ctx.leader_addrs, &ctx.settings)?;
     let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
     let last_zxid = ctx.db.last_processed_zxid();
@@ -572,6 +661,7 @@ mod tests {
             sync_limit: 5,
             connect_limit: 0,
             config_version: 0,
+            config_text: String::new(),
             connect_retry_delay: Duration::from_millis(100),
         };
         assert_eq!(s.init_timeout(), Duration::from_millis(1000));

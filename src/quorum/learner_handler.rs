@@ -28,11 +28,12 @@ use log::{debug, error, info, warn};
 
 use super::leader::{Leader, LeaderError};
 use super::leader_broadcast::queue_committed;
-use super::learner_handler_sync::{decide, Planned, SyncInputs, SyncPlan};
+use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs, SyncPlan};
 use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
 use crate::server::request::Request;
+use crate::server::zk_database::CommittedProposal;
 use crate::zoo_defs::op_code;
 
 /// Something for the sender thread.
@@ -245,48 +246,59 @@ fn data_len(p: &QuorumPacket) -> usize {
 }
 
 /// Decides and queues the sync; a SNAP is written at once (before the
-/// sender starts, so it precedes everything queued).
+/// sender starts, so it precedes everything queued). The decision and the
+/// learner's entry into the broadcast happen under the broadcast lock (no
+/// commit falls between); the snapshot is streamed after it is released,
+/// chunk by chunk, so writes go on meanwhile.
 fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: &mut Writer) -> Result<(), HandlerError> {
     let sid = peer.sid();
+    let txn_log_sync = leader.db.is_txn_log_sync_enabled();
     let mut snapshot = None;
     {
         let mut b = leader.bcast.lock();
         let view = leader.db.committed_log();
         let zxids: Vec<i64> = view.proposals.iter().map(|p| p.zxid).collect();
-        let plan = decide(&SyncInputs {
+        let inputs = SyncInputs {
             peer_last_zxid,
             last_processed_zxid: leader.db.last_processed_zxid(),
             min_committed: view.min,
             max_committed: view.max,
             committed: &zxids,
             force_snap: leader.force_snap,
+            txn_log_sync,
             sid,
-        });
+        };
+        let mut from_log = Vec::new();
+        let mut plan = decide(&inputs);
+        if plan == SyncPlan::FromTxnLog {
+            let limit = leader.db.txn_log_size_limit();
+            from_log = leader.db.proposals_from_txn_log(peer_last_zxid, limit, view.min);
+            let log_zxids: Vec<i64> = from_log.iter().map(|p| p.zxid).collect();
+            plan = plan_with_txn_log(&inputs, &log_zxids);
+        }
         let last = match plan {
-            SyncPlan::Snap => {
-                let mut bytes = Vec::new();
-                let zxid = leader.db.serialize_snapshot(&mut bytes).map_err(io_err("serializing the snapshot"))?;
-                snapshot = Some((zxid, bytes));
-                zxid
-            }
             SyncPlan::Packets { packets, last_zxid } => {
                 for p in packets {
                     match p {
                         Planned::Op(t, z) => peer.queue(Out::Packet(packet(t, z, None))),
-                        Planned::Txn(z) => {
-                            if let Some(prop) = view.proposals.iter().find(|p| p.zxid == z) {
-                                queue_committed(peer, z, &prop.payload);
-                            }
-                        }
+                        Planned::Txn(z) => match payload_of(&from_log, z).or_else(|| payload_of(&view.proposals, z)) {
+                            Some(payload) => queue_committed(peer, z, payload),
+                            None => error!("No txn 0x{:x} to send to peer sid: {}", z, sid),
+                        },
                     }
                 }
                 last_zxid
+            }
+            SyncPlan::Snap | SyncPlan::FromTxnLog => {
+                let (zxid, sessions) = leader.db.snapshot_start();
+                snapshot = Some((zxid, sessions));
+                zxid
             }
         };
         debug!("Start forwarding 0x{:x} for peer sid: {}", last, sid);
         leader.start_forwarding(&mut b, peer, last);
     }
-    if let Some((zxid, bytes)) = snapshot {
+    if let Some((zxid, sessions)) = snapshot {
         info!(
             "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}, 0 concurrent snapshot sync, snapshot sync was exempt from throttle",
             peer_last_zxid,
@@ -294,11 +306,16 @@ fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: 
             zxid
         );
         qp::write_packet(oa, &packet(qp::SNAP, zxid, None)).map_err(io_err("writing SNAP"))?;
-        oa.inner_mut().write_all(&bytes).map_err(io_err("writing the snapshot"))?;
+        leader.db.serialize_snapshot(&sessions, oa).map_err(io_err("writing the snapshot"))?;
         oa.write_string(qp::SNAP_SIGNATURE).map_err(io_err("writing the snapshot signature"))?;
         oa.inner_mut().flush().map_err(io_err("writing the snapshot"))?;
     }
     Ok(())
+}
+
+/// The payload of txn `zxid` in proposals sorted by zxid.
+fn payload_of(proposals: &[CommittedProposal], zxid: i64) -> Option<&Arc<Vec<u8>>> {
+    proposals.binary_search_by_key(&zxid, |p| p.zxid).ok().map(|i| &proposals[i].payload)
 }
 
 /// Starts the sender thread over the write half.

@@ -7,12 +7,15 @@
 //! holds the leader's broadcast lock (so no commit slips between the plan
 //! and the learner joining the broadcast).
 //!
-//! Not done yet: the on-disk txn log path for learners older than the
-//! committed log (`snapshotSizeFactor`); those learners get SNAP.
+//! A learner older than the committed log is synced from the on-disk txn
+//! log when `snapshotSizeFactor` allows ([`SyncPlan::FromTxnLog`]: the
+//! handler reads the log, then [`plan_with_txn_log`] decides): the txns
+//! from the log up to the committed log's start, then the committed log;
+//! a gap between the two means SNAP.
 //!
 //! Mirrors: `LearnerHandler.syncFollower` and `queueCommittedProposals`.
 
-use log::{info, warn};
+use log::{error, info, warn};
 
 use super::quorum_packet::{counter_of, epoch_of, DIFF, TRUNC};
 
@@ -33,6 +36,9 @@ pub enum SyncPlan {
     /// Send these packets; the learner is then at `last_zxid`, from where
     /// forwarding continues.
     Packets { packets: Vec<Planned>, last_zxid: i64 },
+    /// The learner is older than the committed log: read the txn log from
+    /// its zxid up to `minCommittedLog` and call [`plan_with_txn_log`].
+    FromTxnLog,
 }
 
 /// Inputs of the decision.
@@ -49,6 +55,8 @@ pub struct SyncInputs<'a> {
     pub committed: &'a [i64],
     /// Test flag `zookeeper.forceSnapshotSync`.
     pub force_snap: bool,
+    /// `snapshotSizeFactor` ≥ 0: the txn log may be read for old learners.
+    pub txn_log_sync: bool,
     /// For log lines.
     pub sid: i64,
 }
@@ -75,71 +83,118 @@ pub fn decide(i: &SyncInputs) -> SyncPlan {
     }
     if i.min_committed <= peer && peer <= i.max_committed {
         info!("Using committedLog for peer sid: {}", i.sid);
-        return match queue_committed(i.committed, peer, i.max_committed, i.sid) {
-            Some((packets, last_zxid)) => SyncPlan::Packets { packets, last_zxid },
-            None => {
-                warn!("Unhandled scenario for peer sid: {} fall back to use snapshot", i.sid);
-                SyncPlan::Snap
-            }
-        };
+        let mut q = Queue::new(i.sid);
+        let last = q.committed(i.committed, peer, None, i.max_committed);
+        return q.finish(last);
+    }
+    if peer < i.min_committed && i.txn_log_sync {
+        return SyncPlan::FromTxnLog;
     }
     warn!(
-        "Unhandled scenario for peer sid: {} maxCommittedLog=0x{:x} minCommittedLog=0x{:x} lastProcessedZxid=0x{:x} peerLastZxid=0x{:x}",
-        i.sid, i.max_committed, i.min_committed, i.last_processed_zxid, peer
+        "Unhandled scenario for peer sid: {} maxCommittedLog=0x{:x} minCommittedLog=0x{:x} lastProcessedZxid=0x{:x} peerLastZxid=0x{:x} txnLogSyncEnabled={}",
+        i.sid, i.max_committed, i.min_committed, i.last_processed_zxid, peer, i.txn_log_sync
     );
     SyncPlan::Snap
 }
 
-/// `queueCommittedProposals` over the committed log: the opening DIFF or
-/// TRUNC, then every txn after the peer's. `None` when no opening packet
-/// can be chosen (the peer diverged in another epoch): SNAP then.
-fn queue_committed(log: &[i64], peer: i64, last_committed: i64, sid: i64) -> Option<(Vec<Planned>, i64)> {
-    let new_epoch_peer = counter_of(peer) == 0;
-    let mut out = Vec::new();
-    let mut queued = peer;
-    let mut prev: i64 = -1;
-    let mut need_op = true;
-    for &z in log {
-        if z > last_committed {
-            break;
-        }
-        if z < peer {
-            prev = z;
-            continue;
-        }
-        if need_op {
-            if z == peer {
-                info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, sid);
-                out.push(Planned::Op(DIFF, last_committed));
-                need_op = false;
+/// The second step of [`SyncPlan::FromTxnLog`]: `txn_log` holds the zxids
+/// read from the log file holding the peer's zxid on, up to the first one
+/// past `min_committed` (empty: the log does not reach back, or is too
+/// large to read). Queues what the log holds up to `min_committed`, then
+/// the committed log; SNAP when the log is empty or ends before the
+/// committed log starts.
+pub fn plan_with_txn_log(i: &SyncInputs, txn_log: &[i64]) -> SyncPlan {
+    if txn_log.is_empty() {
+        return SyncPlan::Snap;
+    }
+    info!("Use txnlog and committedLog for peer sid: {}", i.sid);
+    let mut q = Queue::new(i.sid);
+    let last = q.committed(txn_log, i.peer_last_zxid, Some(i.min_committed), i.max_committed);
+    if last < i.min_committed {
+        info!(
+            "Detected gap between end of txnlog: 0x{:x} and start of committedLog: 0x{:x}",
+            last, i.min_committed
+        );
+        return SyncPlan::Snap;
+    }
+    let last = q.committed(i.committed, last, None, i.max_committed);
+    q.finish(last)
+}
+
+/// The packets queued so far, and whether the opening DIFF/TRUNC is still
+/// to be chosen (it carries over from the txn log to the committed log).
+struct Queue {
+    out: Vec<Planned>,
+    need_op: bool,
+    sid: i64,
+}
+
+impl Queue {
+    fn new(sid: i64) -> Queue {
+        Queue { out: Vec::new(), need_op: true, sid }
+    }
+
+    /// `queueCommittedProposals` over `log` (ascending zxids, stopping past
+    /// `max_zxid`): the opening DIFF or TRUNC, then every txn after the
+    /// peer's. Returns the last zxid queued (the peer's when none). A TRUNC
+    /// that would cross an epoch stops here with no opening packet.
+    fn committed(&mut self, log: &[i64], peer: i64, max_zxid: Option<i64>, last_committed: i64) -> i64 {
+        let new_epoch_peer = counter_of(peer) == 0;
+        let mut queued = peer;
+        let mut prev: i64 = -1;
+        for &z in log {
+            if max_zxid.is_some_and(|m| z > m) {
+                break;
+            }
+            if z < peer {
+                prev = z;
                 continue;
             }
-            if new_epoch_peer {
-                info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, sid);
-                out.push(Planned::Op(DIFF, last_committed));
-            } else {
-                // A TRUNC may not cross an epoch boundary (the learner
-                // would crash): SNAP then.
-                if epoch_of(z) != epoch_of(peer) {
-                    warn!("Cannot send TRUNC to peer sid: {} peer zxid is from different epoch", sid);
-                    return None;
+            if self.need_op {
+                if z == peer {
+                    info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, self.sid);
+                    self.out.push(Planned::Op(DIFF, last_committed));
+                    self.need_op = false;
+                    continue;
                 }
-                info!("Sending TRUNC zxid=0x{:x}  for peer sid: {}", prev, sid);
-                out.push(Planned::Op(TRUNC, prev));
+                if new_epoch_peer {
+                    info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, self.sid);
+                    self.out.push(Planned::Op(DIFF, last_committed));
+                    self.need_op = false;
+                } else {
+                    // A TRUNC may not cross an epoch boundary (the learner
+                    // would crash): SNAP then.
+                    if epoch_of(z) != epoch_of(peer) {
+                        warn!("Cannot send TRUNC to peer sid: {} peer zxid is from different epoch", self.sid);
+                        return queued;
+                    }
+                    info!("Sending TRUNC zxid=0x{:x}  for peer sid: {}", prev, self.sid);
+                    self.out.push(Planned::Op(TRUNC, prev));
+                    self.need_op = false;
+                }
             }
-            need_op = false;
+            if z <= queued {
+                continue;
+            }
+            self.out.push(Planned::Txn(z));
+            queued = z;
         }
-        if z <= queued {
-            continue;
+        if self.need_op && new_epoch_peer {
+            info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, self.sid);
+            self.out.push(Planned::Op(DIFF, last_committed));
+            self.need_op = false;
         }
-        out.push(Planned::Txn(z));
-        queued = z;
+        queued
     }
-    if need_op && new_epoch_peer {
-        out.push(Planned::Op(DIFF, last_committed));
-        need_op = false;
+
+    /// The plan, or SNAP when no opening packet could be chosen.
+    fn finish(self, last_zxid: i64) -> SyncPlan {
+        if self.need_op {
+            error!("Unhandled scenario for peer sid: {} fall back to use snapshot", self.sid);
+            return SyncPlan::Snap;
+        }
+        SyncPlan::Packets { packets: self.out, last_zxid }
     }
-    (!need_op).then_some((out, queued))
 }
 
 #[cfg(test)]
@@ -163,6 +218,7 @@ mod tests {
             max_committed: max,
             committed: log,
             force_snap: false,
+            txn_log_sync: false,
             sid: 2,
         })
     }
@@ -205,6 +261,69 @@ mod tests {
         assert_eq!(plan(z(1, 9), z(2, 2), &[z(1, 5), z(2, 1), z(2, 2)]), Snap);
     }
 
+    fn inputs<'a>(peer: i64, last: i64, log: &'a [i64]) -> SyncInputs<'a> {
+        SyncInputs {
+            peer_last_zxid: peer,
+            last_processed_zxid: last,
+            min_committed: log.first().copied().unwrap_or(last),
+            max_committed: log.last().copied().unwrap_or(last),
+            committed: log,
+            force_snap: false,
+            txn_log_sync: true,
+            sid: 2,
+        }
+    }
+
+    #[test]
+    fn older_than_the_committed_log_reads_the_txn_log_when_enabled() {
+        let log = [z(1, 5), z(1, 6), z(2, 1)];
+        assert_eq!(decide(&inputs(z(1, 2), z(2, 1), &log)), FromTxnLog);
+        assert_eq!(decide(&SyncInputs { txn_log_sync: false, ..inputs(z(1, 2), z(2, 1), &log) }), Snap);
+        // An empty committed log: its bounds are the last processed zxid.
+        assert_eq!(decide(&inputs(z(1, 2), z(2, 1), &[])), FromTxnLog);
+        // Inside or past the committed log: never the txn log.
+        assert!(matches!(decide(&inputs(z(1, 5), z(2, 1), &log)), Packets { .. }));
+    }
+
+    #[test]
+    fn txn_log_then_committed_log_table() {
+        let committed = [z(1, 5), z(1, 6), z(2, 1)];
+        let last = z(2, 1);
+        let i = inputs(z(1, 2), last, &committed);
+        let txn = |zs: &[i64]| zs.iter().copied().map(Planned::Txn).collect::<Vec<_>>();
+        let diff = |packets: Vec<Planned>| [vec![Planned::Op(DIFF, last)], packets].concat();
+        // The log reaches back to the peer: DIFF, the log's txns up to the
+        // committed log's start, then the committed log (no duplicate).
+        let log = [z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5), z(1, 6)];
+        assert_eq!(
+            plan_with_txn_log(&i, &log),
+            Packets { packets: diff(txn(&[z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])), last_zxid: last }
+        );
+        // Empty (too old or too large): SNAP.
+        assert_eq!(plan_with_txn_log(&i, &[]), Snap);
+        // The log ends before the committed log starts: SNAP.
+        assert_eq!(plan_with_txn_log(&i, &[z(1, 1), z(1, 2), z(1, 3)]), Snap);
+        // The peer holds a txn we never committed (same epoch): TRUNC to
+        // the txn before it, then what follows.
+        let gap = [z(1, 1), z(1, 3), z(1, 4), z(1, 5)];
+        assert_eq!(
+            plan_with_txn_log(&i, &gap),
+            Packets {
+                packets: [vec![Planned::Op(TRUNC, z(1, 1))], txn(&[z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])].concat(),
+                last_zxid: last
+            }
+        );
+        // ... unless that would cross an epoch: SNAP.
+        let i0 = inputs(z(0, 9), last, &committed);
+        assert_eq!(plan_with_txn_log(&i0, &[z(0, 3), z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]), Snap);
+        // A peer at a new epoch's zxid 0: DIFF and everything after it.
+        let i1 = inputs(z(1, 0), last, &committed);
+        assert_eq!(
+            plan_with_txn_log(&i1, &[z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]),
+            Packets { packets: diff(txn(&[z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])), last_zxid: last }
+        );
+    }
+
     #[test]
     fn force_snap_wins() {
         let i = SyncInputs {
@@ -214,6 +333,7 @@ mod tests {
             max_committed: 5,
             committed: &[],
             force_snap: true,
+            txn_log_sync: true,
             sid: 1,
         };
         assert_eq!(decide(&i), Snap);

@@ -208,6 +208,9 @@ pub fn sync_with_leader(
     let new_epoch = epoch_of_zxid(new_leader_zxid);
     let first = link.read_packet()?;
     let mode = apply_first_packet(link, db, &first)?;
+    // The local config wins over whatever the leader's snapshot held
+    // (ZOOKEEPER-2819), after every kind of sync.
+    db.init_config_in_zk_database(&settings.config_text, settings.config_version);
     let mut snapshot_needed = mode != SyncMode::Diff;
     let mut queues = SyncQueues { write_to_txn_log: !snapshot_needed, ..SyncQueues::default() };
     loop {

@@ -85,7 +85,8 @@ pub struct LearnerRole {
     committer: Mutex<Option<Committer>>,
     /// Forwarded `sync`s waiting for SYNC (shared with the first stage).
     pending_syncs: Arc<Mutex<VecDeque<(i64, i32)>>>,
-    /// Reconnecting clients waiting for REVALIDATE answers.
+    /// Reconnecting clients waiting for REVALIDATE answers (dropped
+    /// unanswered if the role ends first).
     pending_revalidations: Mutex<HashMap<i64, PendingRevalidation>>,
 }
 
@@ -164,9 +165,11 @@ impl ServerRole for LearnerRole {
         let pending = PendingRevalidation { state: Arc::clone(state), timeout, done };
         self.pending_revalidations.lock().insert(session_id, pending);
         if self.leader.revalidate(session_id, timeout).is_err() {
-            if let Some(p) = self.pending_revalidations.lock().remove(&session_id) {
-                (p.done)(false);
-            }
+            // The link is gone (the role is ending and will close every
+            // client connection): the client must see a connection loss
+            // and resume its session elsewhere, not hear that it expired.
+            // Dropping `done` leaves the handshake unanswered.
+            self.pending_revalidations.lock().remove(&session_id);
         }
     }
 
@@ -175,9 +178,12 @@ impl ServerRole for LearnerRole {
     }
 
     fn on_shutdown(&self) {
-        let pending: Vec<PendingRevalidation> = self.pending_revalidations.lock().drain().map(|(_, p)| p).collect();
-        for p in pending {
-            (p.done)(false);
+        // Unanswered revalidations are dropped, not failed: their clients'
+        // connections are closed with the role (connection loss, so they
+        // resume the session on another server), as Java's learner does.
+        let pending = std::mem::take(&mut *self.pending_revalidations.lock());
+        if !pending.is_empty() {
+            info!("Dropping {} revalidations the leader did not answer", pending.len());
         }
     }
 }
@@ -288,7 +294,7 @@ impl LearnerZooKeeperServer {
     }
 
     /// Stops serving: closes the clients, drains the chains (the log is
-    /// fsynced), fails pending revalidations.
+    /// fsynced), drops pending revalidations.
     pub fn shutdown(&self) {
         for entry in self.zks.server_state().all_cnxns() {
             entry.cnxn.close(CloseReason::ServerShutdown);

@@ -11,53 +11,28 @@
 //! [`OBSERVE`]. Each is a [`RoleEntry`]: `fn(&QuorumPeer, &RoleContext) ->
 //! String`.
 //!
-//! **Learner side (E2), how to plug in:** write
-//! `pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String` in
-//! `follower.rs` (and `observe_leader` in `observer.rs`), then change the one
-//! line `pub const FOLLOW: RoleEntry = ...` (resp. `OBSERVE`) below to point
-//! at it. Useful here: [`QuorumPeer::leader_quorum_addrs`],
-//! [`QuorumPeer::write_accepted_epoch`] / [`QuorumPeer::write_current_epoch`]
-//! (file first, then memory, as Java), [`QuorumPeer::set_last_logged_zxid`],
-//! [`RoleContext::timing`], and [`RoleContext::serving`] to publish the
-//! role's `ZooKeeperServer` on the client port (`None` when the role ends:
-//! client connections are closed then). The packet vocabulary is
-//! `quorum_packet`; the CommitProcessor is `commit_processor`; a role's
-//! server is `ZooKeeperServer::for_role(config, db, sessions, Arc<dyn
-//! ServerRole>)`.
+//! A peer without a context (`quorum_peer_main` attaches it before the
+//! main loop starts) cannot take a role and goes back to LOOKING. Every
+//! state change is logged once, with sid, epoch and zxid.
 //!
-//! Without an attached context (unit tests of the election) roles are held
-//! as before Zab:
-//! Zab (discovery, sync, broadcast over the quorum port) is a later issue.
-//! Until it lands a role is held while the election connections show the
-//! ensemble alive ([`role_health`]): a leader needs a quorum of voters
-//! connected to it that have not gone LOOKING since it was elected, a
-//! follower or observer needs its leader connected and not LOOKING. A failing check is tolerated for syncLimit ticks (Java's
-//! learner timeout), and `zookeeper.quorum.maxRoleHoldMs` can cap a role
-//! so tests see the cycle. Every state change is logged once, with sid,
-//! epoch and zxid.
-//!
-//! Threads: [`QuorumPeer::run`] is the QuorumPeer main thread; the election
-//! receiver thread reads the state and vote and reports LOOKING peers; the
-//! client-port threads read the state for `srvr`.
+//! Threads: [`QuorumPeer::run`] is the QuorumPeer main thread (it runs the
+//! roles); the election threads read the state and vote; the client-port
+//! threads read the state for `srvr`.
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeer` (run,
 //! setPeerState, updateServerState, getCurrentVote, getLastLoggedZxid,
 //! getCurrentEpoch, getAcceptedEpoch).
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use log::{info, warn};
+use log::{error, info, warn};
 use parking_lot::Mutex;
 
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
-use super::quorum_cnx_manager::QuorumCnxManager;
-use super::quorum_server::LearnerType;
-use super::quorum_server::HostPort;
+use super::quorum_server::{HostPort, LearnerType};
 use super::vote::{ServerState, Vote};
 use crate::config::quorum_peer_config::QuorumPeerConfig;
 use crate::server::zk_database::{PersistenceError, ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
@@ -69,9 +44,9 @@ pub type RoleEntry = fn(&QuorumPeer, &RoleContext) -> String;
 
 /// LEADING.
 pub const LEAD: RoleEntry = super::leader::lead;
-/// FOLLOWING (E2: point at `follower::follow_leader`).
+/// FOLLOWING.
 pub const FOLLOW: RoleEntry = super::follower::follow_leader;
-/// OBSERVING (E2: point at `observer::observe_leader`).
+/// OBSERVING.
 pub const OBSERVE: RoleEntry = super::observer::observe_leader;
 
 /// Where a role publishes its server for client connections.
@@ -125,15 +100,11 @@ impl RoleContext {
 }
 
 
-/// How long an elected role is held, and how its health is judged.
+/// Peer-wide settings the roles read.
 #[derive(Debug, Clone, Copy)]
 pub struct RoleSettings {
-    /// `tickTime`: the health check period.
+    /// `tickTime`.
     pub tick: Duration,
-    /// How long a failing check is tolerated (syncLimit × tickTime).
-    pub grace: Duration,
-    /// End the role after this long regardless (tests; unset = never).
-    pub max_hold: Option<Duration>,
     /// `quorumListenOnAllIPs`: the leader's quorum port binds 0.0.0.0.
     pub listen_on_all_ips: bool,
 }
@@ -160,17 +131,10 @@ pub struct QuorumPeer {
     last_logged_zxid: AtomicI64,
     /// Cleared on shutdown.
     running: AtomicBool,
-    /// Voters that sent me a LOOKING notification since my role began,
-    /// with the highest round they were in (written by the election
-    /// receiver thread).
-    looking_peers: Mutex<HashMap<i64, i64>>,
-    /// Role health settings.
+    /// Tick and quorum-port settings.
     role: RoleSettings,
-    /// The database, config and client port; `None` holds roles as
-    /// before Zab (election-only tests).
+    /// The database, config and client port (attached before `run`).
     roles: Mutex<Option<Arc<RoleContext>>>,
-    /// The election connections (set by `run`).
-    manager: Mutex<Option<Arc<QuorumCnxManager>>>,
 }
 
 impl QuorumPeer {
@@ -195,10 +159,8 @@ impl QuorumPeer {
             accepted_epoch: AtomicI64::new(accepted_epoch),
             last_logged_zxid: AtomicI64::new(last_logged_zxid),
             running: AtomicBool::new(true),
-            looking_peers: Mutex::new(HashMap::new()),
             role,
             roles: Mutex::new(None),
-            manager: Mutex::new(None),
         }
     }
 
@@ -212,7 +174,7 @@ impl QuorumPeer {
         self.roles.lock().clone()
     }
 
-    /// Role settings (tick, grace, quorumListenOnAllIPs).
+    /// Role settings (tick, quorumListenOnAllIPs).
     pub fn role_settings(&self) -> RoleSettings {
         self.role
     }
@@ -312,17 +274,8 @@ impl QuorumPeer {
         self.running.store(false, Ordering::SeqCst);
     }
 
-    /// Called by the election receiver when a voter LOOKING writes to me
-    /// while I hold a role.
-    pub fn note_looking_peer(&self, sid: i64, round: i64) {
-        let mut peers = self.looking_peers.lock();
-        let entry = peers.entry(sid).or_insert(round);
-        *entry = (*entry).max(round);
-    }
-
-    /// The main loop: elect, hold the role, repeat, until shutdown.
-    pub fn run(&self, fle: &FastLeaderElection, manager: &Arc<QuorumCnxManager>) {
-        *self.manager.lock() = Some(Arc::clone(manager));
+    /// The main loop: elect, run the elected role, repeat, until shutdown.
+    pub fn run(&self, fle: &FastLeaderElection) {
         while self.is_running() {
             match self.state() {
                 ServerState::Looking => {
@@ -339,21 +292,7 @@ impl QuorumPeer {
                     }
                 }
                 role => {
-                    let ctx = self.roles.lock().clone();
-                    let reason = match ctx {
-                        Some(ctx) => {
-                            let entry = match role {
-                                ServerState::Leading => LEAD,
-                                ServerState::Following => FOLLOW,
-                                _ => OBSERVE,
-                            };
-                            entry(self, &ctx)
-                        }
-                        None => {
-                            info!("{} - LEADER ELECTION TOOK place; holding the role (no database attached)", role);
-                            self.hold_role(role, manager)
-                        }
-                    };
+                    let reason = self.run_role(role);
                     warn!("{} role of myid {} ended: {}", role, self.my_id, reason);
                     self.set_state(ServerState::Looking);
                     warn!("PeerState set to LOOKING");
@@ -363,134 +302,18 @@ impl QuorumPeer {
         warn!("QuorumPeer main thread exited");
     }
 
-    /// The interim leader role (until `leader::lead` is complete).
-    pub fn hold_leading(&self) -> String {
-        match self.manager.lock().clone() {
-            Some(m) => self.hold_role(ServerState::Leading, &m),
-            None => "no election manager".to_string(),
-        }
-    }
-
-    /// Holds `role` while [`role_health`] says the ensemble is there.
-    fn hold_role(&self, role: ServerState, manager: &Arc<QuorumCnxManager>) -> String {
-        self.looking_peers.lock().clear();
-        let started = Instant::now();
-        let elected = self.current_vote();
-        let mut failing_since: Option<Instant> = None;
-        let period = self.role.tick.min(Duration::from_millis(100)).max(Duration::from_millis(10));
-        loop {
-            if !self.is_running() {
-                return "shutting down".to_string();
-            }
-            if let Some(max) = self.role.max_hold.filter(|m| started.elapsed() >= *m) {
-                return format!("held the role for {} ms (zookeeper.quorum.maxRoleHoldMs)", max.as_millis());
-            }
-            let connected: BTreeSet<i64> = manager.connected_sids().into_iter().collect();
-            let looking = self.looking_peers.lock().clone();
-            match role_health(role, self.my_id, &elected, &self.verifier, &connected, &looking) {
-                Health::Fine => failing_since = None,
-                Health::Over(why) => return why,
-                Health::Failing(why) => {
-                    if role != ServerState::Leading {
-                        manager.connect_one(elected.id);
-                    }
-                    let since = *failing_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= self.role.grace {
-                        return why;
-                    }
-                }
-            }
-            thread::sleep(period);
-        }
-    }
-}
-
-/// What the role check found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Health {
-    /// Keep the role.
-    Fine,
-    /// Keep it for now, end it if this lasts (the reason).
-    Failing(String),
-    /// End it now (the reason).
-    Over(String),
-}
-
-/// The interim (pre-Zab) health of an elected role, from who is connected
-/// on the election port and who has told me it is LOOKING (sid → round):
-/// the leader looking in a round after the one I was elected in has left
-/// its role.
-pub fn role_health(
-    role: ServerState,
-    my_id: i64,
-    elected: &Vote,
-    qv: &QuorumVerifier,
-    connected: &BTreeSet<i64>,
-    looking: &HashMap<i64, i64>,
-) -> Health {
-    let leader = elected.id;
-    match role {
-        ServerState::Leading => {
-            // A voter that went LOOKING after my election is not with me
-            // (until a new election; Zab will tell this properly).
-            let moved_on = |sid: &i64| looking.get(sid).is_some_and(|round| *round > elected.election_epoch);
-            let mut with_me: BTreeSet<i64> =
-                connected.iter().copied().filter(|sid| qv.is_voter(*sid) && !moved_on(sid)).collect();
-            with_me.insert(my_id);
-            if qv.has_quorum(&with_me) {
-                Health::Fine
-            } else {
-                let synced: Vec<String> = with_me.iter().map(i64::to_string).collect();
-                Health::Failing(format!(
-                    "Not sufficient followers connected, only connected with sids: [ {} ]",
-                    synced.join(",")
-                ))
-            }
-        }
-        ServerState::Following | ServerState::Observing => {
-            if looking.get(&leader).is_some_and(|round| *round > elected.election_epoch) {
-                Health::Over(format!("leader {} is LOOKING again", leader))
-            } else if connected.contains(&leader) {
-                Health::Fine
-            } else {
-                Health::Failing(format!("no election connection to leader {}", leader))
-            }
-        }
-        ServerState::Looking => Health::Over("not in a role".to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn role_health_table() {
-        let pairs: Vec<(String, String)> = (1..=5)
-            .map(|i| (format!("server.{}", i), format!("h:{}:{}{}", 10 + i, 20 + i, if i == 5 { ":observer" } else { "" })))
-            .collect();
-        let qv = QuorumVerifier::from_pairs(&pairs, false).unwrap();
-        let set = |ids: &[i64]| ids.iter().copied().collect::<BTreeSet<i64>>();
-        let none = HashMap::new();
-        let leader_looking: HashMap<i64, i64> = [(3, 8)].into_iter().collect();
-        let old_round: HashMap<i64, i64> = [(3, 7)].into_iter().collect();
-        let v1 = Vote::new(1, 0, 7, 1);
-        let v3 = Vote::new(3, 0, 7, 1);
-        use ServerState::*;
-        let fine = |h: Health| h == Health::Fine;
-        let failing = |h: Health| matches!(h, Health::Failing(_));
-        let over = |h: Health| matches!(h, Health::Over(_));
-        // 4 voters: the leader needs 2 connected voters (3 of 4 with itself).
-        assert!(fine(role_health(Leading, 1, &v1, &qv, &set(&[2, 3]), &none)));
-        assert!(failing(role_health(Leading, 1, &v1, &qv, &set(&[2]), &none)));
-        assert!(failing(role_health(Leading, 1, &v1, &qv, &set(&[2, 5]), &none)), "observers do not count");
-        assert!(failing(role_health(Leading, 3, &v3, &qv, &set(&[1, 2]), &[(1, 8)].into_iter().collect())), "1 moved on");
-        assert!(fine(role_health(Leading, 3, &v3, &qv, &set(&[1, 2, 4]), &[(1, 7)].into_iter().collect())));
-        assert!(fine(role_health(Following, 2, &v3, &qv, &set(&[3]), &none)));
-        assert!(failing(role_health(Following, 2, &v3, &qv, &set(&[1, 4]), &none)));
-        assert!(over(role_health(Following, 2, &v3, &qv, &set(&[3]), &leader_looking)));
-        assert!(fine(role_health(Following, 2, &v3, &qv, &set(&[3]), &old_round)), "a late message of the election itself");
-        assert!(fine(role_health(Observing, 5, &v3, &qv, &set(&[3]), &none)));
-        assert!(over(role_health(Looking, 5, &v3, &qv, &set(&[3]), &none)));
+    /// Runs the role's entry until it returns; why it ended.
+    fn run_role(&self, role: ServerState) -> String {
+        let Some(ctx) = self.roles.lock().clone() else {
+            error!("{}: no database attached to the peer; cannot take the role", role);
+            std::thread::sleep(self.role.tick);
+            return "no database attached".to_string();
+        };
+        let entry = match role {
+            ServerState::Leading => LEAD,
+            ServerState::Following => FOLLOW,
+            _ => OBSERVE,
+        };
+        entry(self, &ctx)
     }
 }

@@ -89,13 +89,9 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         }
     };
     let verifier = Arc::new(config.verifier.clone());
+    db.init_config_in_zk_database(&verifier.to_string(), verifier.version());
     let tick = Duration::from_millis(config.server.tick_time.max(1) as u64);
-    let role = RoleSettings {
-        tick,
-        grace: tick * config.sync_limit.max(1) as u32,
-        max_hold: config.max_role_hold_ms.map(Duration::from_millis),
-        listen_on_all_ips: config.quorum_listen_on_all_ips,
-    };
+    let role = RoleSettings { tick, listen_on_all_ips: config.quorum_listen_on_all_ips };
     let peer = Arc::new(QuorumPeer::new(
         config.my_id,
         config.learner_type,
@@ -150,10 +146,10 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         Err(e) => return unexpected(&format!("cannot start the election threads: {}", e)),
     };
     let main_thread = {
-        let (peer, fle, manager) = (peer.clone(), fle.clone(), manager.clone());
+        let (peer, fle) = (peer.clone(), fle.clone());
         thread::Builder::new()
             .name(format!("QuorumPeer[myid={}]", config.my_id))
-            .spawn(move || peer.run(&fle, &manager))
+            .spawn(move || peer.run(&fle))
     };
     let main_thread = match main_thread {
         Ok(handle) => handle,

@@ -40,6 +40,11 @@ pub const CURRENT_EPOCH_FILE: &str = "currentEpoch";
 /// learners' DIFF sync (`zookeeper.commitLogCount`, default and minimum).
 pub const COMMIT_LOG_COUNT: usize = 500;
 
+/// `zookeeper.snapshotSizeFactor` by default: a learner older than the
+/// committed log is synced from the txn log while the log to read is at
+/// most this fraction of the newest snapshot's size.
+pub const DEFAULT_SNAPSHOT_SIZE_FACTOR: f64 = 0.33;
+
 /// One committed txn as a PROPOSAL would carry it.
 #[derive(Debug, Clone)]
 pub struct CommittedProposal {
@@ -95,6 +100,9 @@ pub struct ZkDatabase {
     committed_log: Mutex<VecDeque<CommittedProposal>>,
     /// Whether `committed_log` is kept (off for the standalone server).
     committed_log_enabled: AtomicBool,
+    /// `zookeeper.snapshotSizeFactor` (negative: no sync from the txn
+    /// log), as bits of an f64 so tests can change it.
+    snapshot_size_factor: AtomicU64,
 }
 
 impl ZkDatabase {
@@ -112,13 +120,16 @@ impl ZkDatabase {
             digest_enabled: config.digest_enabled,
             write_last_zxid: last_zxid_section,
         };
-        ZkDatabase::open_dirs(
+        let db = ZkDatabase::open_dirs(
             &config.data_log_dir,
             &config.data_dir,
             DirOptions::from_config(config),
             TxnLogOptions::from_config(config),
             snapshot_options,
-        )
+        )?;
+        let factor = config.raw.get("zookeeper.snapshotSizeFactor").or_else(|| config.raw.get("snapshotSizeFactor"));
+        db.set_snapshot_size_factor(snapshot_size_factor_of(factor.map(String::as_str)));
+        Ok(db)
     }
 
     /// Opens explicit directories with explicit options (tests, tools).
@@ -142,7 +153,95 @@ impl ZkDatabase {
             last_snapshot: Mutex::new(None),
             committed_log: Mutex::new(VecDeque::new()),
             committed_log_enabled: AtomicBool::new(false),
+            snapshot_size_factor: AtomicU64::new(DEFAULT_SNAPSHOT_SIZE_FACTOR.to_bits()),
         })
+    }
+
+    /// `zookeeper.snapshotSizeFactor` (negative turns the txn-log sync off).
+    pub fn set_snapshot_size_factor(&self, factor: f64) {
+        info!("zookeeper.snapshotSizeFactor = {}", factor);
+        self.snapshot_size_factor.store(factor.to_bits(), Ordering::SeqCst);
+    }
+
+    /// Whether learners older than the committed log may be synced from
+    /// the txn log (`isTxnLogSyncEnabled`).
+    pub fn is_txn_log_sync_enabled(&self) -> bool {
+        let factor = f64::from_bits(self.snapshot_size_factor.load(Ordering::SeqCst));
+        let enabled = factor >= 0.0;
+        if enabled {
+            info!("On disk txn sync enabled with snapshotSizeFactor {}", factor);
+        } else {
+            info!("On disk txn sync disabled");
+        }
+        enabled
+    }
+
+    /// How many bytes of txn log a sync may read: the newest snapshot's
+    /// size times the factor (`calculateTxnLogSizeLimit`; 0 = no limit
+    /// when there is no snapshot).
+    pub fn txn_log_size_limit(&self) -> i64 {
+        let factor = f64::from_bits(self.snapshot_size_factor.load(Ordering::SeqCst));
+        let size = self
+            .snap_log
+            .snap()
+            .most_recent_snapshot()
+            .and_then(|p| fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        (size as f64 * factor) as i64
+    }
+
+    /// The logged txns from the log file holding `start_zxid` up to the
+    /// first one past `up_to` (`getProposalsFromTxnLog`): empty when the
+    /// log does not reach back to `start_zxid`, when the files to read
+    /// (after the first) exceed `size_limit` (0 = no limit, negative =
+    /// disabled), or on a read error. Txns at or before `start_zxid` come
+    /// without payload (only their zxids are used).
+    pub fn proposals_from_txn_log(&self, start_zxid: i64, size_limit: i64, up_to: i64) -> Vec<CommittedProposal> {
+        use crate::persistence::txn_iterator::{files_for_zxid, TxnIterator};
+        if size_limit < 0 {
+            return Vec::new();
+        }
+        let files = files_for_zxid(self.snap_log.log_dir(), start_zxid);
+        if size_limit > 0 {
+            let size: u64 = files.iter().skip(1).filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
+            if size > size_limit as u64 {
+                info!("Txnlog size: {} exceeds sizeLimit: {}", size, size_limit);
+                return Vec::new();
+            }
+        }
+        let empty = Arc::new(Vec::new());
+        let mut out = Vec::new();
+        for txn in TxnIterator::over_files(files, i64::MIN).read_only() {
+            let txn = match txn {
+                Ok(t) => t,
+                Err(e) => {
+                    error!("Unable to read txnlog from disk: {}", e);
+                    return Vec::new();
+                }
+            };
+            let zxid = txn.zxid();
+            if out.is_empty() && zxid > start_zxid {
+                warn!("Unable to find proposals from txnlog for zxid: 0x{:x}", start_zxid);
+                return Vec::new();
+            }
+            let payload = if zxid > start_zxid { Arc::new(txn.payload) } else { Arc::clone(&empty) };
+            out.push(CommittedProposal { zxid, payload });
+            if zxid > up_to {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Writes the ensemble's config into `/zookeeper/config` (Java's
+    /// `initConfigInZKDatabase`): at startup and after every learner sync,
+    /// so the node shows the local config rather than whatever a snapshot
+    /// from the leader held.
+    pub fn init_config_in_zk_database(&self, config_text: &str, config_version: i64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.tree.write().set_config_node(config_text.as_bytes(), config_version, now);
     }
 
     /// Keeps the committed-proposal log from now on (a quorum peer calls
@@ -178,24 +277,46 @@ impl ZkDatabase {
         }
     }
 
-    /// Writes what a SNAP sync streams: the session count and (id,
-    /// timeout) pairs, then the tree (ACL cache, nodes, "/" terminator),
-    /// taken under the tree's read lock so it matches the returned zxid
-    /// (`ZKDatabase.serializeSnapshot`). The caller adds the signature.
-    pub fn serialize_snapshot(&self, out: &mut Vec<u8>) -> std::io::Result<i64> {
-        use crate::server::data_tree::SnapshotCursor;
+    /// Where a SNAP sync starts: the tree's last processed zxid and the
+    /// session table, taken together (sessions change only under the
+    /// tree's write lock).
+    pub fn snapshot_start(&self) -> (i64, HashMap<i64, i32>) {
         let tree = self.tree.read();
-        let sessions = self.sessions.lock().clone();
-        let mut oa = crate::jute::OutputArchive::new(out);
+        (tree.last_processed_zxid(), self.sessions.lock().clone())
+    }
+
+    /// Streams what a SNAP sync sends after the packet: the session count
+    /// and (id, timeout) pairs, then the tree (ACL cache, nodes, "/"
+    /// terminator); the caller adds the signature
+    /// (`ZKDatabase.serializeSnapshot`). Fuzzy, like a snapshot file: the
+    /// tree's read lock is taken per chunk of nodes and the chunk is
+    /// written to `oa` after the lock is released, so writes go on while
+    /// a slow learner reads. The learner replays, from the zxid of
+    /// [`ZkDatabase::snapshot_start`], every txn the walk may have caught.
+    pub fn serialize_snapshot<W: Write>(
+        &self,
+        sessions: &HashMap<i64, i32>,
+        oa: &mut crate::jute::OutputArchive<W>,
+    ) -> std::io::Result<()> {
+        use crate::jute::OutputArchive;
+        use crate::persistence::file_snap::NODES_PER_CHUNK;
+        use crate::server::data_tree::SnapshotCursor;
         oa.write_int(sessions.len() as i32)?;
-        for (id, timeout) in &sessions {
+        for (id, timeout) in sessions {
             oa.write_long(*id)?;
             oa.write_int(*timeout)?;
         }
-        tree.serialize_acl_cache(&mut oa)?;
+        let mut chunk = Vec::new();
+        self.tree.read().serialize_acl_cache(&mut OutputArchive::new(&mut chunk))?;
         let mut cursor = SnapshotCursor::new();
-        while !tree.serialize_nodes_chunk(&mut cursor, &mut oa, usize::MAX)? {}
-        Ok(tree.last_processed_zxid())
+        loop {
+            oa.inner_mut().write_all(&chunk)?;
+            if cursor.is_done() {
+                return Ok(());
+            }
+            chunk.clear();
+            self.tree.read().serialize_nodes_chunk(&mut cursor, &mut OutputArchive::new(&mut chunk), NODES_PER_CHUNK)?;
+        }
     }
 
     /// Restores the newest valid snapshot and replays the log after it.
@@ -431,6 +552,26 @@ impl ZkDatabase {
     }
 }
 
+/// `zookeeper.snapshotSizeFactor` from its text: the default when unset,
+/// unparsable, or above 1 (as Java).
+pub fn snapshot_size_factor_of(value: Option<&str>) -> f64 {
+    let Some(text) = value else { return DEFAULT_SNAPSHOT_SIZE_FACTOR };
+    match text.trim().parse::<f64>() {
+        Ok(f) if f > 1.0 => {
+            warn!(
+                "The configured zookeeper.snapshotSizeFactor is invalid, going to use the default {}",
+                DEFAULT_SNAPSHOT_SIZE_FACTOR
+            );
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        }
+        Ok(f) if !f.is_nan() => f,
+        _ => {
+            error!("Error parsing zookeeper.snapshotSizeFactor, using default value {}", DEFAULT_SNAPSHOT_SIZE_FACTOR);
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        }
+    }
+}
+
 /// Reads a file holding one decimal long on its first line.
 pub fn read_long_file(path: &Path) -> Result<Option<i64>, Error> {
     let text = match fs::read_to_string(path) {
@@ -460,6 +601,15 @@ pub fn write_long_file(path: &Path, value: i64) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_size_factor_parsing() {
+        assert_eq!(snapshot_size_factor_of(None), DEFAULT_SNAPSHOT_SIZE_FACTOR);
+        assert_eq!(snapshot_size_factor_of(Some(" 0.5 ")), 0.5);
+        assert_eq!(snapshot_size_factor_of(Some("-1")), -1.0);
+        assert_eq!(snapshot_size_factor_of(Some("2")), DEFAULT_SNAPSHOT_SIZE_FACTOR);
+        assert_eq!(snapshot_size_factor_of(Some("x")), DEFAULT_SNAPSHOT_SIZE_FACTOR);
+    }
 
     #[test]
     fn epoch_files_round_trip_without_newline() {
