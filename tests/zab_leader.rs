@@ -20,7 +20,7 @@ use zookeeper::config::quorum_peer_config::{read_config_files, QuorumPeerConfig}
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute::quorum::QuorumPacket;
 use zookeeper::jute::{InputArchive, OutputArchive};
-use zookeeper::quorum::leader;
+use zookeeper::quorum::{leader, quorum_client_port};
 use zookeeper::quorum::quorum_packet::{self as qp, packet};
 use zookeeper::quorum::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
 use zookeeper::quorum::vote::{ServerState, Vote};
@@ -32,16 +32,20 @@ use zookeeper::zoo_defs::op_code;
 #[allow(dead_code)]
 mod persistence_util;
 
-/// A client port that only remembers (weakly) the servers published.
-#[derive(Default)]
+/// The peer's real client port, remembering (weakly) every server a role
+/// published through it.
 struct NoPort {
     published: Mutex<Vec<Weak<ZooKeeperServer>>>,
+    port: Mutex<Option<Arc<dyn ServingSlot>>>,
 }
 
 impl ServingSlot for NoPort {
     fn set_server(&self, s: Option<Arc<ZooKeeperServer>>) {
-        if let Some(s) = s {
-            self.published.lock().unwrap().push(Arc::downgrade(&s));
+        if let Some(s) = &s {
+            self.published.lock().unwrap().push(Arc::downgrade(s));
+        }
+        if let Some(port) = self.port.lock().unwrap().as_ref() {
+            port.set_server(s);
         }
     }
 }
@@ -95,7 +99,9 @@ impl LeaderUnderTest {
         let peer = Arc::new(QuorumPeer::new(1, config.learner_type, Arc::new(config.verifier.clone()), 0, 0, 0, role));
         peer.set_current_vote(Vote::new(1, 0, 1, 0));
         peer.set_state(ServerState::Leading);
-        let port = Arc::new(NoPort::default());
+        let client_port = quorum_client_port::start(config.server.client_port_address, Arc::clone(&peer), &config.server)
+            .expect("the client port");
+        let port = Arc::new(NoPort { published: Mutex::new(Vec::new()), port: Mutex::new(Some(client_port)) });
         peer.attach_roles(RoleContext { db, config: Arc::new(config), serving: port.clone() });
         let p = Arc::clone(&peer);
         let ctx_thread = thread::spawn(move || {
@@ -308,7 +314,7 @@ fn the_role_server_is_freed_when_the_role_ends() {
     assert!(!reason.is_empty());
     let deadline = Instant::now() + Duration::from_secs(10);
     while l.port.published.lock().unwrap().iter().any(|w| w.upgrade().is_some()) {
-        assert!(Instant::now() < deadline, "the leader's ZooKeeperServer is still alive after the role ended");
+        assert!(Instant::now() < deadline, "the leader's ZooKeeperServer (published on the client port) is still alive after the role ended");
         thread::sleep(Duration::from_millis(50));
     }
 }
