@@ -151,18 +151,25 @@ def files(srv, prefix):
     return sorted(p for p in version2(srv).iterdir() if p.name.startswith(prefix + "."))
 
 
+def fill_and_stop(impl, workdir, codec):
+    """Runs the workload on a fresh `impl` server, stops it and the owner
+    session; returns the stopped server and the live tree it served."""
+    srv = ZkServer(impl, workdir, extra_cfg(codec))
+    srv.start()
+    try:
+        owner = run_workload(srv)
+        expected = live_dump(srv)
+    finally:
+        srv.stop()
+    owner.stop()
+    owner.close()
+    return srv, expected
+
+
 @pytest.mark.parametrize("codec", CODECS)
 def test_java_datadir_is_read_here(tmp_path, codec):
     require_both()
-    java = ZkServer("java", tmp_path / "java", extra_cfg(codec))
-    java.start()
-    try:
-        owner = run_workload(java)
-        expected = live_dump(java)
-    finally:
-        java.stop()
-    owner.stop()
-    owner.close()
+    java, expected = fill_and_stop("java", tmp_path / "java", codec)
     assert len(expected) > NODES * 9 // 10
     snaps = files(java, "snapshot")
     assert len(files(java, "log")) >= 2 and len(snaps) >= 2, "Java rolled its log and snapshotted"
@@ -194,15 +201,7 @@ def java_tool(cls, *args):
 @pytest.mark.parametrize("codec", CODECS)
 def test_our_datadir_is_read_by_java(tmp_path, codec):
     require_both()
-    ours = ZkServer("rust", tmp_path / "ours", extra_cfg(codec))
-    ours.start()
-    try:
-        owner = run_workload(ours)
-        expected = live_dump(ours)
-    finally:
-        ours.stop()
-    owner.stop()
-    owner.close()
+    ours, expected = fill_and_stop("rust", tmp_path / "ours", codec)
     snaps = files(ours, "snapshot")
     logs = files(ours, "log")
     assert len(logs) >= 2 and len(snaps) >= 2, "we rolled the log and snapshotted"
