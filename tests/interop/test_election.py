@@ -29,7 +29,7 @@ import pytest
 
 from conftest import JVM_FLAGS, RUST_BIN, ZkServer, free_port, java_classpath, require_impl
 
-ELECTION_TIMEOUT = 40.0
+ELECTION_TIMEOUT = 90.0  # JVM start-up on a loaded 2-core CI machine
 
 
 def wait_port(port, timeout=30.0, proc=None, log=None):
@@ -67,8 +67,9 @@ def wait_decisions(peers, timeout=ELECTION_TIMEOUT):
                     decisions[p.sid] = d
         time.sleep(0.1)
     if len(decisions) < len(peers):
-        pytest.fail("undecided peers: %r\n%s" % (
-            decisions, "\n".join("---- %s peer %d ----\n%s" % (p.kind, p.sid, p.text()[-4000:]) for p in peers)))
+        undecided = sorted(p.sid for p in peers if p.sid not in decisions)
+        pytest.fail("undecided peers %r after %ss (decided: %r)\n%s" % (
+            undecided, timeout, decisions, "\n".join("---- %s peer %d ----\n%s" % (p.kind, p.sid, p.text()[-4000:]) for p in peers)))
     return decisions
 
 
