@@ -152,33 +152,8 @@ impl QuorumPeerConfig {
     pub fn from_files(files: &ConfigFiles, config_path: Option<&Path>, system: &SystemProperties) -> Result<QuorumPeerConfig, ConfigError> {
         let props = &files.props;
         let get = |key: &str| props.get(key).map(java_trim);
-        if files.dynamic.is_some() {
-            if let Some((key, _)) = props.effective().into_iter().find(|(k, _)| is_ensemble_key(java_trim(k)) && *k != "version") {
-                return Err(invalid(key, "", "must be in a separate dynamic config file"));
-            }
-        }
-        // The ensemble pairs, trimmed.
-        let source = files.dynamic.as_ref().unwrap_or(props);
-        let ensemble: Vec<(String, String)> = source
-            .effective()
-            .into_iter()
-            .map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string()))
-            .filter(|(k, _)| is_ensemble_key(k))
-            .collect();
-        for (key, _) in source.effective() {
-            let key = java_trim(key);
-            if files.dynamic.is_some() && !is_ensemble_key(key) {
-                return Err(invalid(key, "", "Unrecognised parameter in the dynamic config file"));
-            }
-        }
-        // Which system properties are in force (as ServerConfig merges them).
-        let mut merged = system.clone();
-        for (key, value) in props.effective() {
-            let key = java_trim(key);
-            if !known_quorum_key(key) && !is_ensemble_key(key) {
-                merged.set(&format!("zookeeper.{}", key), java_trim(value));
-            }
-        }
+        let ensemble = ensemble_pairs(files)?;
+        let merged = merged_system_properties(props, system);
         let multi_address_property = merged.get_boolean_or("zookeeper.multiAddress.enabled", false);
         let mut verifier = QuorumVerifier::from_pairs(&ensemble, multi_address_property)
             .map_err(|e| invalid(&e.key, "", e.reason))?;
@@ -238,13 +213,61 @@ impl QuorumPeerConfig {
             return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
         }
         let voters = config.verifier.voters().len();
-        if voters <= 2 {
-            warn!("No server failure will be tolerated. You need at least 3 servers.");
-        } else if voters.is_multiple_of(2) {
-            warn!("Non-optimal configuration, consider an odd number of servers.");
+        if let Some(warning) = voter_count_warning(voters) {
+            warn!("{}", warning);
         }
         info!("Quorum config: myid {}, {} voters, {} members, version {:x}", my_id, voters, config.verifier.all_members().len(), config.verifier.version());
         Ok(config)
+    }
+}
+
+/// The ensemble's `server.N` / `group` / `weight` / `version` pairs,
+/// trimmed: from the dynamic file when there is one (which then may hold
+/// nothing else, and the static file none of them), else from zoo.cfg.
+fn ensemble_pairs(files: &ConfigFiles) -> Result<Vec<(String, String)>, ConfigError> {
+    let props = &files.props;
+    if files.dynamic.is_some() {
+        if let Some((key, _)) = props.effective().into_iter().find(|(k, _)| is_ensemble_key(java_trim(k)) && *k != "version") {
+            return Err(invalid(key, "", "must be in a separate dynamic config file"));
+        }
+    }
+    let source = files.dynamic.as_ref().unwrap_or(props);
+    if files.dynamic.is_some() {
+        if let Some((key, _)) = source.effective().into_iter().find(|(k, _)| !is_ensemble_key(java_trim(k))) {
+            return Err(invalid(java_trim(key), "", "Unrecognised parameter in the dynamic config file"));
+        }
+    }
+    Ok(source
+        .effective()
+        .into_iter()
+        .map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string()))
+        .filter(|(k, _)| is_ensemble_key(k))
+        .collect())
+}
+
+/// The system properties in force: the `-D` flags, plus every zoo.cfg key
+/// Java's parser does not know as `zookeeper.<key>` (as ServerConfig
+/// merges them).
+fn merged_system_properties(props: &Properties, system: &SystemProperties) -> SystemProperties {
+    let mut merged = system.clone();
+    for (key, value) in props.effective() {
+        let key = java_trim(key);
+        if !known_quorum_key(key) && !is_ensemble_key(key) {
+            merged.set(&format!("zookeeper.{}", key), java_trim(value));
+        }
+    }
+    merged
+}
+
+/// Java's warnings about the number of voters: none tolerated to fail
+/// (<= 2), or an even number (no gain over one fewer).
+fn voter_count_warning(voters: usize) -> Option<&'static str> {
+    if voters <= 2 {
+        Some("No server failure will be tolerated. You need at least 3 servers.")
+    } else if voters.is_multiple_of(2) {
+        Some("Non-optimal configuration, consider an odd number of servers.")
+    } else {
+        None
     }
 }
 

@@ -126,3 +126,12 @@ fn system_properties_from_zoo_cfg() {
     assert_eq!(c.election_port_bind_retry, 0);
     assert!(c.quorum_listen_on_all_ips);
 }
+
+#[test]
+fn voter_counts_java_warns_about() {
+    assert!(voter_count_warning(1).unwrap().contains("No server failure will be tolerated"));
+    assert!(voter_count_warning(2).unwrap().contains("No server failure will be tolerated"));
+    assert_eq!(voter_count_warning(3), None);
+    assert!(voter_count_warning(4).unwrap().contains("odd number"));
+    assert_eq!(voter_count_warning(5), None);
+}
