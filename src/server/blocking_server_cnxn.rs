@@ -1,31 +1,33 @@
-//! One client connection on a blocking socket: a reader thread turns
-//! frames into calls on the server, a writer thread sends queued replies.
+//! One client connection on a blocking socket, served by one thread.
 //!
-//! Reader thread ("cnxn-<id>-reader"): reads an int32 length and checks it
-//! against `jute.maxbuffer`. On a fresh connection those four bytes may
-//! instead spell a four-letter word (answered, then closed). The first
-//! frame is the ConnectRequest; reading then pauses until the server calls
-//! `finish_session_init` (Java disables reads the same way), and every
-//! later frame is a RequestHeader plus payload for `process_packet`.
-//! Idle connections expire like Java's: 10 s before the handshake, the
-//! negotiated session timeout after it.
+//! Reader thread ("cnxn-<id>", small stack): reads from the socket into a
+//! buffer that grows only when needed (an idle connection holds ~512
+//! bytes), so one `recv` usually brings several frames. Each frame's int32
+//! length is checked against `jute.maxbuffer`. On a fresh connection the
+//! first four bytes may instead spell a four-letter word (answered, then
+//! closed). The first frame is the ConnectRequest; reading then pauses
+//! until the server calls `finish_session_init` (Java disables reads the
+//! same way), and every later frame is a RequestHeader plus payload for
+//! [`CnxnHandler::process_frame`], which may answer a read right here.
+//! The frames of one `recv` are handled under a cork, so their replies
+//! leave in one write. Idle connections expire like Java's: 10 s before
+//! the handshake, the negotiated session timeout after it.
 //!
-//! Writer thread ("cnxn-<id>-writer"): waits for queued frames, writes
-//! everything queued with one `write` (batching), in queue order, and
-//! closes the socket once a requested close has been flushed. Callers of
-//! `send_response`, `process` and `finish_session_init` only push onto the
-//! queue, so the pipeline never waits on a client's network. A client that
-//! stops reading is cut off when its queue passes [`MAX_QUEUED_BYTES`] or a
-//! write stalls for [`WRITE_STALL_TIMEOUT`].
+//! There is no writer thread: replies and notifications are appended to
+//! the connection's output buffer by whoever produces them and written at
+//! once with a non-blocking send, or at the end of the producer's cork, or
+//! by the shared flusher when the socket is full (see
+//! `blocking_server_cnxn_output`). The pipeline never waits on a client's
+//! network.
 //!
 //! Mirrors: `org.apache.zookeeper.server.NIOServerCnxn` (and the
 //! connection-level parts of `ServerCnxn`).
 
-use std::collections::VecDeque;
-use std::io::{self, BufReader, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use log::{debug, info, warn};
@@ -41,18 +43,25 @@ use crate::jute::data::Id;
 use crate::jute::proto::{ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader, WatcherEvent};
 use crate::jute;
 
+#[path = "blocking_server_cnxn_output.rs"]
+mod output;
+pub use output::{cork, flush_corked, CorkGuard, MAX_QUEUED_BYTES, WRITE_STALL_TIMEOUT};
+use output::Output;
+
 /// `zookeeper.nio.sessionlessCnxnTimeout`: how long a connection may sit
 /// without completing its handshake (or sending anything) before it is
 /// closed.
 pub const SESSIONLESS_CNXN_TIMEOUT: Duration = Duration::from_secs(10);
-/// A write making no progress for this long means the client is gone.
-pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Queued, unwritten reply bytes beyond which a client that does not read
-/// is disconnected (Java has no bound and relies on session expiry; a
-/// bound keeps one stuck client from eating the heap).
-pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
+/// Stack of a connection thread: only the touched pages cost memory, but
+/// the reader runs Prep and reads inline, so leave room.
+pub const CNXN_STACK_SIZE: usize = 256 * 1024;
 /// Bytes of a RequestHeader (xid, type).
 const REQUEST_HEADER_LEN: usize = 8;
+/// The first read reservation of a connection; it grows while reads fill
+/// it and shrinks back when they do not.
+const MIN_READ_CHUNK: usize = 512;
+/// The largest read reservation.
+const MAX_READ_CHUNK: usize = 64 * 1024;
 
 /// Source of connection ids (watch tables key on them).
 static NEXT_CNXN_ID: AtomicU64 = AtomicU64::new(1);
@@ -63,9 +72,11 @@ pub struct BlockingServerCnxn {
     id: u64,
     /// The peer, fixed at accept.
     remote: SocketAddr,
-    /// The socket. The reader reads through its own clone; this one is used
-    /// by the writer and by `close` (shutdown wakes a blocked reader).
+    /// The socket: read by the reader thread, written by any producer
+    /// under `out`, shut down by `close`.
     stream: TcpStream,
+    /// Ourselves, for the cork and flusher lists (set at construction).
+    me: Weak<BlockingServerCnxn>,
     /// The server (a trait object so framing can be tested alone).
     handler: Arc<dyn CnxnHandler>,
     /// Where this connection is listed; the reader removes it at the end.
@@ -74,20 +85,24 @@ pub struct BlockingServerCnxn {
     session_id: AtomicI64,
     /// Identities: `ip:<addr>` from the start, plus any `addauth`.
     auth_info: Mutex<Vec<Id>>,
-    /// Frames waiting for the writer; lock never held across I/O.
-    outgoing: Mutex<Outgoing>,
-    /// Wakes the writer (new frame, close requested).
-    outgoing_ready: Condvar,
+    /// Unsent output and the close state; held for appends and non-blocking
+    /// sends, never across a blocking call.
+    out: Mutex<Output>,
+    /// Signalled when the output is finished (flushed and shut down).
+    out_done: Condvar,
     /// Handshake progress; the reader waits on it after the ConnectRequest.
     handshake: Mutex<Handshake>,
     /// Wakes the reader when the handshake ends or the connection closes.
     handshake_changed: Condvar,
     /// Frames received (for `cons`/`stat`).
     received: AtomicU64,
-    /// Frames written.
+    /// Frames sent (counted when queued).
     sent: AtomicU64,
     /// Requests (xid > 0) passed to the server and not yet answered.
     queued: AtomicU64,
+    /// This connection's requests inside the pipeline (each Request holds
+    /// a token); a read may be answered on the reader thread only at 0.
+    in_pipeline: Arc<AtomicUsize>,
     /// The client sent the optional readOnly byte in its ConnectRequest;
     /// only then does the ConnectResponse carry one (Java's `isOldClient`
     /// in reverse). Written by the reader before the handshake is handed
@@ -95,19 +110,6 @@ pub struct BlockingServerCnxn {
     client_sent_read_only: AtomicBool,
     /// Last op, latencies, session timeout (for `cons`/`crst`).
     pub stats: CnxnStats,
-}
-
-/// The writer's queue and the close state.
-#[derive(Default)]
-struct Outgoing {
-    /// Length-prefixed frames, in send order.
-    frames: VecDeque<Vec<u8>>,
-    /// Sum of `frames` lengths.
-    bytes: usize,
-    /// A close was requested: flush, then close. Later frames are dropped.
-    closing: Option<CloseReason>,
-    /// The socket is finished (flushed and closed, or broken): drop all.
-    dead: bool,
 }
 
 /// Where the handshake stands.
@@ -152,6 +154,109 @@ impl From<io::Error> for ReadEnd {
     }
 }
 
+/// Bytes received and not yet consumed (reader thread only).
+#[derive(Default)]
+struct Input {
+    /// `buf[pos..]` is unconsumed.
+    buf: Vec<u8>,
+    pos: usize,
+    /// How much spare room the next read reserves (adapts to the traffic).
+    chunk: usize,
+}
+
+impl Input {
+    fn available(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+
+    /// One blocking `recv` of at least `want` more bytes' room; EOF is
+    /// `UnexpectedEof`.
+    fn read_more(&mut self, fd: i32, want: usize) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let chunk = self.chunk.max(MIN_READ_CHUNK);
+        let room = want.max(chunk);
+        self.buf.reserve(room);
+        let spare = self.buf.spare_capacity_mut();
+        let n = loop {
+            // SAFETY: `spare` is writable memory of `spare.len()` bytes
+            // owned by `buf`; recv writes at most that many.
+            let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), spare.len(), 0) };
+            if n >= 0 {
+                break n as usize;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != ErrorKind::Interrupted {
+                return Err(err);
+            }
+        };
+        if n == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        let filled = n == spare.len();
+        // SAFETY: recv initialized the first `n` spare bytes.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+        self.chunk = next_chunk(chunk, n, filled);
+        Ok(())
+    }
+
+    /// Blocks until at least `n` bytes are available.
+    fn fill(&mut self, fd: i32, n: usize) -> io::Result<()> {
+        while self.available().len() < n {
+            let missing = n - self.available().len();
+            self.read_more(fd, missing)?;
+        }
+        Ok(())
+    }
+
+    /// The next complete frame's body as a range of `buf` (length prefix
+    /// checked), or `None` if it has not fully arrived; `Err` for a bad
+    /// length. `missing` gets how many more bytes it needs.
+    fn complete_frame(&self, missing: &mut usize) -> Result<Option<(usize, usize)>, ReadEnd> {
+        let avail = self.available();
+        if avail.len() < 4 {
+            *missing = 4 - avail.len();
+            return Ok(None);
+        }
+        let raw = i32::from_be_bytes([avail[0], avail[1], avail[2], avail[3]]);
+        let len = frame_len(raw, jute::max_buffer()).ok_or(ReadEnd::BadLength(raw))?;
+        if avail.len() < 4 + len {
+            *missing = 4 + len - avail.len();
+            return Ok(None);
+        }
+        Ok(Some((self.pos + 4, self.pos + 4 + len)))
+    }
+
+    /// Gives the memory back when nothing is buffered (an idle connection).
+    fn release_if_empty(&mut self) {
+        if self.available().is_empty() {
+            *self = Input::default();
+        }
+    }
+}
+
+/// The next read reservation: double after a read that filled the room,
+/// halve after one that used less than a quarter.
+fn next_chunk(chunk: usize, read: usize, filled: bool) -> usize {
+    if filled {
+        (chunk * 2).min(MAX_READ_CHUNK)
+    } else if read < chunk / 4 {
+        (chunk / 2).max(MIN_READ_CHUNK)
+    } else {
+        chunk
+    }
+}
+
 impl BlockingServerCnxn {
     /// Wraps an accepted socket; no thread runs until [`Self::start`].
     pub fn new(
@@ -162,35 +267,36 @@ impl BlockingServerCnxn {
         let remote = stream.peer_addr()?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(SESSIONLESS_CNXN_TIMEOUT))?;
-        stream.set_write_timeout(Some(WRITE_STALL_TIMEOUT))?;
         let ip = Id { scheme: "ip".to_string(), id: command::java_host_address(&remote.ip()) };
-        Ok(Arc::new(BlockingServerCnxn {
+        Ok(Arc::new_cyclic(|me| BlockingServerCnxn {
             id: NEXT_CNXN_ID.fetch_add(1, Ordering::Relaxed),
             remote,
             stream,
+            me: me.clone(),
             handler,
             registry,
             session_id: AtomicI64::new(0),
             auth_info: Mutex::new(vec![ip]),
-            outgoing: Mutex::new(Outgoing::default()),
-            outgoing_ready: Condvar::new(),
+            out: Mutex::new(Output::default()),
+            out_done: Condvar::new(),
             handshake: Mutex::new(Handshake::NotStarted),
             handshake_changed: Condvar::new(),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             queued: AtomicU64::new(0),
+            in_pipeline: Arc::new(AtomicUsize::new(0)),
             client_sent_read_only: AtomicBool::new(false),
             stats: CnxnStats::new(),
         }))
     }
 
-    /// Starts the reader thread (which starts the writer).
+    /// Starts the connection's thread.
     pub fn start(self: &Arc<Self>) -> io::Result<()> {
-        let reader_stream = self.stream.try_clone()?;
         let me = self.clone();
         std::thread::Builder::new()
-            .name(format!("cnxn-{}-reader", self.id))
-            .spawn(move || me.run_reader(reader_stream))?;
+            .name(format!("cnxn-{}", self.id))
+            .stack_size(CNXN_STACK_SIZE)
+            .spawn(move || me.run())?;
         Ok(())
     }
 
@@ -204,11 +310,11 @@ impl BlockingServerCnxn {
         // Java stops selecting a connection while its handshake is pending
         // and once it runs a four-letter word (the key is cancelled).
         let reading = matches!(*self.handshake.lock(), Handshake::NotStarted | Handshake::Done);
-        let out = self.outgoing.lock();
+        let out = self.out.lock();
         let live = !out.dead && out.closing.is_none();
         let interest_ops = match live {
             false => 0,
-            true => u32::from(reading) | if out.frames.is_empty() { 0 } else { 4 },
+            true => u32::from(reading) | if out.pending() == 0 { 0 } else { 4 },
         };
         ConnectionInfo {
             remote: self.remote,
@@ -224,77 +330,90 @@ impl BlockingServerCnxn {
     /// Closes now, dropping anything queued (refused sockets, stuck
     /// clients at shutdown).
     pub fn force_close(&self) {
-        self.outgoing.lock().dead = true;
-        self.outgoing_ready.notify_all();
+        self.kill_output();
         self.set_handshake(Handshake::Closed);
-        let _ = self.stream.shutdown(Shutdown::Both);
     }
 
     // ---- reader thread ----
 
-    /// The reader thread: frames in until the end, then cleanup.
-    fn run_reader(self: Arc<Self>, stream: TcpStream) {
-        let me = self.clone();
-        let writer = std::thread::Builder::new()
-            .name(format!("cnxn-{}-writer", self.id))
-            .spawn(move || me.run_writer());
-        let end = match &writer {
-            Ok(_) => self.read_frames(&mut BufReader::new(stream)),
-            Err(e) => ReadEnd::Io(io::Error::new(e.kind(), e.to_string())),
-        };
+    /// The connection thread: frames in until the end, then cleanup.
+    fn run(self: Arc<Self>) {
+        let mut input = Input::default();
+        let end = self.read_frames(&mut input);
+        drop(input);
         let reason = self.log_end(&end);
         self.close(reason);
-        if let Ok(handle) = writer {
-            let _ = handle.join();
-        }
-        // The writer normally did this; make sure even without a writer.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // Let what is queued (the last replies) reach the client.
+        self.wait_output_done(WRITE_STALL_TIMEOUT + Duration::from_secs(1));
+        self.kill_output();
         self.handler.remove_cnxn(&*self);
         self.registry.unregister(self.id);
     }
 
     /// Reads frames until something ends the connection.
-    fn read_frames(self: &Arc<Self>, input: &mut impl Read) -> ReadEnd {
-        let first = match read_i32(input) {
-            Ok(value) => value,
-            Err(e) => return e.into(),
-        };
+    fn read_frames(self: &Arc<Self>, input: &mut Input) -> ReadEnd {
+        let fd = self.stream.as_raw_fd();
+        if let Err(e) = input.fill(fd, 4) {
+            return e.into();
+        }
+        let a = input.available();
+        let first = i32::from_be_bytes([a[0], a[1], a[2], a[3]]);
         if let Some(word) = FourLetterWord::from_code(first) {
             // `None`: not a command after all, but a (bad) length.
             if let Some(end) = self.four_letter_word(word, input) {
                 return end;
             }
         }
-        let frame = match self.read_frame_body(first, input) {
-            Ok(frame) => frame,
+        let (start, end) = match self.next_frame(fd, input) {
+            Ok(range) => range,
             Err(end) => return end,
         };
-        if let Err(end) = self.handshake_with(&frame) {
+        let handshake = self.handshake_with(&input.buf[start..end]);
+        input.consume(end - input.pos);
+        if let Err(end) = handshake {
             return end;
         }
+        input.release_if_empty();
         loop {
-            let frame = match read_i32(input).map_err(ReadEnd::from) {
-                Ok(len) => match self.read_frame_body(len, input) {
-                    Ok(frame) => frame,
-                    Err(end) => return end,
-                },
-                Err(end) => return end,
-            };
-            if let Err(end) = self.submit(frame) {
-                return end;
+            let mut missing = 4;
+            {
+                let _cork = cork();
+                loop {
+                    let (start, end) = match input.complete_frame(&mut missing) {
+                        Ok(Some(range)) => range,
+                        Ok(None) => break,
+                        Err(end) => return end,
+                    };
+                    self.count_received(end - start);
+                    let submitted = self.submit(&input.buf[start..end]);
+                    input.consume(end - input.pos);
+                    if let Err(end) = submitted {
+                        return end;
+                    }
+                }
+            }
+            if let Err(e) = input.read_more(fd, missing) {
+                return e.into();
             }
         }
     }
 
-    /// Checks a frame length and reads the frame.
-    fn read_frame_body(&self, len: i32, input: &mut impl Read) -> Result<Vec<u8>, ReadEnd> {
-        let len = frame_len(len, jute::max_buffer()).ok_or(ReadEnd::BadLength(len))?;
-        let mut frame = vec![0u8; len];
-        input.read_exact(&mut frame)?;
+    /// Blocks for the next whole frame; returns its body's range.
+    fn next_frame(&self, fd: i32, input: &mut Input) -> Result<(usize, usize), ReadEnd> {
+        let mut missing = 4;
+        loop {
+            if let Some(range) = input.complete_frame(&mut missing)? {
+                self.count_received(range.1 - range.0);
+                return Ok(range);
+            }
+            input.read_more(fd, missing)?;
+        }
+    }
+
+    fn count_received(&self, len: usize) {
         self.received.fetch_add(1, Ordering::Relaxed);
         self.handler.incr_packets_received();
         server_metrics::record_bytes_received(len);
-        Ok(frame)
     }
 
     /// The ConnectRequest: hand it over, then wait for the verdict.
@@ -317,26 +436,26 @@ impl BlockingServerCnxn {
     }
 
     /// A request frame: split off the header and hand it over.
-    fn submit(self: &Arc<Self>, mut frame: Vec<u8>) -> Result<(), ReadEnd> {
+    fn submit(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
         if frame.len() < REQUEST_HEADER_LEN {
             let why = format!("{} bytes, a RequestHeader needs {}", frame.len(), REQUEST_HEADER_LEN);
             return Err(ReadEnd::Malformed("RequestHeader", why));
         }
-        let header: RequestHeader = jute::from_bytes(&frame)
+        let header: RequestHeader = jute::from_bytes(&frame[..REQUEST_HEADER_LEN])
             .map_err(|e| ReadEnd::Malformed("RequestHeader", e.to_string()))?;
-        let payload = frame.split_off(REQUEST_HEADER_LEN);
         self.stats.request_received(header.xid, header.r#type);
         if header.xid > 0 {
             self.queued.fetch_add(1, Ordering::Relaxed);
         }
         let cnxn: Arc<dyn ServerCnxn> = self.clone();
-        self.handler.process_packet(&cnxn, header, payload);
+        self.handler.process_frame(&cnxn, header, &frame[REQUEST_HEADER_LEN..], &self.in_pipeline);
         Ok(())
     }
 
     /// Answers a four-letter word; `None` if Java would treat the four
     /// bytes as a length after all.
-    fn four_letter_word(&self, word: FourLetterWord, input: &mut impl Read) -> Option<ReadEnd> {
+    fn four_letter_word(&self, word: FourLetterWord, input: &mut Input) -> Option<ReadEnd> {
+        let fd = self.stream.as_raw_fd();
         self.received.fetch_add(1, Ordering::Relaxed);
         self.handler.incr_packets_received();
         self.set_handshake(Handshake::Closed);
@@ -345,27 +464,26 @@ impl BlockingServerCnxn {
         if command::is_enabled(word, whitelist) {
             info!("Processing {} command from {}", word.name(), command::java_socket_address(&self.remote));
             if word.takes_argument() {
-                let mut mask = [0u8; 8];
-                if let Err(e) = input.read_exact(&mut mask) {
+                if let Err(e) = input.fill(fd, 12) {
                     return Some(e.into());
                 }
-                argument = Some(i64::from_be_bytes(mask));
+                let a = &input.available()[4..12];
+                argument = Some(i64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]));
             }
         } else {
             debug!("Command {} is not executed because it is not in the whitelist.", word.name());
         }
-        let shared_server = self.handler.zk_server_arc();
         let ctx = CommandContext {
             stats: self.handler.stats(),
             mode: self.handler.mode(),
             connections: self.registry.connection_infos(),
             whitelist,
             argument,
-            server: shared_server.as_deref().or_else(|| self.handler.zk_server()),
+            server: self.handler.zk_server(),
             registry: Some(&self.registry),
         };
         match command::execute(word, &ctx) {
-            CommandOutcome::Reply(text) => self.enqueue(text.into_bytes()),
+            CommandOutcome::Reply(text) => self.push_raw(text.as_bytes()),
             CommandOutcome::NotACommand => return None,
             CommandOutcome::NotImplemented => {
                 warn!("four-letter word {} is not implemented yet; closing", word.name())
@@ -417,79 +535,10 @@ impl BlockingServerCnxn {
         self.handshake_changed.notify_all();
     }
 
-    // ---- writer side ----
-
-    /// Queues one frame (already length-prefixed) for the writer.
-    fn enqueue(&self, frame: Vec<u8>) {
-        let mut out = self.outgoing.lock();
-        if out.dead || out.closing.is_some() {
-            return;
-        }
-        out.bytes += frame.len();
-        out.frames.push_back(frame);
-        if out.bytes > MAX_QUEUED_BYTES {
-            drop(out);
-            warn!(
-                "Closing connection to {}: more than {} bytes of replies unread",
-                command::java_socket_address(&self.remote),
-                MAX_QUEUED_BYTES
-            );
-            self.force_close();
-            return;
-        }
-        self.outgoing_ready.notify_one();
+    /// Queues bytes that are not a frame (a four-letter word's answer).
+    fn push_raw(&self, bytes: &[u8]) {
+        self.push_bytes(bytes);
     }
-
-    /// The writer thread: drain the queue in batches until closed.
-    fn run_writer(self: Arc<Self>) {
-        while let Some((batch, frames)) = self.next_batch() {
-            // Counted as they are handed to the socket, so a client that
-            // has read a reply always sees it counted (srvr's `Sent`).
-            self.sent.fetch_add(frames as u64, Ordering::Relaxed);
-            for _ in 0..frames {
-                self.handler.incr_packets_sent();
-            }
-            if let Err(e) = (&self.stream).write_all(&batch) {
-                debug!("write to {} failed: {}", self.remote, e);
-                self.outgoing.lock().dead = true;
-                break;
-            }
-        }
-        self.outgoing.lock().dead = true;
-        let _ = self.stream.shutdown(Shutdown::Both);
-        self.set_handshake(Handshake::Closed);
-    }
-
-    /// Everything queued, concatenated, with the frame count; `None` once
-    /// closed and flushed.
-    fn next_batch(&self) -> Option<(Vec<u8>, usize)> {
-        let mut out = self.outgoing.lock();
-        loop {
-            if out.dead {
-                return None;
-            }
-            if !out.frames.is_empty() {
-                let frames = out.frames.len();
-                let mut batch = Vec::with_capacity(out.bytes);
-                for frame in out.frames.drain(..) {
-                    batch.extend_from_slice(&frame);
-                }
-                out.bytes = 0;
-                return Some((batch, frames));
-            }
-            if out.closing.is_some() {
-                return None;
-            }
-            self.outgoing_ready.wait(&mut out);
-        }
-    }
-}
-
-/// Reads a big-endian int32.
-fn read_i32(input: &mut impl Read) -> io::Result<i32> {
-    let mut bytes = [0u8; 4];
-    input.read_exact(&mut bytes)?;
-    Ok(i32::from_be_bytes(bytes))
 }
 
 /// A frame length is acceptable when 0 <= len <= jute.maxbuffer.
@@ -498,6 +547,7 @@ fn frame_len(len: i32, max_buffer: usize) -> Option<usize> {
 }
 
 /// `len` + serialized parts, as one frame.
+#[cfg(test)]
 fn frame_of(parts: &[&[u8]]) -> Vec<u8> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let mut frame = Vec::with_capacity(4 + len);
@@ -508,21 +558,20 @@ fn frame_of(parts: &[&[u8]]) -> Vec<u8> {
     frame
 }
 
-/// A notification frame: ReplyHeader{-1, zxid, 0} + WatcherEvent. The zxid
-/// is the triggering txn's, as 3.9 sends it (3.8 sent -1).
-fn notification_frame(event: &WatchedEvent) -> Vec<u8> {
-    let header = ReplyHeader { xid: -1, zxid: event.zxid, err: 0 };
-    let body = WatcherEvent { r#type: event.event_type, state: event.state, path: event.path.clone() };
-    frame_of(&[&jute::to_bytes(&header), &jute::to_bytes(&body)])
-}
-
 impl Watcher for BlockingServerCnxn {
     fn watcher_id(&self) -> u64 {
         self.id
     }
 
+    /// A notification frame: ReplyHeader{-1, zxid, 0} + WatcherEvent. The
+    /// zxid is the triggering txn's, as 3.9 sends it (3.8 sent -1).
     fn process(&self, event: WatchedEvent) {
-        self.enqueue(notification_frame(&event));
+        let header = ReplyHeader { xid: -1, zxid: event.zxid, err: 0 };
+        let body = WatcherEvent { r#type: event.event_type, state: event.state, path: event.path };
+        self.push_frame(|buf| {
+            jute::write_into(&header, buf);
+            jute::write_into(&body, buf);
+        });
     }
 
     fn watcher_auth_info(&self) -> Vec<Id> {
@@ -531,7 +580,7 @@ impl Watcher for BlockingServerCnxn {
 
     /// Closing or closed (Java marks a cnxn stale in `close`).
     fn is_stale(&self) -> bool {
-        let out = self.outgoing.lock();
+        let out = self.out.lock();
         out.closing.is_some() || out.dead
     }
 }
@@ -565,8 +614,10 @@ impl ServerCnxn for BlockingServerCnxn {
             let _ = self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| q.checked_sub(1));
         }
         self.stats.response_sent(header.xid, header.zxid);
-        let header_bytes = jute::to_bytes(header);
-        self.enqueue(frame_of(&[&header_bytes, body.unwrap_or(&[])]));
+        self.push_frame(|buf| {
+            jute::write_into(header, buf);
+            buf.extend_from_slice(body.unwrap_or(&[]));
+        });
     }
 
     fn finish_session_init(&self, mut response: ConnectResponse, valid: bool) {
@@ -574,7 +625,7 @@ impl ServerCnxn for BlockingServerCnxn {
             true => Some(response.read_only.unwrap_or(false)),
             false => None,
         };
-        self.enqueue(frame_of(&[&jute::to_bytes(&response)]));
+        self.push_frame(|buf| jute::write_into(&response, buf));
         if !valid {
             self.close(CloseReason::InvalidSession);
             return;
@@ -588,15 +639,7 @@ impl ServerCnxn for BlockingServerCnxn {
     }
 
     fn close(&self, reason: CloseReason) {
-        let first = {
-            let mut out = self.outgoing.lock();
-            let first = out.closing.is_none() && !out.dead;
-            if first {
-                out.closing = Some(reason);
-            }
-            first
-        };
-        self.outgoing_ready.notify_all();
+        let first = self.request_close(reason);
         self.set_handshake(Handshake::Closed);
         if first {
             let session = self.session_id();
@@ -609,7 +652,7 @@ impl ServerCnxn for BlockingServerCnxn {
                     reason
                 ),
             }
-            // Wake a reader blocked in read(); the writer still flushes.
+            // Wake a reader blocked in recv(); pending output still goes out.
             let _ = self.stream.shutdown(Shutdown::Read);
         }
     }

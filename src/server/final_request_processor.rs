@@ -8,7 +8,9 @@
 //! event arrive before the reply of any later read that shows the change.
 //!
 //! Thread: synchronous, called on the Sync thread (after the txn is
-//! durable). Never blocks on the network: `send_response` only queues.
+//! durable), or on a connection thread for a read of a session with
+//! nothing in the pipeline. Never blocks on the network: replies are
+//! appended to the connection's buffer and sent without blocking.
 //!
 //! Mirrors: `org.apache.zookeeper.server.FinalRequestProcessor` and
 //! `ZooKeeperServer.processTxn`.
@@ -17,6 +19,7 @@ use std::sync::Arc;
 
 use log::{debug, warn};
 
+use super::blocking_server_cnxn::cork;
 use super::data_tree::ProcessTxnResult;
 use super::final_reads;
 use super::java_random::JavaRandom;
@@ -89,6 +92,10 @@ impl Outcome {
 /// Applies and answers one request.
 pub fn process(state: &ServerState, request: Request) {
     debug!("Processing request:: {:?}", request);
+    // Frames produced here (watch events under the tree lock, the reply)
+    // are written after the lock is released, or at the end of the
+    // caller's batch if it corked.
+    let _cork = cork();
     let rc = apply(state, &request);
     let Some(cnxn) = request.cnxn.clone() else {
         if request.op_type == op_code::CLOSE_SESSION {

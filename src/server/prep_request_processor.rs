@@ -9,7 +9,10 @@
 //!
 //! Thread: "ProcessThread", fed by a crossbeam channel from connection
 //! threads, the session expirer and the container manager; hands each
-//! request to the next stage (Sync) on the same thread.
+//! request to the next stage on the same thread. The standalone server
+//! runs it inline instead (`start_inline`): the submitting thread prepares
+//! its request under Prep's lock and queues it for Sync, which saves a
+//! thread hand-off per write.
 //!
 //! Mirrors: `org.apache.zookeeper.server.PrepRequestProcessor`.
 
@@ -19,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use log::{debug, error, info, warn};
+use parking_lot::Mutex;
 
 use super::change_record::OutstandingChanges;
 use super::prep_txn::{CreateFields, TxnBuilder};
@@ -51,22 +55,62 @@ enum PrepMessage {
     Shutdown,
 }
 
-/// A cheap, clonable handle to submit requests to Prep from any thread.
+/// How Prep runs: on its own thread behind a queue, or on the submitting
+/// thread under a lock.
 #[derive(Clone)]
-pub struct PrepSubmitter {
-    sender: Sender<PrepMessage>,
+enum Mode {
+    /// The "ProcessThread" and its queue.
+    Threaded(Sender<PrepMessage>),
+    /// The submitter runs Prep itself (see [`PrepRequestProcessor::start_inline`]).
+    Inline(Arc<InlinePrep>),
 }
 
-impl PrepSubmitter {
-    /// Queues a request; false if Prep has stopped.
-    pub fn submit(&self, request: Request) -> bool {
-        self.sender.send(PrepMessage::Request(request)).is_ok()
+/// Prep without a thread: the lock keeps zxid order equal to the order in
+/// which requests reach the next stage.
+struct InlinePrep {
+    state: Arc<ServerState>,
+    /// The next stage; `None` once shut down.
+    next: Mutex<Option<Box<dyn RequestProcessor>>>,
+}
+
+impl InlinePrep {
+    fn submit(&self, mut request: Request) -> bool {
+        let mut next = self.next.lock();
+        let Some(next) = next.as_mut() else { return false };
+        debug!("Prep {:?}", request);
+        prepare(&self.state, &mut request);
+        next.process_request(request);
+        true
+    }
+
+    fn shutdown(&self) {
+        if let Some(mut next) = self.next.lock().take() {
+            info!("PrepRequestProcessor exited loop!");
+            next.shutdown();
+        }
     }
 }
 
-/// The Prep stage: its queue and thread.
+/// A cheap, clonable handle to submit requests to Prep from any thread.
+#[derive(Clone)]
+pub struct PrepSubmitter {
+    mode: Mode,
+}
+
+impl PrepSubmitter {
+    /// Queues (or, inline, prepares and hands on) a request; false if Prep
+    /// has stopped.
+    pub fn submit(&self, request: Request) -> bool {
+        match &self.mode {
+            Mode::Threaded(sender) => sender.send(PrepMessage::Request(request)).is_ok(),
+            Mode::Inline(inline) => inline.submit(request),
+        }
+    }
+}
+
+/// The Prep stage: its queue and thread, or its lock.
 pub struct PrepRequestProcessor {
-    sender: Sender<PrepMessage>,
+    mode: Mode,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -77,23 +121,38 @@ impl PrepRequestProcessor {
         let thread = std::thread::Builder::new()
             .name("ProcessThread".into())
             .spawn(move || run(state, receiver, next))?;
-        Ok(PrepRequestProcessor { sender, thread: Some(thread) })
+        Ok(PrepRequestProcessor { mode: Mode::Threaded(sender), thread: Some(thread) })
+    }
+
+    /// Prep without a thread: each submitter prepares its request and hands
+    /// it to `next` itself, one at a time under a lock (a hand-off less per
+    /// request). `next` must only queue (the standalone Sync stage does):
+    /// it runs on client connection threads with the lock held.
+    pub fn start_inline(state: Arc<ServerState>, next: Box<dyn RequestProcessor>) -> Self {
+        info!("PrepRequestProcessor started (inline)");
+        let inline = InlinePrep { state, next: Mutex::new(Some(next)) };
+        PrepRequestProcessor { mode: Mode::Inline(Arc::new(inline)), thread: None }
     }
 
     /// A handle for submitting requests.
     pub fn submitter(&self) -> PrepSubmitter {
-        PrepSubmitter { sender: self.sender.clone() }
+        PrepSubmitter { mode: self.mode.clone() }
     }
 }
 
 impl RequestProcessor for PrepRequestProcessor {
     fn process_request(&mut self, request: Request) {
-        let _ = self.sender.send(PrepMessage::Request(request));
+        let _ = self.submitter().submit(request);
     }
 
     fn shutdown(&mut self) {
         info!("Shutting down");
-        let _ = self.sender.send(PrepMessage::Shutdown);
+        match &self.mode {
+            Mode::Threaded(sender) => {
+                let _ = sender.send(PrepMessage::Shutdown);
+            }
+            Mode::Inline(inline) => inline.shutdown(),
+        }
         if let Some(t) = self.thread.take() {
             if t.join().is_err() {
                 error!("PrepRequestProcessor thread panicked");

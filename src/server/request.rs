@@ -7,6 +7,7 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.Request`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,6 +37,36 @@ pub struct Request {
     pub txn: Option<TxnLogEntry>,
     /// The failure Prep found (the txn is then an error txn), else `Ok`.
     pub err: Code,
+    /// Counts this request in its connection's "in the pipeline" figure
+    /// until it is dropped (after Final answered it); `None` for internal
+    /// requests and handlers that do not track it.
+    pub pending: Option<PendingToken>,
+}
+
+/// One unit of a connection's in-pipeline count, given back on drop. The
+/// connection answers a read on its own thread only while the count is 0,
+/// so no read overtakes an earlier request of the same session. The
+/// decrement is a release after the reply was queued; the reader's check
+/// is an acquire, so it also sees the tree as that reply saw it.
+pub struct PendingToken(Arc<AtomicUsize>);
+
+impl PendingToken {
+    /// Counts one more request in `counter`.
+    pub fn new(counter: &Arc<AtomicUsize>) -> PendingToken {
+        counter.fetch_add(1, Ordering::AcqRel);
+        PendingToken(Arc::clone(counter))
+    }
+
+    /// True if no request is counted in `counter`.
+    pub fn is_idle(counter: &AtomicUsize) -> bool {
+        counter.load(Ordering::Acquire) == 0
+    }
+}
+
+impl Drop for PendingToken {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Request {
@@ -58,12 +89,30 @@ impl Request {
             create_time: Instant::now(),
             txn: None,
             err: Code::Ok,
+            pending: None,
         }
     }
 
     /// The zxid Prep assigned, if this request is a txn.
     pub fn zxid(&self) -> Option<i64> {
         self.txn.as_ref().map(|t| t.header.zxid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_count_until_dropped() {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let a = PendingToken::new(&counter);
+        let b = PendingToken::new(&counter);
+        assert!(!PendingToken::is_idle(&counter));
+        drop(a);
+        assert_eq!(counter.load(Ordering::SeqCst), 1);
+        drop(b);
+        assert!(PendingToken::is_idle(&counter));
     }
 }
 

@@ -4,8 +4,9 @@
 //! ones (for `stat`/`cons` and for closing them all at shutdown).
 //!
 //! Threads: one accept thread ("NIOServerCxnFactory.AcceptThread:<addr>");
-//! each connection then runs its own reader and writer threads. The
-//! registry is shared by all of them behind one mutex.
+//! each connection then runs its own thread (replies are written by the
+//! threads that produce them, see `blocking_server_cnxn`). The registry is
+//! shared by all of them behind one mutex.
 //!
 //! Shutdown (`shutdown`): stop accepting (the accept thread is woken by a
 //! connection to itself and joined), ask every connection to close after
@@ -14,12 +15,12 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.ServerCnxnFactory` and
 //! `NIOServerCnxnFactory` (accept thread and limits; the selector threads
-//! are replaced by a thread pair per connection).
+//! are replaced by a thread per connection).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -46,6 +47,15 @@ pub trait CnxnHandler: Send + Sync {
     fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, request: ConnectRequest);
     /// See `ZooKeeperServer::process_packet`.
     fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>);
+    /// A request frame as the connection thread read it. `in_pipeline`
+    /// counts this connection's requests still inside the processor chain
+    /// (a request handed on should carry a `request::PendingToken`); while
+    /// it is 0 a handler may answer a read right here, on the calling
+    /// thread. The default hands everything to `process_packet`.
+    fn process_frame(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: &[u8], in_pipeline: &Arc<AtomicUsize>) {
+        let _ = in_pipeline;
+        self.process_packet(cnxn, header, payload.to_vec())
+    }
     /// See `ZooKeeperServer::remove_cnxn`.
     fn remove_cnxn(&self, cnxn: &dyn ServerCnxn);
     /// See `ZooKeeperServer::incr_packets_received`.
@@ -76,6 +86,9 @@ impl CnxnHandler for ZooKeeperServer {
     }
     fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) {
         ZooKeeperServer::process_packet(self, cnxn, header, payload)
+    }
+    fn process_frame(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: &[u8], in_pipeline: &Arc<AtomicUsize>) {
+        ZooKeeperServer::process_frame(self, cnxn, header, payload, in_pipeline)
     }
     fn remove_cnxn(&self, cnxn: &dyn ServerCnxn) {
         ZooKeeperServer::remove_cnxn(self, cnxn)
@@ -132,8 +145,9 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Threads a connection runs: a reader and a writer.
-const THREADS_PER_CNXN: usize = 2;
+/// Threads a connection runs: its reader (replies are written by their
+/// producers).
+const THREADS_PER_CNXN: usize = 1;
 /// Memory mappings a thread costs: its stack and guard page, and the signal
 /// stack (with its guard page) that std sets up to report stack overflows.
 const MAPS_PER_THREAD: usize = 4;
@@ -166,7 +180,7 @@ fn os_connection_limit() -> usize {
             read("/proc/sys/vm/max_map_count", 65530),
             read("/proc/sys/kernel/threads-max", usize::MAX),
         );
-        info!("the OS leaves room for {} client connections (two threads each)", limit);
+        info!("the OS leaves room for {} client connections (one thread each)", limit);
         limit
     })
 }
@@ -506,8 +520,8 @@ mod tests {
     fn per_ip_limit_like_java() {
         let limits = Limits { max_cnxns: 0, max_client_cnxns: 2 };
         // Debian's default vm.max_map_count leaves room for ~7,700 connections.
-        assert_eq!(connection_limit_for(65530, 192730), (65530 - 4096) / 8);
-        assert_eq!(connection_limit_for(1 << 30, 1000), (1000 - 256) / 2);
+        assert_eq!(connection_limit_for(65530, 192730), (65530 - 4096) / 4);
+        assert_eq!(connection_limit_for(1 << 30, 1000), 1000 - 256);
         assert_eq!(connection_limit_for(0, 0), 1);
         assert!(admit(5, 1, LOCAL, limits).is_ok());
         let refusal = admit(5, 2, LOCAL, limits).unwrap_err();

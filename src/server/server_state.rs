@@ -156,6 +156,13 @@ impl ServerState {
     pub fn wait_for_capacity(&self) {
         let limit = self.config.global_outstanding_limit.max(1) as i64;
         let mut n = self.in_process.lock();
+        if *n <= limit {
+            return;
+        }
+        // Replies this thread has corked must not wait with it.
+        drop(n);
+        super::blocking_server_cnxn::flush_corked();
+        n = self.in_process.lock();
         while *n > limit && self.running.load(Ordering::SeqCst) {
             self.in_process_changed.wait_for(&mut n, std::time::Duration::from_millis(100));
         }

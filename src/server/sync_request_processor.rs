@@ -7,7 +7,9 @@
 //! ensemble do not all snapshot at once.
 //!
 //! Thread: "SyncThread", owned by this processor; `process_request` only
-//! queues. Reads (requests without a txn) pass straight through when no
+//! queues (a locked vector the thread takes whole, so a busy pipeline costs
+//! one wake-up per batch). The next stage's replies are corked per batch:
+//! each connection gets one socket write per fsync. Reads (requests without a txn) pass straight through when no
 //! write is waiting for a flush, else they queue behind the writes to keep
 //! each session's order.
 //!
@@ -17,9 +19,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crossbeam::channel::{self, Receiver, Sender, TryRecvError};
 use log::{error, info};
+use parking_lot::{Condvar, Mutex};
 
+use super::blocking_server_cnxn::cork;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
 use super::zk_database::ZkDatabase;
@@ -33,16 +36,63 @@ pub const MAX_BATCH_SIZE: usize = 1000;
 const EXIT_UNEXPECTED_ERROR: i32 = 1;
 
 /// What travels on the queue.
+#[allow(clippy::large_enum_variant)]
 enum Item {
-    Request(Box<Request>),
+    Request(Request),
     /// Drain, commit, stop, then shut down the next stage.
     Shutdown,
+}
+
+/// The queue into the SyncThread: a locked vector the thread swaps out
+/// whole, and a condvar it sleeps on only when there is nothing to do (a
+/// sleeping consumer costs one futex wake per batch, no spinning).
+#[derive(Default)]
+struct SyncQueue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    items: Vec<Item>,
+    /// The SyncThread is asleep on `ready`.
+    sleeping: bool,
+    /// Shutdown was queued; later requests are refused.
+    closed: bool,
+}
+
+impl SyncQueue {
+    /// False once shut down.
+    fn push(&self, item: Item) -> bool {
+        let mut q = self.state.lock();
+        if q.closed {
+            return false;
+        }
+        q.closed = matches!(item, Item::Shutdown);
+        q.items.push(item);
+        if q.sleeping {
+            q.sleeping = false;
+            self.ready.notify_one();
+        }
+        true
+    }
+
+    /// Swaps everything queued into `batch` (empty on entry); with `block`,
+    /// waits for at least one item.
+    fn take(&self, batch: &mut Vec<Item>, block: bool) {
+        let mut q = self.state.lock();
+        while block && q.items.is_empty() {
+            q.sleeping = true;
+            self.ready.wait(&mut q);
+        }
+        std::mem::swap(&mut q.items, batch);
+    }
 }
 
 /// Handle of the sync stage; the work happens on its thread.
 pub struct SyncRequestProcessor {
     /// Requests to log, in arrival order.
-    queue: Sender<Item>,
+    queue: Arc<SyncQueue>,
     /// The SyncThread; taken by `shutdown`.
     thread: Option<JoinHandle<()>>,
 }
@@ -50,27 +100,27 @@ pub struct SyncRequestProcessor {
 impl SyncRequestProcessor {
     /// Starts the SyncThread in front of `next`.
     pub fn start(zkdb: Arc<ZkDatabase>, config: &ServerConfig, next: Box<dyn RequestProcessor>) -> SyncRequestProcessor {
-        let (tx, rx) = channel::unbounded();
+        let queue = Arc::new(SyncQueue::default());
         let trigger = SnapshotTrigger::new(config.snap_count, config.snap_size_limit_kb.saturating_mul(1024), seed());
-        let worker = SyncWorker { db: zkdb, next, to_flush: Vec::new(), trigger, queue: rx };
+        let worker = SyncWorker { db: zkdb, next, to_flush: Vec::new(), trigger, queue: Arc::clone(&queue) };
         let thread = std::thread::Builder::new()
             .name("SyncThread:0".into())
             .spawn(move || worker.run())
             .expect("spawning the SyncThread");
-        SyncRequestProcessor { queue: tx, thread: Some(thread) }
+        SyncRequestProcessor { queue, thread: Some(thread) }
     }
 }
 
 impl RequestProcessor for SyncRequestProcessor {
     fn process_request(&mut self, request: Request) {
-        if self.queue.send(Item::Request(Box::new(request))).is_err() {
+        if !self.queue.push(Item::Request(request)) {
             error!("SyncRequestProcessor is shut down; request dropped");
         }
     }
 
     fn shutdown(&mut self) {
         info!("Shutting down");
-        let _ = self.queue.send(Item::Shutdown);
+        self.queue.push(Item::Shutdown);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -80,33 +130,34 @@ impl RequestProcessor for SyncRequestProcessor {
 /// The state of the SyncThread.
 struct SyncWorker {
     db: Arc<ZkDatabase>,
-    /// The FinalRequestProcessor, called on this thread.
+    /// The next stage (Final, or the quorum's ack stage), called on this
+    /// thread.
     next: Box<dyn RequestProcessor>,
     /// Requests appended (or queued behind them) but not yet committed.
     to_flush: Vec<Request>,
     trigger: SnapshotTrigger,
-    queue: Receiver<Item>,
+    queue: Arc<SyncQueue>,
 }
 
 impl SyncWorker {
-    /// Takes requests while they come; commits when the queue runs dry or
+    /// Takes everything queued at once; commits when the queue runs dry or
     /// the batch is full.
     fn run(mut self) {
-        loop {
-            let item = match self.queue.try_recv() {
-                Ok(item) => item,
-                Err(TryRecvError::Empty) => {
-                    self.flush();
-                    match self.queue.recv() {
-                        Ok(item) => item,
-                        Err(_) => break,
-                    }
+        let mut batch = Vec::new();
+        let mut stopping = false;
+        while !stopping {
+            self.queue.take(&mut batch, self.to_flush.is_empty());
+            if batch.is_empty() {
+                self.flush();
+                continue;
+            }
+            // Replies of reads passed straight through leave together.
+            let _cork = cork();
+            for item in batch.drain(..) {
+                match item {
+                    Item::Request(request) => self.handle(request),
+                    Item::Shutdown => stopping = true,
                 }
-                Err(TryRecvError::Disconnected) => break,
-            };
-            match item {
-                Item::Shutdown => break,
-                Item::Request(request) => self.handle(*request),
             }
         }
         self.flush();
@@ -156,6 +207,8 @@ impl SyncWorker {
             fatal(&e);
         }
         super::server_metrics::record_sync_batch(self.to_flush.len(), self.db.fsync_stats().0);
+        // One socket write per connection for the whole batch's replies.
+        let _cork = cork();
         for request in self.to_flush.drain(..) {
             self.next.process_request(request);
         }

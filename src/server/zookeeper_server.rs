@@ -25,7 +25,7 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.ZooKeeperServer`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -35,9 +35,9 @@ use parking_lot::Mutex;
 use super::auth::{acl, AuthOutcome};
 use super::container_manager::ContainerManager;
 use super::ephemeral_type::set_extended_types_enabled;
-use super::final_request_processor::{generate_passwd, FinalRequestProcessor};
-use super::prep_request_processor::{is_valid_op, PrepRequestProcessor, PrepSubmitter};
-use super::request::Request;
+use super::final_request_processor::{self, generate_passwd, FinalRequestProcessor};
+use super::prep_request_processor::{is_valid_op, prepare, PrepRequestProcessor, PrepSubmitter};
+use super::request::{PendingToken, Request};
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_state::ServerState;
@@ -121,9 +121,17 @@ pub trait ServerRole: Send + Sync {
     fn touched(&self, _session_id: i64, _timeout: i32) {}
     /// The chain stopped (the server shut down).
     fn on_shutdown(&self) {}
+    /// Whether a connection thread may answer a read itself when its
+    /// session has nothing in the pipeline (the read then sees exactly
+    /// what it would see at the end of the chain). Off unless a role's
+    /// chain ends in Final with nothing held back for reads.
+    fn answers_reads_on_cnxn_thread(&self) -> bool {
+        false
+    }
 }
 
-/// The standalone server's role: Prep → Sync → Final.
+/// The standalone server's role: Prep (inline on the submitting thread) →
+/// Sync → Final, and reads answered on connection threads.
 pub struct StandaloneRole;
 
 impl ServerRole for StandaloneRole {
@@ -134,9 +142,14 @@ impl ServerRole for StandaloneRole {
     fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
         let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
         let sync_stage = sync_stage(state, final_stage);
-        let prep = PrepRequestProcessor::start(Arc::clone(state), sync_stage)?;
+        // Sync only queues, so connection threads can run Prep themselves.
+        let prep = PrepRequestProcessor::start_inline(Arc::clone(state), sync_stage);
         let submitter = prep.submitter();
         Ok(Chain { submitter: Arc::new(submitter.clone()), first: Box::new(prep), prep: Some(submitter) })
+    }
+
+    fn answers_reads_on_cnxn_thread(&self) -> bool {
+        true
     }
 }
 
@@ -354,6 +367,41 @@ impl ZooKeeperServer {
         }
     }
 
+    /// A request frame from a connection thread (see
+    /// `CnxnHandler::process_frame`): a plain read of a connection with
+    /// nothing in the pipeline is answered here, on the calling thread,
+    /// exactly as Prep and Final would (session touch and check, then the
+    /// read under the tree lock); anything else goes down the pipeline
+    /// carrying a token of `in_pipeline`.
+    pub fn process_frame(
+        &self,
+        cnxn: &Arc<dyn ServerCnxn>,
+        header: RequestHeader,
+        payload: &[u8],
+        in_pipeline: &Arc<AtomicUsize>,
+    ) {
+        let op = header.r#type;
+        if op == op_code::AUTH || op == op_code::SASL {
+            return self.process_packet(cnxn, header, payload.to_vec());
+        }
+        let auth = cnxn.auth_info();
+        let mut request =
+            Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload.to_vec(), auth);
+        let inline = self.role.answers_reads_on_cnxn_thread()
+            && answerable_on_cnxn_thread(op)
+            && PendingToken::is_idle(in_pipeline);
+        if !inline {
+            request.pending = Some(PendingToken::new(in_pipeline));
+            return self.submit_request(request);
+        }
+        if !self.admit(&request) {
+            return;
+        }
+        self.state.inc_in_process();
+        prepare(&self.state, &mut request);
+        final_request_processor::process(&self.state, request);
+    }
+
     /// addauth: answered at once with xid -4 (the request's xid), zxid 0;
     /// a failure is AUTHFAILED and the connection is closed.
     fn process_auth(&self, cnxn: &Arc<dyn ServerCnxn>, header: &RequestHeader, payload: &[u8]) {
@@ -401,24 +449,8 @@ impl ZooKeeperServer {
     /// server does not accept is answered UNIMPLEMENTED and the connection
     /// closed.
     fn submit_request(&self, request: Request) {
-        if let Some(cnxn) = &request.cnxn {
-            let sid = request.session_id;
-            let timeout = self
-                .state
-                .cnxn_for(sid)
-                .map(|e| e.timeout)
-                .or_else(|| self.state.sessions.session_timeout(sid))
-                .unwrap_or(0);
-            if !self.state.sessions.touch_session(sid, timeout) {
-                debug!("Dropping request {:?}: no session {:#x}", request, sid);
-                return;
-            }
-            self.role.touched(sid, timeout);
-            if !is_valid_op(request.op_type) {
-                warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
-                let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };
-                cnxn.send_response(&reply, None);
-                cnxn.close(CloseReason::BadRequest);
+        if request.cnxn.is_some() {
+            if !self.admit(&request) {
                 return;
             }
             self.state.wait_for_capacity();
@@ -432,6 +464,33 @@ impl ZooKeeperServer {
                 self.state.dec_in_process();
             }
         }
+    }
+
+    /// A client request's session touch and opcode check: false (and the
+    /// request dropped, or refused with UNIMPLEMENTED and the connection
+    /// closed) when it must not go on.
+    fn admit(&self, request: &Request) -> bool {
+        let Some(cnxn) = &request.cnxn else { return true };
+        let sid = request.session_id;
+        let timeout = self
+            .state
+            .cnxn_for(sid)
+            .map(|e| e.timeout)
+            .or_else(|| self.state.sessions.session_timeout(sid))
+            .unwrap_or(0);
+        if !self.state.sessions.touch_session(sid, timeout) {
+            debug!("Dropping request {:?}: no session {:#x}", request, sid);
+            return false;
+        }
+        self.role.touched(sid, timeout);
+        if !is_valid_op(request.op_type) {
+            warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
+            let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };
+            cnxn.send_response(&reply, None);
+            cnxn.close(CloseReason::BadRequest);
+            return false;
+        }
+        true
     }
 
     /// A connection is gone: drop its watches (its session lives on until
@@ -503,6 +562,18 @@ impl ZooKeeperServer {
     pub fn session_tracker(&self) -> &Arc<SessionTracker> {
         &self.state.sessions
     }
+}
+
+/// Reads a connection thread may answer itself (see `process_frame`):
+/// they only read the tree and the connection's own watch registrations.
+/// sync, setWatches and the watch-removing calls keep the pipeline.
+fn answerable_on_cnxn_thread(op: i32) -> bool {
+    use op_code::*;
+    matches!(
+        op,
+        EXISTS | GET_DATA | GET_CHILDREN | GET_CHILDREN2 | GET_ACL | GET_ALL_CHILDREN_NUMBER
+            | GET_EPHEMERALS | MULTI_READ | WHO_AM_I | CHECK_WATCHES | PING
+    )
 }
 
 /// 3.9's event ACL check (ZOOKEEPER-4799): `checkACL(READ)` with this
