@@ -68,20 +68,25 @@ impl RunResult {
             fields.push(("p999_us", num(l.p999_us)));
             fields.push(("max_us", num(l.max_us)));
         }
-        let optional = [
-            ("cpu_us_per_op", self.cpu_us_per_op),
-            ("client_cpu_us_per_op", self.client_cpu_us_per_op),
-            ("rss_kib", self.rss_kib.map(|v| v as f64)),
-            ("rss_per_session_bytes", self.rss_per_session_bytes),
-            ("first_reply_ms", self.first_reply_ms),
-        ];
-        for (name, value) in optional {
+        for (name, _, value) in self.optional_figures() {
             if let Some(v) = value {
                 fields.push((name, num(v)));
             }
         }
         let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{}\":{}", k, v)).collect();
         format!("{{{}}}", body.join(","))
+    }
+
+    /// The figures only some workloads measure: (JSON key, table label,
+    /// value when measured).
+    fn optional_figures(&self) -> [(&'static str, &'static str, Option<f64>); 5] {
+        [
+            ("cpu_us_per_op", "server cpu us/op", self.cpu_us_per_op),
+            ("client_cpu_us_per_op", "client cpu us/op", self.client_cpu_us_per_op),
+            ("rss_kib", "server RSS KiB", self.rss_kib.map(|v| v as f64)),
+            ("rss_per_session_bytes", "RSS bytes/session", self.rss_per_session_bytes),
+            ("first_reply_ms", "first reply ms", self.first_reply_ms),
+        ]
     }
 
     /// A few aligned lines for a person reading the terminal.
@@ -101,14 +106,7 @@ impl RunResult {
                 "latency us", l.p50_us, l.p99_us, l.p999_us, l.max_us
             );
         }
-        let rows = [
-            ("server cpu us/op", self.cpu_us_per_op),
-            ("client cpu us/op", self.client_cpu_us_per_op),
-            ("server RSS KiB", self.rss_kib.map(|v| v as f64)),
-            ("RSS bytes/session", self.rss_per_session_bytes),
-            ("first reply ms", self.first_reply_ms),
-        ];
-        for (name, value) in rows {
+        for (_, name, value) in self.optional_figures() {
             if let Some(v) = value {
                 let _ = writeln!(t, "  {:<22} {:>12.2}", name, v);
             }
