@@ -1,4 +1,6 @@
 //! Schema module `org.apache.zookeeper.data`: identities, ACLs and stats.
+//!
+//! Mirrors: the classes jute generates for `org.apache.zookeeper.data`.
 
 jute_record! {
     /// An identity: an auth scheme and the id within it (`world:anyone`,

@@ -4,6 +4,8 @@
 //! field (`readOnly`) is optional on the wire. Java 3.8 appends it by hand
 //! and detects old clients by its absence; 3.9 moved it into the schema
 //! with the same bytes.
+//!
+//! Mirrors: the classes jute generates for `org.apache.zookeeper.proto`.
 
 use std::io::{Read, Write};
 

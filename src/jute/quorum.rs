@@ -1,4 +1,7 @@
 //! Schema module `org.apache.zookeeper.server.quorum`: peer-port records.
+//!
+//! Mirrors: the classes jute generates for `org.apache.zookeeper.server.quorum`
+//! (`QuorumPacket`, `LearnerInfo`, `QuorumAuthPacket`).
 
 use super::data::Id;
 

@@ -1,6 +1,9 @@
 //! Fuzzy snapshots: a walk written in chunks while txns are applied
 //! between the chunks, loaded and replayed from the zxid it started at,
 //! gives back the live tree exactly (Java's fuzzy-snapshot contract).
+//!
+//! Mirrors: `org.apache.zookeeper.server.quorum.FuzzySnapshotRelatedTest`
+//! (in spirit, not ported).
 
 use super::*;
 use crate::jute::data::Id;
