@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use zookeeper::jute::data::{Acl, ClientInfo, Id, Stat, StatPersisted};
 use zookeeper::jute::multi::{MultiOp, MultiOperationRecord, MultiResponse, OpResult};
@@ -21,8 +22,16 @@ use zookeeper::jute::{from_bytes, to_bytes, Record};
 
 const JARS: &[&str] = &["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"];
 
-/// Compiles and runs the Java helper; name -> bytes.
+/// Java's bytes, name -> bytes; computed once per test process (the
+/// tests run in parallel and would otherwise share, and delete, one
+/// class directory).
 fn java_golden() -> Option<BTreeMap<String, Vec<u8>>> {
+    static GOLDEN: OnceLock<Option<BTreeMap<String, Vec<u8>>>> = OnceLock::new();
+    GOLDEN.get_or_init(run_java_golden).clone()
+}
+
+/// Compiles and runs the Java helper; name -> bytes.
+fn run_java_golden() -> Option<BTreeMap<String, Vec<u8>>> {
     let missing: Vec<_> = JARS.iter().filter(|j| !PathBuf::from(j).exists()).collect();
     if !missing.is_empty() || Command::new("javac").arg("-version").output().is_err() {
         let why = format!("Java ZooKeeper jars {:?} or javac missing", missing);
