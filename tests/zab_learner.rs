@@ -642,3 +642,19 @@ fn observer_applies_informs_without_acking() {
     assert_eq!(node_data(&reloaded, "/seen"), Some(b"s".to_vec()), "INFORMs are logged");
 }
 
+
+#[test]
+fn proposals_logged_but_never_committed_join_the_state_after_the_role() {
+    // What the peer does when a learner role ends (Java's
+    // fastForwardDataBase): the next election and leader see them.
+    let dir = Dir::new("fastforward");
+    let db = dir.open_db();
+    let e = create_txn(0x5, 1, z(1), "/logged", b"x");
+    db.append(&e).unwrap();
+    db.commit().unwrap();
+    assert_eq!(node_data(&db, "/logged"), None, "only logged");
+    assert_eq!(db.fast_forward_database().unwrap(), z(1));
+    assert_eq!(node_data(&db, "/logged"), Some(b"x".to_vec()));
+    assert_eq!(db.last_processed_zxid(), z(1));
+    assert_eq!(db.committed_log().max, z(1));
+}

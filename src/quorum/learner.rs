@@ -216,8 +216,9 @@ pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
     }
 }
 
-/// Runs `role` with a context built from the peer, then records the
-/// database's last zxid for the next election's vote.
+/// Runs `role` with a context built from the peer, then fast-forwards the
+/// database over what the role logged and records its last zxid for the
+/// next election's vote.
 pub fn run_as_peer(
     peer: &QuorumPeer,
     ctx: &RoleContext,
@@ -239,7 +240,15 @@ pub fn run_as_peer(
         publish: &publish,
     };
     let reason = role(&learner);
-    peer.set_last_logged_zxid(ctx.db.last_processed_zxid());
+    // Proposals logged but not committed belong to the history the next
+    // election compares (Java's shutdown fast-forwards the database).
+    match ctx.db.fast_forward_database() {
+        Ok(zxid) => peer.set_last_logged_zxid(zxid),
+        Err(e) => {
+            error!("Error updating DB after the role: {}", e);
+            peer.set_last_logged_zxid(ctx.db.last_processed_zxid());
+        }
+    }
     reason.to_string()
 }
 

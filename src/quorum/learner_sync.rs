@@ -197,6 +197,9 @@ fn decode_txn(data: Option<&[u8]>, what: &str) -> Result<TxnLogEntry, LearnerErr
 
 /// Runs the sync phase on `link` against `db`; returns the queues the role
 /// server must finish. `new_leader_zxid` is what registration returned.
+/// If it fails after a SNAP or TRUNC changed the tree but before the
+/// NEWLEADER snapshot saved it, the database is reloaded from disk, so
+/// memory never holds a state the disk cannot reproduce.
 pub fn sync_with_leader(
     link: &mut LeaderLink,
     db: &ZkDatabase,
@@ -205,8 +208,31 @@ pub fn sync_with_leader(
     new_leader_zxid: i64,
     is_running: &dyn Fn() -> bool,
 ) -> Result<SyncOutcome, LearnerError> {
+    let mut unsaved = false;
+    let result = sync_phase(link, db, epochs, settings, new_leader_zxid, is_running, &mut unsaved);
+    if result.is_err() && unsaved {
+        warn!("Sync with the leader failed before the sync snapshot; reloading the database from disk");
+        if let Err(e) = db.load_database() {
+            error!("Reloading the database: {}", e);
+        }
+    }
+    result
+}
+
+/// `sync_with_leader`'s work; `unsaved` is set while the tree holds what
+/// only a snapshot would persist.
+fn sync_phase(
+    link: &mut LeaderLink,
+    db: &ZkDatabase,
+    epochs: &dyn EpochStore,
+    settings: &LearnerSettings,
+    new_leader_zxid: i64,
+    is_running: &dyn Fn() -> bool,
+    unsaved: &mut bool,
+) -> Result<SyncOutcome, LearnerError> {
     let new_epoch = epoch_of_zxid(new_leader_zxid);
     let first = link.read_packet()?;
+    *unsaved = matches!(first.r#type, quorum_packet::SNAP | quorum_packet::TRUNC);
     let mode = apply_first_packet(link, db, &first)?;
     // The local config wins over whatever the leader's snapshot held
     // (ZOOKEEPER-2819), after every kind of sync.
@@ -235,6 +261,7 @@ pub fn sync_with_leader(
                 if snapshot_needed {
                     snapshot(db)?;
                     snapshot_needed = false;
+                    *unsaved = false;
                 }
                 queues.write_to_txn_log = true;
                 persist_committed(db, &mut queues)?;
@@ -249,6 +276,7 @@ pub fn sync_with_leader(
                 if snapshot_needed {
                     // A pre-Zab-1.0 leader never sent NEWLEADER.
                     snapshot(db)?;
+                    *unsaved = false;
                     epochs.set_current_epoch(new_epoch)?;
                 }
                 break;

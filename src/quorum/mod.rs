@@ -1,9 +1,7 @@
 //! Quorum mode: the ensemble's members and quorum rules, the election
-//! transport, FastLeaderElection and the peer's state machine. Zab (the
-//! leader/learner protocol) is a later issue: until it lands a peer holds
-//! its elected role while its election connections show the leader (or a
-//! quorum of followers) alive, then goes back to electing; a leader accepts
-//! learners on its quorum port but does not sync them.
+//! transport, FastLeaderElection, the peer's state machine, and Zab: the
+//! leader (discovery, learner sync, broadcast), the followers and
+//! observers, and the role servers with their processor chains.
 //!
 //! | module | role | Java twin |
 //! |---|---|---|
@@ -18,7 +16,12 @@
 //! | [`fast_leader_election`] | election threads | `FastLeaderElection` |
 //! | [`epoch_files`] | `acceptedEpoch` / `currentEpoch` checks | `QuorumPeer.loadDataBase` |
 //! | [`quorum_peer`] | LOOKING/FOLLOWING/LEADING/OBSERVING loop | `QuorumPeer` |
-//! | [`learner_cnx_acceptor`] | the leader's quorum port (accept only) | `Leader.LearnerCnxAcceptor` |
+//! | [`leader`], [`leader_discovery`], [`leader_broadcast`] | the LEADING role | `Leader` |
+//! | [`learner_cnx_acceptor`], [`learner_handler`] | the leader's quorum port, one thread per learner | `Leader.LearnerCnxAcceptor`, `LearnerHandler` |
+//! | [`learner_handler_sync`] | DIFF / TRUNC / SNAP decision (committed log, txn log) | `LearnerHandler.syncFollower` |
+//! | [`learner`], [`learner_sync`] | the learner side: connect, register, sync | `Learner` |
+//! | [`follower`], [`observer`] | the FOLLOWING / OBSERVING roles | `Follower`, `Observer` |
+//! | [`leader_zookeeper_server`], [`learner_zookeeper_server`], [`follower_zookeeper_server`], [`observer_zookeeper_server`] | the roles' servers and chains | `*ZooKeeperServer` |
 //! | [`quorum_client_port`] | four-letter words in quorum mode | `NIOServerCnxn` (4lw) |
 //! | [`commit_processor`] | holds writes until committed, per-session order | `CommitProcessor` |
 //! | [`quorum_packet`] | leader↔learner packet types and payloads | `Leader` constants |

@@ -344,6 +344,27 @@ impl ZkDatabase {
         Ok(restored.zxid)
     }
 
+    /// Applies every logged txn after the tree's last processed zxid
+    /// (`fastForwardDataBase`): when a learner's role ends, the proposals
+    /// it logged but never saw committed become part of its state, as
+    /// they are of the history the next leader will continue. Returns
+    /// the last zxid.
+    pub fn fast_forward_database(&self) -> Result<i64, PersistenceError> {
+        let mut replayed = Vec::new();
+        let zxid = {
+            let mut tree = self.tree.write();
+            let mut sessions = self.sessions.lock();
+            let (zxid, _) = self.snap_log.fast_forward(&mut tree, &mut sessions, &mut |t| {
+                replayed.push((t.zxid(), Arc::new(t.payload.clone())))
+            })?;
+            zxid
+        };
+        for (z, payload) in replayed {
+            self.add_committed_proposal(z, payload);
+        }
+        Ok(zxid)
+    }
+
     /// After loading: removes the ephemerals of sessions missing from the
     /// session table (a closeSession the snapshot caught half-applied),
     /// at the last processed zxid and without a txn, as Java's

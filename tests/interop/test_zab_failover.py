@@ -39,8 +39,9 @@ from kazoo.protocol.states import KazooState
 from kazoo.retry import KazooRetry
 
 from conftest import RUST_BIN, require_impl
-from test_zab_learner import (ZabPeer, assert_same_trees, four_letter, report, start_ensemble, stop_all,
-                              tree_paths, wait_mode, write_everywhere)
+from test_election import wait_log, wait_port
+from test_zab_learner import (ZabPeer, assert_same_trees, four_letter, report, stop_all, tree_paths, wait_mode,
+                              write_everywhere)
 
 SESSION_TIMEOUT = 15.0
 FAILOVER_TIMEOUT = 60.0
@@ -102,6 +103,23 @@ class Writer(threading.Thread):
         self.join(30)
         self.zk.stop()
         self.zk.close()
+
+
+def start_ensemble(peers, leader_sid):
+    """Starts `leader_sid` first and waits until its election runs (a JVM
+    takes a while; our two peers would otherwise elect one of theirs
+    before the Java peer votes), then the others; waits for every role."""
+    for p in peers:
+        p.write_config(peers)
+    leader = next(p for p in peers if p.sid == leader_sid)
+    leader.start()
+    wait_port(leader.election_port, proc=leader.proc, log=leader.log)
+    wait_log(leader, "New election. My id = %d" % leader_sid, timeout=60.0)
+    for p in peers:
+        if p is not leader:
+            p.start()
+    for p in peers:
+        wait_mode(p, ["leader"] if p is leader else ["follower"])
 
 
 def hosts_of(peers):
