@@ -28,7 +28,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use parking_lot::{Condvar, Mutex};
@@ -62,6 +62,13 @@ const REQUEST_HEADER_LEN: usize = 8;
 const MIN_READ_CHUNK: usize = 512;
 /// The largest read reservation.
 const MAX_READ_CHUNK: usize = 64 * 1024;
+
+/// A read that waited this long marks the connection as mostly idle: after
+/// handling what came, it trims its stack and buffer before waiting again.
+const QUIET_AFTER: Duration = Duration::from_secs(1);
+/// Stack below the current frame kept resident by [`trim_stack`] (the
+/// frames of the coming `recv` fit in what is left of the current page).
+const STACK_KEEP: usize = 0;
 
 /// Source of connection ids (watch tables key on them).
 static NEXT_CNXN_ID: AtomicU64 = AtomicU64::new(1);
@@ -338,76 +345,95 @@ impl BlockingServerCnxn {
 
     /// The connection thread: frames in until the end, then cleanup.
     fn run(self: Arc<Self>) {
+        let end = self.read_loop();
+        self.finish_run(end);
+    }
+
+    /// Waits for bytes, hands them to [`Self::handle_input`], until
+    /// something ends the connection. The blocking `recv` happens here, a
+    /// few frames below the thread's start, so an idle connection keeps
+    /// only the stack pages down to this point (see [`trim_stack`]).
+    fn read_loop(self: &Arc<Self>) -> ReadEnd {
+        let fd = self.stream.as_raw_fd();
         let mut input = Input::default();
-        let end = self.read_frames(&mut input);
-        drop(input);
+        let mut started = false;
+        let mut quiet = false;
+        loop {
+            let missing = match self.handle_input(&mut input, &mut started) {
+                Ok(missing) => missing,
+                Err(end) => return end,
+            };
+            if quiet || input.chunk == 0 {
+                // About to sit idle (or fresh from the handshake): hand back
+                // the buffer and the stack pages the work so far touched.
+                input.release_if_empty();
+                trim_stack();
+            }
+            let waiting = Instant::now();
+            if let Err(e) = input.read_more(fd, missing) {
+                return e.into();
+            }
+            quiet = waiting.elapsed() >= QUIET_AFTER;
+        }
+    }
+
+    /// Handles every complete frame in `input` (the four-letter word or the
+    /// handshake first); returns how many more bytes the next one needs.
+    /// The frames of one read are handled under one cork.
+    #[inline(never)]
+    fn handle_input(self: &Arc<Self>, input: &mut Input, started: &mut bool) -> Result<usize, ReadEnd> {
+        let mut missing = 4;
+        if !*started {
+            let Some(range) = self.first_frame(input, &mut missing)? else { return Ok(missing) };
+            let handshake = self.handshake_with(&input.buf[range.0..range.1]);
+            input.consume(range.1 - input.pos);
+            handshake?;
+            *started = true;
+            // Fresh from the handshake: the next wait trims.
+            input.chunk = 0;
+        }
+        let _cork = cork();
+        while let Some((start, end)) = input.complete_frame(&mut missing)? {
+            self.count_received(end - start);
+            let submitted = self.submit(&input.buf[start..end]);
+            input.consume(end - input.pos);
+            submitted?;
+        }
+        Ok(missing)
+    }
+
+    /// The first frame (the ConnectRequest) once complete, after checking
+    /// whether the first four bytes are a four-letter word instead.
+    fn first_frame(&self, input: &mut Input, missing: &mut usize) -> Result<Option<(usize, usize)>, ReadEnd> {
+        let a = input.available();
+        if a.len() < 4 {
+            *missing = 4 - a.len();
+            return Ok(None);
+        }
+        let first = i32::from_be_bytes([a[0], a[1], a[2], a[3]]);
+        if let Some(word) = FourLetterWord::from_code(first) {
+            // `None`: not a command after all, but a (bad) length.
+            if let Some(end) = self.four_letter_word(word, input) {
+                return Err(end);
+            }
+        }
+        let range = input.complete_frame(missing)?;
+        if let Some((start, end)) = range {
+            self.count_received(end - start);
+        }
+        Ok(range)
+    }
+
+    /// After the last read: close, let the last replies out, clean up.
+    #[inline(never)]
+    fn finish_run(&self, end: ReadEnd) {
         let reason = self.log_end(&end);
         self.close(reason);
         // Let what is queued (the last replies) reach the client.
         self.wait_output_done(WRITE_STALL_TIMEOUT + Duration::from_secs(1));
         self.kill_output();
-        self.handler.remove_cnxn(&*self);
+        self.handler.remove_cnxn(self);
         self.registry.unregister(self.id);
-    }
-
-    /// Reads frames until something ends the connection.
-    fn read_frames(self: &Arc<Self>, input: &mut Input) -> ReadEnd {
-        let fd = self.stream.as_raw_fd();
-        if let Err(e) = input.fill(fd, 4) {
-            return e.into();
-        }
-        let a = input.available();
-        let first = i32::from_be_bytes([a[0], a[1], a[2], a[3]]);
-        if let Some(word) = FourLetterWord::from_code(first) {
-            // `None`: not a command after all, but a (bad) length.
-            if let Some(end) = self.four_letter_word(word, input) {
-                return end;
-            }
-        }
-        let (start, end) = match self.next_frame(fd, input) {
-            Ok(range) => range,
-            Err(end) => return end,
-        };
-        let handshake = self.handshake_with(&input.buf[start..end]);
-        input.consume(end - input.pos);
-        if let Err(end) = handshake {
-            return end;
-        }
-        input.release_if_empty();
-        loop {
-            let mut missing = 4;
-            {
-                let _cork = cork();
-                loop {
-                    let (start, end) = match input.complete_frame(&mut missing) {
-                        Ok(Some(range)) => range,
-                        Ok(None) => break,
-                        Err(end) => return end,
-                    };
-                    self.count_received(end - start);
-                    let submitted = self.submit(&input.buf[start..end]);
-                    input.consume(end - input.pos);
-                    if let Err(end) = submitted {
-                        return end;
-                    }
-                }
-            }
-            if let Err(e) = input.read_more(fd, missing) {
-                return e.into();
-            }
-        }
-    }
-
-    /// Blocks for the next whole frame; returns its body's range.
-    fn next_frame(&self, fd: i32, input: &mut Input) -> Result<(usize, usize), ReadEnd> {
-        let mut missing = 4;
-        loop {
-            if let Some(range) = input.complete_frame(&mut missing)? {
-                self.count_received(range.1 - range.0);
-                return Ok(range);
-            }
-            input.read_more(fd, missing)?;
-        }
     }
 
     fn count_received(&self, len: usize) {
@@ -538,6 +564,38 @@ impl BlockingServerCnxn {
     /// Queues bytes that are not a frame (a four-letter word's answer).
     fn push_raw(&self, bytes: &[u8]) {
         self.push_bytes(bytes);
+    }
+}
+
+/// Returns to the kernel the pages of this thread's stack below the
+/// caller's frame (minus [`STACK_KEEP`]), which deeper calls touched
+/// earlier; they read back as zeros if used again. Only the touched pages
+/// of a thread stack count in the RSS, so this is what keeps an idle
+/// connection small.
+fn trim_stack() {
+    let marker = 0u8;
+    let sp = std::hint::black_box(&marker) as *const u8 as usize;
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread; the
+    // range given to madvise lies in this thread's own stack, strictly
+    // below every live frame (STACK_KEEP under the current one), so no
+    // live data is discarded.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return;
+        }
+        let mut base: *mut libc::c_void = std::ptr::null_mut();
+        let mut size = 0usize;
+        let got = libc::pthread_attr_getstack(&attr, &mut base, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if got != 0 {
+            return;
+        }
+        let low = (base as usize + 4095) & !4095;
+        let high = sp.saturating_sub(STACK_KEEP) & !4095;
+        if high > low && sp < base as usize + size {
+            libc::madvise(low as *mut libc::c_void, high - low, libc::MADV_DONTNEED);
+        }
     }
 }
 

@@ -421,3 +421,51 @@ fn shutdown_closes_every_connection_promptly() {
     assert!(closed_by_server(&mut idle));
     assert!(TcpStream::connect(h.factory.local_addr()).is_err(), "no longer accepting");
 }
+
+#[test]
+fn read_chunk_grows_on_full_reads_and_shrinks_on_small_ones() {
+    assert_eq!(next_chunk(512, 512, true), 1024);
+    assert_eq!(next_chunk(MAX_READ_CHUNK, MAX_READ_CHUNK, true), MAX_READ_CHUNK);
+    assert_eq!(next_chunk(4096, 100, false), 2048);
+    assert_eq!(next_chunk(512, 10, false), MIN_READ_CHUNK);
+    assert_eq!(next_chunk(4096, 2000, false), 4096);
+}
+
+#[test]
+fn input_finds_whole_frames_and_reports_what_is_missing() {
+    let mut input = Input::default();
+    input.buf.extend_from_slice(&request(1, 1, b"abc"));
+    input.buf.extend_from_slice(&[0, 0, 0, 20, 1]);
+    let mut missing = 0;
+    let (start, end) = input.complete_frame(&mut missing).ok().flatten().expect("a whole frame");
+    assert_eq!(&input.buf[start + 8..end], b"abc");
+    input.consume(end - input.pos);
+    assert!(matches!(input.complete_frame(&mut missing), Ok(None)));
+    assert_eq!(missing, 19, "20-byte body, 1 byte there");
+    let mut bad = Input::default();
+    bad.buf.extend_from_slice(&(-1i32).to_be_bytes());
+    assert!(matches!(bad.complete_frame(&mut missing), Err(ReadEnd::BadLength(-1))));
+}
+
+#[test]
+fn trimming_the_stack_keeps_live_frames_intact() {
+    fn deep(n: u32) -> u64 {
+        let block = [n as u64; 64];
+        if n == 0 {
+            return block.iter().sum();
+        }
+        deep(n - 1) + std::hint::black_box(block)[3]
+    }
+    let handle = std::thread::Builder::new()
+        .stack_size(CNXN_STACK_SIZE)
+        .spawn(|| {
+            let live = [7u64; 32];
+            let before = deep(100);
+            trim_stack();
+            // Pages below us come back zeroed; our own frame is untouched.
+            assert_eq!(std::hint::black_box(live).iter().sum::<u64>(), 7 * 32);
+            assert_eq!(deep(100), before);
+        })
+        .unwrap();
+    handle.join().unwrap();
+}
