@@ -4,10 +4,18 @@
 //! command's JSON (always 200, errors inside the JSON, as Java); any other
 //! path is 404 and any method but GET/HEAD 405.
 //!
+//! Commands answer from a [`ServerView`]: the standalone server, or in
+//! quorum mode whichever server the peer's current role serves with (one
+//! AdminServer per process, started once, not per role). While no role
+//! serves, commands that need a server answer Java's "not currently
+//! serving" error under the name they were called by, and `monitor`
+//! answers 500 as Java's (whose MonitorCommand fails on the missing
+//! server).
+//!
 //! Threads: one ("AdminServer") that takes requests one at a time from a
 //! blocking HTTP server (`tiny_http`) and answers them. `shutdown` unblocks
 //! and joins it. A port that cannot be bound is an error for the caller:
-//! Java 3.8.0 exits with code 4 then.
+//! standalone Java 3.8.0 exits with code 4 then, a quorum peer only warns.
 //!
 //! Mirrors: `org.apache.zookeeper.server.admin.JettyAdminServer`.
 
@@ -20,6 +28,8 @@ use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::commands;
 use super::json_outputter;
+use super::server_view::{FixedServer, ServerView};
+use crate::config::server_config::ServerConfig;
 use crate::server::command::CommandContext;
 use crate::server::server_cnxn_factory::CnxnRegistry;
 use crate::server::zookeeper_server::ZooKeeperServer;
@@ -121,15 +131,22 @@ pub struct AdminServer {
 }
 
 impl AdminServer {
-    /// Binds and starts serving.
+    /// Binds and starts serving a standalone server.
     pub fn start(zks: Arc<ZooKeeperServer>, registry: Arc<CnxnRegistry>) -> Result<AdminServer, AdminServerError> {
-        let cfg = zks.config();
+        let view = Arc::new(FixedServer { zks, registry });
+        AdminServer::start_view(view.clone(), view.zks.config())
+    }
+
+    /// Binds `admin.serverAddress:admin.serverPort` and serves whatever
+    /// server `view` shows at each request.
+    pub fn start_view(view: Arc<dyn ServerView>, cfg: &ServerConfig) -> Result<AdminServer, AdminServerError> {
         let (address, port, url) = (cfg.admin_server_address.clone(), cfg.admin_server_port, cfg.admin_command_url.clone());
         let description = format!("address {}, port {} and command URL {}", address, port, url);
         let problem = |cause: String| AdminServerError { message: format!("Problem starting AdminServer on {}", description), cause };
         let http = Server::http((address.as_str(), port)).map_err(|e| problem(e.to_string()))?;
         let http = Arc::new(http);
-        let worker = Worker { http: Arc::clone(&http), zks, registry, command_url: url };
+        let whitelist = cfg.four_letter_word_whitelist.clone();
+        let worker = Worker { http: Arc::clone(&http), view, whitelist, command_url: url };
         let thread = std::thread::Builder::new()
             .name("AdminServer".into())
             .spawn(move || worker.run())
@@ -159,11 +176,13 @@ impl Drop for AdminServer {
     }
 }
 
-/// The request loop's state.
+/// The request loop's state (owned by the AdminServer thread).
 struct Worker {
     http: Arc<Server>,
-    zks: Arc<ZooKeeperServer>,
-    registry: Arc<CnxnRegistry>,
+    /// Where the serving server is looked up, per request.
+    view: Arc<dyn ServerView>,
+    /// `4lw.commands.whitelist` (commands report it, never filter by it).
+    whitelist: Vec<String>,
     command_url: String,
 }
 
@@ -186,23 +205,33 @@ impl Worker {
         }
         match route(target, &self.command_url) {
             Route::Index => (200, None, index_page(&self.command_url)),
-            Route::Command(name, params) => {
-                let stats = Some(self.zks.stats());
-                let mut ctx = CommandContext {
-                    stats,
-                    mode: "standalone",
-                    connections: self.registry.connection_infos(),
-                    whitelist: &self.zks.config().four_letter_word_whitelist,
-                    argument: None,
-                    server: Some(&self.zks),
-                    registry: Some(&self.registry),
-                };
-                ctx.drop_closing_connections();
-                let json = commands::run(&name, &params, &ctx);
-                (200, Some(json_outputter::CONTENT_TYPE), json_outputter::to_pretty_string(&json))
-            }
+            Route::Command(name, params) => self.command(&name, &params),
             Route::NotFound => (404, Some("text/html"), error_page(404, "Not Found")),
         }
+    }
+}
+
+impl Worker {
+    /// Runs one command against the server serving now (if any).
+    fn command(&self, name: &str, params: &[(String, String)]) -> (u16, Option<&'static str>, String) {
+        let server = self.view.server();
+        if server.is_none() && commands::fails_without_server(name) {
+            return (500, Some("text/html"), error_page(500, "Server Error: no server is serving"));
+        }
+        let registry = self.view.registry();
+        let mode = self.view.mode();
+        let mut ctx = CommandContext {
+            stats: server.as_ref().map(|s| s.stats()),
+            mode: &mode,
+            connections: registry.as_ref().map(|r| r.connection_infos()).unwrap_or_default(),
+            whitelist: &self.whitelist,
+            argument: None,
+            server: server.as_deref(),
+            registry: registry.as_deref(),
+        };
+        ctx.drop_closing_connections();
+        let json = commands::run(name, params, &ctx);
+        (200, Some(json_outputter::CONTENT_TYPE), json_outputter::to_pretty_string(&json))
     }
 }
 

@@ -79,12 +79,19 @@ pub fn run(name: &str, params: &[(String, String)], ctx: &CommandContext<'_>) ->
     let primary = spec.names[0];
     let server = ctx.serving();
     if spec.server_required && server.is_none() {
-        return response(primary, Map::new(), Some(command::ZK_NOT_SERVING.to_string()));
+        // Java answers this one under the name it was called by.
+        return response(name, Map::new(), Some(command::ZK_NOT_SERVING.to_string()));
     }
     match data_of(primary, params, ctx, server) {
         Ok(data) => response(primary, data, None),
         Err(error) => response(primary, Map::new(), Some(error)),
     }
+}
+
+/// Whether Java's command fails outright (HTTP 500) when no server is
+/// serving: `monitor` is not marked as needing one, yet reads it.
+pub fn fails_without_server(name: &str) -> bool {
+    find(name).is_some_and(|spec| spec.names[0] == "monitor")
 }
 
 /// The data keys of one command.
@@ -110,7 +117,7 @@ fn data_of(
             put(&mut data, "voting", false);
             put(&mut data, "zabstate", "");
         }
-        ("monitor", None) => {}
+        ("monitor", None) => return Err(command::ZK_NOT_SERVING.to_string()),
         ("monitor", Some(s)) => mntr::entries(s, ctx).into_iter().for_each(|(k, v)| {
             data.insert(k, v.to_json());
         }),
@@ -346,8 +353,10 @@ mod tests {
         let v = run("nosuch", &[], &ctx());
         assert_eq!(v, json!({"command": "nosuch", "error": "Unknown command: nosuch"}));
         let v = run("srvr", &[], &ctx());
-        assert_eq!(v["command"], "server_stats");
+        assert_eq!(v["command"], "srvr", "Java names the error after the name it was called by");
         assert_eq!(v["error"], command::ZK_NOT_SERVING);
+        assert!(fails_without_server("mntr") && fails_without_server("monitor"));
+        assert!(!fails_without_server("srvr") && !fails_without_server("nosuch"));
     }
 
     #[test]

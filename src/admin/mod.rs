@@ -1,7 +1,8 @@
 //! The HTTP side of operations: the AdminServer (`/commands/...`, JSON)
 //! and the Prometheus `/metrics` endpoint. Both run on their own thread
-//! next to the client port and read the same server state as the
-//! four-letter words.
+//! next to the client port, once per process (standalone or quorum), and
+//! read the same server state as the four-letter words through a
+//! [`server_view::ServerView`]: in quorum mode, the current role's server.
 //!
 //! Mirrors: `org.apache.zookeeper.server.admin` and
 //! `org.apache.zookeeper.metrics.prometheus`.
@@ -10,3 +11,4 @@ pub mod admin_server;
 pub mod commands;
 pub mod json_outputter;
 pub mod prometheus;
+pub mod server_view;

@@ -8,6 +8,10 @@
 //! `_sum`, the per-key summary sets labelled `key`, and the `process_*`
 //! figures of `exportJvmInfo` that exist outside a JVM.
 //!
+//! The gauges are the serving server's (a [`ServerView`]: standalone, or
+//! the quorum peer's current role); while no role serves there are none,
+//! as Java unregisters them when a role's server shuts down.
+//!
 //! Threads: one ("PrometheusMetricsProvider") serving requests one at a
 //! time. Rendering is a pure function of the metric values.
 //!
@@ -21,9 +25,10 @@ use std::thread::JoinHandle;
 use log::{info, warn};
 use tiny_http::{Header, Response, Server};
 
+use super::server_view::{FixedServer, ServerView};
+use crate::config::server_config::ServerConfig;
 use crate::server::command::{java_double_to_string, mntr, CommandContext};
 use crate::server::server_cnxn_factory::CnxnRegistry;
-use crate::server::server_metrics::names::GAUGES;
 use crate::server::server_metrics::{metrics, Detail, MetricValue, Summary};
 use crate::server::zookeeper_server::ZooKeeperServer;
 
@@ -158,6 +163,30 @@ pub fn process_metrics() -> Vec<(&'static str, &'static str, f64)> {
     out
 }
 
+/// Java boots the metrics provider before anything else and stops when it
+/// cannot: an unknown provider class is an error (the message Java logs).
+pub fn check_provider(config: &ServerConfig) -> Result<(), String> {
+    let name = config.metrics_provider_class_name.as_str();
+    if name == PROMETHEUS_PROVIDER || BUILT_IN_PROVIDERS.contains(&name) {
+        return Ok(());
+    }
+    Err(format!("Cannot boot MetricsProvider {}: unknown metrics provider class", name))
+}
+
+/// Where `/metrics` listens (`metricsProvider.httpHost`, `.httpPort`),
+/// or `None` when the Prometheus provider is not configured.
+pub fn endpoint_address(config: &ServerConfig) -> Result<Option<(String, u16)>, String> {
+    if config.metrics_provider_class_name != PROMETHEUS_PROVIDER {
+        return Ok(None);
+    }
+    let cfg = &config.metrics_provider_configuration;
+    let host = cfg.get("httpHost").map_or("0.0.0.0", String::as_str).to_string();
+    match cfg.get("httpPort").map_or(Ok(7000), |p| p.trim().parse::<u16>()) {
+        Ok(port) => Ok(Some((host, port))),
+        Err(e) => Err(format!("Cannot boot MetricsProvider {}: httpPort: {}", PROMETHEUS_PROVIDER, e)),
+    }
+}
+
 /// The running endpoint.
 pub struct PrometheusEndpoint {
     http: Arc<Server>,
@@ -167,13 +196,19 @@ pub struct PrometheusEndpoint {
 impl PrometheusEndpoint {
     /// Binds `host:port` and serves `/metrics` for `zks`.
     pub fn start(host: &str, port: u16, zks: Arc<ZooKeeperServer>, registry: Arc<CnxnRegistry>) -> std::io::Result<PrometheusEndpoint> {
+        PrometheusEndpoint::start_view(host, port, Arc::new(FixedServer { zks, registry }))
+    }
+
+    /// Binds `host:port` and serves `/metrics` for whatever server `view`
+    /// shows at each scrape.
+    pub fn start_view(host: &str, port: u16, view: Arc<dyn ServerView>) -> std::io::Result<PrometheusEndpoint> {
         info!("Starting /metrics HTTP endpoint at host: {}, port: {}, exportJvmInfo: true", host, port);
         let http = Server::http((host, port)).map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()))?;
         let http = Arc::new(http);
         let serving = Arc::clone(&http);
         let thread = std::thread::Builder::new()
             .name("PrometheusMetricsProvider".into())
-            .spawn(move || serve(&serving, &zks, &registry))?;
+            .spawn(move || serve(&serving, view.as_ref()))?;
         Ok(PrometheusEndpoint { http, thread: Some(thread) })
     }
 
@@ -197,27 +232,31 @@ impl Drop for PrometheusEndpoint {
     }
 }
 
-/// The server's gauges, in registration order.
-fn gauge_values(zks: &ZooKeeperServer, registry: &CnxnRegistry) -> Vec<(&'static str, MetricValue)> {
+/// The serving server's gauges (its role's included), in registration
+/// order; none while no server serves.
+fn gauge_values(view: &dyn ServerView) -> Vec<(&'static str, MetricValue)> {
+    let Some(zks) = view.server() else { return Vec::new() };
+    let registry = view.registry();
+    let mode = view.mode();
     let mut ctx = CommandContext {
         stats: Some(zks.stats()),
-        mode: "standalone",
-        connections: registry.connection_infos(),
+        mode: &mode,
+        connections: registry.as_ref().map(|r| r.connection_infos()).unwrap_or_default(),
         whitelist: &[],
         argument: None,
-        server: Some(zks),
-        registry: Some(registry),
+        server: Some(&zks),
+        registry: registry.as_deref(),
     };
     ctx.drop_closing_connections();
-    GAUGES.iter().map(|name| (*name, mntr::gauge(name, zks, &ctx))).collect()
+    mntr::all_gauges(&zks, &ctx)
 }
 
-fn serve(http: &Server, zks: &ZooKeeperServer, registry: &CnxnRegistry) {
+fn serve(http: &Server, view: &dyn ServerView) {
     for request in http.incoming_requests() {
         let path = request.url().split('?').next().unwrap_or("").to_string();
         let response = match path.as_str() {
             "/metrics" | "/metrics/" => {
-                let body = render(&gauge_values(zks, registry), &process_metrics());
+                let body = render(&gauge_values(view), &process_metrics());
                 let mut r = Response::from_string(body);
                 if let Ok(h) = Header::from_bytes("Content-Type", CONTENT_TYPE) {
                     r = r.with_header(h);
@@ -270,6 +309,22 @@ mod tests {
         assert_eq!(go_double(f64::INFINITY), "+Inf");
         assert_eq!(go_double(3.0), "3.0");
         assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn provider_settings() {
+        let mut config = ServerConfig::with_defaults("/tmp/unused", "127.0.0.1:2181".parse().unwrap());
+        assert_eq!(check_provider(&config), Ok(()));
+        assert_eq!(endpoint_address(&config), Ok(None));
+        config.metrics_provider_class_name = PROMETHEUS_PROVIDER.to_string();
+        assert_eq!(endpoint_address(&config), Ok(Some(("0.0.0.0".to_string(), 7000))));
+        config.metrics_provider_configuration.insert("httpPort".into(), " 7001".into());
+        config.metrics_provider_configuration.insert("httpHost".into(), "127.0.0.1".into());
+        assert_eq!(endpoint_address(&config), Ok(Some(("127.0.0.1".to_string(), 7001))));
+        config.metrics_provider_configuration.insert("httpPort".into(), "x".into());
+        assert!(endpoint_address(&config).is_err());
+        config.metrics_provider_class_name = "com.example.Nope".to_string();
+        assert!(check_provider(&config).unwrap_err().contains("com.example.Nope"));
     }
 
     #[test]

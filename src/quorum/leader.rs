@@ -32,8 +32,10 @@ use super::leader_zookeeper_server::LeaderZooKeeperServer;
 use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::learner_handler::LearnerPeer;
 use super::quorum_packet::make_zxid;
+use super::quorum_monitor::LeaderMonitor;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
 use super::synced_learner_tracker::SyncedLearnerTracker;
+use crate::server::command::mntr::register_role_monitor;
 use crate::server::request::Request;
 use crate::server::zk_database::ZkDatabase;
 use crate::server::zookeeper_server::ZooKeeperServer;
@@ -94,6 +96,8 @@ pub struct Leader {
     committer: Mutex<Option<Committer>>,
     /// Sids for learners that sent no LearnerInfo (negative, decreasing).
     anon_sid: AtomicI64,
+    /// When the role began (`mntr`'s leader_uptime).
+    started_at: Instant,
 }
 
 impl Leader {
@@ -125,7 +129,18 @@ impl Leader {
             zk: Mutex::new(None),
             committer: Mutex::new(None),
             anon_sid: AtomicI64::new(-1),
+            started_at: Instant::now(),
         })
+    }
+
+    /// Connected learners, synced or not.
+    pub fn learner_count(&self) -> usize {
+        self.learners.lock().len()
+    }
+
+    /// Milliseconds since the role began.
+    pub fn uptime_ms(&self) -> i64 {
+        self.started_at.elapsed().as_millis() as i64
     }
 
     /// False once the role is ending.
@@ -312,6 +327,7 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         return Ok(format!("Waiting for a quorum of followers, only synced with sids: [ {} ]", synced));
     }
     let zk = leader.start_zk_server(ctx, zxid);
+    register_role_monitor(&zk, Arc::new(LeaderMonitor::new(leader)));
     ctx.serving.set_server(Some(zk));
     peer.set_last_logged_zxid(zxid);
     info!("LEADING: epoch {} established, serving (zxid 0x{:x})", epoch, zxid);

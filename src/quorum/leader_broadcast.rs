@@ -51,6 +51,31 @@ pub struct Broadcast {
     forwarding: Vec<Arc<LearnerPeer>>,
     /// Learners' `sync`s waiting for a zxid to commit.
     pending_syncs: BTreeMap<i64, Vec<Arc<LearnerPeer>>>,
+    /// PROPOSAL data sizes, for `mntr`.
+    proposal_sizes: ProposalSizes,
+}
+
+/// Sizes of PROPOSAL data in bytes, -1 until the first proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProposalSizes {
+    pub last: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Default for ProposalSizes {
+    fn default() -> Self {
+        ProposalSizes { last: -1, min: -1, max: -1 }
+    }
+}
+
+impl ProposalSizes {
+    /// Records one proposal's size.
+    pub fn record(&mut self, size: i64) {
+        self.last = size;
+        self.min = if self.min == -1 { size } else { self.min.min(size) };
+        self.max = self.max.max(size);
+    }
 }
 
 impl Broadcast {
@@ -64,6 +89,7 @@ impl Broadcast {
             last_proposed: -1,
             forwarding: Vec::new(),
             pending_syncs: BTreeMap::new(),
+            proposal_sizes: ProposalSizes::default(),
         }
     }
 
@@ -90,6 +116,21 @@ impl Broadcast {
     pub fn outstanding_count(&self) -> usize {
         self.outstanding.len()
     }
+
+    /// The synced learners that get the broadcast.
+    pub fn forwarding(&self) -> &[Arc<LearnerPeer>] {
+        &self.forwarding
+    }
+
+    /// Zxids that learners' `sync`s wait for.
+    pub fn pending_sync_count(&self) -> usize {
+        self.pending_syncs.len()
+    }
+
+    /// PROPOSAL sizes so far.
+    pub fn proposal_sizes(&self) -> ProposalSizes {
+        self.proposal_sizes
+    }
 }
 
 /// A request's copy for the log and the commit (no connection).
@@ -112,6 +153,7 @@ impl Leader {
         let payload = Arc::new(txn.to_bytes());
         let mut b = self.bcast.lock();
         b.last_proposed = zxid;
+        b.proposal_sizes.record(payload.len() as i64);
         let acks = SyncedLearnerTracker::new(Arc::clone(&b.verifier));
         b.outstanding.insert(zxid, Proposal { payload: Arc::clone(&payload), acks, request: stub_of(request) });
         for f in b.forwarding.iter().filter(|f| !f.is_observer()) {
@@ -219,4 +261,19 @@ impl Leader {
 pub fn queue_committed(peer: &LearnerPeer, zxid: i64, payload: &Arc<Vec<u8>>) {
     peer.queue(Out::Txn(PROPOSAL, zxid, Arc::clone(payload)));
     peer.queue(Out::Packet(quorum_packet::packet(COMMIT, zxid, None)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProposalSizes;
+
+    #[test]
+    fn proposal_sizes_start_at_minus_one_and_track_extremes() {
+        let mut sizes = ProposalSizes::default();
+        assert_eq!(sizes, ProposalSizes { last: -1, min: -1, max: -1 });
+        sizes.record(40);
+        sizes.record(12);
+        sizes.record(25);
+        assert_eq!(sizes, ProposalSizes { last: 25, min: 12, max: 40 });
+    }
 }

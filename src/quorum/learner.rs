@@ -31,6 +31,7 @@ use parking_lot::Mutex;
 
 use super::learner_sync::SyncOutcome;
 use super::learner_zookeeper_server::LearnerZooKeeperServer;
+use super::quorum_monitor::LearnerMonitor;
 use super::quorum_packet::{self, packet, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
 use super::vote::{epoch_of_zxid, make_zxid};
@@ -38,6 +39,7 @@ use crate::jute::data::Id;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{self, InputArchive, OutputArchive, Record};
 use crate::config::server_config::ServerConfig;
+use crate::server::command::mntr::register_role_monitor;
 use crate::server::zookeeper_server::ZooKeeperServer;
 use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 
@@ -228,7 +230,13 @@ pub fn run_as_peer(
     let epochs = PeerEpochs { peer, db: &ctx.db };
     let is_running = || peer.is_running();
     let serving = Arc::clone(&ctx.serving);
-    let publish = move |server: Option<Arc<ZooKeeperServer>>| serving.set_server(server);
+    let monitor = Arc::new(LearnerMonitor::new(peer));
+    let publish = move |server: Option<Arc<ZooKeeperServer>>| {
+        if let Some(zk) = &server {
+            register_role_monitor(zk, monitor.clone());
+        }
+        serving.set_server(server)
+    };
     let learner = LearnerContext {
         settings: settings_of(peer, ctx),
         leader_addrs,

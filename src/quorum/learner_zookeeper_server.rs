@@ -232,7 +232,7 @@ impl LearnerZooKeeperServer {
         let zks = ZooKeeperServer::for_role(config, db, sessions, Arc::clone(&role) as Arc<dyn ServerRole>);
         zks.startup();
         if role.committer.lock().is_none() {
-            return Err(std::io::Error::new(std::io::ErrorKind::Other, "the learner's chain did not start"));
+            return Err(std::io::Error::other("the learner's chain did not start"));
         }
         info!("{} server started (myid={})", mode, my_id);
         Ok(LearnerZooKeeperServer { zks, role })

@@ -28,7 +28,7 @@ use super::quorum_peer::{QuorumPeer, ServingSlot};
 use crate::config::server_config::ServerConfig;
 use crate::jute::proto::{ConnectRequest, RequestHeader};
 use crate::server::server_cnxn::{CloseReason, ServerCnxn};
-use crate::server::server_cnxn_factory::{CnxnHandler, Limits, ServerCnxnFactory};
+use crate::server::server_cnxn_factory::{CnxnHandler, CnxnRegistry, Limits, ServerCnxnFactory};
 use crate::server::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
 
 /// The handler behind the client port.
@@ -46,6 +46,11 @@ pub struct QuorumClientPort {
 impl QuorumClientPort {
     fn server(&self) -> Option<Arc<ZooKeeperServer>> {
         self.current.read().clone()
+    }
+
+    /// The live client connections (for the AdminServer and `/metrics`).
+    pub fn registry(&self) -> Option<Arc<CnxnRegistry>> {
+        self.factory.get().map(|f| Arc::clone(f.registry()))
     }
 }
 

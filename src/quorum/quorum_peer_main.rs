@@ -1,14 +1,18 @@
 //! Quorum mode's entry point: when zoo.cfg describes an ensemble, parse the
 //! quorum config, load the database and the epoch files, open the client
-//! port (four-letter words) and the election port, start the election
-//! threads and the QuorumPeer main thread, then wait for SIGTERM/SIGINT.
+//! port (four-letter words), the AdminServer and `/metrics` (once for the
+//! process, showing whichever role serves; see `quorum_serving`) and the
+//! election port, start the election threads and the QuorumPeer main
+//! thread, then wait for SIGTERM/SIGINT.
 //!
 //! Runs on the process's main thread; `zk-server`'s `main` calls
 //! [`run_if_quorum`] first and falls back to standalone when it returns
 //! `None`.
 //!
 //! Exit codes as Java's: 2 invalid config, 14 election port cannot be
-//! bound (`UNABLE_TO_BIND_QUORUM_PORT`), 1 anything else.
+//! bound (`UNABLE_TO_BIND_QUORUM_PORT`), 1 anything else (a metrics
+//! provider that cannot start included). A taken admin port is only a
+//! warning in quorum mode, as in Java's `QuorumPeer.start`.
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeerMain`
 //! (`initializeAndRun`, `runFromConfig`) and `QuorumPeer.start`.
@@ -27,13 +31,14 @@ use super::epoch_files::load_epochs;
 use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
 use super::quorum_client_port;
 use super::quorum_cnx_manager::{CnxSettings, QuorumCnxManager};
-use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
+use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings};
+use super::quorum_serving::{start_endpoints, PeerServing};
 use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
-use crate::server::zookeeper_server::ZooKeeperServer;
 use crate::config::config_error::EXIT_UNEXPECTED_ERROR;
 use crate::config::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
 use crate::config::system_properties::SystemProperties;
 use crate::jute;
+use crate::server::server_metrics::metrics;
 use crate::server::zk_database::ZkDatabase;
 
 /// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`.
@@ -81,6 +86,8 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         Ok(zxid) => zxid,
         Err(e) => return unexpected(&format!("Unable to load database on disk: {}", e)),
     };
+    // Uptime (srvr, mntr) counts from here, as the standalone server's.
+    metrics().server_started();
     let epochs = match load_epochs(&db, last_zxid) {
         Ok(epochs) => epochs,
         Err(e) => {
@@ -101,17 +108,22 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         epochs.accepted,
         role,
     ));
-    let client_port: Arc<dyn ServingSlot> = if config.client_port_configured {
+    let client_port = if config.client_port_configured {
         match quorum_client_port::start(config.server.client_port_address, peer.clone(), &config.server) {
-            Ok(port) => port,
+            Ok(port) => Some(port),
             Err(e) => {
                 return unexpected(&format!("cannot bind the client port {}: {}", config.server.client_port_address, e))
             }
         }
     } else {
-        Arc::new(NoClientPort)
+        None
     };
-    peer.attach_roles(RoleContext { db: db.clone(), config: Arc::new(config.clone()), serving: client_port });
+    let serving = Arc::new(PeerServing::new(peer.clone(), client_port));
+    let mut endpoints = match start_endpoints(&config.server, serving.clone()) {
+        Ok(endpoints) => endpoints,
+        Err(message) => return unexpected(&message),
+    };
+    peer.attach_roles(RoleContext { db: db.clone(), config: Arc::new(config.clone()), serving });
     let mut purge = DatadirCleanupManager::new(&config.server);
     purge.start();
     let Some(me) = verifier.all_members().get(&config.my_id) else {
@@ -161,19 +173,13 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
     manager.halt();
     fle.shutdown();
     let _ = main_thread.join();
+    endpoints.shutdown();
     drop(purge);
     if let Err(e) = db.close() {
         warn!("closing the database: {}", e);
     }
     info!("Shutdown complete");
     0
-}
-
-/// No client port configured: roles serve no clients.
-struct NoClientPort;
-
-impl ServingSlot for NoClientPort {
-    fn set_server(&self, _server: Option<Arc<ZooKeeperServer>>) {}
 }
 
 fn wait_for_signal(mut signals: Signals) {

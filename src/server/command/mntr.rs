@@ -6,14 +6,60 @@
 //! Values we do not measure read 0 (or -1 where Java starts at -1), so the
 //! key set matches Java's. Runs on the asking thread.
 //!
+//! A quorum role's server adds its own values (`peer_state`, the leader's
+//! learner counts, ...): the role registers a [`RoleMonitor`] for its
+//! server with [`register_role_monitor`] when it starts serving, and it
+//! lapses with the server.
+//!
 //! Mirrors: `org.apache.zookeeper.server.command.MonitorCommand`,
 //! `ZooKeeperServer.dumpMonitorValues` and the gauges of
-//! `ZooKeeperServer.registerMetrics`.
+//! `ZooKeeperServer.registerMetrics` (with the quorum servers' overrides).
+
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 
 use super::{full_version, CommandContext};
 use crate::server::server_metrics::names::GAUGES;
 use crate::server::server_metrics::{in_java_order, metrics, MetricValue};
 use crate::server::zookeeper_server::ZooKeeperServer;
+
+/// What a quorum role adds to its server's monitor values.
+pub trait RoleMonitor: Send + Sync {
+    /// Entries printed right after `server_state` (Java's
+    /// `dumpMonitorValues` overrides: `peer_state`, `observer_master_id`).
+    fn state_entries(&self) -> Vec<(&'static str, MetricValue)>;
+    /// Gauges the role registers besides the server's (`quorum_size`,
+    /// `learners`, ...), in registration order.
+    fn gauges(&self) -> Vec<(&'static str, MetricValue)>;
+}
+
+/// Role monitors by server; an entry lapses when its server is dropped.
+type RoleMonitors = Vec<(Weak<ZooKeeperServer>, Arc<dyn RoleMonitor>)>;
+static ROLE_MONITORS: Mutex<RoleMonitors> = parking_lot::const_mutex(Vec::new());
+
+/// Attaches `monitor` to `server` (replacing an earlier one).
+pub fn register_role_monitor(server: &Arc<ZooKeeperServer>, monitor: Arc<dyn RoleMonitor>) {
+    let mut all = ROLE_MONITORS.lock();
+    all.retain(|(s, _)| s.strong_count() > 0 && !std::ptr::eq(s.as_ptr(), Arc::as_ptr(server)));
+    all.push((Arc::downgrade(server), monitor));
+}
+
+/// The role monitor of `server`, if a role registered one.
+pub fn role_monitor(server: &ZooKeeperServer) -> Option<Arc<dyn RoleMonitor>> {
+    let all = ROLE_MONITORS.lock();
+    all.iter().find(|(s, _)| std::ptr::eq(s.as_ptr(), server)).map(|(_, m)| Arc::clone(m))
+}
+
+/// The server's gauges and its role's, each (name, value): `GAUGES` in
+/// registration order, then the role's.
+pub fn all_gauges(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(&'static str, MetricValue)> {
+    let mut out: Vec<(&'static str, MetricValue)> = GAUGES.iter().map(|name| (*name, gauge(name, server, ctx))).collect();
+    if let Some(role) = role_monitor(server) {
+        out.extend(role.gauges());
+    }
+    out
+}
 
 /// Every `mntr` entry (key without `zk_`), in Java's order.
 pub fn entries(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(String, MetricValue)> {
@@ -21,8 +67,16 @@ pub fn entries(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(Strin
         ("version".to_string(), MetricValue::Text(full_version())),
         ("server_state".to_string(), MetricValue::Text(ctx.mode.to_string())),
     ];
-    for name in in_java_order(&GAUGES) {
-        out.push((name.to_string(), gauge(name, server, ctx)));
+    if let Some(role) = role_monitor(server) {
+        out.extend(role.state_entries().into_iter().map(|(k, v)| (k.to_string(), v)));
+    }
+    let mut gauges = all_gauges(server, ctx);
+    let names: Vec<&str> = gauges.iter().map(|(name, _)| *name).collect();
+    for name in in_java_order(&names) {
+        if let Some(i) = gauges.iter().position(|(n, _)| *n == name) {
+            let (name, value) = gauges.swap_remove(i);
+            out.push((name.to_string(), value));
+        }
     }
     let mismatches = server.zk_database().tree.read().digest_mismatches() as i64;
     for (key, value) in metrics().dump() {

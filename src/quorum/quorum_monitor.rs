@@ -1,0 +1,158 @@
+//! What a quorum role adds to `mntr`, the AdminServer's `monitor` and
+//! `/metrics` for its server: `peer_state` (and an observer's
+//! `observer_master_id`) after `server_state`, the `quorum_size` gauge,
+//! and on the leader the learner counts, pending syncs, its uptime and
+//! the PROPOSAL sizes. Registered by the role when its server starts
+//! serving (`mntr::register_role_monitor`); it lapses with the server.
+//!
+//! Values are read on the asking thread (a 4lw connection, the
+//! AdminServer, `/metrics`); the leader's under its `bcast` and
+//! `learners` locks, briefly.
+//!
+//! Mirrors: `QuorumZooKeeperServer.dumpMonitorValues` / `registerMetrics`,
+//! `LeaderZooKeeperServer.registerMetrics`,
+//! `ObserverZooKeeperServer.dumpMonitorValues` and
+//! `QuorumPeer.getDetailedPeerState`.
+
+use std::sync::{Arc, Weak};
+
+use super::leader::Leader;
+use super::quorum_peer::QuorumPeer;
+use super::vote::ServerState;
+use crate::server::command::mntr::RoleMonitor;
+use crate::server::server_metrics::MetricValue;
+
+/// `peer_state` of a serving role: its state and Zab phase, lowercase (a
+/// role only serves once in broadcast).
+pub fn detailed_peer_state(state: ServerState) -> String {
+    format!("{} - broadcast", state.java_name().to_lowercase())
+}
+
+/// A follower's or observer's additions.
+pub struct LearnerMonitor {
+    /// FOLLOWING or OBSERVING.
+    state: ServerState,
+    /// Voting members.
+    quorum_size: usize,
+    /// The leader's sid (an observer's `observer_master_id`).
+    leader_sid: i64,
+}
+
+impl LearnerMonitor {
+    /// For the role `peer` is in now.
+    pub fn new(peer: &QuorumPeer) -> LearnerMonitor {
+        LearnerMonitor { state: peer.state(), quorum_size: peer.verifier.voters().len(), leader_sid: peer.current_vote().id }
+    }
+}
+
+impl RoleMonitor for LearnerMonitor {
+    fn state_entries(&self) -> Vec<(&'static str, MetricValue)> {
+        let mut out = vec![("peer_state", MetricValue::Text(detailed_peer_state(self.state)))];
+        if self.state == ServerState::Observing {
+            out.push(("observer_master_id", MetricValue::Long(self.leader_sid)));
+        }
+        out
+    }
+
+    fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
+        vec![("quorum_size", MetricValue::Long(self.quorum_size as i64))]
+    }
+}
+
+/// The leader's additions, read live from the leader.
+pub struct LeaderMonitor {
+    /// Weak: the monitor must not keep a finished role alive.
+    leader: Weak<Leader>,
+    /// Voting members.
+    quorum_size: usize,
+}
+
+impl LeaderMonitor {
+    /// For `leader`.
+    pub fn new(leader: &Arc<Leader>) -> LeaderMonitor {
+        LeaderMonitor { leader: Arc::downgrade(leader), quorum_size: leader.verifier.voters().len() }
+    }
+}
+
+/// The leader's figures, in Java's registration order.
+fn leader_gauges(leader: &Leader) -> Vec<(&'static str, MetricValue)> {
+    let learners = leader.learner_count() as i64;
+    let b = leader.bcast.lock();
+    let observers = b.forwarding().iter().filter(|l| l.is_observer()).count();
+    let followers: Vec<i64> = b.forwarding().iter().filter(|l| !l.is_observer()).map(|l| l.sid()).collect();
+    let non_voting = followers.iter().filter(|sid| !leader.verifier.is_voter(**sid)).count();
+    let sizes = b.proposal_sizes();
+    let pending = b.pending_sync_count();
+    drop(b);
+    vec![
+        ("learners", MetricValue::Long(learners)),
+        ("synced_followers", MetricValue::Long(followers.len() as i64)),
+        ("synced_non_voting_followers", MetricValue::Long(non_voting as i64)),
+        ("synced_observers", MetricValue::Long(observers as i64)),
+        ("pending_syncs", MetricValue::Long(pending as i64)),
+        ("leader_uptime", MetricValue::Long(leader.uptime_ms())),
+        ("last_proposal_size", MetricValue::Long(sizes.last)),
+        ("max_proposal_size", MetricValue::Long(sizes.max)),
+        ("min_proposal_size", MetricValue::Long(sizes.min)),
+    ]
+}
+
+impl RoleMonitor for LeaderMonitor {
+    fn state_entries(&self) -> Vec<(&'static str, MetricValue)> {
+        vec![("peer_state", MetricValue::Text(detailed_peer_state(ServerState::Leading)))]
+    }
+
+    fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
+        let mut out = vec![("quorum_size", MetricValue::Long(self.quorum_size as i64))];
+        if let Some(leader) = self.leader.upgrade() {
+            out.extend(leader_gauges(&leader));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::server_metrics::in_java_order;
+    use crate::server::server_metrics::names::GAUGES;
+
+    #[test]
+    fn peer_states_read_as_java_prints_them() {
+        assert_eq!(detailed_peer_state(ServerState::Leading), "leading - broadcast");
+        assert_eq!(detailed_peer_state(ServerState::Following), "following - broadcast");
+        assert_eq!(detailed_peer_state(ServerState::Observing), "observing - broadcast");
+    }
+
+    #[test]
+    fn observer_names_its_leader() {
+        let m = LearnerMonitor { state: ServerState::Observing, quorum_size: 3, leader_sid: 7 };
+        let keys: Vec<&str> = m.state_entries().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["peer_state", "observer_master_id"]);
+        let f = LearnerMonitor { state: ServerState::Following, ..m };
+        assert_eq!(f.state_entries().len(), 1);
+        assert!(matches!(f.gauges()[..], [("quorum_size", MetricValue::Long(3))]));
+    }
+
+    #[test]
+    fn leader_gauges_fall_into_java_3_8_0_mntr_order() {
+        // Registration order: the server's gauges, quorum_size, the leader's.
+        let mut names: Vec<&str> = GAUGES.to_vec();
+        names.extend([
+            "quorum_size", "learners", "synced_followers", "synced_non_voting_followers", "synced_observers",
+            "pending_syncs", "leader_uptime", "last_proposal_size", "max_proposal_size", "min_proposal_size",
+        ]);
+        // What a Java 3.8.0 leader's monitor printed after peer_state.
+        let printed = [
+            "ephemerals_count", "num_alive_connections", "avg_latency", "min_proposal_size", "outstanding_requests",
+            "znode_count", "global_sessions", "non_mtls_remote_conn_count", "last_client_response_size",
+            "packets_sent", "packets_received", "max_proposal_size", "max_client_response_size", "synced_followers",
+            "connection_drop_probability", "watch_count", "synced_non_voting_followers", "synced_observers",
+            "auth_failed_count", "min_latency", "max_file_descriptor_count", "approximate_data_size",
+            "open_file_descriptor_count", "last_proposal_size", "pending_syncs", "leader_uptime", "local_sessions",
+            "uptime", "max_latency", "outstanding_tls_handshake", "learners", "min_client_response_size",
+            "non_mtls_local_conn_count", "quorum_size",
+        ];
+        assert_eq!(in_java_order(&names), printed);
+    }
+}
