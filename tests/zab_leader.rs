@@ -29,7 +29,6 @@ use zookeeper::server::zookeeper_server::ZooKeeperServer;
 use zookeeper::zoo_defs::op_code;
 
 #[path = "persistence_util.rs"]
-#[allow(dead_code)]
 mod persistence_util;
 
 /// The peer's real client port, remembering (weakly) every server a role

@@ -1,6 +1,9 @@
 //! Table tests of the election decisions (the cases of the seeds: a higher
 //! epoch wins, then zxid, then sid; observers do not count; a late joiner
 //! follows the leader in place).
+//!
+//! Mirrors: `org.apache.zookeeper.test.FLEPredicateTest` and `FLETest`
+//! (the cases, written anew as table tests of our pure decisions).
 
 use super::*;
 

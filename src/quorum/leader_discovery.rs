@@ -129,21 +129,17 @@ impl Leader {
         if self.is_participant(sid) {
             s.connecting.insert(sid);
         }
-        let me = self.my_id;
-        if s.connecting.contains(&me) && d.verifier.has_quorum(&s.connecting) {
-            s.epoch_decided = true;
+        let reached = s.connecting.contains(&self.my_id) && d.verifier.has_quorum(&s.connecting);
+        if reached {
             info!("New epoch {} decided by {:?}", s.epoch, s.connecting);
-            d.changed.notify_all();
-            return Ok(s.epoch);
         }
-        let running = || self.is_running();
-        if d.wait_until(&mut s, self.timing.init_timeout(), &running, &|s| s.epoch_decided) {
-            Ok(s.epoch)
-        } else if !self.is_running() {
-            Err(LeaderError::Stopped)
-        } else {
-            Err(LeaderError::Timeout("Timeout while waiting for epoch from quorum".into()))
-        }
+        let barrier = Barrier {
+            mark: |s| s.epoch_decided = true,
+            passed: |s| s.epoch_decided,
+            timeout: "Timeout while waiting for epoch from quorum",
+        };
+        self.pass(&mut s, reached, barrier)?;
+        Ok(s.epoch)
     }
 
     /// Counts `sid`'s ACKEPOCH (`ss` = its currentEpoch, lastZxid; epoch −1
@@ -166,20 +162,13 @@ impl Leader {
                 s.electing.insert(sid);
             }
         }
-        let me = self.my_id;
-        if s.electing.contains(&me) && d.verifier.has_quorum(&s.electing) {
-            s.epoch_acked = true;
-            d.changed.notify_all();
-            return Ok(());
-        }
-        let running = || self.is_running();
-        if d.wait_until(&mut s, self.timing.init_timeout(), &running, &|s| s.epoch_acked) {
-            Ok(())
-        } else if !self.is_running() {
-            Err(LeaderError::Stopped)
-        } else {
-            Err(LeaderError::Timeout("Timeout while waiting for epoch to be acked by quorum".into()))
-        }
+        let reached = s.electing.contains(&self.my_id) && d.verifier.has_quorum(&s.electing);
+        let barrier = Barrier {
+            mark: |s| s.epoch_acked = true,
+            passed: |s| s.epoch_acked,
+            timeout: "Timeout while waiting for epoch to be acked by quorum",
+        };
+        self.pass(&mut s, reached, barrier)
     }
 
     /// Counts `sid`'s NEWLEADER ack and waits for a quorum of them.
@@ -197,20 +186,42 @@ impl Leader {
             return Ok(());
         }
         s.new_leader_acks.add_ack(sid);
-        if s.new_leader_acks.has_all_quorums() {
-            s.new_leader_quorum = true;
+        let reached = s.new_leader_acks.has_all_quorums();
+        let barrier = Barrier {
+            mark: |s| s.new_leader_quorum = true,
+            passed: |s| s.new_leader_quorum,
+            timeout: "Timeout while waiting for NEWLEADER to be acked by quorum",
+        };
+        self.pass(&mut s, reached, barrier)
+    }
+
+    /// Passes `barrier`: when this call `reached` it, marks it and wakes
+    /// the waiters; otherwise waits (initLimit × tickTime) for another
+    /// thread to mark it.
+    fn pass(&self, s: &mut MutexGuard<'_, State>, reached: bool, barrier: Barrier) -> Result<(), LeaderError> {
+        let d = &self.discovery;
+        if reached {
+            (barrier.mark)(s);
             d.changed.notify_all();
             return Ok(());
         }
         let running = || self.is_running();
-        if d.wait_until(&mut s, self.timing.init_timeout(), &running, &|s| s.new_leader_quorum) {
+        if d.wait_until(s, self.timing.init_timeout(), &running, &barrier.passed) {
             Ok(())
         } else if !self.is_running() {
             Err(LeaderError::Stopped)
         } else {
-            Err(LeaderError::Timeout("Timeout while waiting for NEWLEADER to be acked by quorum".into()))
+            Err(LeaderError::Timeout(barrier.timeout.into()))
         }
     }
+}
+
+/// One of the three barriers: how to mark it passed, how to tell, and
+/// what a timeout says (Java's messages).
+struct Barrier {
+    mark: fn(&mut State),
+    passed: fn(&State) -> bool,
+    timeout: &'static str,
 }
 
 #[cfg(test)]

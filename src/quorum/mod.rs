@@ -1,7 +1,9 @@
 //! Quorum mode: the ensemble's members and quorum rules, the election
 //! transport, FastLeaderElection, the peer's state machine, and Zab: the
 //! leader (discovery, learner sync, broadcast), the followers and
-//! observers, and the role servers with their processor chains.
+//! observers, the role servers with their processor chains, and the ops
+//! surface a peer shares across roles (client port, AdminServer,
+//! `/metrics`).
 //!
 //! | module | role | Java twin |
 //! |---|---|---|
@@ -16,21 +18,37 @@
 //! | [`fast_leader_election`] | election threads | `FastLeaderElection` |
 //! | [`epoch_files`] | `acceptedEpoch` / `currentEpoch` checks | `QuorumPeer.loadDataBase` |
 //! | [`quorum_peer`] | LOOKING/FOLLOWING/LEADING/OBSERVING loop | `QuorumPeer` |
-//! | [`leader`], [`leader_discovery`], [`leader_broadcast`] | the LEADING role | `Leader` |
+//! | [`quorum_packet`] | leader↔learner packet types and payloads | `Leader` constants |
+//! | **leader** | | |
+//! | [`leader`] | the LEADING role: tick loop, learner registry, shutdown | `Leader` |
+//! | [`leader_discovery`] | epoch agreement, NEWLEADER ack quorum | `Leader.getEpochToPropose`, `waitForEpochAck`, `waitForNewLeaderAck` |
+//! | [`leader_broadcast`] | proposals, acks, commits, forwarding set, syncs | `Leader.propose`, `processAck`, `commit` |
+//! | [`synced_learner_tracker`] | who acked, per quorum rule | `SyncedLearnerTracker` |
 //! | [`learner_cnx_acceptor`], [`learner_handler`] | the leader's quorum port, one thread per learner | `Leader.LearnerCnxAcceptor`, `LearnerHandler` |
 //! | [`learner_handler_sync`] | DIFF / TRUNC / SNAP decision (committed log, txn log) | `LearnerHandler.syncFollower` |
-//! | [`learner`], [`learner_sync`] | the learner side: connect, register, sync | `Learner` |
+//! | [`leader_zookeeper_server`] | the leader's server and chain | `LeaderZooKeeperServer` |
+//! | [`proposal_request_processor`] | proposes, then logs locally | `ProposalRequestProcessor` |
+//! | [`ack_request_processor`] | the leader's own ack after its fsync | `AckRequestProcessor` |
+//! | [`to_be_applied_request_processor`] | drops applied txns from toBeApplied | `Leader.ToBeAppliedRequestProcessor` |
+//! | **learners** | | |
+//! | [`learner`], [`learner_sync`] | connect, register, sync with the leader | `Learner` |
 //! | [`follower`], [`observer`] | the FOLLOWING / OBSERVING roles | `Follower`, `Observer` |
-//! | [`leader_zookeeper_server`], [`learner_zookeeper_server`], [`follower_zookeeper_server`], [`observer_zookeeper_server`] | the roles' servers and chains | `*ZooKeeperServer` |
-//! | [`quorum_client_port`] | four-letter words in quorum mode | `NIOServerCnxn` (4lw) |
+//! | [`learner_zookeeper_server`], [`follower_zookeeper_server`], [`observer_zookeeper_server`] | the learners' servers and chains | `LearnerZooKeeperServer`, `FollowerZooKeeperServer`, `ObserverZooKeeperServer` |
+//! | [`follower_request_processor`], [`observer_request_processor`] | forward writes to the leader | `FollowerRequestProcessor`, `ObserverRequestProcessor` |
+//! | [`send_ack_request_processor`] | ACK each logged proposal | `SendAckRequestProcessor` |
+//! | [`learner_session_tracker`] | sessions touched since the last PING | `LearnerSessionTracker` |
+//! | **shared by the roles** | | |
 //! | [`commit_processor`] | holds writes until committed, per-session order | `CommitProcessor` |
-//! | [`quorum_packet`] | leader↔learner packet types and payloads | `Leader` constants |
+//! | [`quorum_client_port`] | the client port in front of the serving role | `NIOServerCnxnFactory` + `QuorumPeer.setZooKeeperServer` |
+//! | [`quorum_serving`] | the serving slot; AdminServer and `/metrics` once per process | `QuorumPeer.start`, `adminServer.setZooKeeperServer` |
+//! | [`quorum_monitor`] | the roles' `mntr` / `monitor` / `/metrics` values | `QuorumZooKeeperServer.dumpMonitorValues`, `LeaderZooKeeperServer.registerMetrics` |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
 //!
 //! The ensemble part of the config is [`crate::config::quorum_peer_config`].
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
+pub mod ack_request_processor;
 pub mod circular_blocking_queue;
 pub mod commit_processor;
 pub mod election_round;
@@ -42,8 +60,12 @@ pub mod follower_request_processor;
 pub mod follower_zookeeper_server;
 pub mod initial_message;
 pub mod leader;
+pub mod leader_broadcast;
+pub mod leader_discovery;
+pub mod leader_zookeeper_server;
 pub mod learner;
 pub mod learner_cnx_acceptor;
+pub mod learner_handler;
 pub mod learner_handler_sync;
 pub mod learner_session_tracker;
 pub mod learner_sync;
@@ -52,6 +74,7 @@ pub mod notification;
 pub mod observer;
 pub mod observer_request_processor;
 pub mod observer_zookeeper_server;
+pub mod proposal_request_processor;
 pub mod quorum_client_port;
 pub mod quorum_cnx_manager;
 pub mod quorum_cnx_workers;
@@ -61,13 +84,7 @@ pub mod quorum_peer;
 pub mod quorum_peer_main;
 pub mod quorum_server;
 pub mod quorum_serving;
-pub mod synced_learner_tracker;
 pub mod send_ack_request_processor;
-pub mod vote;
-pub mod ack_request_processor;
-pub mod leader_broadcast;
-pub mod leader_discovery;
-pub mod leader_zookeeper_server;
-pub mod learner_handler;
-pub mod proposal_request_processor;
+pub mod synced_learner_tracker;
 pub mod to_be_applied_request_processor;
+pub mod vote;

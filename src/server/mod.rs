@@ -1,5 +1,7 @@
-//! The standalone server: connections, sessions, the request pipeline, the
-//! DataTree and watches.
+//! The server core, shared by standalone mode and every quorum role:
+//! connections, sessions, the request pipeline (the standalone chain; the
+//! roles' chains are in `crate::quorum`), the DataTree, watches, ACLs,
+//! the four-letter words and the metrics.
 //!
 //! Mirrors: `org.apache.zookeeper.server`.
 
