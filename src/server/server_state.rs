@@ -6,7 +6,7 @@
 //! not need the server object (which owns them) and there is no cycle.
 //!
 //! Threads and locks: `outstanding` (Prep, Final) is taken before the
-//! tree lock; `cnxns` and `in_process` are leaf locks.
+//! tree lock; `cnxns` and `capacity_lock` are leaf locks.
 //!
 //! Mirrors: the shared fields of `org.apache.zookeeper.server.ZooKeeperServer`.
 
@@ -53,8 +53,12 @@ pub struct ServerState {
     cnxns: Mutex<HashMap<i64, SessionCnxn>>,
     /// Requests from connections submitted but not yet answered, for the
     /// globalOutstandingLimit backpressure.
-    in_process: Mutex<i64>,
-    /// Signalled when `in_process` drops or the server stops.
+    in_process: AtomicI64,
+    /// Held by submitters waiting for capacity and by `dec_in_process`
+    /// when it signals them (guards no data: it orders the wake-ups).
+    capacity_lock: Mutex<()>,
+    /// Signalled (one waiter per freed slot) when `in_process` drops
+    /// below the limit, and for everyone when the server stops.
     in_process_changed: Condvar,
     /// False once shutdown starts: blocked submitters give up.
     pub running: AtomicBool,
@@ -74,7 +78,8 @@ impl ServerState {
             stats: ServerStats::new(),
             auth,
             cnxns: Mutex::new(HashMap::new()),
-            in_process: Mutex::new(0),
+            in_process: AtomicI64::new(0),
+            capacity_lock: Mutex::new(()),
             in_process_changed: Condvar::new(),
             running: AtomicBool::new(true),
         }
@@ -134,19 +139,29 @@ impl ServerState {
 
     /// A connection's request entered the pipeline.
     pub fn inc_in_process(&self) {
-        *self.in_process.lock() += 1;
+        self.in_process.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A connection's request was answered.
+    /// A connection's request was answered. Past the limit, each answer
+    /// wakes one blocked submitter (one freed slot, one waiter: no herd).
     pub fn dec_in_process(&self) {
-        let mut n = self.in_process.lock();
-        *n = (*n - 1).max(0);
-        self.in_process_changed.notify_all();
+        let prev = self
+            .in_process
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some((n - 1).max(0)))
+            .unwrap_or(0);
+        if prev > self.outstanding_limit() {
+            let _guard = self.capacity_lock.lock();
+            self.in_process_changed.notify_one();
+        }
     }
 
     /// Requests submitted by connections and not yet answered.
     pub fn in_process(&self) -> i64 {
-        *self.in_process.lock()
+        self.in_process.load(Ordering::Acquire)
+    }
+
+    fn outstanding_limit(&self) -> i64 {
+        self.config.global_outstanding_limit.max(1) as i64
     }
 
     /// Blocks the calling connection thread while more than
@@ -154,22 +169,23 @@ impl ServerState {
     /// reading from the socket instead; the effect on the client is the
     /// same). Returns at once when the server is stopping.
     pub fn wait_for_capacity(&self) {
-        let limit = self.config.global_outstanding_limit.max(1) as i64;
-        let mut n = self.in_process.lock();
-        if *n <= limit {
+        let limit = self.outstanding_limit();
+        if self.in_process() <= limit {
             return;
         }
         // Replies this thread has corked must not wait with it.
-        drop(n);
         super::blocking_server_cnxn::flush_corked();
-        n = self.in_process.lock();
-        while *n > limit && self.running.load(Ordering::SeqCst) {
-            self.in_process_changed.wait_for(&mut n, std::time::Duration::from_millis(100));
+        let mut guard = self.capacity_lock.lock();
+        // The count is re-read under the lock that `dec_in_process`
+        // notifies under, so no wake-up is lost.
+        while self.in_process() > limit && self.running.load(Ordering::SeqCst) {
+            self.in_process_changed.wait_for(&mut guard, std::time::Duration::from_millis(100));
         }
     }
 
     /// Wakes every thread blocked in `wait_for_capacity` (shutdown).
     pub fn wake_all(&self) {
+        let _guard = self.capacity_lock.lock();
         self.in_process_changed.notify_all();
     }
 }
