@@ -6,10 +6,9 @@ running our standalone server on that peer's dataDir first and writing a
 few znodes). Every peer, Java and ours, must settle on the same leader in
 the same election round.
 
-The peers then part ways: Zab is not implemented yet, so Java followers
-cannot sync with our leader (and our followers never sync with a Java
-leader); the assertions are about the first election only, read from the
-logs: Java's FastLeaderElection DEBUG lines ("Sending Notification ...
+The assertions are about the first election only (Zab after it is the
+subject of the test_zab_* files, which reuse `Peer`), read from the logs:
+Java's FastLeaderElection DEBUG lines ("Sending Notification ...
 (n.round)", "About to leave FLE instance: leader=..., my state=...") and
 ours ("Election done: leader L (..., round 0xR ...), my state S").
 
@@ -27,7 +26,7 @@ import time
 
 import pytest
 
-from conftest import JVM_FLAGS, RUST_BIN, ZkServer, free_port, java_classpath, require_impl
+from conftest import JAVA_LIB, JVM_FLAGS, RUST_BIN, ZkServer, free_port, java_classpath, require_impl
 
 ELECTION_TIMEOUT = 90.0  # JVM start-up on a loaded 2-core CI machine
 
@@ -74,9 +73,15 @@ def wait_decisions(peers, timeout=ELECTION_TIMEOUT):
 
 
 class Peer:
-    def __init__(self, kind, sid, workdir):
+    """One ensemble member, Java or ours. `observer` makes it an observer
+    (in every member's server list and its own peerType); `extra` adds
+    zoo.cfg lines (e.g. the AdminServer's port)."""
+
+    def __init__(self, kind, sid, workdir, observer=False, extra=None):
         self.kind = kind
         self.sid = sid
+        self.observer = observer
+        self.extra = dict(extra or {})
         self.dir = workdir
         self.data = workdir / "data"
         self.data.mkdir(parents=True, exist_ok=True)
@@ -109,7 +114,12 @@ class Peer:
                  "clientPortAddress=127.0.0.1", "admin.enableServer=false",
                  "4lw.commands.whitelist=*", "cnxTimeout=2000"]
         for p in peers:
-            lines.append("server.%d=127.0.0.1:%d:%d" % (p.sid, p.quorum_port, p.election_port))
+            lines.append("server.%d=127.0.0.1:%d:%d%s" % (p.sid, p.quorum_port, p.election_port,
+                                                       ":observer" if p.observer else ""))
+        if self.observer:
+            lines.append("peerType=observer")
+        lines = [l for l in lines if l.split("=", 1)[0] not in self.extra]
+        lines += ["%s=%s" % kv for kv in self.extra.items()]
         self.cfg = self.dir / "zoo.cfg"
         self.cfg.write_text("\n".join(lines) + "\n")
 
@@ -119,9 +129,16 @@ class Peer:
                     + ["-Dorg.slf4j.simpleLogger.showDateTime=true",
                        "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
                        "-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper.server.quorum.FastLeaderElection=debug",
-                       "-cp", java_classpath(),
+                       "-cp", self.java_classpath(),
                        "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.cfg)])
         return [str(RUST_BIN), str(self.cfg)]
+
+    def java_classpath(self):
+        """Java's AdminServer needs the servlet API jar (Debian's stock
+        classpath lacks it: the AdminServer then silently does not start)."""
+        if self.extra.get("admin.enableServer") == "true":
+            return java_classpath() + ":" + str(JAVA_LIB / "servlet-api.jar")
+        return java_classpath()
 
     def start(self):
         require_impl(self.kind)

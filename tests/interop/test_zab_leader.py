@@ -80,26 +80,11 @@ def assert_same_everywhere(peers, expect_paths):
 
 
 def ensemble(tmp_path, kinds, observers=()):
-    peers = [Peer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind))) for sid, kind in enumerate(kinds, start=1)]
+    peers = [Peer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind)), observer=sid in observers)
+             for sid, kind in enumerate(kinds, start=1)]
     for p in peers:
-        p.observer = p.sid in observers
-    for p in peers:
-        write_config(p, peers)
+        p.write_config(peers)
     return peers
-
-
-def write_config(peer, peers):
-    peer.write_config(peers)
-    text = peer.cfg.read_text().splitlines()
-    out = []
-    for line in text:
-        for q in peers:
-            if q.observer and line.startswith("server.%d=" % q.sid):
-                line += ":observer"
-        out.append(line)
-    if peer.observer:
-        out.append("peerType=observer")
-    peer.cfg.write_text("\n".join(out) + "\n")
 
 
 def stop_all(peers):

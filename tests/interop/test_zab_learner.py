@@ -28,24 +28,7 @@ SYNC_TIMEOUT = 60.0
 
 
 class ZabPeer(Peer):
-    """A Peer that may be an observer."""
-
-    def __init__(self, kind, sid, workdir, observer=False):
-        super().__init__(kind, sid, workdir)
-        self.observer = observer
-
-    def write_config(self, peers):
-        super().write_config(peers)
-        lines = self.cfg.read_text().splitlines()
-        out = []
-        for line in lines:
-            for p in peers:
-                if p.observer and line.startswith("server.%d=" % p.sid):
-                    line += ":observer"
-            out.append(line)
-        if self.observer:
-            out.append("peerType=observer")
-        self.cfg.write_text("\n".join(out) + "\n")
+    """A Peer with its client connect string."""
 
     @property
     def hosts(self):
