@@ -3,7 +3,8 @@
 //!
 //! Startup: `new` loads the database from disk and builds the session
 //! tracker (seeded with the sessions found on disk), after removing the
-//! ephemerals of sessions that are gone; `startup` starts the chain
+//! ephemerals of sessions that are gone, and starts a snapshot of what it
+//! loaded in the background; `startup` starts the chain
 //! Prep -> Sync -> Final, the expiry thread, the container manager and the
 //! autopurge timer (Java starts that one in `QuorumPeerMain`).
 //! Connections then call `process_connect_request` once and
@@ -58,6 +59,9 @@ use crate::zoo_defs::{op_code, perms};
 
 /// Error starting the server (unreadable dataDir, corrupt log, ...).
 pub type StartupError = std::io::Error;
+
+/// How long shutdown waits for a background snapshot to complete.
+const SNAPSHOT_WAIT_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The server id a standalone server puts in its session ids.
 const STANDALONE_SERVER_ID: i64 = 1;
@@ -197,8 +201,15 @@ impl ZooKeeperServer {
         let zxid = zkdb.load_database()?;
         info!("Loaded database, last zxid {:#x}", zxid);
         zkdb.kill_dead_sessions();
-        // Java starts from a clean snapshot of what it loaded.
-        zkdb.take_snapshot()?;
+        // Java starts from a clean snapshot of what it loaded (and waits
+        // for it). Ours is fuzzy like every snapshot, so it is written in
+        // the background while the server already serves: txns applied
+        // meanwhile are in the log after its zxid, as for any snapshot
+        // the Sync thread starts. A crash before it is complete recovers
+        // from the previous snapshot and the same logs.
+        if !zkdb.take_snapshot_in_background() {
+            zkdb.take_snapshot()?;
+        }
         let sessions = Arc::new(SessionTracker::new(
             STANDALONE_SERVER_ID,
             config.tick_time,
@@ -291,6 +302,12 @@ impl ZooKeeperServer {
         }
         self.role.on_shutdown();
         if self.role.mode() == "standalone" {
+            // Let a snapshot in flight (the startup one, say) complete
+            // before the files are closed and the process may exit.
+            let deadline = std::time::Instant::now() + SNAPSHOT_WAIT_AT_SHUTDOWN;
+            while self.state.zkdb.is_snapshot_running() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             // A quorum peer keeps its database across roles.
             if let Err(e) = self.state.zkdb.close() {
                 error!("Error closing the database: {}", e);
