@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use log::{debug, error, info, warn};
-use parking_lot::Mutex;
+use std::sync::Mutex;
 
 use super::change_record::OutstandingChanges;
 use super::prep_txn::{CreateFields, TxnBuilder};
@@ -69,13 +69,15 @@ enum Mode {
 /// which requests reach the next stage.
 struct InlinePrep {
     state: Arc<ServerState>,
-    /// The next stage; `None` once shut down.
+    /// The next stage; `None` once shut down. A std mutex: under
+    /// contention from many connection threads it parks after a short
+    /// spin, where parking_lot's would `sched_yield` repeatedly.
     next: Mutex<Option<Box<dyn RequestProcessor>>>,
 }
 
 impl InlinePrep {
     fn submit(&self, mut request: Request) -> bool {
-        let mut next = self.next.lock();
+        let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(next) = next.as_mut() else { return false };
         debug!("Prep {:?}", request);
         prepare(&self.state, &mut request);
@@ -84,7 +86,8 @@ impl InlinePrep {
     }
 
     fn shutdown(&self) {
-        if let Some(mut next) = self.next.lock().take() {
+        let taken = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(mut next) = taken {
             info!("PrepRequestProcessor exited loop!");
             next.shutdown();
         }

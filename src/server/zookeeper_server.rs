@@ -474,7 +474,9 @@ impl ZooKeeperServer {
             self.state.inc_in_process();
         }
         let has_cnxn = request.cnxn.is_some();
-        let submitted = self.submitter.lock().as_ref().is_some_and(|s| s.submit(request));
+        // Not under the lock: an inline Prep runs inside `submit`.
+        let submitter = self.submitter.lock().clone();
+        let submitted = submitter.is_some_and(|s| s.submit(request));
         if !submitted {
             warn!("Request dropped: the server is not running");
             if has_cnxn {
@@ -562,7 +564,8 @@ impl ZooKeeperServer {
     /// Queues a request at the head of the chain as a connection would
     /// (no session touch): learners' forwarded or internal requests.
     pub fn submit_internal(&self, request: Request) -> bool {
-        self.submitter.lock().as_ref().is_some_and(|s| s.submit(request))
+        let submitter = self.submitter.lock().clone();
+        submitter.is_some_and(|s| s.submit(request))
     }
 
     /// The validated configuration.
