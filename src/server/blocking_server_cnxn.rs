@@ -499,13 +499,16 @@ impl BlockingServerCnxn {
         } else {
             debug!("Command {} is not executed because it is not in the whitelist.", word.name());
         }
+        // In quorum mode the serving role's server is shared (an Arc that
+        // changes with the role); standalone lends its own.
+        let shared = self.handler.zk_server_arc();
         let ctx = CommandContext {
             stats: self.handler.stats(),
             mode: self.handler.mode(),
             connections: self.registry.connection_infos(),
             whitelist,
             argument,
-            server: self.handler.zk_server(),
+            server: shared.as_deref().or_else(|| self.handler.zk_server()),
             registry: Some(&self.registry),
         };
         match command::execute(word, &ctx) {
