@@ -512,7 +512,7 @@ impl BlockingServerCnxn {
             registry: Some(&self.registry),
         };
         match command::execute(word, &ctx) {
-            CommandOutcome::Reply(text) => self.push_raw(text.as_bytes()),
+            CommandOutcome::Reply(text) => self.push_bytes(text.as_bytes()),
             CommandOutcome::NotACommand => return None,
             CommandOutcome::NotImplemented => {
                 warn!("four-letter word {} is not implemented yet; closing", word.name())
@@ -562,11 +562,6 @@ impl BlockingServerCnxn {
             *current = state;
         }
         self.handshake_changed.notify_all();
-    }
-
-    /// Queues bytes that are not a frame (a four-letter word's answer).
-    fn push_raw(&self, bytes: &[u8]) {
-        self.push_bytes(bytes);
     }
 }
 

@@ -99,6 +99,16 @@ impl Request {
     }
 }
 
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Request(session={:#x} cxid={} type={} zxid={:?} err={:?})",
+            self.session_id, self.cxid, self.op_type, self.zxid(), self.err
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,15 +123,5 @@ mod tests {
         assert_eq!(counter.load(Ordering::SeqCst), 1);
         drop(b);
         assert!(PendingToken::is_idle(&counter));
-    }
-}
-
-impl std::fmt::Debug for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Request(session={:#x} cxid={} type={} zxid={:?} err={:?})",
-            self.session_id, self.cxid, self.op_type, self.zxid(), self.err
-        )
     }
 }
