@@ -98,21 +98,6 @@ pub fn sequential_path(path: &str, parent_cversion: i32) -> String {
     format!("{}{:010}", path, parent_cversion)
 }
 
-/// A new node's persisted stat.
-fn new_stat(zxid: i64, time: i64, ephemeral_owner: i64) -> StatPersisted {
-    StatPersisted {
-        czxid: zxid,
-        mzxid: zxid,
-        ctime: time,
-        mtime: time,
-        version: 0,
-        cversion: 0,
-        aversion: 0,
-        ephemeral_owner,
-        pzxid: zxid,
-    }
-}
-
 impl<'a> TxnBuilder<'a> {
     fn digest_enabled(&self) -> bool {
         self.state.config.digest_enabled
@@ -258,7 +243,7 @@ impl<'a> TxnBuilder<'a> {
                 parent_c_version: new_cversion,
             }),
         };
-        let stat = new_stat(self.zxid, self.time, create_mode::ephemeral_owner(mode, req.ttl, self.session_id));
+        let stat = crate::server::data_tree::create_stat(self.zxid, self.time, create_mode::ephemeral_owner(mode, req.ttl, self.session_id));
         let mut parent = parent.duplicate(self.zxid);
         parent.child_count += 1;
         if let Some(s) = parent.stat.as_mut() {
