@@ -4,9 +4,13 @@
 
 mod quorum_util;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use quorum_util::{count, Ensemble};
+use zookeeper::quorum::notification;
+use zookeeper::quorum::vote::ServerState;
 
 const SETTLE: Duration = Duration::from_secs(20);
 
@@ -70,4 +74,54 @@ fn minority_stays_looking() {
     assert_eq!(quorum_util::four_letter(e.peer(1).client_port, "ruok").unwrap(), "imok");
     e.start(3);
     e.await_leader(&[1, 3], 3, SETTLE);
+}
+
+/// What a LOOKING newcomer hears from a settled member: (state, leader,
+/// peerEpoch) of the reply to one notification sent as `my_sid`.
+fn settled_vote_of(election_port: u16, my_sid: i64, my_election_port: u16) -> (i32, i64, i64) {
+    let mut s = TcpStream::connect(("127.0.0.1", election_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let addr = format!("127.0.0.1:{}", my_election_port);
+    let mut header = (-65536i64).to_be_bytes().to_vec();
+    header.extend_from_slice(&my_sid.to_be_bytes());
+    header.extend_from_slice(&(addr.len() as i32).to_be_bytes());
+    header.extend_from_slice(addr.as_bytes());
+    s.write_all(&header).unwrap();
+    let body = notification::encode(ServerState::Looking, my_sid, 0, 1, 0, "");
+    s.write_all(&(body.len() as i32).to_be_bytes()).unwrap();
+    s.write_all(&body).unwrap();
+    // A new connection first carries the last message sent to this sid
+    // (the member's own LOOKING notification from its election): skip it.
+    loop {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).unwrap();
+        let mut reply = vec![0u8; i32::from_be_bytes(len) as usize];
+        s.read_exact(&mut reply).unwrap();
+        let state = i32::from_be_bytes(reply[0..4].try_into().unwrap());
+        if state == ServerState::Looking.ordinal() {
+            continue;
+        }
+        let leader = i64::from_be_bytes(reply[4..12].try_into().unwrap());
+        let peer_epoch = i64::from_be_bytes(reply[28..36].try_into().unwrap());
+        return (state, leader, peer_epoch);
+    }
+}
+
+/// ZOOKEEPER-1732: once serving, the leader and its followers report the
+/// new epoch in their votes. A late joiner (Java's or ours) counts a
+/// quorum of out-of-election votes only when their (leader, peerEpoch)
+/// agree, so a member still reporting the epoch it was elected with
+/// (here 0, a fresh ensemble) would leave it looking forever.
+#[test]
+fn settled_members_report_the_epoch_they_serve_in() {
+    let mut e = Ensemble::new("qvote", 3);
+    e.start(1);
+    e.start(2);
+    e.await_leader(&[1, 2], 2, SETTLE);
+    let joiner_port = e.peer(3).election_port;
+    // Posing as sid 3 (larger than both: they keep the connection).
+    let leader = settled_vote_of(e.peer(2).election_port, 3, joiner_port);
+    let follower = settled_vote_of(e.peer(1).election_port, 3, joiner_port);
+    assert_eq!(leader, (ServerState::Leading.ordinal(), 2, 1), "leader's vote");
+    assert_eq!(follower, (ServerState::Following.ordinal(), 2, 1), "follower's vote");
 }

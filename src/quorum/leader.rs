@@ -327,6 +327,7 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         return Ok(format!("Waiting for a quorum of followers, only synced with sids: [ {} ]", synced));
     }
     let zk = leader.start_zk_server(ctx, zxid);
+    peer.update_election_vote(epoch);
     register_role_monitor(&zk, Arc::new(LeaderMonitor::new(leader)));
     ctx.serving.set_server(Some(zk));
     peer.set_last_logged_zxid(zxid);

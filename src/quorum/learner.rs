@@ -234,6 +234,8 @@ pub fn run_as_peer(
     let publish = move |server: Option<Arc<ZooKeeperServer>>| {
         if let Some(zk) = &server {
             register_role_monitor(zk, monitor.clone());
+            // Synced: currentEpoch is the leader's new epoch now.
+            peer.update_election_vote(peer.current_epoch());
         }
         serving.set_server(server)
     };

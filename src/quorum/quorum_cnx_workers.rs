@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 
 use super::quorum_cnx_manager::{close, Message, QuorumCnxManager};
 
@@ -45,7 +45,7 @@ impl Connection {
         if !self.running.swap(false, Ordering::SeqCst) {
             return;
         }
-        debug!("Calling SendWorker.finish for {}", self.sid);
+        info!("Election connection #{} with sid {} is closed", self.id, self.sid);
         close(&self.stream);
         let mut senders = manager.senders.lock();
         if senders.get(&self.sid).is_some_and(|c| c.id == self.id) {
@@ -66,6 +66,9 @@ pub fn start_workers(manager: &Arc<QuorumCnxManager>, stream: TcpStream, sid: i6
     let id = manager.next_connection_id.fetch_add(1, Ordering::SeqCst);
     let connection = Arc::new(Connection { sid, id, stream, running: AtomicBool::new(true) });
     let old = manager.senders.lock().insert(sid, connection.clone());
+    info!("Election connection #{} with sid {} is up ({} -> {})", id, sid,
+        connection.stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        connection.stream.peer_addr().map(|a| a.to_string()).unwrap_or_default());
     if let Some(old) = old {
         old.finish(manager);
     }

@@ -249,6 +249,15 @@ impl QuorumPeer {
         *self.current_vote.lock() = vote;
     }
 
+    /// `updateElectionVote` (ZOOKEEPER-1732): once a role serves in
+    /// `new_epoch`, the vote this peer reports to a late joiner carries
+    /// that epoch, as every other member's does; otherwise the joiner sees
+    /// the leader's and the followers' votes disagree and never decides.
+    pub fn update_election_vote(&self, new_epoch: i64) {
+        let mut vote = self.current_vote.lock();
+        *vote = Vote { version: 0, peer_epoch: new_epoch, ..*vote };
+    }
+
     /// The database's last zxid.
     pub fn last_logged_zxid(&self) -> i64 {
         self.last_logged_zxid.load(Ordering::SeqCst)

@@ -54,8 +54,9 @@ def wait_log(peer, needle, timeout=30.0):
     pytest.fail("%s peer %d never logged %r:\n%s" % (peer.kind, peer.sid, needle, peer.text()[-3000:]))
 
 
-def wait_decisions(peers, timeout=ELECTION_TIMEOUT):
-    """{sid: (leader, round, state)} once every peer has decided."""
+def wait_decisions(peers, timeout=ELECTION_TIMEOUT, everyone=None):
+    """{sid: (leader, round, state)} once every peer has decided; on failure
+    the report shows the logs of `everyone` (default: `peers`)."""
     deadline = time.monotonic() + timeout
     decisions = {}
     while time.monotonic() < deadline and len(decisions) < len(peers):
@@ -68,7 +69,8 @@ def wait_decisions(peers, timeout=ELECTION_TIMEOUT):
     if len(decisions) < len(peers):
         undecided = sorted(p.sid for p in peers if p.sid not in decisions)
         pytest.fail("undecided peers %r after %ss (decided: %r)\n%s" % (
-            undecided, timeout, decisions, "\n".join("---- %s peer %d ----\n%s" % (p.kind, p.sid, p.text()[-4000:]) for p in peers)))
+            undecided, timeout, decisions,
+            "\n".join("---- %s peer %d ----\n%s" % (p.kind, p.sid, p.text()[-6000:]) for p in everyone or peers)))
     return decisions
 
 
@@ -214,7 +216,7 @@ def test_mixed_ensemble_elects_the_same_leader(tmp_path, kinds, seeded, leader):
         second.start()
         decisions = wait_decisions([first, second])
         third.start()
-        decisions.update(wait_decisions([third]))
+        decisions.update(wait_decisions([third], everyone=peers))
         report = "\n".join("---- %s peer %d ----\n%s" % (p.kind, p.sid, p.text()[-4000:])
                            for p in peers)
         rounds = {d[1] for d in decisions.values()}
