@@ -66,6 +66,15 @@ impl DataNode {
         true
     }
 
+    /// Links a child name the caller knows is not there yet (one hash
+    /// lookup fewer than [`DataNode::add_child`]).
+    pub fn add_new_child(&mut self, name: &str, slot: u32) {
+        let set = self
+            .children
+            .get_or_insert_with(|| Box::new(JavaHashMap::with_capacity(CHILD_SET_INITIAL_CAPACITY)));
+        set.insert_new(name.into(), slot);
+    }
+
     /// Unlinks a child name; its slot, or `None` if it was not there.
     pub fn remove_child(&mut self, name: &str) -> Option<u32> {
         self.children.as_mut()?.remove(name)

@@ -20,6 +20,7 @@
 //! Mirrors: `org.apache.zookeeper.server.DataTree`.
 
 mod apply;
+mod create_ref;
 mod digest_log;
 mod node_store;
 mod snapshot;
@@ -98,6 +99,10 @@ pub struct DataTree {
     ttls: HashSet<String>,
     /// Paths with a quota (from `/zookeeper/quota/**/zookeeper_limits`).
     quota_trie: QuotaTrie,
+    /// Whether a quota was ever added to `quota_trie` since it was last
+    /// cleared: while false, no path has a quota and the (allocating)
+    /// trie lookup on every create, delete and setData is skipped.
+    quota_marked: bool,
     /// Sum of all node digests, kept current on every change.
     digest: TreeDigest,
     /// Watches set by getData/exists and addWatch.
@@ -189,6 +194,7 @@ impl DataTree {
             containers: HashSet::new(),
             ttls: HashSet::new(),
             quota_trie: QuotaTrie::default(),
+            quota_marked: false,
             digest: TreeDigest::default(),
             data_watches: WatchManager::new(),
             child_watches: WatchManager::new(),
@@ -261,6 +267,16 @@ impl DataTree {
         let out = f(node);
         self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
         Some(out)
+    }
+
+    /// [`DataTree::change_node`] for a node already looked up: `path` is
+    /// its path (for the digest).
+    fn change_slot<T>(&mut self, slot: u32, path: &str, f: impl FnOnce(&mut DataNode) -> T) -> T {
+        let node = self.nodes.node_mut(slot);
+        self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        let out = f(node);
+        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        out
     }
 
     // ----- applying txns -----

@@ -207,6 +207,15 @@ impl<K: JavaHash + Eq, V> JavaHashMap<K, V> {
         if let Some(i) = self.find(&key) {
             return Some(std::mem::replace(&mut self.entries[i].value, value));
         }
+        self.insert_new(key, value);
+        None
+    }
+
+    /// Inserts a key the caller knows is absent (checked with `get` or
+    /// `contains_key`), without looking for it again. Inserting a present
+    /// key this way would leave two entries for it.
+    pub fn insert_new(&mut self, key: K, value: V) {
+        debug_assert!(self.find(&key).is_none(), "insert_new of a present key");
         if self.heads.is_empty() {
             self.heads = vec![NIL; self.initial_capacity as usize];
         }
@@ -220,7 +229,6 @@ impl<K: JavaHash + Eq, V> JavaHashMap<K, V> {
         if self.entries.len() > self.heads.len() / 4 * 3 {
             self.resize();
         }
-        None
     }
 
     /// Links entry `index` at the tail of its bucket; returns the

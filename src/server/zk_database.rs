@@ -324,8 +324,12 @@ impl ZkDatabase {
     pub fn load_database(&self) -> Result<i64, PersistenceError> {
         let started = Instant::now();
         self.committed_log.lock().clear();
+        // The payload is copied only when the committed log is kept.
+        let keep = self.committed_log_enabled.load(Ordering::Relaxed);
         let restored = self.snap_log.restore(&mut |t| {
-            self.add_committed_proposal(t.entry.header.zxid, Arc::new(t.payload.clone()))
+            if keep {
+                self.add_committed_proposal(t.entry.header.zxid, Arc::new(t.payload.clone()))
+            }
         })?;
         let mut tree = self.tree.write();
         // The event ACL check belongs to the server, not to the image.

@@ -12,11 +12,13 @@
 
 use log::{debug, error, warn};
 
+use super::create_ref::{parse_create, AclMemo, RawCreate};
 use super::{create_stat, node_size, DataTree, ProcessTxnResult, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER};
 use crate::jute::data::{Acl, Stat};
 use crate::jute::txn::{ErrorTxn, MultiTxn, TxnBody, TxnHeader};
 use crate::keeper_exception::Code;
 use crate::server::data_node::DataNode;
+use crate::server::digest_calculator::DigestCalculator;
 use crate::server::ephemeral_type::{EphemeralType, CONTAINER_EPHEMERAL_OWNER};
 use crate::server::path_utils::{client_parent_path, last_component, parent_path};
 use crate::server::quota::{self, StatsTrack, LIMIT_NODE, STAT_NODE};
@@ -35,25 +37,52 @@ const MULTI_SUB_TYPES: [i32; 9] = [
     op_code::CHECK,
 ];
 
+/// A result with the header's fields and nothing else yet.
+fn new_result(header: &TxnHeader) -> ProcessTxnResult {
+    ProcessTxnResult {
+        client_id: header.client_id,
+        cxid: header.cxid,
+        zxid: header.zxid,
+        op_type: header.r#type,
+        err: Code::Ok,
+        path: String::new(),
+        stat: None,
+        multi_result: Vec::new(),
+    }
+}
+
 impl DataTree {
     /// `processTxn(header, txn, isSubTxn)`.
     pub(super) fn process_txn_inner(&mut self, header: &TxnHeader, body: &TxnBody, is_sub: bool) -> ProcessTxnResult {
-        let mut rc = ProcessTxnResult {
-            client_id: header.client_id,
-            cxid: header.cxid,
-            zxid: header.zxid,
-            op_type: header.r#type,
-            err: Code::Ok,
-            path: String::new(),
-            stat: None,
-            multi_result: Vec::new(),
+        let mut rc = new_result(header);
+        let outcome = self.dispatch(header, body, &mut rc);
+        let parent_c_version = match body {
+            TxnBody::Create(t) => Some(t.parent_c_version),
+            _ => None,
         };
-        if let Err(code) = self.dispatch(header, body, &mut rc) {
+        self.finish_txn(header, outcome, parent_c_version, is_sub, &mut rc);
+        rc
+    }
+
+    /// The end of `processTxn`: records the failure, moves the parent of
+    /// an existing node forward for a create (`parent_c_version` is the
+    /// create's), and for a top-level txn records its zxid and digest.
+    fn finish_txn(
+        &mut self,
+        header: &TxnHeader,
+        outcome: Result<(), Code>,
+        parent_c_version: Option<i32>,
+        is_sub: bool,
+        rc: &mut ProcessTxnResult,
+    ) {
+        if let Err(code) = outcome {
             debug!("Failed: txn type {} zxid 0x{:x} path {}: {}", header.r#type, header.zxid, rc.path, code);
             rc.err = code;
         }
         if header.r#type == op_code::CREATE && rc.err == Code::NodeExists {
-            self.adjust_parent_after_node_exists(header, body, &mut rc);
+            if let Some(v) = parent_c_version {
+                self.adjust_parent_after_node_exists(header, v, rc);
+            }
         } else if rc.err != Code::Ok {
             debug!("Ignoring processTxn failure hdr: {} : error: {}", header.r#type, rc.err);
         }
@@ -63,19 +92,16 @@ impl DataTree {
             self.last_processed_zxid = self.last_processed_zxid.max(rc.zxid);
             self.record_txn_digest(rc.zxid);
         }
-        rc
     }
 
     /// A replayed create of a node the (fuzzy) snapshot already has: the
     /// parent's cversion/pzxid must still move forward.
-    fn adjust_parent_after_node_exists(&mut self, header: &TxnHeader, body: &TxnBody, rc: &mut ProcessTxnResult) {
+    fn adjust_parent_after_node_exists(&mut self, header: &TxnHeader, parent_c_version: i32, rc: &mut ProcessTxnResult) {
         debug!("Adjusting parent cversion for Txn: {} path: {} err: {}", header.r#type, rc.path, rc.err);
-        if let TxnBody::Create(t) = body {
-            let parent = parent_path(&rc.path).to_string();
-            if self.set_cversion_pzxid(&parent, t.parent_c_version, header.zxid).is_err() {
-                error!("Failed to set parent cversion for: {}", parent);
-                rc.err = Code::NoNode;
-            }
+        let parent = parent_path(&rc.path).to_string();
+        if self.set_cversion_pzxid(&parent, parent_c_version, header.zxid).is_err() {
+            error!("Failed to set parent cversion for: {}", parent);
+            rc.err = Code::NoNode;
         }
     }
 
@@ -139,15 +165,28 @@ impl DataTree {
     /// Applies each op of a multi. When any op is an error txn the multi
     /// failed in Prep: every op is applied as an error, those before the
     /// failing one with code 0, those after with RUNTIMEINCONSISTENCY.
+    /// Creates are read in place from the op's bytes when they can be
+    /// (see `create_ref.rs`).
     fn apply_multi(&mut self, header: &TxnHeader, multi: &MultiTxn, rc: &mut ProcessTxnResult) {
         let failed = multi.txns.iter().any(|t| t.r#type == op_code::ERROR);
         let mut post_failed = false;
+        let mut acls = AclMemo::default();
+        let max_len = crate::jute::max_field_length();
+        rc.multi_result.reserve_exact(multi.txns.len());
         for sub in &multi.txns {
             if !MULTI_SUB_TYPES.contains(&sub.r#type) {
                 debug!("Failed: Invalid type of op: {} in multi 0x{:x}", sub.r#type, header.zxid);
                 return;
             }
             let bytes = sub.data.as_deref().unwrap_or(&[]);
+            let sub_header = TxnHeader { r#type: sub.r#type, ..header.clone() };
+            if !failed && matches!(sub.r#type, op_code::CREATE | op_code::CREATE2) {
+                if let Some(raw) = parse_create(bytes, max_len) {
+                    let sub_rc = self.apply_raw_create(&sub_header, &raw, acls.get(raw.acl_bytes));
+                    Self::add_sub_result(rc, sub_rc);
+                    continue;
+                }
+            }
             let mut body = match TxnBody::from_bytes(sub.r#type, bytes) {
                 Ok(body) => body,
                 Err(e) => {
@@ -163,13 +202,34 @@ impl DataTree {
                 sub_type = op_code::ERROR;
                 body = TxnBody::Error(ErrorTxn { err: err.as_i32() });
             }
-            let sub_header = TxnHeader { r#type: sub_type, ..header.clone() };
+            let sub_header = TxnHeader { r#type: sub_type, ..sub_header };
             let sub_rc = self.process_txn_inner(&sub_header, &body, true);
-            if sub_rc.err != Code::Ok && rc.err == Code::Ok {
-                rc.err = sub_rc.err;
-            }
-            rc.multi_result.push(sub_rc);
+            Self::add_sub_result(rc, sub_rc);
         }
+    }
+
+    /// Appends an op's result to its multi's; the first failure is the
+    /// multi's.
+    fn add_sub_result(rc: &mut ProcessTxnResult, sub_rc: ProcessTxnResult) {
+        if sub_rc.err != Code::Ok && rc.err == Code::Ok {
+            rc.err = sub_rc.err;
+        }
+        rc.multi_result.push(sub_rc);
+    }
+
+    /// `process_txn_inner` of a create op of a multi read in place.
+    fn apply_raw_create(&mut self, header: &TxnHeader, raw: &RawCreate<'_>, acl: &[Acl]) -> ProcessTxnResult {
+        let mut rc = new_result(header);
+        rc.path = raw.path.to_string();
+        let owner = if raw.ephemeral { header.client_id } else { 0 };
+        let created = self.create_node(raw.path, raw.data, acl, owner, raw.parent_c_version, header.zxid, header.time);
+        let outcome = created.map(|stat| {
+            if header.r#type == op_code::CREATE2 {
+                rc.stat = Some(stat);
+            }
+        });
+        self.finish_txn(header, outcome, Some(raw.parent_c_version), true, &mut rc);
+        rc
     }
 
     /// Java's `createNode`. Returns the new node's stat.
@@ -189,18 +249,16 @@ impl DataTree {
             return Err(Code::BadArguments);
         }
         let (parent_name, child_name) = (parent_path(path), last_component(path));
-        if self.nodes.slot_of(parent_name).is_none() {
-            return Err(Code::NoNode);
-        }
+        let parent_slot = self.nodes.parent_slot(parent_name).ok_or(Code::NoNode)?;
         // Interned first (as Java does), so an existing node re-created by
         // a replayed txn takes the txn's ACL.
         let acl_id = self.acl_cache.convert_acls(acl);
-        if let Some(existing) = self.nodes.get_mut(path) {
-            existing.acl = acl_id;
+        if let Some(existing) = self.nodes.child_slot(parent_slot, child_name, path) {
+            self.nodes.node_mut(existing).acl = acl_id;
             return Err(Code::NodeExists);
         }
-        let parent_acl = self.event_acl_of(parent_name);
-        self.change_node(parent_name, |parent| {
+        let parent_acl = self.event_acl(self.nodes.node(parent_slot).acl);
+        self.change_slot(parent_slot, parent_name, |parent| {
             let cversion = match parent_cversion {
                 -1 => parent.stat.cversion.wrapping_add(1),
                 v => v,
@@ -214,7 +272,8 @@ impl DataTree {
         self.node_data_size += node_size(path, data);
         let node = DataNode::new(data.map(Into::into), acl_id, create_stat(zxid, time, owner));
         let stat = node.copy_stat(self.extended_types);
-        self.put_node(path, node);
+        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.nodes.insert_child(parent_slot, child_name, node);
         self.index_owner(path, owner);
         self.quota_after_create(parent_name, child_name, path, data.map_or(0, |d| d.len()) as i64);
         let acl = self.event_filter.is_some().then_some(acl);
@@ -256,7 +315,7 @@ impl DataTree {
                 _ => warn!("Ignoring quota limit node outside a quota path: {}", path),
             }
         }
-        if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
+        if let Some(prefix) = self.quota_prefix(path) {
             self.update_quota_stat(&prefix, -(node.data_len() as i64), -1);
         }
         let (acl, parent_acl) = (acl.as_deref(), parent_acl.as_deref());
@@ -281,7 +340,7 @@ impl DataTree {
             })
             .ok_or(Code::NoNode)?;
         let new_len = data.map_or(0, |d| d.len()) as i64;
-        if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
+        if let Some(prefix) = self.quota_prefix(path) {
             self.update_quota_stat(&prefix, new_len - old_len, 0);
         }
         self.node_data_size += node_size(path, data) - old_size;
@@ -407,14 +466,14 @@ impl DataTree {
                 if quota_path.is_empty() {
                     warn!("Ignoring a quota limits node without a quota path: {}", path);
                 } else {
-                    self.quota_trie.add_path(&quota_path);
+                    self.mark_quota(&quota_path);
                 }
             }
             if child_name == STAT_NODE {
                 self.update_quota_for_path(&quota_path);
             }
         }
-        if let Some(prefix) = self.quota_trie.max_prefix_with_quota(path) {
+        if let Some(prefix) = self.quota_prefix(path) {
             self.update_quota_stat(&prefix, bytes, 1);
         }
     }
@@ -460,7 +519,21 @@ impl DataTree {
 
     /// The quota'd path governing `path`, if any (`getMaxPrefixWithQuota`).
     pub fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
+        self.quota_prefix(path)
+    }
+
+    /// `max_prefix_with_quota`, answered at once while no quota exists.
+    fn quota_prefix(&self, path: &str) -> Option<String> {
+        if !self.quota_marked {
+            return None;
+        }
         self.quota_trie.max_prefix_with_quota(path)
+    }
+
+    /// Gives `path` a quota in the trie.
+    pub(super) fn mark_quota(&mut self, path: &str) {
+        self.quota_marked = true;
+        self.quota_trie.add_path(path);
     }
 
     /// Prep's quota check for a create (`count_diff` 1, `bytes_diff` the

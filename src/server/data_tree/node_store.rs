@@ -30,6 +30,12 @@ pub(super) struct NodeStore {
     live: usize,
     /// Slot 0 holds the root.
     has_root: bool,
+    /// The last parent path looked up by [`NodeStore::parent_slot`] and its
+    /// slot: consecutive creates nearly always share a parent (a multi of
+    /// creates, a replayed log), so most lookups skip the walk. A slot
+    /// stays right until a node is removed (an insert over an existing
+    /// node keeps its slot), so every removal forgets it.
+    parent_memo: Option<(String, u32)>,
 }
 
 /// Why a node could not be linked in.
@@ -65,6 +71,7 @@ impl NodeStore {
 
     /// Drops every node, keeping the arena's allocation.
     pub fn clear(&mut self) {
+        self.parent_memo = None;
         self.slots.clear();
         self.free.clear();
         self.live = 0;
@@ -84,6 +91,54 @@ impl NodeStore {
             slot = self.slots[slot as usize].child(name)?;
         }
         Some(slot)
+    }
+
+    /// The slot of the node at `path`, remembered for the next call: the
+    /// lookup of a parent about to gain (or lose) a child.
+    pub fn parent_slot(&mut self, path: &str) -> Option<u32> {
+        if let Some((memo, slot)) = &self.parent_memo {
+            if memo == path {
+                return Some(*slot);
+            }
+        }
+        let slot = self.slot_of(path)?;
+        match &mut self.parent_memo {
+            Some((memo, memo_slot)) => {
+                memo.clear();
+                memo.push_str(path);
+                *memo_slot = slot;
+            }
+            None => self.parent_memo = Some((path.to_string(), slot)),
+        }
+        Some(slot)
+    }
+
+    /// The slot of `parent_slot`'s child `name`. `path` is that child's
+    /// full path: "/" (the root's alias, not a child of anything) names
+    /// the root itself, as a path walk would.
+    pub fn child_slot(&self, parent_slot: u32, name: &str, path: &str) -> Option<u32> {
+        if is_root(path) {
+            return self.has_root.then_some(ROOT_SLOT);
+        }
+        self.slots[parent_slot as usize].child(name)
+    }
+
+    /// The node in `slot` (a slot from this store's lookups).
+    pub fn node(&self, slot: u32) -> &DataNode {
+        &self.slots[slot as usize]
+    }
+
+    /// The node in `slot`, mutably (see [`NodeStore::get_mut`]).
+    pub fn node_mut(&mut self, slot: u32) -> &mut DataNode {
+        &mut self.slots[slot as usize]
+    }
+
+    /// Links a new node under `parent_slot` as `name`, which the caller
+    /// has checked is not taken (with [`NodeStore::child_slot`]).
+    pub fn insert_child(&mut self, parent_slot: u32, name: &str, node: DataNode) -> u32 {
+        let slot = self.allocate(node);
+        self.slots[parent_slot as usize].add_new_child(name, slot);
+        slot
     }
 
     /// The node at `path`.
@@ -106,7 +161,7 @@ impl NodeStore {
             return Ok(self.put_root(node));
         }
         let (parent, name) = split(path).ok_or(InsertError::BadPath)?;
-        let parent_slot = self.slot_of(parent).ok_or(InsertError::NoParent)?;
+        let parent_slot = self.parent_slot(parent).ok_or(InsertError::NoParent)?;
         if let Some(existing) = self.slots[parent_slot as usize].child(name) {
             let old = &mut self.slots[existing as usize];
             node.take_children_from(old);
@@ -121,6 +176,7 @@ impl NodeStore {
     /// have any, its descendants' slots: they are unreachable from then
     /// on). `None` if there is no such node. The root is never removed.
     pub fn remove(&mut self, path: &str) -> Option<DataNode> {
+        self.parent_memo = None;
         let (parent, name) = split(path)?;
         let parent_slot = self.slot_of(parent)?;
         let slot = self.slots[parent_slot as usize].remove_child(name)?;

@@ -167,6 +167,7 @@ impl DataTree {
         tree.nodes.clear();
         tree.digest = Default::default();
         tree.quota_trie.clear();
+        tree.quota_marked = false;
         let mut path = ia.read_string()?;
         while path != TERMINATOR {
             let node = DataNode::deserialize(ia)?;
@@ -229,7 +230,7 @@ impl DataTree {
                 continue;
             }
             self.update_quota_for_path(&real);
-            self.quota_trie.add_path(&real);
+            self.mark_quota(&real);
         }
     }
 }

@@ -206,6 +206,11 @@ impl WatchManager {
     /// Standard registrations at `path` removed.
     fn collect_and_consume(&self, path: &str) -> Vec<Arc<dyn Watcher>> {
         let mut t = self.tables.lock();
+        if t.watch_table.is_empty() {
+            // No watch at all (a server loading its database, or one
+            // nobody watches): nothing to look up.
+            return Vec::new();
+        }
         let Tables { watch_table, watch2paths, recursive_qty } = &mut *t;
         let mut seen = HashSet::new();
         let mut matched = Vec::new();
