@@ -27,6 +27,7 @@ use crate::jute::txn::TxnLogEntry;
 /// Follows the leader named in `ctx` until the role ends; returns why.
 /// The peer's FOLLOW entry (`quorum_peer::FOLLOW`).
 pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+    info!("FOLLOWING - LEADER ELECTION TOOK - {} MS", peer.election_took_ms());
     run_as_peer(peer, ctx, follow)
 }
 

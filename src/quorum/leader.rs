@@ -278,7 +278,7 @@ impl Leader {
 
 /// LEADING: runs until the role ends; returns why.
 pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
-    info!("LEADING - LEADER ELECTION TOOK - {} {}", 0, "MS");
+    info!("LEADING - LEADER ELECTION TOOK - {} MS", peer.election_took_ms());
     ctx.db.enable_committed_log();
     ctx.db.init_config_in_zk_database(&peer.config_text(), peer.verifier.version());
     ctx.db.kill_dead_sessions();

@@ -131,6 +131,9 @@ pub struct QuorumPeer {
     last_logged_zxid: AtomicI64,
     /// Cleared on shutdown.
     running: AtomicBool,
+    /// How long the last election took (ms), for the role's first log line
+    /// (Java's `end_fle - start_fle`). Written by the peer thread only.
+    election_took_ms: AtomicI64,
     /// Tick and quorum-port settings.
     role: RoleSettings,
     /// The database, config and client port (attached before `run`).
@@ -159,6 +162,7 @@ impl QuorumPeer {
             accepted_epoch: AtomicI64::new(accepted_epoch),
             last_logged_zxid: AtomicI64::new(last_logged_zxid),
             running: AtomicBool::new(true),
+            election_took_ms: AtomicI64::new(0),
             role,
             roles: Mutex::new(None),
         }
@@ -273,6 +277,11 @@ impl QuorumPeer {
         self.accepted_epoch.load(Ordering::SeqCst)
     }
 
+    /// How long the election that chose the current role took (ms).
+    pub fn election_took_ms(&self) -> i64 {
+        self.election_took_ms.load(Ordering::SeqCst)
+    }
+
     /// False once shutdown began.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::SeqCst)
@@ -289,7 +298,9 @@ impl QuorumPeer {
             match self.state() {
                 ServerState::Looking => {
                     info!("LOOKING");
+                    let started = std::time::Instant::now();
                     if let Some(vote) = fle.look_for_leader() {
+                        self.election_took_ms.store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
                         info!(
                             "Election done: leader {} (zxid 0x{:x}, round 0x{:x}, peerEpoch 0x{:x}), my state {}",
                             vote.id,
