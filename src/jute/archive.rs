@@ -106,7 +106,7 @@ impl<R: Read> InputArchive<R> {
     }
 
     /// Reads a length prefix; `None` for the -1 that means null.
-    fn read_length(&mut self) -> Result<Option<usize>> {
+    pub(super) fn read_length(&mut self) -> Result<Option<usize>> {
         let len = self.read_int()?;
         if len == -1 {
             return Ok(None);

@@ -24,6 +24,7 @@
 //! Mirrors: `org.apache.jute.Record` and the generated record classes.
 
 mod archive;
+pub mod borrowed;
 mod error;
 #[macro_use]
 mod macros;

@@ -8,6 +8,8 @@
 //! node state (a [`ChangeRecord`]), and looks there before looking in the
 //! tree. Final drops the records of a txn right after applying it, under
 //! the same lock, so a path is always found in one place or the other.
+//! A record keeps no copy of the node's data (the txn carries the one
+//! copy): only its length and the CRC its digest starts from.
 //!
 //! Threads: the [`OutstandingChanges`] live behind a mutex in the server
 //! state, taken by Prep (read, add, roll back) and Final (remove applied).
@@ -16,9 +18,11 @@
 //! Mirrors: `ZooKeeperServer.ChangeRecord`, `outstandingChanges`,
 //! `outstandingChangesForPath`, `PrepRequestProcessor.rollbackPendingChanges`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use super::digest_calculator::ZOOKEEPER_NODE_SUBTREE;
 use crate::jute::data::{Acl, StatPersisted};
 
 /// A node's digest and the tree digest once this record is applied.
@@ -31,18 +35,78 @@ pub struct PrecalculatedDigest {
     pub tree_digest: i64,
 }
 
-/// The pending state of one node.
+/// What Prep needs of a pending node's data, without keeping the bytes
+/// (they travel once, in the txn): the length, for quota checks, and the
+/// CRC32 of the node digest's path-and-data prefix, from which the digest
+/// of the node under any later stat follows (a setACL, or a child created
+/// or deleted, changes only the stat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PendingData {
+    /// Bytes of data (0 for none).
+    pub len: i64,
+    /// CRC32 over the path as the digest writes it ("/" as "") and the
+    /// data; `None` when digests are off.
+    pub prefix_crc: Option<u32>,
+}
+
+impl PendingData {
+    /// The summary of `data` at `path`; the CRC only `with_digest`.
+    pub fn of(path: &str, data: Option<&[u8]>, with_digest: bool) -> PendingData {
+        let prefix_crc = with_digest.then(|| {
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(if path == "/" { b"" } else { path.as_bytes() });
+            if let Some(data) = data {
+                crc.update(data);
+            }
+            crc.finalize()
+        });
+        PendingData { len: data.map_or(0, <[u8]>::len) as i64, prefix_crc }
+    }
+
+    /// `DigestCalculator::node_digest(path, stat, data)` for the data this
+    /// summarises (0 under "/zookeeper/", and when digests are off).
+    pub fn node_digest(&self, path: &str, stat: &StatPersisted) -> i64 {
+        let Some(prefix) = self.prefix_crc else { return 0 };
+        if path.starts_with(ZOOKEEPER_NODE_SUBTREE) {
+            return 0;
+        }
+        let mut crc = crc32fast::Hasher::new_with_initial(prefix);
+        crc.update(&digest_stat_block(stat));
+        crc.finalize() as i64
+    }
+}
+
+/// The 60 stat bytes the node digest ends with, in `DigestCalculator`'s
+/// order (pzxid third). Kept equal to it by a test.
+fn digest_stat_block(stat: &StatPersisted) -> [u8; 60] {
+    let mut b = [0u8; 60];
+    let longs = [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime];
+    for (i, v) in longs.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
+    }
+    let ints = [stat.version, stat.cversion, stat.aversion];
+    for (i, v) in ints.iter().enumerate() {
+        b[40 + i * 4..44 + i * 4].copy_from_slice(&v.to_be_bytes());
+    }
+    b[52..60].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
+    b
+}
+
+/// The pending state of one node. Cheap to copy for the next change of
+/// the same node (a parent gets one per child created or deleted): the
+/// path and the ACL are shared, the data is only summarised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRecord {
     /// The txn that produced this state (-1: read from the tree).
     pub zxid: i64,
-    pub path: String,
+    pub path: Arc<str>,
     /// `None` when the node is being deleted.
     pub stat: Option<StatPersisted>,
     /// Number of children in this state.
     pub child_count: i32,
-    pub acl: Vec<Acl>,
-    pub data: Option<Vec<u8>>,
+    pub acl: Arc<Vec<Acl>>,
+    /// The data's length and digest prefix.
+    pub data: PendingData,
     /// Set when `digest.enabled`.
     pub digest: Option<PrecalculatedDigest>,
 }
@@ -57,27 +121,33 @@ impl ChangeRecord {
     pub fn deleted(zxid: i64, path: &str) -> ChangeRecord {
         ChangeRecord {
             zxid,
-            path: path.to_string(),
+            path: Arc::from(path),
             stat: None,
             child_count: 0,
-            acl: Vec::new(),
-            data: None,
+            acl: Arc::new(Vec::new()),
+            data: PendingData::default(),
             digest: None,
         }
+    }
+
+    /// This state's node digest (0 when digests are off).
+    pub fn node_digest(&self) -> i64 {
+        self.digest.map_or(0, |d| d.node_digest)
     }
 }
 
 /// Records that were current for some paths before a multi started, to
 /// put back if the multi fails.
-pub type PendingSnapshot = HashMap<String, Arc<ChangeRecord>>;
+pub type PendingSnapshot = HashMap<Arc<str>, Arc<ChangeRecord>>;
 
 /// Pending changes in txn order, and the latest one per path.
 #[derive(Debug, Default)]
 pub struct OutstandingChanges {
     /// Every record not yet applied, oldest first (zxids ascending).
     list: VecDeque<Arc<ChangeRecord>>,
-    /// The latest record of each path with pending changes.
-    by_path: HashMap<String, Arc<ChangeRecord>>,
+    /// The latest record of each path with pending changes (keyed by the
+    /// record's own path).
+    by_path: HashMap<Arc<str>, Arc<ChangeRecord>>,
 }
 
 impl OutstandingChanges {
@@ -94,7 +164,7 @@ impl OutstandingChanges {
     /// Adds a record as the latest state of its path.
     pub fn add(&mut self, record: ChangeRecord) {
         let record = Arc::new(record);
-        self.by_path.insert(record.path.clone(), Arc::clone(&record));
+        self.by_path.insert(Arc::clone(&record.path), Arc::clone(&record));
         self.list.push_back(record);
     }
 
@@ -123,8 +193,11 @@ impl OutstandingChanges {
     pub fn remove_applied(&mut self, zxid: i64) {
         while self.list.front().is_some_and(|r| r.zxid <= zxid) {
             let Some(record) = self.list.pop_front() else { break };
-            if self.by_path.get(&record.path).is_some_and(|r| Arc::ptr_eq(r, &record)) {
-                self.by_path.remove(&record.path);
+            // One lookup: the entry goes only if it is still this record.
+            if let Entry::Occupied(latest) = self.by_path.entry(Arc::clone(&record.path)) {
+                if Arc::ptr_eq(latest.get(), &record) {
+                    latest.remove();
+                }
             }
         }
     }
@@ -135,7 +208,7 @@ impl OutstandingChanges {
         let mut snap = PendingSnapshot::new();
         for path in paths {
             if let Some(r) = self.by_path.get(path) {
-                snap.insert(path.to_string(), Arc::clone(r));
+                snap.insert(Arc::clone(&r.path), Arc::clone(r));
             }
             let Some(slash) = path.rfind('/') else { continue };
             if path.contains('\0') {
@@ -143,7 +216,7 @@ impl OutstandingChanges {
             }
             let parent = &path[..slash];
             if let Some(r) = self.by_path.get(parent) {
-                snap.insert(parent.to_string(), Arc::clone(r));
+                snap.insert(Arc::clone(&r.path), Arc::clone(r));
             }
         }
         snap
@@ -155,7 +228,7 @@ impl OutstandingChanges {
     pub fn rollback(&mut self, zxid: i64, snapshot: &PendingSnapshot) {
         while self.list.back().is_some_and(|r| r.zxid == zxid) {
             if let Some(r) = self.list.pop_back() {
-                self.by_path.remove(&r.path);
+                self.by_path.remove(&*r.path);
             }
         }
         let Some(first_zxid) = self.list.front().map(|r| r.zxid) else {
@@ -163,7 +236,7 @@ impl OutstandingChanges {
         };
         for record in snapshot.values() {
             if record.zxid >= first_zxid {
-                self.by_path.insert(record.path.clone(), Arc::clone(record));
+                self.by_path.insert(Arc::clone(&record.path), Arc::clone(record));
             }
         }
     }
@@ -179,8 +252,8 @@ mod tests {
             path: path.into(),
             stat: Some(StatPersisted { version, ..Default::default() }),
             child_count: 0,
-            acl: Vec::new(),
-            data: None,
+            acl: Arc::new(Vec::new()),
+            data: PendingData::default(),
             digest: None,
         }
     }
@@ -240,5 +313,43 @@ mod tests {
         assert_eq!((d.zxid, d.stat.as_ref().map(|s| s.version)), (9, Some(7)));
         let gone = ChangeRecord::deleted(4, "/a");
         assert_eq!(gone.duplicate(5).stat, Some(StatPersisted::default()));
+    }
+
+    /// The digest from a summary equals DigestCalculator's from the bytes.
+    #[test]
+    fn summarised_data_gives_the_calculators_digest() {
+        use crate::server::digest_calculator::DigestCalculator;
+        let stats = [
+            StatPersisted::default(),
+            StatPersisted {
+                czxid: 0x1_0000_0002,
+                mzxid: -3,
+                ctime: 1_700_000_000_123,
+                mtime: i64::MAX,
+                version: 7,
+                cversion: -1,
+                aversion: i32::MIN,
+                ephemeral_owner: 0x7e57,
+                pzxid: 0x2_0000_0009,
+            },
+        ];
+        let data: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
+        for path in ["/", "/a", "/a/b-0000000001", "/zookeeper/quota/x", "/zookeeper"] {
+            for d in [None, Some(&[][..]), Some(&data[..3]), Some(&data[..])] {
+                let summary = PendingData::of(path, d, true);
+                assert_eq!(summary.len, d.map_or(0, |d| d.len()) as i64);
+                for stat in &stats {
+                    assert_eq!(
+                        summary.node_digest(path, stat),
+                        DigestCalculator::node_digest(path, stat, d),
+                        "{} {:?}",
+                        path,
+                        d.map(|d| d.len())
+                    );
+                }
+            }
+        }
+        let off = PendingData::of("/a", Some(b"x"), false);
+        assert_eq!((off.len, off.prefix_crc), (1, None));
     }
 }

@@ -22,6 +22,8 @@
 mod apply;
 mod create_ref;
 mod digest_log;
+#[cfg(test)]
+mod multi_tests;
 mod node_store;
 mod snapshot;
 #[cfg(test)]

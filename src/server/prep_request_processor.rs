@@ -30,14 +30,12 @@ use super::request::Request;
 use super::request_processor::RequestProcessor;
 use super::server_state::ServerState;
 use crate::jute::multi::{MultiOp, MultiOperationRecord};
-use crate::jute::proto::{
-    CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, ReconfigRequest,
-    SetAclRequest, SetDataRequest,
-};
+use crate::jute::data::Acl;
+use crate::jute::proto::{CheckVersionRequest, DeleteRequest, ReconfigRequest, SetAclRequest, SetDataRequest};
 use crate::jute::txn::{
     CreateSessionTxn, ErrorTxn, MultiTxn, Txn, TxnBody, TxnDigest, TxnHeader, TxnLogEntry,
 };
-use crate::jute::{self, InputArchive};
+use crate::jute::{self, borrowed, InputArchive, Record};
 use crate::keeper_exception::Code;
 use crate::zoo_defs::op_code;
 
@@ -264,15 +262,9 @@ fn prepare_inner(
 ) -> Result<(), PrepFailure> {
     let op = request.op_type;
     match op {
-        op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER => {
-            let r: CreateRequest = jute::from_bytes(&request.payload)?;
-            let fields = CreateFields { path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1 };
-            single_write(state, request, header, |b| b.create(op, &fields))
-        }
-        op_code::CREATE_TTL => {
-            let r: CreateTtlRequest = jute::from_bytes(&request.payload)?;
-            let fields = CreateFields { path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: r.ttl };
-            single_write(state, request, header, |b| b.create(op, &fields))
+        op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER | op_code::CREATE_TTL => {
+            let fields = take_create(request)?;
+            single_write(state, request, header, |b| b.create(op, fields))
         }
         op_code::DELETE_CONTAINER => {
             let path = decode_delete_container(&request.payload)?;
@@ -283,8 +275,8 @@ fn prepare_inner(
             single_write(state, request, header, |b| b.delete(&r.path, r.version))
         }
         op_code::SET_DATA => {
-            let r: SetDataRequest = jute::from_bytes(&request.payload)?;
-            single_write(state, request, header, |b| b.set_data(&r))
+            let r = take_set_data(request)?;
+            single_write(state, request, header, |b| b.set_data(r))
         }
         op_code::SET_ACL => {
             let r: SetAclRequest = jute::from_bytes(&request.payload)?;
@@ -311,6 +303,40 @@ fn prepare_inner(
             Ok(())
         }
     }
+}
+
+/// Decodes a create / create2 / createContainer / createTTL request (the
+/// fields of `CreateRequest`, plus `CreateTtlRequest`'s ttl), its data
+/// taking over the payload's allocation: the one copy of the bytes that
+/// travels on in the txn. The payload is left empty.
+fn take_create(request: &mut Request) -> Result<CreateFields, jute::Error> {
+    let payload = &request.payload;
+    let mut ia = InputArchive::new(&payload[..]);
+    let path = ia.read_string()?;
+    let data = data_range(payload, ia.read_buffer_ref()?);
+    let acl: Vec<Acl> = Record::deserialize(&mut ia)?;
+    let flags = ia.read_int()?;
+    let ttl = if request.op_type == op_code::CREATE_TTL { ia.read_long()? } else { -1 };
+    let data = data.map(|range| borrowed::carve(std::mem::take(&mut request.payload), range));
+    Ok(CreateFields { path, data, acl, flags, ttl })
+}
+
+/// Decodes a setData request, its data taking over the payload (see
+/// [`take_create`]).
+fn take_set_data(request: &mut Request) -> Result<SetDataRequest, jute::Error> {
+    let payload = &request.payload;
+    let mut ia = InputArchive::new(&payload[..]);
+    let path = ia.read_string()?;
+    let data = data_range(payload, ia.read_buffer_ref()?);
+    let version = ia.read_int()?;
+    let data = data.map(|range| borrowed::carve(std::mem::take(&mut request.payload), range));
+    Ok(SetDataRequest { path, data, version })
+}
+
+/// Where a buffer read by `read_buffer_ref` lies in the payload.
+fn data_range(payload: &[u8], field: Option<&[u8]>) -> Option<std::ops::Range<usize>> {
+    // A slice the archive returned always lies inside its input.
+    field.map(|d| borrowed::range_in(payload, d).unwrap_or(0..0))
 }
 
 /// Standalone reconfig: RECONFIGDISABLED unless `reconfigEnabled=true`,
@@ -429,14 +455,14 @@ fn multi_op_txn(b: &mut TxnBuilder<'_>, op: &MultiOp) -> Result<TxnBody, Code> {
     match op {
         MultiOp::Create(code, r) => b.create(
             *code,
-            &CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: -1 },
+            CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: -1 },
         ),
         MultiOp::CreateTtl(r) => b.create(
             op_code::CREATE_TTL,
-            &CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: r.ttl },
+            CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: r.ttl },
         ),
         MultiOp::Delete(r) => b.delete(&r.path, r.version),
-        MultiOp::SetData(r) => b.set_data(r),
+        MultiOp::SetData(r) => b.set_data(r.clone()),
         MultiOp::Check(r) => b.check(r),
         MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(Code::MarshallingError),
     }

@@ -17,13 +17,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::auth::acl::fixup_acl;
-use super::change_record::{ChangeRecord, OutstandingChanges, PrecalculatedDigest};
+use super::change_record::{ChangeRecord, OutstandingChanges, PendingData, PrecalculatedDigest};
 use super::create_mode::{self, CreateMode};
-use super::digest_calculator::DigestCalculator;
 use super::ephemeral_type::{extended_types_enabled, EphemeralType};
 use super::path_utils::validate_path;
 use super::server_state::ServerState;
-use crate::jute::data::{Acl, Id, StatPersisted};
+use crate::jute::data::{Acl, Id};
 use crate::jute::proto::{CheckVersionRequest, SetAclRequest, SetDataRequest};
 use crate::jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
@@ -32,7 +31,8 @@ use crate::jute::txn::{
 use crate::keeper_exception::Code;
 use crate::zoo_defs::{op_code, perms};
 
-/// The fields of create/create2/createContainer/createTTL requests.
+/// The fields of create/create2/createContainer/createTTL requests (the
+/// data moves on into the txn).
 #[derive(Debug, Clone)]
 pub struct CreateFields {
     pub path: String,
@@ -41,14 +41,6 @@ pub struct CreateFields {
     pub flags: i32,
     /// -1 unless the opcode is createTTL.
     pub ttl: i64,
-}
-
-/// How a change moves the tree digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DigestOp {
-    Add,
-    Remove,
-    Update,
 }
 
 /// One txn being built.
@@ -112,17 +104,18 @@ impl<'a> TxnBuilder<'a> {
         let tree = self.state.zkdb.tree.read();
         let tree_path = if path.is_empty() { "/" } else { path };
         let node = tree.get_node(tree_path).ok_or(Code::NoNode)?;
+        let data = PendingData::of(path, node.data(), self.digest_enabled());
         let digest = self.digest_enabled().then(|| PrecalculatedDigest {
-            node_digest: DigestCalculator::node_digest(path, &node.stat, node.data()),
+            node_digest: data.node_digest(path, &node.stat),
             tree_digest: 0,
         });
         Ok(Arc::new(ChangeRecord {
             zxid: -1,
-            path: path.to_string(),
+            path: Arc::from(path),
             stat: Some(node.stat.clone()),
             child_count: node.num_children() as i32,
-            acl: tree.get_acl(node),
-            data: node.data().map(<[u8]>::to_vec),
+            acl: Arc::new(tree.get_acl(node)),
+            data,
             digest,
         }))
     }
@@ -135,29 +128,16 @@ impl<'a> TxnBuilder<'a> {
         }
     }
 
-    /// The node and tree digests after changing `path` to (`stat`, `data`).
-    fn precalc(
-        &self,
-        op: DigestOp,
-        path: &str,
-        stat: Option<&StatPersisted>,
-        data: Option<&[u8]>,
-    ) -> Result<Option<PrecalculatedDigest>, Code> {
+    /// The node and tree digests once `record` (the node's new state,
+    /// `stat: None` for a deletion) replaces a state whose node digest was
+    /// `prev` (0 for a node being created).
+    fn precalc(&self, prev: i64, record: &ChangeRecord) -> Option<PrecalculatedDigest> {
         if !self.digest_enabled() {
-            return Ok(None);
+            return None;
         }
-        let prev = match op {
-            DigestOp::Add => 0,
-            DigestOp::Remove | DigestOp::Update => {
-                self.record(path)?.digest.map(|d| d.node_digest).unwrap_or(0)
-            }
-        };
-        let new = match (op, stat) {
-            (DigestOp::Remove, _) | (_, None) => 0,
-            (_, Some(s)) => DigestCalculator::node_digest(path, s, data),
-        };
+        let new = record.stat.as_ref().map_or(0, |s| record.data.node_digest(&record.path, s));
         let tree_digest = self.current_tree_digest().wrapping_sub(prev).wrapping_add(new);
-        Ok(Some(PrecalculatedDigest { node_digest: new, tree_digest }))
+        Some(PrecalculatedDigest { node_digest: new, tree_digest })
     }
 
     /// Adds a pending state; a record with a digest sets the txn's digest.
@@ -187,7 +167,7 @@ impl<'a> TxnBuilder<'a> {
     }
 
     /// create / create2 / createContainer / createTTL.
-    pub fn create(&mut self, op: i32, req: &CreateFields) -> Result<TxnBody, Code> {
+    pub fn create(&mut self, op: i32, req: CreateFields) -> Result<TxnBody, Code> {
         let mode = CreateMode::from_flag(req.flags)?;
         create_mode::validate_mode(mode, req.ttl, extended_types_enabled())?;
         if mode.is_ephemeral() {
@@ -207,7 +187,7 @@ impl<'a> TxnBuilder<'a> {
         let path = if mode.is_sequential() {
             sequential_path(&req.path, parent_stat.cversion)
         } else {
-            req.path.clone()
+            req.path
         };
         check_path(&path)?;
         if self.record(&path).is_ok() {
@@ -219,66 +199,65 @@ impl<'a> TxnBuilder<'a> {
             return Err(Code::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion.wrapping_add(1);
-        let data_len = req.data.as_ref().map_or(0, Vec::len) as i64;
-        self.check_quota(&path, data_len, 1)?;
-        let body = match op {
+        let data = PendingData::of(&path, req.data.as_deref(), self.digest_enabled());
+        self.check_quota(&path, data.len, 1)?;
+        let stat = crate::server::data_tree::create_stat(self.zxid, self.time, create_mode::ephemeral_owner(mode, req.ttl, self.session_id));
+        let mut new_parent = parent.duplicate(self.zxid);
+        new_parent.child_count += 1;
+        if let Some(s) = new_parent.stat.as_mut() {
+            s.cversion = new_cversion;
+            s.pzxid = self.zxid;
+        }
+        new_parent.digest = self.precalc(parent.node_digest(), &new_parent);
+        self.add(new_parent, false);
+        let mut node = ChangeRecord {
+            zxid: self.zxid,
+            path: Arc::from(path.as_str()),
+            stat: Some(stat),
+            child_count: 0,
+            acl: Arc::new(acl.clone()),
+            data,
+            digest: None,
+        };
+        node.digest = self.precalc(0, &node);
+        self.add(node, true);
+        Ok(match op {
             op_code::CREATE_CONTAINER => TxnBody::CreateContainer(CreateContainerTxn {
-                path: path.clone(),
-                data: req.data.clone(),
-                acl: acl.clone(),
+                path,
+                data: req.data,
+                acl,
                 parent_c_version: new_cversion,
             }),
             op_code::CREATE_TTL => TxnBody::CreateTtl(CreateTtlTxn {
-                path: path.clone(),
-                data: req.data.clone(),
-                acl: acl.clone(),
+                path,
+                data: req.data,
+                acl,
                 parent_c_version: new_cversion,
                 ttl: req.ttl,
             }),
             _ => TxnBody::Create(CreateTxn {
-                path: path.clone(),
-                data: req.data.clone(),
-                acl: acl.clone(),
+                path,
+                data: req.data,
+                acl,
                 ephemeral: mode.is_ephemeral(),
                 parent_c_version: new_cversion,
             }),
-        };
-        let stat = crate::server::data_tree::create_stat(self.zxid, self.time, create_mode::ephemeral_owner(mode, req.ttl, self.session_id));
-        let mut parent = parent.duplicate(self.zxid);
-        parent.child_count += 1;
-        if let Some(s) = parent.stat.as_mut() {
-            s.cversion = new_cversion;
-            s.pzxid = self.zxid;
-        }
-        parent.digest = self.precalc(DigestOp::Update, parent_path, parent.stat.as_ref(), parent.data.as_deref())?;
-        self.add(parent, false);
-        let digest = self.precalc(DigestOp::Add, &path, Some(&stat), req.data.as_deref())?;
-        let node = ChangeRecord {
-            zxid: self.zxid,
-            path,
-            stat: Some(stat),
-            child_count: 0,
-            acl,
-            data: req.data.clone(),
-            digest,
-        };
-        self.add(node, true);
-        Ok(body)
+        })
     }
 
-    /// Records the deletion of `path` whose parent is `parent`.
-    fn delete_node(&mut self, path: &str, parent: &ChangeRecord, parent_path: &str) -> Result<(), Code> {
-        let mut parent = parent.duplicate(self.zxid);
-        parent.child_count -= 1;
-        if let Some(s) = parent.stat.as_mut() {
+    /// Records the deletion of `node` (its current state) whose parent's
+    /// current state is `parent`.
+    fn delete_node(&mut self, node: &ChangeRecord, parent: &ChangeRecord) {
+        let mut new_parent = parent.duplicate(self.zxid);
+        new_parent.child_count -= 1;
+        if let Some(s) = new_parent.stat.as_mut() {
             s.pzxid = self.zxid;
         }
-        parent.digest = self.precalc(DigestOp::Update, parent_path, parent.stat.as_ref(), parent.data.as_deref())?;
-        self.add(parent, false);
-        let mut node = ChangeRecord::deleted(self.zxid, path);
-        node.digest = self.precalc(DigestOp::Remove, path, None, None)?;
-        self.add(node, true);
-        Ok(())
+        new_parent.digest = self.precalc(parent.node_digest(), &new_parent);
+        self.add(new_parent, false);
+        let mut gone = ChangeRecord::deleted(self.zxid, &node.path);
+        gone.digest = self.precalc(node.node_digest(), &gone);
+        self.add(gone, true);
     }
 
     /// delete.
@@ -292,7 +271,7 @@ impl<'a> TxnBuilder<'a> {
         if node.child_count > 0 {
             return Err(Code::NotEmpty);
         }
-        self.delete_node(path, &parent, parent_path)?;
+        self.delete_node(&node, &parent);
         Ok(TxnBody::Delete(DeleteTxn { path: path.to_string() }))
     }
 
@@ -309,31 +288,30 @@ impl<'a> TxnBuilder<'a> {
             return Err(Code::BadVersion);
         }
         let parent = self.record(parent_path)?;
-        self.delete_node(path, &parent, parent_path)?;
+        self.delete_node(&node, &parent);
         Ok(TxnBody::Delete(DeleteTxn { path: path.to_string() }))
     }
 
-    /// setData.
-    pub fn set_data(&mut self, req: &SetDataRequest) -> Result<TxnBody, Code> {
+    /// setData (the data moves on into the txn).
+    pub fn set_data(&mut self, req: SetDataRequest) -> Result<TxnBody, Code> {
         self.state.sessions.check_session(self.session_id)?;
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
         self.state.check_acl(&node.acl, perms::WRITE, self.auth_info)?;
-        let old_len = node.data.as_ref().map_or(0, Vec::len) as i64;
-        let new_len = req.data.as_ref().map_or(0, Vec::len) as i64;
-        self.check_quota(&req.path, new_len - old_len, 0)?;
+        let data = PendingData::of(&req.path, req.data.as_deref(), self.digest_enabled());
+        self.check_quota(&req.path, data.len - node.data.len, 0)?;
         let current = node.stat.as_ref().map_or(0, |s| s.version);
         let new_version = check_and_inc_version(current, req.version)?;
-        let mut node = node.duplicate(self.zxid);
-        if let Some(s) = node.stat.as_mut() {
+        let mut changed = node.duplicate(self.zxid);
+        if let Some(s) = changed.stat.as_mut() {
             s.version = new_version;
             s.mtime = self.time;
             s.mzxid = self.zxid;
         }
-        node.data = req.data.clone();
-        node.digest = self.precalc(DigestOp::Update, &req.path, node.stat.as_ref(), node.data.as_deref())?;
-        self.add(node, true);
-        Ok(TxnBody::SetData(SetDataTxn { path: req.path.clone(), data: req.data.clone(), version: new_version }))
+        changed.data = data;
+        changed.digest = self.precalc(node.node_digest(), &changed);
+        self.add(changed, true);
+        Ok(TxnBody::SetData(SetDataTxn { path: req.path, data: req.data, version: new_version }))
     }
 
     /// setACL. The version is compared with the ACL version. (As in Java,
@@ -346,12 +324,12 @@ impl<'a> TxnBuilder<'a> {
         self.state.check_acl(&node.acl, perms::ADMIN, self.auth_info)?;
         let current = node.stat.as_ref().map_or(0, |s| s.aversion);
         let new_version = check_and_inc_version(current, req.version)?;
-        let mut node = node.duplicate(self.zxid);
-        if let Some(s) = node.stat.as_mut() {
+        let mut changed = node.duplicate(self.zxid);
+        if let Some(s) = changed.stat.as_mut() {
             s.aversion = new_version;
         }
-        node.digest = self.precalc(DigestOp::Update, &req.path, node.stat.as_ref(), node.data.as_deref())?;
-        self.add(node, true);
+        changed.digest = self.precalc(node.node_digest(), &changed);
+        self.add(changed, true);
         Ok(TxnBody::SetAcl(SetAclTxn { path: req.path.clone(), acl, version: new_version }))
     }
 
@@ -380,10 +358,10 @@ impl<'a> TxnBuilder<'a> {
         for c in self.changes.iter() {
             match &c.stat {
                 None => {
-                    paths.remove(&c.path);
+                    paths.remove(&*c.path);
                 }
                 Some(s) if s.ephemeral_owner == self.session_id => {
-                    paths.insert(c.path.clone());
+                    paths.insert(c.path.to_string());
                 }
                 Some(_) => {}
             }
@@ -391,16 +369,18 @@ impl<'a> TxnBuilder<'a> {
         for path in &paths {
             if self.digest_enabled() {
                 let parent_path = parent_for_delete(path)?;
-                let mut parent = self.record(parent_path)?.duplicate(self.zxid);
-                if let Some(s) = parent.stat.as_mut() {
+                let parent = self.record(parent_path)?;
+                let mut new_parent = parent.duplicate(self.zxid);
+                if let Some(s) = new_parent.stat.as_mut() {
                     s.pzxid = self.zxid;
                 }
-                parent.digest = self.precalc(DigestOp::Update, parent_path, parent.stat.as_ref(), parent.data.as_deref())?;
-                self.add(parent, false);
+                new_parent.digest = self.precalc(parent.node_digest(), &new_parent);
+                self.add(new_parent, false);
             }
-            let mut node = ChangeRecord::deleted(self.zxid, path);
-            node.digest = self.precalc(DigestOp::Remove, path, None, None)?;
-            self.add(node, false);
+            let prev = if self.digest_enabled() { self.record(path)?.node_digest() } else { 0 };
+            let mut gone = ChangeRecord::deleted(self.zxid, path);
+            gone.digest = self.precalc(prev, &gone);
+            self.add(gone, false);
         }
         self.state.sessions.set_session_closing(self.session_id);
         if self.state.config.close_session_txn_enabled {

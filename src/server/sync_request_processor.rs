@@ -27,6 +27,8 @@ use super::request::Request;
 use super::request_processor::RequestProcessor;
 use super::zk_database::ZkDatabase;
 use crate::config::server_config::ServerConfig;
+use crate::jute::txn::TxnLogEntry;
+use crate::jute::{OutputArchive, Record};
 
 /// Most requests committed by one fsync (Java's `zookeeper.maxBatchSize`
 /// default).
@@ -102,7 +104,14 @@ impl SyncRequestProcessor {
     pub fn start(zkdb: Arc<ZkDatabase>, config: &ServerConfig, next: Box<dyn RequestProcessor>) -> SyncRequestProcessor {
         let queue = Arc::new(SyncQueue::default());
         let trigger = SnapshotTrigger::new(config.snap_count, config.snap_size_limit_kb.saturating_mul(1024), seed());
-        let worker = SyncWorker { db: zkdb, next, to_flush: Vec::new(), trigger, queue: Arc::clone(&queue) };
+        let worker = SyncWorker {
+            db: zkdb,
+            next,
+            to_flush: Vec::new(),
+            trigger,
+            queue: Arc::clone(&queue),
+            encoded: Vec::new(),
+        };
         let thread = std::thread::Builder::new()
             .name("SyncThread:0".into())
             .spawn(move || worker.run())
@@ -137,6 +146,8 @@ struct SyncWorker {
     to_flush: Vec<Request>,
     trigger: SnapshotTrigger,
     queue: Arc<SyncQueue>,
+    /// The txn being logged, encoded (reused: no allocation per txn).
+    encoded: Vec<u8>,
 }
 
 impl SyncWorker {
@@ -168,7 +179,8 @@ impl SyncWorker {
     fn handle(&mut self, request: Request) {
         match &request.txn {
             Some(txn) => {
-                if let Err(e) = self.db.append(txn) {
+                encode_txn(txn, &mut self.encoded);
+                if let Err(e) = self.db.append_payload(txn.header.zxid, &self.encoded) {
                     fatal(&e);
                 }
                 self.maybe_snapshot();
@@ -212,6 +224,19 @@ impl SyncWorker {
         for request in self.to_flush.drain(..) {
             self.next.process_request(request);
         }
+    }
+}
+
+/// `entry`'s log payload (header, body, digest: the bytes of
+/// `TxnLogEntry::to_bytes`) into `buf`, replacing what it held.
+fn encode_txn(entry: &TxnLogEntry, buf: &mut Vec<u8>) {
+    buf.clear();
+    let mut oa = OutputArchive::new(buf);
+    // Writing to a Vec cannot fail.
+    let _ = entry.header.serialize(&mut oa);
+    let _ = entry.body.serialize(&mut oa);
+    if let Some(d) = &entry.digest {
+        let _ = d.serialize(&mut oa);
     }
 }
 
@@ -304,6 +329,29 @@ mod tests {
         assert!(!t.should_snapshot(0, 500));
         let off = SnapshotTrigger::new(1_000_000, 0, 7);
         assert!(!off.should_snapshot(0, u64::MAX / 2));
+    }
+
+    #[test]
+    fn encoded_txn_is_to_bytes_and_the_buffer_is_reused() {
+        use crate::jute::txn::{CreateTxn, TxnBody, TxnDigest, TxnHeader};
+        let entry = |data: Vec<u8>, digest: Option<TxnDigest>| TxnLogEntry {
+            header: TxnHeader { client_id: 7, cxid: 3, zxid: 0x1_0000_0004, time: 99, r#type: 1 },
+            body: TxnBody::Create(CreateTxn {
+                path: "/n".into(),
+                data: Some(data),
+                acl: Vec::new(),
+                ephemeral: false,
+                parent_c_version: 2,
+            }),
+            digest,
+        };
+        let mut buf = Vec::new();
+        let big = entry(vec![5; 1024], Some(TxnDigest { version: 2, tree_digest: -8 }));
+        encode_txn(&big, &mut buf);
+        assert_eq!(buf, big.to_bytes());
+        let small = entry(vec![1], None);
+        encode_txn(&small, &mut buf);
+        assert_eq!(buf, small.to_bytes(), "earlier bytes do not linger");
     }
 
     #[test]

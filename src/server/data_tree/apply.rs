@@ -37,6 +37,21 @@ const MULTI_SUB_TYPES: [i32; 9] = [
     op_code::CHECK,
 ];
 
+/// Consecutive create ops of one multi applied in place. The parent they
+/// go under keeps its digest out of the tree digest while the run adds
+/// children to it (one parent digest per run instead of two per create;
+/// only the parent and the new child change during a create), and the
+/// ACL id of the run's list is looked up once (nothing in a run of
+/// creates releases an ACL). Ended (`end_create_run`) before anything
+/// else touches the tree.
+#[derive(Debug, Default)]
+struct CreateRun {
+    /// The parent whose digest is out of the sum, and its path.
+    parent: Option<(u32, String)>,
+    /// The ACL id of the current list (see `AclMemo`).
+    acl_id: Option<i64>,
+}
+
 /// A result with the header's fields and nothing else yet.
 fn new_result(header: &TxnHeader) -> ProcessTxnResult {
     ProcessTxnResult {
@@ -171,21 +186,27 @@ impl DataTree {
         let failed = multi.txns.iter().any(|t| t.r#type == op_code::ERROR);
         let mut post_failed = false;
         let mut acls = AclMemo::default();
+        let mut run = CreateRun::default();
         let max_len = crate::jute::max_field_length();
         rc.multi_result.reserve_exact(multi.txns.len());
         for sub in &multi.txns {
-            if !MULTI_SUB_TYPES.contains(&sub.r#type) {
-                debug!("Failed: Invalid type of op: {} in multi 0x{:x}", sub.r#type, header.zxid);
-                return;
-            }
             let bytes = sub.data.as_deref().unwrap_or(&[]);
             let sub_header = TxnHeader { r#type: sub.r#type, ..header.clone() };
             if !failed && matches!(sub.r#type, op_code::CREATE | op_code::CREATE2) {
                 if let Some(raw) = parse_create(bytes, max_len) {
-                    let sub_rc = self.apply_raw_create(&sub_header, &raw, acls.get(raw.acl_bytes));
+                    let (acl, new_list) = acls.get(raw.acl_bytes);
+                    if new_list {
+                        run.acl_id = None;
+                    }
+                    let sub_rc = self.apply_raw_create(&sub_header, &raw, acl, &mut run);
                     Self::add_sub_result(rc, sub_rc);
                     continue;
                 }
+            }
+            self.end_create_run(&mut run);
+            if !MULTI_SUB_TYPES.contains(&sub.r#type) {
+                debug!("Failed: Invalid type of op: {} in multi 0x{:x}", sub.r#type, header.zxid);
+                return;
             }
             let mut body = match TxnBody::from_bytes(sub.r#type, bytes) {
                 Ok(body) => body,
@@ -206,6 +227,7 @@ impl DataTree {
             let sub_rc = self.process_txn_inner(&sub_header, &body, true);
             Self::add_sub_result(rc, sub_rc);
         }
+        self.end_create_run(&mut run);
     }
 
     /// Appends an op's result to its multi's; the first failure is the
@@ -217,12 +239,19 @@ impl DataTree {
         rc.multi_result.push(sub_rc);
     }
 
-    /// `process_txn_inner` of a create op of a multi read in place.
-    fn apply_raw_create(&mut self, header: &TxnHeader, raw: &RawCreate<'_>, acl: &[Acl]) -> ProcessTxnResult {
+    /// `process_txn_inner` of a create op of a multi read in place, as
+    /// part of `run`.
+    fn apply_raw_create(&mut self, header: &TxnHeader, raw: &RawCreate<'_>, acl: &[Acl], run: &mut CreateRun) -> ProcessTxnResult {
         let mut rc = new_result(header);
         rc.path = raw.path.to_string();
         let owner = if raw.ephemeral { header.client_id } else { 0 };
-        let created = self.create_node(raw.path, raw.data, acl, owner, raw.parent_c_version, header.zxid, header.time);
+        let args = (raw.parent_c_version, header.zxid, header.time);
+        let created = self.create_node_in(raw.path, raw.data, acl, owner, args, Some(run));
+        if created.is_err() {
+            // A failed create may move the parent forward by path (see
+            // finish_txn): its digest must be in the sum first.
+            self.end_create_run(run);
+        }
         let outcome = created.map(|stat| {
             if header.r#type == op_code::CREATE2 {
                 rc.stat = Some(stat);
@@ -230,6 +259,17 @@ impl DataTree {
         });
         self.finish_txn(header, outcome, Some(raw.parent_c_version), true, &mut rc);
         rc
+    }
+
+    /// Ends a run of creates: the parent's digest goes back into the
+    /// tree digest, and the remembered ACL id is forgotten (what comes
+    /// next may release it).
+    fn end_create_run(&mut self, run: &mut CreateRun) {
+        run.acl_id = None;
+        if let Some((slot, path)) = run.parent.take() {
+            let node = self.nodes.node(slot);
+            self.digest.add(DigestCalculator::node_digest(&path, &node.stat, node.data()));
+        }
     }
 
     /// Java's `createNode`. Returns the new node's stat.
@@ -244,6 +284,20 @@ impl DataTree {
         zxid: i64,
         time: i64,
     ) -> Result<Stat, Code> {
+        self.create_node_in(path, data, acl, owner, (parent_cversion, zxid, time), None)
+    }
+
+    /// `create_node`, as part of a run of creates when `run` is given.
+    /// `(parent_cversion, zxid, time)` come from the txn.
+    fn create_node_in(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        owner: i64,
+        (parent_cversion, zxid, time): (i32, i64, i64),
+        mut run: Option<&mut CreateRun>,
+    ) -> Result<Stat, Code> {
         if !path.starts_with('/') {
             warn!("Ignoring create of {:?} at 0x{:x}: not an absolute path", path, zxid);
             return Err(Code::BadArguments);
@@ -252,13 +306,20 @@ impl DataTree {
         let parent_slot = self.nodes.parent_slot(parent_name).ok_or(Code::NoNode)?;
         // Interned first (as Java does), so an existing node re-created by
         // a replayed txn takes the txn's ACL.
-        let acl_id = self.acl_cache.convert_acls(acl);
+        let acl_id = match run.as_deref_mut() {
+            Some(CreateRun { acl_id: Some(id), .. }) => {
+                self.acl_cache.add_usage(*id);
+                *id
+            }
+            Some(r) => *r.acl_id.insert(self.acl_cache.convert_acls(acl)),
+            None => self.acl_cache.convert_acls(acl),
+        };
         if let Some(existing) = self.nodes.child_slot(parent_slot, child_name, path) {
             self.nodes.node_mut(existing).acl = acl_id;
             return Err(Code::NodeExists);
         }
         let parent_acl = self.event_acl(self.nodes.node(parent_slot).acl);
-        self.change_slot(parent_slot, parent_name, |parent| {
+        let bump = |parent: &mut DataNode| {
             let cversion = match parent_cversion {
                 -1 => parent.stat.cversion.wrapping_add(1),
                 v => v,
@@ -268,7 +329,19 @@ impl DataTree {
                 parent.stat.cversion = cversion;
                 parent.stat.pzxid = zxid;
             }
-        });
+        };
+        match run {
+            Some(run) => {
+                if run.parent.as_ref().map(|(slot, _)| *slot) != Some(parent_slot) {
+                    self.end_create_run_parent(run);
+                    let parent = self.nodes.node(parent_slot);
+                    self.digest.remove(DigestCalculator::node_digest(parent_name, &parent.stat, parent.data()));
+                    run.parent = Some((parent_slot, parent_name.to_string()));
+                }
+                bump(self.nodes.node_mut(parent_slot));
+            }
+            None => self.change_slot(parent_slot, parent_name, bump),
+        }
         self.node_data_size += node_size(path, data);
         let node = DataNode::new(data.map(Into::into), acl_id, create_stat(zxid, time, owner));
         let stat = node.copy_stat(self.extended_types);
@@ -282,6 +355,14 @@ impl DataTree {
         self.child_watches
             .trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
         Ok(stat)
+    }
+
+    /// Puts the digest of a run's parent back into the sum (the run goes
+    /// on under another parent).
+    fn end_create_run_parent(&mut self, run: &mut CreateRun) {
+        let acl_id = run.acl_id;
+        self.end_create_run(run);
+        run.acl_id = acl_id;
     }
 
     /// Java's `deleteNode`. The parent's pzxid moves forward even when the

@@ -114,14 +114,15 @@ pub(super) struct AclMemo {
 
 impl AclMemo {
     /// The list `bytes` encodes, decoded only when it differs from the
-    /// last one asked for.
-    pub fn get(&mut self, bytes: &[u8]) -> &[Acl] {
-        if self.bytes != bytes {
+    /// last one asked for; true when it did.
+    pub fn get(&mut self, bytes: &[u8]) -> (&[Acl], bool) {
+        let changed = self.bytes != bytes;
+        if changed {
             self.acl = decode_acl(bytes);
             self.bytes.clear();
             self.bytes.extend_from_slice(bytes);
         }
-        &self.acl
+        (&self.acl, changed)
     }
 }
 
@@ -151,11 +152,11 @@ mod tests {
         let bytes = encoded("/a/b", Some(b"xy"), world());
         let raw = parse_create(&bytes, 1 << 20).unwrap();
         assert_eq!((raw.path, raw.data, raw.ephemeral, raw.parent_c_version), ("/a/b", Some(&b"xy"[..]), true, 7));
-        assert_eq!(AclMemo::default().get(raw.acl_bytes), &world()[..]);
+        assert_eq!(AclMemo::default().get(raw.acl_bytes).0, &world()[..]);
         let bytes = encoded("/n", None, vec![]);
         let raw = parse_create(&bytes, 1 << 20).unwrap();
         assert_eq!((raw.data, raw.acl_bytes), (None, &0i32.to_be_bytes()[..]));
-        assert!(AclMemo::default().get(raw.acl_bytes).is_empty());
+        assert!(AclMemo::default().get(raw.acl_bytes).0.is_empty());
     }
 
     #[test]
@@ -182,8 +183,9 @@ mod tests {
         let a = encoded("/a", None, world());
         let b = encoded("/b", None, vec![Acl { perms: 1, id: Id { scheme: "ip".into(), id: "1.2.3.4".into() } }]);
         let (ra, rb) = (parse_create(&a, 1 << 20).unwrap(), parse_create(&b, 1 << 20).unwrap());
-        assert_eq!(memo.get(ra.acl_bytes), &world()[..]);
-        assert_eq!(memo.get(rb.acl_bytes)[0].id.id, "1.2.3.4");
-        assert_eq!(memo.get(ra.acl_bytes), &world()[..]);
+        assert_eq!(memo.get(ra.acl_bytes), (&world()[..], true));
+        assert_eq!(memo.get(ra.acl_bytes), (&world()[..], false));
+        assert_eq!(memo.get(rb.acl_bytes).0[0].id.id, "1.2.3.4");
+        assert_eq!(memo.get(ra.acl_bytes), (&world()[..], true));
     }
 }
