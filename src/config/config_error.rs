@@ -25,7 +25,10 @@ pub enum ConfigError {
     /// A required key is absent.
     Missing { key: &'static str },
     /// The config describes an ensemble (two or more voting `server.N`
-    /// lines, or `standaloneEnabled=false`): quorum mode is a later issue.
+    /// lines, or `standaloneEnabled=false`): the standalone parser refuses
+    /// it; `zk-server` decides the mode first (`quorum_mode`) and hands an
+    /// ensemble to `QuorumPeerConfig`, so this only reaches a caller that
+    /// asked for a standalone config explicitly.
     QuorumNotImplemented { voting_members: usize },
 }
 
@@ -68,9 +71,9 @@ impl fmt::Display for ConfigError {
             ConfigError::Missing { key } => write!(f, "{} is not set", key),
             ConfigError::QuorumNotImplemented { voting_members } => write!(
                 f,
-                "the config describes a quorum ({} voting server.N lines or \
-                 standaloneEnabled=false); quorum mode is not implemented yet, \
-                 only standalone (fewer than two server.N lines)",
+                "the config describes an ensemble ({} voting server.N lines or \
+                 standaloneEnabled=false): it is a quorum peer's config, not a \
+                 standalone server's",
                 voting_members
             ),
         }

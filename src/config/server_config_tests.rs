@@ -231,7 +231,7 @@ fn every_error_names_key_value_and_reason() {
 fn two_voting_servers_means_quorum_mode() {
     let e = error_of("dataDir=/d\nclientPort=1\nserver.1=a:1:2\nserver.2=b:1:2\n");
     assert!(matches!(e, ConfigError::QuorumNotImplemented { voting_members: 2 }));
-    assert!(e.to_string().contains("quorum mode is not implemented"));
+    assert!(e.to_string().contains("a quorum peer's config"));
     assert_ne!(e.exit_code(), 0);
     // One server line: standalone, the line is ignored (as Java does).
     assert!(parse("dataDir=/d\nclientPort=1\nserver.1=a:1:2\n").is_ok());
