@@ -19,10 +19,18 @@
 //! (`UNABLE_TO_ACCESS_DATADIR`), 1 anything else (`UNEXPECTED_ERROR`,
 //! e.g. the client port is taken).
 //!
+//! Before anything else the server re-executes itself once with a glibc
+//! setting that shrinks every thread's reserve of static TLS (see
+//! [`reexec_with_lean_threads`]): the memory of an idle client connection
+//! is mostly its thread's top stack page, and the default reserve pushes
+//! the thread's first frames into a second page.
+//!
 //! Mirrors: `org.apache.zookeeper.server.quorum.QuorumPeerMain` and
 //! `org.apache.zookeeper.server.ZooKeeperServerMain`.
 
+use std::ffi::{OsStr, OsString};
 use std::io::{ErrorKind, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::exit;
 use std::sync::Arc;
@@ -48,6 +56,15 @@ use zookeeper::server::zookeeper_server::ZooKeeperServer;
 const EXIT_DATADIR: i32 = 3;
 /// How long a clean shutdown may take before the process gives up on it.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(15);
+/// The glibc tunables [`reexec_with_lean_threads`] adds: one link-map
+/// namespace and no optional reserve for libraries loaded later with
+/// initial-exec TLS. Every thread then starts ~1.3 KiB higher in its
+/// stack, so a connection thread waiting in `recv` or `poll` touches only
+/// the stack page glibc's thread descriptor and TLS already occupy.
+const LEAN_THREAD_TUNABLES: &str = "glibc.rtld.nns=1:glibc.rtld.optional_static_tls=0";
+/// Set (to anything) to skip the re-exec, e.g. when a library the process
+/// loads later needs static TLS room.
+const NO_REEXEC_ENV: &str = "ZK_SERVER_NO_REEXEC";
 const USAGE: &str =
     "Usage: zk-server [-Dname=value ...] configfile | port datadir [ticktime] [maxcnxns]";
 
@@ -62,10 +79,44 @@ fn main() {
         println!("Apache ZooKeeper, version {}", version.replacen(", built on ", " ", 1));
         exit(0);
     }
+    reexec_with_lean_threads();
     init_logging();
     let code = run(args.into_iter().skip(1).collect());
     info!("Exiting with code {}", code);
     exit(code);
+}
+
+/// What `GLIBC_TUNABLES` should be for the server, given its current
+/// value; `None` when it already settles the static-TLS reserve (our own
+/// re-exec, or the operator's choice).
+fn lean_tunables(current: Option<&OsStr>) -> Option<OsString> {
+    let current = current.map(|c| c.to_string_lossy()).unwrap_or_default();
+    if current.contains("glibc.rtld.nns") || current.contains("glibc.rtld.optional_static_tls") {
+        return None;
+    }
+    Some(match current.is_empty() {
+        true => LEAN_THREAD_TUNABLES.into(),
+        false => format!("{}:{}", current, LEAN_THREAD_TUNABLES).into(),
+    })
+}
+
+/// Runs this same program again (same pid, arguments and environment)
+/// with [`LEAN_THREAD_TUNABLES`] added to `GLIBC_TUNABLES`, which glibc
+/// reads only at process start. Returns only when that is not needed or
+/// not possible; the server then runs as it is (idle connections cost one
+/// stack page more).
+fn reexec_with_lean_threads() {
+    if std::env::var_os(NO_REEXEC_ENV).is_some() {
+        return;
+    }
+    let Some(tunables) = lean_tunables(std::env::var_os("GLIBC_TUNABLES").as_deref()) else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let Some(arg0) = args.next() else { return };
+    let err = std::process::Command::new("/proc/self/exe").arg0(arg0).args(args).env("GLIBC_TUNABLES", tunables).exec();
+    // Logging is not set up yet; this is worth a line on stderr only.
+    eprintln!("zk-server: cannot re-execute with {}: {} (continuing)", LEAN_THREAD_TUNABLES, err);
 }
 
 /// Everything after logging is set up; returns the exit code.
@@ -355,4 +406,20 @@ fn timestamp() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let (y, mo, d, h, mi, s) = civil_from_unix(now.as_secs() as i64);
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}", y, mo, d, h, mi, s, now.subsec_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lean_tunables_are_added_once_and_respect_the_operators_choice() {
+        assert_eq!(lean_tunables(None), Some(LEAN_THREAD_TUNABLES.into()));
+        assert_eq!(lean_tunables(Some(OsStr::new(""))), Some(LEAN_THREAD_TUNABLES.into()));
+        let with_other = lean_tunables(Some(OsStr::new("glibc.malloc.check=0"))).unwrap();
+        assert_eq!(with_other, OsString::from(format!("glibc.malloc.check=0:{}", LEAN_THREAD_TUNABLES)));
+        // After our re-exec (or when the operator set either one): leave it.
+        assert_eq!(lean_tunables(Some(with_other.as_os_str())), None);
+        assert_eq!(lean_tunables(Some(OsStr::new("glibc.rtld.optional_static_tls=4096"))), None);
+    }
 }

@@ -1,8 +1,9 @@
 //! One client connection on a blocking socket, served by one thread.
 //!
-//! Reader thread ("cnxn-<id>", small stack): reads from the socket into a
-//! buffer that grows only when needed (an idle connection holds ~512
-//! bytes), so one `recv` usually brings several frames. Each frame's int32
+//! Reader thread (a "NIOWorkerThread-<n>" with a small stack, reused for
+//! later connections, see `blocking_server_cnxn_threads`): reads from the
+//! socket into a buffer that grows only when needed, so one `recv` usually
+//! brings several frames. Each frame's int32
 //! length is checked against `jute.maxbuffer`. On a fresh connection the
 //! first four bytes may instead spell a four-letter word (answered, then
 //! closed). The first frame is the ConnectRequest; reading then pauses
@@ -11,7 +12,9 @@
 //! [`CnxnHandler::process_frame`], which may answer a read right here.
 //! The frames of one `recv` are handled under a cork, so their replies
 //! leave in one write. Idle connections expire like Java's: 10 s before
-//! the handshake, the negotiated session timeout after it.
+//! the handshake, the negotiated session timeout after it. A connection
+//! that has been quiet for a moment gives back its buffers and stack pages
+//! and waits in `poll` (an idle session costs ~8 KiB of memory).
 //!
 //! There is no writer thread: replies and notifications are appended to
 //! the connection's output buffer by whoever produces them and written at
@@ -24,14 +27,15 @@
 //! connection-level parts of `ServerCnxn`).
 
 use std::io::{self, ErrorKind};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use std::sync::{Condvar, Mutex, PoisonError};
+
 use log::{debug, info, warn};
-use parking_lot::{Condvar, Mutex};
 
 use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
 use super::cnxn_stats::CnxnStats;
@@ -48,27 +52,25 @@ mod output;
 pub use output::{cork, flush_corked, CorkGuard, MAX_QUEUED_BYTES, WRITE_STALL_TIMEOUT};
 use output::Output;
 
+#[path = "blocking_server_cnxn_threads.rs"]
+mod threads;
+pub use threads::{CNXN_STACK_SIZE, QUIET};
+use threads::{lock, trim_stack, wait_readable};
+
 /// `zookeeper.nio.sessionlessCnxnTimeout`: how long a connection may sit
 /// without completing its handshake (or sending anything) before it is
 /// closed.
 pub const SESSIONLESS_CNXN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Stack of a connection thread: only the touched pages cost memory, but
-/// the reader runs Prep and reads inline, so leave room.
-pub const CNXN_STACK_SIZE: usize = 256 * 1024;
 /// Bytes of a RequestHeader (xid, type).
 const REQUEST_HEADER_LEN: usize = 8;
 /// The first read reservation of a connection; it grows while reads fill
-/// it and shrinks back when they do not.
-const MIN_READ_CHUNK: usize = 512;
+/// it and shrinks back when they do not. Above glibc's per-thread cache
+/// limit (1032 bytes) on purpose: a buffer an idle connection frees then
+/// goes back to the shared arena for other connections, instead of sitting
+/// in its own thread's cache.
+const MIN_READ_CHUNK: usize = 2048;
 /// The largest read reservation.
 const MAX_READ_CHUNK: usize = 64 * 1024;
-
-/// A read that waited this long marks the connection as mostly idle: after
-/// handling what came, it trims its stack and buffer before waiting again.
-const QUIET_AFTER: Duration = Duration::from_secs(1);
-/// Stack below the current frame kept resident by [`trim_stack`] (the
-/// frames of the coming `recv` fit in what is left of the current page).
-const STACK_KEEP: usize = 0;
 
 /// Source of connection ids (watch tables key on them).
 static NEXT_CNXN_ID: AtomicU64 = AtomicU64::new(1);
@@ -90,7 +92,11 @@ pub struct BlockingServerCnxn {
     registry: Arc<CnxnRegistry>,
     /// Bound session (0 until the handshake succeeds); set by the pipeline.
     session_id: AtomicI64,
-    /// Identities: `ip:<addr>` from the start, plus any `addauth`.
+    /// `ip:<addr>`, the identity every connection starts with (Java's
+    /// `getHostAddress` text, kept inline: no allocation per connection).
+    ip_id: IpText,
+    /// Identities added by `addauth` (none for most connections, so no
+    /// allocation); `auth_info` is `ip_id` followed by these.
     auth_info: Mutex<Vec<Id>>,
     /// Unsent output and the close state; held for appends and non-blocking
     /// sends, never across a blocking call.
@@ -98,6 +104,8 @@ pub struct BlockingServerCnxn {
     /// Signalled when the output is finished (flushed and shut down).
     out_done: Condvar,
     /// Handshake progress; the reader waits on it after the ConnectRequest.
+    /// (This and `out` are std locks: parking_lot would allocate a record
+    /// for every connection thread that ever waits on one.)
     handshake: Mutex<Handshake>,
     /// Wakes the reader when the handshake ends or the connection closes.
     handshake_changed: Condvar,
@@ -115,6 +123,10 @@ pub struct BlockingServerCnxn {
     /// in reverse). Written by the reader before the handshake is handed
     /// over, read by whoever calls `finish_session_init`.
     client_sent_read_only: AtomicBool,
+    /// Ms without a byte after which the connection is closed: 10 s until
+    /// the handshake, then the negotiated session timeout. Read by the
+    /// reader before each idle wait, set by `finish_session_init`.
+    idle_timeout_ms: AtomicU32,
     /// Last op, latencies, session timeout (for `cons`/`crst`).
     pub stats: CnxnStats,
 }
@@ -217,11 +229,16 @@ impl Input {
         Ok(())
     }
 
-    /// Blocks until at least `n` bytes are available.
-    fn fill(&mut self, fd: i32, n: usize) -> io::Result<()> {
+    /// Blocks until at least `n` bytes are available, for at most
+    /// `timeout` (the socket's own read timeout is only [`QUIET`]).
+    fn fill(&mut self, fd: i32, n: usize, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
         while self.available().len() < n {
             let missing = n - self.available().len();
-            self.read_more(fd, missing)?;
+            match self.read_more(fd, missing) {
+                Err(e) if is_timeout(&e) && Instant::now() < deadline => continue,
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -252,6 +269,43 @@ impl Input {
     }
 }
 
+/// The socket's read timeout ran out (`SO_RCVTIMEO`).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// How long one blocking `recv` may wait: [`QUIET`], or less when the
+/// idle timeout itself is shorter.
+fn recv_timeout(idle_timeout: Duration) -> Duration {
+    idle_timeout.min(QUIET).max(Duration::from_millis(1))
+}
+
+/// A client IP as Java prints it (`InetAddress.getHostAddress`), stored
+/// inline in the connection.
+struct IpText {
+    len: u8,
+    bytes: [u8; 47],
+}
+
+impl IpText {
+    fn new(ip: &std::net::IpAddr) -> IpText {
+        let text = command::java_host_address(ip);
+        let mut bytes = [0u8; 47];
+        // An IPv6 text is at most 45 bytes (plus a scope id, cut here at a
+        // char boundary if absurdly long).
+        let mut len = text.len().min(bytes.len());
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+        IpText { len: len as u8, bytes }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
 /// The next read reservation: double after a read that filled the room,
 /// halve after one that used less than a quarter.
 fn next_chunk(chunk: usize, read: usize, filled: bool) -> usize {
@@ -273,8 +327,8 @@ impl BlockingServerCnxn {
     ) -> io::Result<Arc<BlockingServerCnxn>> {
         let remote = stream.peer_addr()?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(SESSIONLESS_CNXN_TIMEOUT))?;
-        let ip = Id { scheme: "ip".to_string(), id: command::java_host_address(&remote.ip()) };
+        stream.set_read_timeout(Some(recv_timeout(SESSIONLESS_CNXN_TIMEOUT)))?;
+        let ip_id = IpText::new(&remote.ip());
         Ok(Arc::new_cyclic(|me| BlockingServerCnxn {
             id: NEXT_CNXN_ID.fetch_add(1, Ordering::Relaxed),
             remote,
@@ -283,7 +337,8 @@ impl BlockingServerCnxn {
             handler,
             registry,
             session_id: AtomicI64::new(0),
-            auth_info: Mutex::new(vec![ip]),
+            ip_id,
+            auth_info: Mutex::new(Vec::new()),
             out: Mutex::new(Output::default()),
             out_done: Condvar::new(),
             handshake: Mutex::new(Handshake::NotStarted),
@@ -293,18 +348,14 @@ impl BlockingServerCnxn {
             queued: AtomicU64::new(0),
             in_pipeline: Arc::new(AtomicUsize::new(0)),
             client_sent_read_only: AtomicBool::new(false),
+            idle_timeout_ms: AtomicU32::new(SESSIONLESS_CNXN_TIMEOUT.as_millis() as u32),
             stats: CnxnStats::new(),
         }))
     }
 
-    /// Starts the connection's thread.
+    /// Starts serving on a thread of its own (a parked one if any).
     pub fn start(self: &Arc<Self>) -> io::Result<()> {
-        let me = self.clone();
-        std::thread::Builder::new()
-            .name(format!("cnxn-{}", self.id))
-            .stack_size(CNXN_STACK_SIZE)
-            .spawn(move || me.run())?;
-        Ok(())
+        threads::start(self.clone())
     }
 
     /// The connection id.
@@ -312,12 +363,21 @@ impl BlockingServerCnxn {
         self.id
     }
 
+    /// `ip:<addr>` followed by the identities `addauth` added.
+    fn identities(&self) -> Vec<Id> {
+        let added = lock(&self.auth_info);
+        let mut ids = Vec::with_capacity(1 + added.len());
+        ids.push(Id { scheme: "ip".to_string(), id: self.ip_id.as_str().to_string() });
+        ids.extend(added.iter().cloned());
+        ids
+    }
+
     /// What `stat`/`cons` show for this connection.
     pub fn info(&self) -> ConnectionInfo {
         // Java stops selecting a connection while its handshake is pending
         // and once it runs a four-letter word (the key is cancelled).
-        let reading = matches!(*self.handshake.lock(), Handshake::NotStarted | Handshake::Done);
-        let out = self.out.lock();
+        let reading = matches!(*lock(&self.handshake), Handshake::NotStarted | Handshake::Done);
+        let out = lock(&self.out);
         let live = !out.dead && out.closing.is_none();
         let interest_ops = match live {
             false => 0,
@@ -343,38 +403,63 @@ impl BlockingServerCnxn {
 
     // ---- reader thread ----
 
-    /// The connection thread: frames in until the end, then cleanup.
+    /// Serves the connection to its end, then cleans up (on a worker
+    /// thread, see `blocking_server_cnxn_threads`).
     fn run(self: Arc<Self>) {
         let end = self.read_loop();
         self.finish_run(end);
     }
 
-    /// Waits for bytes, hands them to [`Self::handle_input`], until
-    /// something ends the connection. The blocking `recv` happens here, a
-    /// few frames below the thread's start, so an idle connection keeps
-    /// only the stack pages down to this point (see [`trim_stack`]).
+    /// Reads bytes, hands them to [`Self::handle_input`], until something
+    /// ends the connection. The blocking `recv` (and the idle `poll`)
+    /// happen here, a few small frames below the thread's start, so an
+    /// idle connection keeps only the stack pages down to this point (see
+    /// [`Self::sit_idle`]).
     fn read_loop(self: &Arc<Self>) -> ReadEnd {
         let fd = self.stream.as_raw_fd();
         let mut input = Input::default();
         let mut started = false;
-        let mut quiet = false;
+        let mut missing = 4;
         loop {
-            let missing = match self.handle_input(&mut input, &mut started) {
+            match input.read_more(fd, missing) {
+                Ok(()) => {}
+                Err(e) if is_timeout(&e) => match self.sit_idle(fd, &mut input) {
+                    Ok(()) => continue,
+                    Err(end) => return end,
+                },
+                Err(e) => return e.into(),
+            }
+            missing = match self.handle_input(&mut input, &mut started) {
                 Ok(missing) => missing,
                 Err(end) => return end,
             };
-            if quiet || input.chunk == 0 {
-                // About to sit idle (or fresh from the handshake): hand back
-                // the buffer and the stack pages the work so far touched.
-                input.release_if_empty();
-                trim_stack();
-            }
-            let waiting = Instant::now();
-            if let Err(e) = input.read_more(fd, missing) {
-                return e.into();
-            }
-            quiet = waiting.elapsed() >= QUIET_AFTER;
         }
+    }
+
+    /// Nothing came for [`QUIET`]: give back the read buffer, spare output
+    /// room and the stack pages the work so far touched, then wait for
+    /// bytes until the idle timeout.
+    fn sit_idle(&self, fd: i32, input: &mut Input) -> Result<(), ReadEnd> {
+        let timeout = Duration::from_millis(u64::from(self.idle_timeout_ms.load(Ordering::Relaxed)));
+        let rest = timeout.saturating_sub(recv_timeout(timeout));
+        if rest.is_zero() {
+            return Err(ReadEnd::Expired);
+        }
+        self.release_idle_memory(input);
+        trim_stack();
+        match wait_readable(fd, rest) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ReadEnd::Expired),
+            Err(e) => Err(ReadEnd::Io(e)),
+        }
+    }
+
+    /// The heap an idle connection does not need.
+    #[inline(never)]
+    fn release_idle_memory(&self, input: &mut Input) {
+        input.release_if_empty();
+        self.release_output_room();
+        self.stats.release_idle_memory();
     }
 
     /// Handles every complete frame in `input` (the four-letter word or the
@@ -389,8 +474,6 @@ impl BlockingServerCnxn {
             input.consume(range.1 - input.pos);
             handshake?;
             *started = true;
-            // Fresh from the handshake: the next wait trims.
-            input.chunk = 0;
         }
         let _cork = cork();
         while let Some((start, end)) = input.complete_frame(&mut missing)? {
@@ -451,9 +534,9 @@ impl BlockingServerCnxn {
         self.set_handshake(Handshake::Pending);
         let cnxn: Arc<dyn ServerCnxn> = self.clone();
         self.handler.process_connect_request(cnxn, request);
-        let mut state = self.handshake.lock();
+        let mut state = lock(&self.handshake);
         while *state == Handshake::Pending {
-            self.handshake_changed.wait(&mut state);
+            state = self.handshake_changed.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
         match *state {
             Handshake::Done => Ok(()),
@@ -490,7 +573,7 @@ impl BlockingServerCnxn {
         if command::is_enabled(word, whitelist) {
             info!("Processing {} command from {}", word.name(), command::java_socket_address(&self.remote));
             if word.takes_argument() {
-                if let Err(e) = input.fill(fd, 12) {
+                if let Err(e) = input.fill(fd, 12, SESSIONLESS_CNXN_TIMEOUT) {
                     return Some(e.into());
                 }
                 let a = &input.available()[4..12];
@@ -557,43 +640,11 @@ impl BlockingServerCnxn {
     }
 
     fn set_handshake(&self, state: Handshake) {
-        let mut current = self.handshake.lock();
+        let mut current = lock(&self.handshake);
         if *current != Handshake::Closed {
             *current = state;
         }
         self.handshake_changed.notify_all();
-    }
-}
-
-/// Returns to the kernel the pages of this thread's stack below the
-/// caller's frame (minus [`STACK_KEEP`]), which deeper calls touched
-/// earlier; they read back as zeros if used again. Only the touched pages
-/// of a thread stack count in the RSS, so this is what keeps an idle
-/// connection small.
-fn trim_stack() {
-    let marker = 0u8;
-    let sp = std::hint::black_box(&marker) as *const u8 as usize;
-    // SAFETY: pthread_getattr_np fills `attr` for the calling thread; the
-    // range given to madvise lies in this thread's own stack, strictly
-    // below every live frame (STACK_KEEP under the current one), so no
-    // live data is discarded.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-            return;
-        }
-        let mut base: *mut libc::c_void = std::ptr::null_mut();
-        let mut size = 0usize;
-        let got = libc::pthread_attr_getstack(&attr, &mut base, &mut size);
-        libc::pthread_attr_destroy(&mut attr);
-        if got != 0 {
-            return;
-        }
-        let low = (base as usize + 4095) & !4095;
-        let high = sp.saturating_sub(STACK_KEEP) & !4095;
-        if high > low && sp < base as usize + size {
-            libc::madvise(low as *mut libc::c_void, high - low, libc::MADV_DONTNEED);
-        }
     }
 }
 
@@ -631,12 +682,12 @@ impl Watcher for BlockingServerCnxn {
     }
 
     fn watcher_auth_info(&self) -> Vec<Id> {
-        self.auth_info.lock().clone()
+        self.identities()
     }
 
     /// Closing or closed (Java marks a cnxn stale in `close`).
     fn is_stale(&self) -> bool {
-        let out = self.out.lock();
+        let out = lock(&self.out);
         out.closing.is_some() || out.dead
     }
 }
@@ -655,11 +706,14 @@ impl ServerCnxn for BlockingServerCnxn {
     }
 
     fn auth_info(&self) -> Vec<Id> {
-        self.auth_info.lock().clone()
+        self.identities()
     }
 
     fn add_auth_info(&self, id: Id) {
-        let mut ids = self.auth_info.lock();
+        if id.scheme == "ip" && id.id == self.ip_id.as_str() {
+            return;
+        }
+        let mut ids = lock(&self.auth_info);
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -689,7 +743,10 @@ impl ServerCnxn for BlockingServerCnxn {
         self.stats.session_established(response.time_out);
         if response.time_out > 0 {
             let timeout = Duration::from_millis(response.time_out as u64);
-            let _ = self.stream.set_read_timeout(Some(timeout));
+            self.idle_timeout_ms.store(response.time_out as u32, Ordering::Relaxed);
+            if recv_timeout(timeout) < QUIET {
+                let _ = self.stream.set_read_timeout(Some(recv_timeout(timeout)));
+            }
         }
         self.set_handshake(Handshake::Done);
     }
@@ -699,17 +756,20 @@ impl ServerCnxn for BlockingServerCnxn {
         self.set_handshake(Handshake::Closed);
         if first {
             let session = self.session_id();
+            // Debug, as Java logs it: one line per session at info would
+            // cost the Sync thread a formatted write per closeSession.
             match session {
                 0 => debug!("Closing connection to {} ({:?}, no session)", self.remote, reason),
-                sid => info!(
+                sid => debug!(
                     "Closed socket connection for client {} which had sessionid 0x{:x} ({:?})",
                     command::java_socket_address(&self.remote),
                     sid,
                     reason
                 ),
             }
-            // Wake a reader blocked in recv(); pending output still goes out.
-            let _ = self.stream.shutdown(Shutdown::Read);
+            // No shutdown here: the output's end (right away if nothing is
+            // pending, else once the last reply is written) shuts the
+            // socket down both ways, which also wakes the reader.
         }
     }
 }

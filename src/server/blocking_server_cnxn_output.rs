@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use log::{debug, warn};
 use parking_lot::{Condvar, Mutex};
 
+use super::threads::lock;
 use super::{BlockingServerCnxn, CloseReason};
 
 /// A write making no progress for this long means the client is gone.
@@ -131,7 +132,7 @@ impl BlockingServerCnxn {
     }
 
     fn append(&self, is_frame: bool, fill: impl FnOnce(&mut Vec<u8>)) {
-        let mut out = self.out.lock();
+        let mut out = lock(&self.out);
         if out.dead || out.closing.is_some() {
             return;
         }
@@ -205,7 +206,7 @@ impl BlockingServerCnxn {
     /// Marks the connection closing; closes at once when nothing is
     /// pending. True if this was the first close request.
     pub(super) fn request_close(&self, reason: CloseReason) -> bool {
-        let mut out = self.out.lock();
+        let mut out = lock(&self.out);
         if out.closing.is_some() || out.dead {
             return false;
         }
@@ -218,7 +219,7 @@ impl BlockingServerCnxn {
 
     /// Drops everything and closes now.
     pub(super) fn kill_output(&self) {
-        let mut out = self.out.lock();
+        let mut out = lock(&self.out);
         self.finish(&mut out);
     }
 
@@ -226,17 +227,28 @@ impl BlockingServerCnxn {
     /// `timeout` passes.
     pub(super) fn wait_output_done(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        let mut out = self.out.lock();
+        let mut out = lock(&self.out);
         while !out.dead {
-            if self.out_done.wait_until(&mut out, deadline).timed_out() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 break;
             }
+            out = self.out_done.wait_timeout(out, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
+    }
+
+    /// An idle connection's output buffer keeps no spare room.
+    pub(super) fn release_output_room(&self) {
+        let mut out = lock(&self.out);
+        if out.pending() == 0 && out.buf.capacity() > 0 && !out.corked && out.stalled.is_none() {
+            out.buf = Vec::new();
+            out.written = 0;
         }
     }
 
     /// The cork holder's write (see the module doc).
     fn uncork(&self) {
-        let mut out = self.out.lock();
+        let mut out = lock(&self.out);
         out.corked = false;
         if out.dead || out.stalled.is_some() {
             return;
@@ -246,7 +258,7 @@ impl BlockingServerCnxn {
 
     /// The flusher's turn: write what it can. True while still stalled.
     fn flush_stalled(&self, now: Instant) -> bool {
-        let mut out = self.out.lock();
+        let mut out = lock(&self.out);
         if out.dead {
             return false;
         }

@@ -8,6 +8,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
+
 use super::*;
 use crate::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
 use crate::server::zookeeper_server::ServerStatsSnapshot;

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::zoo_defs::op_code;
 
@@ -153,10 +153,24 @@ impl CnxnStats {
         }
     }
 
+    /// The figures (a std lock: parking_lot would keep a record for every
+    /// connection thread that ever waited on one).
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle connection keeps no spare room for unanswered requests.
+    pub fn release_idle_memory(&self) {
+        let mut inner = self.lock();
+        if inner.pending.is_empty() {
+            inner.pending = VecDeque::new();
+        }
+    }
+
     /// A request frame went to the server (reader thread). Auth and SASL
     /// are answered outside the pipeline and, as in Java, not counted.
     pub fn request_received(&self, xid: i32, op: i32) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock();
         inner.last_activity = monotonic_ms();
         if op == op_code::AUTH || op == op_code::SASL {
             return;
@@ -169,7 +183,7 @@ impl CnxnStats {
 
     /// A reply with `xid`/`zxid` was queued: completes the matching request.
     pub fn response_sent(&self, xid: i32, zxid: i64) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock();
         let Some(pos) = inner.pending.iter().position(|(x, _, _)| *x == xid) else { return };
         let Some((_, op, start)) = inner.pending.remove(pos) else { return };
         let latency = start.elapsed().as_millis() as i64;
@@ -178,7 +192,7 @@ impl CnxnStats {
 
     /// The handshake ended with this negotiated timeout (`lop=SESS`).
     pub fn session_established(&self, timeout: i32) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock();
         inner.session_timeout = timeout;
         let latency = inner.accepted.elapsed().as_millis() as i64;
         let zxid = inner.last_zxid;
@@ -187,7 +201,7 @@ impl CnxnStats {
 
     /// `crst`: forget the figures; the live packet counts become the new zero.
     pub fn reset(&self, received_now: u64, sent_now: u64) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock();
         inner.last_op = "NA";
         inner.last_cxid = -1;
         inner.last_zxid = -1;
@@ -203,7 +217,7 @@ impl CnxnStats {
 
     /// The current figures.
     pub fn snapshot(&self) -> CnxnStatsSnapshot {
-        let inner = self.inner.lock();
+        let inner = self.lock();
         CnxnStatsSnapshot {
             established_ms: inner.established_ms,
             session_timeout: inner.session_timeout,
@@ -301,7 +315,7 @@ mod tests {
         for xid in 0..(MAX_PENDING as i32 + 10) {
             stats.request_received(xid, op_code::EXISTS);
         }
-        assert_eq!(stats.inner.lock().pending.len(), MAX_PENDING);
+        assert_eq!(stats.lock().pending.len(), MAX_PENDING);
     }
 
     #[test]
