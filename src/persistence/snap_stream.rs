@@ -78,33 +78,77 @@ impl StreamMode {
 }
 
 /// A reader that keeps the Adler-32 and count of the bytes read through it.
+///
+/// Buffered itself: a snapshot is read field by field (4 and 8 bytes at a
+/// time), so the reads are served from `buf` and the checksum is brought
+/// up to date over the consumed bytes in bulk (when the buffer is
+/// refilled, and when asked for), instead of once per field.
 pub struct CheckedReader<R> {
     inner: R,
-    adler: adler2::Adler32,
+    /// Bytes read from `inner`; `buf[pos..filled]` not consumed yet.
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+    /// `buf[..summed]` is already in `adler` (`summed <= pos`).
+    summed: usize,
+    adler: simd_adler32::Adler32,
+    /// Bytes consumed so far.
     position: u64,
 }
+
+/// Size of a `CheckedReader`'s buffer (the size of the file buffer under
+/// it, so refills go straight through that one).
+const CHECKED_READER_BUFFER: usize = 256 * 1024;
 
 impl<R: Read> CheckedReader<R> {
     /// Wraps `inner`.
     pub fn new(inner: R) -> Self {
-        CheckedReader { inner, adler: adler2::Adler32::new(), position: 0 }
+        CheckedReader {
+            inner,
+            buf: vec![0u8; CHECKED_READER_BUFFER].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            summed: 0,
+            adler: simd_adler32::Adler32::new(),
+            position: 0,
+        }
     }
 
     /// Adler-32 of everything read so far.
-    pub fn checksum(&self) -> i64 {
-        i64::from(self.adler.checksum())
+    pub fn checksum(&mut self) -> i64 {
+        self.sum_consumed();
+        i64::from(self.adler.finish())
     }
 
     /// Uncompressed bytes read so far.
     pub fn position(&self) -> u64 {
         self.position
     }
+
+    /// Adds the consumed bytes not yet in the checksum.
+    fn sum_consumed(&mut self) {
+        self.adler.write(&self.buf[self.summed..self.pos]);
+        self.summed = self.pos;
+    }
 }
 
 impl<R: Read> Read for CheckedReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.adler.write_slice(&buf[..n]);
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.filled {
+            self.sum_consumed();
+            if out.len() >= self.buf.len() {
+                // A large read goes straight through.
+                let n = self.inner.read(out)?;
+                self.adler.write(&out[..n]);
+                self.position += n as u64;
+                return Ok(n);
+            }
+            self.filled = self.inner.read(&mut self.buf)?;
+            (self.pos, self.summed) = (0, 0);
+        }
+        let n = out.len().min(self.filled - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
         self.position += n as u64;
         Ok(n)
     }
@@ -113,18 +157,18 @@ impl<R: Read> Read for CheckedReader<R> {
 /// A writer that keeps the Adler-32 of the bytes written through it.
 pub struct CheckedWriter<W> {
     inner: W,
-    adler: adler2::Adler32,
+    adler: simd_adler32::Adler32,
 }
 
 impl<W: Write> CheckedWriter<W> {
     /// Wraps `inner`.
     pub fn new(inner: W) -> Self {
-        CheckedWriter { inner, adler: adler2::Adler32::new() }
+        CheckedWriter { inner, adler: simd_adler32::Adler32::new() }
     }
 
     /// Adler-32 of everything written so far.
     pub fn checksum(&self) -> i64 {
-        i64::from(self.adler.checksum())
+        i64::from(self.adler.finish())
     }
 
     /// The wrapped writer.
@@ -136,7 +180,7 @@ impl<W: Write> CheckedWriter<W> {
 impl<W: Write> Write for CheckedWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.adler.write_slice(&buf[..n]);
+        self.adler.write(&buf[..n]);
         Ok(n)
     }
 
@@ -393,6 +437,28 @@ mod tests {
             assert_eq!(ia.read_int().unwrap(), 7);
             check_seal(&mut ia, &path).unwrap();
         }
+    }
+
+    /// Small reads, reads across refills and reads larger than the
+    /// buffer: the checksum and position always cover exactly the bytes
+    /// handed out.
+    #[test]
+    fn checked_reader_sums_what_was_consumed() {
+        let data: Vec<u8> = (0..700_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let mut r = CheckedReader::new(&data[..]);
+        let mut at = 0;
+        for (i, want) in [4usize, 8, 1, 300_000, 3, CHECKED_READER_BUFFER + 7, 12, 5].iter().cycle().take(24).enumerate() {
+            let mut out = vec![0u8; *want];
+            let got = r.read(&mut out).unwrap();
+            assert_eq!(&out[..got], &data[at..at + got], "read {}", i);
+            at += got;
+            assert_eq!(r.position(), at as u64);
+            assert_eq!(r.checksum(), util::adler32(&data[..at]), "after read {} ({} bytes)", i, at);
+            if got == 0 {
+                break;
+            }
+        }
+        assert_eq!(at, data.len());
     }
 
     #[test]

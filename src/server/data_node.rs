@@ -155,11 +155,27 @@ impl DataNode {
 
     /// Reads what `serialize` wrote (children are rebuilt by the tree).
     pub fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<DataNode> {
-        let data = ia.read_buffer()?.map(Vec::into_boxed_slice);
+        let data = read_data(ia)?;
         let acl = ia.read_long()?;
         let stat = StatPersisted::deserialize(ia)?;
         Ok(DataNode::new(data, acl, stat))
     }
+}
+
+/// `ia.read_buffer()` straight into the node's box (one allocation of the
+/// exact size, one read): null (-1) is `None`; a negative or oversized
+/// length is an error, a short one `Incomplete`, as in jute.
+fn read_data<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<Option<Box<[u8]>>> {
+    let len = ia.read_int()?;
+    if len == -1 {
+        return Ok(None);
+    }
+    if len < 0 || len as usize > crate::jute::max_field_length() {
+        return Err(crate::jute::Error::UnreasonableLength(i64::from(len)));
+    }
+    let mut data = vec![0u8; len as usize].into_boxed_slice();
+    ia.inner_mut().read_exact(&mut data)?;
+    Ok(Some(data))
 }
 
 #[cfg(test)]

@@ -238,18 +238,24 @@ impl DataTree {
     /// `path`) and adds its digest. False, changing nothing, when the
     /// parent is missing or the path malformed.
     fn put_node(&mut self, path: &str, node: DataNode) -> bool {
+        self.link_node(path, node).is_ok()
+    }
+
+    /// `put_node`, returning the node replaced (with its path) if any;
+    /// `Err` (logged) when nothing was linked.
+    fn link_node(&mut self, path: &str, node: DataNode) -> Result<Option<(String, DataNode)>, ()> {
         let digest = DigestCalculator::node_digest(path, &node.stat, node.data());
         match self.nodes.insert(path, node) {
             Ok(old) => {
                 self.digest.add(digest);
-                if let Some(old) = old {
+                Ok(old.map(|old| {
                     self.digest.remove(DigestCalculator::node_digest(path, &old.stat, old.data()));
-                }
-                true
+                    (path.to_string(), old)
+                }))
             }
             Err(e) => {
                 warn!("Cannot link node {:?}: {:?}", path, e);
-                false
+                Err(())
             }
         }
     }

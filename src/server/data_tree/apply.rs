@@ -302,7 +302,9 @@ impl DataTree {
             warn!("Ignoring create of {:?} at 0x{:x}: not an absolute path", path, zxid);
             return Err(Code::BadArguments);
         }
-        let (parent_name, child_name) = (parent_path(path), last_component(path));
+        // "/a/b" -> ("/a", "b"); a top-level node's parent is "" (the root).
+        let slash = path.bytes().rposition(|b| b == b'/').unwrap_or(0);
+        let (parent_name, child_name) = (&path[..slash], &path[slash + 1..]);
         let parent_slot = self.nodes.parent_slot(parent_name).ok_or(Code::NoNode)?;
         // Interned first (as Java does), so an existing node re-created by
         // a replayed txn takes the txn's ACL.
@@ -352,8 +354,8 @@ impl DataTree {
         let acl = self.event_filter.is_some().then_some(acl);
         self.data_watches.trigger_watch(path, event_type::NODE_CREATED, zxid, acl, None);
         let parent_acl = parent_acl.as_deref();
-        self.child_watches
-            .trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
+        let client_parent = if parent_name.is_empty() { "/" } else { parent_name };
+        self.child_watches.trigger_watch(client_parent, event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
         Ok(stat)
     }
 

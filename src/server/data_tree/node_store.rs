@@ -168,7 +168,7 @@ impl NodeStore {
             return Ok(Some(std::mem::replace(old, node)));
         }
         let slot = self.allocate(node);
-        self.slots[parent_slot as usize].add_child(name, slot);
+        self.slots[parent_slot as usize].add_new_child(name, slot);
         Ok(None)
     }
 

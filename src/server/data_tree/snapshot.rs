@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 
 use log::warn;
 
-use super::{DataTree, QUOTA_ZOOKEEPER, ROOT};
+use super::{node_size, DataTree, QUOTA_ZOOKEEPER, ROOT};
 use crate::jute::{Error, InputArchive, OutputArchive};
 use crate::server::data_node::DataNode;
 use crate::server::ephemeral_type::EphemeralType;
@@ -23,6 +23,32 @@ use crate::server::quota::LIMIT_NODE;
 
 /// The end-of-nodes marker.
 const TERMINATOR: &str = "/";
+
+/// `ia.read_string()` into `out`, through `raw`, reusing both buffers (a
+/// snapshot holds a path per node): null reads as "", invalid UTF-8 as
+/// U+FFFD, a negative or oversized length is an error, as in jute.
+pub(crate) fn read_string_into<R: Read>(
+    ia: &mut InputArchive<R>,
+    raw: &mut Vec<u8>,
+    out: &mut String,
+) -> crate::jute::Result<()> {
+    out.clear();
+    let len = ia.read_int()?;
+    if len == -1 {
+        return Ok(());
+    }
+    if len < 0 || len as usize > crate::jute::max_field_length() {
+        return Err(Error::UnreasonableLength(i64::from(len)));
+    }
+    raw.clear();
+    raw.resize(len as usize, 0);
+    ia.inner_mut().read_exact(raw)?;
+    match std::str::from_utf8(raw) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(raw)),
+    }
+    Ok(())
+}
 
 /// Where a snapshot's walk over the nodes stands, between chunks. Each
 /// chunk runs under the tree's read lock; writes go on between chunks, so
@@ -168,43 +194,63 @@ impl DataTree {
         tree.digest = Default::default();
         tree.quota_trie.clear();
         tree.quota_marked = false;
-        let mut path = ia.read_string()?;
+        tree.node_data_size = 0;
+        let (mut path, mut raw) = (String::new(), Vec::new());
+        read_string_into(ia, &mut raw, &mut path)?;
         while path != TERMINATOR {
             let node = DataNode::deserialize(ia)?;
             tree.add_loaded_node(&path, node)?;
-            path = ia.read_string()?;
+            read_string_into(ia, &mut raw, &mut path)?;
         }
-        if tree.get_node(ROOT).is_none() {
+        let Some(root) = tree.get_node(ROOT) else {
             return Err(Error::Invalid("Invalid Datatree, no root node".into()));
-        }
-        tree.node_data_size = tree.compute_data_size();
+        };
+        // The root's alias "/" counts too (see `compute_data_size`).
+        tree.node_data_size += node_size("/", root.data());
         tree.setup_quota();
         tree.acl_cache.purge_unused();
         Ok(tree)
     }
 
-    /// Links one node read from a snapshot into the tree.
+    /// Links one node read from a snapshot into the tree, counting its
+    /// size (a path read twice replaces the first node, as in Java's map).
     fn add_loaded_node(&mut self, path: &str, node: DataNode) -> crate::jute::Result<()> {
         self.acl_cache.add_usage(node.acl);
         let owner = node.stat.ephemeral_owner;
+        let size = node_size(path, node.data());
         let Some(slash) = path.rfind('/') else {
             if !path.is_empty() {
                 return Err(Error::Invalid(format!("Invalid Datatree, path without '/': {:?}", path)));
             }
-            self.put_node(ROOT, node);
+            let linked = self.link_node(ROOT, node);
+            self.count_loaded(size, linked);
             return Ok(());
         };
         let parent = &path[..slash];
-        if self.nodes.slot_of(parent).is_none() || !self.put_node(path, node) {
+        let linked = match self.nodes.parent_slot(parent) {
+            Some(_) => self.link_node(path, node),
+            None => Err(()),
+        };
+        if linked.is_err() {
             return Err(Error::Invalid(format!(
                 "Invalid Datatree, unable to find parent {} of path {}", parent, path
             )));
         }
+        self.count_loaded(size, linked);
         match EphemeralType::get_with(owner, self.extended_types) {
             Ok(_) => self.index_owner(path, owner),
             Err(e) => return Err(Error::Invalid(format!("{} of node {}", e, path))),
         }
         Ok(())
+    }
+
+    /// Adds a loaded node's size to `node_data_size`, less the size of
+    /// the node it replaced.
+    fn count_loaded(&mut self, size: i64, linked: Result<Option<(String, DataNode)>, ()>) {
+        self.node_data_size += size;
+        if let Ok(Some((path, old))) = linked {
+            self.node_data_size -= node_size(&path, old.data());
+        }
     }
 
     /// Rebuilds quota marks and usage from `/zookeeper/quota/**`: every

@@ -22,6 +22,7 @@
 //! `WatchStats`, `PathParentIterator`, `WatchesSummary`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use log::{debug, trace, warn};
@@ -94,6 +95,11 @@ struct Tables {
 #[derive(Default)]
 pub struct WatchManager {
     tables: Mutex<Tables>,
+    /// Set by the first registration, never cleared: until then a trigger
+    /// returns without taking the lock (a server replaying its log, or
+    /// one nobody watches). Registrations happen under the tree's read
+    /// lock and triggers under its write lock, which orders the two.
+    ever_watched: AtomicBool,
     /// The event ACL check; set once when the server starts (before any
     /// watch exists), `None` in tests and tools (deliver everything).
     filter: Option<EventAclFilter>,
@@ -131,6 +137,7 @@ impl WatchManager {
         }
         let id = watcher.watcher_id();
         let mut t = self.tables.lock();
+        self.ever_watched.store(true, Ordering::Release);
         t.watch_table.entry(path.to_string()).or_default().insert(id);
         let entry = t
             .watch2paths
@@ -177,6 +184,9 @@ impl WatchManager {
         acl: Option<&[Acl]>,
         suppress: Option<&WatcherSet>,
     ) -> WatcherSet {
+        if !self.ever_watched.load(Ordering::Acquire) {
+            return WatcherSet::default();
+        }
         let matched = self.collect_and_consume(path);
         let ids: WatcherSet = matched.iter().map(|w| w.watcher_id()).collect();
         if matched.is_empty() {
