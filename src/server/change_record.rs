@@ -148,6 +148,9 @@ pub struct OutstandingChanges {
     /// The latest record of each path with pending changes (keyed by the
     /// record's own path).
     by_path: HashMap<Arc<str>, Arc<ChangeRecord>>,
+    /// The ACL list of the last created node: the next one almost always
+    /// has the same, and then shares it instead of a copy.
+    last_acl: Option<Arc<Vec<Acl>>>,
 }
 
 impl OutstandingChanges {
@@ -159,6 +162,19 @@ impl OutstandingChanges {
     /// The latest pending state of `path`, if any.
     pub fn get(&self, path: &str) -> Option<&Arc<ChangeRecord>> {
         self.by_path.get(path)
+    }
+
+    /// A shared copy of `acl`: the previous one if equal, else a new one
+    /// (remembered for the next call).
+    pub fn shared_acl(&mut self, acl: &[Acl]) -> Arc<Vec<Acl>> {
+        if let Some(last) = &self.last_acl {
+            if last.as_slice() == acl {
+                return Arc::clone(last);
+            }
+        }
+        let shared = Arc::new(acl.to_vec());
+        self.last_acl = Some(Arc::clone(&shared));
+        shared
     }
 
     /// Adds a record as the latest state of its path.
@@ -304,6 +320,19 @@ mod tests {
         c.rollback(6, &snap);
         assert!(c.get("/p").is_none(), "record 5 is in the tree now");
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn equal_acls_are_shared() {
+        use crate::jute::data::Id;
+        let acl = |id: &str| vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: id.into() } }];
+        let mut c = OutstandingChanges::new();
+        let a = c.shared_acl(&acl("anyone"));
+        let b = c.shared_acl(&acl("anyone"));
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = c.shared_acl(&acl("x"));
+        assert_eq!(*other, acl("x"));
+        assert!(!Arc::ptr_eq(&a, &other));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::blocking_server_cnxn::cork;
 use super::data_tree::ProcessTxnResult;
 use super::final_reads;
 use super::java_random::JavaRandom;
-use super::request::Request;
+use super::request::{self, Request};
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_metrics;
@@ -89,14 +89,20 @@ impl Outcome {
     }
 }
 
-/// Applies and answers one request.
+/// Applies and answers one request, then recycles its large buffers.
 pub fn process(state: &ServerState, request: Request) {
+    answer(state, &request);
+    request::recycle_buffers(request);
+}
+
+/// Applies and answers one request.
+fn answer(state: &ServerState, request: &Request) {
     debug!("Processing request:: {:?}", request);
     // Frames produced here (watch events under the tree lock, the reply)
     // are written after the lock is released, or at the end of the
     // caller's batch if it corked.
     let _cork = cork();
-    let rc = apply(state, &request);
+    let rc = apply(state, request);
     let Some(cnxn) = request.cnxn.clone() else {
         if request.op_type == op_code::CLOSE_SESSION {
             // Expiry (or a client whose connection is gone): drop the
@@ -108,24 +114,24 @@ pub fn process(state: &ServerState, request: Request) {
     let last_zxid = state.zkdb.last_processed_zxid();
     state.dec_in_process();
     state.stats.update_latency(request.create_time.elapsed().as_millis() as i64);
-    server_metrics::record_latency(&request);
+    server_metrics::record_latency(request);
     match request.op_type {
         op_code::PING if request.err == Code::Ok => {
             let header = ReplyHeader { xid: xid::PING, zxid: last_zxid, err: 0 };
             cnxn.send_response(&header, None);
             return;
         }
-        op_code::CREATE_SESSION if !is_error_txn(&request) => {
-            finish_new_session(&*cnxn, &request);
+        op_code::CREATE_SESSION if !is_error_txn(request) => {
+            finish_new_session(&*cnxn, request);
             return;
         }
         _ => {}
     }
-    let outcome = match failure_of(&request) {
+    let outcome = match failure_of(request) {
         Some(err) => Outcome::error(err),
-        None => respond(state, &request, &cnxn, rc.as_ref()),
+        None => respond(state, request, &cnxn, rc.as_ref()),
     };
-    server_metrics::record_read(&request, outcome.err, outcome.body.as_deref());
+    server_metrics::record_read(request, outcome.err, outcome.body.as_deref());
     if outcome.err == Code::SessionMoved {
         cnxn.close(CloseReason::BadRequest);
         return;

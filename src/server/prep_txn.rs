@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::auth::acl::fixup_acl;
+use super::auth::ProviderRegistry;
 use super::change_record::{ChangeRecord, OutstandingChanges, PendingData, PrecalculatedDigest};
 use super::create_mode::{self, CreateMode};
 use super::ephemeral_type::{extended_types_enabled, EphemeralType};
@@ -59,6 +60,16 @@ pub struct TxnBuilder<'a> {
 /// Checks a client path (BADARGUMENTS).
 fn check_path(path: &str) -> Result<(), Code> {
     validate_path(path).map_err(|e| e.code())
+}
+
+/// `fixup_acl` of a create's ACL, keeping the request's own list when
+/// fixing changes nothing: a single `world:anyone` entry, by far the most
+/// common ACL, comes out of `fixup_acl` as an equal copy.
+fn fixed_acl(registry: &ProviderRegistry, auth_info: &[Id], acl: Vec<Acl>) -> Result<Vec<Acl>, Code> {
+    match acl.as_slice() {
+        [only] if only.id.scheme == "world" && only.id.id == "anyone" => Ok(acl),
+        _ => fixup_acl(registry, auth_info, &acl),
+    }
 }
 
 /// The special nodes that can never be deleted.
@@ -180,7 +191,7 @@ impl<'a> TxnBuilder<'a> {
             _ => return Err(Code::BadArguments),
         };
         let parent_path = &req.path[..slash];
-        let acl = fixup_acl(&self.state.auth, self.auth_info, &req.acl)?;
+        let acl = fixed_acl(&self.state.auth, self.auth_info, req.acl)?;
         let parent = self.record(parent_path)?;
         self.state.check_acl(&parent.acl, perms::CREATE, self.auth_info)?;
         let parent_stat = parent.stat.clone().unwrap_or_default();
@@ -215,7 +226,7 @@ impl<'a> TxnBuilder<'a> {
             path: Arc::from(path.as_str()),
             stat: Some(stat),
             child_count: 0,
-            acl: Arc::new(acl.clone()),
+            acl: self.changes.shared_acl(&acl),
             data,
             digest: None,
         };
@@ -409,6 +420,19 @@ mod tests {
         assert_eq!(check_and_inc_version(3, 3), Ok(4));
         assert_eq!(check_and_inc_version(3, 2), Err(Code::BadVersion));
         assert_eq!(check_and_inc_version(i32::MAX, -1), Ok(i32::MIN));
+    }
+
+    #[test]
+    fn the_world_acl_is_kept_as_fixup_would_copy_it() {
+        let registry = ProviderRegistry::default();
+        let world = |perms| Acl { perms, id: Id { scheme: "world".into(), id: "anyone".into() } };
+        let ip = Acl { perms: 1, id: Id { scheme: "ip".into(), id: "10.0.0.1".into() } };
+        let auth = Acl { perms: 31, id: Id { scheme: "auth".into(), id: String::new() } };
+        let me = [Id { scheme: "ip".into(), id: "127.0.0.1".into() }];
+        let cases = [vec![world(31)], vec![world(0)], vec![world(1), world(1)], vec![world(1), ip.clone()], vec![ip], vec![auth], vec![]];
+        for acl in cases {
+            assert_eq!(fixed_acl(&registry, &me, acl.clone()), fixup_acl(&registry, &me, &acl), "{:?}", acl);
+        }
     }
 
     #[test]

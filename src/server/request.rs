@@ -109,9 +109,171 @@ impl std::fmt::Debug for Request {
     }
 }
 
+/// Payload buffers of 1 KiB and more, recycled from the Final stage (which
+/// drops requests, on the Sync thread) to the connection threads (which
+/// copy frames into new requests).
+///
+/// Why: every create or setData payload is a "large" allocation for glibc
+/// (>= 1 KiB), made on a connection thread and freed on the Sync thread.
+/// A large request makes glibc consolidate the arena's fast bins first,
+/// and a connection thread's arena is full of the small chunks the Sync
+/// thread freed back into it: that walk was the top entry of a create's
+/// profile. A recycled buffer skips both the malloc and the cross-thread
+/// free. The pool is small and bounded (a few hundred KiB), shared by all
+/// connections, and never blocks: a busy lock means "allocate" or "free".
+pub mod payload_pool {
+    use std::sync::Mutex;
+
+    /// Smallest capacity worth recycling: below this glibc serves the
+    /// request from its small bins without consolidating.
+    pub const MIN_CAPACITY: usize = 1000;
+    /// Largest capacity kept (bigger buffers are rare; let them go).
+    pub const MAX_CAPACITY: usize = 16 * 1024;
+    /// Most bytes of capacity kept in the pool.
+    pub const MAX_POOLED_BYTES: usize = 1024 * 1024;
+
+    /// Free buffers and the sum of their capacities.
+    #[derive(Default)]
+    pub struct Pool {
+        free: Vec<Vec<u8>>,
+        bytes: usize,
+    }
+
+    impl Pool {
+        /// An empty pool.
+        pub const fn new() -> Pool {
+            Pool { free: Vec::new(), bytes: 0 }
+        }
+
+        /// The last free buffer, emptied, if it can hold `len` bytes.
+        pub fn take(&mut self, len: usize) -> Option<Vec<u8>> {
+            if self.free.last()?.capacity() < len {
+                return None;
+            }
+            let mut buf = self.free.pop()?;
+            self.bytes -= buf.capacity();
+            buf.clear();
+            Some(buf)
+        }
+
+        /// Keeps `buf` if its capacity is worth it and there is room.
+        pub fn put(&mut self, buf: Vec<u8>) -> bool {
+            let cap = buf.capacity();
+            if !(MIN_CAPACITY..=MAX_CAPACITY).contains(&cap) || self.bytes + cap > MAX_POOLED_BYTES {
+                return false;
+            }
+            self.bytes += cap;
+            self.free.push(buf);
+            true
+        }
+
+        /// Buffers and bytes held.
+        pub fn held(&self) -> (usize, usize) {
+            (self.free.len(), self.bytes)
+        }
+    }
+
+    /// The process-wide pool.
+    static POOL: Mutex<Pool> = Mutex::new(Pool::new());
+
+    /// A copy of `frame`, in a recycled buffer when it is large and one
+    /// is at hand.
+    pub fn copy_of(frame: &[u8]) -> Vec<u8> {
+        if frame.len() < MIN_CAPACITY {
+            return frame.to_vec();
+        }
+        let mut buf = POOL
+            .try_lock()
+            .ok()
+            .and_then(|mut pool| pool.take(frame.len()))
+            .unwrap_or_else(|| Vec::with_capacity(rounded_capacity(frame.len())));
+        buf.extend_from_slice(frame);
+        buf
+    }
+
+    /// A new buffer's capacity: rounded up, so that once recycled it also
+    /// fits the next frames of about the same size (paths differ by a few
+    /// bytes).
+    pub fn rounded_capacity(len: usize) -> usize {
+        (len + 256).next_multiple_of(256)
+    }
+
+    /// Gives a buffer back (freed if the pool does not keep it).
+    pub fn recycle(buf: Vec<u8>) {
+        if buf.capacity() < MIN_CAPACITY {
+            return;
+        }
+        if let Ok(mut pool) = POOL.try_lock() {
+            pool.put(buf);
+        }
+    }
+}
+
+/// Gives the large buffers of an answered request back to the payload
+/// pool: its payload and the data of its txn (create and setData carry
+/// the payload's own allocation there).
+pub fn recycle_buffers(request: Request) {
+    use crate::jute::txn::TxnBody;
+    let Request { payload, txn, .. } = request;
+    payload_pool::recycle(payload);
+    let data = match txn.map(|t| t.body) {
+        Some(TxnBody::Create(t)) => t.data,
+        Some(TxnBody::CreateTtl(t)) => t.data,
+        Some(TxnBody::CreateContainer(t)) => t.data,
+        Some(TxnBody::SetData(t)) => t.data,
+        _ => None,
+    };
+    if let Some(data) = data {
+        payload_pool::recycle(data);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pool_keeps_large_buffers_within_its_bounds() {
+        use payload_pool::*;
+        let mut pool = Pool::new();
+        assert!(!pool.put(Vec::with_capacity(MIN_CAPACITY - 1)), "too small");
+        assert!(!pool.put(Vec::with_capacity(MAX_CAPACITY + 1)), "too large");
+        assert!(pool.take(1).is_none());
+        let mut buf = Vec::with_capacity(2000);
+        buf.extend_from_slice(b"old");
+        let ptr = buf.as_ptr();
+        assert!(pool.put(buf));
+        assert_eq!(pool.held(), (1, 2000));
+        assert!(pool.take(2001).is_none(), "does not fit");
+        let again = pool.take(1500).unwrap();
+        assert_eq!((again.as_ptr(), again.len()), (ptr, 0), "the same buffer, emptied");
+        assert_eq!(pool.held(), (0, 0));
+        let mut kept = 0;
+        while pool.put(Vec::with_capacity(MAX_CAPACITY)) {
+            kept += 1;
+        }
+        assert_eq!(kept, MAX_POOLED_BYTES / MAX_CAPACITY);
+        assert!(pool.held().1 <= MAX_POOLED_BYTES);
+    }
+
+    #[test]
+    fn fresh_buffers_leave_room_for_a_slightly_longer_frame() {
+        for len in [1000, 1024, 1100, 4096] {
+            let cap = payload_pool::rounded_capacity(len);
+            assert!(cap >= len + 256 && cap % 256 == 0, "{} -> {}", len, cap);
+        }
+    }
+
+    #[test]
+    fn copies_are_exact_whatever_the_buffer() {
+        for len in [0, 10, payload_pool::MIN_CAPACITY, 5000] {
+            let frame: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            assert_eq!(payload_pool::copy_of(&frame), frame);
+        }
+        payload_pool::recycle(Vec::with_capacity(4096));
+        let frame = vec![9u8; 1200];
+        assert_eq!(payload_pool::copy_of(&frame), frame);
+    }
 
     #[test]
     fn tokens_count_until_dropped() {

@@ -38,7 +38,7 @@ use super::container_manager::ContainerManager;
 use super::ephemeral_type::set_extended_types_enabled;
 use super::final_request_processor::{self, generate_passwd, FinalRequestProcessor};
 use super::prep_request_processor::{is_valid_op, prepare, PrepRequestProcessor, PrepSubmitter};
-use super::request::{PendingToken, Request};
+use super::request::{payload_pool, PendingToken, Request};
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_state::ServerState;
@@ -402,8 +402,8 @@ impl ZooKeeperServer {
             return self.process_packet(cnxn, header, payload.to_vec());
         }
         let auth = cnxn.auth_info();
-        let mut request =
-            Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload.to_vec(), auth);
+        let payload = payload_pool::copy_of(payload);
+        let mut request = Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload, auth);
         let inline = self.role.answers_reads_on_cnxn_thread()
             && answerable_on_cnxn_thread(op)
             && PendingToken::is_idle(in_pipeline);
