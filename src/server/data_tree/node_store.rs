@@ -13,13 +13,22 @@
 //! Mirrors: `org.apache.zookeeper.server.NodeHashMapImpl` (the storage
 //! half; the digest upkeep stays in `DataTree`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::server::data_node::DataNode;
 
 /// The root's slot.
 const ROOT_SLOT: u32 = 0;
 
+/// Source of [`NodeStore::generation`] values, unique in the process.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The arena of znodes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct NodeStore {
     /// Every slot ever handed out; vacant ones hold a blank node and are
     /// listed in `free`. Slot 0 is the root once set.
@@ -36,6 +45,24 @@ pub(super) struct NodeStore {
     /// stays right until a node is removed (an insert over an existing
     /// node keeps its slot), so every removal forgets it.
     parent_memo: Option<(String, u32)>,
+    /// Changes whenever a slot may come to hold another node (a removal,
+    /// a clear) and differs between stores: a slot read while the
+    /// generation was G names the same node for as long as it is G (a
+    /// snapshot walk keeps slots across its chunks on that promise).
+    generation: u64,
+}
+
+impl Default for NodeStore {
+    fn default() -> Self {
+        NodeStore {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            has_root: false,
+            parent_memo: None,
+            generation: next_generation(),
+        }
+    }
 }
 
 /// Why a node could not be linked in.
@@ -72,6 +99,7 @@ impl NodeStore {
     /// Drops every node, keeping the arena's allocation.
     pub fn clear(&mut self) {
         self.parent_memo = None;
+        self.generation = next_generation();
         self.slots.clear();
         self.free.clear();
         self.live = 0;
@@ -121,6 +149,11 @@ impl NodeStore {
             return self.has_root.then_some(ROOT_SLOT);
         }
         self.slots[parent_slot as usize].child(name)
+    }
+
+    /// See the field: compare before trusting a slot kept from earlier.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The node in `slot` (a slot from this store's lookups).
@@ -177,6 +210,7 @@ impl NodeStore {
     /// on). `None` if there is no such node. The root is never removed.
     pub fn remove(&mut self, path: &str) -> Option<DataNode> {
         self.parent_memo = None;
+        self.generation = next_generation();
         let (parent, name) = split(path)?;
         let parent_slot = self.slot_of(parent)?;
         let slot = self.slots[parent_slot as usize].remove_child(name)?;

@@ -66,6 +66,8 @@ pub struct SnapshotCursor {
     /// One frame per node on the current path whose children are not all
     /// visited yet.
     stack: Vec<Frame>,
+    /// The path of the node being written (reused).
+    path: String,
 }
 
 /// A written node and the child names it had then, visited in order.
@@ -76,32 +78,40 @@ struct Frame {
     /// The child names, concatenated (one buffer instead of one string
     /// per child: a parent may have millions).
     names: String,
-    /// End offset of each name in `names`.
-    ends: Vec<u32>,
+    /// End offset of each name in `names`, and the child's slot.
+    children: Vec<(u32, u32)>,
+    /// The store's generation when the slots were read: while it is
+    /// unchanged they still name these children (no lookup by path).
+    generation: u64,
     /// Index of the next child to visit.
     next: usize,
 }
 
 impl Frame {
-    fn new(path: String, node: &DataNode) -> Frame {
+    fn new(path: String, node: &DataNode, generation: u64) -> Frame {
         let mut names = String::new();
-        let mut ends = Vec::with_capacity(node.num_children());
-        for child in node.children() {
+        let mut children = Vec::with_capacity(node.num_children());
+        for (child, slot) in node.child_slots() {
             names.push_str(child);
-            ends.push(names.len() as u32);
+            children.push((names.len() as u32, slot));
         }
-        Frame { path, names, ends, next: 0 }
+        Frame { path, names, children, generation, next: 0 }
     }
 
-    /// The path of the next child, advancing; `None` when all are visited.
-    fn next_child(&mut self) -> Option<String> {
-        let end = *self.ends.get(self.next)? as usize;
+    /// Puts the path of the next child in `out` and returns its slot,
+    /// advancing; `None` when all are visited.
+    fn next_child(&mut self, out: &mut String) -> Option<u32> {
+        let (end, slot) = *self.children.get(self.next)?;
         let start = match self.next {
             0 => 0,
-            i => self.ends[i - 1] as usize,
+            i => self.children[i - 1].0 as usize,
         };
         self.next += 1;
-        Some(format!("{}/{}", self.path, self.names.get(start..end).unwrap_or_default()))
+        out.clear();
+        out.push_str(&self.path);
+        out.push('/');
+        out.push_str(self.names.get(start..end as usize).unwrap_or_default());
+        Some(slot)
     }
 }
 
@@ -145,25 +155,31 @@ impl DataTree {
             return Ok(true);
         }
         let mut written = 0;
-        if !cursor.started {
-            cursor.started = true;
+        let generation = self.nodes.generation();
+        let SnapshotCursor { started, done, stack, path } = cursor;
+        if !*started {
+            *started = true;
             if let Some(root) = self.get_node(ROOT) {
-                self.write_node(ROOT.to_string(), root, cursor, oa)?;
+                self.write_node(ROOT, root, stack, oa)?;
                 written += 1;
             }
         }
         while written < max_nodes {
-            let Some(top) = cursor.stack.last_mut() else {
+            let Some(top) = stack.last_mut() else {
                 oa.write_string(TERMINATOR)?;
-                cursor.done = true;
+                *done = true;
                 return Ok(true);
             };
-            let Some(path) = top.next_child() else {
-                cursor.stack.pop();
+            let Some(slot) = top.next_child(path) else {
+                stack.pop();
                 continue;
             };
-            if let Some(node) = self.get_node(&path) {
-                self.write_node(path, node, cursor, oa)?;
+            let node = match top.generation == generation {
+                true => Some(self.nodes.node(slot)),
+                false => self.get_node(path),
+            };
+            if let Some(node) = node {
+                self.write_node(path, node, stack, oa)?;
                 written += 1;
             }
         }
@@ -172,15 +188,15 @@ impl DataTree {
 
     fn write_node<W: Write>(
         &self,
-        path: String,
+        path: &str,
         node: &DataNode,
-        cursor: &mut SnapshotCursor,
+        stack: &mut Vec<Frame>,
         oa: &mut OutputArchive<W>,
     ) -> std::io::Result<()> {
-        oa.write_string(&path)?;
+        oa.write_string(path)?;
         node.serialize(oa)?;
         if node.num_children() > 0 {
-            cursor.stack.push(Frame::new(path, node));
+            stack.push(Frame::new(path.to_string(), node, self.nodes.generation()));
         }
         Ok(())
     }

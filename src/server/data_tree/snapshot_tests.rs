@@ -149,3 +149,36 @@ fn chunked_and_whole_walks_write_the_same_bytes() {
     assert_eq!(chunks, 8, "31 nodes + 4 built-in, 4 per chunk");
     assert_eq!(chunked.into_inner(), whole.into_inner());
 }
+
+/// A walk keeps the slots of a written node's children across chunks;
+/// a child deleted between chunks whose slot another node took must be
+/// skipped, not written with the other node's data.
+#[test]
+fn a_reused_slot_is_not_written_under_the_old_path() {
+    let mut tree = DataTree::new();
+    let mut zxid = 0;
+    let mut apply = |tree: &mut DataTree, t: i32, b: TxnBody| {
+        zxid += 1;
+        let (h, b) = entry(zxid, t, b);
+        assert_eq!(tree.process_txn(&h, &b, None).err, Code::Ok);
+    };
+    apply(&mut tree, op_code::CREATE, create("/a", ids::open_acl_unsafe(), 1, false));
+    apply(&mut tree, op_code::CREATE, create("/a/x", ids::open_acl_unsafe(), 1, false));
+    apply(&mut tree, op_code::CREATE, create("/a/y", ids::open_acl_unsafe(), 2, false));
+    let mut oa = OutputArchive::new(Vec::new());
+    tree.serialize_acl_cache(&mut oa).unwrap();
+    let mut cursor = SnapshotCursor::new();
+    let a_written = |bytes: &[u8]| bytes.windows(6).any(|w| w == [0, 0, 0, 2, b'/', b'a']);
+    while !a_written(oa.inner_mut()) {
+        assert!(!tree.serialize_nodes_chunk(&mut cursor, &mut oa, 1).unwrap());
+    }
+    // /a is written (its children not yet): /a/y goes, /b takes its slot.
+    apply(&mut tree, op_code::DELETE, TxnBody::Delete(DeleteTxn { path: "/a/y".into() }));
+    apply(&mut tree, op_code::CREATE, create("/b", digest_acl("eve"), 3, false));
+    while !tree.serialize_nodes_chunk(&mut cursor, &mut oa, 1).unwrap() {}
+    let bytes = oa.into_inner();
+    let back = DataTree::deserialize(&mut InputArchive::new(&bytes[..])).unwrap();
+    assert!(back.get_node("/a/x").is_some());
+    assert!(back.get_node("/a/y").is_none(), "a deleted child was written");
+    assert!(back.get_node("/b").is_none(), "created after its parent was written");
+}
