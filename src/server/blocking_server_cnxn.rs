@@ -26,6 +26,7 @@
 //! Mirrors: `org.apache.zookeeper.server.NIOServerCnxn` (and the
 //! connection-level parts of `ServerCnxn`).
 
+use std::cell::Cell;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
@@ -75,6 +76,11 @@ const MAX_READ_CHUNK: usize = 64 * 1024;
 /// Source of connection ids (watch tables key on them).
 static NEXT_CNXN_ID: AtomicU64 = AtomicU64::new(1);
 
+thread_local! {
+    /// The id of the connection this thread is serving (0: none).
+    static SERVING: Cell<u64> = const { Cell::new(0) };
+}
+
 /// A client connection (see the module doc).
 pub struct BlockingServerCnxn {
     /// Unique for the life of the process; also the watcher id.
@@ -103,11 +109,12 @@ pub struct BlockingServerCnxn {
     out: Mutex<Output>,
     /// Signalled when the output is finished (flushed and shut down).
     out_done: Condvar,
-    /// Handshake progress; the reader waits on it after the ConnectRequest.
-    /// (This and `out` are std locks: parking_lot would allocate a record
-    /// for every connection thread that ever waits on one.)
-    handshake: Mutex<Handshake>,
-    /// Wakes the reader when the handshake ends or the connection closes.
+    /// Handshake progress. (This and `out` are std locks: parking_lot
+    /// would allocate a record for every connection thread that ever waits
+    /// on one.)
+    handshake: Mutex<HandshakeState>,
+    /// Wakes the reader, if it waits, when the handshake ends or the
+    /// connection closes.
     handshake_changed: Condvar,
     /// Frames received (for `cons`/`stat`).
     received: AtomicU64,
@@ -142,6 +149,26 @@ enum Handshake {
     Done,
     /// The connection is closing.
     Closed,
+}
+
+/// The handshake and whether the reader waits for it to end.
+struct HandshakeState {
+    phase: Handshake,
+    /// The reader has requests to handle and waits for the verdict (else
+    /// it is back at the socket, and ending the handshake wakes no one:
+    /// the client's next request will).
+    reader_waiting: bool,
+}
+
+/// Where the reader is in the connection's life (reader thread only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the first frame (ConnectRequest or four-letter word).
+    Fresh,
+    /// ConnectRequest handed over; the verdict is not known yet.
+    Handshaking,
+    /// Session accepted: frames are requests.
+    Serving,
 }
 
 /// Why the reader stopped.
@@ -341,7 +368,7 @@ impl BlockingServerCnxn {
             auth_info: Mutex::new(Vec::new()),
             out: Mutex::new(Output::default()),
             out_done: Condvar::new(),
-            handshake: Mutex::new(Handshake::NotStarted),
+            handshake: Mutex::new(HandshakeState { phase: Handshake::NotStarted, reader_waiting: false }),
             handshake_changed: Condvar::new(),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -376,7 +403,7 @@ impl BlockingServerCnxn {
     pub fn info(&self) -> ConnectionInfo {
         // Java stops selecting a connection while its handshake is pending
         // and once it runs a four-letter word (the key is cancelled).
-        let reading = matches!(*lock(&self.handshake), Handshake::NotStarted | Handshake::Done);
+        let reading = matches!(lock(&self.handshake).phase, Handshake::NotStarted | Handshake::Done);
         let out = lock(&self.out);
         let live = !out.dead && out.closing.is_none();
         let interest_ops = match live {
@@ -406,8 +433,15 @@ impl BlockingServerCnxn {
     /// Serves the connection to its end, then cleans up (on a worker
     /// thread, see `blocking_server_cnxn_threads`).
     fn run(self: Arc<Self>) {
+        SERVING.with(|s| s.set(self.id));
         let end = self.read_loop();
         self.finish_run(end);
+        SERVING.with(|s| s.set(0));
+    }
+
+    /// True on the thread serving this connection.
+    fn served_here(&self) -> bool {
+        SERVING.with(Cell::get) == self.id
     }
 
     /// Reads bytes, hands them to [`Self::handle_input`], until something
@@ -418,7 +452,7 @@ impl BlockingServerCnxn {
     fn read_loop(self: &Arc<Self>) -> ReadEnd {
         let fd = self.stream.as_raw_fd();
         let mut input = Input::default();
-        let mut started = false;
+        let mut phase = Phase::Fresh;
         let mut missing = 4;
         loop {
             match input.read_more(fd, missing) {
@@ -429,7 +463,7 @@ impl BlockingServerCnxn {
                 },
                 Err(e) => return e.into(),
             }
-            missing = match self.handle_input(&mut input, &mut started) {
+            missing = match self.handle_input(&mut input, &mut phase) {
                 Ok(missing) => missing,
                 Err(end) => return end,
             };
@@ -466,14 +500,23 @@ impl BlockingServerCnxn {
     /// handshake first); returns how many more bytes the next one needs.
     /// The frames of one read are handled under one cork.
     #[inline(never)]
-    fn handle_input(self: &Arc<Self>, input: &mut Input, started: &mut bool) -> Result<usize, ReadEnd> {
+    fn handle_input(self: &Arc<Self>, input: &mut Input, phase: &mut Phase) -> Result<usize, ReadEnd> {
         let mut missing = 4;
-        if !*started {
+        if *phase == Phase::Fresh {
             let Some(range) = self.first_frame(input, &mut missing)? else { return Ok(missing) };
-            let handshake = self.handshake_with(&input.buf[range.0..range.1]);
+            let handshake = self.hand_over_connect_request(&input.buf[range.0..range.1]);
             input.consume(range.1 - input.pos);
             handshake?;
-            *started = true;
+            *phase = Phase::Handshaking;
+        }
+        if *phase == Phase::Handshaking {
+            if input.available().is_empty() && !self.handshake_done()? {
+                // Back to the socket: the client's next request wakes us
+                // (no wake-up needed from whoever ends the handshake).
+                return Ok(4);
+            }
+            self.await_handshake()?;
+            *phase = Phase::Serving;
         }
         let _cork = cork();
         while let Some((start, end)) = input.complete_frame(&mut missing)? {
@@ -513,7 +556,7 @@ impl BlockingServerCnxn {
         let reason = self.log_end(&end);
         self.close(reason);
         // Let what is queued (the last replies) reach the client.
-        self.wait_output_done(WRITE_STALL_TIMEOUT + Duration::from_secs(1));
+        self.finish_output(WRITE_STALL_TIMEOUT + Duration::from_secs(1));
         self.kill_output();
         self.handler.remove_cnxn(self);
         self.registry.unregister(self.id);
@@ -526,7 +569,9 @@ impl BlockingServerCnxn {
     }
 
     /// The ConnectRequest: hand it over, then wait for the verdict.
-    fn handshake_with(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
+    /// The ConnectRequest: hand it over; the verdict comes later (see
+    /// [`Self::await_handshake`]).
+    fn hand_over_connect_request(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
         let request: ConnectRequest = jute::from_bytes(frame)
             .map_err(|e| ReadEnd::Malformed("ConnectRequest", e.to_string()))?;
         debug!("ConnectRequest from {}: session 0x{:x}", self.remote, request.session_id);
@@ -534,11 +579,29 @@ impl BlockingServerCnxn {
         self.set_handshake(Handshake::Pending);
         let cnxn: Arc<dyn ServerCnxn> = self.clone();
         self.handler.process_connect_request(cnxn, request);
-        let mut state = lock(&self.handshake);
-        while *state == Handshake::Pending {
-            state = self.handshake_changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        Ok(())
+    }
+
+    /// Whether the server has accepted the session yet (`Err` if the
+    /// connection was closed instead).
+    fn handshake_done(&self) -> Result<bool, ReadEnd> {
+        match lock(&self.handshake).phase {
+            Handshake::Done => Ok(true),
+            Handshake::Closed => Err(ReadEnd::Closed),
+            Handshake::NotStarted | Handshake::Pending => Ok(false),
         }
-        match *state {
+    }
+
+    /// Requests came before the session was accepted: they wait for the
+    /// verdict (Java stops reading meanwhile).
+    fn await_handshake(&self) -> Result<(), ReadEnd> {
+        let mut hs = lock(&self.handshake);
+        while hs.phase == Handshake::Pending {
+            hs.reader_waiting = true;
+            hs = self.handshake_changed.wait(hs).unwrap_or_else(PoisonError::into_inner);
+            hs.reader_waiting = false;
+        }
+        match hs.phase {
             Handshake::Done => Ok(()),
             _ => Err(ReadEnd::Closed),
         }
@@ -639,12 +702,18 @@ impl BlockingServerCnxn {
         }
     }
 
+    /// Moves the handshake on; wakes the reader if it waits for that
+    /// (after unlocking, so it does not wake into a held lock).
     fn set_handshake(&self, state: Handshake) {
-        let mut current = lock(&self.handshake);
-        if *current != Handshake::Closed {
-            *current = state;
+        let mut hs = lock(&self.handshake);
+        if hs.phase != Handshake::Closed {
+            hs.phase = state;
         }
-        self.handshake_changed.notify_all();
+        let waiting = hs.reader_waiting;
+        drop(hs);
+        if waiting {
+            self.handshake_changed.notify_all();
+        }
     }
 }
 

@@ -62,6 +62,9 @@ pub(super) struct Output {
     pub(super) closing: Option<CloseReason>,
     /// The socket is finished (flushed and shut down, or broken).
     pub(super) dead: bool,
+    /// The connection's own thread waits in `finish_output` for the last
+    /// bytes to go (so whoever makes progress must wake it).
+    reader_waiting: bool,
 }
 
 impl Output {
@@ -117,13 +120,7 @@ impl BlockingServerCnxn {
     /// the length prefix is added here) and writes or defers it. Frames
     /// after a close request are dropped.
     pub(super) fn push_frame(&self, fill: impl FnOnce(&mut Vec<u8>)) {
-        self.append(true, |buf| {
-            let start = buf.len();
-            buf.extend_from_slice(&[0; 4]);
-            fill(buf);
-            let len = (buf.len() - start - 4) as i32;
-            buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
-        });
+        self.append(true, |buf| frame(buf, fill));
     }
 
     /// Appends bytes that are not a frame (a four-letter word's answer).
@@ -132,6 +129,7 @@ impl BlockingServerCnxn {
     }
 
     fn append(&self, is_frame: bool, fill: impl FnOnce(&mut Vec<u8>)) {
+
         let mut out = lock(&self.out);
         if out.dead || out.closing.is_some() {
             return;
@@ -179,7 +177,7 @@ impl BlockingServerCnxn {
             Progress::Done => {
                 out.stalled = None;
                 if out.closing.is_some() {
-                    self.finish(out);
+                    self.finish_or_hand_over(out);
                 }
             }
             Progress::WouldBlock => {
@@ -194,13 +192,29 @@ impl BlockingServerCnxn {
         }
     }
 
+    /// Everything is written and the connection is closing. Its own thread
+    /// finishes it; any other (the Sync thread, which just wrote the reply
+    /// to a closeSession) only wakes it, sparing itself the FIN.
+    fn finish_or_hand_over(&self, out: &mut Output) {
+        if self.served_here() {
+            self.finish(out);
+        } else if out.reader_waiting {
+            self.out_done.notify_all();
+        } else {
+            // The reader sees end-of-input and finishes in `finish_output`.
+            let _ = self.stream.shutdown(std::net::Shutdown::Read);
+        }
+    }
+
     /// The socket is done: shut it down and wake whoever waits for that.
     fn finish(&self, out: &mut Output) {
         out.dead = true;
         out.buf = Vec::new();
         out.written = 0;
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        self.out_done.notify_all();
+        if out.reader_waiting {
+            self.out_done.notify_all();
+        }
     }
 
     /// Marks the connection closing; closes at once when nothing is
@@ -220,20 +234,32 @@ impl BlockingServerCnxn {
     /// Drops everything and closes now.
     pub(super) fn kill_output(&self) {
         let mut out = lock(&self.out);
-        self.finish(&mut out);
+        if !out.dead {
+            self.finish(&mut out);
+        }
     }
 
-    /// Waits (reader thread, at the end) until the output is finished or
-    /// `timeout` passes.
-    pub(super) fn wait_output_done(&self, timeout: Duration) {
+    /// The connection's own thread, at its end (after `close`): writes the
+    /// last bytes itself unless a cork holder or the flusher owns them,
+    /// and waits until the output is finished or `timeout` passes.
+    pub(super) fn finish_output(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let mut out = lock(&self.out);
         while !out.dead {
+            if !out.corked && out.stalled.is_none() {
+                // Closing, so this finishes the socket once all is out.
+                self.write_out(&mut out);
+                if out.dead {
+                    break;
+                }
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
+            out.reader_waiting = true;
             out = self.out_done.wait_timeout(out, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            out.reader_waiting = false;
         }
     }
 
@@ -294,6 +320,15 @@ impl BlockingServerCnxn {
             }
         }
     }
+}
+
+/// Appends a frame's length prefix, then what `fill` writes, to `buf`.
+fn frame(buf: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    fill(buf);
+    let len = (buf.len() - start - 4) as i32;
+    buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 // ---- corking ----
