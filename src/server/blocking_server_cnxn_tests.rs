@@ -471,3 +471,29 @@ fn trimming_the_stack_keeps_live_frames_intact() {
         .unwrap();
     handle.join().unwrap();
 }
+
+#[test]
+fn a_quiet_connection_gives_back_its_output_room_and_keeps_serving() {
+    let h = Harness::simple(OnConnect::Accept);
+    let mut s = handshake(&h);
+    s.write_all(&request(1, 1, b"hello")).unwrap();
+    let reply = read_frame(&mut s);
+    assert_eq!(&reply[16..], b"hello");
+    let cnxn = h.factory.registry().connections()[0].clone();
+    wait_for("the idle connection to release its output buffer", || lock(&cnxn.out).buf.capacity() == 0);
+    // Trimmed and waiting in poll: the next request is served as before.
+    s.write_all(&request(2, 1, b"again")).unwrap();
+    assert_eq!(&read_frame(&mut s)[16..], b"again");
+}
+
+#[test]
+fn a_server_close_during_the_handshake_ends_a_reader_back_at_its_socket() {
+    let h = Harness::simple(OnConnect::Hold);
+    let mut s = h.connect();
+    s.write_all(&connect_request(Some(false))).unwrap();
+    wait_for("the ConnectRequest to reach the server", || !h.server.cnxns.lock().is_empty());
+    let cnxn = h.server.cnxns.lock()[0].clone();
+    cnxn.close(CloseReason::ServerShutdown);
+    assert!(closed_by_server(&mut s));
+    wait_for("the connection to leave the registry", || h.factory.registry().is_empty());
+}
