@@ -30,10 +30,11 @@ use super::server_metrics;
 use super::server_state::ServerState;
 use crate::jute::multi::{MultiResponse, OpResult};
 use crate::jute::proto::{
-    ConnectResponse, Create2Response, CreateResponse, ReplyHeader, SetAclResponse, SetDataResponse,
+    ConnectResponse, ReplyHeader, SetAclResponse, SetDataResponse,
 };
 use crate::jute::txn::TxnBody;
-use crate::jute::{self, Record};
+use crate::jute::data::Stat;
+use crate::jute::{self, OutputArchive, Record};
 use crate::keeper_exception::Code;
 use crate::zoo_defs::{op_code, xid};
 
@@ -219,16 +220,29 @@ fn write_reply(op: i32, rc: &ProcessTxnResult) -> Option<Outcome> {
     let err = Code::from_i32(rc.err.as_i32()).unwrap_or(Code::SystemError);
     let stat = rc.stat.clone().unwrap_or_default();
     Some(match op {
-        op_code::CREATE => Outcome::of(err, &CreateResponse { path: rc.path.clone() }),
-        op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
-            Outcome::of(err, &Create2Response { path: rc.path.clone(), stat })
-        }
+        op_code::CREATE => created(err, &rc.path, None),
+        op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => created(err, &rc.path, Some(&stat)),
         op_code::DELETE | op_code::DELETE_CONTAINER | op_code::CLOSE_SESSION => Outcome::error(err),
         op_code::SET_DATA | op_code::CHECK => Outcome::of(err, &SetDataResponse { stat }),
         op_code::SET_ACL => Outcome::of(err, &SetAclResponse { stat }),
         op_code::MULTI => multi_reply(rc),
         _ => return None,
     })
+}
+
+/// The body of a `CreateResponse` (no stat) or `Create2Response`, written
+/// straight from the applied path into one buffer of the right size.
+fn created(err: Code, path: &str, stat: Option<&Stat>) -> Outcome {
+    /// A Stat on the wire: 6 longs and 5 ints.
+    const STAT_BYTES: usize = 68;
+    let mut body = Vec::with_capacity(4 + path.len() + STAT_BYTES);
+    let mut oa = OutputArchive::new(&mut body);
+    // Writing to a Vec cannot fail.
+    let _ = oa.write_string(path);
+    if let Some(stat) = stat {
+        let _ = stat.serialize(&mut oa);
+    }
+    Outcome { err, body: Some(body) }
 }
 
 /// A multi's results, one per op (client-protocol.md §6).
@@ -262,6 +276,17 @@ fn multi_reply(rc: &ProcessTxnResult) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_replies_are_the_records_bytes() {
+        use crate::jute::proto::{Create2Response, CreateResponse};
+        let stat = Stat { czxid: 5, mzxid: -1, ctime: 9, data_length: 1024, num_children: 3, pzxid: 7, ..Default::default() };
+        let plain = created(Code::Ok, "/a/b-0000000001", None).body.unwrap();
+        assert_eq!(plain, jute::to_bytes(&CreateResponse { path: "/a/b-0000000001".into() }));
+        let with_stat = created(Code::Ok, "/a", Some(&stat)).body.unwrap();
+        assert_eq!(with_stat, jute::to_bytes(&Create2Response { path: "/a".into(), stat: stat.clone() }));
+        assert_eq!(with_stat.capacity(), with_stat.len(), "sized exactly");
+    }
 
     #[test]
     fn passwords_are_javas() {
