@@ -1,0 +1,171 @@
+//! The receive side of a client connection: bytes read from the socket
+//! and not yet consumed, frame boundaries, and how much room the next
+//! `recv` reserves (reader thread only).
+//!
+//! Mirrors: the read half of `org.apache.zookeeper.server.NIOServerCnxn`
+//! (`incomingBuffer`, `lenBuffer`, `readLength`).
+
+use std::io::{self, ErrorKind};
+use std::time::{Duration, Instant};
+
+use super::{command, ReadEnd, QUIET};
+use crate::jute;
+
+/// The first read reservation of a connection; it grows while reads fill
+/// it and shrinks back when they do not. Above glibc's per-thread cache
+/// limit (1032 bytes) on purpose: a buffer an idle connection frees then
+/// goes back to the shared arena for other connections, instead of sitting
+/// in its own thread's cache.
+pub(super) const MIN_READ_CHUNK: usize = 2048;
+/// The largest read reservation.
+pub(super) const MAX_READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes received and not yet consumed (reader thread only).
+#[derive(Default)]
+pub(super) struct Input {
+    /// `buf[pos..]` is unconsumed.
+    pub(super) buf: Vec<u8>,
+    pub(super) pos: usize,
+    /// How much spare room the next read reserves (adapts to the traffic).
+    pub(super) chunk: usize,
+}
+
+impl Input {
+    pub(super) fn available(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+
+    /// One blocking `recv` of at least `want` more bytes' room; EOF is
+    /// `UnexpectedEof`.
+    pub(super) fn read_more(&mut self, fd: i32, want: usize) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let chunk = self.chunk.max(MIN_READ_CHUNK);
+        let room = want.max(chunk);
+        self.buf.reserve(room);
+        let spare = self.buf.spare_capacity_mut();
+        let n = loop {
+            // SAFETY: `spare` is writable memory of `spare.len()` bytes
+            // owned by `buf`; recv writes at most that many.
+            let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), spare.len(), 0) };
+            if n >= 0 {
+                break n as usize;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != ErrorKind::Interrupted {
+                return Err(err);
+            }
+        };
+        if n == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        let filled = n == spare.len();
+        // SAFETY: recv initialized the first `n` spare bytes.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+        self.chunk = next_chunk(chunk, n, filled);
+        Ok(())
+    }
+
+    /// Blocks until at least `n` bytes are available, for at most
+    /// `timeout` (the socket's own read timeout is only [`QUIET`]).
+    pub(super) fn fill(&mut self, fd: i32, n: usize, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.available().len() < n {
+            let missing = n - self.available().len();
+            match self.read_more(fd, missing) {
+                Err(e) if is_timeout(&e) && Instant::now() < deadline => continue,
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The next complete frame's body as a range of `buf` (length prefix
+    /// checked), or `None` if it has not fully arrived; `Err` for a bad
+    /// length. `missing` gets how many more bytes it needs.
+    pub(super) fn complete_frame(&self, missing: &mut usize) -> Result<Option<(usize, usize)>, ReadEnd> {
+        let avail = self.available();
+        if avail.len() < 4 {
+            *missing = 4 - avail.len();
+            return Ok(None);
+        }
+        let raw = i32::from_be_bytes([avail[0], avail[1], avail[2], avail[3]]);
+        let len = frame_len(raw, jute::max_buffer()).ok_or(ReadEnd::BadLength(raw))?;
+        if avail.len() < 4 + len {
+            *missing = 4 + len - avail.len();
+            return Ok(None);
+        }
+        Ok(Some((self.pos + 4, self.pos + 4 + len)))
+    }
+
+    /// Gives the memory back when nothing is buffered (an idle connection).
+    pub(super) fn release_if_empty(&mut self) {
+        if self.available().is_empty() {
+            *self = Input::default();
+        }
+    }
+}
+
+/// The socket's read timeout ran out (`SO_RCVTIMEO`).
+pub(super) fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// How long one blocking `recv` may wait: [`QUIET`], or less when the
+/// idle timeout itself is shorter.
+pub(super) fn recv_timeout(idle_timeout: Duration) -> Duration {
+    idle_timeout.min(QUIET).max(Duration::from_millis(1))
+}
+
+/// A client IP as Java prints it (`InetAddress.getHostAddress`), stored
+/// inline in the connection.
+pub(super) struct IpText {
+    len: u8,
+    bytes: [u8; 47],
+}
+
+impl IpText {
+    pub(super) fn new(ip: &std::net::IpAddr) -> IpText {
+        let text = command::java_host_address(ip);
+        let mut bytes = [0u8; 47];
+        // An IPv6 text is at most 45 bytes (plus a scope id, cut here at a
+        // char boundary if absurdly long).
+        let mut len = text.len().min(bytes.len());
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+        IpText { len: len as u8, bytes }
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+/// The next read reservation: double after a read that filled the room,
+/// halve after one that used less than a quarter.
+pub(super) fn next_chunk(chunk: usize, read: usize, filled: bool) -> usize {
+    if filled {
+        (chunk * 2).min(MAX_READ_CHUNK)
+    } else if read < chunk / 4 {
+        (chunk / 2).max(MIN_READ_CHUNK)
+    } else {
+        chunk
+    }
+}
+
+/// A frame length is acceptable when 0 <= len <= jute.maxbuffer.
+pub(super) fn frame_len(len: i32, max_buffer: usize) -> Option<usize> {
+    usize::try_from(len).ok().filter(|&n| n <= max_buffer)
+}
