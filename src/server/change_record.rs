@@ -22,7 +22,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::digest_calculator::ZOOKEEPER_NODE_SUBTREE;
+use super::digest_calculator::{self, ZOOKEEPER_NODE_SUBTREE};
 use crate::jute::data::{Acl, StatPersisted};
 
 /// A node's digest and the tree digest once this record is applied.
@@ -71,25 +71,9 @@ impl PendingData {
             return 0;
         }
         let mut crc = crc32fast::Hasher::new_with_initial(prefix);
-        crc.update(&digest_stat_block(stat));
+        crc.update(&digest_calculator::stat_block(stat));
         crc.finalize() as i64
     }
-}
-
-/// The 60 stat bytes the node digest ends with, in `DigestCalculator`'s
-/// order (pzxid third). Kept equal to it by a test.
-fn digest_stat_block(stat: &StatPersisted) -> [u8; 60] {
-    let mut b = [0u8; 60];
-    let longs = [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime];
-    for (i, v) in longs.iter().enumerate() {
-        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
-    }
-    let ints = [stat.version, stat.cversion, stat.aversion];
-    for (i, v) in ints.iter().enumerate() {
-        b[40 + i * 4..44 + i * 4].copy_from_slice(&v.to_be_bytes());
-    }
-    b[52..60].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
-    b
 }
 
 /// The pending state of one node. Cheap to copy for the next change of

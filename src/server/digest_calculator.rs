@@ -66,8 +66,9 @@ impl DigestCalculator {
 /// from one stack buffer.
 const INLINE_DIGEST_BYTES: usize = 256;
 
-/// The 60 stat bytes in digest order (pzxid third, unlike StatPersisted).
-fn stat_block(stat: &StatPersisted) -> [u8; 60] {
+/// The 60 stat bytes in digest order (pzxid third, unlike StatPersisted);
+/// also the tail of a pending node's digest in `change_record`.
+pub(crate) fn stat_block(stat: &StatPersisted) -> [u8; 60] {
     let mut b = [0u8; 60];
     let longs = [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime];
     for (i, v) in longs.iter().enumerate() {
