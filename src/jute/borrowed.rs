@@ -36,7 +36,7 @@ impl<'a> InputArchive<&'a [u8]> {
     }
 
     fn inner_slice(&mut self) -> &'a [u8] {
-        *self.inner_mut()
+        self.inner_mut()
     }
 
     fn set_inner_slice(&mut self, rest: &'a [u8]) {

@@ -17,6 +17,7 @@
 //! Mirrors: `org.apache.zookeeper.server.quorum.LearnerHandler` (run,
 //! sendPackets, ping, synced, shutdown).
 
+use std::any::Any;
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -397,10 +398,15 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
                 None => warn!("Malformed REVALIDATE from sid {}", sid),
             },
             qp::REQUEST => match qp::decode_request(p.data.as_deref()) {
-                Some(r) if r.op == op_code::SYNC => leader.process_sync(peer),
                 Some(r) => {
                     let auth = p.authinfo.clone();
-                    leader.submit_learner_request(Request::new(None, r.session_id, r.cxid, r.op, r.body, auth));
+                    let mut request = Request::new(None, r.session_id, r.cxid, r.op, r.body, auth);
+                    if r.op == op_code::SYNC {
+                        // Through Prep like the writes before it, so the
+                        // proposal stage sees them proposed first.
+                        request.learner_sync = Some(Arc::clone(peer) as Arc<dyn Any + Send + Sync>);
+                    }
+                    leader.submit_learner_request(request);
                 }
                 None => warn!("Malformed REQUEST from sid {}", sid),
             },

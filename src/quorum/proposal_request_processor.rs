@@ -3,9 +3,13 @@
 //! is also proposed to the followers and handed to the leader's
 //! SyncRequestProcessor, whose next stage acks it for the leader.
 //!
-//! A learner's `sync` never reaches this stage: its LearnerHandler asks the
-//! leader directly (`Leader::process_sync`), which answers once everything
-//! proposed before it is committed.
+//! A learner's `sync` travels Prep like any request, so it reaches this
+//! stage after every write its session sent before it was proposed; here
+//! it leaves the chain and asks the leader (`Leader::process_sync`), which
+//! answers once everything proposed so far is committed. (Asking the
+//! leader straight from the LearnerHandler let the SYNC overtake a write
+//! still in Prep's queue: the follower then saw the sync complete before
+//! the write's COMMIT and stalled the session.)
 //!
 //! Thread: called on the Prep thread.
 //!
@@ -13,8 +17,11 @@
 
 use std::sync::Arc;
 
+use log::error;
+
 use super::leader::Leader;
 use super::leader_broadcast::stub_of;
+use super::learner_handler::LearnerPeer;
 use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
 
@@ -35,7 +42,14 @@ impl ProposalRequestProcessor {
 }
 
 impl RequestProcessor for ProposalRequestProcessor {
-    fn process_request(&mut self, request: Request) {
+    fn process_request(&mut self, mut request: Request) {
+        if let Some(origin) = request.learner_sync.take() {
+            match origin.downcast::<LearnerPeer>() {
+                Ok(peer) => self.leader.process_sync(&peer),
+                Err(_) => error!("A learner sync without its learner: {:?}", request),
+            }
+            return;
+        }
         let log_copy = request.txn.is_some().then(|| stub_of(&request));
         if let Some(copy) = log_copy {
             // Queued at the CommitProcessor before any commit of it can be.

@@ -39,6 +39,7 @@ use crate::config::quorum_peer_config::{is_quorum, read_config_files, QuorumPeer
 use crate::config::system_properties::SystemProperties;
 use crate::jute;
 use crate::server::server_metrics::metrics;
+use crate::server::ephemeral_type::set_extended_types_enabled;
 use crate::server::zk_database::ZkDatabase;
 
 /// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`.
@@ -72,6 +73,9 @@ pub fn run_if_quorum(args: &[String], system: &SystemProperties) -> Option<i32> 
 pub fn run(config: QuorumPeerConfig) -> i32 {
     jute::set_max_buffer(config.server.jute_max_buffer);
     jute::set_extra_max_buffer(config.server.jute_max_buffer_extra_size);
+    // Before the tree is built: it decides how TTL and container owners
+    // are read and shown (a TTL node's stat says ephemeralOwner 0).
+    set_extended_types_enabled(config.server.extended_types_enabled);
     let signals = match Signals::new([SIGTERM, SIGINT]) {
         Ok(s) => s,
         Err(e) => return unexpected(&format!("cannot install signal handlers: {}", e)),

@@ -40,6 +40,7 @@ use log::{debug, info, warn};
 
 use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
 use super::cnxn_stats::CnxnStats;
+use super::java_concurrent_hash_set;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_metrics;
 use super::server_cnxn_factory::{CnxnHandler, CnxnRegistry};
@@ -243,13 +244,17 @@ impl BlockingServerCnxn {
         self.id
     }
 
-    /// `ip:<addr>` followed by the identities `addauth` added.
+    /// `ip:<addr>` and the identities `addauth` added, in the order Java's
+    /// set of them iterates (whoami shows it; `auth` ACLs expand in it).
     fn identities(&self) -> Vec<Id> {
         let added = lock(&self.auth_info);
         let mut ids = Vec::with_capacity(1 + added.len());
         ids.push(Id { scheme: "ip".to_string(), id: self.ip_id.as_str().to_string() });
+        if added.is_empty() {
+            return ids;
+        }
         ids.extend(added.iter().cloned());
-        ids
+        java_concurrent_hash_set::iteration_order(&ids)
     }
 
     /// What `stat`/`cons` show for this connection.

@@ -16,6 +16,7 @@ pub mod zookeeper_server;
 pub mod digest_calculator;
 pub mod ephemeral_type;
 pub mod java_hash_map;
+pub mod java_concurrent_hash_set;
 pub mod path_utils;
 pub mod quota;
 pub mod reference_counted_acl_cache;

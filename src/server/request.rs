@@ -7,6 +7,7 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.Request`.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,6 +42,12 @@ pub struct Request {
     /// until it is dropped (after Final answered it); `None` for internal
     /// requests and handlers that do not track it.
     pub pending: Option<PendingToken>,
+    /// For a `sync` a learner forwarded (Java's `LearnerSyncRequest`): the
+    /// learner to answer once everything proposed before the sync has
+    /// committed. The quorum layer puts its learner handle here and takes
+    /// it back out after Prep; the server layer only carries it, so the
+    /// sync keeps its place in Prep's queue behind the same session's writes.
+    pub learner_sync: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 /// One unit of a connection's in-pipeline count, given back on drop. The
@@ -90,6 +97,7 @@ impl Request {
             txn: None,
             err: Code::Ok,
             pending: None,
+            learner_sync: None,
         }
     }
 
@@ -260,7 +268,7 @@ mod tests {
     fn fresh_buffers_leave_room_for_a_slightly_longer_frame() {
         for len in [1000, 1024, 1100, 4096] {
             let cap = payload_pool::rounded_capacity(len);
-            assert!(cap >= len + 256 && cap % 256 == 0, "{} -> {}", len, cap);
+            assert!(cap >= len + 256 && cap.is_multiple_of(256), "{} -> {}", len, cap);
         }
     }
 

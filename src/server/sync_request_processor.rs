@@ -316,8 +316,8 @@ mod tests {
             assert!(t.rand_roll < 50);
             assert!(!t.should_snapshot(50, 0));
             assert!(t.should_snapshot(100, 0));
-            assert_eq!(t.should_snapshot(51 + t.rand_roll, 0), true);
-            assert_eq!(t.should_snapshot(50 + t.rand_roll, 0), false);
+            assert!(t.should_snapshot(51 + t.rand_roll, 0));
+            assert!(!t.should_snapshot(50 + t.rand_roll, 0));
         }
     }
 
