@@ -33,6 +33,8 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     command -v java >/dev/null || missing_pkgs+=(default-jre-headless)
     command -v gcc >/dev/null || missing_pkgs+=(gcc)
     command -v promtool >/dev/null || missing_pkgs+=(prometheus)   # promtool check metrics
+    [ -f /usr/share/java/curator-recipes.jar ] || missing_pkgs+=(libcurator-recipes-java libcurator-framework-java libcurator-client-java)
+    [ -f /usr/share/java/slf4j-nop.jar ] || missing_pkgs+=(libslf4j-java)
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"
         as_root apt-get update

@@ -17,6 +17,7 @@ every peer starts empty). Checked on the follower (sid 1) and the observer
 """
 
 import os
+import subprocess
 import socket
 import struct
 
@@ -222,3 +223,33 @@ def test_whoami_lists_identities_in_javas_order(ensemble):
     WHOAMI_RESULTS[kind] = seen[FOLLOWER]
     if kind != "java" and "java" in WHOAMI_RESULTS:
         assert WHOAMI_RESULTS[kind] == WHOAMI_RESULTS["java"], "whoami order differs from Java's"
+
+
+CURATOR_JARS = ["curator-client", "curator-framework", "curator-recipes", "zookeeper",
+                "zookeeper-jute", "guava", "slf4j-api", "slf4j-nop"]
+
+
+@pytest.fixture(scope="module")
+def curator_classes(tmp_path_factory):
+    """Compiles tests/interop/java/CuratorLatch.java against Debian's
+    Curator 5.4 jars; returns the classpath to run it."""
+    from conftest import JAVA_LIB, need, HERE
+    jars = [JAVA_LIB / ("%s.jar" % j) for j in CURATOR_JARS]
+    missing = [str(j) for j in jars if not j.exists()]
+    need(not missing, "Curator jars missing (apt-get install libcurator-recipes-java): %s" % missing)
+    out = tmp_path_factory.mktemp("curator-classes")
+    cp = ":".join(str(j) for j in jars)
+    subprocess.run(["javac", "-d", str(out), "-cp", cp, str(HERE / "java" / "CuratorLatch.java")], check=True)
+    return "%s:%s" % (out, cp)
+
+
+@pytest.mark.parametrize("target", [FOLLOWER, OBSERVER], ids=["follower", "observer"])
+def test_curator_leader_latch_closes_on_a_learner(ensemble, target, curator_classes):
+    """Curator's LeaderLatch.close() (background delete, then sync) and
+    whole latch rounds through a follower and an observer."""
+    kind, peers = ensemble
+    cmd = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", curator_classes, "CuratorLatch",
+           "127.0.0.1:%d" % peers[target].client_port, "20"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "answered=20 latches=20" in done.stdout, \
+        "%s sid %d: %s\n%s" % (kind, target, done.stdout, done.stderr[-3000:])
