@@ -424,10 +424,16 @@ fn unknown_opcodes_and_top_level_check_are_unimplemented() {
 fn undecodable_bodies_are_marshalling_errors() {
     let server = TestServer::start();
     let mut c = server.connect(2000);
+    assert_eq!(c.create("/before", b"", 0).0, Code::Ok);
+    let (before, _) = c.call_raw(op_code::SYNC, jute::to_bytes(&SyncRequest { path: "/".into() }));
     let (h, _) = c.call_raw(op_code::CREATE, vec![0, 0]);
     assert_eq!(h.err, Code::MarshallingError.as_i32());
+    // Its error txn takes a zxid of its own (as Java 3.8): two records
+    // under one zxid would stall an ensemble.
+    assert_eq!(h.zxid, before.zxid + 1, "the bad write's error txn has the next zxid");
     let (h, _) = c.call_raw(op_code::GET_DATA, vec![0, 0, 0, 9]);
     assert_eq!(h.err, Code::MarshallingError.as_i32());
+    assert_eq!(h.zxid, before.zxid + 1, "a read takes no zxid");
     assert_eq!(c.create("/after", b"", 0).0, Code::Ok, "the session goes on");
 }
 

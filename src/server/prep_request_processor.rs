@@ -229,14 +229,29 @@ pub fn prepare(state: &ServerState, request: &mut Request) {
         }
         Err(PrepFailure::Undecodable(why)) => {
             warn!("Failed to process {:?}: {}", request, why);
-            // Java: a body that fails to decode before a zxid was taken
-            // gets the *current* zxid (not a new one).
-            let mut h = header.unwrap_or_else(|| new_header(request, state.zxid()));
+            // A write whose body does not decode still gets a zxid of its
+            // own, as in Java 3.8 (which takes the zxid before reading the
+            // body): its error txn follows the previous txn in every log.
+            // (Java 3.9 reuses the current zxid, which puts two records
+            // under one zxid in the log and, in an ensemble, proposes a
+            // second txn under the last zxid: the client never hears back.)
+            let zxid = if writes(request.op_type) { state.next_zxid() } else { state.zxid() };
+            let mut h = header.unwrap_or_else(|| new_header(request, zxid));
             h.r#type = op_code::ERROR;
             request.txn = Some(error_entry(h, Code::MarshallingError));
             request.err = Code::MarshallingError;
         }
     }
+}
+
+/// Ops Prep turns into a txn (their failures become error txns).
+fn writes(op: i32) -> bool {
+    use op_code::*;
+    matches!(
+        op,
+        CREATE | CREATE2 | CREATE_TTL | CREATE_CONTAINER | DELETE | DELETE_CONTAINER | SET_DATA | SET_ACL
+            | CHECK | RECONFIG | MULTI | CREATE_SESSION | CLOSE_SESSION
+    )
 }
 
 fn new_header(request: &Request, zxid: i64) -> TxnHeader {

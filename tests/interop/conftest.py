@@ -253,11 +253,72 @@ class ZkServer:
         return "ZkServer(%s, port=%d)" % (self.impl, self.port)
 
 
+class EnsembleServer:
+    """A 3-node ensemble of one implementation (sid 3 leads: every peer
+    starts empty), presented as the server under test through its
+    follower sid 1: `port`/`hosts` are the follower's, so a test written
+    for one server reads and writes through a follower (writes forwarded
+    to the leader, reads served locally)."""
+
+    def __init__(self, impl, workdir, extra_cfg=None):
+        from test_zab_learner import ZabPeer
+        self.impl = impl
+        self.workdir = Path(workdir)
+        cfg = {"tickTime": "2000", "maxClientCnxns": "200", "4lw.commands.whitelist": "*",
+               "extendedTypesEnabled": "true"}
+        cfg.update(extra_cfg or {})
+        self.peers = [ZabPeer(impl, sid, self.workdir / ("s%d" % sid), extra=cfg) for sid in (1, 2, 3)]
+        self.port = self.peers[0].client_port
+        self.log_path = self.peers[0].log
+
+    @property
+    def hosts(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        from test_zab_learner import start_ensemble
+        require_impl(self.impl)
+        ACTIVE.append(self)
+        start_ensemble(self.peers, 3)
+        return self
+
+    def stop(self):
+        for p in self.peers:
+            p.stop()
+        if self in ACTIVE:
+            ACTIVE.remove(self)
+
+    def alive(self):
+        return all(p.proc is not None and p.proc.poll() is None for p in self.peers)
+
+    def four_letter(self, cmd, **kw):
+        return four_letter(self.port, cmd, **kw)
+
+    def log_tail(self, lines=30):
+        return "\n".join("-- peer %d --\n%s" % (p.sid, "\n".join(p.text().splitlines()[-lines:]))
+                         for p in self.peers)
+
+    def __repr__(self):
+        return "EnsembleServer(%s, follower port=%d)" % (self.impl, self.port)
+
+
 # ---- pytest wiring -------------------------------------------------------
 
 def pytest_generate_tests(metafunc):
     if "impl" in metafunc.fixturenames:
         metafunc.parametrize("impl", IMPLS, scope="module")
+    # A module with ZK_TOPOLOGIES = ("standalone", "ensemble") runs every
+    # test that uses the `zk` server against both.
+    topologies = getattr(metafunc.module, "ZK_TOPOLOGIES", None)
+    if topologies and "zk" in metafunc.fixturenames:
+        metafunc.parametrize("topology", topologies, scope="module")
+
+
+@pytest.fixture(scope="module")
+def topology():
+    """Where the `zk` fixture's server runs: "standalone" (one server) or
+    "ensemble" (a follower of a 3-node ensemble)."""
+    return "standalone"
 
 
 @pytest.fixture(scope="session")
@@ -280,14 +341,17 @@ def server_factory(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def zk(request, impl, tmp_path_factory):
-    """One server per (test module, implementation).  A module can set
-    ZK_EXTRA_CFG = {...} for extra zoo.cfg lines.  Tests sharing it must use
-    their own path prefixes."""
+def zk(request, impl, topology, tmp_path_factory):
+    """One server per (test module, implementation, topology).  A module
+    can set ZK_EXTRA_CFG = {...} for extra zoo.cfg lines.  Tests sharing it
+    must use their own path prefixes."""
     require_impl(impl)
     extra = getattr(request.module, "ZK_EXTRA_CFG", None)
     name = request.module.__name__.rsplit(".", 1)[-1]
-    srv = ZkServer(impl, tmp_path_factory.mktemp("%s-%s" % (name, impl)), extra)
+    if topology == "ensemble":
+        srv = EnsembleServer(impl, tmp_path_factory.mktemp("%s-%s-ensemble" % (name, impl)), extra)
+    else:
+        srv = ZkServer(impl, tmp_path_factory.mktemp("%s-%s" % (name, impl)), extra)
     srv.start()
     yield srv
     srv.stop()

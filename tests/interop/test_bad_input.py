@@ -15,6 +15,10 @@ import rawzk as Z
 from conftest import need
 from rawzk import RawZk, Reader
 
+# Every test runs against a standalone server and through a follower of
+# a 3-node ensemble (conftest.EnsembleServer).
+ZK_TOPOLOGIES = ("standalone", "ensemble")
+
 try:
     from kazoo.client import KazooClient
 except ImportError:

@@ -13,6 +13,10 @@ import pytest
 
 from conftest import HERE, need
 
+# Every test runs against a standalone server and through a follower of
+# a 3-node ensemble (conftest.EnsembleServer).
+ZK_TOPOLOGIES = ("standalone", "ensemble")
+
 SOURCE = HERE / "c" / "zk_c_smoke.c"
 HEADER = Path("/usr/include/zookeeper/zookeeper.h")
 

@@ -18,6 +18,10 @@ from conftest import need
 from proxy import TcpProxy
 from rawzk import RawZk
 
+# Every test runs against a standalone server and through a follower of
+# a 3-node ensemble (conftest.EnsembleServer).
+ZK_TOPOLOGIES = ("standalone", "ensemble")
+
 try:
     from kazoo.client import KazooClient, KazooState
     from kazoo import exceptions as kx
@@ -290,7 +294,7 @@ def test_session_expiry_removes_ephemerals(kz, zk, unique_path, crosscheck):
     observer.delete(unique_path, recursive=True)
 
 
-def test_session_close_removes_ephemerals(kz, unique_path):
+def test_session_close_removes_ephemerals(kz, unique_path, impl, topology):
     observer = kz()
     observer.create(unique_path)
     c = kz()
@@ -299,7 +303,23 @@ def test_session_close_removes_ephemerals(kz, unique_path):
     observer.exists(unique_path + "/e", watch=log)
     c.stop()
     assert log.wait(1, 5) == [(EventType.DELETED, unique_path + "/e")]
-    observer.delete(unique_path)
+    if impl == "java" and topology == "ensemble":
+        # Java 3.8's leader Prep copies the parent's change record for a
+        # closeSession without lowering its child count, so until its own
+        # Final applies the closeSession, a delete of the parent (sent
+        # after a follower already reported the ephemeral gone) can get
+        # NotEmpty. Ours counts the child out at once.
+        assert wait_for(lambda: _deleted(observer, unique_path))
+    else:
+        observer.delete(unique_path)
+
+
+def _deleted(zk, path):
+    try:
+        zk.delete(path)
+        return True
+    except kx.NotEmptyError:
+        return False
 
 
 def test_raw_session_timeout_and_connection_close(zk, kz, unique_path, crosscheck):

@@ -11,6 +11,10 @@ import pytest
 import rawzk as Z
 from rawzk import RawZk
 
+# Every test runs against a standalone server and through a follower of
+# a 3-node ensemble (conftest.EnsembleServer).
+ZK_TOPOLOGIES = ("standalone", "ensemble")
+
 
 def conn(zk, **kw):
     return RawZk("127.0.0.1", zk.port).connect(**kw)
