@@ -11,6 +11,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::server::command::{self, conf, dirs, dump, envi, hash, mntr, trace_mask, watches, CommandContext, ConnectionInfo};
+use crate::server::role_monitor::ObserverInfo;
 use crate::server::server_metrics::metrics;
 use crate::server::zookeeper_server::ZooKeeperServer;
 
@@ -113,6 +114,7 @@ fn data_of(
             }
         }
         ("system_properties", _) => system_properties(ctx, server, &mut data),
+        ("zabstate", Some(s)) if s.role_monitor().is_some() => zab_state(s, &mut data),
         ("zabstate", _) => {
             put(&mut data, "voting", false);
             put(&mut data, "zabstate", "");
@@ -157,13 +159,44 @@ fn server_data(primary: &str, s: &ZooKeeperServer, ctx: &CommandContext<'_>, dat
         "initial_configuration" => put(data, "initial_configuration", s.config().initial_config.clone()),
         "is_read_only" => put(data, "read_only", command::isro(ctx.mode) == "ro"),
         "last_snapshot" => last_snapshot(s, data),
-        "leader" => put(data, "error", "server is not initialized"),
+        "leader" => match s.role_monitor() {
+            Some(m) => {
+                let v = m.peer_view();
+                put(data, "is_leader", v.is_leader);
+                put(data, "leader_id", v.leader_id);
+                put(data, "leader_ip", v.leader_ip);
+            }
+            None => put(data, "error", "server is not initialized"),
+        },
         "server_stats" | "stats" => server_stats(s, ctx, primary == "stats", data),
         "observers" => {
-            put(data, "synced_observers", 0);
-            put(data, "observers", Vec::<Value>::new());
+            let observers = s.role_monitor().and_then(|m| m.observers()).unwrap_or_default();
+            put(data, "synced_observers", observers.len());
+            put(data, "observers", observers.iter().map(observer_json).collect::<Vec<_>>());
         }
-        "voting_view" => put(data, "current_config", Map::new()),
+        "observer_connection_stat_reset" => {
+            if let Some(m) = s.role_monitor() {
+                m.reset_observer_stats();
+            }
+        }
+        "voting_view" => {
+            let view: Map<String, Value> = s
+                .role_monitor()
+                .map(|m| m.peer_view().voting_view)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| {
+                    let member = json!({
+                        "server_addresses": m.server_addresses,
+                        "election_addresses": m.election_addresses,
+                        "client_address": m.client_address,
+                        "learner_type": m.learner_type,
+                    });
+                    (m.sid.to_string(), member)
+                })
+                .collect();
+            put(data, "current_config", view);
+        }
         "watches" => {
             let map: Map<String, Value> = watches::session_to_paths(s, ctx)
                 .into_iter()
@@ -184,8 +217,59 @@ fn server_data(primary: &str, s: &ZooKeeperServer, ctx: &CommandContext<'_>, dat
             put(data, "num_paths", w.num_paths);
             put(data, "num_total_watches", w.total_watches);
         }
-        _ => {} // ruok, observer_connection_stat_reset: no data
+        _ => {} // ruok: no data
     }
+}
+
+/// `zabstate` on a quorum server (Java's `ZabStateCommand`).
+fn zab_state(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
+    let Some(m) = s.role_monitor() else { return };
+    let v = m.peer_view();
+    let zxid = s.zk_database().last_processed_zxid();
+    put(data, "myid", v.my_id);
+    put(data, "is_leader", v.is_leader);
+    put(data, "quorum_address", multiple_addresses_json(&v.quorum_addresses));
+    put(data, "election_address", multiple_addresses_json(&v.election_addresses));
+    put(data, "client_address", v.client_address.map_or(Value::Null, |a| Value::from(a.to_string())));
+    put(data, "voting", v.voting);
+    put(data, "last_zxid", format!("0x{:x}", zxid));
+    put(data, "zab_epoch", zxid >> 32);
+    put(data, "zab_counter", zxid & 0xffff_ffff);
+    put(data, "zabstate", v.zab_state);
+}
+
+/// How Java's JSON writer shows a `MultipleAddresses` (its getters, in
+/// their order); every address counts as reachable here.
+fn multiple_addresses_json(addrs: &[(String, u16)]) -> Value {
+    let all: Vec<String> = addrs.iter().map(|(h, p)| format!("{}:{}", h, p)).collect();
+    let one = all.first().cloned().map_or(Value::Null, Value::from);
+    json!({
+        "empty": addrs.is_empty(),
+        "all_addresses": all,
+        "all_reachable_addresses": all,
+        "one": one,
+        "reachable_address": one,
+        "wildcard_addresses": addrs.iter().map(|(_, p)| format!("0.0.0.0:{}", p)).collect::<Vec<_>>(),
+        "all_ports": addrs.iter().map(|(_, p)| *p).collect::<Vec<_>>(),
+        "all_host_strings": addrs.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(),
+        "all_reachable_addresses_or_all": all,
+        "reachable_or_one": one,
+    })
+}
+
+/// One observer link (`LearnerHandler.getLearnerHandlerInfo`).
+fn observer_json(o: &ObserverInfo) -> Value {
+    json!({
+        "remote_socket_address": o.remote_socket_address,
+        "sid": o.sid,
+        "established": o.established,
+        "queued_packets": o.queued_packets,
+        "queued_packets_size": o.queued_packets_size,
+        "packets_received": o.packets_received,
+        "packets_sent": o.packets_sent,
+        "requests": o.requests,
+        "last_zxid": o.last_zxid,
+    })
 }
 
 /// `configuration`: the `conf` values Java's `ZooKeeperServerConf` has.

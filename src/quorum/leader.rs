@@ -35,7 +35,6 @@ use super::quorum_packet::make_zxid;
 use super::quorum_monitor::LeaderMonitor;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
 use super::synced_learner_tracker::SyncedLearnerTracker;
-use crate::server::command::mntr::register_role_monitor;
 use crate::server::request::Request;
 use crate::server::zk_database::ZkDatabase;
 use crate::server::zookeeper_server::ZooKeeperServer;
@@ -328,7 +327,7 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
     }
     let zk = leader.start_zk_server(ctx, zxid);
     peer.update_election_vote(epoch);
-    register_role_monitor(&zk, Arc::new(LeaderMonitor::new(leader)));
+    zk.set_role_monitor(Arc::new(LeaderMonitor::new(leader, peer)));
     ctx.serving.set_server(Some(zk));
     peer.set_last_logged_zxid(zxid);
     info!("LEADING: epoch {} established, serving (zxid 0x{:x})", epoch, zxid);

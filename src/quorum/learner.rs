@@ -39,7 +39,6 @@ use crate::jute::data::Id;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{self, InputArchive, OutputArchive, Record};
 use crate::config::server_config::ServerConfig;
-use crate::server::command::mntr::register_role_monitor;
 use crate::server::zookeeper_server::ZooKeeperServer;
 use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 
@@ -233,7 +232,7 @@ pub fn run_as_peer(
     let monitor = Arc::new(LearnerMonitor::new(peer));
     let publish = move |server: Option<Arc<ZooKeeperServer>>| {
         if let Some(zk) = &server {
-            register_role_monitor(zk, monitor.clone());
+            zk.set_role_monitor(monitor.clone());
             // Synced: currentEpoch is the leader's new epoch now.
             peer.update_election_vote(peer.current_epoch());
         }

@@ -34,6 +34,7 @@ use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
 use crate::server::request::Request;
+use crate::server::role_monitor::ObserverInfo;
 use crate::server::zk_database::CommittedProposal;
 use crate::zoo_defs::op_code;
 
@@ -65,6 +66,49 @@ pub struct LearnerPeer {
     socket: TcpStream,
     /// For log lines.
     pub addr: SocketAddr,
+    /// What `observers` reports for the link.
+    stats: LinkStats,
+}
+
+/// The link's counters (Java's LearnerHandler fields behind
+/// `getLearnerHandlerInfo`).
+struct LinkStats {
+    /// When the link was accepted, ms since the epoch.
+    established_ms: i64,
+    packets_received: AtomicI64,
+    packets_sent: AtomicI64,
+    /// REQUEST packets (forwarded client requests).
+    requests: AtomicI64,
+    /// Zxid of the last packet sent that had one (-1: none since reset).
+    last_zxid: AtomicI64,
+    /// Packets queued for the sender and their approximate size.
+    queued: AtomicI64,
+    queued_bytes: AtomicI64,
+}
+
+impl LinkStats {
+    fn new() -> LinkStats {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        LinkStats {
+            established_ms: now,
+            packets_received: AtomicI64::new(0),
+            packets_sent: AtomicI64::new(0),
+            requests: AtomicI64::new(0),
+            last_zxid: AtomicI64::new(-1),
+            queued: AtomicI64::new(0),
+            queued_bytes: AtomicI64::new(0),
+        }
+    }
+}
+
+/// Java's estimate of a queued packet's size: the fixed fields plus data.
+fn packet_size(out: &Out) -> i64 {
+    let data = match out {
+        Out::Packet(p) => p.data.as_ref().map_or(0, Vec::len),
+        Out::Txn(_, _, payload) => payload.len(),
+        Out::Stop => 0,
+    };
+    (4 + 8 + 8 + 8 + data) as i64
 }
 
 impl LearnerPeer {
@@ -80,7 +124,34 @@ impl LearnerPeer {
 
     /// Queues a packet for the sender.
     pub fn queue(&self, out: Out) {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        self.stats.queued_bytes.fetch_add(packet_size(&out), Ordering::Relaxed);
         let _ = self.queue.send(out);
+    }
+
+    /// The link as `observers` lists it.
+    pub fn info(&self) -> ObserverInfo {
+        let s = &self.stats;
+        ObserverInfo {
+            remote_socket_address: format!("/{}", self.addr),
+            sid: self.sid(),
+            established: s.established_ms,
+            queued_packets: s.queued.load(Ordering::Relaxed).max(0),
+            queued_packets_size: s.queued_bytes.load(Ordering::Relaxed).max(0),
+            packets_received: s.packets_received.load(Ordering::Relaxed),
+            packets_sent: s.packets_sent.load(Ordering::Relaxed),
+            requests: s.requests.load(Ordering::Relaxed),
+            last_zxid: s.last_zxid.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Zeroes the counters `orst` resets.
+    pub fn reset_stats(&self) {
+        let s = &self.stats;
+        s.packets_received.store(0, Ordering::Relaxed);
+        s.packets_sent.store(0, Ordering::Relaxed);
+        s.requests.store(0, Ordering::Relaxed);
+        s.last_zxid.store(-1, Ordering::Relaxed);
     }
 
     /// Alive and heard from by its deadline (`LearnerHandler.synced`).
@@ -163,6 +234,7 @@ fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) {
         sending: AtomicBool::new(false),
         socket: stream,
         addr,
+        stats: LinkStats::new(),
     });
     leader.add_learner(Arc::clone(&peer));
     let mut ia = InputArchive::new(BufReader::new(read_half));
@@ -346,11 +418,23 @@ fn send_packets(peer: &LearnerPeer, mut oa: Writer, rx: Receiver<Out>) {
             }
             Err(TryRecvError::Disconnected) => break,
         };
+        let stats = &peer.stats;
+        stats.queued.fetch_sub(1, Ordering::Relaxed);
+        stats.queued_bytes.fetch_sub(packet_size(&out), Ordering::Relaxed);
+        let zxid = match &out {
+            Out::Packet(p) => p.zxid,
+            Out::Txn(_, z, _) => *z,
+            Out::Stop => 0,
+        };
+        if zxid > 0 {
+            stats.last_zxid.store(zxid, Ordering::Relaxed);
+        }
         let written = match out {
             Out::Packet(p) => qp::write_packet(&mut oa, &p),
             Out::Txn(t, z, payload) => write_txn(&mut oa, t, z, &payload),
             Out::Stop => break,
         };
+        stats.packets_sent.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = written {
             if peer.alive.load(Ordering::SeqCst) {
                 warn!("Unexpected exception at {}: {}", peer.addr, e);
@@ -376,6 +460,10 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
     while leader.is_running() {
         let p = read(ia)?;
         peer.deadline.store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
+        peer.stats.packets_received.fetch_add(1, Ordering::Relaxed);
+        if p.r#type == qp::REQUEST {
+            peer.stats.requests.fetch_add(1, Ordering::Relaxed);
+        }
         match p.r#type {
             qp::ACK => {
                 if peer.is_observer() {

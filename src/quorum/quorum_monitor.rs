@@ -2,8 +2,10 @@
 //! `/metrics` for its server: `peer_state` (and an observer's
 //! `observer_master_id`) after `server_state`, the `quorum_size` gauge,
 //! and on the leader the learner counts, pending syncs, its uptime and
-//! the PROPOSAL sizes. Registered by the role when its server starts
-//! serving (`mntr::register_role_monitor`); it lapses with the server.
+//! the PROPOSAL sizes; and the peer facts of the `leader`, `voting_view`,
+//! `zabstate` and `observers` commands and of `conf`'s quorum lines.
+//! Handed to the role's server when it starts serving
+//! (`ZooKeeperServer::set_role_monitor`); it lapses with the server.
 //!
 //! Values are read on the asking thread (a 4lw connection, the
 //! AdminServer, `/metrics`); the leader's under its `bcast` and
@@ -16,11 +18,72 @@
 
 use std::sync::{Arc, Weak};
 
+use super::flexible::QuorumVerifier;
 use super::leader::Leader;
 use super::quorum_peer::QuorumPeer;
+use super::quorum_server::{delimited_host, LearnerType, QuorumServer};
 use super::vote::ServerState;
-use crate::server::command::mntr::RoleMonitor;
+use crate::server::role_monitor::{MemberView, ObserverInfo, PeerView, RoleMonitor};
 use crate::server::server_metrics::MetricValue;
+
+/// The peer facts of a role that serves (its Zab phase is broadcast).
+pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
+    let ctx = peer.role_context();
+    let timing = ctx.as_ref().map(|c| c.timing());
+    let client_address = ctx.as_ref().map(|c| c.config.server.client_port_address);
+    let me = peer.verifier.all_members().get(&peer.my_id);
+    let quorum_addresses: Vec<(String, u16)> =
+        me.map(|s| s.addresses.iter().map(|a| (a.host.clone(), a.quorum_port)).collect()).unwrap_or_default();
+    let election_addresses: Vec<(String, u16)> =
+        me.map(|s| s.addresses.iter().map(|a| (a.host.clone(), a.election_port)).collect()).unwrap_or_default();
+    let leader_id = if is_leader { peer.my_id } else { peer.current_vote().id };
+    let leader_ip = peer.verifier.all_members().get(&leader_id).map_or(String::new(), |s| {
+        s.addresses.iter().map(|a| a.host.clone()).collect::<Vec<_>>().join("|")
+    });
+    let ports = |list: &[(String, u16)]| list.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join("|");
+    let conf_tail = format!(
+        "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n{}",
+        timing.map_or(0, |t| t.init_limit),
+        timing.map_or(0, |t| t.sync_limit),
+        ports(&election_addresses),
+        ports(&quorum_addresses),
+        match peer.learner_type {
+            LearnerType::Participant => 0,
+            LearnerType::Observer => 1,
+        },
+        peer.verifier,
+    );
+    PeerView {
+        my_id: peer.my_id,
+        is_leader,
+        leader_id,
+        leader_ip,
+        quorum_addresses,
+        election_addresses,
+        client_address,
+        voting: peer.verifier.is_voter(peer.my_id),
+        zab_state: "broadcast",
+        voting_view: voting_view(&peer.verifier),
+        conf_tail,
+    }
+}
+
+/// The voting members as `voting_view` lists them.
+fn voting_view(verifier: &QuorumVerifier) -> Vec<MemberView> {
+    let hp = |host: &str, port: u16| format!("{}:{}", delimited_host(host), port);
+    verifier
+        .all_members()
+        .values()
+        .filter(|s| verifier.is_voter(s.id))
+        .map(|s: &QuorumServer| MemberView {
+            sid: s.id,
+            server_addresses: s.addresses.iter().map(|a| hp(&a.host, a.quorum_port)).collect(),
+            election_addresses: s.addresses.iter().map(|a| hp(&a.host, a.election_port)).collect(),
+            client_address: s.client_addr.as_ref().map_or(String::new(), |c| hp(&c.host, c.port)),
+            learner_type: if s.is_participant() { "participant" } else { "observer" },
+        })
+        .collect()
+}
 
 /// `peer_state` of a serving role: its state and Zab phase, lowercase (a
 /// role only serves once in broadcast).
@@ -36,12 +99,19 @@ pub struct LearnerMonitor {
     quorum_size: usize,
     /// The leader's sid (an observer's `observer_master_id`).
     leader_sid: i64,
+    /// The peer facts.
+    view: PeerView,
 }
 
 impl LearnerMonitor {
     /// For the role `peer` is in now.
     pub fn new(peer: &QuorumPeer) -> LearnerMonitor {
-        LearnerMonitor { state: peer.state(), quorum_size: peer.verifier.voters().len(), leader_sid: peer.current_vote().id }
+        LearnerMonitor {
+            state: peer.state(),
+            quorum_size: peer.verifier.voters().len(),
+            leader_sid: peer.current_vote().id,
+            view: peer_view(peer, false),
+        }
     }
 }
 
@@ -57,6 +127,10 @@ impl RoleMonitor for LearnerMonitor {
     fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
         vec![("quorum_size", MetricValue::Long(self.quorum_size as i64))]
     }
+
+    fn peer_view(&self) -> PeerView {
+        self.view.clone()
+    }
 }
 
 /// The leader's additions, read live from the leader.
@@ -65,12 +139,18 @@ pub struct LeaderMonitor {
     leader: Weak<Leader>,
     /// Voting members.
     quorum_size: usize,
+    /// The peer facts.
+    view: PeerView,
 }
 
 impl LeaderMonitor {
-    /// For `leader`.
-    pub fn new(leader: &Arc<Leader>) -> LeaderMonitor {
-        LeaderMonitor { leader: Arc::downgrade(leader), quorum_size: leader.verifier.voters().len() }
+    /// For `leader`, run by `peer`.
+    pub fn new(leader: &Arc<Leader>, peer: &QuorumPeer) -> LeaderMonitor {
+        LeaderMonitor {
+            leader: Arc::downgrade(leader),
+            quorum_size: leader.verifier.voters().len(),
+            view: peer_view(peer, true),
+        }
     }
 }
 
@@ -109,6 +189,22 @@ impl RoleMonitor for LeaderMonitor {
         }
         out
     }
+
+    fn peer_view(&self) -> PeerView {
+        self.view.clone()
+    }
+
+    fn observers(&self) -> Option<Vec<ObserverInfo>> {
+        let leader = self.leader.upgrade()?;
+        let b = leader.bcast.lock();
+        Some(b.forwarding().iter().filter(|l| l.is_observer()).map(|l| l.info()).collect())
+    }
+
+    fn reset_observer_stats(&self) {
+        if let Some(leader) = self.leader.upgrade() {
+            leader.bcast.lock().forwarding().iter().filter(|l| l.is_observer()).for_each(|l| l.reset_stats());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +212,22 @@ mod tests {
     use super::*;
     use crate::server::server_metrics::in_java_order;
     use crate::server::server_metrics::names::GAUGES;
+
+    fn sample_view() -> PeerView {
+        PeerView {
+            my_id: 1,
+            is_leader: false,
+            leader_id: 7,
+            leader_ip: "127.0.0.1".into(),
+            quorum_addresses: vec![],
+            election_addresses: vec![],
+            client_address: None,
+            voting: true,
+            zab_state: "broadcast",
+            voting_view: vec![],
+            conf_tail: String::new(),
+        }
+    }
 
     #[test]
     fn peer_states_read_as_java_prints_them() {
@@ -126,10 +238,10 @@ mod tests {
 
     #[test]
     fn observer_names_its_leader() {
-        let m = LearnerMonitor { state: ServerState::Observing, quorum_size: 3, leader_sid: 7 };
+        let m = LearnerMonitor { state: ServerState::Observing, quorum_size: 3, leader_sid: 7, view: sample_view() };
         let keys: Vec<&str> = m.state_entries().iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["peer_state", "observer_master_id"]);
-        let f = LearnerMonitor { state: ServerState::Following, ..m };
+        let f = LearnerMonitor { state: ServerState::Following, view: sample_view(), ..m };
         assert_eq!(f.state_entries().len(), 1);
         assert!(matches!(f.gauges()[..], [("quorum_size", MetricValue::Long(3))]));
     }

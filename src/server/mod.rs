@@ -9,6 +9,7 @@ pub mod data_node;
 pub mod data_tree;
 pub mod request;
 pub mod request_processor;
+pub mod role_monitor;
 pub mod server_cnxn;
 pub mod watch;
 pub mod zk_database;

@@ -41,6 +41,7 @@ use super::prep_request_processor::{is_valid_op, prepare, PrepRequestProcessor, 
 use super::request::{payload_pool, PendingToken, Request};
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
+use super::role_monitor::RoleMonitor;
 use super::server_state::ServerState;
 use super::session_tracker::SessionTracker;
 use super::watch::EventAclFilter;
@@ -177,6 +178,9 @@ pub struct ZooKeeperServer {
     purge: Mutex<Option<DatadirCleanupManager>>,
     /// Set by the first `shutdown`.
     stopped: AtomicBool,
+    /// A quorum role's report to the operator (see [`RoleMonitor`]);
+    /// `None` for a standalone server.
+    role_monitor: Mutex<Option<Arc<dyn RoleMonitor>>>,
 }
 
 /// Counters behind `srvr`/`stat`/`mntr`.
@@ -239,6 +243,7 @@ impl ZooKeeperServer {
             container_manager: Mutex::new(None),
             purge: Mutex::new(None),
             stopped: AtomicBool::new(false),
+            role_monitor: Mutex::new(None),
         })
     }
 
@@ -566,6 +571,16 @@ impl ZooKeeperServer {
     pub fn submit_internal(&self, request: Request) -> bool {
         let submitter = self.submitter.lock().clone();
         submitter.is_some_and(|s| s.submit(request))
+    }
+
+    /// Attaches what the quorum role reports (when it starts serving).
+    pub fn set_role_monitor(&self, monitor: Arc<dyn RoleMonitor>) {
+        *self.role_monitor.lock() = Some(monitor);
+    }
+
+    /// What the quorum role reports, if this server serves one.
+    pub fn role_monitor(&self) -> Option<Arc<dyn RoleMonitor>> {
+        self.role_monitor.lock().clone()
     }
 
     /// The validated configuration.

@@ -3,7 +3,8 @@
 //! Java's quirk is kept: `dataDir` is the snapshot directory but
 //! `dataDirSize` the size of the log directory, and the other way round
 //! for `dataLogDir`/`dataLogSize`. A standalone server reports
-//! `serverId=0` and `secureClientPort=-1` (no TLS port here).
+//! `serverId=0` and `secureClientPort=-1` (no TLS port here); a quorum
+//! server its myid, then the quorum settings and the membership.
 //! Runs on the asking thread.
 //!
 //! Mirrors: `org.apache.zookeeper.server.command.ConfCommand` and
@@ -45,7 +46,7 @@ pub fn entries(server: &ZooKeeperServer) -> Vec<(&'static str, ConfValue)> {
         ("minSessionTimeout", ConfValue::Int(i64::from(cfg.min_session_timeout))),
         ("maxSessionTimeout", ConfValue::Int(i64::from(cfg.max_session_timeout))),
         ("clientPortListenBacklog", ConfValue::Int(i64::from(cfg.client_port_listen_backlog))),
-        ("serverId", ConfValue::Int(0)),
+        ("serverId", ConfValue::Int(server.role_monitor().map_or(0, |m| m.peer_view().my_id))),
     ]
 }
 
@@ -58,7 +59,12 @@ fn absolute(path: &std::path::Path) -> String {
     }
 }
 
-/// The whole answer.
+/// The whole answer; a quorum server adds its peer's settings and the
+/// membership (Java's `QuorumZooKeeperServer.dumpConf`).
 pub fn run(server: &ZooKeeperServer) -> String {
-    entries(server).iter().map(|(k, v)| format!("{}={}\n", k, v)).collect()
+    let mut out: String = entries(server).iter().map(|(k, v)| format!("{}={}\n", k, v)).collect();
+    if let Some(m) = server.role_monitor() {
+        out.push_str(&m.peer_view().conf_tail);
+    }
+    out
 }

@@ -7,55 +7,23 @@
 //! key set matches Java's. Runs on the asking thread.
 //!
 //! A quorum role's server adds its own values (`peer_state`, the leader's
-//! learner counts, ...): the role registers a [`RoleMonitor`] for its
-//! server with [`register_role_monitor`] when it starts serving, and it
-//! lapses with the server.
+//! learner counts, ...) through the [`RoleMonitor`](crate::server::role_monitor::RoleMonitor) its role gave it
+//! when it started serving.
 //!
 //! Mirrors: `org.apache.zookeeper.server.command.MonitorCommand`,
 //! `ZooKeeperServer.dumpMonitorValues` and the gauges of
 //! `ZooKeeperServer.registerMetrics` (with the quorum servers' overrides).
-
-use std::sync::{Arc, Weak};
-
-use parking_lot::Mutex;
 
 use super::{full_version, CommandContext};
 use crate::server::server_metrics::names::GAUGES;
 use crate::server::server_metrics::{in_java_order, metrics, MetricValue};
 use crate::server::zookeeper_server::ZooKeeperServer;
 
-/// What a quorum role adds to its server's monitor values.
-pub trait RoleMonitor: Send + Sync {
-    /// Entries printed right after `server_state` (Java's
-    /// `dumpMonitorValues` overrides: `peer_state`, `observer_master_id`).
-    fn state_entries(&self) -> Vec<(&'static str, MetricValue)>;
-    /// Gauges the role registers besides the server's (`quorum_size`,
-    /// `learners`, ...), in registration order.
-    fn gauges(&self) -> Vec<(&'static str, MetricValue)>;
-}
-
-/// Role monitors by server; an entry lapses when its server is dropped.
-type RoleMonitors = Vec<(Weak<ZooKeeperServer>, Arc<dyn RoleMonitor>)>;
-static ROLE_MONITORS: Mutex<RoleMonitors> = parking_lot::const_mutex(Vec::new());
-
-/// Attaches `monitor` to `server` (replacing an earlier one).
-pub fn register_role_monitor(server: &Arc<ZooKeeperServer>, monitor: Arc<dyn RoleMonitor>) {
-    let mut all = ROLE_MONITORS.lock();
-    all.retain(|(s, _)| s.strong_count() > 0 && !std::ptr::eq(s.as_ptr(), Arc::as_ptr(server)));
-    all.push((Arc::downgrade(server), monitor));
-}
-
-/// The role monitor of `server`, if a role registered one.
-pub fn role_monitor(server: &ZooKeeperServer) -> Option<Arc<dyn RoleMonitor>> {
-    let all = ROLE_MONITORS.lock();
-    all.iter().find(|(s, _)| std::ptr::eq(s.as_ptr(), server)).map(|(_, m)| Arc::clone(m))
-}
-
 /// The server's gauges and its role's, each (name, value): `GAUGES` in
 /// registration order, then the role's.
 pub fn all_gauges(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(&'static str, MetricValue)> {
     let mut out: Vec<(&'static str, MetricValue)> = GAUGES.iter().map(|name| (*name, gauge(name, server, ctx))).collect();
-    if let Some(role) = role_monitor(server) {
+    if let Some(role) = server.role_monitor() {
         out.extend(role.gauges());
     }
     out
@@ -67,7 +35,7 @@ pub fn entries(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(Strin
         ("version".to_string(), MetricValue::Text(full_version())),
         ("server_state".to_string(), MetricValue::Text(ctx.mode.to_string())),
     ];
-    if let Some(role) = role_monitor(server) {
+    if let Some(role) = server.role_monitor() {
         out.extend(role.state_entries().into_iter().map(|(k, v)| (k.to_string(), v)));
     }
     let mut gauges = all_gauges(server, ctx);
