@@ -27,7 +27,7 @@ import subprocess
 
 import pytest
 
-from conftest import ZKCLI, java_available, need
+from conftest import ZKCLI, EnsembleServer, java_available, need
 
 SUPER_DIGEST = "super:g9oN2HttPfn8MMWJZ2r45Np/LIA="  # super:superpw
 USER2_DIGEST = "user2:bpD4uPzrrsGNcJsBFLRErJIlBog="  # user2:pw2
@@ -259,8 +259,10 @@ class Canon:
         return self.seen[value]
 
 
-def normalize(cmds, raw, port):
-    """Return {'sections': [(cmd, [lines])], 'events': [...]}."""
+def normalize(cmds, raw, port, other_ports=None):
+    """Return {'sections': [(cmd, [lines])], 'events': [...]}.
+    `other_ports` ({port: name}) are the ensemble's other ports, shown by
+    /zookeeper/config."""
     lines = [l for l in raw.split("\n") if not l.startswith("SLF4J:")]
     # Cut out the event thread's output, each with its preceding blank line.
     kept, events = [], []
@@ -289,6 +291,8 @@ def normalize(cmds, raw, port):
 
     def norm_line(line):
         line = port_re.sub("127.0.0.1:PORT", line)
+        for number, name in (other_ports or {}).items():
+            line = re.sub(r"(?<=[:=])%d\b" % number, name, line)
         m = re.match(r"^(ctime|mtime) = (.*)$", line)
         if m and m.group(2) != EPOCH:
             return "%s = <TIME>" % m.group(1)
@@ -308,8 +312,7 @@ def normalize(cmds, raw, port):
             out = [sort_list_line(l) for l in out]
         if name.startswith("ls") and " -R" in name:
             out = sorted(out)
-        if name.startswith("whoami") or name.startswith("redo"):
-            # The server's auth-info set has no defined order.
+        if name.startswith("redo"):
             out = out[:1] + sorted(out[1:])
         sections.append((port_re.sub("127.0.0.1:PORT", name), out))
     return {"sections": sections, "events": events}
@@ -334,21 +337,42 @@ def render(t):
 
 def transcript_for(server):
     cmds, raw = run_zkcli(server.port)
-    return normalize(cmds, raw, server.port), raw
+    others = {}
+    for p in getattr(server, "peers", []):
+        others.update({p.quorum_port: "Q%d" % p.sid, p.election_port: "E%d" % p.sid})
+        if p.client_port != server.port:
+            others[p.client_port] = "C%d" % p.sid
+    return normalize(cmds, raw, server.port, others), raw
+
+
+def start_server(impl, topology, server_factory, tmp_path_factory, name):
+    """A standalone server, or a 3-node ensemble presented through its
+    follower (conftest.EnsembleServer)."""
+    if topology == "ensemble":
+        return EnsembleServer(impl, tmp_path_factory.mktemp("%s-%s-ensemble" % (name, impl)), CLI_CFG).start()
+    return server_factory(impl, name, CLI_CFG)
 
 
 @pytest.fixture(scope="session")
-def java_transcript(server_factory):
-    """Java's transcript: the oracle (a fresh Java server, run once)."""
-    need(java_available(), "Java ZooKeeper is needed as the oracle")
-    need(ZKCLI.exists(), "zkCli.sh not installed: %s" % ZKCLI)
-    srv = server_factory("java", "zkcli-oracle", CLI_CFG)
-    try:
-        t, raw = transcript_for(srv)
-    finally:
-        srv.stop()
-    check_sane(t, raw)
-    return t
+def java_transcripts(server_factory, tmp_path_factory):
+    """Java's transcript per topology: the oracle (a fresh Java server or
+    ensemble, run once each)."""
+    cache = {}
+
+    def get(topology):
+        if topology not in cache:
+            need(java_available(), "Java ZooKeeper is needed as the oracle")
+            need(ZKCLI.exists(), "zkCli.sh not installed: %s" % ZKCLI)
+            srv = start_server("java", topology, server_factory, tmp_path_factory, "zkcli-oracle")
+            try:
+                t, raw = transcript_for(srv)
+            finally:
+                srv.stop()
+            check_sane(t, raw)
+            cache[topology] = t
+        return cache[topology]
+
+    return get
 
 
 def section(t, cmd, nth=0):
@@ -383,10 +407,13 @@ def check_sane(t, raw):
     assert section(t, "get /zkcli/secret", 1) == ["s"]
 
 
-def test_zkcli_transcript(impl, server_factory, java_transcript):
-    """Our transcript equals Java's (for impl=java: a second Java run, which
+@pytest.mark.parametrize("topology", ["standalone", "ensemble"])
+def test_zkcli_transcript(impl, topology, server_factory, tmp_path_factory, java_transcripts):
+    """Our transcript equals Java's, on a standalone server and through a
+    follower of a 3-node ensemble (for impl=java: a second Java run, which
     checks that the normalization makes the transcript deterministic)."""
-    srv = server_factory(impl, "zkcli", CLI_CFG)
+    java_transcript = java_transcripts(topology)
+    srv = start_server(impl, topology, server_factory, tmp_path_factory, "zkcli")
     try:
         got, raw = transcript_for(srv)
     finally:
