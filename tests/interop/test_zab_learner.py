@@ -117,15 +117,22 @@ def assert_same_trees(peers):
 
 
 def start_ensemble(peers, leader_sid):
-    """Starts the leader and one other peer first, then the third; waits
-    until every peer serves in its role."""
+    """Starts the leader-to-be and one voter first and waits until that
+    pair has elected it (two of three voters must both agree, so the
+    better of the two leads however slowly either starts), then the
+    others; waits until every peer serves in its role."""
     for p in peers:
         p.write_config(peers)
     by_sid = {p.sid: p for p in peers}
-    order = [by_sid[leader_sid]] + [p for p in peers if p.sid != leader_sid]
-    order[0].start()
-    wait_port(order[0].election_port, proc=order[0].proc, log=order[0].log)
-    for p in order[1:]:
+    leader = by_sid[leader_sid]
+    voters = [p for p in peers if p.sid != leader_sid and not p.observer]
+    rest = [p for p in peers if p.sid != leader_sid and p is not voters[0]]
+    leader.start()
+    wait_port(leader.election_port, proc=leader.proc, log=leader.log)
+    voters[0].start()
+    if len(voters) + 1 == 3:
+        wait_mode(leader, ["leader"])
+    for p in rest:
         p.start()
     for p in peers:
         wait_mode(p, ["leader"] if p.sid == leader_sid else (["observer"] if p.observer else ["follower"]))
