@@ -157,6 +157,14 @@ impl QuorumPeerConfig {
         let multi_address_property = merged.get_boolean_or("zookeeper.multiAddress.enabled", false);
         let mut verifier = QuorumVerifier::from_pairs(&ensemble, multi_address_property)
             .map_err(|e| invalid(&e.key, "", e.reason))?;
+        if let Some(path) = get("oraclePath") {
+            match &mut verifier {
+                QuorumVerifier::Majority(m) => m.oracle = Some(PathBuf::from(path)),
+                QuorumVerifier::Hierarchical(_) => {
+                    return Err(invalid("oraclePath", path, "an oracle only breaks ties of a majority of two; this ensemble has groups or weights"))
+                }
+            }
+        }
         let standalone_enabled = get("standaloneEnabled").map(|v| bool_value("standaloneEnabled", v)).transpose()?.unwrap_or(true);
         let data_dir = get("dataDir").ok_or(ConfigError::Missing { key: "dataDir" })?;
         let my_id = read_my_id(&java_file_path(data_dir))?;

@@ -1,8 +1,23 @@
-//! The default quorum rule: more than half of the participants.
+//! The default quorum rule: more than half of the participants; with an
+//! oracle (`oraclePath`) and exactly two participants, a set without a
+//! majority is a quorum when the oracle file says so, so the survivor of
+//! a two-node ensemble can keep serving.
 //!
-//! Pure code. Mirrors: `org.apache.zookeeper.server.quorum.flexible.QuorumMaj`.
+//! The oracle is a file whose first character an outside arbiter sets:
+//! `1` means "you may act alone", anything else (or no file) means no.
+//! Like Java's, the rule asks it whenever a majority is missing, on every
+//! quorum question: an election with one vote, a leader's synced set, a
+//! proposal acked by the leader alone.
+//!
+//! Pure code apart from reading the oracle file. Mirrors:
+//! `org.apache.zookeeper.server.quorum.flexible.QuorumMaj` and
+//! `QuorumOracleMaj`.
 
 use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use log::debug;
 
 use super::{Members, VerifierError};
 
@@ -11,6 +26,16 @@ use super::{Members, VerifierError};
 pub struct QuorumMaj {
     /// Servers and config version.
     pub members: Members,
+    /// `oraclePath`: the two-node tie breaker (`QuorumOracleMaj`).
+    pub oracle: Option<PathBuf>,
+}
+
+/// What the oracle file says: true only if its first byte is `1`.
+pub fn ask_oracle(path: &Path) -> bool {
+    let mut first = [0u8; 1];
+    let says = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut first)).is_ok() && first[0] == b'1';
+    debug!("Oracle says: {}", says);
+    says
 }
 
 impl QuorumMaj {
@@ -21,13 +46,21 @@ impl QuorumMaj {
         for (key, value) in pairs {
             members.accept(key, value, multi_address)?;
         }
-        Ok(QuorumMaj { members })
+        Ok(QuorumMaj { members, oracle: None })
     }
 
     /// `acks` are participant ids: a quorum when more than half of all
-    /// participants are in it.
+    /// participants are in it, or, with an oracle over two participants,
+    /// when the oracle says so.
     pub fn contains_quorum(&self, acks: &BTreeSet<i64>) -> bool {
-        acks.len() > self.members.voters().len() / 2
+        let voters = self.members.voters().len();
+        if acks.len() > voters / 2 {
+            return true;
+        }
+        match &self.oracle {
+            Some(path) if voters == 2 => ask_oracle(path),
+            _ => false,
+        }
     }
 }
 
@@ -74,6 +107,31 @@ mod tests {
         assert!(!with_observer.is_voter(4));
         assert!(!with_observer.is_voter(5));
         assert_eq!(with_observer.weight(4), 1);
+    }
+
+    #[test]
+    fn the_oracle_breaks_a_two_node_tie_only() {
+        let dir = std::env::temp_dir().join(format!("zkrs-oracle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mastership");
+        let with_oracle = |lines: &[(&str, &str)]| match qv(lines) {
+            QuorumVerifier::Majority(mut m) => {
+                m.oracle = Some(file.clone());
+                QuorumVerifier::Majority(m)
+            }
+            other => other,
+        };
+        let two = with_oracle(&[("server.1", "h:1:2"), ("server.2", "h:3:4")]);
+        let three = with_oracle(&[("server.1", "h:1:2"), ("server.2", "h:3:4"), ("server.3", "h:5:6")]);
+        assert!(!two.has_quorum(&set(&[1])), "no file: no");
+        std::fs::write(&file, "1").unwrap();
+        assert!(two.has_quorum(&set(&[1])), "the oracle says 1");
+        assert!(two.has_quorum(&set(&[2])));
+        assert!(!three.has_quorum(&set(&[1])), "only two-node ensembles ask");
+        std::fs::write(&file, "0").unwrap();
+        assert!(!two.has_quorum(&set(&[1])));
+        assert!(two.has_quorum(&set(&[1, 2])), "a majority needs no oracle");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
