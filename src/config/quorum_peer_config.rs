@@ -69,6 +69,9 @@ pub struct QuorumPeerConfig {
     pub min_notification_interval_ms: i64,
     /// `zookeeper.fastleader.maxNotificationInterval`, ms (60000).
     pub max_notification_interval_ms: i64,
+    /// `leaderServes` (`zookeeper.leaderServes`, default yes): `no` keeps
+    /// clients off the leader, so it spends itself on the followers.
+    pub leader_serves: bool,
     /// `zookeeper.quorum.maxRoleHoldMs` (ours, until Zab lands): end an
     /// elected role after this long even if the ensemble looks healthy.
     /// Unset = hold while healthy.
@@ -215,6 +218,7 @@ impl QuorumPeerConfig {
             election_port_bind_retry: bind_retry,
             min_notification_interval_ms: merged.get_long("zookeeper.fastleader.minNotificationInterval", 200).max(1),
             max_notification_interval_ms: merged.get_long("zookeeper.fastleader.maxNotificationInterval", 60_000).max(1),
+            leader_serves: merged.get("zookeeper.leaderServes") != Some("no"),
             max_role_hold_ms: merged.get_long_opt("zookeeper.quorum.maxRoleHoldMs").and_then(|v| u64::try_from(v).ok()),
         };
         if !config.verifier.all_members().contains_key(&my_id) {

@@ -328,7 +328,12 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
     let zk = leader.start_zk_server(ctx, zxid);
     peer.update_election_vote(epoch);
     zk.set_role_monitor(Arc::new(LeaderMonitor::new(leader, peer)));
-    ctx.serving.set_server(Some(zk));
+    if ctx.config.leader_serves {
+        ctx.serving.set_server(Some(zk));
+    } else {
+        info!("leaderServes=no: the leader takes no client connections");
+        ctx.serving.set_server_without_clients(Some(zk));
+    }
     peer.set_last_logged_zxid(zxid);
     info!("LEADING: epoch {} established, serving (zxid 0x{:x})", epoch, zxid);
     Ok(tick_loop(leader, peer))

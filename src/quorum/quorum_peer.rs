@@ -54,6 +54,12 @@ pub trait ServingSlot: Send + Sync {
     /// `Some`: serve clients with this server; `None`: stop serving
     /// (closes client connections, as Java does when a role ends).
     fn set_server(&self, server: Option<Arc<ZooKeeperServer>>);
+    /// Publishes `server` to the operator's views (AdminServer, metrics)
+    /// but not to clients: the client port refuses sessions and its
+    /// four-letter words say the peer is not serving (`leaderServes=no`).
+    fn set_server_without_clients(&self, server: Option<Arc<ZooKeeperServer>>) {
+        self.set_server(server)
+    }
 }
 
 /// Timeouts of the quorum port, from zoo.cfg.

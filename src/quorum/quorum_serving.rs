@@ -62,6 +62,14 @@ impl ServingSlot for PeerServing {
             port.set_server(server);
         }
     }
+
+    fn set_server_without_clients(&self, server: Option<Arc<ZooKeeperServer>>) {
+        let retired = std::mem::replace(&mut *self.current.write(), server);
+        drop(retired);
+        if let Some(port) = &self.client_port {
+            port.set_server(None);
+        }
+    }
 }
 
 impl ServerView for PeerServing {
