@@ -317,3 +317,113 @@ fn the_role_server_is_freed_when_the_role_ends() {
         thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `n` creates of `size`-byte nodes in epoch 1 (a snapshot of n x size).
+fn seed_big(n: i64, size: usize) -> impl FnOnce(&std::path::Path) {
+    move |dir| {
+        use zookeeper::jute::data::{Acl, Id};
+        use zookeeper::jute::txn::{CreateTxn, TxnBody, TxnHeader, TxnLogEntry};
+        use zookeeper::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
+        let mut log = FileTxnLog::new(dir, TxnLogOptions { pre_alloc_size: 0, ..Default::default() });
+        let acl = vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }];
+        for k in 0..n {
+            let zxid = (1i64 << 32) + 1 + k;
+            let header = TxnHeader { client_id: 0, cxid: k as i32, zxid, time: 0, r#type: op_code::CREATE };
+            let body = TxnBody::Create(CreateTxn {
+                path: format!("/big{:06}", k),
+                data: Some(vec![b'x'; size]),
+                acl: acl.clone(),
+                ephemeral: false,
+                parent_c_version: -1,
+            });
+            log.append(&TxnLogEntry { header, body, digest: None }).unwrap();
+        }
+        log.commit().unwrap();
+        log.close().unwrap();
+    }
+}
+
+/// Reads a SNAP's sessions, tree and signature, then completes the sync
+/// (NEWLEADER, ACK, UPTODATE, ACK).
+fn finish_snap_sync(f: &mut Learner) {
+    let count = f.ia.read_int().unwrap();
+    for _ in 0..count {
+        f.ia.read_long().unwrap();
+        f.ia.read_int().unwrap();
+    }
+    zookeeper::server::data_tree::DataTree::deserialize(&mut f.ia).unwrap();
+    assert_eq!(f.ia.read_string().unwrap(), "BenWasHere");
+    let nl = f.recv();
+    assert_eq!(nl.r#type, qp::NEWLEADER);
+    f.send(packet(qp::ACK, nl.zxid, None));
+    let up = f.recv();
+    assert_eq!(up.r#type, qp::UPTODATE);
+    f.send(packet(qp::ACK, nl.zxid, None));
+}
+
+#[test]
+fn a_learner_that_stops_reading_a_snapshot_is_dropped_and_the_leader_goes_on() {
+    // 64 MiB of snapshot: far more than the two sockets' buffers hold.
+    let (nodes, size) = (8 * 1024, 8 * 1024);
+    let l = LeaderUnderTest::start_with("stalled", "snapshotSizeFactor=-1\n", seed_big(nodes, size));
+    // A healthy follower makes the quorum.
+    let mut f = l.connect();
+    let first = discover_from(&mut f, (1 << 32) + 4);
+    assert_eq!(first.r#type, qp::SNAP);
+    finish_snap_sync(&mut f);
+    // It answers pings from here on (on its own thread), so the leader
+    // keeps its quorum while the test waits.
+    let Learner { mut ia, oa } = f;
+    let oa = Arc::new(Mutex::new(oa));
+    let (tx, seen) = std::sync::mpsc::channel();
+    let pong = Arc::clone(&oa);
+    thread::spawn(move || {
+        while let Ok(p) = qp::read_packet(&mut ia) {
+            if p.r#type == qp::PING {
+                let mut w = pong.lock().unwrap();
+                let _ = qp::write_packet(&mut *w, &packet(qp::PING, p.zxid, None));
+                let _ = w.inner_mut().flush();
+            } else if tx.send(p).is_err() {
+                break;
+            }
+        }
+    });
+    // A second learner takes the snapshot's first packet, then stops
+    // reading. The leader's sends to it time out after initLimit x
+    // tickTime (10 x 200 ms) without progress; while the kernel still
+    // squeezes the receive queue a send may trickle on for a few rounds,
+    // so the learner stays silent well past that.
+    let mut stalled = l.connect();
+    stalled.send(packet(qp::FOLLOWERINFO, 1 << 32, Some(qp::learner_info_data(3, 0))));
+    let li = stalled.recv();
+    assert_eq!(li.r#type, qp::LEADERINFO);
+    stalled.send(packet(qp::ACKEPOCH, (1 << 32) + 4, Some(qp::int_data(0))));
+    assert_eq!(stalled.recv().r#type, qp::SNAP);
+    thread::sleep(Duration::from_secs(12));
+    // What the leader sent before it gave up is still in the buffers;
+    // after that the connection must end, long before the whole snapshot.
+    stalled.ia.inner_mut().get_mut().set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let ended = loop {
+        match std::io::Read::read(&mut stalled.ia.inner_mut(), &mut buf) {
+            Ok(0) => break true,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+        if total > nodes as usize * size {
+            break false;
+        }
+    };
+    assert!(ended, "the leader never dropped the stalled learner ({} bytes read)", total);
+    assert!(total < nodes as usize * size / 2, "the leader dropped it only after {} bytes", total);
+    // The leader still leads with the healthy follower: a forwarded write
+    // is proposed to it.
+    let session = 0x0200_0000_0000_0001_i64;
+    let req = qp::ForwardedRequest { session_id: session, cxid: 0, op: op_code::CREATE_SESSION, body: 30000i32.to_be_bytes().to_vec() };
+    qp::write_packet(&mut *oa.lock().unwrap(), &packet(qp::REQUEST, -1, Some(qp::encode_request(&req)))).unwrap();
+    oa.lock().unwrap().inner_mut().flush().unwrap();
+    let prop = seen.recv_timeout(Duration::from_secs(10)).expect("a packet after the stalled learner was dropped");
+    assert_eq!(prop.r#type, qp::PROPOSAL, "the leader goes on");
+}

@@ -215,6 +215,11 @@ fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) {
     let setup = (|| -> std::io::Result<_> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(leader.timing.init_timeout()))?;
+        // A learner that stops reading (during a snapshot, or later) must
+        // not hold this thread and its queue forever: a write that makes no
+        // progress for initLimit ticks (syncLimit once broadcasting) fails,
+        // and the learner is dropped. A slow but moving transfer goes on.
+        stream.set_write_timeout(Some(leader.timing.init_timeout()))?;
         Ok((stream.try_clone()?, stream.try_clone()?))
     })();
     let (read_half, write_half) = match setup {
@@ -307,6 +312,7 @@ fn handle(
     }
     leader.wait_for_new_leader_ack(sid, ack.zxid)?;
     peer.socket.set_read_timeout(Some(leader.timing.sync_timeout())).map_err(io_err("setting the timeout"))?;
+    peer.socket.set_write_timeout(Some(leader.timing.sync_timeout())).map_err(io_err("setting the timeout"))?;
     if !leader.wait_for_startup() {
         return Err(HandlerError::Leader(LeaderError::Stopped));
     }
