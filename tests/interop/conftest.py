@@ -417,3 +417,15 @@ def pytest_sessionfinish(session, exitstatus):
         with open(dest, "w") as f:
             for (test_key, key), value in sorted(_JAVA_RESULTS.items(), key=repr):
                 f.write("%s %s: %r\n" % (test_key[:2], key, value))
+
+
+# Lines a test wants in the terminal summary (e.g. the fault suite's figures,
+# so ours and Java's stand side by side at the end of scripts/test.sh).
+SUMMARY = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY:
+        terminalreporter.section("figures")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
