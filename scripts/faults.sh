@@ -17,6 +17,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export ZK_RUST_BIN="${ZK_RUST_BIN:-$PWD/target/release/zk-server}"
-export PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 [ -x "$ZK_RUST_BIN" ] || { echo "no server binary at $ZK_RUST_BIN (cargo build --release)" >&2; exit 1; }
 exec python3 tests/interop/faults.py --rounds 10 "$@"

@@ -61,7 +61,11 @@ ENSEMBLES = {
     "java": [["java", "java", "java"]],
 }
 
-FAULT_KINDS = ("kill-leader", "kill-follower", "kill-two", "kill-all", "pause-leader", "pause-follower")
+PROCESS_KINDS = ("kill-leader", "kill-follower", "kill-two", "kill-all", "pause-leader", "pause-follower")
+DISK_KINDS = ("disk-full-leader", "disk-full-follower")
+NET_KINDS = ("partition-leader", "partition-follower", "partition-link")
+FAULT_KINDS = PROCESS_KINDS + DISK_KINDS + NET_KINDS
+TMPFS_SIZE = "256m"
 
 
 # ---- the schedule ------------------------------------------------------------
@@ -73,7 +77,7 @@ def schedule(rng, count, kinds=FAULT_KINDS):
     out = []
     for _ in range(count):
         kind = rng.choice(kinds)
-        hold = rng.uniform(4.0, 8.0) if kind.startswith("pause") else rng.uniform(1.0, 6.0)
+        hold = rng.uniform(1.0, 6.0) if kind.startswith("kill") else rng.uniform(4.0, 8.0)
         out.append({"kind": kind, "pick": rng.randrange(2), "with_leader": rng.random() < 0.5,
                     "hold": round(hold, 2), "before": round(rng.uniform(2.0, 5.0), 2)})
     return out
@@ -93,12 +97,14 @@ def targets(fault, peers):
     leader = wait_roles(peers, timeout=SETTLE_TIMEOUT)
     followers = sorted((p for p in peers if p is not leader), key=lambda p: p.sid)
     kind = fault["kind"]
-    if kind.endswith("-leader"):
+    if kind.endswith("leader"):
         return [leader]
-    if kind.endswith("-follower"):
+    if kind.endswith("follower"):
         return [followers[fault["pick"]]]
     if kind == "kill-two":
         return [leader, followers[fault["pick"]]] if fault["with_leader"] else followers
+    if kind == "partition-link":
+        return [leader, followers[fault["pick"]]]
     return list(peers)
 
 
@@ -216,26 +222,80 @@ def final_state(peer):
         zk.close()
 
 
-def apply(fault, hit):
+BALLAST = "ballast"
+
+
+def fill(directory):
+    """Fills the filesystem holding `directory` to the last byte."""
+    import errno
+    with open(Path(directory) / BALLAST, "wb", buffering=0) as f:
+        for chunk in (1 << 20, 1 << 12, 1):
+            block = b"\0" * chunk
+            while True:
+                try:
+                    f.write(block)
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+
+
+def apply(fault, hit, peers, net):
+    if fault["kind"] == "partition-link":
+        net.cut(hit[0].sid, hit[1].sid)
+        return
     for p in hit:
-        if fault["kind"].startswith("pause"):
+        if fault["kind"].startswith("partition"):
+            for q in peers:
+                if q is not p:
+                    net.cut(p.sid, q.sid)
+        elif fault["kind"].startswith("pause"):
             os.kill(p.proc.pid, signal.SIGSTOP)
+        elif fault["kind"].startswith("disk-full"):
+            fill(p.data)
         else:
             p.proc.kill()
             p.proc.wait(10)
 
 
-def heal(fault, hit):
+def heal(fault, hit, net):
+    """Undoes a fault; a node that exited meanwhile (as a node whose disk
+    filled may) is started again."""
+    if fault["kind"].startswith("partition"):
+        net.heal_all()
+        return
     for p in hit:
         if fault["kind"].startswith("pause"):
             os.kill(p.proc.pid, signal.SIGCONT)
+        elif fault["kind"].startswith("disk-full"):
+            (p.data / BALLAST).unlink()
+            if p.proc.poll() is not None:
+                fault.setdefault("exited", []).append([p.sid, p.proc.returncode])
+                p.start()
         else:
             p.start()
 
 
-def start_peers(kinds, workdir):
-    peers = [ZabPeer(kind, sid, Path(workdir) / ("s%d-%s" % (sid, kind))) for sid, kind in enumerate(kinds, start=1)]
+def mount_tmpfs(peer):
+    """The peer's dataDir on a tmpfs of its own (TMPFS_SIZE), so that it can
+    be filled without filling anyone else's disk."""
+    import subprocess
+    if os.geteuid() != 0:
+        raise RuntimeError("the disk-full faults mount a tmpfs per dataDir: run as root")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + TMPFS_SIZE, "zk-faults", str(peer.data)],
+                   check=True, capture_output=True)
+    (peer.data / "myid").write_text(str(peer.sid))
+
+
+def umount(peer):
+    import subprocess
+    subprocess.run(["umount", str(peer.data)], capture_output=True)
+
+
+def start_peers(peers, tmpfs):
     for p in peers:
+        if tmpfs:
+            mount_tmpfs(p)
         p.write_config(peers)
     for p in peers:
         p.start()
@@ -252,11 +312,13 @@ def stop_peers(peers):
         p.stop()
 
 
-def run(kinds, seed, faults, workdir, log=print):
+def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print):
     """One run; returns (problems, figures, history path). The history is
     written to workdir/history.jsonl in every case."""
     rng = random.Random(seed)
-    plan = schedule(rng, faults)
+    plan = schedule(rng, faults, fault_kinds)
+    tmpfs = any(k in DISK_KINDS for k in fault_kinds)
+    net = None
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     history = History()
@@ -264,9 +326,16 @@ def run(kinds, seed, faults, workdir, log=print):
     workers = []
     problems = []
     stop = threading.Event()
-    log("faults: seed %d, ensemble %s, plan %s" % (seed, "+".join(kinds), json.dumps(plan)))
+    log("faults: seed %d, fault kinds %s, ensemble %s, plan %s" % (seed, ",".join(fault_kinds), "+".join(kinds), json.dumps(plan)))
     try:
-        peers = start_peers(kinds, workdir)
+        if any(k in NET_KINDS for k in fault_kinds):
+            from fault_net import Network, NsPeer
+            net = Network()
+            peers = [NsPeer(kind, sid, workdir / ("s%d-%s" % (sid, kind)), net)
+                     for sid, kind in enumerate(kinds, start=1)]
+        else:
+            peers = [ZabPeer(kind, sid, workdir / ("s%d-%s" % (sid, kind))) for sid, kind in enumerate(kinds, start=1)]
+        start_peers(peers, tmpfs)
         setup = client(peers[0])
         setup.ensure_path(CREATE_DIR)
         setup.create(COUNTER, cas_value(0, 0).encode())
@@ -286,10 +355,13 @@ def run(kinds, seed, faults, workdir, log=print):
             rec = {"f": "fault", "n": n, "kind": fault["kind"], "sids": [p.sid for p in hit],
                    "start": round(time.monotonic() - t0, 4)}
             log("faults: %s on %s at %.1fs" % (fault["kind"], rec["sids"], rec["start"]))
-            apply(fault, hit)
+            apply(fault, hit, peers, net)
             time.sleep(fault["hold"])
-            heal(fault, hit)
+            heal(fault, hit, net)
             rec["healed"] = round(time.monotonic() - t0, 4)
+            if "exited" in fault:
+                rec["exited"] = fault.pop("exited")
+                log("faults: peers that exited: %s" % rec["exited"])
             leader = wait_roles(peers, timeout=SETTLE_TIMEOUT)
             rec["settled"] = round(time.monotonic() - t0, 4)
             rec["leader"] = leader.sid
@@ -330,6 +402,11 @@ def run(kinds, seed, faults, workdir, log=print):
             except Exception:  # noqa: BLE001 - cleanup
                 pass
         stop_peers(peers)
+        if tmpfs:
+            for p in peers:
+                umount(p)
+        if net is not None:
+            net.close()
     found, figures = check(history.records)
     problems += found
     figures["problems"] = len(problems)
@@ -356,6 +433,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3, help="rounds per ensemble kind (seed, seed+1, ...)")
     ap.add_argument("--faults", type=int, default=6, help="faults per round")
     ap.add_argument("--ensembles", default="rust,mixed,java", help="comma list of rust, mixed, java")
+    ap.add_argument("--fault-kinds", default=",".join(FAULT_KINDS),
+                    help="comma list of fault kinds to draw from (%s)" % ", ".join(FAULT_KINDS))
     ap.add_argument("--out", default=None, help="directory for logs and histories (default: a temp dir)")
     ap.add_argument("--check", metavar="HISTORY", help="only re-run the checks on a saved history")
     args = ap.parse_args(argv)
@@ -367,6 +446,10 @@ def main(argv=None):
         for p in problems:
             print("PROBLEM: " + p)
         return 1 if problems else 0
+    fault_kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
+    unknown = set(fault_kinds) - set(FAULT_KINDS)
+    if unknown:
+        ap.error("unknown fault kinds: %s" % ", ".join(sorted(unknown)))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     out = Path(args.out or tempfile.mkdtemp(prefix="zk-faults-"))
     print("faults: seed %d, %d rounds x %d faults, logs and histories under %s" % (seed, args.rounds, args.faults, out))
@@ -376,7 +459,7 @@ def main(argv=None):
         for name in [s.strip() for s in args.ensembles.split(",") if s.strip()]:
             s = seed + r
             kinds = random.Random(s).choice(ENSEMBLES[name])
-            problems, figures, path = run(kinds, s, args.faults, out / ("%s-round%d" % (name, r)))
+            problems, figures, path = run(kinds, s, args.faults, out / ("%s-round%d" % (name, r)), fault_kinds)
             print("faults: " + describe(figures), flush=True)
             t = totals.setdefault(name, {"rounds": 0, "faults": 0, "writes_acked": 0, "problems": 0, "max_gap": 0.0})
             t["rounds"] += 1
@@ -388,8 +471,8 @@ def main(argv=None):
                 failed.append((name, s, path))
                 for p in problems[:20]:
                     print("faults:   PROBLEM: " + p)
-                print("faults:   history %s (replay: --seed %d --ensembles %s --rounds 1 --faults %d)"
-                      % (path, s, name, args.faults))
+                print("faults:   history %s (replay: --seed %d --ensembles %s --rounds 1 --faults %d "
+                      "--fault-kinds %s)" % (path, s, name, args.faults, ",".join(fault_kinds)))
     print("faults: totals")
     for name, t in totals.items():
         print("faults:   %-6s %d rounds, %d faults, %d writes acknowledged, %d problems, "
