@@ -91,6 +91,10 @@ pub struct FileTxnLog {
     last_sync_elapsed: Option<Duration>,
     /// Count of fsyncs slower than the warning threshold.
     fsync_threshold_exceeded: u64,
+    /// A log file was created since the directory was last fsynced: the
+    /// next commit syncs the directory too, or a power loss could forget
+    /// the file's name (and every txn in it) after its txns were acked.
+    dir_unsynced: bool,
 }
 
 impl FileTxnLog {
@@ -106,6 +110,7 @@ impl FileTxnLog {
             prev_logs_total: 0,
             last_sync_elapsed: None,
             fsync_threshold_exceeded: 0,
+            dir_unsynced: false,
         }
     }
 
@@ -155,6 +160,7 @@ impl FileTxnLog {
         let path = self.dir.join(util::make_log_name(zxid));
         info!("Creating new log file: {}", util::file_name(&path));
         let file = OpenOptions::new().write(true).create(true).truncate(true).open(&path).on(&path)?;
+        self.dir_unsynced = true;
         let mut writer = BufWriter::with_capacity(64 * 1024, file);
         let mut oa = crate::jute::OutputArchive::new(&mut writer);
         util::txn_log_header().serialize(&mut oa).on(&path)?;
@@ -185,6 +191,10 @@ impl FileTxnLog {
                     self.fsync_threshold_exceeded += 1;
                     warn_slow_fsync(elapsed, file);
                 }
+            }
+            if self.dir_unsynced {
+                util::sync_dir(&self.dir).on(&self.dir)?;
+                self.dir_unsynced = false;
             }
         } else {
             self.rolled.clear();
@@ -326,7 +336,9 @@ pub fn truncate(dir: &Path, zxid: i64) -> Result<()> {
             }
         }
     }
-    Ok(())
+    // The removals are durable once the directory is: a power loss must
+    // not bring back a log holding the txns just cut.
+    util::sync_dir(dir).on(dir)
 }
 
 /// Offset just after the last record of `path` with zxid <= `zxid`.

@@ -311,7 +311,7 @@ fn ensure_dir(dir: &Path, what: &str, autocreate: bool) -> Result<()> {
                 dir.display()
             )));
         }
-        fs::create_dir_all(dir).on(dir)?;
+        util::create_dir_durably(dir).on(dir)?;
     }
     let meta = fs::metadata(dir).on(dir)?;
     if !meta.is_dir() || meta.permissions().readonly() {

@@ -27,6 +27,33 @@ pub const VERSION_DIR: &str = "version-2";
 pub const FILE_HEADER_LEN: u64 = 16;
 
 /// The header written at the start of a txn log (dbid 0).
+/// fsyncs a directory, making the names created, renamed or removed in it
+/// durable (an fsync of a file covers its data, not its directory entry).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// `create_dir_all`, then fsyncs the parent of every directory it created,
+/// so that the new directories outlive a power loss.
+pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cursor = Some(dir);
+    while let Some(d) = cursor {
+        if d.as_os_str().is_empty() || d.exists() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cursor = d.parent();
+    }
+    fs::create_dir_all(dir)?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn txn_log_header() -> FileHeader {
     FileHeader { magic: TXNLOG_MAGIC, version: VERSION, dbid: 0 }
 }
@@ -173,6 +200,20 @@ mod tests {
         assert_eq!(make_snapshot_name(0, ""), "snapshot.0");
         assert_eq!(make_snapshot_name(0xab, ".snappy"), "snapshot.ab.snappy");
         assert_eq!(make_log_name(-1), "log.ffffffffffffffff");
+    }
+
+    #[test]
+    fn directories_created_durably_exist_and_a_missing_one_cannot_be_synced() {
+        let base = std::env::temp_dir().join(format!("zk-util-durable-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        let nested = base.join("a").join("b").join("version-2");
+        create_dir_durably(&nested).unwrap();
+        assert!(nested.is_dir());
+        create_dir_durably(&nested).unwrap(); // already there: nothing to do
+        sync_dir(&nested).unwrap();
+        assert!(sync_dir(&base.join("missing")).is_err());
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

@@ -116,7 +116,11 @@ impl ZkDatabase {
             .unwrap_or(true);
         let snapshot_options = SnapshotOptions {
             mode: StreamMode::from_config(config.snapshot_compression),
-            fsync: false,
+            // Through a temp file, fsynced, renamed, directory fsynced: a
+            // snapshot a power loss left empty would be skipped, and with no
+            // other snapshot the logs after it could not be replayed (the
+            // learner's snapshot after a SNAP sync holds txns it acks).
+            fsync: true,
             digest_enabled: config.digest_enabled,
             write_last_zxid: last_zxid_section,
         };
@@ -620,7 +624,13 @@ pub fn write_long_file(path: &Path, value: i64) -> Result<(), Error> {
     f.write_all(value.to_string().as_bytes()).on(&tmp)?;
     f.sync_all().on(&tmp)?;
     drop(f);
-    fs::rename(&tmp, path).on(path)
+    fs::rename(&tmp, path).on(path)?;
+    // The rename is durable once the directory is (a power loss could
+    // otherwise bring the old epoch back after the new one was acted on).
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => crate::persistence::util::sync_dir(dir).on(dir),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
