@@ -4,7 +4,9 @@
 #   2. cargo test --release           (Rust unit and integration tests)
 #   3. the interop suite (tests/interop, pytest) against Java ZooKeeper 3.8.0
 #      and our server (target/release/zk-server): zkCli.sh, kazoo, the C
-#      client, raw bad input, four-letter words.
+#      client, raw bad input, four-letter words, and the short form of the
+#      fault-injection suite (tests/interop/test_faults.py; the long form is
+#      scripts/faults.sh).
 # Installs what the tests need when it is missing (Debian's zookeeper
 # packages, kazoo, pytest).  Safe to run repeatedly.
 #
@@ -35,11 +37,19 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     command -v promtool >/dev/null || missing_pkgs+=(prometheus)   # promtool check metrics
     [ -f /usr/share/java/curator-recipes.jar ] || missing_pkgs+=(libcurator-recipes-java libcurator-framework-java libcurator-client-java)
     [ -f /usr/share/java/slf4j-nop.jar ] || missing_pkgs+=(libslf4j-java)
+    command -v ip >/dev/null || missing_pkgs+=(iproute2)            # fault suite: network namespaces
+    ldconfig -p | grep 'libfuse\.so\.2 ' >/dev/null || missing_pkgs+=(libfuse2)  # fault suite: power-loss filesystem
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"
         as_root apt-get update
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
             zookeeper zookeeper-bin libzookeeper-mt-dev "${missing_pkgs[@]}"
+    fi
+    if ! python3 -c 'from fuse import FUSE, Operations' 2>/dev/null; then
+        step "installing fusepy (pip; the fault suite's power-loss filesystem)"
+        python3 -m pip install --quiet fusepy \
+            || python3 -m pip install --quiet --break-system-packages fusepy \
+            || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-fusepy
     fi
     if ! python3 -c 'import kazoo, pytest' 2>/dev/null; then
         step "installing kazoo and pytest (pip)"

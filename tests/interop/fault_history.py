@@ -19,7 +19,7 @@ and `outcome` is ok (acknowledged), fail (the server answered an error: the
 op did not happen) or unknown (connection loss, timeout, session expiry:
 it may or may not have happened).
 
-Fault events (`f` = "fault") and, after the run, one `f` = "final" record per
+Fault events (`f` = "fault") the workload's time span (`f` = "workload") and, after the run, one `f` = "final" record per
 node (every znode under /faults/w with its data, czxid, mzxid, version; the
 counter) complete the history. `check(records)` returns the problems found
 and the run's figures; it is what the suite asserts on, and what
@@ -150,7 +150,9 @@ def check(records):
             problems.append("two acknowledged cas from version %d: ops %s" % (v, ids))
     reads = [r for r in ops if r["f"] == "read" and r["outcome"] == "ok"]
     observations = [(r["result"][0], r["result"][1], "read %d" % r["id"]) for r in reads]
-    observations += [(f["counter"][0], f["counter"][1], "node %s after the run" % f["sid"]) for f in finals]
+    observations += [(f["counter"][0], f["counter"][1], "node %s after the run" % f["sid"]) for f in finals
+                     if f["counter"] is not None]
+    problems += ["node %s: the counter is gone" % f["sid"] for f in finals if f["counter"] is None]
     for version, data, where in observations:
         parsed = parse_cas_value(data)
         if parsed is None or parsed[0] != version:
@@ -171,7 +173,7 @@ def check(records):
                             % (a["id"], a["result"], a["end"], b["id"], b["result"], b["start"]))
     top = max((r["result"] for r in acked_cas), default=0)
     for f in finals:
-        if f["counter"][0] < top:
+        if f["counter"] is not None and f["counter"][0] < top:
             problems.append("node %s: counter at version %d after the run, %d was acknowledged"
                             % (f["sid"], f["counter"][0], top))
 
@@ -190,8 +192,9 @@ def check(records):
                                                      changed[:3], f["counter"], first["counter"]))
 
     acks = [r["end"] for r in ops if r["f"] in ("create", "cas") and r["outcome"] == "ok"]
-    start = min((r["start"] for r in ops), default=0.0)
-    end = max((r["end"] for r in ops), default=0.0)
+    window = [r for r in records if r["f"] == "workload"]
+    start = min([r["start"] for r in ops + window], default=0.0)
+    end = max([r["end"] for r in ops + window], default=0.0)
     figures = {
         "faults": len(faults),
         "fault_kinds": sorted({f["kind"] for f in faults}),
@@ -200,7 +203,7 @@ def check(records):
         "creates": _outcomes(creates),
         "cas": _outcomes(cases),
         "reads_ok": len(reads) + sum(1 for r in ops if r["f"] == "read_own" and r["outcome"] == "ok"),
-        "max_write_gap_s": round(max_gap(acks, start, end), 2) if ops else None,
+        "max_write_gap_s": round(max_gap(acks, start, end), 2) if end > start else None,
         "problems": len(problems),
     }
     return problems, figures

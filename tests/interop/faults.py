@@ -46,6 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from fault_disk import Storage  # noqa: E402
 from fault_history import COUNTER, CREATE_DIR, History, cas_value, check, load  # noqa: E402
 from test_zab_failover import assert_same_digests, hosts_of, wait_roles  # noqa: E402
 from test_zab_learner import ZabPeer, client, report, wait_mode  # noqa: E402
@@ -64,8 +65,8 @@ ENSEMBLES = {
 PROCESS_KINDS = ("kill-leader", "kill-follower", "kill-two", "kill-all", "pause-leader", "pause-follower")
 DISK_KINDS = ("disk-full-leader", "disk-full-follower")
 NET_KINDS = ("partition-leader", "partition-follower", "partition-link")
-FAULT_KINDS = PROCESS_KINDS + DISK_KINDS + NET_KINDS
-TMPFS_SIZE = "256m"
+POWER_KINDS = ("power-loss-leader", "power-loss-follower", "power-loss-all")
+FAULT_KINDS = PROCESS_KINDS + DISK_KINDS + NET_KINDS + POWER_KINDS
 
 
 # ---- the schedule ------------------------------------------------------------
@@ -77,7 +78,7 @@ def schedule(rng, count, kinds=FAULT_KINDS):
     out = []
     for _ in range(count):
         kind = rng.choice(kinds)
-        hold = rng.uniform(1.0, 6.0) if kind.startswith("kill") else rng.uniform(4.0, 8.0)
+        hold = rng.uniform(1.0, 6.0) if kind.startswith(("kill", "power")) else rng.uniform(4.0, 8.0)
         out.append({"kind": kind, "pick": rng.randrange(2), "with_leader": rng.random() < 0.5,
                     "hold": round(hold, 2), "before": round(rng.uniform(2.0, 5.0), 2)})
     return out
@@ -207,37 +208,26 @@ def final_state(peer):
     counter, read through `peer` alone after sync."""
     zk = client(peer)
     try:
+        from kazoo.exceptions import NoNodeError
         zk.sync("/")
-        children = sorted(zk.get_children(CREATE_DIR))
+        try:
+            children = sorted(zk.get_children(CREATE_DIR))
+        except NoNodeError:
+            children = []
         pending = [(c, zk.get_async(CREATE_DIR + "/" + c)) for c in children]
         nodes = {}
         for c, a in pending:
             data, stat = a.get(timeout=60)
             nodes[CREATE_DIR + "/" + c] = [data.decode(), stat.czxid, stat.mzxid, stat.version]
-        data, stat = zk.get(COUNTER)
-        return {"f": "final", "sid": peer.sid, "kind": peer.kind, "nodes": nodes,
-                "counter": [stat.version, data.decode()]}
+        try:
+            data, stat = zk.get(COUNTER)
+            counter = [stat.version, data.decode()]
+        except NoNodeError:
+            counter = None
+        return {"f": "final", "sid": peer.sid, "kind": peer.kind, "nodes": nodes, "counter": counter}
     finally:
         zk.stop()
         zk.close()
-
-
-BALLAST = "ballast"
-
-
-def fill(directory):
-    """Fills the filesystem holding `directory` to the last byte."""
-    import errno
-    with open(Path(directory) / BALLAST, "wb", buffering=0) as f:
-        for chunk in (1 << 20, 1 << 12, 1):
-            block = b"\0" * chunk
-            while True:
-                try:
-                    f.write(block)
-                except OSError as e:
-                    if e.errno != errno.ENOSPC:
-                        raise
-                    break
 
 
 def apply(fault, hit, peers, net):
@@ -252,7 +242,11 @@ def apply(fault, hit, peers, net):
         elif fault["kind"].startswith("pause"):
             os.kill(p.proc.pid, signal.SIGSTOP)
         elif fault["kind"].startswith("disk-full"):
-            fill(p.data)
+            p.storage.fill()
+        elif fault["kind"].startswith("power-loss"):
+            p.proc.kill()
+            p.storage.power_off()
+            p.proc.wait(10)
         else:
             p.proc.kill()
             p.proc.wait(10)
@@ -268,34 +262,21 @@ def heal(fault, hit, net):
         if fault["kind"].startswith("pause"):
             os.kill(p.proc.pid, signal.SIGCONT)
         elif fault["kind"].startswith("disk-full"):
-            (p.data / BALLAST).unlink()
+            p.storage.free()
             if p.proc.poll() is not None:
                 fault.setdefault("exited", []).append([p.sid, p.proc.returncode])
                 p.start()
+        elif fault["kind"].startswith("power-loss"):
+            p.storage.mount()
+            p.start()
         else:
             p.start()
 
 
-def mount_tmpfs(peer):
-    """The peer's dataDir on a tmpfs of its own (TMPFS_SIZE), so that it can
-    be filled without filling anyone else's disk."""
-    import subprocess
-    if os.geteuid() != 0:
-        raise RuntimeError("the disk-full faults mount a tmpfs per dataDir: run as root")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + TMPFS_SIZE, "zk-faults", str(peer.data)],
-                   check=True, capture_output=True)
-    (peer.data / "myid").write_text(str(peer.sid))
-
-
-def umount(peer):
-    import subprocess
-    subprocess.run(["umount", str(peer.data)], capture_output=True)
-
-
-def start_peers(peers, tmpfs):
+def start_peers(peers, tmpfs, fuse):
     for p in peers:
-        if tmpfs:
-            mount_tmpfs(p)
+        p.storage = Storage(p, tmpfs, fuse)
+        p.storage.setup()
         p.write_config(peers)
     for p in peers:
         p.start()
@@ -312,12 +293,15 @@ def stop_peers(peers):
         p.stop()
 
 
-def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print):
+def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=None):
     """One run; returns (problems, figures, history path). The history is
-    written to workdir/history.jsonl in every case."""
+    written to workdir/history.jsonl in every case. `plan` replaces the
+    schedule drawn from the seed (a test of one fault)."""
     rng = random.Random(seed)
-    plan = schedule(rng, faults, fault_kinds)
+    drawn = schedule(rng, faults, fault_kinds)
+    plan = drawn if plan is None else plan
     tmpfs = any(k in DISK_KINDS for k in fault_kinds)
+    fuse = any(k in POWER_KINDS for k in fault_kinds)
     net = None
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -335,7 +319,7 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print):
                      for sid, kind in enumerate(kinds, start=1)]
         else:
             peers = [ZabPeer(kind, sid, workdir / ("s%d-%s" % (sid, kind))) for sid, kind in enumerate(kinds, start=1)]
-        start_peers(peers, tmpfs)
+        start_peers(peers, tmpfs, fuse)
         setup = client(peers[0])
         setup.ensure_path(CREATE_DIR)
         setup.create(COUNTER, cas_value(0, 0).encode())
@@ -367,6 +351,7 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print):
             rec["leader"] = leader.sid
             history.add(rec)
         time.sleep(3.0)  # writes after the last fault
+        history.add({"f": "workload", "start": 0.0, "end": round(time.monotonic() - t0, 4)})
         stop.set()
         for w in workers:
             w.join(OP_TIMEOUT * 3)
@@ -402,9 +387,9 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print):
             except Exception:  # noqa: BLE001 - cleanup
                 pass
         stop_peers(peers)
-        if tmpfs:
-            for p in peers:
-                umount(p)
+        for p in peers:
+            if getattr(p, "storage", None) is not None:
+                p.storage.teardown()
         if net is not None:
             net.close()
     found, figures = check(history.records)

@@ -23,8 +23,9 @@ import random
 import pytest
 
 from conftest import SUMMARY, require_impl
+from fault_disk import Storage, fsync_path
 from fault_history import check, max_gap
-from faults import ENSEMBLES, describe, run, schedule
+from faults import ENSEMBLES, POWER_KINDS, describe, run, schedule
 
 SEED = int(os.environ.get("FAULTS_SEED") or random.SystemRandom().randrange(1 << 31))
 FAULTS_SHORT = int(os.environ.get("FAULTS_SHORT") or 3)
@@ -141,19 +142,88 @@ def test_schedule_is_a_function_of_the_seed():
     assert a != schedule(random.Random(8), 5)
 
 
+def test_power_loss_filesystem_forgets_what_fsync_did_not_make_durable(tmp_path):
+    """The suite's FUSE tool (powerloss_fs.py): after a power loss, a file
+    holds what its last fsync saw, a name exists if its directory was
+    fsynced after it was made, and a preallocated log stays sparse."""
+    class Host:  # what Storage needs of a peer
+        dir, data, sid = tmp_path, tmp_path / "data", 1
+    Host.data.mkdir()
+    disk = Storage(Host, tmpfs=False, fuse=True)
+    try:
+        disk.setup()
+        data = Host.data
+        (data / "version-2").mkdir()
+        fsync_path(data)
+        with open(data / "version-2" / "log.1", "wb") as f:
+            f.write(b"head")
+            f.truncate(64 << 20)
+            f.seek(4)
+            f.write(b"synced")
+            f.flush()
+            os.fsync(f.fileno())
+            f.write(b"+lost")
+            f.flush()
+        fsync_path(data / "version-2")
+        with open(data / "version-2" / "unnamed", "wb") as f:
+            f.write(b"x")
+            os.fsync(f.fileno())
+        (data / "renamed.tmp").write_text("2")
+        os.rename(data / "renamed.tmp", data / "renamed")
+        assert sorted(os.listdir(data / "version-2")) == ["log.1", "unnamed"]
+        disk.power_off()
+        disk.mount()
+        assert sorted(os.listdir(data)) == ["myid", "version-2"]
+        assert os.listdir(data / "version-2") == ["log.1"]
+        log = data / "version-2" / "log.1"
+        assert os.path.getsize(log) == 64 << 20
+        assert log.open("rb").read(16) == b"headsynced" + bytes(6)
+        assert (data / "myid").read_text() == "1"
+        dur = disk.backing / "dur"
+        assert sum(os.stat(dur / n).st_blocks for n in os.listdir(dur)) * 512 < (1 << 20)
+    finally:
+        disk.teardown()
+
+
 # ---- the short form: one run per kind of ensemble -------------------------------
 
 @pytest.mark.parametrize("ensemble", ["rust", "mixed", "java"])
 def test_faults_short(tmp_path, ensemble):
+    """Ours and mixed must show no problem. All Java is the control: its
+    figures (problems included) go to the summary, and the test asserts only
+    that the run happened (Java 3.8.0 loses acknowledged writes under some
+    of these faults: see the module's notes)."""
     kinds = random.Random(SEED).choice(ENSEMBLES[ensemble])
     for k in set(kinds):
         require_impl(k)
     print("faults seed %d (FAULTS_SEED=%d replays it)" % (SEED, SEED))
     problems, figures, path = run(kinds, SEED, FAULTS_SHORT, tmp_path, log=print)
-    SUMMARY.append("faults: " + describe(figures))
-    print("faults: " + describe(figures))
+    line = "faults: " + describe(figures)
+    if problems:
+        line += "\n        history %s, e.g. %s" % (path, problems[:3])
+    SUMMARY.append(line)
+    print(line)
+    aborted = [p for p in problems if p.startswith("run aborted")]
+    if ensemble == "java":
+        assert figures["faults"] == FAULTS_SHORT and figures["writes_acked"] > 0 and not aborted, (
+            "the control run did not happen: %s" % problems[:5])
+        return
     assert not problems, ("%s: %d problems with seed %d (replay: FAULTS_SEED=%d, or python3 tests/interop/"
                           "faults.py --seed %d --ensembles %s --rounds 1 --faults %d; history %s):\n  %s"
                           % (ensemble, len(problems), SEED, SEED, SEED, ensemble, FAULTS_SHORT, path,
                              "\n  ".join(problems[:30])))
     assert figures["faults"] == FAULTS_SHORT and figures["writes_acked"] > 0
+
+
+def test_power_loss_of_the_whole_ensemble_keeps_acknowledged_writes(tmp_path):
+    """Every peer of ours loses power at once, twice: what fsync made
+    durable (logs, the names of new log files and of version-2, epoch files,
+    snapshots) must hold every acknowledged write. Before the directory
+    fsyncs, the restarted ensemble came back empty: version-2's name was
+    never durable."""
+    require_impl("rust")
+    outage = {"kind": "power-loss-all", "pick": 0, "with_leader": False, "hold": 1.0, "before": 4.0}
+    problems, figures, path = run(["rust"] * 3, SEED, 2, tmp_path, fault_kinds=POWER_KINDS, log=print,
+                                  plan=[dict(outage), dict(outage)])
+    assert not problems, "history %s:\n  %s" % (path, "\n  ".join(problems[:30]))
+    assert figures["faults"] == 2 and figures["writes_acked"] > 0
