@@ -19,9 +19,10 @@ and `outcome` is ok (acknowledged), fail (the server answered an error: the
 op did not happen) or unknown (connection loss, timeout, session expiry:
 it may or may not have happened).
 
-Fault events (`f` = "fault") the workload's time span (`f` = "workload") and, after the run, one `f` = "final" record per
-node (every znode under /faults/w with its data, czxid, mzxid, version; the
-counter) complete the history. `check(records)` returns the problems found
+Fault events (`f` = "fault"), the workload's time span (`f` = "workload")
+and, after the run, one `f` = "final" record per node (every znode under
+/faults/w with its data, czxid, mzxid, version; the counter) complete the
+history. `check(records)` returns the problems found
 and the run's figures; it is what the suite asserts on, and what
 `faults.py --check FILE` re-runs on a saved history.
 """
@@ -139,7 +140,8 @@ def check(records):
     for r in cases:
         if r["outcome"] == "ok":
             if r["result"] != r["from"] + 1:
-                problems.append("cas %d from version %d acknowledged with version %s" % (r["id"], r["from"], r["result"]))
+                problems.append("cas %d from version %d acknowledged with version %s"
+                                % (r["id"], r["from"], r["result"]))
             observe(r["result"], r["id"], "cas %d" % r["id"])
     froms = {}
     for r in cases:

@@ -84,15 +84,6 @@ def schedule(rng, count, kinds=FAULT_KINDS):
     return out
 
 
-def roles(peers):
-    from test_zab_learner import four_letter
-    out = {}
-    for p in peers:
-        text = four_letter(p.client_port, "srvr")
-        out[p.sid] = "leader" if "Mode: leader" in text else "follower" if "Mode: follower" in text else None
-    return out
-
-
 def targets(fault, peers):
     """The peers a fault hits, resolved against the roles of the moment."""
     leader = wait_roles(peers, timeout=SETTLE_TIMEOUT)
@@ -310,7 +301,8 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=N
     workers = []
     problems = []
     stop = threading.Event()
-    log("faults: seed %d, fault kinds %s, ensemble %s, plan %s" % (seed, ",".join(fault_kinds), "+".join(kinds), json.dumps(plan)))
+    log("faults: seed %d, fault kinds %s, ensemble %s, plan %s"
+        % (seed, ",".join(fault_kinds), "+".join(kinds), json.dumps(plan)))
     try:
         if any(k in NET_KINDS for k in fault_kinds):
             from fault_net import Network, NsPeer
@@ -399,11 +391,30 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=N
     figures["seed"] = seed
     path = workdir / "history.jsonl"
     history.dump(path)
-    if problems and peers:
-        (workdir / "peers.log").write_text(report(peers))
-    if isinstance(raise_later, KeyboardInterrupt):
+    if problems:
+        path = keep(workdir, kinds, seed, history, peers)
+    if isinstance(raise_later, (KeyboardInterrupt, SystemExit)):
         raise raise_later
     return problems, figures, path
+
+
+def keep(workdir, kinds, seed, history, peers):
+    """A failed run's history and logs, copied where no temp-dir rotation
+    removes them (FAULTS_KEEP, default /tmp/zk-faults-failures); returns the
+    history's path there."""
+    import shutil
+    dest = Path(os.environ.get("FAULTS_KEEP") or "/tmp/zk-faults-failures") / (
+        "%s-seed%d-%s" % ("+".join(kinds), seed, time.strftime("%Y%m%dT%H%M%S")))
+    dest.mkdir(parents=True, exist_ok=True)
+    history.dump(dest / "history.jsonl")
+    if peers:
+        (dest / "peers.log").write_text(report(peers))
+    for p in peers:
+        try:
+            shutil.copy(p.log, dest / ("peer%d-%s.log" % (p.sid, p.kind)))
+        except OSError:
+            pass
+    return dest / "history.jsonl"
 
 
 def describe(figures):
@@ -423,6 +434,8 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="directory for logs and histories (default: a temp dir)")
     ap.add_argument("--check", metavar="HISTORY", help="only re-run the checks on a saved history")
     args = ap.parse_args(argv)
+    # SIGTERM unwinds like ^C: peers stopped, filesystems unmounted, namespaces deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     import logging
     logging.basicConfig(level=logging.ERROR)  # kazoo's reconnect warnings are expected here
     if args.check:
