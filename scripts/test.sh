@@ -37,6 +37,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     command -v promtool >/dev/null || missing_pkgs+=(prometheus)   # promtool check metrics
     [ -f /usr/share/java/curator-recipes.jar ] || missing_pkgs+=(libcurator-recipes-java libcurator-framework-java libcurator-client-java)
     [ -f /usr/share/java/slf4j-nop.jar ] || missing_pkgs+=(libslf4j-java)
+    command -v javac >/dev/null || missing_pkgs+=(default-jdk-headless)  # Java test clients (tests/interop/java)
     command -v ip >/dev/null || missing_pkgs+=(iproute2)            # fault suite: network namespaces
     ldconfig -p | grep 'libfuse\.so\.2 ' >/dev/null || missing_pkgs+=(libfuse2)  # fault suite: power-loss filesystem
     if [ ${#missing_pkgs[@]} -gt 0 ]; then

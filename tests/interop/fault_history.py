@@ -204,6 +204,7 @@ def check(records):
         "writes_acked": len(acks),
         "creates": _outcomes(creates),
         "cas": _outcomes(cases),
+        "java_client_ops": sum(1 for r in ops if r["proc"].startswith("j")),
         "reads_ok": len(reads) + sum(1 for r in ops if r["f"] == "read_own" and r["outcome"] == "ok"),
         "max_write_gap_s": round(max_gap(acks, start, end), 2) if end > start else None,
         "problems": len(problems),

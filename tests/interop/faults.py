@@ -176,7 +176,7 @@ class Worker(threading.Thread):
         rec.setdefault("id", self.history.new_id())
         rec["proc"] = self.tag
         rec["session"] = self.session()
-        rec["start"] = round(time.monotonic() - self.t0, 4)
+        rec["start"] = round(time.time() - self.t0, 4)
         try:
             rec["result"] = result(call().get(timeout=OP_TIMEOUT))
             rec["outcome"] = "ok"
@@ -186,7 +186,7 @@ class Worker(threading.Thread):
             rec["error"] = type(e).__name__
             if rec["f"] == "read_own" and isinstance(e, NoNodeError):
                 rec["outcome"], rec["result"] = "ok", None
-        rec["end"] = round(time.monotonic() - self.t0, 4)
+        rec["end"] = round(time.time() - self.t0, 4)
         rec["session_end"] = self.session()
         self.history.add(rec)
         return rec
@@ -284,10 +284,13 @@ def stop_peers(peers):
         p.stop()
 
 
-def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=None):
+def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=None, java_client=None):
     """One run; returns (problems, figures, history path). The history is
     written to workdir/history.jsonl in every case. `plan` replaces the
-    schedule drawn from the seed (a test of one fault)."""
+    schedule drawn from the seed (a test of one fault). `java_client` adds
+    a worker on the Java client (default: in mixed ensembles)."""
+    if java_client is None:
+        java_client = "java" in kinds and "rust" in kinds
     rng = random.Random(seed)
     drawn = schedule(rng, faults, fault_kinds)
     plan = drawn if plan is None else plan
@@ -317,7 +320,7 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=N
         setup.create(COUNTER, cas_value(0, 0).encode())
         setup.stop()
         setup.close()
-        t0 = time.monotonic()
+        t0 = time.time()  # the wall clock: the Java worker reads the same one
         for i in range(WORKERS):
             order = peers[i % len(peers):] + peers[:i % len(peers)]
             w = Worker("w%d" % i, hosts_of(order), history, rng.randrange(1 << 30), t0, stop)
@@ -325,27 +328,36 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=N
             workers.append(w)
         for w in workers:
             w.start()
+        if java_client:
+            from fault_java import JavaWorker
+            workers.append(JavaWorker("j%d" % WORKERS, hosts_of(peers[::-1]), history, rng.randrange(1 << 30),
+                                      t0, workdir))
         for n, fault in enumerate(plan):
             time.sleep(fault["before"])
             hit = targets(fault, peers)
             rec = {"f": "fault", "n": n, "kind": fault["kind"], "sids": [p.sid for p in hit],
-                   "start": round(time.monotonic() - t0, 4)}
+                   "start": round(time.time() - t0, 4)}
             log("faults: %s on %s at %.1fs" % (fault["kind"], rec["sids"], rec["start"]))
             apply(fault, hit, peers, net)
             time.sleep(fault["hold"])
             heal(fault, hit, net)
-            rec["healed"] = round(time.monotonic() - t0, 4)
+            rec["healed"] = round(time.time() - t0, 4)
             if "exited" in fault:
                 rec["exited"] = fault.pop("exited")
                 log("faults: peers that exited: %s" % rec["exited"])
             leader = wait_roles(peers, timeout=SETTLE_TIMEOUT)
-            rec["settled"] = round(time.monotonic() - t0, 4)
+            rec["settled"] = round(time.time() - t0, 4)
             rec["leader"] = leader.sid
             history.add(rec)
         time.sleep(3.0)  # writes after the last fault
-        history.add({"f": "workload", "start": 0.0, "end": round(time.monotonic() - t0, 4)})
+        history.add({"f": "workload", "start": 0.0, "end": round(time.time() - t0, 4)})
         stop.set()
         for w in workers:
+            if not isinstance(w, Worker):
+                problem = w.stop()
+                if problem:
+                    problems.append(problem)
+                continue
             w.join(OP_TIMEOUT * 3)
             if w.is_alive() or w.crash:
                 problems.append("worker %s did not end cleanly: %s" % (w.tag, w.crash or "still running"))
@@ -374,8 +386,11 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=N
         stop.set()
         for w in workers:
             try:
-                w.zk.stop()
-                w.zk.close()
+                if isinstance(w, Worker):
+                    w.zk.stop()
+                    w.zk.close()
+                else:
+                    w.kill()
             except Exception:  # noqa: BLE001 - cleanup
                 pass
         stop_peers(peers)
@@ -418,9 +433,10 @@ def keep(workdir, kinds, seed, history, peers):
 
 
 def describe(figures):
+    java = " (%d ops by the Java client)" % figures["java_client_ops"] if figures.get("java_client_ops") else ""
     return ("%(ensemble)s seed %(seed)d: %(faults)d faults %(fault_kinds)s, %(writes_acked)d writes acknowledged "
-            "(creates %(creates)s, cas %(cas)s), %(reads_ok)d reads, longest time without an acknowledged "
-            "write %(max_write_gap_s)ss, %(problems)d problems" % figures)
+            "(creates %(creates)s, cas %(cas)s), %(reads_ok)d reads" % figures) + java + (
+            ", longest time without an acknowledged write %(max_write_gap_s)ss, %(problems)d problems" % figures)
 
 
 def main(argv=None):
