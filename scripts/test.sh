@@ -39,6 +39,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     [ -f /usr/share/java/slf4j-nop.jar ] || missing_pkgs+=(libslf4j-java)
     command -v javac >/dev/null || missing_pkgs+=(default-jdk-headless)  # Java test clients (tests/interop/java)
     command -v ip >/dev/null || missing_pkgs+=(iproute2)            # fault suite: network namespaces
+    command -v nft >/dev/null || missing_pkgs+=(nftables)           # fault suite: silent partitions
     ldconfig -p | grep 'libfuse\.so\.2 ' >/dev/null || missing_pkgs+=(libfuse2)  # fault suite: power-loss filesystem
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"

@@ -8,13 +8,17 @@ reach each other through the bridge. Clients and the suite's four-letter
 words keep using 127.0.0.1:<clientPort>: a TcpProxy per peer forwards it to
 the peer's address, so the harness's helpers work unchanged.
 
-A link between two peers is cut with a blackhole route to the other's
-address in each of the two namespaces (both directions fail at once, as a
-pulled cable does, and the peers' connections break); healing deletes the
-routes. Clients are never cut off: only links between peers.
+A link between two peers is cut in one of two ways:
+- refused: a blackhole route to the other's address in each of the two
+  namespaces; every send fails at once and the peers' connections break;
+- silent: an nftables rule in each namespace drops what arrives from the
+  other; packets vanish, connections stay open and stall, and only the
+  peers' own timeouts (syncLimit, the election's) tell them.
+Healing deletes the routes or rules. Clients are never cut off: only links
+between peers.
 
 Everything here is made by the test (names carry the process id) and
-removed by `close()`; it needs root (CAP_NET_ADMIN).
+removed by `close()`; it needs root (CAP_NET_ADMIN), ip (iproute2) and nft (nftables).
 """
 
 import os
@@ -25,6 +29,7 @@ from proxy import TcpProxy
 from test_zab_learner import ZabPeer
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
+NFT = shutil.which("nft") or "/usr/sbin/nft"
 
 
 def ip(*args, ns=None, check=True):
@@ -35,6 +40,12 @@ def ip(*args, ns=None, check=True):
     return out
 
 
+def nft(ns, command):
+    out = subprocess.run([IP, "netns", "exec", ns, NFT] + command.split(), capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("nft %s in %s: %s" % (command, ns, out.stderr.strip()))
+
+
 class Network:
     def __init__(self, tag=None):
         if os.geteuid() != 0:
@@ -43,7 +54,7 @@ class Network:
         self.net = 100 + self.tag % 150
         self.bridge = "zfb%d" % self.tag
         self.namespaces = []
-        self.cuts = set()
+        self.cuts = {}  # frozenset((a, b)) -> silent
         self.proxies = []
         ip("link", "add", self.bridge, "type", "bridge")
         ip("addr", "add", "10.231.%d.1/24" % self.net, "dev", self.bridge)
@@ -66,17 +77,30 @@ class Network:
         ip("addr", "add", self.address(sid) + "/24", "dev", far, ns=ns)
         ip("link", "set", far, "up", ns=ns)
         ip("link", "set", "lo", "up", ns=ns)
+        nft(ns, "add table inet zf")
+        nft(ns, "add chain inet zf in { type filter hook input priority 0; }")
 
-    def cut(self, a, b):
+    def cut(self, a, b, silent=False):
         """Cuts the link between peers a and b (sids), both ways."""
         for x, y in ((a, b), (b, a)):
-            ip("route", "add", "blackhole", self.address(y) + "/32", ns=self.namespace(x))
-        self.cuts.add(frozenset((a, b)))
+            if silent:
+                nft(self.namespace(x), "add rule inet zf in ip saddr %s drop" % self.address(y))
+            else:
+                ip("route", "add", "blackhole", self.address(y) + "/32", ns=self.namespace(x))
+        self.cuts[frozenset((a, b))] = silent
 
     def heal(self, a, b):
+        silent = self.cuts.pop(frozenset((a, b)))
         for x, y in ((a, b), (b, a)):
-            ip("route", "del", "blackhole", self.address(y) + "/32", ns=self.namespace(x), check=False)
-        self.cuts.discard(frozenset((a, b)))
+            if silent:
+                nft(self.namespace(x), "flush chain inet zf in")
+            else:
+                ip("route", "del", "blackhole", self.address(y) + "/32", ns=self.namespace(x), check=False)
+        for pair, still_silent in self.cuts.items():  # a flush took other silent cuts of these two
+            if still_silent and pair & {a, b}:
+                for x, y in (tuple(pair), tuple(pair)[::-1]):
+                    if x in (a, b):
+                        nft(self.namespace(x), "add rule inet zf in ip saddr %s drop" % self.address(y))
 
     def heal_all(self):
         for pair in list(self.cuts):

@@ -80,7 +80,8 @@ def schedule(rng, count, kinds=FAULT_KINDS):
         kind = rng.choice(kinds)
         hold = rng.uniform(1.0, 6.0) if kind.startswith(("kill", "power")) else rng.uniform(4.0, 8.0)
         out.append({"kind": kind, "pick": rng.randrange(2), "with_leader": rng.random() < 0.5,
-                    "hold": round(hold, 2), "before": round(rng.uniform(2.0, 5.0), 2)})
+                    "hold": round(hold, 2), "before": round(rng.uniform(2.0, 5.0), 2),
+                    "silent": rng.random() < 0.5})
     return out
 
 
@@ -222,14 +223,15 @@ def final_state(peer):
 
 
 def apply(fault, hit, peers, net):
+    silent = fault.get("silent", False)
     if fault["kind"] == "partition-link":
-        net.cut(hit[0].sid, hit[1].sid)
+        net.cut(hit[0].sid, hit[1].sid, silent)
         return
     for p in hit:
         if fault["kind"].startswith("partition"):
             for q in peers:
                 if q is not p:
-                    net.cut(p.sid, q.sid)
+                    net.cut(p.sid, q.sid, silent)
         elif fault["kind"].startswith("pause"):
             os.kill(p.proc.pid, signal.SIGSTOP)
         elif fault["kind"].startswith("disk-full"):
@@ -337,7 +339,10 @@ def run(kinds, seed, faults, workdir, fault_kinds=FAULT_KINDS, log=print, plan=N
             hit = targets(fault, peers)
             rec = {"f": "fault", "n": n, "kind": fault["kind"], "sids": [p.sid for p in hit],
                    "start": round(time.time() - t0, 4)}
-            log("faults: %s on %s at %.1fs" % (fault["kind"], rec["sids"], rec["start"]))
+            if fault["kind"].startswith("partition"):
+                rec["silent"] = fault.get("silent", False)
+            log("faults: %s%s on %s at %.1fs" % (fault["kind"], " (silent)" if rec.get("silent") else "",
+                                                 rec["sids"], rec["start"]))
             apply(fault, hit, peers, net)
             time.sleep(fault["hold"])
             heal(fault, hit, net)

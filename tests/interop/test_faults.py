@@ -10,6 +10,21 @@ names it and the history file so it can be replayed:
   python3 tests/interop/faults.py --seed S --ensembles rust --rounds 1 --faults 2
   python3 tests/interop/faults.py --check <history.jsonl>
 
+The three runs share the seed and so the fault plan: the summary lines put
+ours, mixed and Java side by side (faults, writes acknowledged, problems,
+the longest time without an acknowledged write). In mixed ensembles a
+worker on the Java client joins the kazoo workers.
+
+What the suite found in Java 3.8.0 (so the all-Java control reports its
+problems instead of failing): a power loss of the whole ensemble brings it
+back empty (version-2 and new log files are never fsynced into their
+directories); and, the leader cut off by a partition, an acknowledged
+setData was lost: a follower that had taken the next epoch from the new
+leader (its DIFF carrying that txn) voted in the election after with its
+last zxid before the txn, won on the newer epoch and truncated the txn
+everywhere (the family of ZOOKEEPER-4643/4785; ours persists a DIFF's txns
+before it writes the epoch, as 3.9.5 does).
+
 The first tests feed the checker made-up histories: each kind of problem it
 must find (lost, invented, duplicated or failed-but-applied writes, two
 acknowledged cas from one version, a session reading backwards, nodes that
