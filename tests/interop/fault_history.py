@@ -117,6 +117,8 @@ def check(records):
             elif op["outcome"] == "ok" and paths[0] != op["result"]:
                 problems.append("%s: create %d was acknowledged as %s but its payload is at %s"
                                 % (where, op["id"], op["result"], paths[0]))
+        if fin.get("dir") is not None and fin["dir"][1] != len(nodes):
+            problems.append("%s: %s counts %d children, lists %d" % (where, CREATE_DIR, fin["dir"][1], len(nodes)))
         lost = [r for r in creates if r["outcome"] == "ok" and r["payload"] not in seen]
         if lost:
             problems.append("%s: %d acknowledged creates missing, e.g. %s"
@@ -186,6 +188,9 @@ def check(records):
     if finals:
         first = finals[0]
         for f in finals[1:]:
+            if f.get("dir") != first.get("dir"):
+                problems.append("node %s: %s (cversion, numChildren, pzxid) %r, node %s: %r"
+                                % (f["sid"], CREATE_DIR, f.get("dir"), first["sid"], first.get("dir")))
             if f["nodes"] != first["nodes"] or f["counter"] != first["counter"]:
                 diff = sorted(set(f["nodes"]) ^ set(first["nodes"]))
                 changed = sorted(p for p in set(f["nodes"]) & set(first["nodes"]) if f["nodes"][p] != first["nodes"][p])

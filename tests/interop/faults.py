@@ -203,9 +203,11 @@ def final_state(peer):
         from kazoo.exceptions import NoNodeError
         zk.sync("/")
         try:
-            children = sorted(zk.get_children(CREATE_DIR))
+            children, dir_stat = zk.get_children(CREATE_DIR, include_data=True)
+            children = sorted(children)
+            directory = [dir_stat.cversion, dir_stat.numChildren, dir_stat.pzxid]
         except NoNodeError:
-            children = []
+            children, directory = [], None
         pending = [(c, zk.get_async(CREATE_DIR + "/" + c)) for c in children]
         nodes = {}
         for c, a in pending:
@@ -216,7 +218,8 @@ def final_state(peer):
             counter = [stat.version, data.decode()]
         except NoNodeError:
             counter = None
-        return {"f": "final", "sid": peer.sid, "kind": peer.kind, "nodes": nodes, "counter": counter}
+        return {"f": "final", "sid": peer.sid, "kind": peer.kind, "nodes": nodes, "counter": counter,
+                "dir": directory}
     finally:
         zk.stop()
         zk.close()

@@ -69,7 +69,8 @@ def clean_history():
     ]
     nodes = {"/faults/w/n0000000000": ["c1", 5, 5, 0], "/faults/w/n0000000001": ["c2", 6, 6, 0],
              "/faults/w/n0000000002": ["c7", 8, 8, 0]}
-    finals = [{"f": "final", "sid": sid, "nodes": copy.deepcopy(nodes), "counter": [1, "1:4"]} for sid in (1, 2, 3)]
+    finals = [{"f": "final", "sid": sid, "nodes": copy.deepcopy(nodes), "counter": [1, "1:4"], "dir": [3, 3, 8]}
+              for sid in (1, 2, 3)]
     return ops + finals
 
 
@@ -95,6 +96,12 @@ def test_checker_finds_a_lost_write():
     problems = mutated(lambda h: finals(h)[1]["nodes"].pop("/faults/w/n0000000002"))
     assert any("node 2: 1 acknowledged creates missing" in p for p in problems), problems
     assert any("node 2 differs" in p for p in problems), problems
+
+
+def test_checker_finds_a_parent_stat_that_differs():
+    def change(h):
+        finals(h)[2]["dir"] = [4, 3, 9]
+    assert any("node 3: /faults/w (cversion, numChildren, pzxid)" in p for p in mutated(change))
 
 
 def test_checker_finds_an_invented_and_a_duplicated_write():
