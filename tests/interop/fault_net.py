@@ -21,6 +21,7 @@ Everything here is made by the test (names carry the process id) and
 removed by `close()`; it needs root (CAP_NET_ADMIN), ip (iproute2) and nft (nftables).
 """
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -46,14 +47,20 @@ def nft(ns, command):
         raise RuntimeError("nft %s in %s: %s" % (command, ns, out.stderr.strip()))
 
 
+_made = itertools.count()
+
+
 class Network:
     def __init__(self, tag=None):
         if os.geteuid() != 0:
             raise RuntimeError("network partitions need root (ip netns, veth, bridge)")
-        self.tag = tag if tag is not None else os.getpid() % 100000
+        # New names for every network: the kernel frees a deleted
+        # namespace's devices later, in the background.
+        self.tag = tag if tag is not None else (os.getpid() * 7 + next(_made)) % 100000
         self.net = 100 + self.tag % 150
         self.bridge = "zfb%d" % self.tag
         self.namespaces = []
+        self.host_ends = []
         self.cuts = {}  # frozenset((a, b)) -> silent
         self.proxies = []
         ip("link", "add", self.bridge, "type", "bridge")
@@ -72,6 +79,7 @@ class Network:
         self.namespaces.append(ns)
         ip("link", "add", host, "type", "veth", "peer", "name", far)
         ip("link", "set", far, "netns", ns)
+        self.host_ends.append(host)
         ip("link", "set", host, "master", self.bridge)
         ip("link", "set", host, "up")
         ip("addr", "add", self.address(sid) + "/24", "dev", far, ns=ns)
@@ -109,6 +117,8 @@ class Network:
     def close(self):
         for p in self.proxies:
             p.close()
+        for host in self.host_ends:
+            ip("link", "del", host, check=False)  # and its other end, at once
         for ns in self.namespaces:
             ip("netns", "del", ns, check=False)
         ip("link", "del", self.bridge, check=False)
