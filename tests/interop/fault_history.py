@@ -212,6 +212,7 @@ def check(records):
         "java_client_ops": sum(1 for r in ops if r["proc"].startswith("j")),
         "reads_ok": len(reads) + sum(1 for r in ops if r["f"] == "read_own" and r["outcome"] == "ok"),
         "max_write_gap_s": round(max_gap(acks, start, end), 2) if end > start else None,
+        "java_digest_notes": sum(1 for r in records if r["f"] == "note"),
         "problems": len(problems),
     }
     return problems, figures

@@ -22,8 +22,11 @@ directories); and, the leader cut off by a partition, an acknowledged
 setData was lost: a follower that had taken the next epoch from the new
 leader (its DIFF carrying that txn) voted in the election after with its
 last zxid before the txn, won on the newer epoch and truncated the txn
-everywhere (the family of ZOOKEEPER-4643/4785; ours persists a DIFF's txns
-before it writes the epoch, as 3.9.5 does).
+everywhere (the family of ZOOKEEPER-4643/4785: 3.8.0's Learner writes the
+new epoch and acks NEWLEADER before the DIFF's txns are logged, which
+happens asynchronously; ours fsyncs them first, as 3.9.5 does). A Java
+follower killed in that window also replays other digests after its
+restart: such a peer is left out of the digest comparison (noted).
 
 The first tests feed the checker made-up histories: each kind of problem it
 must find (lost, invented, duplicated or failed-but-applied writes, two

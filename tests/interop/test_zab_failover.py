@@ -156,15 +156,21 @@ def datadir_state(peer):
     return m.group(1), m.group(2)
 
 
-def assert_same_digests(peers):
-    """Every zxid two nodes both list in `hash` has the same digest on both."""
+def differing_digests(peers):
+    """{zxid: {sid: digest}} for every zxid that two nodes list in `hash`
+    with different digests."""
     seen = {}
     for p in peers:
         for line in four_letter(p.client_port, "hash").splitlines():
             zxid, _, digest = line.partition(":")
             if digest.strip():
                 seen.setdefault(zxid.strip(), {})[p.sid] = digest.strip()
-    differing = {z: d for z, d in seen.items() if len(set(d.values())) > 1}
+    return {z: d for z, d in seen.items() if len(set(d.values())) > 1}
+
+
+def assert_same_digests(peers):
+    """Every zxid two nodes both list in `hash` has the same digest on both."""
+    differing = differing_digests(peers)
     assert not differing, "digests differ: %r" % differing
 
 
