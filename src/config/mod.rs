@@ -4,7 +4,8 @@
 //! does not recognise become `zookeeper.<key>` system properties
 //! ([`system_properties`]), merged with `-D` flags, and the settings Java
 //! reads from those are applied by [`pass_through`]. [`quorum_mode`] decides
-//! standalone vs quorum. Errors: [`config_error::ConfigError`].
+//! standalone vs quorum. [`security_keys`] refuses security settings we do
+//! not honour (fail closed). Errors: [`config_error::ConfigError`].
 //!
 //! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
 
@@ -13,5 +14,6 @@ pub mod pass_through;
 pub mod properties;
 pub mod quorum_mode;
 pub mod quorum_peer_config;
+pub mod security_keys;
 pub mod server_config;
 pub mod system_properties;

@@ -274,6 +274,7 @@ impl ServerConfig {
         }
         let mut config = known.into_config()?;
         apply_system_properties(&mut config, &system);
+        super::security_keys::check(&raw, &system)?;
         config.raw = raw;
         config.system_properties = system;
         Ok(config)
@@ -628,7 +629,8 @@ impl KnownKeys {
         }
     }
 
-    /// TLS is not implemented: accept the keys as Java does, but say so.
+    /// Java's rule for the secure port's address (whether TLS is asked for
+    /// at all is `security_keys`' business).
     fn check_secure_port(&self) -> Result<(), ConfigError> {
         match (self.secure_client_port, &self.secure_client_port_address) {
             (None, Some(address)) => Err(invalid(
@@ -636,11 +638,7 @@ impl KnownKeys {
                 address,
                 "is set but secureClientPort is not set",
             )),
-            (Some(port), _) => {
-                warn!("secureClientPort={} ignored: TLS client connections are not supported", port);
-                Ok(())
-            }
-            (None, None) => Ok(()),
+            _ => Ok(()),
         }
     }
 }

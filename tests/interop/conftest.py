@@ -72,9 +72,10 @@ def need(condition, reason):
 
 def java_classpath():
     """zookeeper.jar's manifest lists its dependencies; add an SLF4J binding
-    so the server log is not silent."""
+    so the server log is not silent, and Netty's codec jar, which Debian's
+    manifest leaves out (NettyServerCnxnFactory, the TLS client port, needs it)."""
     jars = [ZK_JAR]
-    for name in ("slf4j-simple.jar",):
+    for name in ("slf4j-simple.jar", "netty-codec.jar"):
         if (JAVA_LIB / name).exists():
             jars.append(JAVA_LIB / name)
     return ":".join(str(j) for j in jars)

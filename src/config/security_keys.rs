@@ -1,0 +1,288 @@
+//! The fail-closed gate for security settings: every key that asks for
+//! encryption or authentication this server does not give stops startup
+//! with a message naming the key, instead of running without it.
+//!
+//! Java reads these settings in many places (`X509Util` and its
+//! subclasses `ClientX509Util` / `QuorumX509Util` for the `ssl.*` and
+//! `ssl.quorum.*` families, `ServerCnxnFactory` for `serverCnxnFactory`,
+//! `ProviderRegistry` for `authProvider.N`, `JettyAdminServer` for the
+//! `admin.*` HTTPS switches, `QuorumPeerConfig` for `sslQuorum` and
+//! `portUnification`). Here they are looked at once, on the main thread,
+//! after `ServerConfig` has merged zoo.cfg keys into system properties:
+//! each key is *honoured* (we do what it asks), *harmless* (its value asks
+//! for nothing, e.g. `sslQuorum=false`), or *refused*.
+//!
+//! As a feature lands, its keys move from [`verdict`]'s refusals to the
+//! honoured side; nothing else in the server has to know about refusals.
+//!
+//! Mirrors: no single Java class (see above for the readers it stands in
+//! for at startup).
+
+use std::collections::BTreeMap;
+
+use super::config_error::ConfigError;
+use super::system_properties::SystemProperties;
+
+/// Authentication providers whose scheme we serve, by Java class name.
+const HONOURED_AUTH_PROVIDERS: &[&str] = &[
+    "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
+    "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+];
+
+/// `serverCnxnFactory` values Java ships: both mean "the client port" to
+/// us (one connection model serves both).
+pub const SERVER_CNXN_FACTORIES: &[&str] = &[
+    "org.apache.zookeeper.server.NIOServerCnxnFactory",
+    "org.apache.zookeeper.server.NettyServerCnxnFactory",
+];
+
+/// zoo.cfg keys `QuorumPeerConfig` knows itself (never system properties)
+/// that ask for TLS or SASL when true, with what they ask for.
+const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
+    ("sslQuorum", "TLS between quorum peers"),
+    ("portUnification", "TLS and plaintext on the quorum ports"),
+    (
+        "sslQuorumReloadCertFiles",
+        "reloading quorum TLS certificates",
+    ),
+    (
+        "quorum.auth.enableSasl",
+        "SASL authentication between quorum peers",
+    ),
+];
+
+/// System-property switches that ask for something when true.
+const PROPERTY_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
+    (
+        "zookeeper.client.portUnification",
+        "TLS and plaintext on the client port",
+    ),
+    (
+        "zookeeper.client.certReload",
+        "reloading client TLS certificates",
+    ),
+    (
+        "zookeeper.admin.portUnification",
+        "HTTPS on the AdminServer port",
+    ),
+    ("zookeeper.admin.forceHttps", "HTTPS-only AdminServer"),
+    (
+        "zookeeper.admin.needClientAuth",
+        "client certificates on the AdminServer",
+    ),
+    (
+        "zookeeper.sessionRequireClientSASLAuth",
+        "SASL-authenticated client sessions",
+    ),
+    (
+        "zookeeper.enforce.auth.enabled",
+        "enforced client authentication",
+    ),
+];
+
+/// Why a key was refused: what it asks for, for the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The key as the operator wrote it (zoo.cfg form when it came from
+    /// zoo.cfg, the `-D` name otherwise).
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// What the key asks for that this server does not give.
+    pub asks_for: String,
+}
+
+/// Java's `Boolean.parseBoolean` / `ZKConfig.getBoolean`: true only for
+/// "true" in any case (ZKConfig trims first).
+fn is_true(value: &str) -> bool {
+    value.trim().eq_ignore_ascii_case("true")
+}
+
+/// The verdict on one system property: `Some(what it asks for)` when it
+/// must be refused.
+pub fn verdict(name: &str, value: &str) -> Option<String> {
+    if let Some(&(_, what)) = PROPERTY_BOOLEAN_SWITCHES.iter().find(|(k, _)| *k == name) {
+        return is_true(value).then(|| what.to_string());
+    }
+    if name.starts_with("zookeeper.ssl.quorum.") {
+        return Some("TLS between quorum peers".to_string());
+    }
+    if name.starts_with("zookeeper.ssl.") {
+        return Some("TLS on the client port".to_string());
+    }
+    if name.starts_with("zookeeper.authProvider.") {
+        let class = value.trim();
+        return match HONOURED_AUTH_PROVIDERS.contains(&class) {
+            true => None,
+            false => Some(format!("the authentication provider class {}", class)),
+        };
+    }
+    match name {
+        "zookeeper.serverCnxnFactory" => match SERVER_CNXN_FACTORIES.contains(&value.trim()) {
+            true => None,
+            false => Some(format!("the connection factory class {}", value.trim())),
+        },
+        "zookeeper.X509AuthenticationProvider.superUser" => {
+            Some("an x509 super user (client certificates)".to_string())
+        }
+        "zookeeper.DigestAuthenticationProvider.enabled" => {
+            (!is_true(value)).then(|| "turning the digest scheme off".to_string())
+        }
+        "java.security.auth.login.config" => {
+            Some("SASL authentication (a JAAS login file)".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Every refused key, known zoo.cfg keys first (in a fixed order), then
+/// system properties by name. `raw` holds the zoo.cfg pairs as read (to
+/// show an operator's zoo.cfg key in its zoo.cfg form); `system` the
+/// merged system properties (zoo.cfg pass-through plus `-D` flags).
+pub fn refusals(raw: &BTreeMap<String, String>, system: &SystemProperties) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    for (key, what) in KNOWN_BOOLEAN_SWITCHES {
+        if let Some(value) = raw.get(*key).filter(|v| is_true(v)) {
+            out.push(Refusal {
+                key: key.to_string(),
+                value: value.clone(),
+                asks_for: what.to_string(),
+            });
+        }
+    }
+    if let Some(port) = raw.get("secureClientPort") {
+        let asks_for = "TLS on the client port".to_string();
+        out.push(Refusal {
+            key: "secureClientPort".to_string(),
+            value: port.clone(),
+            asks_for,
+        });
+    }
+    for (name, value) in system.iter() {
+        if let Some(asks_for) = verdict(name, value) {
+            let key = match name.strip_prefix("zookeeper.") {
+                Some(short) if raw.get(short).map(String::as_str) == Some(value) => {
+                    short.to_string()
+                }
+                _ => name.to_string(),
+            };
+            out.push(Refusal {
+                key,
+                value: value.to_string(),
+                asks_for,
+            });
+        }
+    }
+    out
+}
+
+/// The first refusal as a config error (exit code 2, like every other
+/// config error); every refusal is in the message.
+pub fn check(raw: &BTreeMap<String, String>, system: &SystemProperties) -> Result<(), ConfigError> {
+    let all = refusals(raw, system);
+    let Some(first) = all.first() else {
+        return Ok(());
+    };
+    let also: Vec<&str> = all[1..].iter().map(|r| r.key.as_str()).collect();
+    let mut reason = format!(
+        "asks for {}, which this server does not support; refusing to start without it",
+        first.asks_for
+    );
+    if !also.is_empty() {
+        reason.push_str(&format!(" (also refused: {})", also.join(", ")));
+    }
+    Err(ConfigError::InvalidValue {
+        key: first.key.clone(),
+        value: first.value.clone(),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system(pairs: &[(&str, &str)]) -> SystemProperties {
+        let mut s = SystemProperties::new();
+        for (k, v) in pairs {
+            s.set(k, v);
+        }
+        s
+    }
+
+    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn switches_refuse_only_when_they_ask() {
+        assert!(verdict("zookeeper.admin.forceHttps", "false").is_none());
+        assert!(verdict("zookeeper.admin.forceHttps", " TRUE ").is_some());
+        assert!(verdict("zookeeper.client.portUnification", "true").is_some());
+        let r = refusals(
+            &raw(&[("sslQuorum", "false"), ("portUnification", "true")]),
+            &system(&[]),
+        );
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].key, "portUnification");
+    }
+
+    #[test]
+    fn tls_families_are_refused_by_prefix() {
+        assert_eq!(
+            verdict("zookeeper.ssl.quorum.keyStore.location", "/k").unwrap(),
+            "TLS between quorum peers"
+        );
+        assert_eq!(
+            verdict("zookeeper.ssl.crl", "true").unwrap(),
+            "TLS on the client port"
+        );
+        assert!(
+            verdict("zookeeper.sslQuorum", "true").is_none(),
+            "not a key Java reads"
+        );
+    }
+
+    #[test]
+    fn auth_providers_and_factories_by_class_name() {
+        let digest = "org.apache.zookeeper.server.auth.DigestAuthenticationProvider";
+        assert!(verdict("zookeeper.authProvider.1", digest).is_none());
+        let sasl = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+        assert!(verdict("zookeeper.authProvider.sasl", sasl)
+            .unwrap()
+            .contains(sasl));
+        for class in SERVER_CNXN_FACTORIES {
+            assert!(verdict("zookeeper.serverCnxnFactory", class).is_none());
+        }
+        assert!(verdict("zookeeper.serverCnxnFactory", "com.example.Mine").is_some());
+    }
+
+    #[test]
+    fn the_message_names_the_zoo_cfg_key_its_value_and_the_rest() {
+        let raw = raw(&[
+            ("secureClientPort", "2281"),
+            ("ssl.keyStore.location", "/k.jks"),
+        ]);
+        let system = system(&[
+            ("zookeeper.ssl.keyStore.location", "/k.jks"),
+            ("zookeeper.ssl.trustStore.type", "PEM"),
+        ]);
+        let e = check(&raw, &system).unwrap_err();
+        assert_eq!(e.key(), Some("secureClientPort"));
+        let text = e.to_string();
+        assert!(
+            text.contains("2281") && text.contains("TLS on the client port"),
+            "{}",
+            text
+        );
+        assert!(
+            text.contains("also refused: ssl.keyStore.location, zookeeper.ssl.trustStore.type"),
+            "{}",
+            text
+        );
+        assert!(check(&BTreeMap::new(), &SystemProperties::new()).is_ok());
+    }
+}
