@@ -41,6 +41,9 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     command -v ip >/dev/null || missing_pkgs+=(iproute2)            # fault suite: network namespaces
     command -v nft >/dev/null || missing_pkgs+=(nftables)           # fault suite: silent partitions
     ldconfig -p | grep 'libfuse\.so\.2 ' >/dev/null || missing_pkgs+=(libfuse2)  # fault suite: power-loss filesystem
+    command -v openssl >/dev/null || missing_pkgs+=(openssl)        # test_tls certificates
+    command -v keytool >/dev/null || missing_pkgs+=(default-jre-headless)  # test_tls JKS stores
+    [ -f /usr/share/java/netty-codec.jar ] || missing_pkgs+=(libnetty-java)  # Java's TLS port
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"
         as_root apt-get update

@@ -12,6 +12,7 @@
 //! | [`jute`] | binary archive and every record of `zookeeper.jute` | `org.apache.jute`, generated records |
 //! | [`zoo_defs`] | opcodes, permissions, event numbers | `ZooDefs`, `Watcher.Event` |
 //! | [`keeper_exception`] | result codes on the wire | `KeeperException.Code` |
+//! | [`common`] | TLS key and trust stores (JKS, PKCS#12, PEM), the rustls server config, certificate subjects as RFC 2253 text | `org.apache.zookeeper.common` (`X509Util`, `*FileLoader`) |
 //! | [`config`] | `zoo.cfg`: raw properties, `-D` system properties, validated settings, the ensemble part | `QuorumPeerConfig`, `ServerConfig` |
 //! | [`server`] | connections, sessions, the request pipeline, DataTree, watches, ACLs, quotas, four-letter words, metrics | `org.apache.zookeeper.server` |
 //! | [`persistence`] | txn logs and snapshots in Java's format; restore, purge, and the inspection tools (`zk-server txnlog-dump`, `snapshot-dump`, `datadir-check`, ...) | `org.apache.zookeeper.server.persistence` |
@@ -67,6 +68,7 @@
 //! (DIFF / TRUNC / SNAP) on the quorum port, then broadcast.
 
 pub mod admin;
+pub mod common;
 pub mod config;
 pub mod jute;
 pub mod keeper_exception;

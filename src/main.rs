@@ -48,6 +48,7 @@ use zookeeper::config::server_config::ServerConfig;
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute;
 use zookeeper::server::command::civil_from_unix;
+use zookeeper::server::blocking_server_cnxn::TlsAcceptor;
 use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
 use zookeeper::server::server_metrics::{metrics, names::DB_INIT_TIME};
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
@@ -326,14 +327,44 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         return unexpected(&format!("cannot start the accept thread: {}", e));
     }
     info!("Serving client connections on {}", factory.local_addr());
+    let secure = match start_secure_port(&zks, &factory, limits) {
+        Ok(secure) => secure,
+        Err(message) => {
+            endpoints.shutdown();
+            shutdown(&factory, &zks);
+            return unexpected(&message);
+        }
+    };
     let Some(signal) = signals.forever().next() else {
         return unexpected("signal handling stopped");
     };
     info!("Received signal {}, shutting down", signal_name(signal));
     exit_on_next_signal(signals);
     endpoints.shutdown();
+    if let Some(secure) = secure {
+        secure.shutdown();
+    }
     shutdown(&factory, &zks);
     0
+}
+
+/// The secure client port (`secureClientPort`), when configured: a second
+/// listener whose connections run TLS first and share the plain port's
+/// registry.
+fn start_secure_port(
+    zks: &Arc<ZooKeeperServer>,
+    factory: &ServerCnxnFactory,
+    limits: Limits,
+) -> Result<Option<ServerCnxnFactory>, String> {
+    let Some(tls) = zks.config().client_tls.clone() else { return Ok(None) };
+    let listener = ServerCnxnFactory::bind_listener(tls.address).map_err(|e| e.to_string())?;
+    let acceptor = TlsAcceptor { config: tls.server_config, handshake_timeout: tls.handshake_timeout };
+    let secure = ServerCnxnFactory::from_listener(listener, limits, zks.clone())
+        .map_err(|e| e.to_string())?
+        .with_tls(acceptor, factory.registry().clone());
+    secure.start().map_err(|e| format!("cannot start the secure accept thread: {}", e))?;
+    info!("Serving TLS client connections on {}", secure.local_addr());
+    Ok(Some(secure))
 }
 
 /// Clean shutdown, bounded by [`SHUTDOWN_DEADLINE`].

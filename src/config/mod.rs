@@ -9,6 +9,7 @@
 //!
 //! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
 
+pub mod client_tls;
 pub mod config_error;
 pub mod pass_through;
 pub mod properties;

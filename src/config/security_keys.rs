@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use super::client_tls::HONOURED_SSL_KEYS;
 use super::config_error::ConfigError;
 use super::system_properties::SystemProperties;
 
@@ -98,9 +99,9 @@ fn is_true(value: &str) -> bool {
     value.trim().eq_ignore_ascii_case("true")
 }
 
-/// The verdict on one system property: `Some(what it asks for)` when it
-/// must be refused.
-pub fn verdict(name: &str, value: &str) -> Option<String> {
+/// The verdict on one system property (`system` for keys that depend on
+/// others): `Some(what it asks for)` when it must be refused.
+pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<String> {
     if let Some(&(_, what)) = PROPERTY_BOOLEAN_SWITCHES.iter().find(|(k, _)| *k == name) {
         return is_true(value).then(|| what.to_string());
     }
@@ -108,7 +109,7 @@ pub fn verdict(name: &str, value: &str) -> Option<String> {
         return Some("TLS between quorum peers".to_string());
     }
     if name.starts_with("zookeeper.ssl.") {
-        return Some("TLS on the client port".to_string());
+        return client_ssl_verdict(name, value, system);
     }
     if name.starts_with("zookeeper.authProvider.") {
         let class = value.trim();
@@ -135,6 +136,28 @@ pub fn verdict(name: &str, value: &str) -> Option<String> {
     }
 }
 
+/// The client port's `ssl.*` keys: the ones `client_tls` reads are
+/// honoured; revocation checks, client hostname checks and custom
+/// context suppliers are not.
+fn client_ssl_verdict(name: &str, value: &str, system: &SystemProperties) -> Option<String> {
+    if HONOURED_SSL_KEYS.contains(&name) {
+        return None;
+    }
+    match name {
+        "zookeeper.ssl.crl" | "zookeeper.ssl.ocsp" => {
+            is_true(value).then(|| "certificate revocation checks (CRL/OCSP)".to_string())
+        }
+        "zookeeper.ssl.clientHostnameVerification" => {
+            let hostnames = !system
+                .get("zookeeper.ssl.hostnameVerification")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+            (is_true(value) && hostnames)
+                .then(|| "checking client certificates against client host names".to_string())
+        }
+        _ => Some("a client-port TLS setting this server does not have".to_string()),
+    }
+}
+
 /// Every refused key, known zoo.cfg keys first (in a fixed order), then
 /// system properties by name. `raw` holds the zoo.cfg pairs as read (to
 /// show an operator's zoo.cfg key in its zoo.cfg form); `system` the
@@ -150,16 +173,8 @@ pub fn refusals(raw: &BTreeMap<String, String>, system: &SystemProperties) -> Ve
             });
         }
     }
-    if let Some(port) = raw.get("secureClientPort") {
-        let asks_for = "TLS on the client port".to_string();
-        out.push(Refusal {
-            key: "secureClientPort".to_string(),
-            value: port.clone(),
-            asks_for,
-        });
-    }
     for (name, value) in system.iter() {
-        if let Some(asks_for) = verdict(name, value) {
+        if let Some(asks_for) = verdict(name, value, system) {
             let key = match name.strip_prefix("zookeeper.") {
                 Some(short) if raw.get(short).map(String::as_str) == Some(value) => {
                     short.to_string()
@@ -210,6 +225,10 @@ mod tests {
         s
     }
 
+    fn verdict_of(name: &str, value: &str) -> Option<String> {
+        verdict(name, value, &SystemProperties::new())
+    }
+
     fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -219,9 +238,9 @@ mod tests {
 
     #[test]
     fn switches_refuse_only_when_they_ask() {
-        assert!(verdict("zookeeper.admin.forceHttps", "false").is_none());
-        assert!(verdict("zookeeper.admin.forceHttps", " TRUE ").is_some());
-        assert!(verdict("zookeeper.client.portUnification", "true").is_some());
+        assert!(verdict_of("zookeeper.admin.forceHttps", "false").is_none());
+        assert!(verdict_of("zookeeper.admin.forceHttps", " TRUE ").is_some());
+        assert!(verdict_of("zookeeper.client.portUnification", "true").is_some());
         let r = refusals(
             &raw(&[("sslQuorum", "false"), ("portUnification", "true")]),
             &system(&[]),
@@ -233,15 +252,20 @@ mod tests {
     #[test]
     fn tls_families_are_refused_by_prefix() {
         assert_eq!(
-            verdict("zookeeper.ssl.quorum.keyStore.location", "/k").unwrap(),
+            verdict_of("zookeeper.ssl.quorum.keyStore.location", "/k").unwrap(),
             "TLS between quorum peers"
         );
-        assert_eq!(
-            verdict("zookeeper.ssl.crl", "true").unwrap(),
-            "TLS on the client port"
-        );
+        assert!(verdict_of("zookeeper.ssl.crl", "true")
+            .unwrap()
+            .contains("revocation"));
+        assert!(verdict_of("zookeeper.ssl.ocsp", "false").is_none());
+        assert!(verdict_of("zookeeper.ssl.context.supplier.class", "x.Y").is_some());
+        assert!(verdict_of("zookeeper.ssl.keyStore.location", "/k.jks").is_none());
+        assert!(verdict_of("zookeeper.ssl.clientHostnameVerification", "true").is_some());
+        let off = system(&[("zookeeper.ssl.hostnameVerification", "false")]);
+        assert!(verdict("zookeeper.ssl.clientHostnameVerification", "true", &off).is_none());
         assert!(
-            verdict("zookeeper.sslQuorum", "true").is_none(),
+            verdict_of("zookeeper.sslQuorum", "true").is_none(),
             "not a key Java reads"
         );
     }
@@ -249,37 +273,31 @@ mod tests {
     #[test]
     fn auth_providers_and_factories_by_class_name() {
         let digest = "org.apache.zookeeper.server.auth.DigestAuthenticationProvider";
-        assert!(verdict("zookeeper.authProvider.1", digest).is_none());
+        assert!(verdict_of("zookeeper.authProvider.1", digest).is_none());
         let sasl = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
-        assert!(verdict("zookeeper.authProvider.sasl", sasl)
+        assert!(verdict_of("zookeeper.authProvider.sasl", sasl)
             .unwrap()
             .contains(sasl));
         for class in SERVER_CNXN_FACTORIES {
-            assert!(verdict("zookeeper.serverCnxnFactory", class).is_none());
+            assert!(verdict_of("zookeeper.serverCnxnFactory", class).is_none());
         }
-        assert!(verdict("zookeeper.serverCnxnFactory", "com.example.Mine").is_some());
+        assert!(verdict_of("zookeeper.serverCnxnFactory", "com.example.Mine").is_some());
     }
 
     #[test]
     fn the_message_names_the_zoo_cfg_key_its_value_and_the_rest() {
-        let raw = raw(&[
-            ("secureClientPort", "2281"),
-            ("ssl.keyStore.location", "/k.jks"),
-        ]);
+        let raw = raw(&[("sslQuorum", "true"), ("ssl.crl", "true")]);
         let system = system(&[
+            ("zookeeper.ssl.crl", "true"),
             ("zookeeper.ssl.keyStore.location", "/k.jks"),
-            ("zookeeper.ssl.trustStore.type", "PEM"),
+            ("zookeeper.ssl.quorum.trustStore.type", "PEM"),
         ]);
         let e = check(&raw, &system).unwrap_err();
-        assert_eq!(e.key(), Some("secureClientPort"));
+        assert_eq!(e.key(), Some("sslQuorum"));
         let text = e.to_string();
+        assert!(text.contains("TLS between quorum peers"), "{}", text);
         assert!(
-            text.contains("2281") && text.contains("TLS on the client port"),
-            "{}",
-            text
-        );
-        assert!(
-            text.contains("also refused: ssl.keyStore.location, zookeeper.ssl.trustStore.type"),
+            text.contains("also refused: ssl.crl, zookeeper.ssl.quorum.trustStore.type"),
             "{}",
             text
         );

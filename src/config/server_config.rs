@@ -158,6 +158,9 @@ pub struct ServerConfig {
     pub metrics_provider_class_name: String,
     /// `metricsProvider.*` keys, prefix removed (e.g. `httpPort`).
     pub metrics_provider_configuration: BTreeMap<String, String>,
+    /// `secureClientPortAddress`:`secureClientPort` with its TLS server
+    /// side, when a secure client port is configured.
+    pub client_tls: Option<super::client_tls::ClientTls>,
     /// The JVM-style system properties in effect: `-D` flags plus
     /// `zookeeper.<key>` for every zoo.cfg key Java does not recognise.
     pub system_properties: SystemProperties,
@@ -214,6 +217,7 @@ impl ServerConfig {
             metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
             metrics_provider_configuration: BTreeMap::new(),
             system_properties: SystemProperties::new(),
+            client_tls: None,
         }
     }
 
@@ -272,9 +276,11 @@ impl ServerConfig {
                 voting_members: servers.voting,
             });
         }
+        let secure_address = known.secure_address()?;
         let mut config = known.into_config()?;
         apply_system_properties(&mut config, &system);
         super::security_keys::check(&raw, &system)?;
+        config.client_tls = super::client_tls::client_tls(secure_address, &system)?;
         config.raw = raw;
         config.system_properties = system;
         Ok(config)
@@ -626,6 +632,18 @@ impl KnownKeys {
         match &self.client_port_address {
             None => Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)),
             Some(host) => resolve_host("clientPortAddress", host, port),
+        }
+    }
+
+    /// `secureClientPortAddress`:`secureClientPort` (0 or unset: none).
+    fn secure_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(port) = self.secure_client_port.filter(|&p| p != 0) else { return Ok(None) };
+        let port = u16::try_from(port).map_err(|_| {
+            invalid("secureClientPort", &port.to_string(), "port out of range (0-65535)")
+        })?;
+        match &self.secure_client_port_address {
+            None => Ok(Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))),
+            Some(host) => resolve_host("secureClientPortAddress", host, port).map(Some),
         }
     }
 

@@ -62,6 +62,10 @@ use input::{next_chunk, MAX_READ_CHUNK, MIN_READ_CHUNK};
 
 #[path = "blocking_server_cnxn_threads.rs"]
 mod threads;
+
+#[path = "blocking_server_cnxn_transport.rs"]
+mod transport;
+use transport::TlsTransport;
 pub use threads::{CNXN_STACK_SIZE, QUIET};
 use threads::{lock, trim_stack, wait_readable};
 
@@ -89,6 +93,9 @@ pub struct BlockingServerCnxn {
     /// The socket: read by the reader thread, written by any producer
     /// under `out`, shut down by `close`.
     stream: TcpStream,
+    /// The TLS session on the secure client port (`None`: plaintext; a
+    /// plain connection pays this one pointer).
+    tls: Option<Box<TlsTransport>>,
     /// Ourselves, for the cork and flusher lists (set at construction).
     me: Weak<BlockingServerCnxn>,
     /// The server (a trait object so framing can be tested alone).
@@ -185,6 +192,8 @@ enum ReadEnd {
     Expired,
     /// Any other socket error.
     Io(io::Error),
+    /// The TLS handshake failed or timed out.
+    Handshake(io::Error),
     /// The server closed us while the handshake was pending.
     Closed,
 }
@@ -206,6 +215,21 @@ impl BlockingServerCnxn {
         handler: Arc<dyn CnxnHandler>,
         registry: Arc<CnxnRegistry>,
     ) -> io::Result<Arc<BlockingServerCnxn>> {
+        BlockingServerCnxn::with_tls(stream, handler, registry, None)
+    }
+
+    /// Wraps an accepted socket of the secure client port: the handshake
+    /// with `tls` runs on the connection's thread before the first frame.
+    pub fn with_tls(
+        stream: TcpStream,
+        handler: Arc<dyn CnxnHandler>,
+        registry: Arc<CnxnRegistry>,
+        tls: Option<&TlsAcceptor>,
+    ) -> io::Result<Arc<BlockingServerCnxn>> {
+        let tls = match tls {
+            Some(t) => Some(Box::new(TlsTransport::new(t.config.clone(), t.handshake_timeout)?)),
+            None => None,
+        };
         let remote = stream.peer_addr()?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(recv_timeout(SESSIONLESS_CNXN_TIMEOUT)))?;
@@ -214,6 +238,7 @@ impl BlockingServerCnxn {
             id: NEXT_CNXN_ID.fetch_add(1, Ordering::Relaxed),
             remote,
             stream,
+            tls,
             me: me.clone(),
             handler,
             registry,
@@ -292,9 +317,28 @@ impl BlockingServerCnxn {
     /// thread, see `blocking_server_cnxn_threads`).
     fn run(self: Arc<Self>) {
         SERVING.with(|s| s.set(self.id));
-        let end = self.read_loop();
+        let end = match self.tls_handshake() {
+            Ok(()) => self.read_loop(),
+            Err(end) => end,
+        };
         self.finish_run(end);
         SERVING.with(|s| s.set(0));
+    }
+
+    /// On the secure port: the TLS handshake, then the client
+    /// certificate's identity (see `x509_identity`).
+    fn tls_handshake(&self) -> Result<(), ReadEnd> {
+        let Some(tls) = &self.tls else { return Ok(()) };
+        tls.handshake(self.stream.as_raw_fd()).map_err(ReadEnd::Handshake)?;
+        if let Some(chain) = tls.peer_certificates() {
+            self.certificate_accepted(&chain);
+        }
+        Ok(())
+    }
+
+    /// A client certificate passed the handshake's checks.
+    fn certificate_accepted(&self, chain: &[rustls::pki_types::CertificateDer<'static>]) {
+        debug!("client {} presented a certificate chain of {}", self.remote, chain.len());
     }
 
     /// True on the thread serving this connection.
@@ -313,8 +357,9 @@ impl BlockingServerCnxn {
         let mut phase = Phase::Fresh;
         let mut missing = 4;
         loop {
-            match input.read_more(fd, missing) {
-                Ok(()) => {}
+            match input.read_more(fd, self.tls.as_deref(), missing) {
+                Ok(false) => {}
+                Ok(true) => self.flush_transport(),
                 Err(e) if is_timeout(&e) => match self.sit_idle(fd, &mut input) {
                     Ok(()) => continue,
                     Err(end) => return end,
@@ -494,7 +539,7 @@ impl BlockingServerCnxn {
         if command::is_enabled(word, whitelist) {
             info!("Processing {} command from {}", word.name(), command::java_socket_address(&self.remote));
             if word.takes_argument() {
-                if let Err(e) = input.fill(fd, 12, SESSIONLESS_CNXN_TIMEOUT) {
+                if let Err(e) = input.fill(fd, self.tls.as_deref(), 12, SESSIONLESS_CNXN_TIMEOUT) {
                     return Some(e.into());
                 }
                 let a = &input.available()[4..12];
@@ -557,6 +602,10 @@ impl BlockingServerCnxn {
                 info!("Connection to {} broke: {}", peer, e);
                 CloseReason::ConnectionClosed
             }
+            ReadEnd::Handshake(e) => {
+                warn!("Unsuccessful TLS handshake with {}: {}", peer, e);
+                CloseReason::ConnectionClosed
+            }
         }
     }
 
@@ -575,6 +624,15 @@ impl BlockingServerCnxn {
     }
 }
 
+
+/// The secure client port's TLS side, shared by its connections.
+#[derive(Clone)]
+pub struct TlsAcceptor {
+    /// The rustls server config (key, chain, client verifier...).
+    pub config: Arc<rustls::ServerConfig>,
+    /// How long one handshake may take.
+    pub handshake_timeout: Duration,
+}
 
 /// `len` + serialized parts, as one frame.
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use std::io::{self, ErrorKind};
 use std::time::{Duration, Instant};
 
+use super::transport::TlsTransport;
 use super::{command, ReadEnd, QUIET};
 use crate::jute;
 
@@ -43,15 +44,21 @@ impl Input {
         }
     }
 
-    /// One blocking `recv` of at least `want` more bytes' room; EOF is
-    /// `UnexpectedEof`.
-    pub(super) fn read_more(&mut self, fd: i32, want: usize) -> io::Result<()> {
+    /// One blocking read of at least `want` more bytes' room, through
+    /// the TLS session if there is one; EOF is `UnexpectedEof`. True when
+    /// the TLS session has records to send back (the caller flushes).
+    pub(super) fn read_more(&mut self, fd: i32, tls: Option<&TlsTransport>, want: usize) -> io::Result<bool> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
         let chunk = self.chunk.max(MIN_READ_CHUNK);
         let room = want.max(chunk);
+        if let Some(tls) = tls {
+            let (n, reply) = tls.read_plain(fd, &mut self.buf, room)?;
+            self.chunk = next_chunk(chunk, n, n == room);
+            return Ok(reply);
+        }
         self.buf.reserve(room);
         let spare = self.buf.spare_capacity_mut();
         let n = loop {
@@ -73,18 +80,20 @@ impl Input {
         // SAFETY: recv initialized the first `n` spare bytes.
         unsafe { self.buf.set_len(self.buf.len() + n) };
         self.chunk = next_chunk(chunk, n, filled);
-        Ok(())
+        Ok(false)
     }
 
     /// Blocks until at least `n` bytes are available, for at most
     /// `timeout` (the socket's own read timeout is only [`QUIET`]).
-    pub(super) fn fill(&mut self, fd: i32, n: usize, timeout: Duration) -> io::Result<()> {
+    pub(super) fn fill(&mut self, fd: i32, tls: Option<&TlsTransport>, n: usize, timeout: Duration) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
         while self.available().len() < n {
             let missing = n - self.available().len();
-            match self.read_more(fd, missing) {
+            match self.read_more(fd, tls, missing) {
                 Err(e) if is_timeout(&e) && Instant::now() < deadline => continue,
-                other => other?,
+                other => {
+                    other?;
+                }
             }
         }
         Ok(())

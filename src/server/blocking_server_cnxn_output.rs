@@ -32,6 +32,7 @@ use log::{debug, warn};
 use parking_lot::{Condvar, Mutex};
 
 use super::threads::lock;
+use super::transport::{send, Sent, TlsTransport};
 use super::{BlockingServerCnxn, CloseReason};
 
 /// A write making no progress for this long means the client is gone.
@@ -85,24 +86,25 @@ enum Progress {
     Failed,
 }
 
-/// Writes `out`'s unsent bytes with non-blocking sends.
-fn send_pending(fd: i32, out: &mut Output) -> Progress {
-    while out.written < out.buf.len() {
-        let rest = &out.buf[out.written..];
-        // SAFETY: `rest` is a valid, initialized slice for the whole call.
-        let n = unsafe {
-            libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-        };
-        if n >= 0 {
-            out.written += n as usize;
-            continue;
+/// Writes `out`'s unsent bytes with non-blocking sends, through the TLS
+/// session if there is one.
+fn send_pending(fd: i32, tls: Option<&TlsTransport>, out: &mut Output) -> Progress {
+    if let Some(tls) = tls {
+        let mut taken = out.written;
+        let sent = tls.send_plain(fd, &out.buf, &mut taken);
+        out.written = taken;
+        match sent {
+            Sent::All => {}
+            Sent::WouldBlock => return Progress::WouldBlock,
+            Sent::Failed => return Progress::Failed,
         }
-        let err = std::io::Error::last_os_error();
-        match err.kind() {
-            std::io::ErrorKind::Interrupted => continue,
-            std::io::ErrorKind::WouldBlock => return Progress::WouldBlock,
-            _ => {
-                debug!("send failed: {}", err);
+    }
+    while out.written < out.buf.len() {
+        match send(fd, &out.buf[out.written..]) {
+            Ok(n) => out.written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Progress::WouldBlock,
+            Err(e) => {
+                debug!("send failed: {}", e);
                 return Progress::Failed;
             }
         }
@@ -173,7 +175,7 @@ impl BlockingServerCnxn {
     /// Writes what is pending; on a full socket hands over to the flusher;
     /// finishes a requested close once everything is out.
     fn write_out(&self, out: &mut Output) {
-        match send_pending(self.stream.as_raw_fd(), out) {
+        match send_pending(self.stream.as_raw_fd(), self.tls.as_deref(), out) {
             Progress::Done => {
                 out.stalled = None;
                 if out.closing.is_some() {
@@ -211,6 +213,9 @@ impl BlockingServerCnxn {
         out.dead = true;
         out.buf = Vec::new();
         out.written = 0;
+        if let Some(tls) = &self.tls {
+            tls.close_notify(self.stream.as_raw_fd());
+        }
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         if out.reader_waiting {
             self.out_done.notify_all();
@@ -263,6 +268,15 @@ impl BlockingServerCnxn {
         }
     }
 
+    /// The TLS session has records of its own to send (after a read):
+    /// written now unless a cork holder or the flusher owns the socket.
+    pub(super) fn flush_transport(&self) {
+        let mut out = lock(&self.out);
+        if !out.dead && !out.corked && out.stalled.is_none() {
+            self.write_out(&mut out);
+        }
+    }
+
     /// An idle connection's output buffer keeps no spare room.
     pub(super) fn release_output_room(&self) {
         let mut out = lock(&self.out);
@@ -289,7 +303,7 @@ impl BlockingServerCnxn {
             return false;
         }
         let before = out.pending();
-        match send_pending(self.stream.as_raw_fd(), &mut out) {
+        match send_pending(self.stream.as_raw_fd(), self.tls.as_deref(), &mut out) {
             Progress::Done => {
                 out.stalled = None;
                 if out.closing.is_some() {
@@ -489,7 +503,7 @@ mod tests {
     fn send_pending_writes_all_and_resets_the_buffer() {
         let (a, mut b) = pair();
         let mut out = Output { buf: b"hello".to_vec(), ..Output::default() };
-        assert_eq!(send_pending(a.as_raw_fd(), &mut out), Progress::Done);
+        assert_eq!(send_pending(a.as_raw_fd(), None, &mut out), Progress::Done);
         assert_eq!(out.pending(), 0);
         let mut got = [0u8; 5];
         b.read_exact(&mut got).unwrap();
@@ -501,7 +515,7 @@ mod tests {
         let (a, mut b) = pair();
         let total = 16 * 1024 * 1024;
         let mut out = Output { buf: vec![7u8; total], ..Output::default() };
-        assert_eq!(send_pending(a.as_raw_fd(), &mut out), Progress::WouldBlock);
+        assert_eq!(send_pending(a.as_raw_fd(), None, &mut out), Progress::WouldBlock);
         assert!(out.pending() > 0 && out.pending() < total);
         let reader = std::thread::spawn(move || {
             let mut n = 0;
@@ -511,7 +525,7 @@ mod tests {
             }
             n
         });
-        while send_pending(a.as_raw_fd(), &mut out) != Progress::Done {
+        while send_pending(a.as_raw_fd(), None, &mut out) != Progress::Done {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(reader.join().unwrap(), total);
@@ -523,14 +537,14 @@ mod tests {
         drop(b);
         let mut out = Output { buf: vec![1u8; 1 << 20], ..Output::default() };
         // The first send may still land in the buffer; the peer's RST then fails it.
-        let mut result = send_pending(a.as_raw_fd(), &mut out);
+        let mut result = send_pending(a.as_raw_fd(), None, &mut out);
         for _ in 0..100 {
             if result == Progress::Failed {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
             out.buf.extend_from_slice(&[1u8; 1024]);
-            result = send_pending(a.as_raw_fd(), &mut out);
+            result = send_pending(a.as_raw_fd(), None, &mut out);
         }
         assert_eq!(result, Progress::Failed);
     }

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn};
 use parking_lot::{Condvar, Mutex};
 
-use super::blocking_server_cnxn::BlockingServerCnxn;
+use super::blocking_server_cnxn::{BlockingServerCnxn, TlsAcceptor};
 use super::command::ConnectionInfo;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
@@ -316,6 +316,8 @@ pub struct ServerCnxnFactory {
     listener: Mutex<Option<TcpListener>>,
     /// The accept thread, joined by `shutdown`.
     accept_thread: Mutex<Option<JoinHandle<()>>>,
+    /// TLS for every connection (the secure client port), or none.
+    tls: Option<TlsAcceptor>,
 }
 
 impl ServerCnxnFactory {
@@ -363,7 +365,18 @@ impl ServerCnxnFactory {
             stopping: Arc::new(AtomicBool::new(false)),
             listener: Mutex::new(Some(listener)),
             accept_thread: Mutex::new(None),
+            tls: None,
         })
+    }
+
+    /// Makes this the secure client port (Java's second factory,
+    /// `secureServerCnxnFactory`): every connection runs TLS first. Its
+    /// connections join `registry` (the plain port's), so `cons`, `stat`
+    /// and the AdminServer list both ports' clients as Java does.
+    pub fn with_tls(mut self, tls: TlsAcceptor, registry: Arc<CnxnRegistry>) -> ServerCnxnFactory {
+        self.tls = Some(tls);
+        self.registry = registry;
+        self
     }
 
     /// Starts accepting (`ServerCnxnFactory.startup`'s `start()` part).
@@ -377,8 +390,12 @@ impl ServerCnxnFactory {
             registry: self.registry.clone(),
             limits: self.limits,
             stopping: self.stopping.clone(),
+            tls: self.tls.clone(),
         };
-        let name = format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr);
+        let name = match self.tls {
+            None => format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr),
+            Some(_) => format!("SecureAcceptThread:{}", self.local_addr),
+        };
         let handle = std::thread::Builder::new().name(name).spawn(move || accept.run())?;
         *self.accept_thread.lock() = Some(handle);
         Ok(())
@@ -450,6 +467,7 @@ struct AcceptLoop {
     registry: Arc<CnxnRegistry>,
     limits: Limits,
     stopping: Arc<AtomicBool>,
+    tls: Option<TlsAcceptor>,
 }
 
 impl AcceptLoop {
@@ -486,7 +504,7 @@ impl AcceptLoop {
             let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }
-        let cnxn = match BlockingServerCnxn::new(stream, self.handler.clone(), self.registry.clone()) {
+        let cnxn = match BlockingServerCnxn::with_tls(stream, self.handler.clone(), self.registry.clone(), self.tls.as_ref()) {
             Ok(cnxn) => cnxn,
             Err(e) => {
                 warn!("Error accepting new connection from {}: {}", peer, e);

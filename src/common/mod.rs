@@ -1,0 +1,22 @@
+//! Utilities below every other layer: TLS key material and certificate
+//! names. Nothing here knows about servers or configs; `config` loads
+//! keystores through it at startup and `server` reads client identities
+//! with it.
+//!
+//! | module | role | Java twin |
+//! |---|---|---|
+//! | [`key_store_file_type`] | JKS / PEM / PKCS12, from `ssl.*.type` or the file name | `common.KeyStoreFileType` |
+//! | [`jks_file_loader`] | Java KeyStore files (read-only) | `common.JKSFileLoader` (the JDK's `JavaKeyStore`) |
+//! | [`pem_file_loader`] | PEM key and trust stores | `common.PEMFileLoader` |
+//! | [`pkcs12_file_loader`] | PKCS#12 files | `common.PKCS12FileLoader` |
+//! | [`x509_util`] | key and trust material into a rustls server config | `common.X509Util`, `ClientX509Util`, `SSLContextAndOptions` |
+//! | [`x500_principal`] | a certificate subject as RFC 2253 text | `javax.security.auth.x500.X500Principal` |
+//!
+//! Mirrors: `org.apache.zookeeper.common` (its X.509 part).
+
+pub mod jks_file_loader;
+pub mod key_store_file_type;
+pub mod pem_file_loader;
+pub mod pkcs12_file_loader;
+pub mod x500_principal;
+pub mod x509_util;

@@ -1,0 +1,242 @@
+//! The secure client port's settings: `secureClientPort` /
+//! `secureClientPortAddress` and the `ssl.*` keys (zoo.cfg keys or `-D`
+//! flags, read as the `zookeeper.ssl.*` system properties), turned into a
+//! ready TLS server config at startup. A key store or trust store that
+//! cannot be used (missing file, wrong password, no key, a certificate
+//! out of its validity period, a key that does not match its
+//! certificate) stops startup with a config error naming the key, the
+//! file and the reason.
+//!
+//! Runs once, on the main thread, while `ServerConfig` is built.
+//!
+//! Mirrors: the reads of `ClientX509Util` / `X509Util` /
+//! `SSLContextAndOptions` and `QuorumPeerConfig.configureSSLAuth`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use log::{info, warn};
+
+use super::config_error::ConfigError;
+use super::system_properties::{parse_int, SystemProperties};
+use crate::common::key_store_file_type::KeyStoreFileType;
+use crate::common::x509_util::{self, ClientAuth, ServerTlsParams};
+
+/// Java's default `ssl.protocol` (3.8): the one version enabled unless
+/// `ssl.enabledProtocols` lists others.
+pub const DEFAULT_PROTOCOL: &str = "TLSv1.2";
+/// `X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS`.
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 5000;
+
+/// The `ssl.*` keys of the client port this server honours (their
+/// `zookeeper.` form); `security_keys` refuses the rest.
+pub const HONOURED_SSL_KEYS: &[&str] = &[
+    "zookeeper.ssl.keyStore.location",
+    "zookeeper.ssl.keyStore.password",
+    "zookeeper.ssl.keyStore.passwordPath",
+    "zookeeper.ssl.keyStore.type",
+    "zookeeper.ssl.trustStore.location",
+    "zookeeper.ssl.trustStore.password",
+    "zookeeper.ssl.trustStore.passwordPath",
+    "zookeeper.ssl.trustStore.type",
+    "zookeeper.ssl.clientAuth",
+    "zookeeper.ssl.protocol",
+    "zookeeper.ssl.enabledProtocols",
+    "zookeeper.ssl.ciphersuites",
+    "zookeeper.ssl.handshakeDetectionTimeoutMillis",
+    // Server-side these only matter for client hostname checks, which are
+    // off for the client port unless clientHostnameVerification is true
+    // (refused); the JDK/OpenSSL engine choice changes nothing we do.
+    "zookeeper.ssl.hostnameVerification",
+    "zookeeper.ssl.allowReverseDnsLookup",
+    "zookeeper.ssl.sslProvider",
+];
+
+/// The secure client port, ready to accept.
+#[derive(Clone)]
+pub struct ClientTls {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// The TLS server side (key, chain, client verifier, versions, suites).
+    pub server_config: Arc<rustls::ServerConfig>,
+    /// `ssl.clientAuth`.
+    pub client_auth: ClientAuth,
+    /// `ssl.handshakeDetectionTimeoutMillis`: how long a handshake may take.
+    pub handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("address", &self.address)
+            .field("client_auth", &self.client_auth)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish()
+    }
+}
+
+fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+    let key = key.strip_prefix("zookeeper.").unwrap_or(key);
+    ConfigError::InvalidValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// `X509Util.getPasswordFromConfigPropertyOrFile`: the password file wins;
+/// one line separator at its end is dropped.
+fn password(system: &SystemProperties, store: &str) -> Result<String, ConfigError> {
+    let path_key = format!("zookeeper.ssl.{}.passwordPath", store);
+    match system.get(&path_key).filter(|p| !p.is_empty()) {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid(
+                    &path_key,
+                    path,
+                    format!("cannot read the password file: {}", e),
+                )
+            })?;
+            Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
+        }
+        None => Ok(system
+            .get(&format!("zookeeper.ssl.{}.password", store))
+            .unwrap_or("")
+            .to_string()),
+    }
+}
+
+/// One store's file, loaded; `None` when its location is not set.
+fn load(
+    system: &SystemProperties,
+    store: &str,
+    trust: bool,
+) -> Result<Option<crate::common::key_store_file_type::StoreContents>, ConfigError> {
+    let location_key = format!("zookeeper.ssl.{}.location", store);
+    let Some(location) = system.get(&location_key).filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let type_key = format!("zookeeper.ssl.{}.type", store);
+    let kind = KeyStoreFileType::from_property_value_or_file_name(system.get(&type_key), location)
+        .map_err(|e| match system.get(&type_key) {
+            Some(t) if !t.is_empty() => invalid(&type_key, t, e),
+            _ => invalid(&location_key, location, e),
+        })?;
+    let password = password(system, store)?;
+    x509_util::load_store(&PathBuf::from(location), &password, kind, trust)
+        .map(Some)
+        .map_err(|e| invalid(&location_key, location, e))
+}
+
+/// Builds the secure client port from the system properties, when
+/// `secure_address` (secureClientPort) is set.
+pub fn client_tls(
+    secure_address: Option<SocketAddr>,
+    system: &SystemProperties,
+) -> Result<Option<ClientTls>, ConfigError> {
+    let Some(address) = secure_address else {
+        return Ok(None);
+    };
+    let key_location = "zookeeper.ssl.keyStore.location";
+    let key_store = load(system, "keyStore", false)?.ok_or_else(|| {
+        invalid(
+            key_location,
+            "",
+            "must be set when secureClientPort is set (the server needs a certificate)",
+        )
+    })?;
+    let location = system.get(key_location).unwrap_or("");
+    let (chain, key) =
+        x509_util::key_and_chain(&key_store).map_err(|e| invalid(key_location, location, e))?;
+    x509_util::check_validity(&chain[0]).map_err(|e| invalid(key_location, location, e))?;
+    let auth_key = "zookeeper.ssl.clientAuth";
+    let auth_value = system.get(auth_key).unwrap_or("");
+    let client_auth = ClientAuth::from_property_value(auth_value)
+        .map_err(|e| invalid(auth_key, auth_value, e))?;
+    let trusted = match load(system, "trustStore", true)? {
+        Some(store) => store.trusted.into_iter().map(Into::into).collect(),
+        None => Vec::new(),
+    };
+    let trust_location = system
+        .get("zookeeper.ssl.trustStore.location")
+        .unwrap_or("");
+    if client_auth != ClientAuth::None && trusted.is_empty() {
+        return Err(invalid(
+            "zookeeper.ssl.trustStore.location",
+            trust_location,
+            format!("ssl.clientAuth={:?} needs a trust store with trusted certificates to check clients with", client_auth).to_lowercase(),
+        ));
+    }
+    let protocol = system
+        .get("zookeeper.ssl.protocol")
+        .unwrap_or(DEFAULT_PROTOCOL);
+    let protocols_key = "zookeeper.ssl.enabledProtocols";
+    let names: Vec<&str> = match system.get(protocols_key) {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => vec![protocol],
+    };
+    let mut versions = Vec::new();
+    for name in &names {
+        let version =
+            x509_util::protocol_version(name).map_err(|e| match system.get(protocols_key) {
+                Some(list) => invalid(protocols_key, list, e),
+                None => invalid("zookeeper.ssl.protocol", protocol, e),
+            })?;
+        versions.push(version);
+    }
+    let suites_key = "zookeeper.ssl.ciphersuites";
+    let configured: Option<Vec<String>> = system.get(suites_key).map(|l| {
+        l.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let tls13 = versions
+        .iter()
+        .any(|v| v.version == rustls::ProtocolVersion::TLSv1_3);
+    let suites = x509_util::suites_for(configured.as_deref(), tls13)
+        .map_err(|e| invalid(suites_key, system.get(suites_key).unwrap_or(""), e))?;
+    let timeout_key = "zookeeper.ssl.handshakeDetectionTimeoutMillis";
+    let timeout_ms = match system.get(timeout_key) {
+        None => DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        Some(text) => match parse_int(text) {
+            Some(ms) if ms >= 1 => ms as u64,
+            Some(ms) => {
+                warn!(
+                    "Invalid value for {}: {}, using the default value of {}",
+                    timeout_key, ms, DEFAULT_HANDSHAKE_TIMEOUT_MS
+                );
+                DEFAULT_HANDSHAKE_TIMEOUT_MS
+            }
+            None => return Err(invalid(timeout_key, text, "not a 32-bit decimal integer")),
+        },
+    };
+    let params = ServerTlsParams {
+        chain,
+        key,
+        trusted,
+        client_auth,
+        versions,
+        suites,
+    };
+    let server_config =
+        x509_util::server_config(params).map_err(|e| invalid(key_location, location, e))?;
+    info!(
+        "secure client port {}: TLS with {} (client auth {:?})",
+        address,
+        names.join(","),
+        client_auth
+    );
+    Ok(Some(ClientTls {
+        address,
+        server_config,
+        client_auth,
+        handshake_timeout: Duration::from_millis(timeout_ms),
+    }))
+}

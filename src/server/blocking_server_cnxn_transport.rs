@@ -1,0 +1,269 @@
+//! The bytes on a client connection's socket: plain, or TLS. The
+//! connection code above works in plaintext frames either way; this file
+//! is the only place that knows the difference.
+//!
+//! Plain: `recv` into the input buffer, non-blocking `send` from the
+//! output buffer (as before TLS existed: nothing is added per connection).
+//!
+//! TLS (the secure client port): one rustls server session per
+//! connection, behind a mutex, boxed so a plain connection pays one
+//! pointer. The connection's own thread runs the handshake before the
+//! first frame ([`TlsTransport::handshake`], bounded by
+//! `ssl.handshakeDetectionTimeoutMillis`). Afterwards the reader `recv`s
+//! ciphertext without holding the lock, then locks to decrypt it into its
+//! input buffer; producers lock it (under the output lock: output, then
+//! TLS, never the other way) to encrypt their frames and write the
+//! records with non-blocking sends. A full socket is left to the shared
+//! flusher exactly as for plain sockets, since rustls keeps the records it
+//! could not write.
+//!
+//! Mirrors: the `SslHandler` part of `NettyServerCnxnFactory`'s channel
+//! pipeline (Java runs TLS as a Netty handler in front of
+//! `NettyServerCnxn`).
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::CertificateDer;
+use rustls::{ServerConfig, ServerConnection};
+
+use super::threads::lock;
+
+/// Ciphertext read per `recv` (one TLS record at most is ~16 KiB).
+const CIPHER_CHUNK: usize = 16 * 1024 + 256;
+
+/// A blocking `recv` (the socket's read timeout applies); EOF is
+/// `UnexpectedEof`.
+pub(super) fn recv(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid, writable memory of `buf.len()` bytes.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n > 0 {
+            return Ok(n as usize);
+        }
+        if n == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// A non-blocking `send` (no SIGPIPE); `WouldBlock` when the socket is full.
+pub(super) fn send(fd: i32, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is a valid, initialized slice for the whole call.
+        let n = unsafe {
+            libc::send(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// The socket as rustls's writer: non-blocking sends.
+struct SendFd(i32);
+
+impl Write for SendFd {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        send(self.0, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a write left behind (see `blocking_server_cnxn_output`).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Sent {
+    /// Everything given was taken and is on the wire.
+    All,
+    /// Some bytes (or records) wait for the socket to drain.
+    WouldBlock,
+    /// The socket or the session is broken.
+    Failed,
+}
+
+/// One connection's TLS session (see the module doc).
+pub(super) struct TlsTransport {
+    session: Mutex<ServerConnection>,
+    handshake_timeout: Duration,
+}
+
+impl TlsTransport {
+    pub(super) fn new(
+        config: Arc<ServerConfig>,
+        handshake_timeout: Duration,
+    ) -> io::Result<TlsTransport> {
+        let session = ServerConnection::new(config).map_err(io::Error::other)?;
+        Ok(TlsTransport {
+            session: Mutex::new(session),
+            handshake_timeout,
+        })
+    }
+
+    /// Runs the handshake to its end on the connection's own thread (the
+    /// socket's read timeout is short; the deadline bounds the whole).
+    pub(super) fn handshake(&self, fd: i32) -> io::Result<()> {
+        let deadline = Instant::now() + self.handshake_timeout;
+        let mut cipher = vec![0u8; CIPHER_CHUNK];
+        loop {
+            let mut s = lock(&self.session);
+            while s.wants_write() {
+                match s.write_tls(&mut SendFd(fd)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        drop(s);
+                        wait_writable(fd, deadline)?;
+                        s = lock(&self.session);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !s.is_handshaking() {
+                return Ok(());
+            }
+            drop(s);
+            let n = match recv(fd, &mut cipher) {
+                Ok(n) => n,
+                Err(e) if is_timeout(&e) && Instant::now() < deadline => continue,
+                Err(e) if is_timeout(&e) => {
+                    return Err(io::Error::new(
+                        ErrorKind::TimedOut,
+                        "the TLS handshake did not finish in time",
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
+            self.feed(fd, &cipher[..n])?;
+        }
+    }
+
+    /// Hands received ciphertext to the session; on a protocol error the
+    /// alert rustls queued is sent before the error is returned.
+    fn feed(&self, fd: i32, mut cipher: &[u8]) -> io::Result<()> {
+        let mut s = lock(&self.session);
+        while !cipher.is_empty() {
+            s.read_tls(&mut cipher)?;
+            if let Err(e) = s.process_new_packets() {
+                let _ = s.write_tls(&mut SendFd(fd));
+                return Err(io::Error::new(ErrorKind::InvalidData, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads plaintext into `buf`'s end, up to `room` bytes: what the
+    /// session holds already, else one blocking `recv` of ciphertext
+    /// (without the lock) first. `Ok(0)` never happens: the peer's
+    /// close_notify or FIN is `UnexpectedEof`. Returns the bytes added
+    /// and whether the session has records to send (a key update reply).
+    pub(super) fn read_plain(
+        &self,
+        fd: i32,
+        buf: &mut Vec<u8>,
+        room: usize,
+    ) -> io::Result<(usize, bool)> {
+        let mut cipher = [0u8; CIPHER_CHUNK];
+        loop {
+            {
+                let mut s = lock(&self.session);
+                let start = buf.len();
+                buf.resize(start + room, 0);
+                let got = s.reader().read(&mut buf[start..]);
+                buf.truncate(start + *got.as_ref().unwrap_or(&0));
+                match got {
+                    Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => return Ok((n, s.wants_write())),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let n = recv(fd, &mut cipher)?;
+            self.feed(fd, &cipher[..n])?;
+        }
+    }
+
+    /// Encrypts `plain` and writes the records: `taken` gets how much of
+    /// `plain` the session took (it buffers a bounded amount).
+    pub(super) fn send_plain(&self, fd: i32, plain: &[u8], taken: &mut usize) -> Sent {
+        let mut s = lock(&self.session);
+        loop {
+            if *taken < plain.len() {
+                match s.writer().write(&plain[*taken..]) {
+                    Ok(n) => *taken += n,
+                    Err(_) => return Sent::Failed,
+                }
+            }
+            while s.wants_write() {
+                match s.write_tls(&mut SendFd(fd)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Sent::WouldBlock,
+                    Err(e) => {
+                        log::debug!("TLS send failed: {}", e);
+                        return Sent::Failed;
+                    }
+                }
+            }
+            if *taken == plain.len() {
+                return Sent::All;
+            }
+        }
+    }
+
+    /// Says goodbye (close_notify) if the socket takes it right away.
+    pub(super) fn close_notify(&self, fd: i32) {
+        let mut s = lock(&self.session);
+        s.send_close_notify();
+        while s.wants_write() {
+            if s.write_tls(&mut SendFd(fd)).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// The client's certificate chain, leaf first, if it sent one.
+    pub(super) fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
+        let s = lock(&self.session);
+        s.peer_certificates()
+            .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect())
+    }
+}
+
+/// The socket's read timeout ran out.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Waits until `fd` takes more bytes or `deadline` passes.
+fn wait_writable(fd: i32, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            ErrorKind::TimedOut,
+            "the TLS handshake did not finish in time",
+        ));
+    }
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd, `nfds` 1.
+    unsafe { libc::poll(&mut pfd, 1, ms) };
+    Ok(())
+}
