@@ -358,7 +358,11 @@ fn start_secure_port(
 ) -> Result<Option<ServerCnxnFactory>, String> {
     let Some(tls) = zks.config().client_tls.clone() else { return Ok(None) };
     let listener = ServerCnxnFactory::bind_listener(tls.address).map_err(|e| e.to_string())?;
-    let acceptor = TlsAcceptor { config: tls.server_config, handshake_timeout: tls.handshake_timeout };
+    let acceptor = TlsAcceptor {
+        config: tls.server_config,
+        handshake_timeout: tls.handshake_timeout,
+        x509_super_user: tls.x509_super_user.map(Into::into),
+    };
     let secure = ServerCnxnFactory::from_listener(listener, limits, zks.clone())
         .map_err(|e| e.to_string())?
         .with_tls(acceptor, factory.registry().clone());

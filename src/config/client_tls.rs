@@ -65,6 +65,9 @@ pub struct ClientTls {
     pub client_auth: ClientAuth,
     /// `ssl.handshakeDetectionTimeoutMillis`: how long a handshake may take.
     pub handshake_timeout: Duration,
+    /// `X509AuthenticationProvider.superUser`: the certificate subject
+    /// that is also `super`.
+    pub x509_super_user: Option<String>,
 }
 
 impl std::fmt::Debug for ClientTls {
@@ -238,5 +241,8 @@ pub fn client_tls(
         server_config,
         client_auth,
         handshake_timeout: Duration::from_millis(timeout_ms),
+        x509_super_user: system
+            .get("zookeeper.X509AuthenticationProvider.superUser")
+            .map(str::to_string),
     }))
 }

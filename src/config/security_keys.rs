@@ -26,9 +26,13 @@ use super::system_properties::SystemProperties;
 
 /// Authentication providers whose scheme we serve, by Java class name.
 const HONOURED_AUTH_PROVIDERS: &[&str] = &[
+    X509_PROVIDER,
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
 ];
+
+/// Java's x509 provider class.
+pub const X509_PROVIDER: &str = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
 
 /// `serverCnxnFactory` values Java ships: both mean "the client port" to
 /// us (one connection model serves both).
@@ -123,9 +127,6 @@ pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<Str
             true => None,
             false => Some(format!("the connection factory class {}", value.trim())),
         },
-        "zookeeper.X509AuthenticationProvider.superUser" => {
-            Some("an x509 super user (client certificates)".to_string())
-        }
         "zookeeper.DigestAuthenticationProvider.enabled" => {
             (!is_true(value)).then(|| "turning the digest scheme off".to_string())
         }
@@ -142,6 +143,11 @@ pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<Str
 fn client_ssl_verdict(name: &str, value: &str, system: &SystemProperties) -> Option<String> {
     if HONOURED_SSL_KEYS.contains(&name) {
         return None;
+    }
+    if name == "zookeeper.ssl.authProvider" {
+        // The scheme whose provider checks client certificates: ours is x509.
+        return (value.trim() != "x509")
+            .then(|| format!("the TLS authentication scheme {}", value.trim()));
     }
     match name {
         "zookeeper.ssl.crl" | "zookeeper.ssl.ocsp" => {

@@ -221,6 +221,17 @@ impl ServerConfig {
         }
     }
 
+    /// Whether the `x509` scheme is registered: a secure client port
+    /// registers it (Java's `configureSSLAuth`), and so does
+    /// `authProvider.x509`.
+    pub fn x509_enabled(&self) -> bool {
+        self.client_tls.is_some()
+            || self.system_properties.iter().any(|(k, v)| {
+                k.starts_with("zookeeper.authProvider.")
+                    && v.trim() == super::security_keys::X509_PROVIDER
+            })
+    }
+
     /// Reads and validates a zoo.cfg file, without `-D` flags.
     pub fn parse_file(path: &Path) -> Result<ServerConfig, ConfigError> {
         ServerConfig::parse_file_with(path, &SystemProperties::new())

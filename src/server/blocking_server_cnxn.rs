@@ -39,8 +39,10 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use log::{debug, info, warn};
 
 use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
+use super::auth::x509_authentication_provider;
 use super::cnxn_stats::CnxnStats;
 use super::java_concurrent_hash_set;
+use crate::common::x500_principal;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_metrics;
 use super::server_cnxn_factory::{CnxnHandler, CnxnRegistry};
@@ -227,7 +229,7 @@ impl BlockingServerCnxn {
         tls: Option<&TlsAcceptor>,
     ) -> io::Result<Arc<BlockingServerCnxn>> {
         let tls = match tls {
-            Some(t) => Some(Box::new(TlsTransport::new(t.config.clone(), t.handshake_timeout)?)),
+            Some(t) => Some(Box::new(TlsTransport::new(t.config.clone(), t.handshake_timeout, t.x509_super_user.clone())?)),
             None => None,
         };
         let remote = stream.peer_addr()?;
@@ -331,14 +333,22 @@ impl BlockingServerCnxn {
         let Some(tls) = &self.tls else { return Ok(()) };
         tls.handshake(self.stream.as_raw_fd()).map_err(ReadEnd::Handshake)?;
         if let Some(chain) = tls.peer_certificates() {
-            self.certificate_accepted(&chain);
+            self.certificate_accepted(&chain, tls.x509_super_user())?;
         }
         Ok(())
     }
 
-    /// A client certificate passed the handshake's checks.
-    fn certificate_accepted(&self, chain: &[rustls::pki_types::CertificateDer<'static>]) {
-        debug!("client {} presented a certificate chain of {}", self.remote, chain.len());
+    /// A client certificate passed the handshake's checks (its chain leads
+    /// to the trust store): its subject becomes the `x509` identity.
+    fn certificate_accepted(&self, chain: &[rustls::pki_types::CertificateDer<'static>], super_user: Option<&str>) -> Result<(), ReadEnd> {
+        let Some(leaf) = chain.first() else { return Ok(()) };
+        let subject = x500_principal::subject_name(leaf)
+            .map_err(|e| ReadEnd::Handshake(io::Error::new(ErrorKind::InvalidData, e)))?;
+        for id in x509_authentication_provider::identities(&subject, super_user) {
+            info!("Authenticated Id '{}' for Scheme '{}'", id.id, id.scheme);
+            self.add_auth_info(id);
+        }
+        Ok(())
     }
 
     /// True on the thread serving this connection.
@@ -632,6 +642,8 @@ pub struct TlsAcceptor {
     pub config: Arc<rustls::ServerConfig>,
     /// How long one handshake may take.
     pub handshake_timeout: Duration,
+    /// `X509AuthenticationProvider.superUser`.
+    pub x509_super_user: Option<Arc<str>>,
 }
 
 /// `len` + serialized parts, as one frame.

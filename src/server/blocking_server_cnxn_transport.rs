@@ -101,18 +101,27 @@ pub(super) enum Sent {
 pub(super) struct TlsTransport {
     session: Mutex<ServerConnection>,
     handshake_timeout: Duration,
+    /// The certificate subject that is also `super`.
+    x509_super_user: Option<Arc<str>>,
 }
 
 impl TlsTransport {
     pub(super) fn new(
         config: Arc<ServerConfig>,
         handshake_timeout: Duration,
+        x509_super_user: Option<Arc<str>>,
     ) -> io::Result<TlsTransport> {
         let session = ServerConnection::new(config).map_err(io::Error::other)?;
         Ok(TlsTransport {
             session: Mutex::new(session),
             handshake_timeout,
+            x509_super_user,
         })
+    }
+
+    /// `X509AuthenticationProvider.superUser`, if set.
+    pub(super) fn x509_super_user(&self) -> Option<&str> {
+        self.x509_super_user.as_deref()
     }
 
     /// Runs the handshake to its end on the connection's own thread (the

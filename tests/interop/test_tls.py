@@ -82,3 +82,138 @@ def test_harmless_values_serve(case, outcomes):
     for impl in IMPLS:
         outcome = outcomes[(impl, case.name)]
         assert outcome.behaviour() == Serves(), "%s: %s" % (impl, describe(outcome))
+
+
+# ---- the secure client port, Java 3.8.0 and ours -------------------------
+
+import os
+import ssl
+import subprocess
+import time
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoAuthError
+from kazoo.security import make_acl
+
+from conftest import free_port, need
+
+PASSWORD = "secret"
+CLIENT_SUBJECT = "CN=zk client,O=Acme\\, Inc.,C=US"   # as Java prints it (RFC 2253)
+
+MAKE_CERTS = r"""
+set -e
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj "/CN=Test CA" -days 2
+openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/C=US/O=Acme, Inc./CN=zk client"
+printf "extendedKeyUsage=clientAuth\n" > client.ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -out server.p12 -passout pass:{pw}
+openssl pkcs12 -export -in client.pem -inkey client.key -certfile ca.pem -out client.p12 -passout pass:{pw}
+keytool -importkeystore -noprompt -srckeystore server.p12 -srcstoretype PKCS12 -srcstorepass {pw} \
+    -destkeystore server.jks -deststoretype JKS -deststorepass {pw}
+keytool -importkeystore -noprompt -srckeystore client.p12 -srcstoretype PKCS12 -srcstorepass {pw} \
+    -destkeystore client.jks -deststoretype JKS -deststorepass {pw}
+keytool -importcert -noprompt -alias ca -file ca.pem -keystore trust.jks -storetype JKS -storepass {pw}
+keytool -importcert -noprompt -alias ca -file ca.pem -keystore trust.p12 -storetype PKCS12 -storepass {pw}
+""".format(pw=PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """A CA, a server certificate for localhost/127.0.0.1 and a client
+    certificate, as PEM, PKCS#12 and JKS files made here."""
+    import shutil
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    need(shutil.which("keytool") is not None, "keytool is not installed")
+    d = tmp_path_factory.mktemp("certs")
+    subprocess.run(["bash", "-c", MAKE_CERTS], cwd=d, check=True, capture_output=True)
+    return d
+
+
+def tls_cfg(certs, port, key_store="server.jks", trust_store="trust.jks", **extra):
+    cfg = {
+        "secureClientPort": str(port),
+        "secureClientPortAddress": "127.0.0.1",
+        "serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
+        "ssl.keyStore.location": str(certs / key_store),
+        "ssl.keyStore.password": PASSWORD,
+        "ssl.trustStore.location": str(certs / trust_store),
+        "ssl.trustStore.password": PASSWORD,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def tls_client(certs, port, with_cert=True):
+    kw = dict(use_ssl=True, ca=str(certs / "ca.pem"), verify_certs=True)
+    if with_cert:
+        kw.update(certfile=str(certs / "client.pem"), keyfile=str(certs / "client.key"))
+    return KazooClient(hosts="localhost:%d" % port, timeout=10, **kw)
+
+
+def wait_tls_port(port, deadline=30.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("secure port %d never opened" % port)
+
+
+import socket  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tls_server(impl, certs, server_factory):
+    port = free_port()
+    srv = server_factory(impl, "tls", tls_cfg(certs, port))
+    wait_tls_port(port)
+    srv.secure_port = port
+    return srv
+
+
+def test_kazoo_over_tls_crud_watch_and_x509_acl(tls_server, certs, impl):
+    zk = tls_client(certs, tls_server.secure_port)
+    zk.start(timeout=30)
+    try:
+        zk.create("/tls", b"v1")
+        seen = []
+        zk.get("/tls", watch=lambda event: seen.append(event.type))
+        zk.set("/tls", b"v2")
+        assert zk.get("/tls")[0] == b"v2"
+        end = time.monotonic() + 10
+        while not seen and time.monotonic() < end:
+            time.sleep(0.05)
+        assert seen == ["CHANGED"]
+        # The certificate's subject is this session's x509 identity.
+        zk.create("/tls/mine", b"secret", acl=[make_acl("x509", CLIENT_SUBJECT, all=True)])
+        assert zk.get("/tls/mine")[0] == b"secret"
+        assert zk.get_acls("/tls/mine")[0][0].id.id == CLIENT_SUBJECT
+        plain = KazooClient(hosts=tls_server.hosts, timeout=10)
+        plain.start(timeout=30)
+        try:
+            with pytest.raises(NoAuthError):
+                plain.get("/tls/mine")
+        finally:
+            plain.stop()
+        zk.delete("/tls", recursive=True)
+    finally:
+        zk.stop()
+
+
+def test_a_client_without_certificate_is_refused(tls_server, certs, impl):
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    refused = False
+    with socket.create_connection(("127.0.0.1", tls_server.secure_port), timeout=10) as raw:
+        try:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                # TLS 1.2: the handshake fails; 1.3: the first read does.
+                s.sendall(b"\x00\x00\x00\x2d" + b"\x00" * 45)
+                refused = s.recv(100) == b""
+        except (ssl.SSLError, ConnectionError, OSError):
+            refused = True
+    assert refused, "%s served a client without a certificate under ssl.clientAuth=need" % impl

@@ -8,7 +8,7 @@
 //!
 //! The registry knows the built-in schemes `ip` and `digest` (Java also
 //! loads `zookeeper.authProvider.*` classes; we have no plug-ins, and no
-//! SASL or x509).
+//! SASL); `x509` is registered with a secure client port).
 //!
 //! Mirrors: `org.apache.zookeeper.server.auth.ProviderRegistry`,
 //! `AuthenticationProvider`, `util.AuthUtil`.
@@ -16,6 +16,7 @@
 pub mod acl;
 pub mod digest_authentication_provider;
 pub mod ip_authentication_provider;
+pub mod x509_authentication_provider;
 
 use std::net::IpAddr;
 
@@ -29,13 +30,15 @@ pub enum Scheme {
     Ip,
     /// `digest`: `user:password`, SHA1 + base64.
     Digest,
+    /// `x509`: a client certificate's subject (secure client port).
+    X509,
 }
 
 impl Scheme {
     /// Whether ids of this scheme are "authenticated" users, i.e. what an
     /// `auth` ACL entry expands to (digest yes, ip no).
     pub fn is_authenticated(self) -> bool {
-        matches!(self, Scheme::Digest)
+        matches!(self, Scheme::Digest | Scheme::X509)
     }
 
     /// Whether `id` is well formed for this scheme (for ACL entries).
@@ -43,6 +46,7 @@ impl Scheme {
         match self {
             Scheme::Ip => ip_authentication_provider::is_valid(id),
             Scheme::Digest => digest_authentication_provider::is_valid(id),
+            Scheme::X509 => x509_authentication_provider::is_valid(id),
         }
     }
 
@@ -51,13 +55,14 @@ impl Scheme {
         match self {
             Scheme::Ip => ip_authentication_provider::matches(id, acl_expr),
             Scheme::Digest => digest_authentication_provider::matches(id, acl_expr),
+            Scheme::X509 => x509_authentication_provider::matches(id, acl_expr),
         }
     }
 
     /// The user name shown by whoAmI.
     pub fn user_name(self, id: &str) -> String {
         match self {
-            Scheme::Ip => id.to_string(),
+            Scheme::Ip | Scheme::X509 => id.to_string(),
             Scheme::Digest => digest_authentication_provider::user_name(id),
         }
     }
@@ -76,12 +81,21 @@ pub enum AuthOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct ProviderRegistry {
     digest: DigestAuthenticationProvider,
+    /// The `x509` scheme is registered (a secure client port, or
+    /// `authProvider.x509`), as Java registers its provider.
+    x509: bool,
 }
 
 impl ProviderRegistry {
     /// The built-in providers; `super_digest` enables the super user.
     pub fn new(super_digest: Option<String>) -> ProviderRegistry {
-        ProviderRegistry { digest: DigestAuthenticationProvider::new(super_digest) }
+        ProviderRegistry { digest: DigestAuthenticationProvider::new(super_digest), x509: false }
+    }
+
+    /// Registers the `x509` scheme.
+    pub fn with_x509(mut self, enabled: bool) -> ProviderRegistry {
+        self.x509 = enabled;
+        self
     }
 
     /// The provider for `scheme`, if there is one.
@@ -89,6 +103,7 @@ impl ProviderRegistry {
         match scheme {
             "ip" => Some(Scheme::Ip),
             "digest" => Some(Scheme::Digest),
+            x509_authentication_provider::SCHEME if self.x509 => Some(Scheme::X509),
             _ => None,
         }
     }
@@ -101,7 +116,8 @@ impl ProviderRegistry {
                 scheme: "ip".into(),
                 id: ip_authentication_provider::host_address(remote),
             }]),
-            None => AuthOutcome::Failed,
+            // An addauth cannot bring a certificate: the handshake did.
+            Some(Scheme::X509) | None => AuthOutcome::Failed,
         }
     }
 
