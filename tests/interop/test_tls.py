@@ -95,7 +95,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
-from conftest import free_port, need
+from conftest import ZKCLI, free_port, need
 
 PASSWORD = "secret"
 CLIENT_SUBJECT = "CN=zk client,O=Acme\\, Inc.,C=US"   # as Java prints it (RFC 2253)
@@ -217,3 +217,116 @@ def test_a_client_without_certificate_is_refused(tls_server, certs, impl):
         except (ssl.SSLError, ConnectionError, OSError):
             refused = True
     assert refused, "%s served a client without a certificate under ssl.clientAuth=need" % impl
+
+
+ZKCLI_SCRIPT = """ls /
+create /zkcli-tls hello
+get /zkcli-tls
+setAcl /zkcli-tls x509:CN=zk client,O=Acme\\\\, Inc.,C=US:cdrwa
+getAcl /zkcli-tls
+get /zkcli-tls
+whoami
+delete /zkcli-tls
+quit
+"""
+
+
+def zkcli_tls(certs, port, script):
+    """Debian's zkCli.sh over TLS, as Java's docs configure it (Netty
+    client socket, keystore and truststore properties); the classpath
+    adds the Netty jars Debian's manifest leaves out."""
+    need(ZKCLI.exists(), "zkCli.sh not installed: %s" % ZKCLI)
+    jars = ["/etc/zookeeper/conf", "/usr/share/java/zookeeper.jar",
+            "/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"]
+    flags = ("-cp %s -Dzookeeper.client.secure=true "
+             "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty "
+             "-Dzookeeper.ssl.keyStore.location=%s -Dzookeeper.ssl.keyStore.password=%s "
+             "-Dzookeeper.ssl.trustStore.location=%s -Dzookeeper.ssl.trustStore.password=%s"
+             % (":".join(jars), certs / "client.jks", PASSWORD, certs / "trust.jks", PASSWORD))
+    env = dict(os.environ, CLIENT_JVMFLAGS=flags)
+    proc = subprocess.run([str(ZKCLI), "-server", "localhost:%d" % port], input=script, env=env,
+                          capture_output=True, text=True, timeout=180)
+    keep = [line for line in proc.stdout.splitlines()
+            if line and not line.startswith(("Connecting", "Welcome", "JLine", "WATCHER", "WatchedEvent"))]
+    return keep
+
+
+def test_zkcli_over_tls_acl_and_whoami(tls_server, certs, impl, crosscheck):
+    lines = zkcli_tls(certs, tls_server.secure_port, ZKCLI_SCRIPT)
+    text = "\n".join(lines)
+    assert "x509: " + CLIENT_SUBJECT in lines, text
+    assert "ip: 127.0.0.1" in lines, text
+    assert lines.count("hello") == 2, text
+    crosscheck.check("zkCli transcript", lines)
+
+
+@pytest.mark.parametrize("stores", [("server.p12", "trust.p12"), ("serverkey.pem", "ca.pem")],
+                         ids=["pkcs12", "pem"])
+def test_other_store_formats(stores, certs, impl, server_factory):
+    """PKCS#12 and PEM key and trust stores, type told by the file name."""
+    # Key first: Java 3.8.0's PEM reader fails on a key after the chain.
+    (certs / "serverkey.pem").write_bytes((certs / "server.key").read_bytes()
+                                          + (certs / "server.pem").read_bytes())
+    port = free_port()
+    cfg = tls_cfg(certs, port, key_store=stores[0], trust_store=stores[1])
+    if stores[0].endswith(".pem"):
+        # Java reads a PEM key as encrypted whenever a password is set.
+        del cfg["ssl.keyStore.password"], cfg["ssl.trustStore.password"]
+    srv = server_factory(impl, "tls-" + stores[0].split(".")[1], cfg)
+    try:
+        wait_tls_port(port)
+        zk = tls_client(certs, port)
+        zk.start(timeout=30)
+        try:
+            zk.create("/fmt", b"x")
+            assert zk.get("/fmt")[0] == b"x"
+        finally:
+            zk.stop()
+    finally:
+        srv.stop()
+
+
+def store_cases(certs):
+    """(name, zoo.cfg lines, key our message must name, words it must show)."""
+    jks, trust = certs / "server.jks", certs / "trust.jks"
+    mismatched = certs / "mismatched.pem"
+    mismatched.write_bytes((certs / "client.key").read_bytes() + (certs / "server.pem").read_bytes())
+    return [
+        ("wrong_keystore_password", {"ssl.keyStore.password": "wrong"},
+         "ssl.keyStore.location", [str(jks), "password"]),
+        ("missing_keystore", {"ssl.keyStore.location": str(certs / "absent.jks")},
+         "ssl.keyStore.location", [str(certs / "absent.jks"), "No such file"]),
+        ("wrong_truststore_password", {"ssl.trustStore.password": "wrong"},
+         "ssl.trustStore.location", [str(trust), "password"]),
+        ("key_does_not_match_certificate",
+         {"ssl.keyStore.location": str(mismatched), "ssl.keyStore.password": ""},
+         "ssl.keyStore.location", [str(mismatched), "do not make a usable pair"]),
+        ("unknown_store_type", {"ssl.keyStore.location": str(certs / "server.keystore")},
+         "ssl.keyStore.location", ["store type"]),
+        ("no_truststore_under_clientAuth_need", {"ssl.trustStore.location": ""},
+         "ssl.trustStore.location", ["needs a trust store"]),
+        ("cbc_suite", {"ssl.ciphersuites": "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
+         "ssl.ciphersuites", ["not available"]),
+        ("old_protocol", {"ssl.enabledProtocols": "TLSv1.1"}, "ssl.enabledProtocols", ["TLSv1.1"]),
+    ]
+
+
+STORE_CASE_NAMES = ["wrong_keystore_password", "missing_keystore", "wrong_truststore_password",
+                    "key_does_not_match_certificate", "unknown_store_type",
+                    "no_truststore_under_clientAuth_need", "cbc_suite", "old_protocol"]
+
+
+@pytest.mark.parametrize("name", STORE_CASE_NAMES)
+def test_unusable_tls_settings_stop_startup(name, certs, tmp_path):
+    """Java 3.8.0 logs these and serves on (plaintext only, or a secure
+    port whose handshakes fail); ours stops with exit 2 naming the key,
+    the file and the reason: nothing that asked for TLS runs without it."""
+    require_impl("rust")
+    _, changes, key, words = next(c for c in store_cases(certs) if c[0] == name)
+    cfg = tls_cfg(certs, free_port())
+    cfg.update(changes)
+    text = BASE + "".join("%s=%s\n" % kv for kv in cfg.items() if kv[1] != "")
+    outcome = run_case("rust", Case(name, text, Serves(), ours=Exits(EXIT_CONFIG)), tmp_path / "rust")
+    assert outcome.behaviour() == Exits(EXIT_CONFIG), describe(outcome)
+    for word in [key] + words:
+        assert word in outcome.output, "%r not in: %s" % (word, describe(outcome))
