@@ -49,6 +49,7 @@ use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute;
 use zookeeper::server::command::civil_from_unix;
 use zookeeper::server::blocking_server_cnxn::TlsAcceptor;
+use zookeeper::server::cert_file_reloader::CertFileReloader;
 use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
 use zookeeper::server::server_metrics::{metrics, names::DB_INIT_TIME};
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
@@ -341,7 +342,8 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     info!("Received signal {}, shutting down", signal_name(signal));
     exit_on_next_signal(signals);
     endpoints.shutdown();
-    if let Some(secure) = secure {
+    if let Some((secure, reloader)) = secure {
+        drop(reloader);
         secure.shutdown();
     }
     shutdown(&factory, &zks);
@@ -355,11 +357,19 @@ fn start_secure_port(
     zks: &Arc<ZooKeeperServer>,
     factory: &ServerCnxnFactory,
     limits: Limits,
-) -> Result<Option<ServerCnxnFactory>, String> {
+) -> Result<Option<(ServerCnxnFactory, Option<CertFileReloader>)>, String> {
     let Some(tls) = zks.config().client_tls.clone() else { return Ok(None) };
     let listener = ServerCnxnFactory::bind_listener(tls.address).map_err(|e| e.to_string())?;
+    let shared = Arc::new(std::sync::RwLock::new(tls.server_config));
+    let reloader = match zks.config().system_properties.get("zookeeper.client.certReload") {
+        Some(v) if v.trim().eq_ignore_ascii_case("true") => Some(
+            CertFileReloader::start(tls.address, zks.config().system_properties.clone(), shared.clone())
+                .map_err(|e| format!("cannot start the certificate reloader: {}", e))?,
+        ),
+        _ => None,
+    };
     let acceptor = TlsAcceptor {
-        config: tls.server_config,
+        config: shared,
         handshake_timeout: tls.handshake_timeout,
         x509_super_user: tls.x509_super_user.map(Into::into),
     };
@@ -368,7 +378,7 @@ fn start_secure_port(
         .with_tls(acceptor, factory.registry().clone());
     secure.start().map_err(|e| format!("cannot start the secure accept thread: {}", e))?;
     info!("Serving TLS client connections on {}", secure.local_addr());
-    Ok(Some(secure))
+    Ok(Some((secure, reloader)))
 }
 
 /// Clean shutdown, bounded by [`SHUTDOWN_DEADLINE`].

@@ -63,10 +63,6 @@ const PROPERTY_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
         "TLS and plaintext on the client port",
     ),
     (
-        "zookeeper.client.certReload",
-        "reloading client TLS certificates",
-    ),
-    (
         "zookeeper.admin.portUnification",
         "HTTPS on the AdminServer port",
     ),

@@ -229,7 +229,10 @@ impl BlockingServerCnxn {
         tls: Option<&TlsAcceptor>,
     ) -> io::Result<Arc<BlockingServerCnxn>> {
         let tls = match tls {
-            Some(t) => Some(Box::new(TlsTransport::new(t.config.clone(), t.handshake_timeout, t.x509_super_user.clone())?)),
+            Some(t) => {
+                let config = t.config.read().unwrap_or_else(PoisonError::into_inner).clone();
+                Some(Box::new(TlsTransport::new(config, t.handshake_timeout, t.x509_super_user.clone())?))
+            }
             None => None,
         };
         let remote = stream.peer_addr()?;
@@ -638,8 +641,9 @@ impl BlockingServerCnxn {
 /// The secure client port's TLS side, shared by its connections.
 #[derive(Clone)]
 pub struct TlsAcceptor {
-    /// The rustls server config (key, chain, client verifier...).
-    pub config: Arc<rustls::ServerConfig>,
+    /// The rustls server config (key, chain, client verifier...) new
+    /// connections get; `client.certReload` swaps it.
+    pub config: super::cert_file_reloader::SharedTlsConfig,
     /// How long one handshake may take.
     pub handshake_timeout: Duration,
     /// `X509AuthenticationProvider.superUser`.

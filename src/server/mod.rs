@@ -38,5 +38,6 @@ pub mod session_tracker;
 pub mod sync_request_processor;
 pub mod container_manager;
 pub mod blocking_server_cnxn;
+pub mod cert_file_reloader;
 pub mod command;
 pub mod server_cnxn_factory;
