@@ -384,3 +384,34 @@ def test_client_cert_reload_serves_a_renewed_certificate(certs, server_factory, 
         zk.stop()
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("client_auth", ["want", "none"])
+def test_client_auth_want_and_none(client_auth, certs, impl, server_factory):
+    """want: a client may come without a certificate (and is no x509
+    identity); none: no certificate is asked for, so even a client that
+    has one is not x509. Both serve TLS."""
+    port = free_port()
+    srv = server_factory(impl, "tls-" + client_auth,
+                         tls_cfg(certs, port, **{"ssl.clientAuth": client_auth}))
+    try:
+        wait_tls_port(port)
+        with_cert = tls_client(certs, port)
+        with_cert.start(timeout=30)
+        without = tls_client(certs, port, with_cert=False)
+        without.start(timeout=30)
+        try:
+            acl = [make_acl("x509", CLIENT_SUBJECT, all=True), make_acl("world", "anyone", read=True)]
+            with_cert.create("/auth-" + client_auth, b"x", acl=acl)
+            assert without.get("/auth-" + client_auth)[0] == b"x"
+            for zk, is_x509 in ((with_cert, client_auth == "want"), (without, False)):
+                if is_x509:
+                    zk.set("/auth-" + client_auth, b"y")
+                else:
+                    with pytest.raises(NoAuthError):
+                        zk.set("/auth-" + client_auth, b"y")
+        finally:
+            with_cert.stop()
+            without.stop()
+    finally:
+        srv.stop()
