@@ -291,6 +291,12 @@ def store_cases(certs):
     jks, trust = certs / "server.jks", certs / "trust.jks"
     mismatched = certs / "mismatched.pem"
     mismatched.write_bytes((certs / "client.key").read_bytes() + (certs / "server.pem").read_bytes())
+    expired = certs / "expired.pem"
+    if not expired.exists():
+        subprocess.run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey",
+                        "ca.key", "-CAcreateserial", "-out", "expired.cert", "-days", "-1",
+                        "-extfile", "server.ext"], cwd=certs, check=True, capture_output=True)
+        expired.write_bytes((certs / "server.key").read_bytes() + (certs / "expired.cert").read_bytes())
     return [
         ("wrong_keystore_password", {"ssl.keyStore.password": "wrong"},
          "ssl.keyStore.location", [str(jks), "password"]),
@@ -301,6 +307,8 @@ def store_cases(certs):
         ("key_does_not_match_certificate",
          {"ssl.keyStore.location": str(mismatched), "ssl.keyStore.password": ""},
          "ssl.keyStore.location", [str(mismatched), "do not make a usable pair"]),
+        ("expired_certificate", {"ssl.keyStore.location": str(expired), "ssl.keyStore.password": ""},
+         "ssl.keyStore.location", [str(expired), "expired"]),
         ("unknown_store_type", {"ssl.keyStore.location": str(certs / "server.keystore")},
          "ssl.keyStore.location", ["store type"]),
         ("no_truststore_under_clientAuth_need", {"ssl.trustStore.location": ""},
@@ -312,7 +320,7 @@ def store_cases(certs):
 
 
 STORE_CASE_NAMES = ["wrong_keystore_password", "missing_keystore", "wrong_truststore_password",
-                    "key_does_not_match_certificate", "unknown_store_type",
+                    "key_does_not_match_certificate", "expired_certificate", "unknown_store_type",
                     "no_truststore_under_clientAuth_need", "cbc_suite", "old_protocol"]
 
 
