@@ -320,6 +320,9 @@ impl BlockingServerCnxn {
 
     /// Serves the connection to its end, then cleans up (on a worker
     /// thread, see `blocking_server_cnxn_threads`).
+    // Inlined into the worker: one frame fewer above the idle wait, which
+    // keeps an idle connection's stack within its top page.
+    #[inline(always)]
     fn run(self: Arc<Self>) {
         SERVING.with(|s| s.set(self.id));
         let end = match self.tls_handshake() {
@@ -331,7 +334,9 @@ impl BlockingServerCnxn {
     }
 
     /// On the secure port: the TLS handshake, then the client
-    /// certificate's identity (see `x509_identity`).
+    /// certificate's identity. Not inlined: `run`'s frame must stay small,
+    /// an idle connection waits a few frames below it.
+    #[inline(never)]
     fn tls_handshake(&self) -> Result<(), ReadEnd> {
         let Some(tls) = &self.tls else { return Ok(()) };
         tls.handshake(self.stream.as_raw_fd()).map_err(ReadEnd::Handshake)?;
@@ -364,6 +369,7 @@ impl BlockingServerCnxn {
     /// happen here, a few small frames below the thread's start, so an
     /// idle connection keeps only the stack pages down to this point (see
     /// [`Self::sit_idle`]).
+    #[inline(always)]
     fn read_loop(self: &Arc<Self>) -> ReadEnd {
         let fd = self.stream.as_raw_fd();
         let mut input = Input::default();

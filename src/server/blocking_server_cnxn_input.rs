@@ -55,9 +55,7 @@ impl Input {
         let chunk = self.chunk.max(MIN_READ_CHUNK);
         let room = want.max(chunk);
         if let Some(tls) = tls {
-            let (n, reply) = tls.read_plain(fd, &mut self.buf, room)?;
-            self.chunk = next_chunk(chunk, n, n == room);
-            return Ok(reply);
+            return self.read_tls(fd, tls, chunk, room);
         }
         self.buf.reserve(room);
         let spare = self.buf.spare_capacity_mut();
@@ -81,6 +79,15 @@ impl Input {
         unsafe { self.buf.set_len(self.buf.len() + n) };
         self.chunk = next_chunk(chunk, n, filled);
         Ok(false)
+    }
+
+    /// `read_more` through a TLS session (kept out of line, so the plain
+    /// path's frame stays as small as it was).
+    #[inline(never)]
+    fn read_tls(&mut self, fd: i32, tls: &TlsTransport, chunk: usize, room: usize) -> io::Result<bool> {
+        let (n, reply) = tls.read_plain(fd, &mut self.buf, room)?;
+        self.chunk = next_chunk(chunk, n, n == room);
+        Ok(reply)
     }
 
     /// Blocks until at least `n` bytes are available, for at most

@@ -270,6 +270,8 @@ impl BlockingServerCnxn {
 
     /// The TLS session has records of its own to send (after a read):
     /// written now unless a cork holder or the flusher owns the socket.
+    /// Not inlined into the read loop, whose frame must stay small.
+    #[inline(never)]
     pub(super) fn flush_transport(&self) {
         let mut out = lock(&self.out);
         if !out.dead && !out.corked && out.stalled.is_none() {

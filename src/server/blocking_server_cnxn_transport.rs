@@ -30,8 +30,9 @@ use rustls::{ServerConfig, ServerConnection};
 
 use super::threads::lock;
 
-/// Ciphertext read per `recv` (one TLS record at most is ~16 KiB).
-const CIPHER_CHUNK: usize = 16 * 1024 + 256;
+/// Ciphertext read per `recv`: requests are small, and rustls assembles a
+/// record that spans reads; a small chunk keeps the transient heap small.
+const CIPHER_CHUNK: usize = 4096;
 
 /// A blocking `recv` (the socket's read timeout applies); EOF is
 /// `UnexpectedEof`.
@@ -180,13 +181,14 @@ impl TlsTransport {
     /// (without the lock) first. `Ok(0)` never happens: the peer's
     /// close_notify or FIN is `UnexpectedEof`. Returns the bytes added
     /// and whether the session has records to send (a key update reply).
+    #[inline(never)]
     pub(super) fn read_plain(
         &self,
         fd: i32,
         buf: &mut Vec<u8>,
         room: usize,
     ) -> io::Result<(usize, bool)> {
-        let mut cipher = [0u8; CIPHER_CHUNK];
+        let mut cipher = Vec::new();
         loop {
             {
                 let mut s = lock(&self.session);
@@ -201,6 +203,7 @@ impl TlsTransport {
                     Err(e) => return Err(e),
                 }
             }
+            cipher.resize(CIPHER_CHUNK, 0);
             let n = recv(fd, &mut cipher)?;
             self.feed(fd, &cipher[..n])?;
         }
