@@ -56,6 +56,11 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
             || python3 -m pip install --quiet --break-system-packages fusepy \
             || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-fusepy
     fi
+    # test_package.py builds the Debian package with cargo-deb.
+    if ! cargo deb --version >/dev/null 2>&1; then
+        step "installing cargo-deb (cargo install)"
+        cargo install --locked cargo-deb
+    fi
     if ! python3 -c 'import kazoo, pytest' 2>/dev/null; then
         step "installing kazoo and pytest (pip)"
         python3 -m pip install --quiet kazoo pytest \

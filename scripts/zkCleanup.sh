@@ -21,6 +21,12 @@ if [ $# -gt 1 ] && [ "$1" = "--config" ]; then
     ZOOCFGDIR="$2"
     shift 2
 fi
+# Installed by the Debian package (zk-server beside this script): the
+# config in /etc/zookeeper/conf.
+if [ -x "$ZOOBINDIR/zk-server" ]; then
+    ZOOCFGDIR="${ZOOCFGDIR:-/etc/zookeeper/conf}"
+    ZK_RUST_BIN="${ZK_RUST_BIN:-$ZOOBINDIR/zk-server}"
+fi
 ZOOCFGDIR="${ZOOCFGDIR:-$ZOOKEEPER_PREFIX/conf}"
 ZOOCFG="$ZOOCFGDIR/${ZOOCFG:-zoo.cfg}"
 if [ ! -f "$ZOOCFG" ]; then

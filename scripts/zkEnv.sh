@@ -9,6 +9,9 @@
 #                 exists, else <repo>/etc/zookeeper
 #   ZOOCFG        zoo.cfg, joined with ZOOCFGDIR
 #   ZOO_LOG_DIR   <repo>/logs
+#   Installed by the Debian package (zk-server in the same directory):
+#   ZOOCFGDIR /etc/zookeeper/conf, ZOO_LOG_DIR /var/log/zookeeper, and that
+#   zk-server.
 #   $ZOOCFGDIR/zookeeper-env.sh and $ZOOCFGDIR/java.env are sourced when
 #   present, so an existing Java conf dir keeps working.
 # Ours only:
@@ -30,6 +33,15 @@ if [ $# -gt 1 ] && [ "--config" = "$1" ]; then
     shift
     ZOOCFGDIR=$1
     shift
+fi
+
+# Installed by the Debian package (zk-server beside this script, in
+# /usr/share/zookeeper/bin): Debian's places for the config and the logs,
+# where Java's package keeps them.
+if [ -x "$ZOOBINDIR/zk-server" ]; then
+    ZK_SERVER_BIN="${ZK_SERVER_BIN:-$ZOOBINDIR/zk-server}"
+    ZOOCFGDIR="${ZOOCFGDIR:-/etc/zookeeper/conf}"
+    ZOO_LOG_DIR="${ZOO_LOG_DIR:-/var/log/zookeeper}"
 fi
 
 if [ "x$ZOOCFGDIR" = "x" ]; then
