@@ -44,6 +44,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     command -v openssl >/dev/null || missing_pkgs+=(openssl)        # test_tls certificates
     command -v keytool >/dev/null || missing_pkgs+=(default-jre-headless)  # test_tls JKS stores
     [ -f /usr/share/java/netty-codec.jar ] || missing_pkgs+=(libnetty-java)  # Java's TLS port
+    [ -f /usr/share/java/curator-x-discovery.jar ] || missing_pkgs+=(libcurator-discovery-java)
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"
         as_root apt-get update
