@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from conftest import RUST_BIN
 from rawzk import RawZk
 
 SRVR_KEYS = ["Zookeeper version", "Latency min/avg/max", "Received", "Sent",
@@ -245,13 +246,19 @@ def test_envi(ops, crosscheck, impl):
                  "java.class.path", "java.library.path", "java.io.tmpdir", "java.compiler",
                  "os.name", "os.arch", "os.version", "user.name", "user.home", "user.dir",
                  "os.memory.free", "os.memory.max", "os.memory.total"]
-    if impl == "java":
-        assert keys == java_keys
-    else:
-        # No JVM: the java.* and os.memory.* lines are left out on purpose;
-        # the rest keeps Java's order.
-        assert keys == [k for k in java_keys if not k.startswith(("java.", "os.memory."))]
+    # Java's key set and order; ours says in the java.* values what it is.
+    assert keys == java_keys
     env = dict(l.split("=", 1) for l in lines[1:])
+    for key in ("os.memory.free", "os.memory.max", "os.memory.total"):
+        assert re.fullmatch(r"\d+MB", env[key]), (key, env[key])
+    mb = {k: int(env[k][:-2]) for k in ("os.memory.free", "os.memory.max", "os.memory.total")}
+    assert mb["os.memory.free"] <= mb["os.memory.total"] <= mb["os.memory.max"], mb
+    if impl == "rust":
+        assert env["java.version"].startswith("none (zookeeper-rs "), env["java.version"]
+        assert env["java.vendor"] == "zookeeper-rs"
+        assert env["java.class.path"] == str(RUST_BIN.resolve())
+        assert env["java.home"] == str(RUST_BIN.resolve().parent)
+        assert env["java.compiler"] == "<NA>"
     assert env["user.dir"] == str(srv.workdir)
     crosscheck.check("envi", {k: env[k] for k in ("host.name", "os.name", "os.arch", "os.version",
                                                   "user.name", "user.home")})
