@@ -78,6 +78,7 @@ fn apply_container_and_storage(config: &mut ServerConfig, system: &SystemPropert
         };
     config.snapshot_trust_empty = system.get_boolean("zookeeper.snapshot.trust.empty");
     config.datadir_autocreate = system.get_boolean_or("zookeeper.datadir.autocreate", true);
+    config.db_autocreate = system.get_boolean_or("zookeeper.db.autocreate", true);
     config.enforce_quota = system.get_boolean("zookeeper.enforceQuota");
     config.serialize_last_processed_zxid_enabled =
         system.get_boolean_or("zookeeper.serializeLastProcessedZxid.enabled", true);

@@ -146,6 +146,9 @@ pub struct ServerConfig {
     /// `zookeeper.datadir.autocreate` (default true): create a missing
     /// dataDir instead of refusing to start.
     pub datadir_autocreate: bool,
+    /// `zookeeper.db.autocreate` (default true): an empty dataDir is a new,
+    /// trustworthy database (false: only with the `initialize` marker).
+    pub db_autocreate: bool,
     /// `readonlymode.enabled` (JVM property, default false).
     pub read_only_mode_enabled: bool,
     /// `zookeeper.enforceQuota` (default false): reject writes over quota.
@@ -210,6 +213,7 @@ impl ServerConfig {
             client_port_listen_backlog: -1,
             jute_max_buffer_extra_size: DEFAULT_JUTE_MAX_BUFFER,
             datadir_autocreate: true,
+            db_autocreate: true,
             read_only_mode_enabled: false,
             enforce_quota: false,
             serialize_last_processed_zxid_enabled: true,

@@ -53,6 +53,20 @@ fn minimal_config_gets_java_defaults() {
     assert_eq!(c.admin_command_url, "/commands");
     assert_eq!(c.client_port_listen_backlog, -1);
     assert!(c.datadir_autocreate);
+    assert!(c.db_autocreate);
+}
+
+#[test]
+fn autocreate_switches_from_jvm_flags_reach_the_persistence_layer() {
+    use crate::persistence::file_txn_snap_log::DirOptions;
+    let flags = [("zookeeper.db.autocreate", "false"), ("zookeeper.datadir.autocreate", "false")];
+    let c = parse_with(MINIMAL, &flags).unwrap();
+    assert!(!c.db_autocreate && !c.datadir_autocreate);
+    let o = DirOptions::from_config(&c);
+    assert!(!o.autocreate_db && !o.autocreate_dirs);
+    // A zoo.cfg line wins over the flag.
+    let c = parse_with(&format!("{}db.autocreate=true\n", MINIMAL), &flags).unwrap();
+    assert!(DirOptions::from_config(&c).autocreate_db);
 }
 
 #[test]

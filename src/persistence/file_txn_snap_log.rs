@@ -47,7 +47,8 @@ impl Default for DirOptions {
 
 impl DirOptions {
     /// The switches of a configuration (the autocreate ones are system
-    /// properties in Java; here they may also appear in zoo.cfg).
+    /// properties in Java, `-Dzookeeper.db.autocreate=false`; here they
+    /// may also appear in zoo.cfg, which wins).
     pub fn from_config(config: &ServerConfig) -> DirOptions {
         let flag = |key: &str, default: bool| -> bool {
             let long = format!("zookeeper.{}", key);
@@ -57,8 +58,8 @@ impl DirOptions {
             }
         };
         DirOptions {
-            autocreate_dirs: flag("datadir.autocreate", true),
-            autocreate_db: flag("db.autocreate", true),
+            autocreate_dirs: flag("datadir.autocreate", config.datadir_autocreate),
+            autocreate_db: flag("db.autocreate", config.db_autocreate),
             trust_empty_snapshot: config.snapshot_trust_empty,
         }
     }
