@@ -46,6 +46,7 @@ pub mod snapshot_dump;
 pub mod toolkit;
 pub mod txn_format;
 pub mod txn_iterator;
+pub mod txn_log_toolkit;
 pub mod util;
 
 use std::fmt;

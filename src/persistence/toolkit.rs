@@ -7,9 +7,11 @@
 //! zk-server datadir-check <dataDir> [dataLogDir]
 //! zk-server datadir-dump <dataDir> [dataLogDir] [--json]
 //! zk-server purge <dataLogDir> [snapDir] -n <count>
+//! zk-server txnlog-toolkit [-dhrvyc] <log file> (-z <zxid>)   (Java's TxnLogToolkit, see txn_log_toolkit)
 //! ```
 //!
-//! Everything here is read-only except `purge`. Runs on the main thread
+//! Everything here is read-only except `purge` (and the toolkit's recover and
+//! chop modes, which write new files beside the log). Runs on the main thread
 //! before any server starts; `main.rs` calls [`run_tool`] first.
 //!
 //! Mirrors: `org.apache.zookeeper.server.persistence.TxnLogToolkit`,
@@ -36,6 +38,11 @@ use crate::server::data_tree::DataTree;
 /// code, or `None` to let the server start.
 pub fn run_tool(args: &[String]) -> Option<i32> {
     let command = args.get(1)?.as_str();
+    if command == "txnlog-toolkit" {
+        let (stdin, stdout) = (io::stdin(), io::stdout());
+        let (mut input, mut out) = (stdin.lock(), stdout.lock());
+        return Some(super::txn_log_toolkit::main(&args[2..], &mut input, &mut out, &mut io::stderr()));
+    }
     let rest: Vec<&str> = args.iter().skip(2).map(String::as_str).collect();
     let json = rest.contains(&"--json");
     let positional: Vec<&str> = rest.iter().copied().filter(|a| !a.starts_with("--")).collect();
