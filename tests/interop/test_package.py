@@ -386,6 +386,9 @@ def test_switch_from_java_and_back(root, deb, java_debs, tmp_path):
         srvr = wait_serving(port, "the unit's ExecStart", proc=server.proc, log=server.log)
         assert "zookeeper-rs" in srvr, srvr
         assert "Mode: standalone" in root.run("/usr/share/zookeeper/bin/zkServer.sh status")
+        # Java's data tools, installed: the toolkit reads the log Java wrote.
+        dump = root.run("/usr/share/zookeeper/bin/zkTxnLogToolkit.sh /var/lib/zookeeper/version-2/log.1")
+        assert " create /app,config v1," in dump and "EOF reached after" in dump, dump
         client = connect(port)
         try:
             assert snapshot_tree(client) == java_tree
