@@ -4,8 +4,9 @@
 under contention, LeaderLatch and LeaderSelector with the leader's session
 killed, CuratorCache and TreeCache events, an ephemeral PersistentNode across
 a session loss, DistributedAtomicLong, SharedCount, DistributedQueue,
-ServiceDiscovery (curator-x-discovery) and transactions with a failing op,
-and prints what each one observed as normalized lines. Each implementation
+ServiceDiscovery (curator-x-discovery), transactions with a failing op and,
+on the ensemble, Curator's EnsembleTracker (the membership it reads from
+/zookeeper/config), and prints what each one observed as normalized lines. Each implementation
 runs it standalone and on a 3-member ensemble through a follower; the lines
 must be the same as Java's, and Java's must be the outcomes the recipes
 promise (EXPECTED: a test that compared two broken runs would pass).
@@ -69,6 +70,12 @@ EXPECTED = [
     "transaction: after data=t1 version=1 children=[seq-0000000001]",
 ]
 EXPECTED = [line.format(P) for line in EXPECTED]
+# Curator's EnsembleTracker on a 3-member ensemble whose server lines name
+# the client addresses: it reads /zookeeper/config and connects to all three.
+EXPECTED_TRACKER = [
+    "ensemble_tracker: members=[1:PARTICIPANT@127.0.0.1 client, 2:PARTICIPANT@127.0.0.1 client, "
+    "3:PARTICIPANT@127.0.0.1 client] voting=3 version=0x0 config_lines=4 connect_hosts=3",
+]
 
 # Per topology, the lines each implementation printed (Java runs first).
 OBSERVED = {}
@@ -88,19 +95,23 @@ def curator_classpath(tmp_path_factory):
     return "%s:%s" % (out, cp)
 
 
-def run_recipes(classpath, connect, what, log_tail):
+SCENARIOS = ["mutex", "semaphore", "leader_latch", "leader_selector", "curator_cache", "tree_cache",
+             "persistent_node", "atomic_long", "shared_count", "queue", "discovery", "transaction"]
+
+
+def run_recipes(classpath, connect, what, log_tail, scenarios=SCENARIOS):
     cmd = ["java", "-Xmx192m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classpath, "CuratorRecipes",
-           connect]
+           connect, ",".join(scenarios)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, "%s: exit %d\n%s\n%s\n%s" % (what, done.returncode, done.stdout,
                                                               done.stderr[-3000:], log_tail())
     return done.stdout.splitlines()
 
 
-def compare(topology, impl, lines, log_tail):
+def compare(topology, impl, lines, log_tail, expected=EXPECTED):
     OBSERVED.setdefault(topology, {})[impl] = lines
     if impl == "java":
-        assert lines == EXPECTED, "Java 3.8.0 %s: the recipes did not behave as expected:\n%s" % (
+        assert lines == expected, "Java 3.8.0 %s: the recipes did not behave as expected:\n%s" % (
             topology, "\n".join(lines))
     else:
         reference = OBSERVED[topology].get("java", EXPECTED)
@@ -129,5 +140,32 @@ def test_recipes_through_a_follower(impl, curator_classpath, tmp_path):
         lines = run_recipes(curator_classpath, "127.0.0.1:%d" % follower.client_port,
                             "%s ensemble, follower %d" % (impl, FOLLOWER), lambda: report(peers))
         compare("ensemble", impl, lines, lambda: report(peers)[-8000:])
+    finally:
+        stop_all(peers)
+
+
+class TrackedPeer(ZabPeer):
+    """A member whose server lines carry the client address
+    (`server.N=host:quorum:election;host:client`), which is what Curator's
+    EnsembleTracker turns into a connect string."""
+
+    def write_config(self, peers):
+        super().write_config(peers)
+        text = self.cfg.read_text()
+        for p in peers:
+            line = "server.%d=127.0.0.1:%d:%d" % (p.sid, p.quorum_port, p.election_port)
+            text = text.replace(line + "\n", "%s;127.0.0.1:%d\n" % (line, p.client_port))
+        self.cfg.write_text(text)
+
+
+def test_ensemble_tracker(impl, curator_classpath, tmp_path):
+    require_impl(impl)
+    peers = [TrackedPeer(impl, sid, tmp_path / ("s%d" % sid)) for sid in (1, 2, 3)]
+    try:
+        start_ensemble(peers, LEADER)
+        follower = peers[FOLLOWER - 1]
+        lines = run_recipes(curator_classpath, "127.0.0.1:%d" % follower.client_port,
+                            "%s ensemble tracker" % impl, lambda: report(peers), ["ensemble_tracker"])
+        compare("tracker", impl, lines, lambda: report(peers)[-8000:], EXPECTED_TRACKER)
     finally:
         stop_all(peers)

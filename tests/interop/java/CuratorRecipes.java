@@ -87,7 +87,13 @@ public class CuratorRecipes {
         all.put("queue", CuratorRecipes::queue);
         all.put("discovery", CuratorRecipes::discovery);
         all.put("transaction", CuratorRecipes::transaction);
-        List<String> names = args.length > 1 ? Arrays.asList(args[1].split(",")) : new ArrayList<>(all.keySet());
+        all.put("ensemble_tracker", CuratorRecipes::ensembleTracker);
+        // ensemble_tracker only means something on an ensemble: asked for by name.
+        List<String> names = new ArrayList<>(all.keySet());
+        names.remove("ensemble_tracker");
+        if (args.length > 1) {
+            names = Arrays.asList(args[1].split(","));
+        }
         for (String name : names) {
             Scenario s = all.get(name);
             if (s == null) {
@@ -659,5 +665,27 @@ public class CuratorRecipes {
         Stat s = c.checkExists().forPath(base);
         line("transaction", "after data=" + str(c.getData().forPath(base)) + " version=" + s.getVersion()
                 + " children=" + sorted(c.getChildren().forPath(base)));
+    }
+
+    // ---- ensemble -------------------------------------------------------------
+
+    /** Curator's EnsembleTracker reads /zookeeper/config (with a watch) and
+     * keeps the ensemble's membership as the client's current config. */
+    static void ensembleTracker(String base) throws Exception {
+        CuratorFramework c = client();
+        await("the ensemble's config", () -> c.getCurrentConfig() != null && !c.getCurrentConfig().getAllMembers().isEmpty()
+                && c.getZookeeperClient().getCurrentConnectionString().split(",").length == 3);
+        org.apache.zookeeper.server.quorum.flexible.QuorumVerifier qv = c.getCurrentConfig();
+        List<String> members = new ArrayList<>();
+        for (org.apache.zookeeper.server.quorum.QuorumPeer.QuorumServer m : qv.getAllMembers().values()) {
+            members.add(m.id + ":" + m.type + "@" + m.addr.getReachableOrOne().getHostString()
+                    + (m.clientAddr == null ? "" : " client"));
+        }
+        Collections.sort(members);
+        String raw = str(c.getConfig().forEnsemble());
+        line("ensemble_tracker", "members=" + members + " voting=" + qv.getVotingMembers().size()
+                + " version=0x" + Long.toHexString(qv.getVersion())
+                + " config_lines=" + raw.split("\n").length
+                + " connect_hosts=" + c.getZookeeperClient().getCurrentConnectionString().split(",").length);
     }
 }
