@@ -225,6 +225,7 @@ impl QuorumPeerConfig {
             leader_serves: merged.get("zookeeper.leaderServes") != Some("no"),
             max_role_hold_ms: merged.get_long_opt("zookeeper.quorum.maxRoleHoldMs").and_then(|v| u64::try_from(v).ok()),
         };
+        refuse_unbuilt_features(&boolean, system)?;
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
         }
@@ -235,6 +236,24 @@ impl QuorumPeerConfig {
         info!("Quorum config: myid {}, {} voters, {} members, version {:x}", my_id, voters, config.verifier.all_members().len(), config.verifier.version());
         Ok(config)
     }
+}
+
+/// Settings Java honours in quorum mode that we do not build yet: startup
+/// is refused, naming the key, rather than running without them.
+/// `localSessionsUpgradingEnabled` only matters with local sessions on.
+/// `readonlymode.enabled` is a system property (`-D`), read as Java's
+/// `Boolean.getBoolean` reads it (any case of `true`).
+fn refuse_unbuilt_features(
+    boolean: &dyn Fn(&str, bool) -> Result<bool, ConfigError>,
+    system: &SystemProperties,
+) -> Result<(), ConfigError> {
+    if boolean("localSessionsEnabled", false)? {
+        return Err(invalid("localSessionsEnabled", "true", "local sessions are not supported yet"));
+    }
+    if let Some(v) = system.get("readonlymode.enabled").filter(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(invalid("readonlymode.enabled", v, "read-only mode is not supported yet"));
+    }
+    Ok(())
 }
 
 /// The ensemble's `server.N` / `group` / `weight` / `version` pairs,
