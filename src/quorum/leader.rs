@@ -36,6 +36,7 @@ use super::quorum_monitor::LeaderMonitor;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
 use super::synced_learner_tracker::SyncedLearnerTracker;
 use crate::server::request::Request;
+use crate::server::session_tracker::SessionOwner;
 use crate::server::zk_database::ZkDatabase;
 use crate::server::zookeeper_server::ZooKeeperServer;
 
@@ -211,9 +212,13 @@ impl Leader {
         }
     }
 
-    /// REVALIDATE: is the session alive (touching it if so).
-    pub fn revalidate(&self, session_id: i64, timeout: i32) -> bool {
-        self.touch(session_id, timeout)
+    /// REVALIDATE: is the session alive (touching it if so)? If so, its
+    /// client is now attached through `owner` (the asking learner's link),
+    /// and requests through its previous server are refused SESSIONMOVED.
+    pub fn revalidate(&self, session_id: i64, timeout: i32, owner: SessionOwner) -> bool {
+        let Some(zk) = self.zk.lock().clone() else { return false };
+        let tracker = zk.session_tracker();
+        tracker.touch_session(session_id, timeout) && tracker.set_owner(session_id, owner).is_ok()
     }
 
     /// A learner's forwarded request enters the leader's pipeline.

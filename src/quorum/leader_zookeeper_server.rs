@@ -11,6 +11,12 @@
 //! requests enter Prep directly; the LeaderSessionTracker likewise reduces
 //! to the standalone tracker with the leader's sid in new session ids.
 //!
+//! Session owners: a session created or resumed on the leader is owned by
+//! the leader itself; one created or resumed through a learner, by that
+//! learner's link (see `LearnerHandler`'s REQUEST and REVALIDATE). Prep
+//! refuses a request of a session through any other server with
+//! SESSIONMOVED.
+//!
 //! Thread: built on the QuorumPeer thread by `Leader`; the stages run on
 //! their own threads (Prep, Sync, CommitProcessor).
 //!
@@ -29,9 +35,9 @@ use crate::server::final_request_processor::FinalRequestProcessor;
 use crate::server::prep_request_processor::PrepRequestProcessor;
 use crate::server::request_processor::RequestProcessor;
 use crate::server::server_state::ServerState;
-use crate::server::session_tracker::SessionTracker;
+use crate::server::session_tracker::{SessionOwner, SessionTracker};
 use crate::server::sync_request_processor::SyncRequestProcessor;
-use crate::server::zookeeper_server::{Chain, ServerRole, ZooKeeperServer};
+use crate::server::zookeeper_server::{Chain, RevalidateDone, ServerRole, ZooKeeperServer};
 
 /// The leader's [`ServerRole`].
 pub struct LeaderZooKeeperServer {
@@ -72,5 +78,13 @@ impl ServerRole for LeaderZooKeeperServer {
 
     fn runs_purge(&self) -> bool {
         false
+    }
+
+    /// A client resumes its session here: valid if alive, and the leader
+    /// itself becomes its owner (Java: `setOwner(sessionId, ServerCnxn.me)`).
+    fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+        let valid = state.sessions.touch_session(session_id, timeout)
+            && state.sessions.set_owner(session_id, SessionOwner::Local).is_ok();
+        done(valid)
     }
 }

@@ -20,7 +20,7 @@
 use std::any::Any;
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 
@@ -35,6 +35,7 @@ use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
 use crate::server::request::Request;
 use crate::server::role_monitor::ObserverInfo;
+use crate::server::session_tracker::SessionOwner;
 use crate::server::zk_database::CommittedProposal;
 use crate::zoo_defs::op_code;
 
@@ -48,8 +49,15 @@ pub enum Out {
     Stop,
 }
 
+/// Numbers the handlers of this process, so each learner link is a
+/// distinct session owner (a learner that reconnects is a new one).
+static NEXT_HANDLER: AtomicU64 = AtomicU64::new(1);
+
 /// The leader's handle on one learner.
 pub struct LearnerPeer {
+    /// The session owner this link stands for: the sessions of the
+    /// learner's clients, as the leader tracks them.
+    owner: SessionOwner,
     /// The learner's sid (known after its first packet).
     sid: AtomicI64,
     /// OBSERVERINFO was its first packet.
@@ -115,6 +123,12 @@ impl LearnerPeer {
     /// Its sid.
     pub fn sid(&self) -> i64 {
         self.sid.load(Ordering::SeqCst)
+    }
+
+    /// The owner of the sessions this learner's clients resumed or created
+    /// through it.
+    pub fn session_owner(&self) -> SessionOwner {
+        self.owner
     }
 
     /// Whether it is an observer.
@@ -231,6 +245,7 @@ fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) {
     };
     let (tx, rx) = channel::unbounded();
     let peer = Arc::new(LearnerPeer {
+        owner: SessionOwner::Learner(NEXT_HANDLER.fetch_add(1, Ordering::Relaxed)),
         sid: AtomicI64::new(-1),
         observer: AtomicBool::new(false),
         queue: tx,
@@ -484,7 +499,7 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
             }
             qp::REVALIDATE => match qp::decode_revalidate(p.data.as_deref()) {
                 Some((session, timeout)) => {
-                    let valid = leader.revalidate(session, timeout);
+                    let valid = leader.revalidate(session, timeout, peer.session_owner());
                     debug!("Session 0x{:x} is valid: {}", session, valid);
                     let data = qp::encode_revalidate_reply(session, valid);
                     peer.queue(Out::Packet(packet(qp::REVALIDATE, -1, Some(data))));
@@ -495,6 +510,7 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
                 Some(r) => {
                     let auth = p.authinfo.clone();
                     let mut request = Request::new(None, r.session_id, r.cxid, r.op, r.body, auth);
+                    request.owner = peer.session_owner();
                     if r.op == op_code::SYNC {
                         // Through Prep like the writes before it, so the
                         // proposal stage sees them proposed first.

@@ -312,7 +312,7 @@ fn prepare_inner(
             single_write(state, request, header, |b| Ok(b.create_session(txn)))
         }
         op_code::CLOSE_SESSION => single_write(state, request, header, |b| b.close_session()),
-        _ if is_valid_op(op) => Ok(state.sessions.check_session(request.session_id)?),
+        _ if is_valid_op(op) => Ok(state.sessions.check_session(request.session_id, request.owner)?),
         _ => {
             warn!("unknown type {}", op);
             Ok(())
@@ -410,6 +410,7 @@ fn builder<'a>(
         zxid: h.zxid,
         time: h.time,
         session_id: request.session_id,
+        owner: request.owner,
         auth_info: &request.auth_info,
         txn_digest: None,
     }

@@ -23,6 +23,7 @@ use super::create_mode::{self, CreateMode};
 use super::ephemeral_type::{extended_types_enabled, EphemeralType};
 use super::path_utils::validate_path;
 use super::server_state::ServerState;
+use super::session_tracker::SessionOwner;
 use crate::jute::data::{Acl, Id};
 use crate::jute::proto::{CheckVersionRequest, SetAclRequest, SetDataRequest};
 use crate::jute::txn::{
@@ -52,6 +53,8 @@ pub struct TxnBuilder<'a> {
     /// The txn header's time (leader wall clock).
     pub time: i64,
     pub session_id: i64,
+    /// The server the request came through (checked against the session's owner).
+    pub owner: SessionOwner,
     pub auth_info: &'a [Id],
     /// The tree digest after this txn, once a builder has computed it.
     pub txn_digest: Option<i64>,
@@ -182,9 +185,9 @@ impl<'a> TxnBuilder<'a> {
         let mode = CreateMode::from_flag(req.flags)?;
         create_mode::validate_mode(mode, req.ttl, extended_types_enabled())?;
         if mode.is_ephemeral() {
-            self.state.sessions.check_global_session(self.session_id)?;
+            self.state.sessions.check_global_session(self.session_id, self.owner)?;
         } else {
-            self.state.sessions.check_session(self.session_id)?;
+            self.state.sessions.check_session(self.session_id, self.owner)?;
         }
         let slash = match req.path.rfind('/') {
             Some(i) if !req.path.contains('\0') => i,
@@ -273,7 +276,7 @@ impl<'a> TxnBuilder<'a> {
 
     /// delete.
     pub fn delete(&mut self, path: &str, version: i32) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id)?;
+        self.state.sessions.check_session(self.session_id, self.owner)?;
         let parent_path = parent_for_delete(path)?;
         let parent = self.record(parent_path)?;
         self.state.check_acl(&parent.acl, perms::DELETE, self.auth_info)?;
@@ -305,7 +308,7 @@ impl<'a> TxnBuilder<'a> {
 
     /// setData (the data moves on into the txn).
     pub fn set_data(&mut self, req: SetDataRequest) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id)?;
+        self.state.sessions.check_session(self.session_id, self.owner)?;
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
         self.state.check_acl(&node.acl, perms::WRITE, self.auth_info)?;
@@ -328,7 +331,7 @@ impl<'a> TxnBuilder<'a> {
     /// setACL. The version is compared with the ACL version. (As in Java,
     /// the pending record keeps the old ACL list.)
     pub fn set_acl(&mut self, req: &SetAclRequest) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id)?;
+        self.state.sessions.check_session(self.session_id, self.owner)?;
         check_path(&req.path)?;
         let acl = fixup_acl(&self.state.auth, self.auth_info, &req.acl)?;
         let node = self.record(&req.path)?;
@@ -346,7 +349,7 @@ impl<'a> TxnBuilder<'a> {
 
     /// check (inside a multi): READ on the node and a matching version.
     pub fn check(&mut self, req: &CheckVersionRequest) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id)?;
+        self.state.sessions.check_session(self.session_id, self.owner)?;
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
         self.state.check_acl(&node.acl, perms::READ, self.auth_info)?;
@@ -358,6 +361,8 @@ impl<'a> TxnBuilder<'a> {
     /// createSession: start tracking the session with its timeout.
     pub fn create_session(&mut self, txn: CreateSessionTxn) -> TxnBody {
         self.state.sessions.track_session(self.session_id, txn.time_out);
+        // Just tracked, so it cannot be unknown or closing.
+        let _ = self.state.sessions.set_owner(self.session_id, self.owner);
         TxnBody::CreateSession(txn)
     }
 

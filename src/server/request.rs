@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::server_cnxn::ServerCnxn;
+use super::session_tracker::SessionOwner;
 use crate::jute::data::Id;
 use crate::jute::txn::TxnLogEntry;
 use crate::keeper_exception::Code;
@@ -32,6 +33,9 @@ pub struct Request {
     pub payload: Vec<u8>,
     /// The connection's identities when the request was submitted.
     pub auth_info: Vec<Id>,
+    /// Which server the request came through (Java's `Request.owner`):
+    /// `Local` unless a learner forwarded it to the leader.
+    pub owner: SessionOwner,
     /// When the request entered the server (for latency stats).
     pub create_time: Instant,
     /// The transaction Prep built for a write; `None` for reads.
@@ -93,6 +97,7 @@ impl Request {
             op_type,
             payload,
             auth_info,
+            owner: SessionOwner::Local,
             create_time: Instant::now(),
             txn: None,
             err: Code::Ok,

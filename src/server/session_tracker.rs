@@ -6,6 +6,14 @@
 //! closing and hands it to the expirer, which submits a closeSession
 //! request; the session is removed for good when that txn is applied.
 //!
+//! Ownership: each session remembers which server its client talks to
+//! ([`SessionOwner`]): this server's own connections, or one learner's link
+//! to the leader. A request checked against a session it does not own is
+//! refused with SESSIONMOVED, so a client that resumed its session on
+//! another server is fenced on the old one. The first checked request of a
+//! session without an owner claims it; a createSession or a resumption
+//! sets it.
+//!
 //! Threads: the state is behind one mutex, taken by connection threads
 //! (touch, create), the Prep thread (check, closing) and the Final thread
 //! (commit, remove). The expirer callback runs on the expiry thread without
@@ -33,10 +41,27 @@ const CONTAINER_EPHEMERAL_OWNER: i64 = i64::MIN;
 /// session.
 pub type Expirer = Box<dyn Fn(i64, i32) + Send + 'static>;
 
+/// Which server a session's client is attached to, as the leader (or a
+/// standalone server) sees it (Java compares owner objects by identity:
+/// `ServerCnxn.me` for its own connections, the `LearnerHandler` of a
+/// learner's link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionOwner {
+    /// A client connection of this server.
+    Local,
+    /// A learner's link to the leader, by the handler's unique number (a
+    /// learner that reconnects gets a new one).
+    Learner(u64),
+}
+
 /// One live session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Session {
     timeout: i32,
+    /// Where its client is attached; `None` until a request or a
+    /// resumption claims it (sessions restored from disk or created before
+    /// this server led).
+    owner: Option<SessionOwner>,
     /// Set once a closeSession is under way (expiry or client close):
     /// from then on touches fail and new requests get SESSIONEXPIRED.
     closing: bool,
@@ -107,7 +132,7 @@ impl SessionTracker {
         let added = !st.sessions.contains_key(&id);
         if added {
             debug!("Adding session {:#x}", id);
-            st.sessions.insert(id, Session { timeout, closing: false });
+            st.sessions.insert(id, Session { timeout, owner: None, closing: false });
         }
         st.queue.update(id, timeout, now);
         added
@@ -148,20 +173,42 @@ impl SessionTracker {
         st.queue.remove(&id);
     }
 
-    /// Prep's check before a request of session `id`: UNKNOWNSESSION if it
-    /// is not tracked, SESSIONEXPIRED if it is closing.
-    pub fn check_session(&self, id: i64) -> Result<(), Code> {
-        match self.state.lock().sessions.get(&id) {
+    /// Prep's check before a request of session `id` coming through
+    /// `owner`: UNKNOWNSESSION if it is not tracked, SESSIONEXPIRED if it is
+    /// closing, SESSIONMOVED if another server owns it. A session without
+    /// an owner is claimed by `owner`.
+    pub fn check_session(&self, id: i64, owner: SessionOwner) -> Result<(), Code> {
+        match self.state.lock().sessions.get_mut(&id) {
             None => Err(Code::UnknownSession),
             Some(s) if s.closing => Err(Code::SessionExpired),
-            Some(_) => Ok(()),
+            Some(s) => match s.owner {
+                None => {
+                    s.owner = Some(owner);
+                    Ok(())
+                }
+                Some(current) if current == owner => Ok(()),
+                Some(_) => Err(Code::SessionMoved),
+            },
+        }
+    }
+
+    /// The session's client is now attached through `owner` (it was
+    /// created or resumed there); SESSIONEXPIRED if the session is unknown
+    /// or closing.
+    pub fn set_owner(&self, id: i64, owner: SessionOwner) -> Result<(), Code> {
+        match self.state.lock().sessions.get_mut(&id) {
+            Some(s) if !s.closing => {
+                s.owner = Some(owner);
+                Ok(())
+            }
+            _ => Err(Code::SessionExpired),
         }
     }
 
     /// As `check_session`, but an unknown session counts as expired (used
     /// before creating an ephemeral node).
-    pub fn check_global_session(&self, id: i64) -> Result<(), Code> {
-        match self.check_session(id) {
+    pub fn check_global_session(&self, id: i64, owner: SessionOwner) -> Result<(), Code> {
+        match self.check_session(id, owner) {
             Err(Code::UnknownSession) => Err(Code::SessionExpired),
             other => other,
         }
@@ -285,15 +332,39 @@ mod tests {
     #[test]
     fn check_session_reports_unknown_and_closing() {
         let t = SessionTracker::new(1, 2000, &HashMap::new());
-        assert_eq!(t.check_session(42), Err(Code::UnknownSession));
-        assert_eq!(t.check_global_session(42), Err(Code::SessionExpired));
+        let me = SessionOwner::Local;
+        assert_eq!(t.check_session(42, me), Err(Code::UnknownSession));
+        assert_eq!(t.check_global_session(42, me), Err(Code::SessionExpired));
         let id = t.create_session(4000);
-        assert_eq!(t.check_session(id), Ok(()));
+        assert_eq!(t.check_session(id, me), Ok(()));
         t.set_session_closing(id);
-        assert_eq!(t.check_session(id), Err(Code::SessionExpired));
+        assert_eq!(t.check_session(id, me), Err(Code::SessionExpired));
+        assert_eq!(t.set_owner(id, me), Err(Code::SessionExpired));
         assert!(!t.touch_session(id, 4000), "a closing session cannot be touched");
         t.remove_session(id);
         assert!(!t.is_tracking(id));
+    }
+
+    #[test]
+    fn a_session_is_owned_by_the_server_it_was_last_attached_to() {
+        let t = SessionTracker::new(1, 2000, &HashMap::new());
+        let (me, a, b) = (SessionOwner::Local, SessionOwner::Learner(1), SessionOwner::Learner(2));
+        // Unowned (restored, or made before this server led): the first
+        // checked request claims it.
+        let id = t.create_session(4000);
+        assert_eq!(t.check_session(id, a), Ok(()));
+        assert_eq!(t.check_session(id, a), Ok(()));
+        assert_eq!(t.check_session(id, me), Err(Code::SessionMoved));
+        assert_eq!(t.check_global_session(id, b), Err(Code::SessionMoved));
+        // Resumed through learner b: a is fenced, b is not.
+        assert_eq!(t.set_owner(id, b), Ok(()));
+        assert_eq!(t.check_session(id, a), Err(Code::SessionMoved));
+        assert_eq!(t.check_session(id, b), Ok(()));
+        // Resumed on this server.
+        assert_eq!(t.set_owner(id, me), Ok(()));
+        assert_eq!(t.check_session(id, b), Err(Code::SessionMoved));
+        assert_eq!(t.check_session(id, me), Ok(()));
+        assert_eq!(t.set_owner(42, me), Err(Code::SessionExpired));
     }
 
     #[test]
@@ -330,7 +401,7 @@ mod tests {
         expired.extend(rx.try_iter());
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(expired, vec![silent]);
-        assert_eq!(t.check_session(silent), Err(Code::SessionExpired));
+        assert_eq!(t.check_session(silent, SessionOwner::Local), Err(Code::SessionExpired));
         t.shutdown();
         handle.join().unwrap();
     }
