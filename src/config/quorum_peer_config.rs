@@ -72,6 +72,10 @@ pub struct QuorumPeerConfig {
     /// `leaderServes` (`zookeeper.leaderServes`, default yes): `no` keeps
     /// clients off the leader, so it spends itself on the followers.
     pub leader_serves: bool,
+    /// `readonlymode.enabled` (system property, read as Java's
+    /// `Boolean.getBoolean`: any case of `true`): serve read-only clients
+    /// while cut off from the quorum.
+    pub read_only_mode_enabled: bool,
     /// `zookeeper.quorum.maxRoleHoldMs` (ours, until Zab lands): end an
     /// elected role after this long even if the ensemble looks healthy.
     /// Unset = hold while healthy.
@@ -223,9 +227,10 @@ impl QuorumPeerConfig {
             min_notification_interval_ms: merged.get_long("zookeeper.fastleader.minNotificationInterval", 200).max(1),
             max_notification_interval_ms: merged.get_long("zookeeper.fastleader.maxNotificationInterval", 60_000).max(1),
             leader_serves: merged.get("zookeeper.leaderServes") != Some("no"),
+            read_only_mode_enabled: system.get("readonlymode.enabled").is_some_and(|v| v.eq_ignore_ascii_case("true")),
             max_role_hold_ms: merged.get_long_opt("zookeeper.quorum.maxRoleHoldMs").and_then(|v| u64::try_from(v).ok()),
         };
-        refuse_unbuilt_features(&boolean, system)?;
+        refuse_unbuilt_features(&boolean)?;
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
         }
@@ -241,17 +246,9 @@ impl QuorumPeerConfig {
 /// Settings Java honours in quorum mode that we do not build yet: startup
 /// is refused, naming the key, rather than running without them.
 /// `localSessionsUpgradingEnabled` only matters with local sessions on.
-/// `readonlymode.enabled` is a system property (`-D`), read as Java's
-/// `Boolean.getBoolean` reads it (any case of `true`).
-fn refuse_unbuilt_features(
-    boolean: &dyn Fn(&str, bool) -> Result<bool, ConfigError>,
-    system: &SystemProperties,
-) -> Result<(), ConfigError> {
+fn refuse_unbuilt_features(boolean: &dyn Fn(&str, bool) -> Result<bool, ConfigError>) -> Result<(), ConfigError> {
     if boolean("localSessionsEnabled", false)? {
         return Err(invalid("localSessionsEnabled", "true", "local sessions are not supported yet"));
-    }
-    if let Some(v) = system.get("readonlymode.enabled").filter(|v| v.eq_ignore_ascii_case("true")) {
-        return Err(invalid("readonlymode.enabled", v, "read-only mode is not supported yet"));
     }
     Ok(())
 }

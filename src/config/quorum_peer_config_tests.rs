@@ -137,22 +137,25 @@ fn voter_counts_java_warns_about() {
 }
 
 #[test]
-fn unbuilt_session_features_are_refused_naming_the_key() {
+fn local_sessions_are_refused_naming_the_key_and_read_only_mode_is_read() {
     let (_d, c) = parse("localsess", Some("1"), &format!("clientPort=2182\nlocalSessionsEnabled=true\n{}", THREE));
     assert_eq!(c.unwrap_err().key(), Some("localSessionsEnabled"));
     // Off, or upgrading alone (it only matters with local sessions on): accepted.
     let cfg = format!("clientPort=2182\nlocalSessionsEnabled=false\nlocalSessionsUpgradingEnabled=true\n{}", THREE);
     assert!(parse("localsess-off", Some("1"), &cfg).1.is_ok());
-    // Read-only mode is a system property, any case of "true" as Boolean.getBoolean.
+    // Read-only mode: a system property, any case of "true" as Boolean.getBoolean.
     let dir = Dir::new("romode");
     std::fs::write(dir.0.join("myid"), "1").unwrap();
     let path = dir.0.join("zoo.cfg");
     std::fs::write(&path, format!("dataDir={}\ntickTime=2000\nclientPort=2182\n{}", dir.0.display(), THREE)).unwrap();
     let files = read_config_files(&path).unwrap();
-    for (value, refused) in [("TRUE", true), ("true", true), ("false", false), ("yes", false)] {
+    for (value, enabled) in [("TRUE", true), ("true", true), ("false", false), ("yes", false)] {
         let mut system = SystemProperties::new();
         system.set("readonlymode.enabled", value);
-        let result = QuorumPeerConfig::from_files(&files, Some(&path), &system);
-        assert_eq!(result.as_ref().err().and_then(|e| e.key()), refused.then_some("readonlymode.enabled"), "{}", value);
+        let config = QuorumPeerConfig::from_files(&files, Some(&path), &system).unwrap();
+        assert_eq!(config.read_only_mode_enabled, enabled, "{}", value);
     }
+    // A zoo.cfg key of that name is not the property (Java ignores it too).
+    let (_d, c) = parse("romode-key", Some("1"), &format!("clientPort=2182\nreadonlymode.enabled=true\n{}", THREE));
+    assert!(!c.unwrap().read_only_mode_enabled);
 }

@@ -42,6 +42,7 @@
 //! | [`quorum_client_port`] | the client port in front of the serving role | `NIOServerCnxnFactory` + `QuorumPeer.setZooKeeperServer` |
 //! | [`quorum_serving`] | the serving slot; AdminServer and `/metrics` once per process | `QuorumPeer.start`, `adminServer.setZooKeeperServer` |
 //! | [`quorum_monitor`] | the roles' `mntr` / `monitor` / `/metrics` values | `QuorumZooKeeperServer.dumpMonitorValues`, `LeaderZooKeeperServer.registerMetrics` |
+//! | [`read_only_zookeeper_server`] | read-only mode while LOOKING (`readonlymode.enabled`) | `ReadOnlyZooKeeperServer`, `ReadOnlyRequestProcessor` |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
 //!
 //! The ensemble part of the config is [`crate::config::quorum_peer_config`].
@@ -84,6 +85,7 @@ pub mod quorum_peer;
 pub mod quorum_peer_main;
 pub mod quorum_server;
 pub mod quorum_serving;
+pub mod read_only_zookeeper_server;
 pub mod send_ack_request_processor;
 pub mod synced_learner_tracker;
 pub mod to_be_applied_request_processor;

@@ -131,7 +131,12 @@ impl CnxnHandler for QuorumClientPort {
     }
 
     fn mode(&self) -> &str {
-        self.peer.state().mode_name().unwrap_or("standalone")
+        // The serving server's own name first: a LOOKING peer may serve
+        // read-only clients.
+        match self.server() {
+            Some(zk) => zk.mode(),
+            None => self.peer.state().mode_name().unwrap_or("standalone"),
+        }
     }
 
     fn four_letter_word_whitelist(&self) -> &[String] {

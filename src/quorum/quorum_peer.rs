@@ -11,6 +11,10 @@
 //! [`OBSERVE`]. Each is a [`RoleEntry`]: `fn(&QuorumPeer, &RoleContext) ->
 //! String`.
 //!
+//! With `readonlymode.enabled`, a LOOKING peer that stays without a
+//! quorum for a grace period serves read-only clients meanwhile
+//! ([`read_only_zookeeper_server::while_looking`]).
+//!
 //! A peer without a context (`quorum_peer_main` attaches it before the
 //! main loop starts) cannot take a role and goes back to LOOKING. Every
 //! state change is logged once, with sid, epoch and zxid.
@@ -33,6 +37,7 @@ use parking_lot::Mutex;
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
 use super::quorum_server::{HostPort, LearnerType};
+use super::read_only_zookeeper_server;
 use super::vote::{ServerState, Vote};
 use crate::config::quorum_peer_config::QuorumPeerConfig;
 use crate::server::zk_database::{PersistenceError, ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
@@ -305,7 +310,12 @@ impl QuorumPeer {
                 ServerState::Looking => {
                     info!("LOOKING");
                     let started = std::time::Instant::now();
-                    if let Some(vote) = fle.look_for_leader() {
+                    let ctx = self.role_context().filter(|ctx| ctx.config.read_only_mode_enabled);
+                    let vote = match ctx {
+                        Some(ctx) => read_only_zookeeper_server::while_looking(self, &ctx, || fle.look_for_leader()),
+                        None => fle.look_for_leader(),
+                    };
+                    if let Some(vote) = vote {
                         self.election_took_ms.store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
                         info!(
                             "Election done: leader {} (zxid 0x{:x}, round 0x{:x}, peerEpoch 0x{:x}), my state {}",

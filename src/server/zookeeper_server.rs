@@ -126,6 +126,18 @@ pub trait ServerRole: Send + Sync {
     fn touched(&self, _session_id: i64, _timeout: i32) {}
     /// The chain stopped (the server shut down).
     fn on_shutdown(&self) {}
+    /// Whether this is a read-only server (read-only mode of a peer cut
+    /// off from its quorum): only clients that asked for read-only are
+    /// served, and their handshake answer says read-only.
+    fn read_only(&self) -> bool {
+        false
+    }
+    /// Whether a client may resume `session_id` here at all (checked
+    /// before the password; a read-only server refuses the quorum's
+    /// sessions).
+    fn may_resume(&self, _state: &Arc<ServerState>, _session_id: i64) -> bool {
+        true
+    }
     /// Whether a connection thread may answer a read itself when its
     /// session has nothing in the pipeline (the read then sees exactly
     /// what it would see at the end of the chain). Off unless a role's
@@ -324,6 +336,11 @@ impl ZooKeeperServer {
     /// `cnxn.finish_session_init` (after the createSession txn is applied).
     pub fn process_connect_request(&self, cnxn: Arc<dyn ServerCnxn>, request: ConnectRequest) {
         let addr = cnxn.remote_addr();
+        if self.role.read_only() && request.read_only != Some(true) {
+            info!("Refusing session request for not-read-only client {}", addr);
+            cnxn.close(CloseReason::BadRequest);
+            return;
+        }
         let last = self.state.zkdb.last_processed_zxid();
         if request.last_zxid_seen > last {
             info!(
@@ -353,6 +370,11 @@ impl ZooKeeperServer {
     /// in Java), then the password is checked and the session touched.
     fn reopen_session(&self, cnxn: Arc<dyn ServerCnxn>, request: &ConnectRequest, timeout: i32) {
         let id = request.session_id;
+        if !self.role.may_resume(&self.state, id) {
+            info!("Refusing global session reconnection in RO mode {}", cnxn.remote_addr());
+            cnxn.close(CloseReason::InvalidSession);
+            return;
+        }
         if let Some(old) = self.state.cnxn_for(id) {
             if old.cnxn.watcher_id() != cnxn.watcher_id() {
                 self.state.close_session_cnxn(id, CloseReason::ClientReconnect);
@@ -362,11 +384,11 @@ impl ZooKeeperServer {
         let password_ok = check_passwd(id, request.passwd.as_deref());
         if !password_ok {
             warn!("Incorrect password from {} for session {:#x}", cnxn.remote_addr(), id);
-            finish_reopen(&self.state, cnxn, request.read_only, id, timeout, false);
+            finish_reopen(&self.state, cnxn, request.read_only.map(|_| self.role.read_only()), id, timeout, false);
             return;
         }
         let state = Arc::clone(&self.state);
-        let read_only = request.read_only;
+        let read_only = request.read_only.map(|_| self.role.read_only());
         let done: RevalidateDone =
             Box::new(move |valid| finish_reopen(&state, cnxn, read_only, id, timeout, valid));
         self.role.revalidate_session(&self.state, id, timeout, done);
@@ -620,7 +642,8 @@ fn event_acl_filter(state: &ServerState) -> EventAclFilter {
 }
 
 /// Ends a reconnect: binds the connection when the session is valid and
-/// sends the ConnectResponse (Java's `finishSessionInit`).
+/// sends the ConnectResponse (Java's `finishSessionInit`). `read_only` is
+/// the answer's readOnly flag (`None` if the client did not send one).
 fn finish_reopen(
     state: &ServerState,
     cnxn: Arc<dyn ServerCnxn>,
@@ -640,7 +663,7 @@ fn finish_reopen(
         time_out: if valid { timeout } else { 0 },
         session_id: if valid { id } else { 0 },
         passwd: Some(if valid { generate_passwd(id) } else { vec![0; 16] }),
-        read_only: read_only.map(|_| false),
+        read_only,
     };
     cnxn.finish_session_init(response, valid);
 }
