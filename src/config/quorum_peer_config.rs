@@ -203,6 +203,8 @@ impl QuorumPeerConfig {
             return Err(invalid("syncLimit", "0", "syncLimit is not set"));
         }
         let learner_type = peer_type(get("peerType"), &verifier, my_id)?;
+        server.local_sessions_enabled = boolean("localSessionsEnabled", false)?;
+        server.local_sessions_upgrading_enabled = boolean("localSessionsUpgradingEnabled", false)?;
         let bind_retry = merged.get_integer("zookeeper.electionPortBindRetry", DEFAULT_ELECTION_PORT_BIND_RETRY as i32);
         let bind_retry = u32::try_from(bind_retry).unwrap_or_else(|_| {
             warn!("zookeeper.electionPortBindRetry={} is negative; using {}", bind_retry, DEFAULT_ELECTION_PORT_BIND_RETRY);
@@ -230,7 +232,6 @@ impl QuorumPeerConfig {
             read_only_mode_enabled: system.get("readonlymode.enabled").is_some_and(|v| v.eq_ignore_ascii_case("true")),
             max_role_hold_ms: merged.get_long_opt("zookeeper.quorum.maxRoleHoldMs").and_then(|v| u64::try_from(v).ok()),
         };
-        refuse_unbuilt_features(&boolean)?;
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
         }
@@ -241,16 +242,6 @@ impl QuorumPeerConfig {
         info!("Quorum config: myid {}, {} voters, {} members, version {:x}", my_id, voters, config.verifier.all_members().len(), config.verifier.version());
         Ok(config)
     }
-}
-
-/// Settings Java honours in quorum mode that we do not build yet: startup
-/// is refused, naming the key, rather than running without them.
-/// `localSessionsUpgradingEnabled` only matters with local sessions on.
-fn refuse_unbuilt_features(boolean: &dyn Fn(&str, bool) -> Result<bool, ConfigError>) -> Result<(), ConfigError> {
-    if boolean("localSessionsEnabled", false)? {
-        return Err(invalid("localSessionsEnabled", "true", "local sessions are not supported yet"));
-    }
-    Ok(())
 }
 
 /// The ensemble's `server.N` / `group` / `weight` / `version` pairs,

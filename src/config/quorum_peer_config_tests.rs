@@ -137,12 +137,14 @@ fn voter_counts_java_warns_about() {
 }
 
 #[test]
-fn local_sessions_are_refused_naming_the_key_and_read_only_mode_is_read() {
+fn local_sessions_and_read_only_mode_are_read() {
     let (_d, c) = parse("localsess", Some("1"), &format!("clientPort=2182\nlocalSessionsEnabled=true\n{}", THREE));
+    let c = c.unwrap();
+    assert!(c.server.local_sessions_enabled && !c.server.local_sessions_upgrading_enabled);
+    let cfg = format!("clientPort=2182\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n{}", THREE);
+    assert!(parse("localsess-up", Some("1"), &cfg).1.unwrap().server.local_sessions_upgrading_enabled);
+    let (_d, c) = parse("localsess-bad", Some("1"), &format!("clientPort=2182\nlocalSessionsEnabled=yes\n{}", THREE));
     assert_eq!(c.unwrap_err().key(), Some("localSessionsEnabled"));
-    // Off, or upgrading alone (it only matters with local sessions on): accepted.
-    let cfg = format!("clientPort=2182\nlocalSessionsEnabled=false\nlocalSessionsUpgradingEnabled=true\n{}", THREE);
-    assert!(parse("localsess-off", Some("1"), &cfg).1.is_ok());
     // Read-only mode: a system property, any case of "true" as Boolean.getBoolean.
     let dir = Dir::new("romode");
     std::fs::write(dir.0.join("myid"), "1").unwrap();

@@ -151,6 +151,10 @@ pub struct ServerConfig {
     pub db_autocreate: bool,
     /// `readonlymode.enabled` (JVM property, default false).
     pub read_only_mode_enabled: bool,
+    /// `localSessionsEnabled` (quorum peers only; set by QuorumPeerConfig).
+    pub local_sessions_enabled: bool,
+    /// `localSessionsUpgradingEnabled` (quorum peers only).
+    pub local_sessions_upgrading_enabled: bool,
     /// `zookeeper.enforceQuota` (default false): reject writes over quota.
     pub enforce_quota: bool,
     /// `zookeeper.serializeLastProcessedZxid.enabled` (3.9, default true).
@@ -215,6 +219,8 @@ impl ServerConfig {
             datadir_autocreate: true,
             db_autocreate: true,
             read_only_mode_enabled: false,
+            local_sessions_enabled: false,
+            local_sessions_upgrading_enabled: false,
             enforce_quota: false,
             serialize_last_processed_zxid_enabled: true,
             admin_idle_timeout_ms: 30_000,

@@ -54,6 +54,14 @@ pub fn needs_commit(op: i32, match_syncs: bool) -> bool {
     }
 }
 
+/// [`needs_commit`] for a request: a local session's createSession and
+/// closeSession have no txn and go on like reads.
+pub fn request_needs_commit(request: &Request, match_syncs: bool) -> bool {
+    let local = request.local_session
+        && matches!(request.op_type, op_code::CREATE_SESSION | op_code::CLOSE_SESSION);
+    !local && needs_commit(request.op_type, match_syncs)
+}
+
 /// The ordering decisions, without threads (unit-tested).
 pub struct CommitQueue {
     /// Per session: requests waiting (a write at the head; reads and
@@ -72,7 +80,7 @@ impl CommitQueue {
     /// A request from the previous stage: returns it at once if it may go
     /// on (a read with nothing pending in its session), else holds it.
     pub fn on_request(&mut self, request: Request) -> Option<Request> {
-        let write = needs_commit(request.op_type, self.match_syncs);
+        let write = request_needs_commit(&request, self.match_syncs);
         match self.pending.get_mut(&request.session_id) {
             Some(q) => {
                 q.push_back(request);
@@ -107,11 +115,13 @@ impl CommitQueue {
         let mut local = queue.pop_front().expect("front checked");
         if committed.txn.is_some() {
             local.txn = committed.txn;
-            local.err = committed.err;
+            if local.err == crate::keeper_exception::Code::Ok {
+                local.err = committed.err;
+            }
         }
         let mut out = vec![local];
         while let Some(next) = queue.front() {
-            if needs_commit(next.op_type, self.match_syncs) {
+            if request_needs_commit(next, self.match_syncs) {
                 break;
             }
             out.push(queue.pop_front().expect("front checked"));

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use log::{debug, warn};
 use parking_lot::Mutex;
 
-use super::commit_processor::needs_commit;
+use super::commit_processor::{needs_commit, request_needs_commit};
 use super::learner::{request_packet, LeaderWriter};
 use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
@@ -53,7 +53,7 @@ impl FollowerRequestProcessor {
 impl RequestProcessor for FollowerRequestProcessor {
     fn process_request(&mut self, request: Request) {
         debug!("Processing request:: {:?}", request);
-        if !forwarded(request.op_type) {
+        if !request_needs_commit(&request, true) {
             self.next.process_request(request);
             return;
         }

@@ -218,7 +218,11 @@ impl Leader {
     pub fn revalidate(&self, session_id: i64, timeout: i32, owner: SessionOwner) -> bool {
         let Some(zk) = self.zk.lock().clone() else { return false };
         let tracker = zk.session_tracker();
-        tracker.touch_session(session_id, timeout) && tracker.set_owner(session_id, owner).is_ok()
+        // Only a global session can be resumed elsewhere (a local one is
+        // known to its own server alone).
+        tracker.is_global_session(session_id)
+            && tracker.touch_session(session_id, timeout)
+            && tracker.set_owner(session_id, owner).is_ok()
     }
 
     /// A learner's forwarded request enters the leader's pipeline.

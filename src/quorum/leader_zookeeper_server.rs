@@ -6,10 +6,12 @@
 //! them. It runs the container manager; the peer (not the role) runs
 //! autopurge.
 //!
-//! The LeaderRequestProcessor stage of Java only upgrades local sessions,
-//! which are not supported (`localSessionsEnabled` is off by default), so
-//! requests enter Prep directly; the LeaderSessionTracker likewise reduces
-//! to the standalone tracker with the leader's sid in new session ids.
+//! The LeaderRequestProcessor stage of Java upgrades local sessions
+//! (`localSessionsEnabled`) before Prep; here that check runs as the
+//! request is submitted (`check_upgrade_session`), and requests enter
+//! Prep directly. The LeaderSessionTracker is the standalone tracker with
+//! the leader's sid in new session ids and local sessions switched on by
+//! the config.
 //!
 //! Session owners: a session created or resumed on the leader is owned by
 //! the leader itself; one created or resumed through a learner, by that
@@ -33,7 +35,9 @@ use super::quorum_peer::RoleContext;
 use super::to_be_applied_request_processor::ToBeAppliedRequestProcessor;
 use crate::server::final_request_processor::FinalRequestProcessor;
 use crate::server::prep_request_processor::PrepRequestProcessor;
+use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
+use super::quorum_zookeeper_server::check_upgrade_session;
 use crate::server::server_state::ServerState;
 use crate::server::session_tracker::{SessionOwner, SessionTracker};
 use crate::server::sync_request_processor::SyncRequestProcessor;
@@ -48,11 +52,10 @@ impl LeaderZooKeeperServer {
     /// The leader's server over the peer's database (not started).
     pub fn create(leader: Arc<Leader>, ctx: &RoleContext) -> Arc<ZooKeeperServer> {
         let config = ctx.config.server.clone();
-        let sessions = Arc::new(SessionTracker::new(
-            leader.my_id,
-            config.tick_time,
-            &ctx.db.sessions_with_timeouts(),
-        ));
+        let sessions = Arc::new(
+            SessionTracker::new(leader.my_id, config.tick_time, &ctx.db.sessions_with_timeouts())
+                .with_local_sessions(config.local_sessions_enabled, true),
+        );
         ZooKeeperServer::for_role(config, Arc::clone(&ctx.db), sessions, Arc::new(LeaderZooKeeperServer { leader }))
     }
 }
@@ -78,6 +81,10 @@ impl ServerRole for LeaderZooKeeperServer {
 
     fn runs_purge(&self) -> bool {
         false
+    }
+
+    fn check_upgrade_session(&self, state: &Arc<ServerState>, request: &mut Request) -> Option<Request> {
+        check_upgrade_session(&state.sessions, state.config.local_sessions_upgrading_enabled, request)
     }
 
     /// A client resumes its session here: valid if alive, and the leader

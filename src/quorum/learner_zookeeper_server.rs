@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Sessions: ids are made here (my sid in the top byte), createSession
-//! and closeSession are forwarded, the leader owns expiry; clients' touches
+//! and closeSession are forwarded, the leader owns expiry (with
+//! `localSessionsEnabled`, new sessions are local: nothing is forwarded,
+//! they expire here, and a first ephemeral create upgrades them); clients' touches
 //! are reported in PING replies ([`LearnerSessionTracker`]); a client
 //! resuming a session here is checked with the leader (REVALIDATE).
 //!
@@ -39,6 +41,7 @@ use super::commit_processor::{CommitProcessor, Committer};
 use super::follower_request_processor::FollowerRequestProcessor;
 use super::learner::LeaderWriter;
 use super::learner_session_tracker::LearnerSessionTracker;
+use super::quorum_zookeeper_server::check_upgrade_session;
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
 use crate::server::final_request_processor::FinalRequestProcessor;
@@ -88,6 +91,8 @@ pub struct LearnerRole {
     /// Reconnecting clients waiting for REVALIDATE answers (dropped
     /// unanswered if the role ends first).
     pending_revalidations: Mutex<HashMap<i64, PendingRevalidation>>,
+    /// `localSessionsEnabled`: sessions made here are local and expire here.
+    local_sessions: bool,
 }
 
 /// Where connection threads submit: the shared first stage.
@@ -149,8 +154,14 @@ impl ServerRole for LearnerRole {
         })
     }
 
+    /// Only local sessions (`localSessionsEnabled`): the leader expires
+    /// global ones.
     fn expires_sessions(&self) -> bool {
-        false
+        self.local_sessions
+    }
+
+    fn check_upgrade_session(&self, state: &Arc<ServerState>, request: &mut Request) -> Option<Request> {
+        check_upgrade_session(&state.sessions, state.config.local_sessions_upgrading_enabled, request)
     }
 
     fn runs_container_manager(&self) -> bool {
@@ -162,6 +173,10 @@ impl ServerRole for LearnerRole {
     }
 
     fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+        if state.sessions.is_local_session(session_id) {
+            // Known here only: the leader has never heard of it.
+            return done(state.sessions.touch_session(session_id, timeout));
+        }
         let pending = PendingRevalidation { state: Arc::clone(state), timeout, done };
         self.pending_revalidations.lock().insert(session_id, pending);
         if self.leader.revalidate(session_id, timeout).is_err() {
@@ -217,7 +232,10 @@ impl LearnerZooKeeperServer {
         leader: Arc<LeaderWriter>,
         after_log: Option<Box<dyn RequestProcessor>>,
     ) -> std::io::Result<LearnerZooKeeperServer> {
-        let sessions = Arc::new(SessionTracker::new(my_id, config.tick_time, &db.sessions_with_timeouts()));
+        let sessions = Arc::new(
+            SessionTracker::new(my_id, config.tick_time, &db.sessions_with_timeouts())
+                .with_local_sessions(config.local_sessions_enabled, false),
+        );
         let role = Arc::new(LearnerRole {
             mode,
             my_id,
@@ -228,6 +246,7 @@ impl LearnerZooKeeperServer {
             committer: Mutex::new(None),
             pending_syncs: Arc::new(Mutex::new(VecDeque::new())),
             pending_revalidations: Mutex::new(HashMap::new()),
+            local_sessions: config.local_sessions_enabled,
         });
         let zks = ZooKeeperServer::for_role(config, db, sessions, Arc::clone(&role) as Arc<dyn ServerRole>);
         zks.startup();

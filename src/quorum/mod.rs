@@ -42,6 +42,7 @@
 //! | [`quorum_client_port`] | the client port in front of the serving role | `NIOServerCnxnFactory` + `QuorumPeer.setZooKeeperServer` |
 //! | [`quorum_serving`] | the serving slot; AdminServer and `/metrics` once per process | `QuorumPeer.start`, `adminServer.setZooKeeperServer` |
 //! | [`quorum_monitor`] | the roles' `mntr` / `monitor` / `/metrics` values | `QuorumZooKeeperServer.dumpMonitorValues`, `LeaderZooKeeperServer.registerMetrics` |
+//! | [`quorum_zookeeper_server`] | local sessions: upgrade on the first ephemeral create | `QuorumZooKeeperServer.checkUpgradeSession` |
 //! | [`read_only_zookeeper_server`] | read-only mode while LOOKING (`readonlymode.enabled`) | `ReadOnlyZooKeeperServer`, `ReadOnlyRequestProcessor` |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
 //!
@@ -85,6 +86,7 @@ pub mod quorum_peer;
 pub mod quorum_peer_main;
 pub mod quorum_server;
 pub mod quorum_serving;
+pub mod quorum_zookeeper_server;
 pub mod read_only_zookeeper_server;
 pub mod send_ack_request_processor;
 pub mod synced_learner_tracker;

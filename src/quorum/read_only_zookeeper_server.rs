@@ -16,13 +16,15 @@
 //! (-119) at the door; reads go on through Prep and Final as on a
 //! standalone server. Nothing reaches the log.
 //!
-//! Sessions, as Java's read-only server with local sessions off: a client
-//! that did not ask for read-only is refused (its connection closed); a
-//! new session cannot be made (its createSession is answered with a bare
-//! NOTREADONLY reply header, which Java's clients cannot read as a
-//! handshake answer); resuming a session the database knows (a global
-//! one) is refused; resuming any other id with its password is accepted
-//! and served read-only, without expiry.
+//! Sessions, as Java's read-only server: a client that did not ask for
+//! read-only is refused (its connection closed); resuming a session the
+//! database knows (a global one) is refused. With local sessions on
+//! (`localSessionsEnabled`), a read-only client gets a new local session,
+//! expired here, and can resume it here. With them off, a new session
+//! cannot be made (its createSession is answered with a bare NOTREADONLY
+//! reply header, which Java's clients cannot read as a handshake answer),
+//! and resuming any other id with its password is accepted and served
+//! read-only, without expiry.
 //!
 //! Threads: a scoped thread ("ReadOnlyStarter") sleeps out the grace
 //! period and starts the server while the QuorumPeer thread runs the
@@ -88,7 +90,9 @@ struct ReadOnlyRequestProcessor {
 
 impl Submitter for ReadOnlyRequestProcessor {
     fn submit(&self, request: Request) -> bool {
-        if !refused_when_read_only(request.op_type) {
+        let local_session_op =
+            request.local_session && matches!(request.op_type, op_code::CREATE_SESSION | op_code::CLOSE_SESSION);
+        if local_session_op || !refused_when_read_only(request.op_type) {
             return self.prep.submit(request);
         }
         if let Some(cnxn) = &request.cnxn {
@@ -102,7 +106,11 @@ impl Submitter for ReadOnlyRequestProcessor {
 }
 
 /// The read-only server's [`ServerRole`].
-pub struct ReadOnlyRole;
+pub struct ReadOnlyRole {
+    /// `localSessionsEnabled`: new sessions are local ones, made and
+    /// expired here.
+    local_sessions: bool,
+}
 
 impl ServerRole for ReadOnlyRole {
     fn mode(&self) -> &'static str {
@@ -110,6 +118,7 @@ impl ServerRole for ReadOnlyRole {
     }
 
     fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
+        state.read_only.store(true, Ordering::SeqCst);
         let final_stage = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
         let prep = PrepRequestProcessor::start_inline(Arc::clone(state), final_stage);
         let submitter = prep.submitter();
@@ -117,8 +126,9 @@ impl ServerRole for ReadOnlyRole {
         Ok(Chain { submitter: Arc::new(first), first: Box::new(prep), prep: None })
     }
 
+    /// Only local sessions (`localSessionsEnabled`) expire here.
     fn expires_sessions(&self) -> bool {
-        false
+        self.local_sessions
     }
 
     fn runs_container_manager(&self) -> bool {
@@ -139,8 +149,13 @@ impl ServerRole for ReadOnlyRole {
         !state.zkdb.sessions_with_timeouts().contains_key(&session_id)
     }
 
-    /// Any other session (its password was checked) is served here, read-only.
+    /// With local sessions, only a local session of this server can be
+    /// resumed; without, any other session (its password was checked) is
+    /// served here, read-only.
     fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+        if self.local_sessions {
+            return done(state.sessions.is_local_session(session_id) && state.sessions.touch_session(session_id, timeout));
+        }
         state.sessions.track_session(session_id, timeout);
         done(true)
     }
@@ -153,8 +168,12 @@ impl ServerRole for ReadOnlyRole {
 /// Builds and starts a read-only server over the peer's database.
 pub fn start_read_only_server(my_id: i64, ctx: &RoleContext) -> Arc<ZooKeeperServer> {
     let config = ctx.config.server.clone();
-    let sessions = Arc::new(SessionTracker::new(my_id, config.tick_time, &Default::default()));
-    let zks = ZooKeeperServer::for_role(config, Arc::clone(&ctx.db), sessions, Arc::new(ReadOnlyRole));
+    let local_sessions = config.local_sessions_enabled;
+    let sessions = Arc::new(
+        SessionTracker::new(my_id, config.tick_time, &Default::default()).with_local_sessions(local_sessions, false),
+    );
+    let role = Arc::new(ReadOnlyRole { local_sessions });
+    let zks = ZooKeeperServer::for_role(config, Arc::clone(&ctx.db), sessions, role);
     zks.server_state().hzxid.store(ctx.db.last_processed_zxid(), Ordering::SeqCst);
     zks.startup();
     ctx.serving.set_server(Some(Arc::clone(&zks)));

@@ -123,7 +123,7 @@ fn answer(state: &ServerState, request: &Request) {
             return;
         }
         op_code::CREATE_SESSION if !is_error_txn(request) => {
-            finish_new_session(&*cnxn, request);
+            finish_new_session(state, &*cnxn, request);
             return;
         }
         _ => {}
@@ -171,6 +171,12 @@ fn is_error_txn(request: &Request) -> bool {
 fn failure_of(request: &Request) -> Option<Code> {
     if let Some(entry) = &request.txn {
         if entry.header.r#type == op_code::ERROR {
+            // The code found here first wins (a learner knows a refused
+            // upgrade as EPHEMERALONLOCALSESSION; the leader only saw an
+            // unknown session).
+            if request.err != Code::Ok {
+                return Some(request.err);
+            }
             return Some(match &entry.body {
                 TxnBody::Error(e) => Code::from_i32(e.err).unwrap_or(request.err),
                 _ => request.err,
@@ -181,17 +187,18 @@ fn failure_of(request: &Request) -> Option<Code> {
 }
 
 /// createSession applied: the handshake answer.
-fn finish_new_session(cnxn: &dyn ServerCnxn, request: &Request) {
+fn finish_new_session(state: &ServerState, cnxn: &dyn ServerCnxn, request: &Request) {
     let timeout = match request.txn.as_ref().map(|t| &t.body) {
         Some(TxnBody::CreateSession(t)) => t.time_out,
-        _ => 0,
+        // A local session: no txn, the tracker has its timeout.
+        _ => state.sessions.session_timeout(request.session_id).unwrap_or(0),
     };
     let response = ConnectResponse {
         protocol_version: 0,
         time_out: timeout,
         session_id: request.session_id,
         passwd: Some(generate_passwd(request.session_id)),
-        read_only: Some(false),
+        read_only: Some(state.read_only.load(std::sync::atomic::Ordering::Relaxed)),
     };
     debug!("Established session {:#x} with negotiated timeout {}", request.session_id, timeout);
     cnxn.finish_session_init(response, true);

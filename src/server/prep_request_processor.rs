@@ -307,6 +307,8 @@ fn prepare_inner(
             single_write(state, request, header, |_| Err(code))
         }
         op_code::MULTI => prepare_multi(state, request, header),
+        // A local session is made and closed on its own server: no txn.
+        op_code::CREATE_SESSION | op_code::CLOSE_SESSION if request.local_session => Ok(()),
         op_code::CREATE_SESSION => {
             let txn: CreateSessionTxn = jute::from_bytes(&request.payload)?;
             single_write(state, request, header, |b| Ok(b.create_session(txn)))
@@ -411,6 +413,7 @@ fn builder<'a>(
         time: h.time,
         session_id: request.session_id,
         owner: request.owner,
+        refuse_ephemeral: request.err == Code::EphemeralOnLocalSession,
         auth_info: &request.auth_info,
         txn_digest: None,
     }

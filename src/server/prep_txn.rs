@@ -55,6 +55,9 @@ pub struct TxnBuilder<'a> {
     pub session_id: i64,
     /// The server the request came through (checked against the session's owner).
     pub owner: SessionOwner,
+    /// The request's local session could not be upgraded (upgrading is
+    /// off): its ephemeral creates fail with EPHEMERALONLOCALSESSION.
+    pub refuse_ephemeral: bool,
     pub auth_info: &'a [Id],
     /// The tree digest after this txn, once a builder has computed it.
     pub txn_digest: Option<i64>,
@@ -185,6 +188,9 @@ impl<'a> TxnBuilder<'a> {
         let mode = CreateMode::from_flag(req.flags)?;
         create_mode::validate_mode(mode, req.ttl, extended_types_enabled())?;
         if mode.is_ephemeral() {
+            if self.refuse_ephemeral {
+                return Err(Code::EphemeralOnLocalSession);
+            }
             self.state.sessions.check_global_session(self.session_id, self.owner)?;
         } else {
             self.state.sessions.check_session(self.session_id, self.owner)?;

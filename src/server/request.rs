@@ -36,6 +36,9 @@ pub struct Request {
     /// Which server the request came through (Java's `Request.owner`):
     /// `Local` unless a learner forwarded it to the leader.
     pub owner: SessionOwner,
+    /// A createSession or closeSession of a local session (no txn, not
+    /// forwarded; Java's `Request.isLocalSession`).
+    pub local_session: bool,
     /// When the request entered the server (for latency stats).
     pub create_time: Instant,
     /// The transaction Prep built for a write; `None` for reads.
@@ -98,6 +101,7 @@ impl Request {
             payload,
             auth_info,
             owner: SessionOwner::Local,
+            local_session: false,
             create_time: Instant::now(),
             txn: None,
             err: Code::Ok,

@@ -62,6 +62,9 @@ pub struct ServerState {
     in_process_changed: Condvar,
     /// False once shutdown starts: blocked submitters give up.
     pub running: AtomicBool,
+    /// A peer's read-only server (read-only mode): handshake answers say
+    /// read-only. Set by that role when it builds its chain.
+    pub read_only: AtomicBool,
 }
 
 impl ServerState {
@@ -82,6 +85,7 @@ impl ServerState {
             capacity_lock: Mutex::new(()),
             in_process_changed: Condvar::new(),
             running: AtomicBool::new(true),
+            read_only: AtomicBool::new(false),
         }
     }
 

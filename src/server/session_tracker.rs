@@ -14,6 +14,13 @@
 //! session without an owner claims it; a createSession or a resumption
 //! sets it.
 //!
+//! Local sessions (`localSessionsEnabled`, quorum peers only): a session
+//! created here is local, known to this server alone: no createSession
+//! txn, expired here (learners expire only their local sessions), and
+//! upgraded to a global session (a createSession txn through the leader)
+//! on its first ephemeral create. The leader accepts requests of other
+//! servers' local sessions (their ids carry another server id).
+//!
 //! Threads: the state is behind one mutex, taken by connection threads
 //! (touch, create), the Prep thread (check, closing) and the Final thread
 //! (commit, remove). The expirer callback runs on the expiry thread without
@@ -62,6 +69,8 @@ struct Session {
     /// resumption claims it (sessions restored from disk or created before
     /// this server led).
     owner: Option<SessionOwner>,
+    /// Known to this server only (no createSession txn yet).
+    local: bool,
     /// Set once a closeSession is under way (expiry or client close):
     /// from then on touches fail and new requests get SESSIONEXPIRED.
     closing: bool,
@@ -89,6 +98,13 @@ pub struct SessionTracker {
     next_session_id: AtomicI64,
     /// Origin of the monotonic clock the expiry queue runs on.
     epoch: Instant,
+    /// The server id in the top byte of the ids made here.
+    server_id: i64,
+    /// `localSessionsEnabled`: sessions created here start local.
+    local_sessions: bool,
+    /// Whether the expiry thread expires global sessions too (false on
+    /// learners: the leader expires those).
+    expire_global: bool,
 }
 
 impl SessionTracker {
@@ -106,11 +122,27 @@ impl SessionTracker {
             wakeup: Condvar::new(),
             next_session_id: AtomicI64::new(initial_session_id(server_id, wall_clock_ms())),
             epoch: Instant::now(),
+            server_id,
+            local_sessions: false,
+            expire_global: true,
         };
         for (&id, &timeout) in restored {
             tracker.track_session(id, timeout);
         }
         tracker
+    }
+
+    /// With `localSessionsEnabled`: new sessions start local; a learner
+    /// (`expire_global` false) expires only those.
+    pub fn with_local_sessions(mut self, enabled: bool, expire_global: bool) -> SessionTracker {
+        self.local_sessions = enabled;
+        self.expire_global = expire_global;
+        self
+    }
+
+    /// Whether sessions created here start local.
+    pub fn local_sessions_enabled(&self) -> bool {
+        self.local_sessions
     }
 
     /// Milliseconds since the tracker was built (the expiry clock).
@@ -122,7 +154,38 @@ impl SessionTracker {
     pub fn create_session(&self, timeout: i32) -> i64 {
         let id = self.next_session_id.fetch_add(1, Ordering::SeqCst);
         self.track_session(id, timeout);
+        if self.local_sessions {
+            if let Some(s) = self.state.lock().sessions.get_mut(&id) {
+                s.local = true;
+            }
+        }
         id
+    }
+
+    /// True if `id` is a local session of this server.
+    pub fn is_local_session(&self, id: i64) -> bool {
+        self.state.lock().sessions.get(&id).is_some_and(|s| s.local)
+    }
+
+    /// True if `id` is tracked here as a global session.
+    pub fn is_global_session(&self, id: i64) -> bool {
+        self.state.lock().sessions.get(&id).is_some_and(|s| !s.local)
+    }
+
+    /// A local session's first ephemeral create: it becomes global (its
+    /// createSession txn is on its way); returns its timeout, or `None` if
+    /// it is not (or no longer) local.
+    pub fn upgrade_session(&self, id: i64) -> Option<i32> {
+        let mut st = self.state.lock();
+        let s = st.sessions.get_mut(&id).filter(|s| s.local && !s.closing)?;
+        info!("Upgrading session 0x{:x}", id);
+        s.local = false;
+        Some(s.timeout)
+    }
+
+    /// How many local sessions are tracked (`mntr`'s local_sessions).
+    pub fn local_session_count(&self) -> usize {
+        self.state.lock().sessions.values().filter(|s| s.local).count()
     }
 
     /// Starts tracking `id` (or refreshes it); true if it was new.
@@ -132,7 +195,7 @@ impl SessionTracker {
         let added = !st.sessions.contains_key(&id);
         if added {
             debug!("Adding session {:#x}", id);
-            st.sessions.insert(id, Session { timeout, owner: None, closing: false });
+            st.sessions.insert(id, Session { timeout, owner: None, local: false, closing: false });
         }
         st.queue.update(id, timeout, now);
         added
@@ -140,7 +203,11 @@ impl SessionTracker {
 
     /// Records that the createSession txn of `id` was applied.
     pub fn commit_session(&self, id: i64, timeout: i32) -> bool {
-        self.state.lock().committed.insert(id, timeout).is_none()
+        let mut st = self.state.lock();
+        if let Some(s) = st.sessions.get_mut(&id) {
+            s.local = false;
+        }
+        st.committed.insert(id, timeout).is_none()
     }
 
     /// Pushes a live session's expiry out by `timeout`; false if the session
@@ -179,6 +246,9 @@ impl SessionTracker {
     /// an owner is claimed by `owner`.
     pub fn check_session(&self, id: i64, owner: SessionOwner) -> Result<(), Code> {
         match self.state.lock().sessions.get_mut(&id) {
+            // Another server's local session: that server vouches for it.
+            None if self.local_sessions && id >> 56 != self.server_id => Ok(()),
+            None if self.local_sessions => Err(Code::SessionExpired),
             None => Err(Code::UnknownSession),
             Some(s) if s.closing => Err(Code::SessionExpired),
             Some(s) => match s.owner {
@@ -208,6 +278,9 @@ impl SessionTracker {
     /// As `check_session`, but an unknown session counts as expired (used
     /// before creating an ephemeral node).
     pub fn check_global_session(&self, id: i64, owner: SessionOwner) -> Result<(), Code> {
+        if self.local_sessions && !self.is_global_session(id) {
+            return Err(Code::SessionExpired);
+        }
         match self.check_session(id, owner) {
             Err(Code::UnknownSession) => Err(Code::SessionExpired),
             other => other,
@@ -264,7 +337,7 @@ impl SessionTracker {
                 let ids = st.queue.poll(self.now());
                 let mut expired = Vec::with_capacity(ids.len());
                 for id in ids {
-                    if let Some(s) = st.sessions.get_mut(&id) {
+                    if let Some(s) = st.sessions.get_mut(&id).filter(|s| s.local || self.expire_global) {
                         s.closing = true;
                         expired.push((id, s.timeout));
                     }
@@ -365,6 +438,31 @@ mod tests {
         assert_eq!(t.check_session(id, b), Err(Code::SessionMoved));
         assert_eq!(t.check_session(id, me), Ok(()));
         assert_eq!(t.set_owner(42, me), Err(Code::SessionExpired));
+    }
+
+    #[test]
+    fn local_sessions_stay_local_until_upgraded_or_committed() {
+        let t = SessionTracker::new(2, 2000, &HashMap::new()).with_local_sessions(true, true);
+        let me = SessionOwner::Local;
+        let id = t.create_session(4000);
+        assert!(t.is_local_session(id) && !t.is_global_session(id));
+        assert_eq!(t.local_session_count(), 1);
+        assert_eq!(t.check_session(id, me), Ok(()));
+        // No ephemerals on a local session.
+        assert_eq!(t.check_global_session(id, me), Err(Code::SessionExpired));
+        assert_eq!(t.upgrade_session(id), Some(4000));
+        assert_eq!(t.upgrade_session(id), None, "upgraded once");
+        assert!(t.is_global_session(id));
+        assert_eq!(t.check_global_session(id, me), Ok(()));
+        // A learner's commit of the createSession makes it global too.
+        let other = t.create_session(5000);
+        t.commit_session(other, 5000);
+        assert!(!t.is_local_session(other));
+        assert_eq!(t.local_session_count(), 0);
+        // The leader accepts other servers' local sessions, not its own unknown ones.
+        assert_eq!(t.check_session(0x0300_0000_0000_0001, me), Ok(()));
+        assert_eq!(t.check_session(0x0200_0000_0000_0001, me), Err(Code::SessionExpired));
+        assert_eq!(t.check_global_session(0x0300_0000_0000_0001, me), Err(Code::SessionExpired));
     }
 
     #[test]

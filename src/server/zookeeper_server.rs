@@ -138,6 +138,13 @@ pub trait ServerRole: Send + Sync {
     fn may_resume(&self, _state: &Arc<ServerState>, _session_id: i64) -> bool {
         true
     }
+    /// A client request is about to enter the chain: with local sessions,
+    /// a local session's first ephemeral create needs an upgrade first.
+    /// Returns the createSession to submit before it, or marks the request
+    /// failed (upgrading off). Default: nothing to do.
+    fn check_upgrade_session(&self, _state: &Arc<ServerState>, _request: &mut Request) -> Option<Request> {
+        None
+    }
     /// Whether a connection thread may answer a read itself when its
     /// session has nothing in the pipeline (the read then sees exactly
     /// what it would see at the end of the chain). Off unless a role's
@@ -287,8 +294,10 @@ impl ZooKeeperServer {
 
     /// The expiry thread submits a closeSession for each expired session.
     fn start_session_tracker(&self, submitter: Arc<dyn Submitter>) {
+        let sessions = Arc::clone(&self.state.sessions);
         let expirer = Box::new(move |session_id: i64, _timeout: i32| {
-            let close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new());
+            let mut close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new());
+            close.local_session = sessions.is_local_session(session_id);
             submitter.submit(close);
         });
         match self.state.sessions.start(expirer) {
@@ -359,7 +368,9 @@ impl ZooKeeperServer {
             self.state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
             let payload = jute::to_bytes(&CreateSessionTxn { time_out: timeout });
             let auth = cnxn.auth_info();
-            self.submit_request(Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth));
+            let mut request = Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth);
+            request.local_session = self.state.sessions.is_local_session(id);
+            self.submit_request(request);
         } else {
             self.reopen_session(cnxn, &request, timeout);
         }
@@ -492,10 +503,16 @@ impl ZooKeeperServer {
     /// Touches the session and queues the request for Prep; an opcode the
     /// server does not accept is answered UNIMPLEMENTED and the connection
     /// closed.
-    fn submit_request(&self, request: Request) {
+    fn submit_request(&self, mut request: Request) {
         if request.cnxn.is_some() {
             if !self.admit(&request) {
                 return;
+            }
+            if request.op_type == op_code::CLOSE_SESSION {
+                request.local_session = self.state.sessions.is_local_session(request.session_id);
+            }
+            if let Some(upgrade) = self.role.check_upgrade_session(&self.state, &mut request) {
+                self.submit_internal(upgrade);
             }
             self.state.wait_for_capacity();
             self.state.inc_in_process();
@@ -528,7 +545,12 @@ impl ZooKeeperServer {
             debug!("Dropping request {:?}: no session {:#x}", request, sid);
             return false;
         }
-        self.role.touched(sid, timeout);
+        // A local session is this server's business: the leader never
+        // hears of it (not in the learner's PING touches).
+        let sessions = &self.state.sessions;
+        if !sessions.local_sessions_enabled() || !sessions.is_local_session(sid) {
+            self.role.touched(sid, timeout);
+        }
         if !is_valid_op(request.op_type) {
             warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
             let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };

@@ -175,3 +175,74 @@ def test_survivor_serves_read_only_then_read_write(tmp_path, kinds):
         raise
     finally:
         stop_all(peers)
+
+
+@pytest.mark.parametrize("kinds", KINDS)
+def test_kazoo_read_only_client_with_local_sessions(tmp_path, kinds):
+    """With local sessions on (as kazoo's own test harness runs it), a
+    kazoo client with read_only=True gets a session on the read-only
+    survivor: it reads, its writes raise NotReadOnlyCallError; a normal
+    kazoo client cannot connect; both write once a peer returns."""
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NotReadOnlyCallError
+    from kazoo.handlers.threading import KazooTimeoutError
+    from kazoo.protocol.states import KeeperState
+    for k in set(kinds):
+        require_impl(k)
+    extra = {"localSessionsEnabled": "true", "localSessionsUpgradingEnabled": "true"}
+    peers = [ReadOnlyPeer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind)), extra=extra)
+             for sid, kind in enumerate(kinds, start=1)]
+    survivor = peers[0]
+    clients = []
+    try:
+        start_ensemble(peers, 3)
+        writer = KazooClient(hosts=survivor.hosts, timeout=30.0)
+        clients.append(writer)
+        writer.start(timeout=30)
+        writer.create("/ro-kazoo", b"before")
+        writer.stop()
+        for p in peers[1:]:
+            p.stop()
+        wait_mode(survivor, ["read-only"], timeout=WAIT)
+
+        ro = KazooClient(hosts=survivor.hosts, timeout=30.0, read_only=True)
+        clients.append(ro)
+        ro.start(timeout=60)
+        assert ro.client_state == KeeperState.CONNECTED_RO, ro.client_state
+        assert ro.get("/ro-kazoo")[0] == b"before"
+        assert ro.exists("/ro-kazoo") is not None
+        for write in (lambda: ro.set("/ro-kazoo", b"x"), lambda: ro.create("/ro-new", b"x"),
+                      lambda: ro.delete("/ro-kazoo")):
+            with pytest.raises(NotReadOnlyCallError):
+                write()
+        normal = KazooClient(hosts=survivor.hosts, timeout=10.0)
+        clients.append(normal)
+        with pytest.raises(KazooTimeoutError):
+            normal.start(timeout=8)
+        normal.stop()
+        # Raw: closed without an answer.
+        sock, body = handshake(survivor.client_port, read_only=False)
+        assert body is None
+
+        peers[1].start()
+        wait_mode(survivor, ["follower", "leader"], timeout=WAIT)
+        wait_for("the read-only client reconnected read-write",
+                 lambda: (ro.client_state == KeeperState.CONNECTED, ro.client_state))
+        ro.set("/ro-kazoo", b"after, read_only=True")
+        normal = KazooClient(hosts=survivor.hosts, timeout=30.0)
+        clients.append(normal)
+        normal.start(timeout=60)
+        normal.sync("/ro-kazoo")
+        assert normal.get("/ro-kazoo")[0] == b"after, read_only=True"
+        normal.set("/ro-kazoo", b"after, normal")
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        for c in clients:
+            try:
+                c.stop()
+                c.close()
+            except Exception:
+                pass
+        stop_all(peers)

@@ -73,6 +73,7 @@ pub fn gauge(name: &str, server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> 
         "ephemerals_count" => Long(tree().ephemerals_count() as i64),
         "approximate_data_size" => Long(tree().approximate_data_size()),
         "global_sessions" => Long(server.zk_database().sessions_with_timeouts().len() as i64),
+        "local_sessions" => Long(server.session_tracker().local_session_count() as i64),
         "open_file_descriptor_count" => Long(open_fds()),
         "max_file_descriptor_count" => Long(max_fds()),
         "connection_drop_probability" => Double(0.0),
