@@ -144,6 +144,7 @@ def test_reading_sessions_stay_local(upgrading):
 def test_first_ephemeral_upgrades_the_session(upgrading):
     kind, peers = upgrading
     before = create_sessions_logged(peers[LEADER])
+    global_before = mntr(peers[FOLLOWER], "global_sessions")
     zk = connect(peers[FOLLOWER])
     sid = zk.session_id
     assert zk.request(OP_CREATE, create_body("/local-persistent"))[0] == 0
@@ -155,6 +156,8 @@ def test_first_ephemeral_upgrades_the_session(upgrading):
     synced(peers[LEADER])
     after = create_sessions_logged(peers[LEADER])
     assert after.count(sid) == 1 and len(after) == len(before) + 1, (kind, hex(sid), before, after)
+    synced(peers[FOLLOWER])
+    assert mntr(peers[FOLLOWER], "global_sessions") == global_before + 1, "%s: upgraded session not global" % kind
     other = connect(peers[2])
     other.call(OP_SYNC, p_string("/"))
     _data, stat = other.get_data("/local-ephemeral")
@@ -222,3 +225,26 @@ def test_local_sessions_in_mixed_ensembles(tmp_path, kinds):
         raise
     finally:
         stop_all(peers)
+
+
+def test_a_silent_local_session_expires_on_its_server(upgrading):
+    """A local session whose client goes quiet is expired by the server
+    that holds it (a follower here: the leader never knew it), with no
+    txn; resuming it afterwards fails."""
+    kind, peers = upgrading
+    before = create_sessions_logged(peers[LEADER])
+    zk = RawZk("127.0.0.1", peers[FOLLOWER].client_port, sock_timeout=15.0).connect(timeout_ms=2000)
+    sid, passwd, timeout = zk.session_id, zk.passwd, zk.timeout
+    assert timeout <= 4000, timeout
+    assert mntr(peers[FOLLOWER], "local_sessions") >= 1
+    zk.close_socket()      # no closeSession: the session must expire
+    deadline = time.monotonic() + 30
+    while mntr(peers[FOLLOWER], "local_sessions") != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert mntr(peers[FOLLOWER], "local_sessions") == 0, "%s: the silent local session never expired" % kind
+    again = RawZk("127.0.0.1", peers[FOLLOWER].client_port, sock_timeout=15.0)
+    again.connect(timeout_ms=2000, session_id=sid, passwd=passwd)
+    assert again.session_id == 0 and again.timeout == 0, "%s: an expired local session resumed" % kind
+    again.close_socket()
+    synced(peers[LEADER])
+    assert create_sessions_logged(peers[LEADER]) == before
