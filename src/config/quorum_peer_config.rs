@@ -235,6 +235,12 @@ impl QuorumPeerConfig {
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
         }
+        // Followers serving observers (ObserverMaster) is not built: a port
+        // for it is refused rather than accepted and left unserved.
+        if int("observerMasterPort", 0)? > 0 {
+            let port = get("observerMasterPort").unwrap_or_default();
+            return Err(invalid("observerMasterPort", port, "followers serving observers (ObserverMaster) is not supported yet"));
+        }
         let voters = config.verifier.voters().len();
         if let Some(warning) = voter_count_warning(voters) {
             warn!("{}", warning);

@@ -161,3 +161,11 @@ fn local_sessions_and_read_only_mode_are_read() {
     let (_d, c) = parse("romode-key", Some("1"), &format!("clientPort=2182\nreadonlymode.enabled=true\n{}", THREE));
     assert!(!c.unwrap().read_only_mode_enabled);
 }
+
+#[test]
+fn an_observer_master_port_is_refused_naming_the_key() {
+    let (_d, c) = parse("obsmaster", Some("1"), &format!("clientPort=2182\nobserverMasterPort=2191\n{}", THREE));
+    assert_eq!(c.unwrap_err().key(), Some("observerMasterPort"));
+    let (_d, c) = parse("obsmaster-off", Some("1"), &format!("clientPort=2182\nobserverMasterPort=0\n{}", THREE));
+    assert!(c.is_ok(), "0 (or none) leaves observers on the leader, as Java");
+}
