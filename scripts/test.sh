@@ -62,11 +62,11 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
         step "installing cargo-deb (cargo install)"
         cargo install --locked cargo-deb
     fi
-    if ! python3 -c 'import kazoo, pytest' 2>/dev/null; then
-        step "installing kazoo and pytest (pip)"
-        python3 -m pip install --quiet kazoo pytest \
-            || python3 -m pip install --quiet --break-system-packages kazoo pytest \
-            || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-kazoo python3-pytest
+    if ! python3 -c 'import kazoo, pytest, puresasl' 2>/dev/null; then
+        step "installing kazoo, pytest and pure-sasl (pip)"
+        python3 -m pip install --quiet kazoo pytest pure-sasl \
+            || python3 -m pip install --quiet --break-system-packages kazoo pytest pure-sasl \
+            || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-kazoo python3-pytest python3-pure-sasl
     fi
 fi
 

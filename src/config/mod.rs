@@ -10,6 +10,7 @@
 //! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
 
 pub mod client_tls;
+pub mod auth_config;
 pub mod config_error;
 pub mod pass_through;
 pub mod properties;

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use log::{info, warn};
 
+use super::auth_config::{check_quorum_sasl, AuthConfig};
 pub use super::config_error::ConfigError;
 use super::properties::Properties;
 use super::quorum_mode::{self, ServerLines};
@@ -171,6 +172,8 @@ pub struct ServerConfig {
     /// The JVM-style system properties in effect: `-D` flags plus
     /// `zookeeper.<key>` for every zoo.cfg key Java does not recognise.
     pub system_properties: SystemProperties,
+    /// Authentication: schemes, SASL, and what sessions must prove.
+    pub auth: AuthConfig,
 }
 
 impl ServerConfig {
@@ -228,6 +231,7 @@ impl ServerConfig {
             metrics_provider_configuration: BTreeMap::new(),
             system_properties: SystemProperties::new(),
             client_tls: None,
+            auth: AuthConfig::default(),
         }
     }
 
@@ -302,6 +306,7 @@ impl ServerConfig {
         apply_system_properties(&mut config, &system);
         super::security_keys::check(&raw, &system)?;
         config.client_tls = super::client_tls::client_tls(secure_address, &system)?;
+        config.auth = AuthConfig::from_system(&system)?;
         config.raw = raw;
         config.system_properties = system;
         Ok(config)
@@ -566,8 +571,14 @@ impl KnownKeys {
         Ok(true)
     }
 
-    /// The SASL combinations `parseProperties` rejects.
+    /// The SASL combinations `parseProperties` rejects, then quorum SASL
+    /// itself (not built yet: refused).
     fn check_sasl(&self) -> Result<(), ConfigError> {
+        self.check_sasl_combinations()?;
+        check_quorum_sasl(self.quorum_sasl_enabled)
+    }
+
+    fn check_sasl_combinations(&self) -> Result<(), ConfigError> {
         let rule = |key: &str, reason: &str| Err(invalid(key, "true", reason));
         if !self.quorum_sasl_enabled && self.quorum_server_require_sasl {
             return rule("quorum.auth.serverRequireSasl", "quorum.auth.enableSasl is disabled");

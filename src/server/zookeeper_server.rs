@@ -488,16 +488,23 @@ impl ZooKeeperServer {
         }
     }
 
-    /// SASL is not configured: Java answers every token with OK and a null
-    /// token (its SASL server object is missing).
+    /// A SASL token (opcode 102). No SASL server is configured (no JAAS
+    /// file): the exchange fails with AUTHFAILED and the connection is
+    /// closed. Java 3.8 answers OK with no token here (its missing SASL
+    /// server is a caught NullPointerException), which a client can take
+    /// for a finished exchange; refusing is the fail-closed answer, and
+    /// what Java's clients end up reporting anyway.
     fn process_sasl(&self, cnxn: &Arc<dyn ServerCnxn>, header: &RequestHeader, payload: &[u8]) {
         if jute::from_bytes::<GetSaslRequest>(payload).is_err() {
             warn!("Malformed SASL packet from {}", cnxn.remote_addr());
             cnxn.close(CloseReason::BadRequest);
             return;
         }
+        warn!("Client {} failed to SASL authenticate: no SASL server is configured", cnxn.remote_addr());
         let body = jute::to_bytes(&SetSaslResponse { token: None });
-        cnxn.send_response(&ReplyHeader { xid: header.xid, zxid: 0, err: 0 }, Some(&body));
+        let reply = ReplyHeader { xid: header.xid, zxid: 0, err: Code::AuthFailed.as_i32() };
+        cnxn.send_response(&reply, Some(&body));
+        cnxn.close(CloseReason::AuthFailed);
     }
 
     /// Touches the session and queues the request for Prep; an opcode the

@@ -126,8 +126,11 @@ class ZkServer:
     the same across restart(), so persistence tests can stop and start it.
     """
 
-    def __init__(self, impl, workdir, extra_cfg=None):
+    def __init__(self, impl, workdir, extra_cfg=None, flags=None):
         self.impl = impl
+        # JVM system properties (`-Dname=value`), given to both servers:
+        # Java on its command line, ours as zk-server arguments.
+        self.flags = list(flags or [])
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -157,13 +160,13 @@ class ZkServer:
 
     def command(self):
         if self.impl == "java":
-            return (["java"] + JVM_FLAGS
+            return (["java"] + JVM_FLAGS + self.flags
                     + ["-Dorg.slf4j.simpleLogger.showDateTime=true",
                        "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
                        "-cp", java_classpath(),
                        "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                        str(self.cfg_path)])
-        return [str(RUST_BIN), str(self.cfg_path)]
+        return [str(RUST_BIN)] + self.flags + [str(self.cfg_path)]
 
     def start(self, timeout=60.0):
         require_impl(self.impl)
@@ -328,9 +331,9 @@ def server_factory(tmp_path_factory):
     made here is stopped at the end of the session unless stopped before."""
     made = []
 
-    def make(impl, name="zk", extra_cfg=None, start=True):
+    def make(impl, name="zk", extra_cfg=None, start=True, flags=None):
         require_impl(impl)
-        srv = ZkServer(impl, tmp_path_factory.mktemp("%s-%s" % (name, impl)), extra_cfg)
+        srv = ZkServer(impl, tmp_path_factory.mktemp("%s-%s" % (name, impl)), extra_cfg, flags)
         made.append(srv)
         if start:
             srv.start()
