@@ -11,116 +11,425 @@
 //! Mirrors the property reads of `ProviderRegistry` (`authProvider.N`),
 //! `DigestAuthenticationProvider` (`enabled`, `digestAlg`),
 //! `AuthenticationHelper` (`enforce.auth.*`, `sessionRequireClientSASLAuth`),
-//! `ServerCnxnFactory.configureSaslLogin` (the JAAS file and its section),
-//! `SaslServerCallbackHandler` (the principal name rules) and
-//! `QuorumPeerConfig` (`quorum.auth.*`).
+//! `ServerCnxnFactory.configureSaslLogin` and `SaslServerCallbackHandler`
+//! (the JAAS file, its `Server` section, the DIGEST-MD5 users, the
+//! principal name rules), `ZooKeeperServer` (`superUser`,
+//! `allowSaslFailedClients`), `SASLAuthenticationProvider`
+//! (`letAnySaslUserDoX`), `KerberosName` (`auth_to_local`, the default
+//! realm) and `QuorumPeerConfig` (`quorum.auth.*`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use log::{info, warn};
 
 use super::config_error::ConfigError;
+use super::jaas_configuration::JaasConfiguration;
 use super::system_properties::SystemProperties;
 
 /// `Environment.JAAS_CONF_KEY`: the JAAS file.
 pub const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
 /// `ZooKeeperSaslServer.LOGIN_CONTEXT_NAME_KEY`: the server's JAAS section.
 pub const SASL_SERVER_CONFIG_KEY: &str = "zookeeper.sasl.serverconfig";
+/// The section used when [`SASL_SERVER_CONFIG_KEY`] is unset.
+pub const DEFAULT_SERVER_SECTION: &str = "Server";
 /// `ProviderRegistry.AUTHPROVIDER_PROPERTY_PREFIX`.
 pub const AUTH_PROVIDER_PREFIX: &str = "zookeeper.authProvider.";
+/// `ZooKeeperServer.SASL_SUPER_USER` (also `zookeeper.superUser.<anything>`).
+pub const SUPER_USER_KEY: &str = "zookeeper.superUser";
+/// The password of the DIGEST-MD5 user `super`, overriding the JAAS file.
+pub const SUPER_PASSWORD_KEY: &str = "zookeeper.SASLAuthenticationProvider.superPassword";
+/// The JAAS login module whose `user_<name>` options are DIGEST-MD5 users.
+pub const DIGEST_LOGIN_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule";
 
-/// Properties that only matter once a SASL server exists; until one can
-/// be configured they are refused rather than silently ignored.
-const SASL_ONLY_KEYS: &[&str] = &[
-    "zookeeper.superUser",
-    "zookeeper.SASLAuthenticationProvider.superPassword",
-    "zookeeper.allowSaslFailedClients",
-    "zookeeper.letAnySaslUserDoX",
-    "zookeeper.kerberos.removeHostFromPrincipal",
-    "zookeeper.kerberos.removeRealmFromPrincipal",
-    "zookeeper.kerberos.canonicalizeHostNames",
-    "zookeeper.security.auth_to_local",
-];
+const DIGEST_ALG_KEY: &str = "zookeeper.DigestAuthenticationProvider.digestAlg";
+const DIGEST_ENABLED_KEY: &str = "zookeeper.DigestAuthenticationProvider.enabled";
+const ENFORCE_ENABLED_KEY: &str = "zookeeper.enforce.auth.enabled";
+const ENFORCE_SCHEMES_KEY: &str = "zookeeper.enforce.auth.schemes";
+const SESSION_REQUIRE_SASL_KEY: &str = "zookeeper.sessionRequireClientSASLAuth";
+const AUTH_TO_LOCAL_KEY: &str = "zookeeper.security.auth_to_local";
+const JAVA_PACKAGE: &str = "org.apache.zookeeper.server.auth.";
 
-/// The authentication settings, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AuthConfig {}
+/// The hash of `digest` ids (`DigestAuthenticationProvider.digestAlg`),
+/// by any name Java's `MessageDigest.getInstance` accepts for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DigestAlgorithm {
+    Md5,
+    #[default]
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+    Sha512_224,
+    Sha512_256,
+    Sha3_224,
+    Sha3_256,
+    Sha3_384,
+    Sha3_512,
+}
 
-impl AuthConfig {
-    /// Reads and checks the settings from the system properties in force
-    /// (the `-D` flags plus zoo.cfg's pass-through keys).
-    pub fn from_system(system: &SystemProperties) -> Result<AuthConfig, ConfigError> {
-        if let Some(path) = system.get(JAAS_CONF_KEY) {
-            return Err(refused(
-                JAAS_CONF_KEY,
-                path,
-                "SASL authentication (a JAAS Server section) is not supported yet",
-            ));
-        }
-        if let Some(section) = system.get(SASL_SERVER_CONFIG_KEY) {
-            return Err(refused(
-                SASL_SERVER_CONFIG_KEY,
-                section,
-                "SASL authentication (a JAAS Server section) is not supported yet",
-            ));
-        }
-        for key in SASL_ONLY_KEYS {
-            if let Some(value) = system.get(key) {
-                return Err(refused(
-                    key,
-                    value,
-                    "SASL authentication is not supported yet",
-                ));
-            }
-        }
-        if let Some((key, class)) = system
-            .iter()
-            .find(|(k, _)| k.starts_with(AUTH_PROVIDER_PREFIX))
-        {
-            return Err(refused(
-                key,
-                class,
-                "authentication provider classes are not supported yet",
-            ));
-        }
-        if system.get_boolean_or("zookeeper.sessionRequireClientSASLAuth", false) {
-            return Err(refused(
-                "zookeeper.sessionRequireClientSASLAuth",
-                "true",
-                "requiring SASL authentication is not supported yet",
-            ));
-        }
-        if system.get_boolean_or("zookeeper.enforce.auth.enabled", false) {
-            return Err(refused(
-                "zookeeper.enforce.auth.enabled",
-                "true",
-                "enforcing authentication is not supported yet",
-            ));
-        }
-        if let Some(alg) = system.get("zookeeper.DigestAuthenticationProvider.digestAlg") {
-            if !is_sha1(alg) {
-                return Err(refused(
-                    "zookeeper.DigestAuthenticationProvider.digestAlg",
-                    alg,
-                    "only SHA1 digests are supported yet",
-                ));
-            }
-        }
-        if !system.get_boolean_or("zookeeper.DigestAuthenticationProvider.enabled", true) {
-            let value = system
-                .get("zookeeper.DigestAuthenticationProvider.enabled")
-                .unwrap_or("");
-            return Err(refused(
-                "zookeeper.DigestAuthenticationProvider.enabled",
-                value,
-                "disabling the digest scheme is not supported yet",
-            ));
-        }
-        Ok(AuthConfig {})
+impl DigestAlgorithm {
+    /// The algorithm for a JCA name (case-insensitive, with Java's aliases).
+    pub fn from_java_name(name: &str) -> Option<DigestAlgorithm> {
+        use DigestAlgorithm::*;
+        let upper = name.to_ascii_uppercase();
+        Some(match upper.as_str() {
+            "MD5" => Md5,
+            "SHA" | "SHA1" | "SHA-1" => Sha1,
+            "SHA-224" | "SHA224" => Sha224,
+            "SHA-256" | "SHA256" => Sha256,
+            "SHA-384" | "SHA384" => Sha384,
+            "SHA-512" | "SHA512" => Sha512,
+            "SHA-512/224" | "SHA512/224" => Sha512_224,
+            "SHA-512/256" | "SHA512/256" => Sha512_256,
+            "SHA3-224" => Sha3_224,
+            "SHA3-256" => Sha3_256,
+            "SHA3-384" => Sha3_384,
+            "SHA3-512" => Sha3_512,
+            _ => return None,
+        })
     }
 }
 
-/// The names Java's `MessageDigest.getInstance` accepts for SHA-1.
-fn is_sha1(alg: &str) -> bool {
-    ["SHA1", "SHA-1", "SHA"]
+/// The server side of SASL: present when the JAAS file has the server's
+/// section (Java then creates a SASL server for every connection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaslServerConfig {
+    /// The JAAS file it came from.
+    pub jaas_path: PathBuf,
+    /// The section's name (`Server` unless `zookeeper.sasl.serverconfig`).
+    pub section: String,
+    /// DIGEST-MD5 users: name -> password (`user_<name>="<password>"`).
+    pub users: BTreeMap<String, String>,
+    /// `zookeeper.SASLAuthenticationProvider.superPassword`: the password
+    /// of the user `super` when set.
+    pub super_password: Option<String>,
+}
+
+/// How an authenticated SASL name becomes the connection's `sasl` id
+/// (`SaslServerCallbackHandler.handleAuthorizeCallback` + `KerberosName`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NameRules {
+    /// `zookeeper.kerberos.removeHostFromPrincipal=true`.
+    pub remove_host: bool,
+    /// `zookeeper.kerberos.removeRealmFromPrincipal=true`.
+    pub remove_realm: bool,
+    /// The Kerberos default realm (`-Djava.security.krb5.realm`, else
+    /// `default_realm` of the krb5.conf the JDK would read, else empty):
+    /// the `DEFAULT` auth_to_local rule shortens names of this realm.
+    pub default_realm: String,
+}
+
+/// The authentication settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The SASL server, when configured.
+    pub sasl: Option<SaslServerConfig>,
+    /// The `sasl` scheme is registered (`authProvider.N` names
+    /// `SASLAuthenticationProvider`): `sasl:` ACLs can be set and match.
+    pub sasl_provider: bool,
+    /// The `digest` scheme is registered (default yes).
+    pub digest_enabled: bool,
+    /// The hash of digest ids.
+    pub digest_alg: DigestAlgorithm,
+    /// Requests need an identity of one of `enforce_auth_schemes`.
+    pub enforce_auth_enabled: bool,
+    /// The schemes that count for `enforce_auth_enabled`.
+    pub enforce_auth_schemes: Vec<String>,
+    /// `zookeeper.allowSaslFailedClients`: a failed SASL exchange keeps
+    /// the connection (unless SASL is required).
+    pub allow_sasl_failed_clients: bool,
+    /// `zookeeper.superUser[.x]` values: SASL ids that also get `super`.
+    pub super_users: Vec<String>,
+    /// `zookeeper.letAnySaslUserDoX`: this ACL id matches any SASL user.
+    pub let_any_sasl_user_do_x: Option<String>,
+    pub name_rules: NameRules,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            sasl: None,
+            sasl_provider: false,
+            digest_enabled: true,
+            digest_alg: DigestAlgorithm::Sha1,
+            enforce_auth_enabled: false,
+            enforce_auth_schemes: Vec::new(),
+            allow_sasl_failed_clients: false,
+            super_users: Vec::new(),
+            let_any_sasl_user_do_x: None,
+            name_rules: NameRules::default(),
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Whether a failed or missing SASL exchange ends the session with
+    /// SESSIONCLOSEDREQUIRESASLAUTH (`AuthenticationHelper.isSaslAuthRequired`).
+    pub fn sasl_auth_required(&self) -> bool {
+        self.enforce_auth_enabled && self.enforce_auth_schemes.iter().any(|s| s == "sasl")
+    }
+
+    /// Reads and checks the settings from the system properties in force
+    /// (the `-D` flags plus zoo.cfg's pass-through keys).
+    pub fn from_system(system: &SystemProperties) -> Result<AuthConfig, ConfigError> {
+        let mut config = AuthConfig::default();
+        config.apply_providers(system)?;
+        config.sasl = sasl_server(system)?;
+        config.allow_sasl_failed_clients = system.get_boolean("zookeeper.allowSaslFailedClients");
+        config.super_users = super_users(system);
+        config.let_any_sasl_user_do_x = system
+            .get("zookeeper.letAnySaslUserDoX")
+            .map(str::to_string);
+        config.name_rules = name_rules(system)?;
+        config.apply_enforcement(system)?;
+        Ok(config)
+    }
+
+    /// `authProvider.N`, `DigestAuthenticationProvider.enabled/digestAlg`.
+    fn apply_providers(&mut self, system: &SystemProperties) -> Result<(), ConfigError> {
+        self.digest_enabled = system.get_boolean_or(DIGEST_ENABLED_KEY, true);
+        if let Some(name) = system.get(DIGEST_ALG_KEY) {
+            self.digest_alg = DigestAlgorithm::from_java_name(name)
+                .ok_or_else(|| refused(DIGEST_ALG_KEY, name, "not a digest algorithm this server has (MD5, SHA-1, SHA-224/256/384/512, SHA-512/224, SHA-512/256, SHA3-224/256/384/512)"))?;
+        }
+        for (key, class) in system
+            .iter()
+            .filter(|(k, _)| k.starts_with(AUTH_PROVIDER_PREFIX))
+        {
+            match class.strip_prefix(JAVA_PACKAGE) {
+                Some("SASLAuthenticationProvider") => self.sasl_provider = true,
+                // Java registers a named digest provider even when disabled.
+                Some("DigestAuthenticationProvider") => self.digest_enabled = true,
+                Some("IPAuthenticationProvider") => {}
+                Some("X509AuthenticationProvider") => {
+                    return Err(refused(key, class, "x509 authentication is not supported yet"))
+                }
+                _ => {
+                    return Err(refused(
+                        key,
+                        class,
+                        "not one of Java's built-in providers this server has (SASLAuthenticationProvider, DigestAuthenticationProvider, IPAuthenticationProvider); provider plug-ins are not supported",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `AuthenticationHelper`: `sessionRequireClientSASLAuth=true` means
+    /// enforcement with the `sasl` scheme; otherwise `enforce.auth.*`.
+    /// Every enforced scheme must be registered.
+    fn apply_enforcement(&mut self, system: &SystemProperties) -> Result<(), ConfigError> {
+        let (key, value) = if system.get_boolean_or(SESSION_REQUIRE_SASL_KEY, false) {
+            self.enforce_auth_enabled = true;
+            self.enforce_auth_schemes = vec!["sasl".to_string()];
+            (SESSION_REQUIRE_SASL_KEY, "true".to_string())
+        } else {
+            self.enforce_auth_enabled = system.get_boolean_or(ENFORCE_ENABLED_KEY, false);
+            if let Some(schemes) = system.get(ENFORCE_SCHEMES_KEY) {
+                self.enforce_auth_schemes =
+                    schemes.split(',').map(|s| s.trim().to_string()).collect();
+            }
+            (
+                ENFORCE_SCHEMES_KEY,
+                system.get(ENFORCE_SCHEMES_KEY).unwrap_or("").to_string(),
+            )
+        };
+        if !self.enforce_auth_enabled {
+            return Ok(());
+        }
+        if self.enforce_auth_schemes.is_empty() {
+            return Err(refused(
+                ENFORCE_SCHEMES_KEY,
+                "",
+                "must be set when zookeeper.enforce.auth.enabled is true",
+            ));
+        }
+        for scheme in &self.enforce_auth_schemes {
+            let available = match scheme.as_str() {
+                "ip" => true,
+                "digest" => self.digest_enabled,
+                "sasl" => self.sasl_provider,
+                _ => false,
+            };
+            if !available {
+                let hint = if scheme == "sasl" {
+                    " (set authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider)"
+                } else {
+                    ""
+                };
+                return Err(refused(
+                    key,
+                    &value,
+                    &format!(
+                        "authentication scheme '{}' is not available{}",
+                        scheme, hint
+                    ),
+                ));
+            }
+        }
+        info!(
+            "zookeeper.enforce.auth.enabled = true, schemes {:?}",
+            self.enforce_auth_schemes
+        );
+        Ok(())
+    }
+}
+
+/// The SASL server's settings from the JAAS file, if any.
+///
+/// A file that cannot be read or parsed stops startup (naming the file and
+/// line), as does a section named by `zookeeper.sasl.serverconfig` that is
+/// not there. Without that key, a file without a `Server` section (a
+/// client-only file shared through JVMFLAGS) means no SASL server, as in
+/// Java. Only `DigestLoginModule` is honoured in the server's section.
+fn sasl_server(system: &SystemProperties) -> Result<Option<SaslServerConfig>, ConfigError> {
+    let explicit_section = system.get(SASL_SERVER_CONFIG_KEY);
+    let section = explicit_section.unwrap_or(DEFAULT_SERVER_SECTION);
+    let Some(path) = system.get(JAAS_CONF_KEY) else {
+        if let Some(name) = explicit_section {
+            return Err(refused(
+                SASL_SERVER_CONFIG_KEY,
+                name,
+                &format!("no JAAS file ({} is not set)", JAAS_CONF_KEY),
+            ));
+        }
+        return Ok(None);
+    };
+    let jaas_path = PathBuf::from(path);
+    let jaas = read_jaas(&jaas_path, system)?;
+    let Some(entries) = jaas.section(section) else {
+        let why = format!(
+            "no JAAS configuration section named '{}' in {}",
+            section, path
+        );
+        if let Some(name) = explicit_section {
+            return Err(refused(SASL_SERVER_CONFIG_KEY, name, &why));
+        }
+        warn!("{}: the server runs without SASL", why);
+        return Ok(None);
+    };
+    let mut users = BTreeMap::new();
+    for entry in entries {
+        if entry.class_name != DIGEST_LOGIN_MODULE {
+            let what = if entry.class_name.ends_with("Krb5LoginModule") {
+                "Kerberos (GSSAPI) authentication is not supported yet".to_string()
+            } else {
+                format!(
+                    "login module {} is not supported (only {})",
+                    entry.class_name, DIGEST_LOGIN_MODULE
+                )
+            };
+            return Err(refused(
+                JAAS_CONF_KEY,
+                path,
+                &format!("line {} of section '{}': {}", entry.line, section, what),
+            ));
+        }
+        for (option, value) in &entry.options {
+            if let Some(user) = option.strip_prefix("user_") {
+                users.insert(user.to_string(), value.clone());
+            }
+        }
+    }
+    info!(
+        "SASL server: DIGEST-MD5 with {} user(s) from section '{}' of {}",
+        users.len(),
+        section,
+        path
+    );
+    Ok(Some(SaslServerConfig {
+        jaas_path,
+        section: section.to_string(),
+        users,
+        super_password: system.get(SUPER_PASSWORD_KEY).map(str::to_string),
+    }))
+}
+
+fn read_jaas(path: &Path, system: &SystemProperties) -> Result<JaasConfiguration, ConfigError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        refused(
+            JAAS_CONF_KEY,
+            &shown,
+            &format!("cannot read the JAAS file: {}", e),
+        )
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    JaasConfiguration::parse(&text, system).map_err(|e| {
+        refused(
+            JAAS_CONF_KEY,
+            &shown,
+            &format!("malformed JAAS file, {}", e),
+        )
+    })
+}
+
+/// `isSaslSuperUser`: `zookeeper.superUser` and `zookeeper.superUser.<x>`.
+fn super_users(system: &SystemProperties) -> Vec<String> {
+    system
         .iter()
-        .any(|name| alg.eq_ignore_ascii_case(name))
+        .filter(|(k, _)| {
+            k.strip_prefix(SUPER_USER_KEY)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// The principal name rules; only the `DEFAULT` auth_to_local rule is
+/// built (any other rule set is refused).
+fn name_rules(system: &SystemProperties) -> Result<NameRules, ConfigError> {
+    if let Some(rules) = system.get(AUTH_TO_LOCAL_KEY) {
+        if rules.trim() != "DEFAULT" {
+            return Err(refused(
+                AUTH_TO_LOCAL_KEY,
+                rules,
+                "only the DEFAULT rule is supported yet",
+            ));
+        }
+    }
+    Ok(NameRules {
+        remove_host: system.get("zookeeper.kerberos.removeHostFromPrincipal") == Some("true"),
+        remove_realm: system.get("zookeeper.kerberos.removeRealmFromPrincipal") == Some("true"),
+        default_realm: default_realm(system),
+    })
+}
+
+/// The JDK's default realm: `java.security.krb5.realm`, else
+/// `[libdefaults] default_realm` of `java.security.krb5.conf` (or
+/// `/etc/krb5.conf`), else empty (Java's `KerberosName` falls back to "").
+fn default_realm(system: &SystemProperties) -> String {
+    if let Some(realm) = system.get("java.security.krb5.realm") {
+        return realm.to_string();
+    }
+    let path = system
+        .get("java.security.krb5.conf")
+        .unwrap_or("/etc/krb5.conf");
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| krb5_default_realm(&text))
+        .unwrap_or_default()
+}
+
+/// `default_realm` in the `[libdefaults]` section of a krb5.conf.
+fn krb5_default_realm(text: &str) -> Option<String> {
+    let mut in_libdefaults = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_libdefaults = line == "[libdefaults]";
+        } else if in_libdefaults {
+            if let Some((key, value)) = line.split_once('=') {
+                if key.trim() == "default_realm" {
+                    return Some(value.trim().to_string());
+                }
+            }
+        }
+    }
+    None
 }
 
 fn refused(key: &str, value: &str, reason: &str) -> ConfigError {
@@ -145,54 +454,5 @@ pub fn check_quorum_sasl(enabled: bool) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn system(pairs: &[(&str, &str)]) -> SystemProperties {
-        let mut s = SystemProperties::new();
-        for (k, v) in pairs {
-            s.set(k, v);
-        }
-        s
-    }
-
-    #[test]
-    fn nothing_set_is_accepted() {
-        assert_eq!(
-            AuthConfig::from_system(&SystemProperties::new()).unwrap(),
-            AuthConfig::default()
-        );
-        let sha1 = system(&[("zookeeper.DigestAuthenticationProvider.digestAlg", "SHA-1")]);
-        assert!(AuthConfig::from_system(&sha1).is_ok());
-    }
-
-    #[test]
-    fn settings_we_cannot_honour_are_refused_by_name() {
-        for (key, value) in [
-            (JAAS_CONF_KEY, "/etc/jaas.conf"),
-            (SASL_SERVER_CONFIG_KEY, "Server"),
-            ("zookeeper.superUser", "admin"),
-            (
-                "zookeeper.authProvider.1",
-                "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
-            ),
-            ("zookeeper.sessionRequireClientSASLAuth", "true"),
-            ("zookeeper.enforce.auth.enabled", "true"),
-            (
-                "zookeeper.DigestAuthenticationProvider.digestAlg",
-                "SHA-256",
-            ),
-            ("zookeeper.DigestAuthenticationProvider.enabled", "false"),
-            ("zookeeper.kerberos.removeHostFromPrincipal", "true"),
-        ] {
-            let err = AuthConfig::from_system(&system(&[(key, value)])).unwrap_err();
-            assert_eq!(err.key(), Some(key), "{}", err);
-            assert!(err.to_string().contains(value), "{}", err);
-        }
-        assert_eq!(
-            check_quorum_sasl(true).unwrap_err().key(),
-            Some("quorum.auth.enableSasl")
-        );
-        assert!(check_quorum_sasl(false).is_ok());
-    }
-}
+#[path = "auth_config_tests.rs"]
+mod tests;

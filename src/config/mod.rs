@@ -12,6 +12,7 @@
 pub mod client_tls;
 pub mod auth_config;
 pub mod config_error;
+pub mod jaas_configuration;
 pub mod pass_through;
 pub mod properties;
 pub mod quorum_mode;

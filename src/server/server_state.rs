@@ -71,7 +71,8 @@ impl ServerState {
     /// Builds the shared state around a loaded database.
     pub fn new(config: ServerConfig, zkdb: Arc<ZkDatabase>, sessions: Arc<SessionTracker>) -> Self {
         let last = zkdb.last_processed_zxid();
-        let auth = ProviderRegistry::new(config.super_digest.clone()).with_x509(config.x509_enabled());
+        let auth = ProviderRegistry::with_config(config.super_digest.clone(), &config.auth)
+            .with_x509(config.x509_enabled());
         ServerState {
             config,
             zkdb,

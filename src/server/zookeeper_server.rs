@@ -26,6 +26,7 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.ZooKeeperServer`.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -33,6 +34,8 @@ use std::thread::JoinHandle;
 use log::{debug, error, info, warn};
 use parking_lot::Mutex;
 
+use super::auth::sasl_server::ZooKeeperSaslServer;
+use super::auth::sasl_server_callback_handler::SaslServerCallbackHandler;
 use super::auth::{acl, AuthOutcome};
 use super::container_manager::ContainerManager;
 use super::ephemeral_type::set_extended_types_enabled;
@@ -200,6 +203,12 @@ pub struct ZooKeeperServer {
     /// A quorum role's report to the operator (see [`RoleMonitor`]);
     /// `None` for a standalone server.
     role_monitor: Mutex<Option<Arc<dyn RoleMonitor>>>,
+    /// The SASL users and name rules; `None` without a JAAS server
+    /// section (every SASL token is then refused).
+    sasl_handler: Option<SaslServerCallbackHandler>,
+    /// Each connection's SASL exchange, by connection id, from its first
+    /// token until it closes.
+    sasl_servers: Mutex<HashMap<u64, ZooKeeperSaslServer>>,
 }
 
 /// Counters behind `srvr`/`stat`/`mntr`.
@@ -251,6 +260,8 @@ impl ZooKeeperServer {
         role: Arc<dyn ServerRole>,
     ) -> Arc<ZooKeeperServer> {
         set_extended_types_enabled(config.extended_types_enabled);
+        let sasl_handler =
+            config.auth.sasl.as_ref().map(|sasl| SaslServerCallbackHandler::new(sasl, &config.auth.name_rules));
         let state = Arc::new(ServerState::new(config, zkdb, sessions));
         state.zkdb.tree.write().set_event_acl_filter(Some(event_acl_filter(&state)));
         Arc::new(ZooKeeperServer {
@@ -263,6 +274,8 @@ impl ZooKeeperServer {
             purge: Mutex::new(None),
             stopped: AtomicBool::new(false),
             role_monitor: Mutex::new(None),
+            sasl_handler,
+            sasl_servers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -416,6 +429,9 @@ impl ZooKeeperServer {
             op_code::SASL => self.process_sasl(cnxn, &header, &payload),
             op => {
                 let auth = cnxn.auth_info();
+                if !self.enforce_authentication(cnxn, &auth, header.xid) {
+                    return;
+                }
                 let request = Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload, auth);
                 self.submit_request(request);
             }
@@ -440,6 +456,9 @@ impl ZooKeeperServer {
             return self.process_packet(cnxn, header, payload.to_vec());
         }
         let auth = cnxn.auth_info();
+        if !self.enforce_authentication(cnxn, &auth, header.xid) {
+            return;
+        }
         let payload = payload_pool::copy_of(payload);
         let mut request = Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload, auth);
         let inline = self.role.answers_reads_on_cnxn_thread()
@@ -488,23 +507,100 @@ impl ZooKeeperServer {
         }
     }
 
-    /// A SASL token (opcode 102). No SASL server is configured (no JAAS
-    /// file): the exchange fails with AUTHFAILED and the connection is
-    /// closed. Java 3.8 answers OK with no token here (its missing SASL
-    /// server is a caught NullPointerException), which a client can take
-    /// for a finished exchange; refusing is the fail-closed answer, and
-    /// what Java's clients end up reporting anyway.
+    /// A SASL token (opcode 102): the connection's exchange takes it and
+    /// the answer carries the server's next token; once complete, the
+    /// connection gets `sasl:<authorizationID>` (and `super` when that is
+    /// a configured super user).
+    ///
+    /// A failed exchange is AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when
+    /// SASL is required) and closes the connection, unless
+    /// `allowSaslFailedClients` keeps it (with no SASL id). Without a SASL
+    /// server (no JAAS `Server` section) every exchange fails: Java 3.8
+    /// answers OK with no token there (its missing SASL server is a caught
+    /// NullPointerException), which a client may take for success;
+    /// refusing is the fail-closed answer, and what Java's clients end up
+    /// reporting anyway.
     fn process_sasl(&self, cnxn: &Arc<dyn ServerCnxn>, header: &RequestHeader, payload: &[u8]) {
-        if jute::from_bytes::<GetSaslRequest>(payload).is_err() {
+        let Ok(request) = jute::from_bytes::<GetSaslRequest>(payload) else {
             warn!("Malformed SASL packet from {}", cnxn.remote_addr());
             cnxn.close(CloseReason::BadRequest);
             return;
+        };
+        let token = request.token.unwrap_or_default();
+        let auth = &self.state.config.auth;
+        let (response, authorized) = match self.evaluate_sasl(cnxn.watcher_id(), &token) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                warn!("Client {} failed to SASL authenticate: {}", cnxn.remote_addr(), e);
+                if auth.allow_sasl_failed_clients && !auth.sasl_auth_required() {
+                    warn!("Maintaining client connection despite SASL authentication failure.");
+                    (None, None)
+                } else {
+                    let code = if auth.sasl_auth_required() {
+                        warn!("Closing client connection: the server requires SASL authentication and it failed");
+                        Code::SessionClosedRequireSaslAuth
+                    } else {
+                        warn!("Closing client connection due to SASL authentication failure.");
+                        Code::AuthFailed
+                    };
+                    let body = jute::to_bytes(&SetSaslResponse { token: None });
+                    cnxn.send_response(&ReplyHeader { xid: header.xid, zxid: 0, err: code.as_i32() }, Some(&body));
+                    cnxn.close(CloseReason::AuthFailed);
+                    return;
+                }
+            }
+        };
+        if let Some(id) = authorized {
+            info!("Session {:#x}: adding SASL authorization for authorizationID: {}", cnxn.session_id(), id);
+            cnxn.add_auth_info(Id { scheme: "sasl".into(), id: id.clone() });
+            if auth.super_users.contains(&id) {
+                cnxn.add_auth_info(Id { scheme: "super".into(), id: String::new() });
+                info!("Session {:#x}: Authenticated Id '{}' as super user", cnxn.session_id(), id);
+            }
         }
-        warn!("Client {} failed to SASL authenticate: no SASL server is configured", cnxn.remote_addr());
-        let body = jute::to_bytes(&SetSaslResponse { token: None });
-        let reply = ReplyHeader { xid: header.xid, zxid: 0, err: Code::AuthFailed.as_i32() };
-        cnxn.send_response(&reply, Some(&body));
+        let body = jute::to_bytes(&SetSaslResponse { token: response });
+        cnxn.send_response(&ReplyHeader { xid: header.xid, zxid: 0, err: 0 }, Some(&body));
+    }
+
+    /// Runs one token through connection `cnxn_id`'s exchange (made at its
+    /// first token): the server's token, and the authorization id when
+    /// this token completed the exchange.
+    fn evaluate_sasl(&self, cnxn_id: u64, token: &[u8]) -> Result<(Option<Vec<u8>>, Option<String>), String> {
+        let Some(handler) = &self.sasl_handler else {
+            return Err("no SASL server is configured (no JAAS Server section)".to_string());
+        };
+        let mut servers = self.sasl_servers.lock();
+        let server = match servers.entry(cnxn_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(ZooKeeperSaslServer::new().map_err(|e| e.to_string())?),
+        };
+        let was_complete = server.authorization_id().is_some();
+        let response = server.evaluate_response(token, handler).map_err(|e| e.to_string())?;
+        let authorized = match (was_complete, server.authorization_id()) {
+            (false, Some(id)) => Some(id.to_string()),
+            _ => None,
+        };
+        Ok((Some(response), authorized))
+    }
+
+    /// `AuthenticationHelper.enforceAuthentication`: with
+    /// `enforce.auth.enabled`, a request from a connection holding no id
+    /// of an enforced scheme is answered SESSIONCLOSEDREQUIRESASLAUTH and
+    /// the connection closed. True when the request may go on.
+    fn enforce_authentication(&self, cnxn: &Arc<dyn ServerCnxn>, auth: &[Id], xid: i32) -> bool {
+        let config = &self.state.config.auth;
+        if !config.enforce_auth_enabled || auth.iter().any(|id| config.enforce_auth_schemes.contains(&id.scheme)) {
+            return true;
+        }
+        let schemes: Vec<&str> = auth.iter().map(|id| id.scheme.as_str()).collect();
+        error!(
+            "Client authentication scheme(s) {:?} does not match with any of the expected authentication scheme {:?}, closing session.",
+            schemes, config.enforce_auth_schemes
+        );
+        let reply = ReplyHeader { xid, zxid: 0, err: Code::SessionClosedRequireSaslAuth.as_i32() };
+        cnxn.send_response(&reply, None);
         cnxn.close(CloseReason::AuthFailed);
+        false
     }
 
     /// Touches the session and queues the request for Prep; an opcode the
@@ -572,6 +668,9 @@ impl ZooKeeperServer {
     /// it expires or is resumed elsewhere).
     pub fn remove_cnxn(&self, cnxn: &dyn ServerCnxn) {
         let watcher_id = cnxn.watcher_id();
+        if self.sasl_handler.is_some() {
+            self.sasl_servers.lock().remove(&watcher_id);
+        }
         self.state.zkdb.tree.read().remove_cnxn(watcher_id);
         self.state.unbind_cnxn(cnxn.session_id(), watcher_id);
     }

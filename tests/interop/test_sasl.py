@@ -4,16 +4,38 @@ Part 1, fail closed: every authentication setting ours does not honour
 stops startup with a message naming the key (one case per key family;
 Java's behaviour with the same config is recorded next to ours), and a
 SASL token sent to a server without a SASL configuration is refused.
+
+Part 2, DIGEST-MD5: both servers get the same JAAS file (`Server` section,
+DigestLoginModule users) through -Djava.security.auth.login.config and the
+`sasl` scheme through authProvider.1; kazoo (sasl_options and the legacy
+auth_data form, over pure-sasl), a raw exchange driven by pure-sasl, and
+zkCli.sh with a client JAAS `Client` section authenticate, create under a
+`sasl:` ACL, are denied as another user, and fail with AuthFailed on a
+wrong password. Observable results are cross-checked against Java's.
 """
 
 import os
+import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 import rawzk as Z
-from conftest import IMPLS, require_impl
+from conftest import IMPLS, ZKCLI, java_available, need, require_impl
 from test_config import BASE, EXIT_CONFIG, Case, Exits, Serves, describe, run_case
+
+try:
+    from kazoo.client import KazooClient
+    from kazoo import exceptions as kx
+    from kazoo.protocol.states import KeeperState
+    from kazoo.security import ACL, Id
+    import puresasl.client
+    HAVE_KAZOO_SASL = True
+except ImportError:  # pragma: no cover - reported by need()
+    HAVE_KAZOO_SASL = False
 
 OP_SASL = 102
 
@@ -23,7 +45,9 @@ SASL_PROVIDER = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 
 
 def refusal_cases(jaas_dir):
-    """(case, what ours must name). `java` is what Java 3.8.0 does."""
+    """What Java 3.8.0 does (`java`) and ours (`ours`, when it differs) with
+    each setting; ours names `key` (and shows `value`) when it refuses."""
+    jaas = lambda name: ["-Djava.security.auth.login.config=%s" % (jaas_dir / name)]
     return [
         # A class we do not have: Java logs "Problems loading" and serves
         # without the scheme; ours refuses.
@@ -34,16 +58,26 @@ def refusal_cases(jaas_dir):
         # must not run without it (Java ignores it when standalone).
         Case("quorum_auth_enableSasl", BASE + "quorum.auth.enableSasl=true\n",
              Serves(), "quorum.auth.enableSasl", "true", ours=Exits(EXIT_CONFIG)),
-        Case("enforce_auth_enabled", BASE + "enforce.auth.enabled=true\nenforce.auth.schemes=digest\n",
-             Serves(), "zookeeper.enforce.auth.enabled", ours=Exits(EXIT_CONFIG)),
-        Case("digestAlg_sha256", BASE + "DigestAuthenticationProvider.digestAlg=SHA-256\n",
-             Serves(), "zookeeper.DigestAuthenticationProvider.digestAlg", "SHA-256",
+        # Enforcing a scheme nobody registered.
+        Case("enforce_auth_unavailable_scheme",
+             BASE + "enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n",
+             Exits(EXIT_CONFIG), "zookeeper.enforce.auth.schemes", "sasl"),
+        # Java fails with an unexpected exception (exit 1) in these; ours
+        # calls them config errors (exit 2) and names the key.
+        Case("digestAlg_unknown", BASE + "DigestAuthenticationProvider.digestAlg=NOPE\n",
+             Exits(1), "zookeeper.DigestAuthenticationProvider.digestAlg", "NOPE",
              ours=Exits(EXIT_CONFIG)),
-        Case("jaas_login_config", BASE, Serves(), "java.security.auth.login.config",
-             flags=["-Djava.security.auth.login.config=%s" % (jaas_dir / "jaas.conf")],
+        Case("jaas_malformed", BASE, Exits(1), "java.security.auth.login.config", "line 5",
+             flags=jaas("malformed.jaas"), ours=Exits(EXIT_CONFIG)),
+        Case("jaas_missing_file", BASE, Exits(1), "java.security.auth.login.config", "absent.jaas",
+             flags=jaas("absent.jaas"), ours=Exits(EXIT_CONFIG)),
+        Case("jaas_kerberos_module", BASE, Exits(1), "java.security.auth.login.config", "Kerberos",
+             flags=jaas("krb5.jaas"), ours=Exits(EXIT_CONFIG)),
+        Case("jaas_named_section_missing", BASE, Serves(), "zookeeper.sasl.serverconfig", "Nope",
+             flags=jaas("server.jaas") + ["-Dzookeeper.sasl.serverconfig=Nope"],
              ours=Exits(EXIT_CONFIG)),
-        Case("kerberos_name_rules", BASE + "kerberos.removeHostFromPrincipal=true\n",
-             Serves(), "zookeeper.kerberos.removeHostFromPrincipal", ours=Exits(EXIT_CONFIG)),
+        Case("auth_to_local_rules", BASE + "security.auth_to_local=RULE:[1:$1]\n",
+             Serves(), "zookeeper.security.auth_to_local", ours=Exits(EXIT_CONFIG)),
     ]
 
 
@@ -53,6 +87,17 @@ SERVER_JAAS = """Server {
        user_bob="bobsecret";
 };
 """
+JAAS_FILES = {
+    "server.jaas": SERVER_JAAS,
+    # The options run into the '};' on line 5 (no ';' after the last one).
+    "malformed.jaas": SERVER_JAAS.replace('"bobsecret";', '"bobsecret"'),
+    "krb5.jaas": """Server {
+       com.sun.security.auth.module.Krb5LoginModule required
+       useKeyTab=true keyTab="/nonexistent.keytab" storeKey=true
+       principal="zookeeper/localhost@EXAMPLE.COM";
+};
+""",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +107,8 @@ def refusal_outcomes(tmp_path_factory):
     root = tmp_path_factory.mktemp("sasl-refusals")
     jaas_dir = root / "jaas"
     jaas_dir.mkdir()
-    (jaas_dir / "jaas.conf").write_text(SERVER_JAAS)
+    for name, text in JAAS_FILES.items():
+        (jaas_dir / name).write_text(text)
     cases = refusal_cases(jaas_dir)
     out = {}
     for case in cases:
@@ -109,3 +155,224 @@ def test_sasl_token_without_sasl_configuration(impl, zk):
             assert conn.is_closed(wait=10.0)
     finally:
         conn.close_socket()
+
+
+# ---- part 2: DIGEST-MD5 ---------------------------------------------------------
+
+USERS = {"bob": "bobsecret", "alice": "alicesecret", "admin": "adminsecret"}
+SERVER_SECTION = """Server {
+       org.apache.zookeeper.server.auth.DigestLoginModule required
+%s;
+};
+""" % "\n".join('       user_%s="%s"' % kv for kv in USERS.items())
+ALL = 31
+
+
+def sasl_flags(jaas_path, *extra):
+    return (["-Djava.security.auth.login.config=%s" % jaas_path,
+             "-Dzookeeper.authProvider.1=" + SASL_PROVIDER,
+             "-Dzookeeper.superUser=admin"] + list(extra))
+
+
+@pytest.fixture(scope="module")
+def sasl_zk(impl, server_factory, tmp_path_factory):
+    jaas = tmp_path_factory.mktemp("jaas-%s" % impl) / "server.jaas"
+    jaas.write_text(SERVER_SECTION)
+    return server_factory(impl, "sasl", flags=sasl_flags(jaas))
+
+
+def kazoo(srv, **kw):
+    need(HAVE_KAZOO_SASL, "kazoo and pure-sasl (pip install kazoo pure-sasl)")
+    c = KazooClient(hosts=srv.hosts, timeout=15.0, connection_retry={"max_tries": 0}, **kw)
+    return c
+
+
+def digest_options(user, password=None):
+    return {"mechanism": "DIGEST-MD5", "username": user,
+            "password": USERS.get(user) if password is None else password}
+
+
+def started(srv, **kw):
+    c = kazoo(srv, **kw)
+    c.start(timeout=30)
+    return c
+
+
+def outcome(fn):
+    """The exception class name a call raises, or 'ok' and its value."""
+    try:
+        return ("ok", fn())
+    except kx.KazooException as e:
+        return (type(e).__name__, None)
+
+
+def test_kazoo_digest_md5(impl, sasl_zk, crosscheck):
+    path = "/sasl_kazoo"
+    bob = started(sasl_zk, sasl_options=digest_options("bob"))
+    alice = started(sasl_zk, sasl_options=digest_options("alice"))
+    admin = started(sasl_zk, sasl_options=digest_options("admin"))
+    anon = started(sasl_zk)
+    try:
+        bob.create(path, b"bob's", acl=[ACL(ALL, Id("sasl", "bob"))])
+        results = {
+            "bob_get": outcome(lambda: bob.get(path)[0]),
+            "acl": outcome(lambda: [(a.perms, a.id.scheme, a.id.id) for a in bob.get_acls(path)[0]]),
+            "alice_get": outcome(lambda: alice.get(path)[0]),
+            "alice_set": outcome(lambda: alice.set(path, b"x") and None),
+            "anon_get": outcome(lambda: anon.get(path)[0]),
+            "admin_get": outcome(lambda: admin.get(path)[0]),  # zookeeper.superUser
+            # An `auth` ACL expands to the creator's sasl id.
+            "auth_acl": outcome(lambda: (alice.create(path + "_auth", b"", acl=[ACL(ALL, Id("auth", ""))]),
+                                         [a.id.id for a in alice.get_acls(path + "_auth")[0]])[1]),
+            "bob_on_alices": outcome(lambda: bob.get(path + "_auth")[0]),
+            "bad_sasl_acl": outcome(lambda: bob.create(path + "_bad", b"", acl=[ACL(ALL, Id("sasl", "a@b@c"))])),
+        }
+        assert results["bob_get"] == ("ok", b"bob's")
+        assert results["acl"] == ("ok", [(ALL, "sasl", "bob")])
+        assert results["alice_get"][0] == "NoAuthError"
+        assert results["alice_set"][0] == "NoAuthError"
+        assert results["anon_get"][0] == "NoAuthError"
+        assert results["admin_get"] == ("ok", b"bob's")
+        assert results["auth_acl"] == ("ok", ["alice"])
+        assert results["bob_on_alices"][0] == "NoAuthError"
+        assert results["bad_sasl_acl"][0] == "InvalidACLError"
+        crosscheck.check("results", results)
+    finally:
+        for c in (bob, alice, admin, anon):
+            c.stop()
+            c.close()
+
+
+def test_kazoo_legacy_sasl_auth_data(impl, sasl_zk, crosscheck):
+    path = "/sasl_legacy"
+    with pytest.warns(DeprecationWarning):
+        bob = kazoo(sasl_zk, auth_data=[("sasl", "bob:bobsecret")])
+    bob.start(timeout=30)
+    anon = started(sasl_zk)
+    try:
+        bob.create(path, b"v", acl=[ACL(ALL, Id("sasl", "bob"))])
+        results = {"bob": outcome(lambda: bob.get(path)[0]), "anon": outcome(lambda: anon.get(path)[0])}
+        assert results == {"bob": ("ok", b"v"), "anon": ("NoAuthError", None)}
+        crosscheck.check("results", results)
+    finally:
+        for c in (bob, anon):
+            c.stop()
+            c.close()
+
+
+@pytest.mark.parametrize("user,password", [("bob", "wrong"), ("mallory", "any")])
+def test_kazoo_wrong_password_is_auth_failed(impl, sasl_zk, user, password, caplog):
+    """The server refuses the exchange: kazoo logs AUTH_FAILED and stops
+    connecting. (kazoo reports CONNECTED at the handshake, before SASL, so
+    start() may return or time out depending on timing.)"""
+    c = kazoo(sasl_zk, sasl_options=digest_options(user, password))
+    try:
+        try:
+            c.start(timeout=10)
+        except (kx.AuthFailedError, c.handler.timeout_exception):
+            pass
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+                "AUTH_FAILED" in r.getMessage() for r in caplog.records):
+            time.sleep(0.05)
+        assert any("AUTH_FAILED" in r.getMessage() for r in caplog.records), caplog.text
+        while time.monotonic() < deadline and c.connected:
+            time.sleep(0.05)
+        assert not c.connected
+    finally:
+        c.stop()
+        c.close()
+
+
+def raw_exchange(srv, user, password):
+    """A DIGEST-MD5 exchange over a raw connection, driven by pure-sasl:
+    [(err, server token)] per step, and whether the server closed."""
+    need(HAVE_KAZOO_SASL, "pure-sasl")
+    conn = Z.RawZk("127.0.0.1", srv.port).connect()
+    cli = puresasl.client.SASLClient("zk-sasl-md5", service="zookeeper", mechanism="DIGEST-MD5",
+                                     username=user, password=password)
+    steps = []
+    try:
+        token = cli.process(None) or b""
+        while True:
+            err, server_token = sasl_request(conn, token)
+            steps.append((err, server_token))
+            if err != Z.OK:
+                return steps, conn.is_closed(wait=10.0)
+            token = cli.process(server_token)
+            if cli.complete:
+                return steps, conn.is_closed(wait=0.5)
+    finally:
+        conn.close_socket()
+
+
+def test_raw_exchange_codes(impl, sasl_zk, crosscheck):
+    steps, closed = raw_exchange(sasl_zk, "bob", "bobsecret")
+    assert [err for err, _ in steps] == [Z.OK, Z.OK]
+    challenge = re.sub(r'nonce="[^"]*"', 'nonce="N"', steps[0][1].decode())
+    assert challenge == 'realm="zk-sasl-md5",nonce="N",charset=utf-8,algorithm=md5-sess'
+    assert len(re.search(r'nonce="([^"]*)"', steps[0][1].decode()).group(1)) == 40
+    assert re.fullmatch(rb"rspauth=[0-9a-f]{32}", steps[1][1])
+    assert not closed
+    steps, closed = raw_exchange(sasl_zk, "bob", "wrong")
+    assert [err for err, _ in steps] == [Z.OK, Z.AUTHFAILED]
+    assert steps[1][1] is None
+    assert closed
+    crosscheck.check("wrong", [err for err, _ in steps])
+
+
+# ---- zkCli.sh with a client JAAS section ------------------------------------------
+
+def run_zkcli(srv, jaas_path, commands, timeout=120):
+    need(java_available() and ZKCLI.exists(), "zkCli.sh (zookeeper-bin) and Java")
+    env = dict(os.environ)
+    env["CLIENT_JVMFLAGS"] = ("-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "
+                              "-Djava.security.auth.login.config=%s" % jaas_path)
+    proc = subprocess.Popen([str(ZKCLI), "-server", srv.hosts], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate("\n".join(commands) + "\nquit\n", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail("zkCli did not finish within %ds:\n%s" % (timeout, out[-3000:]))
+    return out
+
+
+def client_jaas(tmp_path, user, password):
+    path = tmp_path / ("client-%s.jaas" % user)
+    path.write_text('Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n'
+                    '  username="%s"\n  password="%s";\n};\n' % (user, password))
+    return path
+
+
+def zkcli_facts(out):
+    """What a zkCli session showed, independent of timing and ids; the
+    whoami lines (in the server's hash-set order) sorted, at the end."""
+    facts, whoami = [], []
+    for line in out.splitlines():
+        line = line.strip()
+        if re.match(r"(ip|sasl|digest|super): ", line):
+            whoami.append(line)
+        elif (line.startswith(("'sasl", "Authentication is not valid",
+                              "Insufficient permission", "Created", "KeeperErrorCode",
+                              "data-for-", ": cdrwa"))
+                or "SaslAuthenticated" in line or "AuthFailed" in line):
+            facts.append(re.sub(r"127\.0\.0\.1:\d+", "ADDR", line))
+    return facts + sorted(whoami)
+
+
+def test_zkcli_client_jaas(impl, sasl_zk, tmp_path, crosscheck):
+    bob = run_zkcli(sasl_zk, client_jaas(tmp_path, "bob", "bobsecret"), [
+        "whoami", "create /sasl_cli data-for-bob sasl:bob:cdrwa", "get /sasl_cli", "getAcl /sasl_cli"])
+    alice = run_zkcli(sasl_zk, client_jaas(tmp_path, "alice", "alicesecret"), [
+        "whoami", "get /sasl_cli", "set /sasl_cli x"])
+    wrong = run_zkcli(sasl_zk, client_jaas(tmp_path, "bob", "wrong"), ["get /sasl_cli"])
+    assert "SaslAuthenticated" in bob and "Created /sasl_cli" in bob, bob
+    assert "data-for-bob" in bob and "'sasl,'bob" in bob, bob
+    assert "sasl" in alice and "Insufficient permission" in alice, alice
+    assert "data-for-bob" not in alice, alice
+    assert "AuthFailed" in wrong and "data-for-bob" not in wrong, wrong
+    crosscheck.check("facts", {"bob": zkcli_facts(bob), "alice": zkcli_facts(alice),
+                               "wrong": [f for f in zkcli_facts(wrong) if "AuthFailed" in f][:1]})

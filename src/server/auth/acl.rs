@@ -37,7 +37,7 @@ pub fn check_acl(
         let matched = ids
             .iter()
             .filter(|id| id.scheme == entry.id.scheme)
-            .any(|id| provider.matches(&id.id, &entry.id.id));
+            .any(|id| registry.matches(provider, &id.id, &entry.id.id));
         if matched {
             return Ok(());
         }

@@ -6,21 +6,31 @@
 //! connection's identities hold a permission, and [`acl::fixup_acl`] checks
 //! and expands an ACL list given to create/setACL.
 //!
-//! The registry knows the built-in schemes `ip` and `digest` (Java also
-//! loads `zookeeper.authProvider.*` classes; we have no plug-ins, and no
-//! SASL); `x509` is registered with a secure client port).
+//! The registry knows the built-in schemes `ip`, `digest` (unless
+//! `DigestAuthenticationProvider.enabled=false`), `x509` (registered with
+//! a secure client port) and `sasl` (when `authProvider.N` names Java's
+//! `SASLAuthenticationProvider`). Java also loads other `authProvider.N`
+//! classes; we have no plug-ins, and such a setting is refused at
+//! startup. The SASL exchange itself (opcode 102) is [`sasl_server`]'s.
 //!
 //! Mirrors: `org.apache.zookeeper.server.auth.ProviderRegistry`,
 //! `AuthenticationProvider`, `util.AuthUtil`.
 
 pub mod acl;
 pub mod digest_authentication_provider;
+pub mod digest_md5_server;
 pub mod ip_authentication_provider;
+pub mod kerberos_name;
+pub mod sasl_authentication_provider;
+pub mod sasl_server;
+pub mod sasl_server_callback_handler;
 pub mod x509_authentication_provider;
 
 use std::net::IpAddr;
 
 use self::digest_authentication_provider::DigestAuthenticationProvider;
+use self::sasl_authentication_provider::SaslAuthenticationProvider;
+use crate::config::auth_config::AuthConfig;
 use crate::jute::data::{ClientInfo, Id};
 
 /// One authentication scheme.
@@ -28,17 +38,19 @@ use crate::jute::data::{ClientInfo, Id};
 pub enum Scheme {
     /// `ip`: automatic, address/mask matching.
     Ip,
-    /// `digest`: `user:password`, SHA1 + base64.
+    /// `digest`: `user:password`, hashed (SHA1 by default) + base64.
     Digest,
     /// `x509`: a client certificate's subject (secure client port).
     X509,
+    /// `sasl`: the name a SASL exchange authenticated.
+    Sasl,
 }
 
 impl Scheme {
     /// Whether ids of this scheme are "authenticated" users, i.e. what an
-    /// `auth` ACL entry expands to (digest yes, ip no).
+    /// `auth` ACL entry expands to (digest and sasl yes, ip no).
     pub fn is_authenticated(self) -> bool {
-        matches!(self, Scheme::Digest | Scheme::X509)
+        matches!(self, Scheme::Digest | Scheme::X509 | Scheme::Sasl)
     }
 
     /// Whether `id` is well formed for this scheme (for ACL entries).
@@ -47,22 +59,14 @@ impl Scheme {
             Scheme::Ip => ip_authentication_provider::is_valid(id),
             Scheme::Digest => digest_authentication_provider::is_valid(id),
             Scheme::X509 => x509_authentication_provider::is_valid(id),
-        }
-    }
-
-    /// Whether a connection id `id` satisfies ACL id `acl_expr`.
-    pub fn matches(self, id: &str, acl_expr: &str) -> bool {
-        match self {
-            Scheme::Ip => ip_authentication_provider::matches(id, acl_expr),
-            Scheme::Digest => digest_authentication_provider::matches(id, acl_expr),
-            Scheme::X509 => x509_authentication_provider::matches(id, acl_expr),
+            Scheme::Sasl => SaslAuthenticationProvider::is_valid(id),
         }
     }
 
     /// The user name shown by whoAmI.
     pub fn user_name(self, id: &str) -> String {
         match self {
-            Scheme::Ip | Scheme::X509 => id.to_string(),
+            Scheme::Ip | Scheme::X509 | Scheme::Sasl => id.to_string(),
             Scheme::Digest => digest_authentication_provider::user_name(id),
         }
     }
@@ -78,18 +82,41 @@ pub enum AuthOutcome {
 }
 
 /// The schemes this server knows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProviderRegistry {
-    digest: DigestAuthenticationProvider,
+    /// `None` when `DigestAuthenticationProvider.enabled=false`.
+    digest: Option<DigestAuthenticationProvider>,
     /// The `x509` scheme is registered (a secure client port, or
     /// `authProvider.x509`), as Java registers its provider.
     x509: bool,
+    /// `None` unless registered through `authProvider.N`.
+    sasl: Option<SaslAuthenticationProvider>,
+}
+
+impl Default for ProviderRegistry {
+    fn default() -> Self {
+        ProviderRegistry::new(None)
+    }
 }
 
 impl ProviderRegistry {
-    /// The built-in providers; `super_digest` enables the super user.
+    /// Java's default providers (ip, SHA1 digest); `super_digest` enables
+    /// the super user.
     pub fn new(super_digest: Option<String>) -> ProviderRegistry {
-        ProviderRegistry { digest: DigestAuthenticationProvider::new(super_digest), x509: false }
+        ProviderRegistry::with_config(super_digest, &AuthConfig::default())
+    }
+
+    /// The providers `config` registers (x509 separately: [`Self::with_x509`]).
+    pub fn with_config(super_digest: Option<String>, config: &AuthConfig) -> ProviderRegistry {
+        ProviderRegistry {
+            digest: config
+                .digest_enabled
+                .then(|| DigestAuthenticationProvider::with_algorithm(super_digest, config.digest_alg)),
+            x509: false,
+            sasl: config.sasl_provider.then(|| SaslAuthenticationProvider {
+                let_any_user_do_x: config.let_any_sasl_user_do_x.clone(),
+            }),
+        }
     }
 
     /// Registers the `x509` scheme.
@@ -102,22 +129,36 @@ impl ProviderRegistry {
     pub fn provider(&self, scheme: &str) -> Option<Scheme> {
         match scheme {
             "ip" => Some(Scheme::Ip),
-            "digest" => Some(Scheme::Digest),
+            "digest" if self.digest.is_some() => Some(Scheme::Digest),
             x509_authentication_provider::SCHEME if self.x509 => Some(Scheme::X509),
+            "sasl" if self.sasl.is_some() => Some(Scheme::Sasl),
             _ => None,
         }
     }
 
-    /// Handles an auth packet from a connection at `remote`.
+    /// Whether a connection id `id` satisfies ACL id `acl_expr` of `scheme`.
+    pub fn matches(&self, scheme: Scheme, id: &str, acl_expr: &str) -> bool {
+        match (scheme, &self.sasl) {
+            (Scheme::Ip, _) => ip_authentication_provider::matches(id, acl_expr),
+            (Scheme::Digest, _) => digest_authentication_provider::matches(id, acl_expr),
+            (Scheme::X509, _) => x509_authentication_provider::matches(id, acl_expr),
+            (Scheme::Sasl, Some(sasl)) => sasl.matches(id, acl_expr),
+            (Scheme::Sasl, None) => false,
+        }
+    }
+
+    /// Handles an auth packet from a connection at `remote`. `addauth sasl`
+    /// always fails: SASL ids come from the exchange (opcode 102).
     pub fn authenticate(&self, scheme: &str, auth: &[u8], remote: IpAddr) -> AuthOutcome {
-        match self.provider(scheme) {
-            Some(Scheme::Digest) => AuthOutcome::Granted(self.digest.handle_authentication(auth)),
-            Some(Scheme::Ip) => AuthOutcome::Granted(vec![Id {
+        match (self.provider(scheme), &self.digest) {
+            (Some(Scheme::Digest), Some(digest)) => AuthOutcome::Granted(digest.handle_authentication(auth)),
+            (Some(Scheme::Ip), _) => AuthOutcome::Granted(vec![Id {
                 scheme: "ip".into(),
                 id: ip_authentication_provider::host_address(remote),
             }]),
-            // An addauth cannot bring a certificate: the handshake did.
-            Some(Scheme::X509) | None => AuthOutcome::Failed,
+            // An addauth cannot bring a certificate (the handshake did) nor
+            // a SASL identity (the exchange does).
+            _ => AuthOutcome::Failed,
         }
     }
 
@@ -164,6 +205,21 @@ mod tests {
             AuthOutcome::Granted(ids) => assert_eq!(ids[0].scheme, "digest"),
             other => panic!("{:?}", other),
         }
+    }
+
+    #[test]
+    fn configured_schemes() {
+        let remote: IpAddr = "127.0.0.1".parse().unwrap();
+        let config = AuthConfig { digest_enabled: false, sasl_provider: true, ..AuthConfig::default() };
+        let r = ProviderRegistry::with_config(None, &config);
+        assert_eq!(r.provider("digest"), None);
+        assert_eq!(r.authenticate("digest", b"u:p", remote), AuthOutcome::Failed);
+        assert_eq!(r.provider("sasl"), Some(Scheme::Sasl));
+        assert_eq!(r.authenticate("sasl", b"u:p", remote), AuthOutcome::Failed);
+        assert!(r.matches(Scheme::Sasl, "bob", "bob"));
+        let default = ProviderRegistry::new(None);
+        assert_eq!(default.provider("sasl"), None);
+        assert!(!default.matches(Scheme::Sasl, "bob", "bob"));
     }
 
     #[test]
