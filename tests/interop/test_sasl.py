@@ -12,6 +12,11 @@ auth_data form, over pure-sasl), a raw exchange driven by pure-sasl, and
 zkCli.sh with a client JAAS `Client` section authenticate, create under a
 `sasl:` ACL, are denied as another user, and fail with AuthFailed on a
 wrong password. Observable results are cross-checked against Java's.
+
+Part 3, policy: enforce.auth.enabled/schemes and
+sessionRequireClientSASLAuth (-124 SESSIONCLOSEDREQUIRESASLAUTH),
+DigestAuthenticationProvider.enabled=false, and a dataDir written by Java
+with sasl: and SHA-256 digest: ACLs served here with the same decisions.
 """
 
 import os
@@ -376,3 +381,170 @@ def test_zkcli_client_jaas(impl, sasl_zk, tmp_path, crosscheck):
     assert "AuthFailed" in wrong and "data-for-bob" not in wrong, wrong
     crosscheck.check("facts", {"bob": zkcli_facts(bob), "alice": zkcli_facts(alice),
                                "wrong": [f for f in zkcli_facts(wrong) if "AuthFailed" in f][:1]})
+
+
+# ---- part 3: the authentication policy ---------------------------------------------
+
+def raw_get(srv, auth=None):
+    """A fresh raw session: optional addauth, then getData /; returns
+    (addauth err, getData err, closed after)."""
+    conn = Z.RawZk("127.0.0.1", srv.port).connect()
+    try:
+        auth_err = conn.add_auth(*auth) if auth else None
+        err, _zxid, _r = conn.request(Z.OP_GET_DATA, Z.rec_read("/"))
+        return auth_err, err, conn.is_closed(wait=10.0 if err != Z.OK else 0.5)
+    finally:
+        conn.close_socket()
+
+
+SESSION_CLOSED_REQUIRE_SASL = -124
+
+
+@pytest.fixture(scope="module")
+def enforcing_zk(impl, server_factory, tmp_path_factory):
+    """enforce.auth.enabled with the sasl and digest schemes."""
+    jaas = tmp_path_factory.mktemp("jaas-enforce-%s" % impl) / "server.jaas"
+    jaas.write_text(SERVER_SECTION)
+    return server_factory(impl, "enforce", flags=sasl_flags(jaas), extra_cfg={
+        "enforce.auth.enabled": "true", "enforce.auth.schemes": "sasl,digest"})
+
+
+def test_enforce_auth_schemes(impl, enforcing_zk, crosscheck):
+    results = {
+        # An unauthenticated request: -124 and the connection is closed.
+        "anonymous": raw_get(enforcing_zk),
+        "digest": raw_get(enforcing_zk, ("digest", b"carol:pw")),
+        # ip is not an enforced scheme: addauth ip succeeds, the read does not.
+        "ip_only": raw_get(enforcing_zk, ("ip", b"")),
+    }
+    assert results["anonymous"] == (None, SESSION_CLOSED_REQUIRE_SASL, True)
+    assert results["digest"] == (Z.OK, Z.OK, False)
+    assert results["ip_only"] == (Z.OK, SESSION_CLOSED_REQUIRE_SASL, True)
+    anon = kazoo(enforcing_zk)
+    bob = started(enforcing_zk, sasl_options=digest_options("bob"))
+    try:
+        anon.start(timeout=30)
+        with pytest.raises(kx.SessionClosedRequireSaslError):
+            anon.get("/")
+        assert bob.get("/")[0] == b""
+    finally:
+        for c in (anon, bob):
+            c.stop()
+            c.close()
+    crosscheck.check("results", results)
+
+
+@pytest.fixture(scope="module")
+def sasl_required_zk(impl, server_factory, tmp_path_factory):
+    jaas = tmp_path_factory.mktemp("jaas-required-%s" % impl) / "server.jaas"
+    jaas.write_text(SERVER_SECTION)
+    return server_factory(impl, "required", flags=sasl_flags(
+        jaas, "-Dzookeeper.sessionRequireClientSASLAuth=true"))
+
+
+def test_session_require_client_sasl_auth(impl, sasl_required_zk, crosscheck):
+    """No SASL: the first request gets -124. A failed exchange gets -124
+    too (not AUTHFAILED); digest does not count."""
+    anonymous = raw_get(sasl_required_zk)
+    digest = raw_get(sasl_required_zk, ("digest", b"carol:pw"))
+    steps, closed = raw_exchange(sasl_required_zk, "bob", "wrong")
+    assert anonymous == (None, SESSION_CLOSED_REQUIRE_SASL, True)
+    assert digest == (Z.OK, SESSION_CLOSED_REQUIRE_SASL, True)
+    assert [err for err, _ in steps] == [Z.OK, SESSION_CLOSED_REQUIRE_SASL] and closed
+    steps, closed = raw_exchange(sasl_required_zk, "bob", "bobsecret")
+    assert [err for err, _ in steps] == [Z.OK, Z.OK] and not closed
+    bob = started(sasl_required_zk, sasl_options=digest_options("bob"))
+    try:
+        assert bob.get("/")[0] == b""
+    finally:
+        bob.stop()
+        bob.close()
+    crosscheck.check("results", [anonymous, digest])
+
+
+def test_digest_provider_disabled(impl, server_factory, crosscheck):
+    srv = server_factory(impl, "nodigest", extra_cfg={"DigestAuthenticationProvider.enabled": "false"})
+    try:
+        conn = Z.RawZk("127.0.0.1", srv.port).connect()
+        try:
+            err = conn.add_auth("digest", b"carol:pw")
+            closed = conn.is_closed(wait=10.0)
+        finally:
+            conn.close_socket()
+        # digest:... ACLs cannot be set either.
+        c = started(srv)
+        try:
+            bad = outcome(lambda: c.create("/nodigest", b"", acl=[ACL(ALL, Id("digest", "carol:x"))]))
+        finally:
+            c.stop()
+            c.close()
+    finally:
+        srv.stop()
+    assert (err, closed) == (Z.AUTHFAILED, True)
+    assert bad[0] == "InvalidACLError"
+    crosscheck.check("results", [err, bad])
+
+
+def test_java_datadir_with_sasl_and_sha256_acls(tmp_path):
+    """Java 3.8.0 (SHA-256 digests, SASL scheme) writes nodes with sasl: and
+    digest: ACLs; ours serves the same dataDir with the same decisions."""
+    for impl in ("java", "rust"):
+        require_impl(impl)
+    need(HAVE_KAZOO_SASL, "kazoo and pure-sasl")
+    jaas = tmp_path / "server.jaas"
+    jaas.write_text(SERVER_SECTION)
+    flags = sasl_flags(jaas, "-Dzookeeper.DigestAuthenticationProvider.digestAlg=SHA-256")
+    from conftest import ZkServer
+
+    def decisions(srv):
+        bob = started(srv, sasl_options=digest_options("bob"))
+        alice = started(srv, sasl_options=digest_options("alice"))
+        carol = started(srv, auth_data=[("digest", "carol:carolpw")])
+        wrong = started(srv, auth_data=[("digest", "carol:nope")])
+        try:
+            out = {}
+            for who, c in (("bob", bob), ("alice", alice), ("carol", carol), ("wrong", wrong)):
+                for node in ("/sasl_node", "/digest_node", "/auth_node"):
+                    out["%s %s" % (who, node)] = outcome(lambda: c.get(node)[0])
+            # getACL needs READ or ADMIN: each node's owner reads it.
+            out["acls"] = {n: [(a.perms, a.id.scheme, a.id.id) for a in owner.get_acls(n)[0]]
+                           for n, owner in (("/sasl_node", bob), ("/digest_node", carol),
+                                            ("/auth_node", carol))}
+            return out
+        finally:
+            for c in (bob, alice, carol, wrong):
+                c.stop()
+                c.close()
+
+    java = ZkServer("java", tmp_path / "srv", flags=flags)
+    java.start()
+    try:
+        bob = started(java, sasl_options=digest_options("bob"))
+        carol = started(java, auth_data=[("digest", "carol:carolpw")])
+        try:
+            bob.create("/sasl_node", b"s", acl=[ACL(ALL, Id("sasl", "bob"))])
+            # `auth` expands to the SHA-256 digest id Java computed.
+            carol.create("/auth_node", b"a", acl=[ACL(ALL, Id("auth", ""))])
+            digest_id = [a.id.id for a in carol.get_acls("/auth_node")[0]][0]
+            carol.create("/digest_node", b"d", acl=[ACL(ALL, Id("digest", digest_id))])
+        finally:
+            for c in (bob, carol):
+                c.stop()
+                c.close()
+        expected = decisions(java)
+    finally:
+        java.stop()
+    assert expected["acls"]["/auth_node"][0][2].startswith("carol:")
+    assert len(expected["acls"]["/auth_node"][0][2]) == len("carol:") + 44, "a SHA-256 digest"
+    assert expected["bob /sasl_node"] == ("ok", b"s")
+    assert expected["alice /sasl_node"][0] == "NoAuthError"
+    assert expected["carol /digest_node"] == ("ok", b"d")
+    assert expected["wrong /digest_node"][0] == "NoAuthError"
+
+    ours = ZkServer("rust", tmp_path / "srv", flags=flags)  # the same dataDir
+    ours.start()
+    try:
+        served = decisions(ours)
+    finally:
+        ours.stop()
+    assert served == expected
