@@ -45,6 +45,12 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     command -v keytool >/dev/null || missing_pkgs+=(default-jre-headless)  # test_tls JKS stores
     [ -f /usr/share/java/netty-codec.jar ] || missing_pkgs+=(libnetty-java)  # Java's TLS port
     [ -f /usr/share/java/curator-x-discovery.jar ] || missing_pkgs+=(libcurator-discovery-java)
+    # The GSSAPI binding builds against MIT Kerberos (headers, bindgen's
+    # libclang); the Kerberos tests run a real KDC.
+    [ -f /usr/include/gssapi/gssapi.h ] || missing_pkgs+=(libkrb5-dev)
+    compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || missing_pkgs+=(libclang-dev)
+    [ -x /usr/sbin/krb5kdc ] || missing_pkgs+=(krb5-kdc)
+    [ -x /usr/sbin/kadmin.local ] || missing_pkgs+=(krb5-admin-server)
     if [ ${#missing_pkgs[@]} -gt 0 ]; then
         step "installing Debian packages: ${missing_pkgs[*]}"
         as_root apt-get update

@@ -124,6 +124,11 @@ fn reexec_with_lean_threads() {
 /// Everything after logging is set up; returns the exit code.
 fn run(args: Vec<String>) -> i32 {
     let (system, rest) = SystemProperties::from_args(args);
+    // The Kerberos library reads its config and keytab from the
+    // environment; set it while this is the only thread.
+    for (name, value) in zookeeper::config::auth_config::kerberos_environment(&system) {
+        std::env::set_var(name, value);
+    }
     // An ensemble config runs a quorum peer (issue 4); anything else is standalone.
     if let Some(code) = zookeeper::quorum::quorum_peer_main::run_if_quorum(&rest, &system) {
         return code;

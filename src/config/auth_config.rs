@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use log::{info, warn};
 
 use super::config_error::ConfigError;
-use super::jaas_configuration::JaasConfiguration;
+use super::jaas_configuration::{JaasConfiguration, LoginModuleEntry};
 use super::system_properties::SystemProperties;
 
 /// `Environment.JAAS_CONF_KEY`: the JAAS file.
@@ -41,6 +41,11 @@ pub const SUPER_USER_KEY: &str = "zookeeper.superUser";
 pub const SUPER_PASSWORD_KEY: &str = "zookeeper.SASLAuthenticationProvider.superPassword";
 /// The JAAS login module whose `user_<name>` options are DIGEST-MD5 users.
 pub const DIGEST_LOGIN_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule";
+/// The JDK's Kerberos login module: the server authenticates clients
+/// with GSSAPI, as the principal in the module's keytab.
+pub const KRB5_LOGIN_MODULE: &str = "com.sun.security.auth.module.Krb5LoginModule";
+/// `-Djava.security.krb5.conf`: the Kerberos configuration file.
+pub const KRB5_CONF_KEY: &str = "java.security.krb5.conf";
 
 const DIGEST_ALG_KEY: &str = "zookeeper.DigestAuthenticationProvider.digestAlg";
 const DIGEST_ENABLED_KEY: &str = "zookeeper.DigestAuthenticationProvider.enabled";
@@ -105,6 +110,28 @@ pub struct SaslServerConfig {
     /// `zookeeper.SASLAuthenticationProvider.superPassword`: the password
     /// of the user `super` when set.
     pub super_password: Option<String>,
+    /// A `Krb5LoginModule` in the section: clients authenticate with
+    /// GSSAPI (Kerberos) instead of DIGEST-MD5, as in Java, where a
+    /// server whose login has a Kerberos principal speaks only GSSAPI.
+    pub kerberos: Option<KerberosLogin>,
+}
+
+/// The server's Kerberos identity (`Krb5LoginModule` with `useKeyTab=true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KerberosLogin {
+    /// `principal`, e.g. `zookeeper/host.example.com@EXAMPLE.COM`.
+    pub principal: String,
+    /// `keyTab`: the file holding the principal's keys.
+    pub keytab: PathBuf,
+}
+
+impl KerberosLogin {
+    /// The service name and host of `service/host@REALM` (Java's
+    /// `SecurityUtils.createSaslServer` splits the principal this way).
+    pub fn service_and_host(&self) -> (&str, &str) {
+        let without_realm = self.principal.split('@').next().unwrap_or("");
+        without_realm.split_once('/').unwrap_or((without_realm, ""))
+    }
 }
 
 /// How an authenticated SASL name becomes the connection's `sasl` id
@@ -177,6 +204,26 @@ impl AuthConfig {
         let mut config = AuthConfig::default();
         config.apply_providers(system)?;
         config.sasl = sasl_server(system)?;
+        match &config.sasl {
+            Some(SaslServerConfig {
+                kerberos: Some(login),
+                section,
+                jaas_path,
+                ..
+            }) => info!(
+                "SASL server: GSSAPI (Kerberos) as {} from section '{}' of {}",
+                login.principal,
+                section,
+                jaas_path.display()
+            ),
+            Some(sasl) => info!(
+                "SASL server: DIGEST-MD5 with {} user(s) from section '{}' of {}",
+                sasl.users.len(),
+                sasl.section,
+                sasl.jaas_path.display()
+            ),
+            None => {}
+        }
         config.allow_sasl_failed_clients = system.get_boolean("zookeeper.allowSaslFailedClients");
         config.super_users = super_users(system);
         config.let_any_sasl_user_do_x = system
@@ -312,21 +359,21 @@ fn sasl_server(system: &SystemProperties) -> Result<Option<SaslServerConfig>, Co
         return Ok(None);
     };
     let mut users = BTreeMap::new();
+    let mut kerberos = None;
     for entry in entries {
+        let at_line = |what: &str| {
+            let why = format!("line {} of section '{}': {}", entry.line, section, what);
+            refused(JAAS_CONF_KEY, path, &why)
+        };
+        if entry.class_name == KRB5_LOGIN_MODULE {
+            kerberos = Some(kerberos_login(entry).map_err(|why| at_line(&why))?);
+            continue;
+        }
         if entry.class_name != DIGEST_LOGIN_MODULE {
-            let what = if entry.class_name.ends_with("Krb5LoginModule") {
-                "Kerberos (GSSAPI) authentication is not supported yet".to_string()
-            } else {
-                format!(
-                    "login module {} is not supported (only {})",
-                    entry.class_name, DIGEST_LOGIN_MODULE
-                )
-            };
-            return Err(refused(
-                JAAS_CONF_KEY,
-                path,
-                &format!("line {} of section '{}': {}", entry.line, section, what),
-            ));
+            return Err(at_line(&format!(
+                "login module {} is not supported (only {} and {})",
+                entry.class_name, DIGEST_LOGIN_MODULE, KRB5_LOGIN_MODULE
+            )));
         }
         for (option, value) in &entry.options {
             if let Some(user) = option.strip_prefix("user_") {
@@ -334,18 +381,58 @@ fn sasl_server(system: &SystemProperties) -> Result<Option<SaslServerConfig>, Co
             }
         }
     }
-    info!(
-        "SASL server: DIGEST-MD5 with {} user(s) from section '{}' of {}",
-        users.len(),
-        section,
-        path
-    );
+    let super_password = system.get(SUPER_PASSWORD_KEY).map(str::to_string);
+    let section = section.to_string();
     Ok(Some(SaslServerConfig {
         jaas_path,
-        section: section.to_string(),
+        section,
         users,
-        super_password: system.get(SUPER_PASSWORD_KEY).map(str::to_string),
+        super_password,
+        kerberos,
     }))
+}
+
+/// A server `Krb5LoginModule` entry: a keytab login is required (a
+/// server has no one to type a password or refresh a ticket cache).
+fn kerberos_login(entry: &LoginModuleEntry) -> Result<KerberosLogin, String> {
+    let option = |name: &str| entry.options.get(name).map(String::as_str);
+    if !option("useKeyTab").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err("Krb5LoginModule needs useKeyTab=true on a server".to_string());
+    }
+    let Some(keytab) = option("keyTab") else {
+        return Err("Krb5LoginModule needs keyTab".to_string());
+    };
+    let Some(principal) = option("principal") else {
+        return Err("Krb5LoginModule needs principal".to_string());
+    };
+    if !Path::new(keytab).is_file() {
+        return Err(format!("the keyTab {} is not a readable file", keytab));
+    }
+    Ok(KerberosLogin {
+        principal: principal.to_string(),
+        keytab: PathBuf::from(keytab),
+    })
+}
+
+/// The Kerberos library's environment for this process: `KRB5_CONFIG`
+/// from `-Djava.security.krb5.conf` and `KRB5_KTNAME` from the server's
+/// JAAS `Krb5LoginModule` keytab. `zk-server` sets these on its main
+/// thread before any other thread starts (the library reads them when it
+/// first runs). Anything wrong with the files is reported by
+/// [`AuthConfig::from_system`], not here.
+pub fn kerberos_environment(system: &SystemProperties) -> Vec<(&'static str, String)> {
+    let mut env = Vec::new();
+    if let Some(conf) = system.get(KRB5_CONF_KEY) {
+        env.push(("KRB5_CONFIG", conf.to_string()));
+    }
+    if let Ok(Some(SaslServerConfig {
+        kerberos: Some(login),
+        ..
+    })) = sasl_server(system)
+    {
+        env.push(("KRB5_KTNAME", format!("FILE:{}", login.keytab.display())));
+    }
+    env
 }
 
 fn read_jaas(path: &Path, system: &SystemProperties) -> Result<JaasConfiguration, ConfigError> {
@@ -406,9 +493,7 @@ fn default_realm(system: &SystemProperties) -> String {
     if let Some(realm) = system.get("java.security.krb5.realm") {
         return realm.to_string();
     }
-    let path = system
-        .get("java.security.krb5.conf")
-        .unwrap_or("/etc/krb5.conf");
+    let path = system.get(KRB5_CONF_KEY).unwrap_or("/etc/krb5.conf");
     std::fs::read_to_string(path)
         .ok()
         .and_then(|text| krb5_default_realm(&text))

@@ -174,10 +174,45 @@ fn bad_jaas_files_stop_startup_naming_file_and_line() {
     );
     let e = refused_key(&[(JAAS_CONF_KEY, krb.to_str().unwrap())]);
     assert!(
-        e.to_string().contains("line 2") && e.to_string().contains("Kerberos"),
+        e.to_string().contains("line 2") && e.to_string().contains("keyTab"),
         "{}",
         e
     );
+}
+
+#[test]
+fn kerberos_server_login() {
+    let dir = jaas_file("krb-ok", "").parent().unwrap().to_path_buf();
+    let keytab = dir.join("zk.keytab");
+    std::fs::write(&keytab, b"\x05\x02").unwrap();
+    let text = format!(
+        "Server {{\n com.sun.security.auth.module.Krb5LoginModule required\n useKeyTab=true keyTab=\"{}\" storeKey=true\n principal=\"zookeeper/localhost@ZK.TEST\";\n}};\n",
+        keytab.display()
+    );
+    let path = jaas_file("krb-ok", &text);
+    let props = [
+        (JAAS_CONF_KEY, path.to_str().unwrap()),
+        (KRB5_CONF_KEY, "/k/krb5.conf"),
+    ];
+    let c = AuthConfig::from_system(&system(&props)).unwrap();
+    let login = c.sasl.unwrap().kerberos.unwrap();
+    assert_eq!(login.service_and_host(), ("zookeeper", "localhost"));
+    assert_eq!(login.keytab, keytab);
+    let env = kerberos_environment(&system(&props));
+    let ktname = format!("FILE:{}", keytab.display());
+    assert_eq!(
+        env,
+        vec![
+            ("KRB5_CONFIG", "/k/krb5.conf".to_string()),
+            ("KRB5_KTNAME", ktname)
+        ]
+    );
+    let missing = jaas_file(
+        "krb-missing",
+        &text.replace(keytab.to_str().unwrap(), "/nonexistent.keytab"),
+    );
+    let e = refused_key(&[(JAAS_CONF_KEY, missing.to_str().unwrap())]);
+    assert!(e.to_string().contains("/nonexistent.keytab"), "{}", e);
 }
 
 #[test]

@@ -572,7 +572,9 @@ impl ZooKeeperServer {
         let mut servers = self.sasl_servers.lock();
         let server = match servers.entry(cnxn_id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(ZooKeeperSaslServer::new().map_err(|e| e.to_string())?),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(ZooKeeperSaslServer::new(handler).map_err(|e| e.to_string())?)
+            }
         };
         let was_complete = server.authorization_id().is_some();
         let response = server.evaluate_response(token, handler).map_err(|e| e.to_string())?;
@@ -580,7 +582,7 @@ impl ZooKeeperServer {
             (false, Some(id)) => Some(id.to_string()),
             _ => None,
         };
-        Ok((Some(response), authorized))
+        Ok((response, authorized))
     }
 
     /// `AuthenticationHelper.enforceAuthentication`: with

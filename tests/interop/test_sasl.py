@@ -76,7 +76,9 @@ def refusal_cases(jaas_dir):
              flags=jaas("malformed.jaas"), ours=Exits(EXIT_CONFIG)),
         Case("jaas_missing_file", BASE, Exits(1), "java.security.auth.login.config", "absent.jaas",
              flags=jaas("absent.jaas"), ours=Exits(EXIT_CONFIG)),
-        Case("jaas_kerberos_module", BASE, Exits(1), "java.security.auth.login.config", "Kerberos",
+        # A Kerberos login whose keytab is missing.
+        Case("jaas_kerberos_no_keytab", BASE, Exits(1), "java.security.auth.login.config",
+             "/nonexistent.keytab",
              flags=jaas("krb5.jaas"), ours=Exits(EXIT_CONFIG)),
         Case("jaas_named_section_missing", BASE, Serves(), "zookeeper.sasl.serverconfig", "Nope",
              flags=jaas("server.jaas") + ["-Dzookeeper.sasl.serverconfig=Nope"],
@@ -328,11 +330,11 @@ def test_raw_exchange_codes(impl, sasl_zk, crosscheck):
 
 # ---- zkCli.sh with a client JAAS section ------------------------------------------
 
-def run_zkcli(srv, jaas_path, commands, timeout=120):
+def run_zkcli(srv, jaas_path, commands, timeout=120, extra_flags=""):
     need(java_available() and ZKCLI.exists(), "zkCli.sh (zookeeper-bin) and Java")
     env = dict(os.environ)
     env["CLIENT_JVMFLAGS"] = ("-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "
-                              "-Djava.security.auth.login.config=%s" % jaas_path)
+                              "-Djava.security.auth.login.config=%s %s" % (jaas_path, extra_flags))
     proc = subprocess.Popen([str(ZKCLI), "-server", srv.hosts], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
                             start_new_session=True)

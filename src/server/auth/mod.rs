@@ -19,6 +19,7 @@
 pub mod acl;
 pub mod digest_authentication_provider;
 pub mod digest_md5_server;
+pub mod gssapi_server;
 pub mod ip_authentication_provider;
 pub mod kerberos_name;
 pub mod sasl_authentication_provider;

@@ -18,7 +18,7 @@ use log::{error, info};
 
 use super::digest_md5_server::{SaslError, Verified};
 use super::kerberos_name::KerberosName;
-use crate::config::auth_config::{NameRules, SaslServerConfig};
+use crate::config::auth_config::{KerberosLogin, NameRules, SaslServerConfig};
 
 /// Password and name lookups for SASL exchanges.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,8 @@ pub struct SaslServerCallbackHandler {
     users: BTreeMap<String, String>,
     super_password: Option<String>,
     rules: NameRules,
+    /// The server's Kerberos identity: GSSAPI instead of DIGEST-MD5.
+    kerberos: Option<KerberosLogin>,
 }
 
 impl SaslServerCallbackHandler {
@@ -34,7 +36,13 @@ impl SaslServerCallbackHandler {
             users: config.users.clone(),
             super_password: config.super_password.clone(),
             rules: rules.clone(),
+            kerberos: config.kerberos.clone(),
         }
+    }
+
+    /// The server's Kerberos identity, when clients use GSSAPI.
+    pub fn kerberos(&self) -> Option<&KerberosLogin> {
+        self.kerberos.as_ref()
     }
 
     /// The password of a DIGEST-MD5 user.
@@ -102,6 +110,7 @@ mod tests {
             section: "Server".into(),
             users,
             super_password: None,
+            kerberos: None,
         };
         let rules = NameRules {
             remove_host,
