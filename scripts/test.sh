@@ -68,11 +68,11 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
         step "installing cargo-deb (cargo install)"
         cargo install --locked cargo-deb
     fi
-    if ! python3 -c 'import kazoo, pytest, puresasl' 2>/dev/null; then
-        step "installing kazoo, pytest and pure-sasl (pip)"
-        python3 -m pip install --quiet kazoo pytest pure-sasl \
-            || python3 -m pip install --quiet --break-system-packages kazoo pytest pure-sasl \
-            || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-kazoo python3-pytest python3-pure-sasl
+    if ! python3 -c 'import kazoo, pytest, puresasl, kerberos' 2>/dev/null; then
+        step "installing kazoo, pytest, pure-sasl and kerberos (pip)"
+        python3 -m pip install --quiet kazoo pytest pure-sasl kerberos \
+            || python3 -m pip install --quiet --break-system-packages kazoo pytest pure-sasl kerberos \
+            || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-kazoo python3-pytest python3-pure-sasl python3-kerberos
     fi
 fi
 

@@ -3,7 +3,8 @@
 A real MIT KDC (Debian's krb5-kdc, tests/interop/kdc.py) runs on loopback
 with its own realm ZK.TEST; the server logs in from a keytab through a
 JAAS `Krb5LoginModule` section, clients (zkCli.sh, the Java client) from
-theirs. Both servers get the same files through -Djava.security.auth.login.config
+theirs, kazoo through pure-sasl's GSSAPI (pykerberos) from kinit tickets.
+Both servers get the same files through -Djava.security.auth.login.config
 and -Djava.security.krb5.conf. Scenarios: authenticate, create under a
 `sasl:` ACL naming the principal, be denied as another principal, and the
 principal name rules (removeRealmFromPrincipal).
@@ -84,3 +85,48 @@ def test_zkcli_gssapi_name_rules(impl, server_factory, realm, tmp_path_factory, 
     lines = [l for l in bob.splitlines() if l.startswith("sasl: ") or l == "d"]
     assert lines == ["sasl: bob", "d"], bob
     crosscheck.check("lines", lines)
+
+
+def test_kazoo_gssapi(impl, server_factory, realm, tmp_path_factory, tmp_path, monkeypatch, crosscheck):
+    """kazoo over pure-sasl's GSSAPI (pykerberos, MIT krb5) with tickets
+    from kinit: bob creates under sasl:bob@ZK.TEST, alice is denied."""
+    try:
+        from kazoo.client import KazooClient
+        from kazoo import exceptions as kx
+        from kazoo.security import ACL, Id
+        import kerberos  # noqa: F401  (pure-sasl's GSSAPI backend)
+    except ImportError:
+        need(False, "kazoo, pure-sasl and pykerberos (pip install kazoo pure-sasl kerberos)")
+    kdc, keytabs = realm
+    srv = kerberos_server(impl, server_factory, realm, tmp_path_factory, "krb-kazoo")
+    monkeypatch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
+
+    def client(user):
+        ccache = tmp_path / ("ccache-%s" % user)
+        kdc._run("kinit", "-c", "FILE:%s" % ccache, "-kt", str(keytabs[user]), user)
+        monkeypatch.setenv("KRB5CCNAME", "FILE:%s" % ccache)
+        c = KazooClient(hosts="localhost:%d" % srv.port, timeout=15.0,
+                        connection_retry={"max_tries": 3, "delay": 0.2},
+                        sasl_options={"mechanism": "GSSAPI", "service": "zookeeper"})
+        c.start(timeout=30)
+        return c
+
+    try:
+        bob = client("bob")
+        try:
+            bob.create("/krb_kazoo", b"k", acl=[ACL(31, Id("sasl", "bob@%s" % REALM))])
+            got_bob = bob.get("/krb_kazoo")[0]
+        finally:
+            bob.stop()
+            bob.close()
+        alice = client("alice")
+        try:
+            with pytest.raises(kx.NoAuthError):
+                alice.get("/krb_kazoo")
+        finally:
+            alice.stop()
+            alice.close()
+    finally:
+        srv.stop()
+    assert got_bob == b"k"
+    crosscheck.check("bob", got_bob)
