@@ -610,3 +610,56 @@ def test_lenient_sasl_settings(impl, server_factory, tmp_path_factory, crosschec
     # logged, so kazoo reports a lost connection or a time-out).
     assert jaas_super[0] != "ok"
     crosscheck.check("results", results)
+
+
+# ---- SASL through a follower of an ensemble -------------------------------------------
+
+@pytest.mark.parametrize("kinds", [
+    pytest.param(["rust", "rust", "rust"], id="ours"),
+    pytest.param(["rust", "java", "java"], id="our-follower+java-leader"),
+    pytest.param(["java", "rust", "rust"], id="java-follower+our-leader"),
+])
+def test_sasl_through_a_follower(kinds, tmp_path):
+    """A DIGEST-MD5 client of follower sid 1: its sasl id travels with the
+    forwarded create to the leader (sid 3), which checks the ACL; reads on
+    the follower check it there. Mixed Java/our ensembles both ways."""
+    need(HAVE_KAZOO_SASL, "kazoo and pure-sasl")
+    for kind in set(kinds):
+        require_impl(kind)
+    from test_zab_learner import ZabPeer, report, start_ensemble, stop_all
+    jaas = tmp_path / "server.jaas"
+    jaas.write_text(SERVER_SECTION)
+    flags = sasl_flags(jaas)
+
+    class SaslPeer(ZabPeer):
+        def command(self):
+            base = super().command()
+            return base[:1] + flags + base[1:]
+
+    peers = [SaslPeer(kind, sid, tmp_path / ("s%d" % sid)) for sid, kind in zip((1, 2, 3), kinds)]
+    try:
+        start_ensemble(peers, 3)
+
+        class Follower:
+            hosts = "127.0.0.1:%d" % peers[0].client_port
+
+        bob = started(Follower, sasl_options=digest_options("bob"))
+        alice = started(Follower, sasl_options=digest_options("alice"))
+        try:
+            bob.create("/sasl_follower", b"f", acl=[ACL(ALL, Id("sasl", "bob"))])
+            bob.set("/sasl_follower", b"g")
+            results = {"bob": outcome(lambda: bob.get("/sasl_follower")[0]),
+                       "alice_get": outcome(lambda: alice.get("/sasl_follower")[0]),
+                       "alice_set": outcome(lambda: alice.set("/sasl_follower", b"x") and None)}
+        finally:
+            for c in (bob, alice):
+                c.stop()
+                c.close()
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        stop_all(peers)
+    assert results["bob"] == ("ok", b"g")
+    assert results["alice_get"][0] == "NoAuthError"
+    assert results["alice_set"][0] == "NoAuthError"
