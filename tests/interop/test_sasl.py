@@ -663,3 +663,26 @@ def test_sasl_through_a_follower(kinds, tmp_path):
     assert results["bob"] == ("ok", b"g")
     assert results["alice_get"][0] == "NoAuthError"
     assert results["alice_set"][0] == "NoAuthError"
+
+
+@pytest.mark.parametrize("second", [
+    pytest.param(b"garbage", id="garbage"),
+    pytest.param(b'username="bob",realm="zk-sasl-md5",nonce="forged",cnonce="x",nc=00000001,'
+                 b'qop=auth,digest-uri="zookeeper/zk-sasl-md5",response=0123456789abcdef0123456789abcdef',
+                 id="forged-nonce"),
+    pytest.param(b"x" * 70000, id="oversized"),
+    pytest.param(b"", id="empty-again"),
+])
+def test_bad_sasl_tokens(impl, sasl_zk, second, crosscheck):
+    """Malformed second tokens end the exchange with AUTHFAILED and close
+    the connection; the server keeps serving."""
+    conn = Z.RawZk("127.0.0.1", sasl_zk.port).connect()
+    try:
+        first = sasl_request(conn, b"")[0]
+        err, token = sasl_request(conn, second)
+        closed = conn.is_closed(wait=10.0)
+    finally:
+        conn.close_socket()
+    assert (first, err, token, closed) == (Z.OK, Z.AUTHFAILED, None, True)
+    assert sasl_zk.four_letter("ruok") == "imok"
+    crosscheck.check("codes", (first, err))
