@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use log::{info, warn};
 
+use super::auth_to_local::AuthToLocal;
 use super::config_error::ConfigError;
 use super::jaas_configuration::{JaasConfiguration, LoginModuleEntry};
 use super::system_properties::SystemProperties;
@@ -142,6 +143,8 @@ pub struct NameRules {
     pub remove_host: bool,
     /// `zookeeper.kerberos.removeRealmFromPrincipal=true`.
     pub remove_realm: bool,
+    /// `zookeeper.security.auth_to_local` (default `DEFAULT`).
+    pub auth_to_local: AuthToLocal,
     /// The Kerberos default realm (`-Djava.security.krb5.realm`, else
     /// `default_realm` of the krb5.conf the JDK would read, else empty):
     /// the `DEFAULT` auth_to_local rule shortens names of this realm.
@@ -467,21 +470,18 @@ fn super_users(system: &SystemProperties) -> Vec<String> {
         .collect()
 }
 
-/// The principal name rules; only the `DEFAULT` auth_to_local rule is
-/// built (any other rule set is refused).
+/// The principal name rules; a malformed auth_to_local rule is refused.
 fn name_rules(system: &SystemProperties) -> Result<NameRules, ConfigError> {
-    if let Some(rules) = system.get(AUTH_TO_LOCAL_KEY) {
-        if rules.trim() != "DEFAULT" {
-            return Err(refused(
-                AUTH_TO_LOCAL_KEY,
-                rules,
-                "only the DEFAULT rule is supported yet",
-            ));
+    let auth_to_local = match system.get(AUTH_TO_LOCAL_KEY) {
+        Some(rules) => {
+            AuthToLocal::parse(rules).map_err(|e| refused(AUTH_TO_LOCAL_KEY, rules, &e))?
         }
-    }
+        None => AuthToLocal::default(),
+    };
     Ok(NameRules {
         remove_host: system.get("zookeeper.kerberos.removeHostFromPrincipal") == Some("true"),
         remove_realm: system.get("zookeeper.kerberos.removeRealmFromPrincipal") == Some("true"),
+        auth_to_local,
         default_realm: default_realm(system),
     })
 }

@@ -231,7 +231,12 @@ fn super_users_and_name_rules() {
     // Java compares with "true" exactly.
     assert!(c.name_rules.remove_host && !c.name_rules.remove_realm);
     assert_eq!(c.name_rules.default_realm, "EXAMPLE.COM");
-    let e = refused_key(&[(AUTH_TO_LOCAL_KEY, "RULE:[1:$1@$0](.*@X)s/@.*//")]);
+    let c = AuthConfig::from_system(&system(&[(
+        AUTH_TO_LOCAL_KEY,
+        "RULE:[1:$1@$0](.*@X)s/@.*//",
+    )]));
+    assert!(c.is_ok());
+    let e = refused_key(&[(AUTH_TO_LOCAL_KEY, "RULE:[1:$1")]);
     assert_eq!(e.key(), Some(AUTH_TO_LOCAL_KEY));
     assert_eq!(
         krb5_default_realm("[logging]\n default_realm = NO\n[libdefaults]\n  dns = false\n  default_realm = ZK.TEST\n"),

@@ -83,8 +83,10 @@ def refusal_cases(jaas_dir):
         Case("jaas_named_section_missing", BASE, Serves(), "zookeeper.sasl.serverconfig", "Nope",
              flags=jaas("server.jaas") + ["-Dzookeeper.sasl.serverconfig=Nope"],
              ours=Exits(EXIT_CONFIG)),
-        Case("auth_to_local_rules", BASE + "security.auth_to_local=RULE:[1:$1]\n",
-             Serves(), "zookeeper.security.auth_to_local", ours=Exits(EXIT_CONFIG)),
+        # A malformed auth_to_local rule (Java fails only when a SASL
+        # name is first shortened).
+        Case("auth_to_local_malformed", BASE + "security.auth_to_local=RULE:[1:$1\n",
+             Serves(), "zookeeper.security.auth_to_local", "RULE:[1:$1", ours=Exits(EXIT_CONFIG)),
     ]
 
 

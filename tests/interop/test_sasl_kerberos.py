@@ -130,3 +130,19 @@ def test_kazoo_gssapi(impl, server_factory, realm, tmp_path_factory, tmp_path, m
         srv.stop()
     assert got_bob == b"k"
     crosscheck.check("bob", got_bob)
+
+
+def test_zkcli_gssapi_auth_to_local(impl, server_factory, realm, tmp_path_factory, tmp_path, crosscheck):
+    """A zookeeper.security.auth_to_local rule renames bob; the realm is
+    appended after the rule (removeRealmFromPrincipal is off)."""
+    rules = "RULE:[1:$1@$0](bob@ZK\\.TEST)s/bob@.*/robert/ DEFAULT"
+    srv = kerberos_server(impl, server_factory, realm, tmp_path_factory, "krb-a2l",
+                          "-Dzookeeper.security.auth_to_local=%s" % rules)
+    try:
+        bob = zkcli(srv, tmp_path, realm, "bob", ["whoami"])
+        alice = zkcli(srv, tmp_path, realm, "alice", ["whoami"])
+    finally:
+        srv.stop()
+    names = [l for l in (bob + alice).splitlines() if l.startswith("sasl: ")]
+    assert names == ["sasl: robert@%s" % REALM, "sasl: alice@%s" % REALM], bob + alice
+    crosscheck.check("names", names)

@@ -3,8 +3,9 @@
 //! name in a `sasl:` id.
 //!
 //! Pure code. Mirrors: `org.apache.zookeeper.server.auth.KerberosName`
-//! (only the `DEFAULT` rule; other `auth_to_local` rules are refused at
-//! startup).
+//! (the rules themselves are `config::auth_to_local`, parsed at startup).
+
+use crate::config::auth_to_local::AuthToLocal;
 
 /// A principal split into its parts. A name without `@` is a simple
 /// name (even with slashes): only `service` is set.
@@ -41,15 +42,19 @@ impl KerberosName {
         })
     }
 
-    /// The short name by the `DEFAULT` rule: a simple name as it is, the
-    /// primary of a principal of the default realm; `None` when no rule
-    /// applies (another realm).
-    pub fn short_name(&self, default_realm: &str) -> Option<String> {
-        match (&self.host, &self.realm) {
-            (None, None) => Some(self.service.clone()),
-            (_, Some(realm)) if realm == default_realm => Some(self.service.clone()),
-            _ => None,
-        }
+    /// The short name by the auth_to_local `rules`: a simple name as it
+    /// is; `Ok(None)` when no rule applies.
+    pub fn short_name(
+        &self,
+        rules: &AuthToLocal,
+        default_realm: &str,
+    ) -> Result<Option<String>, String> {
+        let Some(realm) = &self.realm else {
+            return Ok(Some(self.service.clone()));
+        };
+        let mut components = vec![self.service.as_str()];
+        components.extend(self.host.as_deref());
+        rules.short_name(realm, &components, default_realm)
     }
 }
 
@@ -97,15 +102,14 @@ mod tests {
     #[test]
     fn default_rule() {
         let k = KerberosName::parse("zk/h@EXAMPLE.COM").unwrap();
-        assert_eq!(k.short_name("EXAMPLE.COM").as_deref(), Some("zk"));
-        assert_eq!(k.short_name("OTHER.COM"), None);
-        assert_eq!(k.short_name(""), None);
+        let rules = AuthToLocal::default();
         assert_eq!(
-            KerberosName::parse("bob")
-                .unwrap()
-                .short_name("")
-                .as_deref(),
-            Some("bob")
+            k.short_name(&rules, "EXAMPLE.COM").unwrap().as_deref(),
+            Some("zk")
         );
+        assert_eq!(k.short_name(&rules, "OTHER.COM").unwrap(), None);
+        assert_eq!(k.short_name(&rules, "").unwrap(), None);
+        let bob = KerberosName::parse("bob").unwrap();
+        assert_eq!(bob.short_name(&rules, "").unwrap().as_deref(), Some("bob"));
     }
 }

@@ -70,12 +70,19 @@ impl SaslServerCallbackHandler {
                 verified.authentication_id
             )));
         };
-        let Some(mut id) = name.short_name(&self.rules.default_realm) else {
-            error!(
-                "Failed to set name based on Kerberos authentication rules: no rules applied to {}",
-                name
-            );
-            return Ok(verified.authorization_id.clone());
+        let mut id = match name.short_name(&self.rules.auth_to_local, &self.rules.default_realm) {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                error!("Failed to set name based on Kerberos authentication rules: no rules applied to {}", name);
+                return Ok(verified.authorization_id.clone());
+            }
+            Err(e) => {
+                error!(
+                    "Failed to set name based on Kerberos authentication rules: {}",
+                    e
+                );
+                return Ok(verified.authorization_id.clone());
+            }
         };
         if let (false, Some(host)) = (self.rules.remove_host, &name.host) {
             id.push('/');
@@ -116,6 +123,7 @@ mod tests {
             remove_host,
             remove_realm,
             default_realm: "EXAMPLE.COM".into(),
+            ..NameRules::default()
         };
         SaslServerCallbackHandler::new(&config, &rules)
     }
