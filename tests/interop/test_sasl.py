@@ -357,19 +357,23 @@ def client_jaas(tmp_path, user, password):
 
 
 def zkcli_facts(out):
-    """What a zkCli session showed, independent of timing and ids; the
-    whoami lines (in the server's hash-set order) sorted, at the end."""
-    facts, whoami = [], []
+    """What a zkCli session showed, independent of timing and ids: the
+    command output in order, then the watch events (printed by the client's
+    event thread, so they interleave with the output at random), then the
+    whoami lines (in the server's hash-set order) sorted."""
+    facts, events, whoami = [], [], []
     for line in out.splitlines():
         line = line.strip()
         if re.match(r"(ip|sasl|digest|super): ", line):
             whoami.append(line)
+        elif line.startswith("WatchedEvent"):
+            events.append(line)
         elif (line.startswith(("'sasl", "Authentication is not valid",
                               "Insufficient permission", "Created", "KeeperErrorCode",
                               "data-for-", ": cdrwa"))
                 or "SaslAuthenticated" in line or "AuthFailed" in line):
             facts.append(re.sub(r"127\.0\.0\.1:\d+", "ADDR", line))
-    return facts + sorted(whoami)
+    return facts + events + sorted(whoami)
 
 
 def test_zkcli_client_jaas(impl, sasl_zk, tmp_path, crosscheck):
