@@ -253,14 +253,13 @@ impl AuthConfig {
                 // Java registers a named digest provider even when disabled.
                 Some("DigestAuthenticationProvider") => self.digest_enabled = true,
                 Some("IPAuthenticationProvider") => {}
-                Some("X509AuthenticationProvider") => {
-                    return Err(refused(key, class, "x509 authentication is not supported yet"))
-                }
+                // Registered with the secure client port (client_tls).
+                Some("X509AuthenticationProvider") => {}
                 _ => {
                     return Err(refused(
                         key,
                         class,
-                        "not one of Java's built-in providers this server has (SASLAuthenticationProvider, DigestAuthenticationProvider, IPAuthenticationProvider); provider plug-ins are not supported",
+                        "not one of Java's built-in providers this server has (SASL, Digest, IP and X509AuthenticationProvider); provider plug-ins are not supported",
                     ))
                 }
             }
@@ -523,19 +522,6 @@ fn refused(key: &str, value: &str, reason: &str) -> ConfigError {
         value: value.to_string(),
         reason: reason.to_string(),
     }
-}
-
-/// `quorum.auth.enableSasl=true`: refused until quorum SASL is built (a
-/// peer asked to authenticate its peers must not run without it).
-pub fn check_quorum_sasl(enabled: bool) -> Result<(), ConfigError> {
-    if enabled {
-        return Err(refused(
-            "quorum.auth.enableSasl",
-            "true",
-            "quorum SASL authentication is not supported yet",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! `ssl.quorum.*` families, `ServerCnxnFactory` for `serverCnxnFactory`,
 //! `ProviderRegistry` for `authProvider.N`, `JettyAdminServer` for the
 //! `admin.*` HTTPS switches, `QuorumPeerConfig` for `sslQuorum` and
-//! `portUnification`). Here they are looked at once, on the main thread,
+//! `portUnification`); the authentication settings are honoured by
+//! [`super::auth_config`]. Here they are looked at once, on the main thread,
 //! after `ServerConfig` has merged zoo.cfg keys into system properties:
 //! each key is *honoured* (we do what it asks), *harmless* (its value asks
 //! for nothing, e.g. `sslQuorum=false`), or *refused*.
@@ -29,6 +30,7 @@ const HONOURED_AUTH_PROVIDERS: &[&str] = &[
     X509_PROVIDER,
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+    "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
 ];
 
 /// Java's x509 provider class.
@@ -70,14 +72,6 @@ const PROPERTY_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
     (
         "zookeeper.admin.needClientAuth",
         "client certificates on the AdminServer",
-    ),
-    (
-        "zookeeper.sessionRequireClientSASLAuth",
-        "SASL-authenticated client sessions",
-    ),
-    (
-        "zookeeper.enforce.auth.enabled",
-        "enforced client authentication",
     ),
 ];
 
@@ -123,12 +117,6 @@ pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<Str
             true => None,
             false => Some(format!("the connection factory class {}", value.trim())),
         },
-        "zookeeper.DigestAuthenticationProvider.enabled" => {
-            (!is_true(value)).then(|| "turning the digest scheme off".to_string())
-        }
-        "java.security.auth.login.config" => {
-            Some("SASL authentication (a JAAS login file)".to_string())
-        }
         _ => None,
     }
 }
@@ -277,9 +265,12 @@ mod tests {
         let digest = "org.apache.zookeeper.server.auth.DigestAuthenticationProvider";
         assert!(verdict_of("zookeeper.authProvider.1", digest).is_none());
         let sasl = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
-        assert!(verdict_of("zookeeper.authProvider.sasl", sasl)
-            .unwrap()
-            .contains(sasl));
+        // SASL, enforce.auth, sessionRequireClientSASLAuth, the digest
+        // switch and the JAAS file are honoured (config::auth_config).
+        assert!(verdict_of("zookeeper.authProvider.sasl", sasl).is_none());
+        assert!(verdict_of("zookeeper.sessionRequireClientSASLAuth", "true").is_none());
+        assert!(verdict_of("java.security.auth.login.config", "/j").is_none());
+        assert!(verdict_of("zookeeper.authProvider.2", "com.example.Mine").is_some());
         for class in SERVER_CNXN_FACTORIES {
             assert!(verdict_of("zookeeper.serverCnxnFactory", class).is_none());
         }

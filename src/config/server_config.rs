@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use log::{info, warn};
 
-use super::auth_config::{check_quorum_sasl, AuthConfig};
+use super::auth_config::AuthConfig;
 pub use super::config_error::ConfigError;
 use super::properties::Properties;
 use super::quorum_mode::{self, ServerLines};
@@ -571,14 +571,9 @@ impl KnownKeys {
         Ok(true)
     }
 
-    /// The SASL combinations `parseProperties` rejects, then quorum SASL
-    /// itself (not built yet: refused).
+    /// The SASL combinations `parseProperties` rejects (quorum SASL itself
+    /// is refused by `security_keys`, not built yet).
     fn check_sasl(&self) -> Result<(), ConfigError> {
-        self.check_sasl_combinations()?;
-        check_quorum_sasl(self.quorum_sasl_enabled)
-    }
-
-    fn check_sasl_combinations(&self) -> Result<(), ConfigError> {
         let rule = |key: &str, reason: &str| Err(invalid(key, "true", reason));
         if !self.quorum_sasl_enabled && self.quorum_server_require_sasl {
             return rule("quorum.auth.serverRequireSasl", "quorum.auth.enableSasl is disabled");

@@ -57,7 +57,7 @@ def refusal_cases(jaas_dir):
         # A class we do not have: Java logs "Problems loading" and serves
         # without the scheme; ours refuses.
         Case("authProvider_unknown_class", BASE + "authProvider.1=com.example.NoSuchProvider\n",
-             Serves(), "zookeeper.authProvider.1", "com.example.NoSuchProvider",
+             Serves(), "authProvider.1", "com.example.NoSuchProvider",
              ours=Exits(EXIT_CONFIG)),
         # Quorum SASL is not built: a peer asked to authenticate its peers
         # must not run without it (Java ignores it when standalone).
