@@ -177,6 +177,22 @@ fn bad_jaas_files_stop_startup_naming_file_and_line() {
 }
 
 #[test]
+#[cfg(not(feature = "gssapi"))]
+fn kerberos_login_needs_the_gssapi_build() {
+    let keytab = jaas_file("nogss-keytab", "not really a keytab");
+    let krb = jaas_file(
+        "nogss",
+        &format!(
+            "Server {{\n com.sun.security.auth.module.Krb5LoginModule required\n useKeyTab=true keyTab=\"{}\"\n principal=\"zookeeper/localhost@ZK.TEST\";\n}};\n",
+            keytab.display()
+        ),
+    );
+    let e = refused_key(&[(JAAS_CONF_KEY, krb.to_str().unwrap())]);
+    assert!(e.to_string().contains("--features gssapi"), "{}", e);
+}
+
+#[test]
+#[cfg(feature = "gssapi")]
 fn kerberos_server_login() {
     let dir = jaas_file("krb-ok", "").parent().unwrap().to_path_buf();
     let keytab = dir.join("zk.keytab");
