@@ -33,7 +33,7 @@ use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs
 use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
-use crate::server::request::Request;
+use crate::server::request::{Origin, Request};
 use crate::server::role_monitor::ObserverInfo;
 use crate::server::session_tracker::SessionOwner;
 use crate::server::zk_database::CommittedProposal;
@@ -509,7 +509,8 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
             qp::REQUEST => match qp::decode_request(p.data.as_deref()) {
                 Some(r) => {
                     let auth = p.authinfo.clone();
-                    let mut request = Request::new(None, r.session_id, r.cxid, r.op, r.body, auth);
+                    let mut request =
+                        Request::new(None, r.session_id, r.cxid, r.op, r.body, auth).from(Origin::Learner);
                     request.owner = peer.session_owner();
                     if r.op == op_code::SYNC {
                         // Through Prep like the writes before it, so the

@@ -26,7 +26,7 @@ use std::sync::Mutex;
 
 use super::change_record::OutstandingChanges;
 use super::prep_txn::{CreateFields, TxnBuilder};
-use super::request::Request;
+use super::request::{Origin, Request};
 use super::request_processor::RequestProcessor;
 use super::server_state::ServerState;
 use crate::jute::multi::{MultiOp, MultiOperationRecord};
@@ -188,6 +188,21 @@ pub fn is_valid_op(op: i32) -> bool {
     )
 }
 
+/// Whether a request of `op` made by `origin` may be prepared. The
+/// internal opcodes are the server's own: deleteContainer comes only from
+/// the container manager (it checks no ACL: the manager chose a node that
+/// is due), createSession only from a handshake or a learner forwarding
+/// its session's. Java accepts both from any client and a learner (its
+/// deleteContainer fails on the path it reads, so the node is kept); a
+/// client's or learner's is answered BADARGUMENTS here, as Java answers it.
+pub fn accepted_from(origin: Origin, op: i32) -> bool {
+    match op {
+        op_code::DELETE_CONTAINER => origin == Origin::Server,
+        op_code::CREATE_SESSION => origin != Origin::Client,
+        _ => true,
+    }
+}
+
 /// Leader wall clock for txn headers, ms since the epoch.
 fn wall_time() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -276,6 +291,13 @@ fn prepare_inner(
     header: &mut Option<TxnHeader>,
 ) -> Result<(), PrepFailure> {
     let op = request.op_type;
+    if !accepted_from(request.origin, op) {
+        warn!(
+            "Refusing internal opcode {} from a {:?}: {:?}",
+            op, request.origin, request
+        );
+        return single_write(state, request, header, |_| Err(Code::BadArguments));
+    }
     match op {
         op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER | op_code::CREATE_TTL => {
             let fields = take_create(request)?;
@@ -508,6 +530,24 @@ mod tests {
         assert!(!is_valid_op(op_code::SASL));
         assert!(is_valid_op(op_code::MULTI_READ));
         assert!(is_valid_op(op_code::WHO_AM_I));
+    }
+
+    #[test]
+    fn internal_opcodes_only_from_their_makers() {
+        use Origin::*;
+        assert!(accepted_from(Server, op_code::DELETE_CONTAINER));
+        assert!(!accepted_from(Client, op_code::DELETE_CONTAINER));
+        assert!(!accepted_from(Learner, op_code::DELETE_CONTAINER));
+        assert!(accepted_from(Server, op_code::CREATE_SESSION));
+        assert!(
+            accepted_from(Learner, op_code::CREATE_SESSION),
+            "a follower forwards its sessions' createSession"
+        );
+        assert!(!accepted_from(Client, op_code::CREATE_SESSION));
+        for origin in [Client, Learner, Server] {
+            assert!(accepted_from(origin, op_code::CLOSE_SESSION));
+            assert!(accepted_from(origin, op_code::DELETE));
+        }
     }
 
     #[test]
