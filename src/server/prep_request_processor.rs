@@ -203,6 +203,30 @@ pub fn accepted_from(origin: Origin, op: i32) -> bool {
     }
 }
 
+/// The largest txn (header, body and digest) Prep lets through: what a
+/// reader accepts as one txn log record, one PROPOSAL's data or one DIFF
+/// entry, ours and Java's alike (`jute.maxbuffer` plus its extra size,
+/// 2 MiB by default). A bigger write is refused with BADARGUMENTS before
+/// it is logged or proposed; a closeSession is never refused (see
+/// `single_write`).
+///
+/// closeSession lists the session's ephemerals so that a replay over a
+/// fuzzy snapshot updates their parents exactly (ZOOKEEPER-3145). When the
+/// list does not fit, the txn is written in the form logs had before that
+/// list existed: no body and no digest. Java 3.8 and this server read it
+/// by deleting the ephemerals the session holds in their tree, which is
+/// the same set (every create of them comes earlier in zxid order). Only
+/// that one txn loses the exact replay over a fuzzy snapshot; refusing
+/// ephemeral creates instead could not cover sessions whose ephemerals
+/// were created under another leader or another limit.
+pub fn txn_limit() -> usize {
+    jute::max_field_length()
+}
+
+/// Bytes of a txn around a multi's op list: header (32), digest (12),
+/// the list's count (4).
+const MULTI_OVERHEAD: usize = 48;
+
 /// Leader wall clock for txn headers, ms since the epoch.
 fn wall_time() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -417,8 +441,40 @@ where
     let mut builder = builder(state, &mut changes, &h, request);
     let body = build(&mut builder)?;
     builder.finish_digest();
-    let digest = builder.txn_digest.map(|d| TxnDigest { version: DIGEST_VERSION, tree_digest: d });
-    request.txn = Some(TxnLogEntry { header: h, body, digest });
+    let digest = builder.txn_digest.map(|d| TxnDigest {
+        version: DIGEST_VERSION,
+        tree_digest: d,
+    });
+    let mut entry = TxnLogEntry {
+        header: h,
+        body,
+        digest,
+    };
+    let len = entry.serialized_len();
+    if len > txn_limit() {
+        if let TxnBody::CloseSession(Some(t)) = &entry.body {
+            warn!(
+                "closeSession of {:#x}: listing its {} ephemerals takes {} bytes, over the {} a reader accepts; \
+                 logged without the list (readers delete the session's ephemerals they hold)",
+                request.session_id,
+                t.paths2_delete.len(),
+                len,
+                txn_limit()
+            );
+            entry.body = TxnBody::CloseSession(None);
+            entry.digest = None;
+        } else {
+            warn!(
+                "Refusing {:?}: its txn takes {} bytes, over the {} a reader accepts",
+                request,
+                len,
+                txn_limit()
+            );
+            builder.changes.discard(entry.header.zxid);
+            return Err(Code::BadArguments.into());
+        }
+    }
+    request.txn = Some(entry);
     Ok(())
 }
 
@@ -462,20 +518,48 @@ fn prepare_multi(
     let mut failure: Option<Code> = None;
     let mut txns = Vec::with_capacity(record.ops.len());
     let mut builder = builder(state, &mut changes, &h, request);
-    for op in &record.ops {
-        let (txn_type, body) = match failure {
-            Some(_) => (op_code::ERROR, error_body(Code::RuntimeInconsistency)),
-            None => match multi_op_txn(&mut builder, op) {
-                Ok(body) => (op.op_code(), body),
+    // Bytes of the op list so far, and the op that took it over the limit.
+    let budget = txn_limit().saturating_sub(MULTI_OVERHEAD);
+    let mut total = 0usize;
+    let mut oversized_at: Option<usize> = None;
+    for (i, op) in record.ops.iter().enumerate() {
+        let (txn_type, bytes) = match failure {
+            Some(_) => (
+                op_code::ERROR,
+                error_body(Code::RuntimeInconsistency).to_bytes(),
+            ),
+            None => match multi_op_txn(&mut builder, op).map(|b| b.to_bytes()) {
+                Ok(bytes) if total + 8 + bytes.len() > budget => {
+                    warn!("Refusing multi {:?}: its txn passes the {} bytes a reader accepts at op {}", request, txn_limit(), i);
+                    failure = Some(Code::BadArguments);
+                    oversized_at = Some(i);
+                    builder.changes.rollback(zxid, &snapshot);
+                    (op_code::ERROR, error_body(Code::BadArguments).to_bytes())
+                }
+                Ok(bytes) => (op.op_code(), bytes),
                 Err(code) => {
                     info!("Multi op {} on {} failed: {}; aborting the rest", op.op_code(), op.path(), code);
                     failure = Some(code);
                     builder.changes.rollback(zxid, &snapshot);
-                    (op_code::ERROR, error_body(code))
+                    (op_code::ERROR, error_body(code).to_bytes())
                 }
             },
         };
-        txns.push(Txn { r#type: txn_type, data: Some(body.to_bytes()) });
+        total += 8 + bytes.len();
+        txns.push(Txn {
+            r#type: txn_type,
+            data: Some(bytes),
+        });
+    }
+    if let Some(at) = oversized_at {
+        // The ops before the one that did not fit would be applied as
+        // errors with code 0 anyway: written so, the txn stays small.
+        for txn in &mut txns[..at] {
+            *txn = Txn {
+                r#type: op_code::ERROR,
+                data: Some(error_body(Code::Ok).to_bytes()),
+            };
+        }
     }
     builder.txn_digest = None;
     builder.finish_digest();
