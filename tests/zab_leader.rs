@@ -512,16 +512,11 @@ fn a_learner_cannot_forward_the_internal_delete_container() {
             other => panic!("expected an error txn, got {:?}", other),
         }
     }
-    let zk = l
-        .port
-        .published
-        .lock()
-        .unwrap()
-        .iter()
-        .find_map(|w| w.upgrade())
-        .expect("the leader serves");
-    assert!(
-        zk.server_state().zkdb.tree.read().get_node("/c").is_some(),
-        "the container is still there"
-    );
+    // The leader applies a commit after sending it: wait for the create.
+    let zk = l.port.published.lock().unwrap().iter().rev().find_map(|w| w.upgrade()).expect("the leader serves");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while zk.server_state().zkdb.tree.read().get_node("/c").is_none() {
+        assert!(Instant::now() < deadline, "the container is not there");
+        thread::sleep(Duration::from_millis(20));
+    }
 }
