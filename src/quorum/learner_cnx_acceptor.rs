@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use log::{info, warn};
 
+use crate::server::zookeeper_critical_thread;
 use super::handshake_gate::{self, GateLimits};
 use super::leader::Leader;
 use super::learner_handler;
@@ -105,6 +106,7 @@ fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
 }
 
 fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBool) {
+    zookeeper_critical_thread::mark();
     let limits = GateLimits { max_pending: MAX_PENDING_LEARNERS, deadline: leader.timing.init_timeout() };
     let stop = || !running.load(Ordering::SeqCst) || !leader.is_running();
     let mut ready = |stream: TcpStream, from: SocketAddr, first: Vec<u8>| {

@@ -24,6 +24,7 @@ use crossbeam::channel::{unbounded, Receiver, Sender};
 use log::{debug, error, info, warn};
 use std::sync::Mutex;
 
+use super::zookeeper_critical_thread;
 use super::change_record::OutstandingChanges;
 use super::prep_txn::{CreateFields, TxnBuilder};
 use super::request::{Origin, Request};
@@ -78,6 +79,7 @@ impl InlinePrep {
         let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(next) = next.as_mut() else { return false };
         debug!("Prep {:?}", request);
+        let _critical = zookeeper_critical_thread::section();
         prepare(&self.state, &mut request);
         next.process_request(request);
         true
@@ -121,7 +123,10 @@ impl PrepRequestProcessor {
         let (sender, receiver) = unbounded();
         let thread = std::thread::Builder::new()
             .name("ProcessThread".into())
-            .spawn(move || run(state, receiver, next))?;
+            .spawn(move || {
+                zookeeper_critical_thread::mark();
+                run(state, receiver, next)
+            })?;
         Ok(PrepRequestProcessor { mode: Mode::Threaded(sender), thread: Some(thread) })
     }
 

@@ -22,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
+use super::zookeeper_critical_thread;
 use super::blocking_server_cnxn::cork;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
@@ -114,7 +115,10 @@ impl SyncRequestProcessor {
         };
         let thread = std::thread::Builder::new()
             .name("SyncThread:0".into())
-            .spawn(move || worker.run())
+            .spawn(move || {
+                zookeeper_critical_thread::mark();
+                worker.run()
+            })
             .expect("spawning the SyncThread");
         SyncRequestProcessor { queue, thread: Some(thread) }
     }
