@@ -35,8 +35,6 @@ use crate::jute::{OutputArchive, Record};
 /// default).
 pub const MAX_BATCH_SIZE: usize = 1000;
 
-/// Java's exit code when a critical thread fails (`ExitCode.UNEXPECTED_ERROR`).
-const EXIT_UNEXPECTED_ERROR: i32 = 1;
 
 /// What travels on the queue.
 #[allow(clippy::large_enum_variant)]
@@ -247,8 +245,7 @@ fn encode_txn(entry: &TxnLogEntry, buf: &mut Vec<u8>) {
 /// A log that cannot be written means acknowledged writes could be lost:
 /// stop the server, as Java's critical-thread handler does.
 fn fatal(e: &dyn std::fmt::Display) -> ! {
-    error!("Severe unrecoverable error, from thread : SyncThread:0: {}", e);
-    std::process::exit(EXIT_UNEXPECTED_ERROR);
+    zookeeper_critical_thread::exit(&e.to_string())
 }
 
 /// When to roll the log and snapshot: after `snap_count/2 + rand_roll`
