@@ -39,7 +39,14 @@ fn read_request() -> Request {
     let mut payload = zookeeper::jute::OutputArchive::new(Vec::new());
     payload.write_string("/").unwrap();
     payload.write_bool(false).unwrap();
-    Request::new(None, 1, 1, op_code::GET_DATA, payload.into_inner(), Vec::new())
+    Request::new(
+        None,
+        1,
+        1,
+        op_code::GET_DATA,
+        payload.into_inner(),
+        Vec::new(),
+    )
 }
 
 fn config(case: &str) -> ServerConfig {
@@ -51,7 +58,10 @@ fn config(case: &str) -> ServerConfig {
 
 /// The child's side: start the stage, send one request, wait.
 fn child(case: &str) {
-    env_logger::Builder::new().filter_level(log::LevelFilter::Info).target(env_logger::Target::Stderr).init();
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Info)
+        .target(env_logger::Target::Stderr)
+        .init();
     zookeeper_critical_thread::install();
     let cfg = config(case);
     let db = Arc::new(ZkDatabase::open(&cfg).unwrap());
@@ -87,7 +97,10 @@ fn run_child(case: &str) -> (Option<i32>, String) {
         .env("ZK_CRITICAL_CHILD", case)
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Not a test of its own: the entry point of the child processes.
@@ -100,10 +113,20 @@ fn child_entry() {
 
 #[test]
 fn a_panic_on_a_critical_thread_stops_the_process() {
-    for (case, thread) in [("sync", "SyncThread:0"), ("prep", "ProcessThread"), ("commit", "CommitProcessor:1")] {
+    for (case, thread) in [
+        ("sync", "SyncThread:0"),
+        ("prep", "ProcessThread"),
+        ("commit", "CommitProcessor:1"),
+    ] {
         let (code, log) = run_child(case);
         assert_eq!(code, Some(1), "{}: exit code; log:\n{}", case, log);
         let line = format!("Severe unrecoverable error, from thread : {}", thread);
-        assert!(log.contains(&line) && log.contains("the next stage failed"), "{}: no {:?} in:\n{}", case, line, log);
+        assert!(
+            log.contains(&line) && log.contains("the next stage failed"),
+            "{}: no {:?} in:\n{}",
+            case,
+            line,
+            log
+        );
     }
 }

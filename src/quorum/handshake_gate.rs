@@ -73,14 +73,29 @@ pub fn run(
             rest_until = None;
         }
         fds.clear();
-        let listen_events = if rest_until.is_none() { libc::POLLIN } else { 0 };
-        fds.push(libc::pollfd { fd: listener.as_raw_fd(), events: listen_events, revents: 0 });
+        let listen_events = if rest_until.is_none() {
+            libc::POLLIN
+        } else {
+            0
+        };
+        fds.push(libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: listen_events,
+            revents: 0,
+        });
         let mut wake = now + Duration::from_millis(100);
         for p in &pending {
-            fds.push(libc::pollfd { fd: p.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: p.stream.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
             wake = wake.min(p.deadline);
         }
-        let timeout = wake.saturating_duration_since(now).as_millis().clamp(1, 100) as i32;
+        let timeout = wake
+            .saturating_duration_since(now)
+            .as_millis()
+            .clamp(1, 100) as i32;
         // SAFETY: `fds` is a live, initialized array of fds.len() pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if n < 0 {
@@ -110,7 +125,10 @@ pub fn run(
         pending.retain(|p| {
             let keep = p.deadline > now;
             if !keep {
-                warn!("{}: closing connection from {}: no complete first message in time", what, p.from);
+                warn!(
+                    "{}: closing connection from {}: no complete first message in time",
+                    what, p.from
+                );
             }
             keep
         });
@@ -130,7 +148,12 @@ pub fn run(
     }
 }
 
-fn accept_all(listener: &TcpListener, pending: &mut Vec<Pending>, limits: GateLimits, what: &str) -> io::Result<()> {
+fn accept_all(
+    listener: &TcpListener,
+    pending: &mut Vec<Pending>,
+    limits: GateLimits,
+    what: &str,
+) -> io::Result<()> {
     for _ in 0..256 {
         match listener.accept() {
             Ok((stream, from)) => {
@@ -139,13 +162,25 @@ fn accept_all(listener: &TcpListener, pending: &mut Vec<Pending>, limits: GateLi
                 }
                 if pending.len() >= limits.max_pending.max(1) {
                     let oldest = pending.remove(0);
-                    debug!("{}: too many connections in handshake; closing the oldest, from {}", what, oldest.from);
+                    debug!(
+                        "{}: too many connections in handshake; closing the oldest, from {}",
+                        what, oldest.from
+                    );
                 }
                 let deadline = Instant::now() + limits.deadline;
-                pending.push(Pending { stream, from, buf: Vec::new(), deadline });
+                pending.push(Pending {
+                    stream,
+                    from,
+                    buf: Vec::new(),
+                    deadline,
+                });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                ) => {}
             Err(e) => return Err(e),
         }
     }

@@ -68,8 +68,14 @@ pub fn install() {
 pub fn exit(what: &str) -> ! {
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("unnamed");
-    error!("Severe unrecoverable error, from thread : {}: {}", name, what);
-    error!("Exiting with code {} (UNEXPECTED_ERROR)", EXIT_UNEXPECTED_ERROR);
+    error!(
+        "Severe unrecoverable error, from thread : {}: {}",
+        name, what
+    );
+    error!(
+        "Exiting with code {} (UNEXPECTED_ERROR)",
+        EXIT_UNEXPECTED_ERROR
+    );
     log::logger().flush();
     std::process::exit(EXIT_UNEXPECTED_ERROR);
 }
