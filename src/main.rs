@@ -83,6 +83,7 @@ fn main() {
     }
     reexec_with_lean_threads();
     init_logging();
+    zookeeper::server::zookeeper_critical_thread::install();
     let code = run(args.into_iter().skip(1).collect());
     info!("Exiting with code {}", code);
     exit(code);

@@ -129,3 +129,75 @@ fn bad_input_is_refused_and_the_election_completes() {
     e.start(2);
     e.await_leader(&[1, 2], 2, Duration::from_secs(20));
 }
+
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+}
+
+/// True when the server closes a connection that keeps sending one byte
+/// of a never-ending first message every 100 ms, within `within`.
+fn trickle_is_cut(port: u16, first: &[u8], within: Duration) -> bool {
+    let mut s = connect(port);
+    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < within {
+        if s.write_all(&first[i % first.len()..i % first.len() + 1]).is_err() {
+            return true;
+        }
+        i += 1;
+        let mut b = [0u8; 64];
+        match s.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Strangers on the election and quorum ports: a thousand idle
+/// connections cost the peers no thread, a handshake that trickles in is
+/// cut at its total deadline, and a third peer still joins the ensemble.
+#[test]
+fn idle_and_trickling_connections_cost_no_thread_and_the_ensemble_works() {
+    let mut e = Ensemble::new("qflood", 3);
+    e.start(1);
+    e.start(2);
+    e.await_leader(&[1, 2], 2, Duration::from_secs(30));
+    let pids: Vec<u32> = [1, 2].iter().map(|s| e.peers[*s - 1].child.as_ref().unwrap().id()).collect();
+    let before: Vec<usize> = pids.iter().map(|p| threads_of(*p)).collect();
+    let ports = [e.peer(1).election_port, e.peer(2).election_port, e.peer(2).quorum_port];
+    let mut idle = Vec::new();
+    for i in 0..1500 {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", ports[i % 3])) {
+            idle.push(s);
+        }
+    }
+    assert!(idle.len() >= 1400, "only {} connections opened", idle.len());
+    let settle = Instant::now() + Duration::from_secs(3);
+    let mut grown = 0usize;
+    while Instant::now() < settle {
+        for (p, b) in pids.iter().zip(&before) {
+            grown = grown.max(threads_of(*p).saturating_sub(*b));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(grown <= 8, "1,500 idle connections took {} threads", grown);
+
+    // One deadline for the whole first message (tickTime × syncLimit on
+    // the election port, × initLimit on the quorum port), not per read.
+    let addr = format!("127.0.0.1:{}", e.peer(3).election_port);
+    let header = header(V1, 3, addr.len() as i32, addr.as_bytes());
+    assert!(trickle_is_cut(e.peer(1).election_port, &header[..header.len() - 1], Duration::from_secs(5)));
+    let mut info = 11i32.to_be_bytes().to_vec(); // FOLLOWERINFO
+    info.extend_from_slice(&[0u8; 8]);
+    info.extend_from_slice(&20i32.to_be_bytes());
+    assert!(trickle_is_cut(e.peer(2).quorum_port, &info, Duration::from_secs(5)));
+
+    e.start(3);
+    e.await_leader(&[1, 2, 3], 2, Duration::from_secs(30));
+    drop(idle);
+}

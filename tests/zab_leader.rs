@@ -427,3 +427,96 @@ fn a_learner_that_stops_reading_a_snapshot_is_dropped_and_the_leader_goes_on() {
     let prop = seen.recv_timeout(Duration::from_secs(10)).expect("a packet after the stalled learner was dropped");
     assert_eq!(prop.r#type, qp::PROPOSAL, "the leader goes on");
 }
+
+/// Forwards one request and lets the learner ack its proposal; returns the
+/// proposed txn once committed.
+fn forward(
+    f: &mut Learner,
+    session: i64,
+    cxid: i32,
+    op: i32,
+    body: Vec<u8>,
+) -> zookeeper::jute::txn::TxnLogEntry {
+    let req = qp::ForwardedRequest {
+        session_id: session,
+        cxid,
+        op,
+        body,
+    };
+    f.send(packet(qp::REQUEST, -1, Some(qp::encode_request(&req))));
+    let prop = f.recv();
+    assert_eq!(prop.r#type, qp::PROPOSAL);
+    f.send(packet(qp::ACK, prop.zxid, None));
+    let commit = f.recv();
+    assert_eq!((commit.r#type, commit.zxid), (qp::COMMIT, prop.zxid));
+    zookeeper::jute::txn::TxnLogEntry::from_bytes(prop.data.as_deref().unwrap()).unwrap()
+}
+
+#[test]
+fn a_learner_cannot_forward_the_internal_delete_container() {
+    use zookeeper::jute::data::{Acl, Id};
+    use zookeeper::jute::proto::{CreateRequest, DeleteRequest};
+    use zookeeper::jute::txn::TxnBody;
+    use zookeeper::server::prep_request_processor::delete_container_payload;
+
+    let l = LeaderUnderTest::start("container");
+    let mut f = l.connect();
+    f.join(2, &l.peer.config_text());
+    let session = 0x0200_0000_0000_0002_i64;
+    forward(
+        &mut f,
+        session,
+        0,
+        op_code::CREATE_SESSION,
+        30000i32.to_be_bytes().to_vec(),
+    );
+    let open = vec![Acl {
+        perms: 31,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }];
+    let create = CreateRequest {
+        path: "/c".into(),
+        data: None,
+        acl: open,
+        flags: 4,
+    };
+    let txn = forward(
+        &mut f,
+        session,
+        1,
+        op_code::CREATE_CONTAINER,
+        zookeeper::jute::to_bytes(&create),
+    );
+    assert_eq!(txn.header.r#type, op_code::CREATE_CONTAINER);
+    // The container manager's own payload, then a client's DeleteRequest:
+    // both refused with BADARGUMENTS (an error txn), the container kept.
+    let delete = DeleteRequest {
+        path: "/c".into(),
+        version: -1,
+    };
+    for (cxid, body) in [
+        (2, delete_container_payload("/c")),
+        (3, zookeeper::jute::to_bytes(&delete)),
+    ] {
+        let txn = forward(&mut f, session, cxid, op_code::DELETE_CONTAINER, body);
+        assert_eq!(
+            txn.header.r#type,
+            op_code::ERROR,
+            "a learner's deleteContainer must not become a delete txn"
+        );
+        match txn.body {
+            TxnBody::Error(e) => assert_eq!(e.err, -8),
+            other => panic!("expected an error txn, got {:?}", other),
+        }
+    }
+    // The leader applies a commit after sending it: wait for the create.
+    let zk = l.port.published.lock().unwrap().iter().rev().find_map(|w| w.upgrade()).expect("the leader serves");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while zk.server_state().zkdb.tree.read().get_node("/c").is_none() {
+        assert!(Instant::now() < deadline, "the container is not there");
+        thread::sleep(Duration::from_millis(20));
+    }
+}

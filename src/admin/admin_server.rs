@@ -12,21 +12,23 @@
 //! answers 500 as Java's (whose MonitorCommand fails on the missing
 //! server).
 //!
-//! Threads: one ("AdminServer") that takes requests one at a time from a
-//! blocking HTTP server (`tiny_http`) and answers them. `shutdown` unblocks
-//! and joins it. A port that cannot be bound is an error for the caller:
+//! Threads: those of its [`HttpServer`] (named `AdminServer-io` and
+//! `AdminServer-worker-N`): connections wait in one poll loop, two workers
+//! run commands; `admin.idleTimeout` bounds each request head and each
+//! response write, 8 KiB each request head. `shutdown` stops and joins
+//! them. A port that cannot be bound is an error for the caller:
 //! standalone Java 3.8.0 exits with code 4 then, a quorum peer only warns.
 //!
 //! Mirrors: `org.apache.zookeeper.server.admin.JettyAdminServer`.
 
 use std::fmt;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use log::{debug, info, warn};
-use tiny_http::{Header, Method, Request, Response, Server};
+use log::{debug, info};
+use std::time::Duration;
 
 use super::commands;
+use super::http_server::{error_page, HttpRequest, HttpResponse, HttpServer, Limits};
 use super::json_outputter;
 use super::server_view::{FixedServer, ServerView};
 use crate::config::server_config::ServerConfig;
@@ -124,10 +126,10 @@ pub fn index_page(command_url: &str) -> String {
 
 /// The running AdminServer.
 pub struct AdminServer {
-    http: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    http: HttpServer,
     /// What was configured, for the log lines.
     description: String,
+    stopped: bool,
 }
 
 impl AdminServer {
@@ -142,29 +144,41 @@ impl AdminServer {
     pub fn start_view(view: Arc<dyn ServerView>, cfg: &ServerConfig) -> Result<AdminServer, AdminServerError> {
         let (address, port, url) = (cfg.admin_server_address.clone(), cfg.admin_server_port, cfg.admin_command_url.clone());
         let description = format!("address {}, port {} and command URL {}", address, port, url);
-        let problem = |cause: String| AdminServerError { message: format!("Problem starting AdminServer on {}", description), cause };
-        let http = Server::http((address.as_str(), port)).map_err(|e| problem(e.to_string()))?;
-        let http = Arc::new(http);
+        let problem = |cause: String| AdminServerError {
+            message: format!("Problem starting AdminServer on {}", description),
+            cause,
+        };
         let whitelist = cfg.four_letter_word_whitelist.clone();
-        let worker = Worker { http: Arc::clone(&http), view, whitelist, command_url: url };
-        let thread = std::thread::Builder::new()
-            .name("AdminServer".into())
-            .spawn(move || worker.run())
+        let worker = Worker {
+            view,
+            whitelist,
+            command_url: url,
+        };
+        let limits = Limits {
+            deadline: Duration::from_millis(cfg.admin_idle_timeout_ms.max(1)),
+            ..Limits::default()
+        };
+        let handler = Arc::new(move |r: &HttpRequest| worker.answer(r));
+        let http = HttpServer::bind((address.as_str(), port), "AdminServer", limits, handler)
             .map_err(|e| problem(e.to_string()))?;
         info!("Started AdminServer on {}", description);
-        Ok(AdminServer { http, thread: Some(thread), description })
+        Ok(AdminServer {
+            http,
+            description,
+            stopped: false,
+        })
     }
 
     /// The bound port (the real one when 0 was configured).
     pub fn port(&self) -> Option<u16> {
-        self.http.server_addr().to_ip().map(|a| a.port())
+        Some(self.http.local_addr().port())
     }
 
-    /// Stops taking requests and joins the thread.
+    /// Stops taking requests and joins the threads.
     pub fn shutdown(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            self.http.unblock();
-            let _ = thread.join();
+        if !self.stopped {
+            self.stopped = true;
+            self.http.shutdown();
             info!("Stopped AdminServer on {}", self.description);
         }
     }
@@ -176,9 +190,8 @@ impl Drop for AdminServer {
     }
 }
 
-/// The request loop's state (owned by the AdminServer thread).
+/// What answers requests (shared by the worker threads).
 struct Worker {
-    http: Arc<Server>,
     /// Where the serving server is looked up, per request.
     view: Arc<dyn ServerView>,
     /// `4lw.commands.whitelist` (commands report it, never filter by it).
@@ -187,21 +200,20 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self) {
-        for request in self.http.incoming_requests() {
-            let target = request.url().to_string();
-            debug!("AdminServer {} {}", request.method(), target);
-            let (status, content_type, body) = self.answer(request.method(), &target);
-            if let Err(e) = respond(request, status, content_type, body) {
-                warn!("AdminServer: cannot answer {}: {}", target, e);
-            }
-        }
+    fn answer(&self, request: &HttpRequest) -> HttpResponse {
+        debug!("AdminServer {} {}", request.method, request.target);
+        let (status, content_type, body) = self.route(&request.method, &request.target);
+        HttpResponse::text(status, content_type, body)
     }
 
     /// Status, content type and body for one request.
-    fn answer(&self, method: &Method, target: &str) -> (u16, Option<&'static str>, String) {
-        if !matches!(method, Method::Get | Method::Head) {
-            return (405, Some("text/html"), error_page(405, "Method Not Allowed"));
+    fn route(&self, method: &str, target: &str) -> (u16, Option<&'static str>, String) {
+        if !matches!(method, "GET" | "HEAD") {
+            return (
+                405,
+                Some("text/html"),
+                error_page(405, "Method Not Allowed"),
+            );
         }
         match route(target, &self.command_url) {
             Route::Index => (200, None, index_page(&self.command_url)),
@@ -209,9 +221,7 @@ impl Worker {
             Route::NotFound => (404, Some("text/html"), error_page(404, "Not Found")),
         }
     }
-}
 
-impl Worker {
     /// Runs one command against the server serving now (if any).
     fn command(&self, name: &str, params: &[(String, String)]) -> (u16, Option<&'static str>, String) {
         let server = self.view.server();
@@ -233,19 +243,6 @@ impl Worker {
         let json = commands::run(name, params, &ctx);
         (200, Some(json_outputter::CONTENT_TYPE), json_outputter::to_pretty_string(&json))
     }
-}
-
-/// A minimal error page, as Jetty answers.
-fn error_page(code: u16, reason: &str) -> String {
-    format!("<html><body><h2>HTTP ERROR {}</h2><p>{}</p></body></html>\n", code, reason)
-}
-
-fn respond(request: Request, status: u16, content_type: Option<&str>, body: String) -> std::io::Result<()> {
-    let mut response = Response::from_string(body).with_status_code(status);
-    if let Some(ct) = content_type.and_then(|ct| Header::from_bytes("Content-Type", ct).ok()) {
-        response = response.with_header(ct);
-    }
-    request.respond(response)
 }
 
 #[cfg(test)]

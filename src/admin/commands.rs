@@ -400,7 +400,20 @@ fn system_properties(ctx: &CommandContext<'_>, server: Option<&ZooKeeperServer>,
     props.sort();
     props.dedup_by(|a, b| a.0 == b.0);
     for (k, v) in props {
-        data.insert(k, Value::from(v));
+        let shown = redacted(&k, v);
+        data.insert(k, Value::from(shown));
+    }
+}
+
+/// A property's value as `system_properties` shows it: the super user's
+/// digest and any password replaced by `<set>`, as `conf` shows the
+/// digest (Java 3.8 shows them in the clear).
+fn redacted(key: &str, value: String) -> String {
+    let k = key.to_ascii_lowercase();
+    if k.ends_with("superdigest") || k.contains("password") || k.contains("passwd") {
+        "<set>".to_string()
+    } else {
+        value
     }
 }
 
@@ -418,6 +431,31 @@ mod tests {
             server: None,
             registry: None,
         }
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_system_properties() {
+        let digest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU=".to_string();
+        assert_eq!(
+            redacted(
+                "zookeeper.DigestAuthenticationProvider.superDigest",
+                digest.clone()
+            ),
+            "<set>"
+        );
+        assert_eq!(
+            redacted("DigestAuthenticationProvider.superDigest", digest),
+            "<set>"
+        );
+        assert_eq!(
+            redacted("zookeeper.ssl.keyStore.password", "secret".into()),
+            "<set>"
+        );
+        assert_eq!(
+            redacted("zookeeper.ssl.quorum.trustStore.passwd", "secret".into()),
+            "<set>"
+        );
+        assert_eq!(redacted("zookeeper.snapCount", "100".into()), "100");
     }
 
     #[test]

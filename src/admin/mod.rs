@@ -9,6 +9,7 @@
 
 pub mod admin_server;
 pub mod commands;
+pub mod http_server;
 pub mod json_outputter;
 pub mod prometheus;
 pub mod server_view;

@@ -12,19 +12,19 @@
 //! the quorum peer's current role); while no role serves there are none,
 //! as Java unregisters them when a role's server shuts down.
 //!
-//! Threads: one ("PrometheusMetricsProvider") serving requests one at a
-//! time. Rendering is a pure function of the metric values.
+//! Threads: those of its bounded [`super::http_server::HttpServer`]
+//! (`PrometheusMetricsProvider-io` and two workers). Rendering is a pure
+//! function of the metric values.
 //!
 //! Mirrors: `org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider`
 //! and simpleclient's `TextFormat.write004`.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use log::{info, warn};
-use tiny_http::{Header, Response, Server};
+use log::info;
 
+use super::http_server::{HttpRequest, HttpResponse, HttpServer, Limits};
 use super::server_view::{FixedServer, ServerView};
 use crate::config::server_config::ServerConfig;
 use crate::server::command::{java_double_to_string, mntr, CommandContext};
@@ -189,8 +189,7 @@ pub fn endpoint_address(config: &ServerConfig) -> Result<Option<(String, u16)>, 
 
 /// The running endpoint.
 pub struct PrometheusEndpoint {
-    http: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    http: HttpServer,
 }
 
 impl PrometheusEndpoint {
@@ -200,35 +199,35 @@ impl PrometheusEndpoint {
     }
 
     /// Binds `host:port` and serves `/metrics` for whatever server `view`
-    /// shows at each scrape.
-    pub fn start_view(host: &str, port: u16, view: Arc<dyn ServerView>) -> std::io::Result<PrometheusEndpoint> {
-        info!("Starting /metrics HTTP endpoint at host: {}, port: {}, exportJvmInfo: true", host, port);
-        let http = Server::http((host, port)).map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()))?;
-        let http = Arc::new(http);
-        let serving = Arc::clone(&http);
-        let thread = std::thread::Builder::new()
-            .name("PrometheusMetricsProvider".into())
-            .spawn(move || serve(&serving, view.as_ref()))?;
-        Ok(PrometheusEndpoint { http, thread: Some(thread) })
+    /// shows at each scrape (threads `PrometheusMetricsProvider-io` and
+    /// `-worker-N`, with the limits of [`Limits::default`]).
+    pub fn start_view(
+        host: &str,
+        port: u16,
+        view: Arc<dyn ServerView>,
+    ) -> std::io::Result<PrometheusEndpoint> {
+        info!(
+            "Starting /metrics HTTP endpoint at host: {}, port: {}, exportJvmInfo: true",
+            host, port
+        );
+        let handler = Arc::new(move |r: &HttpRequest| answer(r, view.as_ref()));
+        let http = HttpServer::bind(
+            (host, port),
+            "PrometheusMetricsProvider",
+            Limits::default(),
+            handler,
+        )?;
+        Ok(PrometheusEndpoint { http })
     }
 
     /// The bound port.
     pub fn port(&self) -> Option<u16> {
-        self.http.server_addr().to_ip().map(|a| a.port())
+        Some(self.http.local_addr().port())
     }
 
-    /// Stops serving and joins the thread.
+    /// Stops serving and joins the threads.
     pub fn shutdown(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            self.http.unblock();
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for PrometheusEndpoint {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.http.shutdown();
     }
 }
 
@@ -251,23 +250,14 @@ fn gauge_values(view: &dyn ServerView) -> Vec<(&'static str, MetricValue)> {
     mntr::all_gauges(&zks, &ctx)
 }
 
-fn serve(http: &Server, view: &dyn ServerView) {
-    for request in http.incoming_requests() {
-        let path = request.url().split('?').next().unwrap_or("").to_string();
-        let response = match path.as_str() {
-            "/metrics" | "/metrics/" => {
-                let body = render(&gauge_values(view), &process_metrics());
-                let mut r = Response::from_string(body);
-                if let Ok(h) = Header::from_bytes("Content-Type", CONTENT_TYPE) {
-                    r = r.with_header(h);
-                }
-                r
-            }
-            _ => Response::from_string("Not Found\n").with_status_code(404),
-        };
-        if let Err(e) = request.respond(response) {
-            warn!("/metrics: cannot answer {}: {}", path, e);
+fn answer(request: &HttpRequest, view: &dyn ServerView) -> HttpResponse {
+    let path = request.target.split('?').next().unwrap_or("");
+    match path {
+        "/metrics" | "/metrics/" => {
+            let body = render(&gauge_values(view), &process_metrics());
+            HttpResponse::text(200, Some(CONTENT_TYPE), body)
         }
+        _ => HttpResponse::text(404, None, "Not Found\n".into()),
     }
 }
 

@@ -248,6 +248,19 @@ impl TxnLogEntry {
         Ok(TxnLogEntry { header, body, digest })
     }
 
+    /// The length of [`TxnLogEntry::to_bytes`], counted without copying
+    /// any data: what a log record's length field or a PROPOSAL's data
+    /// buffer will say.
+    pub fn serialized_len(&self) -> usize {
+        let mut oa = OutputArchive::new(ByteCounter(0));
+        self.header.serialize(&mut oa).expect("counting write");
+        self.body.serialize(&mut oa).expect("counting write");
+        if let Some(d) = &self.digest {
+            d.serialize(&mut oa).expect("counting write");
+        }
+        oa.into_inner().0
+    }
+
     /// Encodes header, body and digest.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut oa = OutputArchive::new(Vec::with_capacity(128));
@@ -257,5 +270,75 @@ impl TxnLogEntry {
             d.serialize(&mut oa).expect("Vec write");
         }
         oa.into_inner()
+    }
+}
+
+/// A writer that only counts the bytes written to it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_len_is_the_encoded_length() {
+        let header = TxnHeader {
+            client_id: 7,
+            cxid: 1,
+            zxid: 0x100000001,
+            time: 5,
+            r#type: op_code::CLOSE_SESSION,
+        };
+        let paths = vec!["/a".to_string(), "/bb".repeat(1000)];
+        for (body, digest) in [
+            (
+                TxnBody::CloseSession(Some(CloseSessionTxn {
+                    paths2_delete: paths,
+                })),
+                Some(TxnDigest {
+                    version: 2,
+                    tree_digest: 9,
+                }),
+            ),
+            (TxnBody::CloseSession(None), None),
+            (TxnBody::Error(ErrorTxn { err: -8 }), None),
+        ] {
+            let e = TxnLogEntry {
+                header: header.clone(),
+                body,
+                digest,
+            };
+            assert_eq!(e.serialized_len(), e.to_bytes().len());
+        }
+    }
+
+    #[test]
+    fn close_session_without_its_list_reads_back_as_the_legacy_form() {
+        let header = TxnHeader {
+            client_id: 7,
+            cxid: 0,
+            zxid: 3,
+            time: 5,
+            r#type: op_code::CLOSE_SESSION,
+        };
+        let e = TxnLogEntry {
+            header,
+            body: TxnBody::CloseSession(None),
+            digest: None,
+        };
+        let back = TxnLogEntry::from_bytes(&e.to_bytes()).unwrap();
+        assert!(matches!(back.body, TxnBody::CloseSession(None)));
+        assert!(back.digest.is_none());
     }
 }

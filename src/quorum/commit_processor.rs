@@ -28,6 +28,7 @@ use std::thread::JoinHandle;
 use crossbeam::channel::{self, Receiver, Sender};
 use log::{error, info, warn};
 
+use crate::server::zookeeper_critical_thread;
 use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
 use crate::zoo_defs::op_code;
@@ -170,7 +171,10 @@ impl CommitProcessor {
         let (tx, rx) = channel::unbounded();
         let thread = std::thread::Builder::new()
             .name(format!("CommitProcessor:{}", id))
-            .spawn(move || run(rx, CommitQueue::new(match_syncs), next))?;
+            .spawn(move || {
+                zookeeper_critical_thread::mark();
+                run(rx, CommitQueue::new(match_syncs), next)
+            })?;
         Ok(CommitProcessor { queue: tx, thread: Some(thread) })
     }
 

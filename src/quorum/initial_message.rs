@@ -118,6 +118,30 @@ pub fn read_initial_message<R: Read>(input: &mut R) -> Result<InitialMessage, In
     Ok(InitialMessage { sid, election_addrs })
 }
 
+/// How long the header is, judged from its first bytes (see
+/// `handshake_gate::MessageLen`): refused as soon as its version or
+/// length is.
+pub fn initial_message_len(prefix: &[u8]) -> Result<usize, String> {
+    if prefix.len() < 8 {
+        return Ok(8);
+    }
+    let first = i64::from_be_bytes(prefix[..8].try_into().unwrap_or([0; 8]));
+    if first >= 0 {
+        return Ok(8);
+    }
+    if first != PROTOCOL_VERSION_V1 && first != PROTOCOL_VERSION_V2 {
+        return Err(format!("initial message refused: {}", InitialMessageError::UnknownVersion(first)));
+    }
+    if prefix.len() < 20 {
+        return Ok(20);
+    }
+    let remaining = i32::from_be_bytes(prefix[16..20].try_into().unwrap_or([0; 4]));
+    if remaining <= 0 || remaining > MAX_ADDRESS_LENGTH {
+        return Err(format!("initial message refused: {}", InitialMessageError::BadLength(remaining)));
+    }
+    Ok(20 + remaining as usize)
+}
+
 fn read_i64<R: Read>(input: &mut R) -> io::Result<i64> {
     let mut b = [0u8; 8];
     input.read_exact(&mut b)?;
@@ -130,6 +154,22 @@ mod tests {
 
     fn hp(host: &str, port: u16) -> HostPort {
         HostPort { host: host.into(), port }
+    }
+
+    #[test]
+    fn header_length_from_a_prefix() {
+        let mut out = Vec::new();
+        write_initial_message(&mut out, 3, &[hp("127.0.0.1", 23881)], false).unwrap();
+        for cut in 0..out.len() {
+            let need = initial_message_len(&out[..cut]).unwrap();
+            assert!(need > cut && need <= out.len(), "{} -> {}", cut, need);
+        }
+        assert_eq!(initial_message_len(&out), Ok(out.len()));
+        assert_eq!(initial_message_len(&7i64.to_be_bytes()), Ok(8), "a legacy sid");
+        assert!(initial_message_len(&(-5i64).to_be_bytes()).is_err());
+        let mut bad = out[..16].to_vec();
+        bad.extend_from_slice(&100_000i32.to_be_bytes());
+        assert!(initial_message_len(&bad).is_err());
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! The leader's quorum port: accepts learner connections and starts a
 //! LearnerHandler thread for each, until the role ends.
 //!
-//! Thread: "LearnerCnxAcceptor-<addr>", one per quorum address; a
-//! non-blocking listener polled every few milliseconds so that
-//! [`LearnerCnxAcceptor::stop`] ends it promptly (the port is released
-//! when the thread exits).
+//! Thread: "LearnerCnxAcceptor-<addr>", one per quorum address. A
+//! connection gets its LearnerHandler thread only once its first packet
+//! (FOLLOWERINFO or OBSERVERINFO, a few dozen bytes) has arrived whole
+//! within initLimit ticks: until then it waits in the acceptor's
+//! [`super::handshake_gate`], with at most 64 others. The gate checks
+//! the stop flag every 100 ms so that [`LearnerCnxAcceptor::stop`] ends
+//! it promptly (the port is released when the thread exits).
 //!
 //! Mirrors: `Leader.LearnerCnxAcceptor` and `LearnerCnxAcceptorHandler`.
 
 use std::io::ErrorKind;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -17,12 +20,11 @@ use std::time::Duration;
 
 use log::{info, warn};
 
+use crate::server::zookeeper_critical_thread;
+use super::handshake_gate::{self, GateLimits};
 use super::leader::Leader;
 use super::learner_handler;
 use super::quorum_server::HostPort;
-
-/// How often the listener is polled.
-const POLL: Duration = Duration::from_millis(10);
 
 /// The accept threads.
 pub struct LearnerCnxAcceptor {
@@ -94,21 +96,24 @@ fn bind_reusable(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     }
 }
 
+/// Connections still sending their first packet, at most.
+const MAX_PENDING_LEARNERS: usize = 64;
+/// The longest data of a first packet (a LearnerInfo is 20 bytes).
+const MAX_FIRST_DATA: usize = 4096;
+
+fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
+    handshake_gate::quorum_packet_len(prefix, MAX_FIRST_DATA)
+}
+
 fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBool) {
-    while running.load(Ordering::SeqCst) && leader.is_running() {
-        match listener.accept() {
-            Ok((stream, from)) => {
-                info!("Learner connected from {}", from);
-                let _ = stream.set_nonblocking(false);
-                if let Err(e) = learner_handler::spawn(Arc::clone(leader), stream, from) {
-                    warn!("Cannot start a LearnerHandler for {}: {}", from, e);
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => thread::sleep(POLL),
-            Err(e) => {
-                warn!("Exception while accepting a learner: {}", e);
-                thread::sleep(POLL);
-            }
+    zookeeper_critical_thread::mark();
+    let limits = GateLimits { max_pending: MAX_PENDING_LEARNERS, deadline: leader.timing.init_timeout() };
+    let stop = || !running.load(Ordering::SeqCst) || !leader.is_running();
+    let mut ready = |stream: TcpStream, from: SocketAddr, first: Vec<u8>| {
+        info!("Learner connected from {}", from);
+        if let Err(e) = learner_handler::spawn_after(Arc::clone(leader), stream, from, first) {
+            warn!("Cannot start a LearnerHandler for {}: {}", from, e);
         }
-    }
+    };
+    handshake_gate::run(listener, "Learner acceptor", limits, first_packet_len, &stop, &mut ready);
 }

@@ -18,7 +18,7 @@
 //! sendPackets, ping, synced, shutdown).
 
 use std::any::Any;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Chain, Cursor, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,7 +33,7 @@ use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs
 use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
-use crate::server::request::Request;
+use crate::server::request::{Origin, Request};
 use crate::server::role_monitor::ObserverInfo;
 use crate::server::session_tracker::SessionOwner;
 use crate::server::zk_database::CommittedProposal;
@@ -215,17 +215,23 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> HandlerError + '_ {
     move |e| HandlerError::Io(format!("{}: {}", what, e))
 }
 
-type Reader = InputArchive<BufReader<TcpStream>>;
+type Reader = InputArchive<BufReader<Chain<Cursor<Vec<u8>>, TcpStream>>>;
 type Writer = OutputArchive<BufWriter<TcpStream>>;
 
 /// Starts the handler thread for an accepted learner socket.
 pub fn spawn(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) -> std::io::Result<()> {
-    thread::Builder::new().name(format!("LearnerHandler-{}", addr)).spawn(move || run(leader, stream, addr))?;
+    spawn_after(leader, stream, addr, Vec::new())
+}
+
+/// As [`spawn`], for a connection whose first bytes (`first`, the whole
+/// first packet) the acceptor already read.
+pub fn spawn_after(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr, first: Vec<u8>) -> std::io::Result<()> {
+    thread::Builder::new().name(format!("LearnerHandler-{}", addr)).spawn(move || run(leader, stream, addr, first))?;
     Ok(())
 }
 
 /// The handler thread.
-fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) {
+fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr, first: Vec<u8>) {
     let setup = (|| -> std::io::Result<_> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(leader.timing.init_timeout()))?;
@@ -257,7 +263,7 @@ fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) {
         stats: LinkStats::new(),
     });
     leader.add_learner(Arc::clone(&peer));
-    let mut ia = InputArchive::new(BufReader::new(read_half));
+    let mut ia = InputArchive::new(BufReader::new(Cursor::new(first).chain(read_half)));
     let oa = OutputArchive::new(BufWriter::new(write_half));
     if let Err(e) = handle(&leader, &peer, &mut ia, oa, rx) {
         if leader.is_running() {
@@ -509,7 +515,8 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
             qp::REQUEST => match qp::decode_request(p.data.as_deref()) {
                 Some(r) => {
                     let auth = p.authinfo.clone();
-                    let mut request = Request::new(None, r.session_id, r.cxid, r.op, r.body, auth);
+                    let mut request =
+                        Request::new(None, r.session_id, r.cxid, r.op, r.body, auth).from(Origin::Learner);
                     request.owner = peer.session_owner();
                     if r.op == op_code::SYNC {
                         // Through Prep like the writes before it, so the

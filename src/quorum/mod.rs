@@ -60,6 +60,7 @@ pub mod flexible;
 pub mod follower;
 pub mod follower_request_processor;
 pub mod follower_zookeeper_server;
+pub mod handshake_gate;
 pub mod initial_message;
 pub mod leader;
 pub mod leader_broadcast;

@@ -1,8 +1,8 @@
 //! The election transport: one TCP connection per pair of peers on the
 //! election port, carrying length-prefixed FastLeaderElection messages.
 //!
-//! Threads: a listener per election address accepts connections and hands
-//! each to a short-lived handshake thread; outgoing connections are made on
+//! Threads: a listener per election address accepts connections, reads
+//! their initial messages and applies the sid rules; outgoing connections are made on
 //! short-lived connect threads (one at a time per peer); each established
 //! connection has a SendWorker and a RecvWorker thread
 //! ([`super::quorum_cnx_workers`]). The election's sender and receiver
@@ -16,8 +16,10 @@
 //! the unsent one) and a new connection re-sends the last message when its
 //! queue is empty; messages to myself are looped back. Unlike Java, a
 //! connection from a sid that is not in the configuration is closed with a
-//! warning, and handshakes run off the accept thread so a stalled peer
-//! cannot hold up the others.
+//! warning, and a connection gets no thread of its own until its initial
+//! message has arrived whole within the handshake timeout (the listener
+//! polls them all, at most 64 at once: [`super::handshake_gate`]), so a
+//! stalled peer or a flood of strangers cannot hold up the others.
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum.QuorumCnxManager`
 //! (Listener, connectOne, startConnection, handleConnection, toSend).
@@ -36,7 +38,8 @@ use parking_lot::Mutex;
 
 use super::circular_blocking_queue::CircularBlockingQueue;
 use super::flexible::QuorumVerifier;
-use super::initial_message::{read_initial_message, write_initial_message};
+use super::handshake_gate::{self, GateLimits};
+use super::initial_message::{initial_message_len, read_initial_message, write_initial_message, InitialMessage};
 use super::quorum_cnx_workers::{start_workers, Connection};
 use super::quorum_server::HostPort;
 
@@ -46,6 +49,9 @@ const RECV_CAPACITY: usize = 100;
 const SEND_CAPACITY: usize = 1;
 /// Pause between bind attempts of the election port.
 const BIND_RETRY_PAUSE: Duration = Duration::from_millis(1000);
+/// Connections still sending their initial message, at most (per
+/// listening address); a new one closes the oldest.
+const MAX_PENDING_HANDSHAKES: usize = 64;
 
 /// A message received from (or looped back to) a peer.
 #[derive(Debug, Clone)]
@@ -202,49 +208,30 @@ impl QuorumCnxManager {
         }
     }
 
+    /// Waits for connections and their initial messages in the
+    /// [`handshake_gate`] (no thread per connection before that), then
+    /// applies the sid rules on this thread.
     fn accept_loop(self: Arc<Self>, listener: TcpListener) {
-        for stream in listener.incoming() {
-            if self.shutdown.load(Ordering::SeqCst) {
-                break;
-            }
-            let stream = match stream {
-                Ok(s) => s,
-                Err(e) => {
-                    warn!("Exception while accepting an election connection: {}", e);
-                    thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            };
-            let remote = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+        let limits = GateLimits { max_pending: MAX_PENDING_HANDSHAKES, deadline: self.settings.handshake_timeout };
+        let stop = || self.shutdown.load(Ordering::SeqCst);
+        let mut ready = |stream: TcpStream, from: SocketAddr, header: Vec<u8>| {
+            let remote = from.to_string();
             info!("Received connection request from {}", remote);
-            let me = self.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("QuorumConnectionReceiverThread-{}", remote))
-                .spawn(move || me.receive_connection(stream, &remote));
-            if let Err(e) = spawned {
-                error!("cannot start a thread for an election connection: {}", e);
+            match read_initial_message(&mut header.as_slice()) {
+                Ok(init) => self.clone().receive_connection(stream, &remote, init),
+                Err(e) => {
+                    warn!("Closing election connection from {}: initial message refused: {}", remote, e);
+                    close(&stream);
+                }
             }
-        }
+        };
+        handshake_gate::run(&listener, "Election listener", limits, initial_message_len, &stop, &mut ready);
         info!("Leaving listener");
     }
 
-    /// The accepting side: read the initial message, apply the sid rules.
-    fn receive_connection(self: Arc<Self>, stream: TcpStream, remote: &str) {
+    /// The accepting side, its initial message read: the sid rules.
+    fn receive_connection(self: Arc<Self>, stream: TcpStream, remote: &str, init: InitialMessage) {
         let _ = stream.set_nodelay(true);
-        if let Err(e) = stream.set_read_timeout(Some(self.settings.handshake_timeout)) {
-            warn!("Closing election connection from {}: {}", remote, e);
-            return;
-        }
-        // Unbuffered: bytes after the header belong to the RecvWorker.
-        let header = read_initial_message(&mut &stream);
-        let init = match header {
-            Ok(init) => init,
-            Err(e) => {
-                warn!("Closing election connection from {}: initial message refused: {}", remote, e);
-                close(&stream);
-                return;
-            }
-        };
         let sid = init.sid;
         let my_id = self.settings.my_id;
         if !self.view.all_members().contains_key(&sid) {

@@ -27,6 +27,7 @@ use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use crate::server::zookeeper_critical_thread;
 use super::epoch_files::load_epochs;
 use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
 use super::quorum_client_port;
@@ -165,7 +166,10 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         let (peer, fle) = (peer.clone(), fle.clone());
         thread::Builder::new()
             .name(format!("QuorumPeer[myid={}]", config.my_id))
-            .spawn(move || peer.run(&fle))
+            .spawn(move || {
+                zookeeper_critical_thread::mark();
+                peer.run(&fle)
+            })
     };
     let main_thread = match main_thread {
         Ok(handle) => handle,

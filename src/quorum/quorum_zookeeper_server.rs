@@ -18,7 +18,7 @@ use crate::jute::proto::CreateRequest;
 use crate::jute::{self};
 use crate::keeper_exception::Code;
 use crate::server::create_mode::CreateMode;
-use crate::server::request::Request;
+use crate::server::request::{Origin, Request};
 use crate::server::session_tracker::SessionTracker;
 use crate::zoo_defs::op_code;
 
@@ -56,7 +56,7 @@ pub fn check_upgrade_session(sessions: &SessionTracker, upgrading: bool, request
     }
     let timeout = sessions.upgrade_session(request.session_id)?;
     let payload = timeout.to_be_bytes().to_vec();
-    Some(Request::new(None, request.session_id, 0, op_code::CREATE_SESSION, payload, Vec::new()))
+    Some(Request::new(None, request.session_id, 0, op_code::CREATE_SESSION, payload, Vec::new()).from(Origin::Server))
 }
 
 #[cfg(test)]

@@ -472,6 +472,73 @@ fn trimming_the_stack_keeps_live_frames_intact() {
     handle.join().unwrap();
 }
 
+thread_local! {
+    /// Stack pointers of the bottom frames of `trim_at_depth`.
+    static BOTTOMS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether the page holding `addr` is resident.
+fn resident(addr: usize) -> bool {
+    let page = addr & !4095;
+    let mut v = [0u8; 1];
+    // SAFETY: one page of this thread's own stack mapping, one status byte.
+    let rc = unsafe { libc::mincore(page as *mut libc::c_void, 4096, v.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    v[0] & 1 == 1
+}
+
+/// Touches about 50 KiB of stack below the caller and returns.
+#[inline(never)]
+fn touch_deep(n: u32) -> u64 {
+    let block = std::hint::black_box([u64::from(n); 64]);
+    if n == 0 {
+        return block[0];
+    }
+    touch_deep(n - 1).wrapping_add(block[1])
+}
+
+/// `levels` frames of odd size, each with a canary checked after the
+/// trim at the bottom: the bottom lands at stack pointers all over a page.
+#[inline(never)]
+fn trim_at_depth(levels: u32, tag: u64) -> u64 {
+    let canary = std::hint::black_box([tag ^ u64::from(levels); 9]);
+    let below = if levels == 0 {
+        let sp = threads::stack_pointer().expect("x86-64 or aarch64");
+        BOTTOMS.with(|b| b.borrow_mut().push(sp));
+        touch_deep(100);
+        let deep = sp - 32 * 1024;
+        assert!(resident(deep), "touched");
+        trim_stack();
+        assert!(!resident(deep), "a page 32 KiB below the stack pointer was not given back");
+        assert!(resident(sp), "the current frame's page stays");
+        touch_deep(100)
+    } else {
+        trim_at_depth(levels - 1, tag)
+    };
+    let canary = std::hint::black_box(canary);
+    assert!(canary.iter().all(|c| *c == tag ^ u64::from(levels)), "canary of level {} changed", levels);
+    below
+}
+
+#[test]
+fn trimming_the_stack_cuts_below_the_real_stack_pointer_at_every_offset() {
+    let handle = std::thread::Builder::new()
+        .stack_size(CNXN_STACK_SIZE)
+        .spawn(|| {
+            for levels in 0..160 {
+                trim_at_depth(levels, 0x5EED_0000 + u64::from(levels));
+            }
+            // The bottom frame's stack pointer went all over a page, into
+            // the margin at its start too (where the cut keeps a page more).
+            let offsets: std::collections::BTreeSet<usize> =
+                BOTTOMS.with(|b| b.borrow().iter().map(|sp| sp % 4096).collect());
+            assert!(offsets.len() >= 16, "{:?}", offsets);
+            assert!(offsets.iter().any(|o| *o < 128), "{:?}", offsets);
+        })
+        .unwrap();
+    handle.join().unwrap();
+}
+
 #[test]
 fn a_quiet_connection_gives_back_its_output_room_and_keeps_serving() {
     let h = Harness::simple(OnConnect::Accept);

@@ -202,6 +202,24 @@ impl OutstandingChanges {
         }
     }
 
+    /// The single write `zxid` was refused after it added its records
+    /// (they are at the end of the list): drop them, and make each path's
+    /// latest record the newest one still pending, if any.
+    pub fn discard(&mut self, zxid: i64) {
+        let mut touched = Vec::new();
+        while self.list.back().is_some_and(|r| r.zxid == zxid) {
+            if let Some(r) = self.list.pop_back() {
+                self.by_path.remove(&*r.path);
+                touched.push(r.path.clone());
+            }
+        }
+        for path in touched {
+            if let Some(r) = self.list.iter().rev().find(|r| r.path == path) {
+                self.by_path.insert(Arc::clone(&r.path), Arc::clone(r));
+            }
+        }
+    }
+
     /// The current records of the paths a multi touches and of their
     /// parents (Java keys parents as "everything before the last '/'").
     pub fn snapshot<'a>(&self, paths: impl Iterator<Item = &'a str>) -> PendingSnapshot {
@@ -292,6 +310,23 @@ mod tests {
         assert_eq!(version(&c, "/p"), Some(3));
         assert!(c.get("/p/x").is_none());
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn discard_restores_the_newest_pending_record_of_each_path() {
+        let mut c = OutstandingChanges::new();
+        c.add(rec(5, "/a", 1));
+        c.add(rec(6, "/b", 1));
+        c.add(rec(7, "/a", 2));
+        c.add(rec(7, "/c", 1));
+        c.discard(7);
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            c.get("/a").and_then(|r| r.stat.as_ref()).map(|s| s.version),
+            Some(1)
+        );
+        assert!(c.get("/c").is_none());
+        assert_eq!(c.get("/b").map(|r| r.zxid), Some(6));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use log::{error, info};
 use super::data_tree::DataTree;
 use super::ephemeral_type::EphemeralType;
 use super::prep_request_processor::{delete_container_payload, PrepSubmitter};
-use super::request::Request;
+use super::request::{Origin, Request};
 use super::server_state::ServerState;
 use crate::zoo_defs::op_code;
 
@@ -89,7 +89,8 @@ fn run(state: Arc<ServerState>, submitter: PrepSubmitter, s: Settings, stopped: 
         for path in found {
             info!("Attempting to delete candidate container: {}", path);
             let payload = delete_container_payload(&path);
-            let request = Request::new(None, 0, 0, op_code::DELETE_CONTAINER, payload, Vec::new());
+            let request = Request::new(None, 0, 0, op_code::DELETE_CONTAINER, payload, Vec::new())
+                .from(Origin::Server);
             if !submitter.submit(request) {
                 return;
             }

@@ -41,3 +41,4 @@ pub mod blocking_server_cnxn;
 pub mod cert_file_reloader;
 pub mod command;
 pub mod server_cnxn_factory;
+pub mod zookeeper_critical_thread;

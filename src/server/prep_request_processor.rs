@@ -24,9 +24,10 @@ use crossbeam::channel::{unbounded, Receiver, Sender};
 use log::{debug, error, info, warn};
 use std::sync::Mutex;
 
+use super::zookeeper_critical_thread;
 use super::change_record::OutstandingChanges;
 use super::prep_txn::{CreateFields, TxnBuilder};
-use super::request::Request;
+use super::request::{Origin, Request};
 use super::request_processor::RequestProcessor;
 use super::server_state::ServerState;
 use crate::jute::multi::{MultiOp, MultiOperationRecord};
@@ -78,6 +79,7 @@ impl InlinePrep {
         let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(next) = next.as_mut() else { return false };
         debug!("Prep {:?}", request);
+        let _critical = zookeeper_critical_thread::section();
         prepare(&self.state, &mut request);
         next.process_request(request);
         true
@@ -121,7 +123,10 @@ impl PrepRequestProcessor {
         let (sender, receiver) = unbounded();
         let thread = std::thread::Builder::new()
             .name("ProcessThread".into())
-            .spawn(move || run(state, receiver, next))?;
+            .spawn(move || {
+                zookeeper_critical_thread::mark();
+                run(state, receiver, next)
+            })?;
         Ok(PrepRequestProcessor { mode: Mode::Threaded(sender), thread: Some(thread) })
     }
 
@@ -187,6 +192,45 @@ pub fn is_valid_op(op: i32) -> bool {
             | SYNC | CHECK_WATCHES | REMOVE_WATCHES | ADD_WATCH | WHO_AM_I
     )
 }
+
+/// Whether a request of `op` made by `origin` may be prepared. The
+/// internal opcodes are the server's own: deleteContainer comes only from
+/// the container manager (it checks no ACL: the manager chose a node that
+/// is due), createSession only from a handshake or a learner forwarding
+/// its session's. Java accepts both from any client and a learner (its
+/// deleteContainer fails on the path it reads, so the node is kept); a
+/// client's or learner's is answered BADARGUMENTS here, as Java answers it.
+pub fn accepted_from(origin: Origin, op: i32) -> bool {
+    match op {
+        op_code::DELETE_CONTAINER => origin == Origin::Server,
+        op_code::CREATE_SESSION => origin != Origin::Client,
+        _ => true,
+    }
+}
+
+/// The largest txn (header, body and digest) Prep lets through: what a
+/// reader accepts as one txn log record, one PROPOSAL's data or one DIFF
+/// entry, ours and Java's alike (`jute.maxbuffer` plus its extra size,
+/// 2 MiB by default). A bigger write is refused with BADARGUMENTS before
+/// it is logged or proposed; a closeSession is never refused (see
+/// `single_write`).
+///
+/// closeSession lists the session's ephemerals so that a replay over a
+/// fuzzy snapshot updates their parents exactly (ZOOKEEPER-3145). When the
+/// list does not fit, the txn is written in the form logs had before that
+/// list existed: no body and no digest. Java 3.8 and this server read it
+/// by deleting the ephemerals the session holds in their tree, which is
+/// the same set (every create of them comes earlier in zxid order). Only
+/// that one txn loses the exact replay over a fuzzy snapshot; refusing
+/// ephemeral creates instead could not cover sessions whose ephemerals
+/// were created under another leader or another limit.
+pub fn txn_limit() -> usize {
+    jute::max_field_length()
+}
+
+/// Bytes of a txn around a multi's op list: header (32), digest (12),
+/// the list's count (4).
+const MULTI_OVERHEAD: usize = 48;
 
 /// Leader wall clock for txn headers, ms since the epoch.
 fn wall_time() -> i64 {
@@ -276,6 +320,13 @@ fn prepare_inner(
     header: &mut Option<TxnHeader>,
 ) -> Result<(), PrepFailure> {
     let op = request.op_type;
+    if !accepted_from(request.origin, op) {
+        warn!(
+            "Refusing internal opcode {} from a {:?}: {:?}",
+            op, request.origin, request
+        );
+        return single_write(state, request, header, |_| Err(Code::BadArguments));
+    }
     match op {
         op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER | op_code::CREATE_TTL => {
             let fields = take_create(request)?;
@@ -395,8 +446,40 @@ where
     let mut builder = builder(state, &mut changes, &h, request);
     let body = build(&mut builder)?;
     builder.finish_digest();
-    let digest = builder.txn_digest.map(|d| TxnDigest { version: DIGEST_VERSION, tree_digest: d });
-    request.txn = Some(TxnLogEntry { header: h, body, digest });
+    let digest = builder.txn_digest.map(|d| TxnDigest {
+        version: DIGEST_VERSION,
+        tree_digest: d,
+    });
+    let mut entry = TxnLogEntry {
+        header: h,
+        body,
+        digest,
+    };
+    let len = entry.serialized_len();
+    if len > txn_limit() {
+        if let TxnBody::CloseSession(Some(t)) = &entry.body {
+            warn!(
+                "closeSession of {:#x}: listing its {} ephemerals takes {} bytes, over the {} a reader accepts; \
+                 logged without the list (readers delete the session's ephemerals they hold)",
+                request.session_id,
+                t.paths2_delete.len(),
+                len,
+                txn_limit()
+            );
+            entry.body = TxnBody::CloseSession(None);
+            entry.digest = None;
+        } else {
+            warn!(
+                "Refusing {:?}: its txn takes {} bytes, over the {} a reader accepts",
+                request,
+                len,
+                txn_limit()
+            );
+            builder.changes.discard(entry.header.zxid);
+            return Err(Code::BadArguments.into());
+        }
+    }
+    request.txn = Some(entry);
     Ok(())
 }
 
@@ -440,20 +523,48 @@ fn prepare_multi(
     let mut failure: Option<Code> = None;
     let mut txns = Vec::with_capacity(record.ops.len());
     let mut builder = builder(state, &mut changes, &h, request);
-    for op in &record.ops {
-        let (txn_type, body) = match failure {
-            Some(_) => (op_code::ERROR, error_body(Code::RuntimeInconsistency)),
-            None => match multi_op_txn(&mut builder, op) {
-                Ok(body) => (op.op_code(), body),
+    // Bytes of the op list so far, and the op that took it over the limit.
+    let budget = txn_limit().saturating_sub(MULTI_OVERHEAD);
+    let mut total = 0usize;
+    let mut oversized_at: Option<usize> = None;
+    for (i, op) in record.ops.iter().enumerate() {
+        let (txn_type, bytes) = match failure {
+            Some(_) => (
+                op_code::ERROR,
+                error_body(Code::RuntimeInconsistency).to_bytes(),
+            ),
+            None => match multi_op_txn(&mut builder, op).map(|b| b.to_bytes()) {
+                Ok(bytes) if total + 8 + bytes.len() > budget => {
+                    warn!("Refusing multi {:?}: its txn passes the {} bytes a reader accepts at op {}", request, txn_limit(), i);
+                    failure = Some(Code::BadArguments);
+                    oversized_at = Some(i);
+                    builder.changes.rollback(zxid, &snapshot);
+                    (op_code::ERROR, error_body(Code::BadArguments).to_bytes())
+                }
+                Ok(bytes) => (op.op_code(), bytes),
                 Err(code) => {
                     info!("Multi op {} on {} failed: {}; aborting the rest", op.op_code(), op.path(), code);
                     failure = Some(code);
                     builder.changes.rollback(zxid, &snapshot);
-                    (op_code::ERROR, error_body(code))
+                    (op_code::ERROR, error_body(code).to_bytes())
                 }
             },
         };
-        txns.push(Txn { r#type: txn_type, data: Some(body.to_bytes()) });
+        total += 8 + bytes.len();
+        txns.push(Txn {
+            r#type: txn_type,
+            data: Some(bytes),
+        });
+    }
+    if let Some(at) = oversized_at {
+        // The ops before the one that did not fit would be applied as
+        // errors with code 0 anyway: written so, the txn stays small.
+        for txn in &mut txns[..at] {
+            *txn = Txn {
+                r#type: op_code::ERROR,
+                data: Some(error_body(Code::Ok).to_bytes()),
+            };
+        }
     }
     builder.txn_digest = None;
     builder.finish_digest();
@@ -508,6 +619,24 @@ mod tests {
         assert!(!is_valid_op(op_code::SASL));
         assert!(is_valid_op(op_code::MULTI_READ));
         assert!(is_valid_op(op_code::WHO_AM_I));
+    }
+
+    #[test]
+    fn internal_opcodes_only_from_their_makers() {
+        use Origin::*;
+        assert!(accepted_from(Server, op_code::DELETE_CONTAINER));
+        assert!(!accepted_from(Client, op_code::DELETE_CONTAINER));
+        assert!(!accepted_from(Learner, op_code::DELETE_CONTAINER));
+        assert!(accepted_from(Server, op_code::CREATE_SESSION));
+        assert!(
+            accepted_from(Learner, op_code::CREATE_SESSION),
+            "a follower forwards its sessions' createSession"
+        );
+        assert!(!accepted_from(Client, op_code::CREATE_SESSION));
+        for origin in [Client, Learner, Server] {
+            assert!(accepted_from(origin, op_code::CLOSE_SESSION));
+            assert!(accepted_from(origin, op_code::DELETE));
+        }
     }
 
     #[test]

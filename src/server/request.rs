@@ -18,6 +18,22 @@ use crate::jute::data::Id;
 use crate::jute::txn::TxnLogEntry;
 use crate::keeper_exception::Code;
 
+/// Who made a request: what it may ask for depends on it (see
+/// `prep_request_processor::accepted_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from a client's frame after the handshake: any opcode a
+    /// client may send, never an internal one.
+    Client,
+    /// Forwarded by a learner (a follower or observer, ours or Java's): the
+    /// client requests it forwards, plus its sessions' createSession and
+    /// closeSession.
+    Learner,
+    /// Made by this server: the handshake's createSession, session expiry,
+    /// the container manager.
+    Server,
+}
+
 /// One client (or internal) request.
 pub struct Request {
     /// The connection to answer; `None` for internal requests (expiry,
@@ -29,6 +45,8 @@ pub struct Request {
     pub cxid: i32,
     /// The opcode (`zoo_defs::op_code`).
     pub op_type: i32,
+    /// Who made it (a new request counts as a client's until marked).
+    pub origin: Origin,
     /// The request record's bytes (what follows the RequestHeader).
     pub payload: Vec<u8>,
     /// The connection's identities when the request was submitted.
@@ -84,7 +102,8 @@ impl Drop for PendingToken {
 }
 
 impl Request {
-    /// A request as it arrives from a connection or an internal source.
+    /// A request as it arrives from a connection; internal sources and
+    /// learners mark theirs with [`Request::from`].
     pub fn new(
         cnxn: Option<Arc<dyn ServerCnxn>>,
         session_id: i64,
@@ -98,6 +117,7 @@ impl Request {
             session_id,
             cxid,
             op_type,
+            origin: Origin::Client,
             payload,
             auth_info,
             owner: SessionOwner::Local,
@@ -108,6 +128,12 @@ impl Request {
             pending: None,
             learner_sync: None,
         }
+    }
+
+    /// The same request, made by `origin`.
+    pub fn from(mut self, origin: Origin) -> Request {
+        self.origin = origin;
+        self
     }
 
     /// The zxid Prep assigned, if this request is a txn.

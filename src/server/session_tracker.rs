@@ -318,7 +318,10 @@ impl SessionTracker {
         let tracker = Arc::clone(self);
         std::thread::Builder::new()
             .name("SessionTracker".into())
-            .spawn(move || tracker.run(expirer))
+            .spawn(move || {
+                super::zookeeper_critical_thread::mark();
+                tracker.run(expirer)
+            })
     }
 
     /// The expiry loop: wait for the next bucket, expire what is in it.

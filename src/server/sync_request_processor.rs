@@ -22,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
+use super::zookeeper_critical_thread;
 use super::blocking_server_cnxn::cork;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
@@ -34,8 +35,6 @@ use crate::jute::{OutputArchive, Record};
 /// default).
 pub const MAX_BATCH_SIZE: usize = 1000;
 
-/// Java's exit code when a critical thread fails (`ExitCode.UNEXPECTED_ERROR`).
-const EXIT_UNEXPECTED_ERROR: i32 = 1;
 
 /// What travels on the queue.
 #[allow(clippy::large_enum_variant)]
@@ -114,7 +113,10 @@ impl SyncRequestProcessor {
         };
         let thread = std::thread::Builder::new()
             .name("SyncThread:0".into())
-            .spawn(move || worker.run())
+            .spawn(move || {
+                zookeeper_critical_thread::mark();
+                worker.run()
+            })
             .expect("spawning the SyncThread");
         SyncRequestProcessor { queue, thread: Some(thread) }
     }
@@ -243,8 +245,7 @@ fn encode_txn(entry: &TxnLogEntry, buf: &mut Vec<u8>) {
 /// A log that cannot be written means acknowledged writes could be lost:
 /// stop the server, as Java's critical-thread handler does.
 fn fatal(e: &dyn std::fmt::Display) -> ! {
-    error!("Severe unrecoverable error, from thread : SyncThread:0: {}", e);
-    std::process::exit(EXIT_UNEXPECTED_ERROR);
+    zookeeper_critical_thread::exit(&e.to_string())
 }
 
 /// When to roll the log and snapshot: after `snap_count/2 + rand_roll`

@@ -40,8 +40,10 @@ use super::auth::{acl, AuthOutcome};
 use super::container_manager::ContainerManager;
 use super::ephemeral_type::set_extended_types_enabled;
 use super::final_request_processor::{self, generate_passwd, FinalRequestProcessor};
-use super::prep_request_processor::{is_valid_op, prepare, PrepRequestProcessor, PrepSubmitter};
-use super::request::{payload_pool, PendingToken, Request};
+use super::prep_request_processor::{
+    accepted_from, is_valid_op, prepare, PrepRequestProcessor, PrepSubmitter,
+};
+use super::request::{payload_pool, Origin, PendingToken, Request};
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::role_monitor::RoleMonitor;
@@ -309,7 +311,8 @@ impl ZooKeeperServer {
     fn start_session_tracker(&self, submitter: Arc<dyn Submitter>) {
         let sessions = Arc::clone(&self.state.sessions);
         let expirer = Box::new(move |session_id: i64, _timeout: i32| {
-            let mut close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new());
+            let mut close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new())
+                .from(Origin::Server);
             close.local_session = sessions.is_local_session(session_id);
             submitter.submit(close);
         });
@@ -381,7 +384,8 @@ impl ZooKeeperServer {
             self.state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
             let payload = jute::to_bytes(&CreateSessionTxn { time_out: timeout });
             let auth = cnxn.auth_info();
-            let mut request = Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth);
+            let mut request =
+                Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth).from(Origin::Server);
             request.local_session = self.state.sessions.is_local_session(id);
             self.submit_request(request);
         } else {
@@ -659,6 +663,24 @@ impl ZooKeeperServer {
         if !is_valid_op(request.op_type) {
             warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
             let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };
+            cnxn.send_response(&reply, None);
+            cnxn.close(CloseReason::BadRequest);
+            return false;
+        }
+        if !accepted_from(request.origin, request.op_type) {
+            // An internal opcode in a client's frame: answered as Java
+            // answers it, and the connection closed, here on every role (a
+            // learner would otherwise forward it as its own).
+            warn!(
+                "Refusing internal opcode {} from client {}",
+                request.op_type,
+                cnxn.remote_addr()
+            );
+            let reply = ReplyHeader {
+                xid: request.cxid,
+                zxid: -1,
+                err: Code::BadArguments.as_i32(),
+            };
             cnxn.send_response(&reply, None);
             cnxn.close(CloseReason::BadRequest);
             return false;

@@ -152,8 +152,8 @@ def test_connect_variants(zk, crosscheck):
 def test_unknown_opcodes(zk, crosscheck):
     """Unknown/invalid request types: UNIMPLEMENTED (-6) and close (§5)."""
     outcomes = {}
-    # (20 deleteContainer and -10 createSession are internal ops that Java
-    # 3.8.0 half-accepts from clients; not covered.)
+    # (20 deleteContainer and -10 createSession are internal ops: see the
+    # two tests below.)
     for op in (999, 0, -1, 10, 23, 108, -12, 1000000):
         c = fresh(zk).connect()
         c.send_frame(Z.p_int(1) + Z.p_int(op) + b"\0" * 8)
@@ -162,6 +162,62 @@ def test_unknown_opcodes(zk, crosscheck):
         c.close_socket()
     assert outcomes[999] == ("reply", Z.UNIMPLEMENTED, "closed")
     crosscheck.check("outcomes", outcomes)
+
+
+def _digest(user, password):
+    import base64
+    import hashlib
+    return base64.b64encode(hashlib.sha1(("%s:%s" % (user, password)).encode()).digest()).decode()
+
+
+def test_delete_container_from_a_client_is_refused(zk, crosscheck):
+    """deleteContainer (20) is the container manager's own opcode and checks
+    no ACL. A client that sends it, in any payload form, gets BADARGUMENTS
+    (as from Java 3.8.0) and nothing is deleted: not a node under a parent
+    whose DELETE belongs to another user, not an empty container."""
+    owner = fresh(zk).connect()
+    assert owner.add_auth("digest", b"owner:pw") == 0
+    acl = [(Z.PERM_ALL, "digest", "owner:" + _digest("owner", "pw")), (1, "world", "anyone")]
+    owner.create("/dc_parent", b"", acl=acl)
+    owner.create("/dc_parent/b", b"")
+    err, _z, _r = owner.request(Z.OP_CREATE_CONTAINER, Z.rec_create("/dc_parent/c"))
+    assert err == 0
+    err, _z, _r = owner.request(Z.OP_CREATE_CONTAINER, Z.rec_create("/dc_open"))
+    assert err == 0
+    out = {}
+    for name, body in [("delete_request_b", Z.rec_delete("/dc_parent/b")),
+                       ("delete_request_c", Z.rec_delete("/dc_parent/c")),
+                       ("raw_path_c", b"/dc_parent/c"),
+                       ("buffer_path_c", Z.p_buffer(b"/dc_parent/c")),
+                       ("buffer_path_open", Z.p_buffer(b"/dc_open"))]:
+        c = fresh(zk).connect()
+        c.send_frame(Z.p_int(5) + Z.p_int(20) + body)
+        out[name] = probe(c)
+        c.close_socket()
+    for name, got in out.items():
+        assert got == ("reply", Z.BADARGUMENTS), name
+    kept = {p: owner.exists(p) is not None for p in ("/dc_parent/b", "/dc_parent/c", "/dc_open")}
+    assert kept == {"/dc_parent/b": True, "/dc_parent/c": True, "/dc_open": True}
+    crosscheck.check("out", (out, kept))
+    for p in ("/dc_parent/b", "/dc_parent/c", "/dc_parent", "/dc_open"):
+        owner.delete(p)
+    owner.close_session()
+
+
+def test_create_session_opcode_after_the_handshake(zk, impl):
+    """createSession (-10) in a request frame. Java 3.8.0 answers it with a
+    second ConnectResponse; ours refuses it (BADARGUMENTS, connection
+    closed): it would otherwise set the session's timeout to whatever the
+    frame says, past maxSessionTimeout."""
+    c = fresh(zk).connect()
+    c.send_frame(Z.p_int(7) + Z.p_int(-10) + Z.p_int(999999))
+    c.sock.settimeout(5)
+    body = c.recv_frame()
+    if impl == "rust":
+        r = Reader(body)
+        assert (r.int(), r.long() >= -1, r.int()) == (7, True, Z.BADARGUMENTS)
+        assert c.is_closed(5)
+    c.close_socket()
 
 
 TRUNCATED = {

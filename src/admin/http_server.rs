@@ -1,0 +1,641 @@
+//! A small HTTP/1.1 server with hard limits, under the AdminServer and
+//! the Prometheus `/metrics` endpoint.
+//!
+//! Java twin: the Jetty `Server` that `JettyAdminServer` sets up (a
+//! `ServerConnector` with an idle timeout, 8 KiB of request headers, a
+//! bounded `QueuedThreadPool`), and the JDK `HTTPServer` of the Prometheus
+//! provider. Only what those endpoints need: `GET`/`HEAD` of a target, one
+//! request per connection (`Connection: close`), no request bodies.
+//!
+//! Threads: one `<name>-io` thread owns the listening socket and every
+//! open connection, all non-blocking, and waits in poll(2): it reads
+//! request heads and writes responses, so an open connection costs a slot
+//! in its table, never a thread. `workers` threads `<name>-worker-N` run
+//! the handler for complete requests, handed over through a bounded
+//! queue; their answers come back through a channel and a self-pipe that
+//! wakes the io thread.
+//!
+//! Limits (see [`Limits`]): at most `max_connections` open (a new one
+//! closes the oldest that has not finished its request), a request head
+//! of at most `max_head` bytes (else 431), one deadline per connection
+//! for its whole request head and another for writing its response (a
+//! slow reader or a silent client loses its connection then, and holds
+//! nothing else meanwhile), a full queue answered 503 at once. When
+//! accept fails (out of file descriptors, say) the error is logged, the
+//! oldest unfinished connection is closed and the listener rests briefly,
+//! instead of spinning or exiting.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{bounded, unbounded, Receiver, Sender, TrySendError};
+use log::{debug, warn};
+
+/// How much a server takes on.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Bytes of request line and headers at most (Jetty's default 8 KiB).
+    pub max_head: usize,
+    /// Time for a connection to send its whole request head, and again
+    /// to take its whole response (`admin.idleTimeout`).
+    pub deadline: Duration,
+    /// Handler threads.
+    pub workers: usize,
+    /// Complete requests waiting for a handler thread at most.
+    pub queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 512,
+            max_head: 8 * 1024,
+            deadline: Duration::from_secs(30),
+            workers: 2,
+            queue: 64,
+        }
+    }
+}
+
+/// A request as the handler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `HEAD`, ...
+    pub method: String,
+    /// The request target as sent (`/commands/stat?x=1`).
+    pub target: String,
+}
+
+/// The handler's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type` (`text/plain; charset=UTF-8` when `None`).
+    pub content_type: Option<String>,
+    /// The body (left out of the answer to a `HEAD`).
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with a text body.
+    pub fn text(status: u16, content_type: Option<&str>, body: String) -> HttpResponse {
+        HttpResponse {
+            status,
+            content_type: content_type.map(str::to_string),
+            body: body.into_bytes(),
+        }
+    }
+}
+
+/// What answers requests (called on a worker thread).
+pub type Handler = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
+
+/// A running server.
+pub struct HttpServer {
+    local: SocketAddr,
+    stop: Arc<AtomicBool>,
+    wake: Arc<OwnedFd>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Binds `addr` and starts the io and worker threads named after `name`.
+    pub fn bind(
+        addr: (&str, u16),
+        name: &str,
+        limits: Limits,
+        handler: Handler,
+    ) -> io::Result<HttpServer> {
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let local = listener.local_addr()?;
+        let (wake_rd, wake_wr) = pipe()?;
+        let wake = Arc::new(wake_wr);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (jobs_tx, jobs_rx) = bounded::<(u64, HttpRequest)>(limits.queue.max(1));
+        let (done_tx, done_rx) = unbounded::<(u64, Vec<u8>)>();
+        let mut threads = Vec::new();
+        for i in 0..limits.workers.max(1) {
+            let (jobs, done, wake, handler) = (
+                jobs_rx.clone(),
+                done_tx.clone(),
+                Arc::clone(&wake),
+                Arc::clone(&handler),
+            );
+            let t = std::thread::Builder::new()
+                .name(format!("{}-worker-{}", name, i))
+                .spawn(move || work(&jobs, &done, &wake, handler.as_ref()))?;
+            threads.push(t);
+        }
+        drop((jobs_rx, done_tx));
+        let io = Io {
+            listener,
+            wake_rd,
+            limits,
+            jobs: jobs_tx,
+            done: done_rx,
+            conns: HashMap::new(),
+            next_id: 0,
+            stop: Arc::clone(&stop),
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("{}-io", name))
+                .spawn(move || io.run())?,
+        );
+        Ok(HttpServer {
+            local,
+            stop,
+            wake,
+            threads,
+        })
+    }
+
+    /// The bound address (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Stops and joins every thread (idempotent).
+    pub fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        poke(&self.wake);
+        for t in self.threads.drain(..).rev() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes; each is
+    // owned by exactly one OwnedFd from here on.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just opened and are not owned elsewhere.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Wakes the io thread (a full pipe already will).
+fn poke(wake: &OwnedFd) {
+    // SAFETY: writes one byte from a live local to an open descriptor.
+    let _ = unsafe { libc::write(wake.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+}
+
+fn work(
+    jobs: &Receiver<(u64, HttpRequest)>,
+    done: &Sender<(u64, Vec<u8>)>,
+    wake: &OwnedFd,
+    handler: &(dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync),
+) {
+    while let Ok((id, request)) = jobs.recv() {
+        let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&request)))
+            .unwrap_or_else(|_| {
+                warn!(
+                    "HTTP handler failed on {} {}",
+                    request.method, request.target
+                );
+                HttpResponse::text(500, Some("text/html"), error_page(500, "Server Error"))
+            });
+        let len = response.body.len();
+        let bytes = if request.method == "HEAD" {
+            encode(
+                &HttpResponse {
+                    body: Vec::new(),
+                    ..response
+                },
+                len,
+            )
+        } else {
+            encode(&response, len)
+        };
+        if done.send((id, bytes)).is_err() {
+            return;
+        }
+        poke(wake);
+    }
+}
+
+/// A minimal error page, as Jetty answers.
+pub fn error_page(code: u16, reason: &str) -> String {
+    format!(
+        "<html><body><h2>HTTP ERROR {}</h2><p>{}</p></body></html>\n",
+        code, reason
+    )
+}
+
+enum State {
+    /// Reading the request head.
+    Reading(Vec<u8>),
+    /// Its request is with a worker.
+    Waiting,
+    /// Writing the response: bytes and how many went out.
+    Writing(Vec<u8>, usize),
+}
+
+struct Conn {
+    stream: TcpStream,
+    state: State,
+    deadline: Instant,
+}
+
+struct Io {
+    listener: TcpListener,
+    wake_rd: OwnedFd,
+    limits: Limits,
+    jobs: Sender<(u64, HttpRequest)>,
+    done: Receiver<(u64, Vec<u8>)>,
+    /// Open connections by id (ids grow: the smallest is the oldest).
+    conns: HashMap<u64, Conn>,
+    next_id: u64,
+    stop: Arc<AtomicBool>,
+}
+
+/// What a request head says, or why it cannot be served.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Head {
+    /// Not complete yet.
+    Partial,
+    /// A complete, well-formed head.
+    Request(HttpRequest),
+    /// Answer this status and close.
+    Refuse(u16),
+}
+
+/// Parses the bytes received so far on a connection.
+pub fn parse_head(buf: &[u8], max_head: usize) -> Head {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() >= max_head {
+            Head::Refuse(431)
+        } else {
+            Head::Partial
+        };
+    };
+    if end + 4 > max_head {
+        return Head::Refuse(431);
+    }
+    let Ok(text) = std::str::from_utf8(&buf[..end]) else {
+        return Head::Refuse(400);
+    };
+    let mut lines = text.split("\r\n");
+    let mut parts = lines.next().unwrap_or("").split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Head::Refuse(400);
+    };
+    if method.is_empty() || !target.starts_with('/') || !version.starts_with("HTTP/1.") {
+        return Head::Refuse(400);
+    }
+    let has_body = lines.any(|l| {
+        let (k, v) = l.split_once(':').unwrap_or((l, ""));
+        (k.eq_ignore_ascii_case("content-length") && v.trim() != "0")
+            || k.eq_ignore_ascii_case("transfer-encoding")
+    });
+    if has_body {
+        // Nothing served here takes a body.
+        return Head::Refuse(if method == "GET" || method == "HEAD" {
+            400
+        } else {
+            405
+        });
+    }
+    Head::Request(HttpRequest {
+        method: method.to_string(),
+        target: target.to_string(),
+    })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        500 => "Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+/// The bytes of a response whose full body is `body_len` bytes long (a
+/// HEAD answer declares the length and sends no body).
+pub fn encode(response: &HttpResponse, body_len: usize) -> Vec<u8> {
+    let ct = response
+        .content_type
+        .as_deref()
+        .unwrap_or("text/plain; charset=UTF-8");
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        response.status,
+        reason(response.status),
+        ct,
+        body_len
+    )
+    .into_bytes();
+    out.extend_from_slice(&response.body);
+    out
+}
+
+fn refusal(status: u16) -> Vec<u8> {
+    let r = HttpResponse::text(
+        status,
+        Some("text/html"),
+        error_page(status, reason(status)),
+    );
+    encode(&r, r.body.len())
+}
+
+impl Io {
+    fn run(mut self) {
+        let mut listener_rests_until: Option<Instant> = None;
+        let mut last_accept_warning: Option<Instant> = None;
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        let mut ids: Vec<u64> = Vec::new();
+        while !self.stop.load(Ordering::SeqCst) {
+            let now = Instant::now();
+            if listener_rests_until.is_some_and(|t| t <= now) {
+                listener_rests_until = None;
+            }
+            fds.clear();
+            ids.clear();
+            fds.push(pollfd(self.wake_rd.as_raw_fd(), libc::POLLIN));
+            let listen = listener_rests_until.is_none();
+            fds.push(pollfd(
+                self.listener.as_raw_fd(),
+                if listen { libc::POLLIN } else { 0 },
+            ));
+            let mut next_deadline = now + Duration::from_secs(1);
+            for (id, c) in &self.conns {
+                let events = match c.state {
+                    State::Reading(_) => libc::POLLIN,
+                    State::Writing(..) => libc::POLLOUT,
+                    State::Waiting => 0,
+                };
+                if !matches!(c.state, State::Waiting) {
+                    next_deadline = next_deadline.min(c.deadline);
+                }
+                fds.push(pollfd(c.stream.as_raw_fd(), events));
+                ids.push(*id);
+            }
+            if let Some(t) = listener_rests_until {
+                next_deadline = next_deadline.min(t);
+            }
+            let timeout = next_deadline
+                .saturating_duration_since(now)
+                .as_millis()
+                .min(1000) as i32;
+            // SAFETY: `fds` is a live, initialized array of fds.len() pollfds.
+            let n =
+                unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout.max(1)) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    warn!("HTTP server: poll failed: {}", e);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                continue;
+            }
+            if fds[0].revents != 0 {
+                self.drain_wake();
+            }
+            while let Ok((id, bytes)) = self.done.try_recv() {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.state = State::Writing(bytes, 0);
+                    c.deadline = Instant::now() + self.limits.deadline;
+                }
+            }
+            for (i, id) in ids.iter().enumerate() {
+                let revents = fds[i + 2].revents;
+                if revents != 0 {
+                    self.service(*id, revents);
+                }
+            }
+            self.expire(Instant::now());
+            if fds[1].revents != 0 {
+                if let Err(e) = self.accept_all() {
+                    if last_accept_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                        warn!(
+                            "HTTP server on {:?}: accept failed: {}",
+                            self.listener.local_addr().ok(),
+                            e
+                        );
+                        last_accept_warning = Some(Instant::now());
+                    }
+                    self.evict_oldest_unfinished();
+                    listener_rests_until = Some(Instant::now() + Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    fn drain_wake(&self) {
+        let mut buf = [0u8; 64];
+        // SAFETY: reads into a live local buffer of the given length.
+        while unsafe { libc::read(self.wake_rd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
+            > 0
+        {}
+    }
+
+    /// Accepts until the listener has nothing more; an error other than
+    /// "nothing more" is returned.
+    fn accept_all(&mut self) -> io::Result<()> {
+        for _ in 0..256 {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    if self.conns.len() >= self.limits.max_connections {
+                        self.evict_oldest_unfinished();
+                    }
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    let deadline = Instant::now() + self.limits.deadline;
+                    self.conns.insert(
+                        id,
+                        Conn {
+                            stream,
+                            state: State::Reading(Vec::new()),
+                            deadline,
+                        },
+                    );
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the oldest connection still sending its request (a new
+    /// connection or a free descriptor is worth more than a silent one).
+    fn evict_oldest_unfinished(&mut self) {
+        let oldest = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.state, State::Reading(_)))
+            .map(|(id, _)| *id)
+            .min();
+        if let Some(id) = oldest {
+            debug!("HTTP server: closing the oldest unfinished connection to make room");
+            self.conns.remove(&id);
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        self.conns
+            .retain(|_, c| matches!(c.state, State::Waiting) || c.deadline > now);
+    }
+
+    fn service(&mut self, id: u64, revents: i16) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let close = match &mut c.state {
+            State::Reading(buf) => read_head(&mut c.stream, buf, self.limits.max_head, revents),
+            State::Writing(out, pos) => write_out(&mut c.stream, out, pos),
+            State::Waiting => Step::Stay,
+        };
+        match close {
+            Step::Stay => {}
+            Step::Close => {
+                self.conns.remove(&id);
+            }
+            Step::Answer(bytes) => {
+                c.state = State::Writing(bytes, 0);
+                c.deadline = Instant::now() + self.limits.deadline;
+            }
+            Step::Dispatch(request) => match self.jobs.try_send((id, request)) {
+                Ok(()) => c.state = State::Waiting,
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    c.state = State::Writing(refusal(503), 0);
+                    c.deadline = Instant::now() + self.limits.deadline;
+                }
+            },
+        }
+    }
+}
+
+enum Step {
+    Stay,
+    Close,
+    Answer(Vec<u8>),
+    Dispatch(HttpRequest),
+}
+
+fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, max_head: usize, revents: i16) -> Step {
+    let mut chunk = [0u8; 2048];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Step::Close,
+            Ok(n) => {
+                let room = (max_head + 1).saturating_sub(buf.len());
+                buf.extend_from_slice(&chunk[..n.min(room)]);
+                match parse_head(buf, max_head) {
+                    Head::Partial => continue,
+                    Head::Request(r) => return Step::Dispatch(r),
+                    Head::Refuse(status) => return Step::Answer(refusal(status)),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return if revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+                    Step::Close
+                } else {
+                    Step::Stay
+                };
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Step::Close,
+        }
+    }
+}
+
+fn write_out(stream: &mut TcpStream, out: &[u8], pos: &mut usize) -> Step {
+    while *pos < out.len() {
+        match stream.write(&out[*pos..]) {
+            Ok(0) => return Step::Close,
+            Ok(n) => *pos += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Stay,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Step::Close,
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    Step::Close
+}
+
+fn pollfd(fd: RawFd, events: i16) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads() {
+        let get = |t: &str| {
+            Head::Request(HttpRequest {
+                method: "GET".into(),
+                target: t.into(),
+            })
+        };
+        assert_eq!(
+            parse_head(b"GET /commands HTTP/1.1\r\nHost: x\r\n\r\n", 8192),
+            get("/commands")
+        );
+        assert_eq!(
+            parse_head(b"GET /commands HTTP/1.1\r\nHost: x\r\n", 8192),
+            Head::Partial
+        );
+        assert_eq!(parse_head(&vec![b'a'; 8192], 8192), Head::Refuse(431));
+        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        big.extend(vec![b'a'; 9000]);
+        big.extend(b"\r\n\r\n");
+        assert_eq!(parse_head(&big, 8192), Head::Refuse(431));
+        assert_eq!(parse_head(b"GARBAGE\r\n\r\n", 8192), Head::Refuse(400));
+        assert_eq!(
+            parse_head(b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 8192),
+            Head::Refuse(405)
+        );
+        assert_eq!(
+            parse_head(b"GET x HTTP/1.1\r\n\r\n", 8192),
+            Head::Refuse(400)
+        );
+    }
+
+    #[test]
+    fn responses() {
+        let r = HttpResponse::text(404, None, "Not Found\n".into());
+        let bytes = encode(&r, r.body.len());
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"));
+        assert!(text.contains("Content-Length: 10\r\n"));
+        assert!(text.ends_with("\r\n\r\nNot Found\n"));
+    }
+}

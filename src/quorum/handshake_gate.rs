@@ -1,0 +1,294 @@
+//! The door of the election and quorum ports: connections wait here,
+//! without a thread of their own, until their first message has arrived
+//! whole and looks valid; only then are they handed on (to the election's
+//! sid rules, or to a new LearnerHandler thread).
+//!
+//! Java twins: the accept loops of `QuorumCnxManager.Listener` and
+//! `Leader.LearnerCnxAcceptor`, which give every accepted socket a thread
+//! (or a pool slot) that then blocks reading the first message with a
+//! per-read timeout. Here the listening thread itself polls (poll(2)) the
+//! listener and every connection still in its handshake, non-blocking;
+//! each has one deadline for its whole first message (a peer that sends a
+//! byte now and then does not extend it), at most `max_pending` wait at
+//! once (a new one closes the oldest), and a failing accept (out of file
+//! descriptors, say) is logged, closes the oldest waiting connection and
+//! rests the listener briefly.
+//!
+//! Bytes are read only up to the end of the first message (what
+//! `message_len` says it needs so far), so whatever follows it stays in
+//! the socket for the thread that takes over.
+//!
+//! Thread: the caller's (the listener thread); returns when `stop` says so.
+
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use log::{debug, warn};
+
+/// How many connections may wait and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct GateLimits {
+    /// Connections in their handshake at most.
+    pub max_pending: usize,
+    /// Time from accept to the end of the first message.
+    pub deadline: Duration,
+}
+
+/// How long the first message is, judged from its first bytes: `Ok(n)`
+/// with `n > prefix.len()` asks for more, `Ok(prefix.len())` means
+/// complete, `Err` refuses the connection.
+pub type MessageLen = fn(&[u8]) -> Result<usize, String>;
+
+struct Pending {
+    stream: TcpStream,
+    from: SocketAddr,
+    buf: Vec<u8>,
+    deadline: Instant,
+}
+
+/// Accepts on `listener` (made non-blocking here) until `stop()` is true;
+/// calls `ready` with each connection (blocking again) and the bytes of its
+/// complete first message.
+pub fn run(
+    listener: &TcpListener,
+    what: &str,
+    limits: GateLimits,
+    message_len: MessageLen,
+    stop: &dyn Fn() -> bool,
+    ready: &mut dyn FnMut(TcpStream, SocketAddr, Vec<u8>),
+) {
+    if let Err(e) = listener.set_nonblocking(true) {
+        warn!("{}: cannot make the listener non-blocking: {}", what, e);
+        return;
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut rest_until: Option<Instant> = None;
+    let mut last_warning: Option<Instant> = None;
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    while !stop() {
+        let now = Instant::now();
+        if rest_until.is_some_and(|t| t <= now) {
+            rest_until = None;
+        }
+        fds.clear();
+        let listen_events = if rest_until.is_none() {
+            libc::POLLIN
+        } else {
+            0
+        };
+        fds.push(libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: listen_events,
+            revents: 0,
+        });
+        let mut wake = now + Duration::from_millis(100);
+        for p in &pending {
+            fds.push(libc::pollfd {
+                fd: p.stream.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            wake = wake.min(p.deadline);
+        }
+        let timeout = wake
+            .saturating_duration_since(now)
+            .as_millis()
+            .clamp(1, 100) as i32;
+        // SAFETY: `fds` is a live, initialized array of fds.len() pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        // Connections first (indexes shift as they leave), newest first.
+        for i in (0..pending.len()).rev() {
+            if fds[i + 1].revents == 0 {
+                continue;
+            }
+            match advance(&mut pending[i], message_len) {
+                Advance::Waiting => {}
+                Advance::Refused(why) => {
+                    let p = pending.remove(i);
+                    warn!("{}: closing connection from {}: {}", what, p.from, why);
+                }
+                Advance::Complete => {
+                    let p = pending.remove(i);
+                    if p.stream.set_nonblocking(false).is_ok() {
+                        ready(p.stream, p.from, p.buf);
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        pending.retain(|p| {
+            let keep = p.deadline > now;
+            if !keep {
+                warn!(
+                    "{}: closing connection from {}: no complete first message in time",
+                    what, p.from
+                );
+            }
+            keep
+        });
+        if fds[0].revents == 0 {
+            continue;
+        }
+        if let Err(e) = accept_all(listener, &mut pending, limits, what) {
+            if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                warn!("{}: accept failed: {}", what, e);
+                last_warning = Some(Instant::now());
+            }
+            if !pending.is_empty() {
+                pending.remove(0);
+            }
+            rest_until = Some(Instant::now() + Duration::from_millis(100));
+        }
+    }
+}
+
+fn accept_all(
+    listener: &TcpListener,
+    pending: &mut Vec<Pending>,
+    limits: GateLimits,
+    what: &str,
+) -> io::Result<()> {
+    for _ in 0..256 {
+        match listener.accept() {
+            Ok((stream, from)) => {
+                if stream.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                if pending.len() >= limits.max_pending.max(1) {
+                    let oldest = pending.remove(0);
+                    debug!(
+                        "{}: too many connections in handshake; closing the oldest, from {}",
+                        what, oldest.from
+                    );
+                }
+                let deadline = Instant::now() + limits.deadline;
+                pending.push(Pending {
+                    stream,
+                    from,
+                    buf: Vec::new(),
+                    deadline,
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+enum Advance {
+    Waiting,
+    Complete,
+    Refused(String),
+}
+
+/// Reads what the message still needs (never past its end).
+fn advance(p: &mut Pending, message_len: MessageLen) -> Advance {
+    loop {
+        let need = match message_len(&p.buf) {
+            Ok(n) => n,
+            Err(why) => return Advance::Refused(why),
+        };
+        if need <= p.buf.len() {
+            return Advance::Complete;
+        }
+        let have = p.buf.len();
+        p.buf.resize(need, 0);
+        match p.stream.read(&mut p.buf[have..]) {
+            Ok(0) => return Advance::Refused("closed before its first message".into()),
+            Ok(n) => p.buf.truncate(have + n),
+            Err(e) => {
+                p.buf.truncate(have);
+                match e.kind() {
+                    io::ErrorKind::WouldBlock => return Advance::Waiting,
+                    io::ErrorKind::Interrupted => {}
+                    _ => return Advance::Refused(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+fn be_i32(b: &[u8]) -> i32 {
+    i32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The first message of the quorum port: a QuorumPacket (type, zxid, data
+/// buffer, authinfo vector of Ids), with at most `max_data` bytes of data
+/// and 64 identities.
+pub fn quorum_packet_len(prefix: &[u8], max_data: usize) -> Result<usize, String> {
+    const MAX_IDS: i32 = 64;
+    let mut at = 12; // type, zxid
+    let need = |at: usize, n: usize| -> Option<usize> { (prefix.len() < at + n).then_some(at + n) };
+    if let Some(n) = need(at, 4) {
+        return Ok(n);
+    }
+    let data = be_i32(&prefix[at..]);
+    if data < -1 || data as i64 > max_data as i64 {
+        return Err(format!("first packet's data length {}", data));
+    }
+    at += 4 + data.max(0) as usize;
+    if let Some(n) = need(at, 4) {
+        return Ok(n);
+    }
+    let ids = be_i32(&prefix[at..]);
+    if !(-1..=MAX_IDS).contains(&ids) {
+        return Err(format!("first packet's identity count {}", ids));
+    }
+    at += 4;
+    for _ in 0..ids.max(0) * 2 {
+        if let Some(n) = need(at, 4) {
+            return Ok(n);
+        }
+        let len = be_i32(&prefix[at..]);
+        if !(-1..=4096).contains(&len) {
+            return Err(format!("first packet's identity length {}", len));
+        }
+        at += 4 + len.max(0) as usize;
+    }
+    Ok(need(at, 0).unwrap_or(at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quorum_packet_lengths() {
+        let mut p = Vec::new();
+        p.extend_from_slice(&11i32.to_be_bytes());
+        p.extend_from_slice(&0i64.to_be_bytes());
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(16));
+        p.extend_from_slice(&3i32.to_be_bytes());
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(23));
+        p.extend_from_slice(b"abc");
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(23));
+        p.extend_from_slice(&1i32.to_be_bytes());
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(27));
+        p.extend_from_slice(&2i32.to_be_bytes());
+        // Two bytes of scheme, then the id's length is needed too.
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(33));
+        p.extend_from_slice(b"ip");
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(33));
+        p.extend_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(quorum_packet_len(&p, 1024), Ok(p.len()));
+        let mut big = vec![0u8; 12];
+        big.extend_from_slice(&5000i32.to_be_bytes());
+        assert!(quorum_packet_len(&big, 1024).is_err());
+        let mut ids = vec![0u8; 12];
+        ids.extend_from_slice(&(-1i32).to_be_bytes());
+        ids.extend_from_slice(&1000i32.to_be_bytes());
+        assert!(quorum_packet_len(&ids, 1024).is_err());
+    }
+}
