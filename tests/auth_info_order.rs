@@ -8,13 +8,11 @@
 //! `whoami` shows it and the `auth` ACL scheme writes it into txns.
 //! The oracle is Java's jar: with `CI=true` a missing JDK or jar fails.
 
-use std::path::PathBuf;
-use std::process::Command;
 
 use zookeeper::jute::data::Id;
 use zookeeper::server::java_concurrent_hash_set::iteration_order;
 
-const JARS: &[&str] = &["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"];
+mod java_oracle;
 
 fn identity(j: usize) -> Id {
     let (scheme, id) = match j % 4 {
@@ -27,29 +25,7 @@ fn identity(j: usize) -> Id {
 }
 
 fn java_orders() -> Option<Vec<String>> {
-    let missing: Vec<_> = JARS.iter().filter(|j| !PathBuf::from(j).exists()).collect();
-    if !missing.is_empty() || Command::new("javac").arg("-version").output().is_err() {
-        let why = format!("Java ZooKeeper jars {:?} or javac missing", missing);
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{} (the oracle must be present in CI)", why);
-        }
-        eprintln!("SKIPPED: {}", why);
-        return None;
-    }
-    let out_dir = std::env::temp_dir().join(format!("zkrs-authinfo-order-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/java/AuthInfoOrder.java");
-    let cp = JARS.join(":");
-    let status = Command::new("javac")
-        .args(["-d", out_dir.to_str().unwrap(), "-cp", &cp, src.to_str().unwrap()])
-        .status()
-        .expect("run javac");
-    assert!(status.success(), "javac failed");
-    let run_cp = format!("{}:{}", out_dir.display(), cp);
-    let out = Command::new("java").args(["-cp", &run_cp, "AuthInfoOrder"]).output().expect("run java");
-    let _ = std::fs::remove_dir_all(&out_dir);
-    assert!(out.status.success(), "java failed: {}", String::from_utf8_lossy(&out.stderr));
-    Some(String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect())
+    Some(java_oracle::run("AuthInfoOrder", &[])?.lines().map(str::to_string).collect())
 }
 
 #[test]

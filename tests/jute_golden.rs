@@ -8,8 +8,6 @@
 //! test; elsewhere it is skipped with a message.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use zookeeper::jute::data::{Acl, ClientInfo, Id, Stat, StatPersisted};
@@ -20,7 +18,7 @@ use zookeeper::jute::quorum::{LearnerInfo, QuorumAuthPacket, QuorumPacket};
 use zookeeper::jute::txn::*;
 use zookeeper::jute::{from_bytes, to_bytes, Record};
 
-const JARS: &[&str] = &["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"];
+mod java_oracle;
 
 /// Java's bytes, name -> bytes; computed once per test process (the
 /// tests run in parallel and would otherwise share, and delete, one
@@ -32,29 +30,7 @@ fn java_golden() -> Option<BTreeMap<String, Vec<u8>>> {
 
 /// Compiles and runs the Java helper; name -> bytes.
 fn run_java_golden() -> Option<BTreeMap<String, Vec<u8>>> {
-    let missing: Vec<_> = JARS.iter().filter(|j| !PathBuf::from(j).exists()).collect();
-    if !missing.is_empty() || Command::new("javac").arg("-version").output().is_err() {
-        let why = format!("Java ZooKeeper jars {:?} or javac missing", missing);
-        if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-            panic!("{} (the oracle must be present in CI)", why);
-        }
-        eprintln!("SKIPPED: {}", why);
-        return None;
-    }
-    let out_dir = std::env::temp_dir().join(format!("zkrs-jute-golden-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/java/JuteGolden.java");
-    let cp = JARS.join(":");
-    let status = Command::new("javac")
-        .args(["-d", out_dir.to_str().unwrap(), "-cp", &cp, src.to_str().unwrap()])
-        .status()
-        .expect("run javac");
-    assert!(status.success(), "javac failed");
-    let run_cp = format!("{}:{}:/usr/share/java/slf4j-api.jar", out_dir.display(), cp);
-    let out = Command::new("java").args(["-cp", &run_cp, "JuteGolden"]).output().expect("run java");
-    assert!(out.status.success(), "java failed: {}", String::from_utf8_lossy(&out.stderr));
-    let _ = std::fs::remove_dir_all(&out_dir);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = java_oracle::run("JuteGolden", &["/usr/share/java/slf4j-api.jar"])?;
     Some(
         text.lines()
             .filter_map(|l| l.split_once(' '))
