@@ -47,9 +47,9 @@ use zookeeper::config::properties::Properties;
 use zookeeper::config::server_config::ServerConfig;
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute;
-use zookeeper::server::command::civil_from_unix;
 use zookeeper::server::blocking_server_cnxn::TlsAcceptor;
 use zookeeper::server::cert_file_reloader::CertFileReloader;
+use zookeeper::server::command::civil_from_unix;
 use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
 use zookeeper::server::server_metrics::{metrics, names::DB_INIT_TIME};
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
@@ -78,7 +78,10 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("version") {
         // The line Java's `zkServer.sh version` prints (Version.main).
         let version = zookeeper::server::command::full_version();
-        println!("Apache ZooKeeper, version {}", version.replacen(", built on ", " ", 1));
+        println!(
+            "Apache ZooKeeper, version {}",
+            version.replacen(", built on ", " ", 1)
+        );
         exit(0);
     }
     reexec_with_lean_threads();
@@ -117,9 +120,16 @@ fn reexec_with_lean_threads() {
     };
     let mut args = std::env::args_os();
     let Some(arg0) = args.next() else { return };
-    let err = std::process::Command::new("/proc/self/exe").arg0(arg0).args(args).env("GLIBC_TUNABLES", tunables).exec();
+    let err = std::process::Command::new("/proc/self/exe")
+        .arg0(arg0)
+        .args(args)
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
     // Logging is not set up yet; this is worth a line on stderr only.
-    eprintln!("zk-server: cannot re-execute with {}: {} (continuing)", LEAN_THREAD_TUNABLES, err);
+    eprintln!(
+        "zk-server: cannot re-execute with {}: {} (continuing)",
+        LEAN_THREAD_TUNABLES, err
+    );
 }
 
 /// Everything after logging is set up; returns the exit code.
@@ -177,7 +187,10 @@ fn load_config(rest: &[String], system: &SystemProperties) -> Result<ServerConfi
 
 /// `port datadir [ticktime] [maxcnxns]` as properties.
 fn short_form(port: &str, data_dir: &str, extra: &[String]) -> Properties {
-    let mut pairs = vec![("clientPort", port.to_string()), ("dataDir", data_dir.to_string())];
+    let mut pairs = vec![
+        ("clientPort", port.to_string()),
+        ("dataDir", data_dir.to_string()),
+    ];
     let names = ["tickTime", "maxClientCnxns"];
     pairs.extend(names.iter().zip(extra).map(|(k, v)| (*k, v.clone())));
     Properties::from_pairs(pairs)
@@ -246,24 +259,46 @@ fn check_metrics_provider(config: &ServerConfig) -> Result<(), String> {
     if name == prometheus::PROMETHEUS_PROVIDER || prometheus::BUILT_IN_PROVIDERS.contains(&name) {
         return Ok(());
     }
-    Err(format!("Cannot boot MetricsProvider {}: unknown metrics provider class", name))
+    Err(format!(
+        "Cannot boot MetricsProvider {}: unknown metrics provider class",
+        name
+    ))
 }
 
 /// Starts the Prometheus endpoint (if configured) and the AdminServer (if
 /// enabled); `Err(exit code)` when one cannot start, as Java exits then.
-fn start_http(zks: &Arc<ZooKeeperServer>, factory: &ServerCnxnFactory) -> Result<HttpEndpoints, i32> {
+fn start_http(
+    zks: &Arc<ZooKeeperServer>,
+    factory: &ServerCnxnFactory,
+) -> Result<HttpEndpoints, i32> {
     let config = zks.config();
-    let mut endpoints = HttpEndpoints { admin: None, metrics: None };
+    let mut endpoints = HttpEndpoints {
+        admin: None,
+        metrics: None,
+    };
     if config.metrics_provider_class_name == prometheus::PROMETHEUS_PROVIDER {
         let cfg = &config.metrics_provider_configuration;
         let host = cfg.get("httpHost").map_or("0.0.0.0", String::as_str);
-        let port = match cfg.get("httpPort").map_or(Ok(7000), |p| p.trim().parse::<u16>()) {
+        let port = match cfg
+            .get("httpPort")
+            .map_or(Ok(7000), |p| p.trim().parse::<u16>())
+        {
             Ok(port) => port,
-            Err(e) => return Err(unexpected(&format!("Cannot boot MetricsProvider {}: httpPort: {}", config.metrics_provider_class_name, e))),
+            Err(e) => {
+                return Err(unexpected(&format!(
+                    "Cannot boot MetricsProvider {}: httpPort: {}",
+                    config.metrics_provider_class_name, e
+                )))
+            }
         };
         match PrometheusEndpoint::start(host, port, zks.clone(), factory.registry().clone()) {
             Ok(endpoint) => endpoints.metrics = Some(endpoint),
-            Err(e) => return Err(unexpected(&format!("Cannot boot MetricsProvider {}: Cannot start /metrics server: {}", config.metrics_provider_class_name, e))),
+            Err(e) => {
+                return Err(unexpected(&format!(
+                    "Cannot boot MetricsProvider {}: Cannot start /metrics server: {}",
+                    config.metrics_provider_class_name, e
+                )))
+            }
         }
     }
     if config.admin_enable_server {
@@ -292,7 +327,10 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         return unexpected(&message);
     }
     let addr = config.client_port_address;
-    let limits = Limits { max_cnxns: config.max_cnxns, max_client_cnxns: config.max_client_cnxns };
+    let limits = Limits {
+        max_cnxns: config.max_cnxns,
+        max_client_cnxns: config.max_client_cnxns,
+    };
     // Claim the port before touching the data, as Java does: a second
     // instance on the same config fails here without writing anything.
     let listener = match ServerCnxnFactory::bind_listener(addr) {
@@ -303,7 +341,9 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     let zks = match ZooKeeperServer::new(config) {
         Ok(zks) => {
             metrics().server_started();
-            metrics().summary(DB_INIT_TIME).add(loading.elapsed().as_millis() as i64);
+            metrics()
+                .summary(DB_INIT_TIME)
+                .add(loading.elapsed().as_millis() as i64);
             zks
         }
         Err(e) if e.kind() == ErrorKind::PermissionDenied => {
@@ -364,13 +404,23 @@ fn start_secure_port(
     factory: &ServerCnxnFactory,
     limits: Limits,
 ) -> Result<Option<(ServerCnxnFactory, Option<CertFileReloader>)>, String> {
-    let Some(tls) = zks.config().client_tls.clone() else { return Ok(None) };
+    let Some(tls) = zks.config().client_tls.clone() else {
+        return Ok(None);
+    };
     let listener = ServerCnxnFactory::bind_listener(tls.address).map_err(|e| e.to_string())?;
     let shared = Arc::new(std::sync::RwLock::new(tls.server_config));
-    let reloader = match zks.config().system_properties.get("zookeeper.client.certReload") {
+    let reloader = match zks
+        .config()
+        .system_properties
+        .get("zookeeper.client.certReload")
+    {
         Some(v) if v.trim().eq_ignore_ascii_case("true") => Some(
-            CertFileReloader::start(tls.address, zks.config().system_properties.clone(), shared.clone())
-                .map_err(|e| format!("cannot start the certificate reloader: {}", e))?,
+            CertFileReloader::start(
+                tls.address,
+                zks.config().system_properties.clone(),
+                shared.clone(),
+            )
+            .map_err(|e| format!("cannot start the certificate reloader: {}", e))?,
         ),
         _ => None,
     };
@@ -382,18 +432,25 @@ fn start_secure_port(
     let secure = ServerCnxnFactory::from_listener(listener, limits, zks.clone())
         .map_err(|e| e.to_string())?
         .with_tls(acceptor, factory.registry().clone());
-    secure.start().map_err(|e| format!("cannot start the secure accept thread: {}", e))?;
+    secure
+        .start()
+        .map_err(|e| format!("cannot start the secure accept thread: {}", e))?;
     info!("Serving TLS client connections on {}", secure.local_addr());
     Ok(Some((secure, reloader)))
 }
 
 /// Clean shutdown, bounded by [`SHUTDOWN_DEADLINE`].
 fn shutdown(factory: &ServerCnxnFactory, zks: &Arc<ZooKeeperServer>) {
-    let watchdog = std::thread::Builder::new().name("shutdown-watchdog".into()).spawn(|| {
-        std::thread::sleep(SHUTDOWN_DEADLINE);
-        error!("Shutdown did not finish within {:?}; exiting", SHUTDOWN_DEADLINE);
-        exit(EXIT_UNEXPECTED_ERROR);
-    });
+    let watchdog = std::thread::Builder::new()
+        .name("shutdown-watchdog".into())
+        .spawn(|| {
+            std::thread::sleep(SHUTDOWN_DEADLINE);
+            error!(
+                "Shutdown did not finish within {:?}; exiting",
+                SHUTDOWN_DEADLINE
+            );
+            exit(EXIT_UNEXPECTED_ERROR);
+        });
     if let Err(e) = watchdog {
         warn!("cannot start the shutdown watchdog: {}", e);
     }
@@ -404,12 +461,17 @@ fn shutdown(factory: &ServerCnxnFactory, zks: &Arc<ZooKeeperServer>) {
 
 /// A second signal during shutdown ends the process at once.
 fn exit_on_next_signal(mut signals: Signals) {
-    let spawned = std::thread::Builder::new().name("signal-watch".into()).spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            error!("Received {} again during shutdown; exiting immediately", signal_name(signal));
-            exit(128 + signal);
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("signal-watch".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                error!(
+                    "Received {} again during shutdown; exiting immediately",
+                    signal_name(signal)
+                );
+                exit(128 + signal);
+            }
+        });
     if let Err(e) = spawned {
         warn!("cannot watch for a second signal: {}", e);
     }
@@ -431,7 +493,11 @@ fn signal_name(signal: i32) -> &'static str {
 fn init_logging() {
     let default_level = std::env::var("ZOO_LOG4J_PROP")
         .ok()
-        .and_then(|prop| prop.split(',').next().map(|l| l.trim().to_ascii_lowercase()))
+        .and_then(|prop| {
+            prop.split(',')
+                .next()
+                .map(|l| l.trim().to_ascii_lowercase())
+        })
         .filter(|l| ["trace", "debug", "info", "warn", "error", "off"].contains(&l.as_str()))
         .unwrap_or_else(|| "info".to_string());
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
@@ -454,9 +520,20 @@ fn init_logging() {
 
 /// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.
 fn timestamp() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let (y, mo, d, h, mi, s) = civil_from_unix(now.as_secs() as i64);
-    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}", y, mo, d, h, mi, s, now.subsec_millis())
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03}",
+        y,
+        mo,
+        d,
+        h,
+        mi,
+        s,
+        now.subsec_millis()
+    )
 }
 
 #[cfg(test)]
@@ -466,11 +543,20 @@ mod tests {
     #[test]
     fn lean_tunables_are_added_once_and_respect_the_operators_choice() {
         assert_eq!(lean_tunables(None), Some(LEAN_THREAD_TUNABLES.into()));
-        assert_eq!(lean_tunables(Some(OsStr::new(""))), Some(LEAN_THREAD_TUNABLES.into()));
+        assert_eq!(
+            lean_tunables(Some(OsStr::new(""))),
+            Some(LEAN_THREAD_TUNABLES.into())
+        );
         let with_other = lean_tunables(Some(OsStr::new("glibc.malloc.check=0"))).unwrap();
-        assert_eq!(with_other, OsString::from(format!("glibc.malloc.check=0:{}", LEAN_THREAD_TUNABLES)));
+        assert_eq!(
+            with_other,
+            OsString::from(format!("glibc.malloc.check=0:{}", LEAN_THREAD_TUNABLES))
+        );
         // After our re-exec (or when the operator set either one): leave it.
         assert_eq!(lean_tunables(Some(with_other.as_os_str())), None);
-        assert_eq!(lean_tunables(Some(OsStr::new("glibc.rtld.optional_static_tls=4096"))), None);
+        assert_eq!(
+            lean_tunables(Some(OsStr::new("glibc.rtld.optional_static_tls=4096"))),
+            None
+        );
     }
 }

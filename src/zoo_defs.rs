@@ -68,27 +68,42 @@ pub mod ids {
 
     /// `world:anyone`.
     pub fn anyone_id_unsafe() -> Id {
-        Id { scheme: "world".into(), id: "anyone".into() }
+        Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        }
     }
 
     /// `auth:` — expands to the caller's authenticated ids.
     pub fn auth_ids() -> Id {
-        Id { scheme: "auth".into(), id: "".into() }
+        Id {
+            scheme: "auth".into(),
+            id: "".into(),
+        }
     }
 
     /// All permissions to everyone.
     pub fn open_acl_unsafe() -> Vec<Acl> {
-        vec![Acl { perms: super::perms::ALL, id: anyone_id_unsafe() }]
+        vec![Acl {
+            perms: super::perms::ALL,
+            id: anyone_id_unsafe(),
+        }]
     }
 
     /// All permissions to the creator's authenticated ids.
     pub fn creator_all_acl() -> Vec<Acl> {
-        vec![Acl { perms: super::perms::ALL, id: auth_ids() }]
+        vec![Acl {
+            perms: super::perms::ALL,
+            id: auth_ids(),
+        }]
     }
 
     /// Read permission to everyone.
     pub fn read_acl_unsafe() -> Vec<Acl> {
-        vec![Acl { perms: super::perms::READ, id: anyone_id_unsafe() }]
+        vec![Acl {
+            perms: super::perms::READ,
+            id: anyone_id_unsafe(),
+        }]
     }
 }
 

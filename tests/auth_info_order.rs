@@ -8,7 +8,6 @@
 //! `whoami` shows it and the `auth` ACL scheme writes it into txns.
 //! The oracle is Java's jar: with `CI=true` a missing JDK or jar fails.
 
-
 use zookeeper::jute::data::Id;
 use zookeeper::server::java_concurrent_hash_set::iteration_order;
 
@@ -21,11 +20,19 @@ fn identity(j: usize) -> Id {
         2 => ("sasl", format!("client{}@EXAMPLE.COM", j)),
         _ => ("digest", format!("u{}", j)),
     };
-    Id { scheme: scheme.to_string(), id }
+    Id {
+        scheme: scheme.to_string(),
+        id,
+    }
 }
 
 fn java_orders() -> Option<Vec<String>> {
-    Some(java_oracle::run("AuthInfoOrder", &[])?.lines().map(str::to_string).collect())
+    Some(
+        java_oracle::run("AuthInfoOrder", &[])?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 #[test]
@@ -34,9 +41,15 @@ fn identities_iterate_in_javas_order() {
     assert_eq!(java.len(), 60);
     for (k, expected) in java.iter().enumerate() {
         let n = k + 1;
-        let mut ids = vec![Id { scheme: "ip".to_string(), id: "127.0.0.1".to_string() }];
+        let mut ids = vec![Id {
+            scheme: "ip".to_string(),
+            id: "127.0.0.1".to_string(),
+        }];
         ids.extend((1..n).map(identity));
-        let ours: Vec<String> = iteration_order(&ids).iter().map(|i| format!("{}:{}", i.scheme, i.id)).collect();
+        let ours: Vec<String> = iteration_order(&ids)
+            .iter()
+            .map(|i| format!("{}:{}", i.scheme, i.id))
+            .collect();
         assert_eq!(ours.join(","), *expected, "n = {}", n);
     }
 }

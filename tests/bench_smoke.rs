@@ -16,7 +16,11 @@ const SERVER: &str = env!("CARGO_BIN_EXE_zk-server");
 const TIMED: &str = "--duration 1 --warmup 0.2";
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A temporary directory with a zoo.cfg, removed on drop.
@@ -27,7 +31,8 @@ struct Dir {
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let path = std::env::temp_dir().join(format!("zkrs-bench-smoke-{}-{}", name, std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("zkrs-bench-smoke-{}-{}", name, std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(path.join("data")).unwrap();
         let port = free_port();
@@ -67,7 +72,11 @@ fn start(dir: &Dir) -> Child {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", dir.port)).is_err() {
-        assert!(Instant::now() < deadline, "zk-server did not listen; see {}", dir.path.display());
+        assert!(
+            Instant::now() < deadline,
+            "zk-server did not listen; see {}",
+            dir.path.display()
+        );
         thread::sleep(Duration::from_millis(20));
     }
     child
@@ -75,7 +84,10 @@ fn start(dir: &Dir) -> Child {
 
 /// SIGTERM and wait, so the dataDir is complete for `recover`.
 fn stop(mut child: Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -96,10 +108,24 @@ fn bench(workload: &str, flags: &str, port: u16, extra: &[&str]) {
     let out = Command::new(BENCH).args(&args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "zk-bench {:?} failed:\n{}\n{}", args, stdout, stderr);
-    let json = stdout.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON line:\n{}", stdout));
+    assert!(
+        out.status.success(),
+        "zk-bench {:?} failed:\n{}\n{}",
+        args,
+        stdout,
+        stderr
+    );
+    let json = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON line:\n{}", stdout));
     assert!(json.contains("\"errors\":0"), "{}: {}", workload, json);
-    assert!(!json.contains("\"ops\":0,"), "{} did nothing: {}", workload, json);
+    assert!(
+        !json.contains("\"ops\":0,"),
+        "{} did nothing: {}",
+        workload,
+        json
+    );
 }
 
 fn pid_flag(child: &Child) -> [String; 2] {
@@ -112,15 +138,38 @@ fn every_workload_completes_without_errors() {
     let server = start(&dir);
     let pid = pid_flag(&server);
     let pid: Vec<&str> = pid.iter().map(String::as_str).collect();
-    let keyed = format!("--sessions 2 --inflight 4 --keys 20 --payload 100 {}", TIMED);
+    let keyed = format!(
+        "--sessions 2 --inflight 4 --keys 20 --payload 100 {}",
+        TIMED
+    );
     for workload in ["create", "set", "get", "exists", "mixed"] {
         bench(workload, &keyed, dir.port, &pid);
     }
-    bench("get", &format!("--sessions 1 --inflight 1 --keys 5 {}", TIMED), dir.port, &pid);
-    bench("watch", &format!("--watchers 3 --nodes 2 --inflight 2 --payload 8 {}", TIMED), dir.port, &pid);
-    bench("connect", &format!("--sessions 2 {}", TIMED), dir.port, &pid);
+    bench(
+        "get",
+        &format!("--sessions 1 --inflight 1 --keys 5 {}", TIMED),
+        dir.port,
+        &pid,
+    );
+    bench(
+        "watch",
+        &format!("--watchers 3 --nodes 2 --inflight 2 --payload 8 {}", TIMED),
+        dir.port,
+        &pid,
+    );
+    bench(
+        "connect",
+        &format!("--sessions 2 {}", TIMED),
+        dir.port,
+        &pid,
+    );
     bench("sessions", "--count 40 --sessions 4", dir.port, &pid);
-    bench("load", "--count 2000 --batch 50 --sessions 2 --inflight 2 --payload 16", dir.port, &pid);
+    bench(
+        "load",
+        "--count 2000 --batch 50 --sessions 2 --inflight 2 --payload 16",
+        dir.port,
+        &pid,
+    );
     stop(server);
 
     let cmd = dir.server_cmd();
@@ -128,6 +177,11 @@ fn every_workload_completes_without_errors() {
 
     let empty = Dir::new("startup");
     let cmd = empty.server_cmd();
-    bench("startup", "--timeout 30", empty.port, &["--server-cmd", &cmd]);
+    bench(
+        "startup",
+        "--timeout 30",
+        empty.port,
+        &["--server-cmd", &cmd],
+    );
     assert!(Path::new(&empty.path).join("data").exists());
 }

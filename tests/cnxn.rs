@@ -33,14 +33,22 @@ impl Server {
         config.max_client_cnxns = limits.max_client_cnxns;
         config.max_cnxns = limits.max_cnxns;
         let zks = ZooKeeperServer::new(config).unwrap();
-        let factory = ServerCnxnFactory::bind("127.0.0.1:0".parse().unwrap(), limits, zks.clone()).unwrap();
+        let factory =
+            ServerCnxnFactory::bind("127.0.0.1:0".parse().unwrap(), limits, zks.clone()).unwrap();
         zks.startup();
         factory.start().unwrap();
         Server { zks, factory, dir }
     }
 
     fn simple(name: &str) -> Server {
-        Server::start(name, &["ruok", "srvr"], Limits { max_cnxns: 0, max_client_cnxns: 60 })
+        Server::start(
+            name,
+            &["ruok", "srvr"],
+            Limits {
+                max_cnxns: 0,
+                max_client_cnxns: 60,
+            },
+        )
     }
 
     fn addr(&self) -> SocketAddr {
@@ -109,7 +117,11 @@ fn read_frame(s: &mut TcpStream) -> Vec<u8> {
 
 /// Pings and checks the reply: proof that a session is alive.
 fn ping(s: &mut TcpStream) {
-    s.write_all(&frame(&jute::to_bytes(&RequestHeader { xid: -2, r#type: 11 }))).unwrap();
+    s.write_all(&frame(&jute::to_bytes(&RequestHeader {
+        xid: -2,
+        r#type: 11,
+    })))
+    .unwrap();
     let reply: ReplyHeader = jute::from_bytes(&read_frame(s)).unwrap();
     assert_eq!((reply.xid, reply.err), (-2, 0));
 }
@@ -132,7 +144,11 @@ fn closed_by_server(s: &mut TcpStream) -> bool {
 fn assert_rejected(server: &Server, healthy: &mut TcpStream, bytes: &[u8]) {
     let mut s = server.connect();
     s.write_all(bytes).unwrap();
-    assert!(closed_by_server(&mut s), "server kept the connection after {:02x?}", &bytes[..bytes.len().min(16)]);
+    assert!(
+        closed_by_server(&mut s),
+        "server kept the connection after {:02x?}",
+        &bytes[..bytes.len().min(16)]
+    );
     ping(healthy);
 }
 
@@ -163,7 +179,11 @@ fn garbage_and_truncated_handshakes_close() {
     // A ConnectRequest cut short: the frame says 10 bytes, and they come.
     assert_rejected(&server, &mut healthy, &frame(&[0u8; 10]));
     // A RequestHeader where the ConnectRequest should be.
-    assert_rejected(&server, &mut healthy, &frame(&jute::to_bytes(&RequestHeader { xid: 1, r#type: 4 })));
+    assert_rejected(
+        &server,
+        &mut healthy,
+        &frame(&jute::to_bytes(&RequestHeader { xid: 1, r#type: 4 })),
+    );
     // Random bytes with a plausible length, then the peer goes away.
     let mut s = server.connect();
     s.write_all(&[0, 0, 0, 44, 0xde, 0xad, 0xbe, 0xef]).unwrap();
@@ -188,7 +208,11 @@ fn four_letter_words() {
     assert_eq!(server.four_letter(b"ruok", false), "imok");
     assert_eq!(server.four_letter(b"ruok", true), "imok");
     let srvr = server.four_letter(b"srvr", true);
-    assert!(srvr.starts_with("Zookeeper version: 3.9.5-zookeeper-rs-"), "{}", srvr);
+    assert!(
+        srvr.starts_with("Zookeeper version: 3.9.5-zookeeper-rs-"),
+        "{}",
+        srvr
+    );
     assert!(srvr.contains("\nMode: standalone\n"), "{}", srvr);
     assert!(srvr.contains("\nNode count: "), "{}", srvr);
     assert_eq!(
@@ -199,14 +223,33 @@ fn four_letter_words() {
 
 #[test]
 fn srvr_is_answered_even_with_an_empty_whitelist() {
-    let server = Server::start("srvr-always", &[], Limits { max_cnxns: 0, max_client_cnxns: 0 });
-    assert!(server.four_letter(b"srvr", false).contains("Mode: standalone"));
-    assert_eq!(server.four_letter(b"ruok", false), "ruok is not executed because it is not in the whitelist.\n");
+    let server = Server::start(
+        "srvr-always",
+        &[],
+        Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 0,
+        },
+    );
+    assert!(server
+        .four_letter(b"srvr", false)
+        .contains("Mode: standalone"));
+    assert_eq!(
+        server.four_letter(b"ruok", false),
+        "ruok is not executed because it is not in the whitelist.\n"
+    );
 }
 
 #[test]
 fn per_ip_limit_refuses_the_extra_connection() {
-    let server = Server::start("limit", &["srvr"], Limits { max_cnxns: 0, max_client_cnxns: 1 });
+    let server = Server::start(
+        "limit",
+        &["srvr"],
+        Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 1,
+        },
+    );
     let (mut first, _) = server.session();
     let mut second = server.connect();
     assert!(closed_by_server(&mut second));

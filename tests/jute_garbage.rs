@@ -57,14 +57,22 @@ fn random_bytes_never_panic() {
 #[test]
 fn truncated_and_corrupted_records_never_panic() {
     let mut multi = Vec::new();
-    multi.extend(to_bytes(&MultiHeader { r#type: 1, done: false, err: -1 }));
+    multi.extend(to_bytes(&MultiHeader {
+        r#type: 1,
+        done: false,
+        err: -1,
+    }));
     multi.extend(to_bytes(&CreateRequest {
         path: "/a".into(),
         data: Some(b"data".to_vec()),
         acl: zookeeper::zoo_defs::ids::open_acl_unsafe(),
         flags: 0,
     }));
-    multi.extend(to_bytes(&MultiHeader { r#type: -1, done: true, err: -1 }));
+    multi.extend(to_bytes(&MultiHeader {
+        r#type: -1,
+        done: true,
+        err: -1,
+    }));
     let mut rng = XorShift(42);
     for valid in [multi, to_bytes(&ConnectRequest::default())] {
         for cut in 0..valid.len() {

@@ -24,14 +24,23 @@ use zookeeper::server::sync_request_processor::SyncRequestProcessor;
 use zookeeper::server::zk_database::ZkDatabase;
 
 fn read_all(dir: &Path) -> Result<Vec<TxnLogEntry>, Error> {
-    TxnIterator::new(dir, 0).read_only().map(|t| t.map(|t| t.entry)).collect()
+    TxnIterator::new(dir, 0)
+        .read_only()
+        .map(|t| t.map(|t| t.entry))
+        .collect()
 }
 
 #[test]
 fn txns_of_every_kind_round_trip_through_the_log() {
     let dir = TempDir::new("roundtrip");
     let txns = workload_txns(1, 200);
-    let mut log = FileTxnLog::new(dir.path(), TxnLogOptions { pre_alloc_size: 64 * 1024, ..Default::default() });
+    let mut log = FileTxnLog::new(
+        dir.path(),
+        TxnLogOptions {
+            pre_alloc_size: 64 * 1024,
+            ..Default::default()
+        },
+    );
     for (i, t) in txns.iter().enumerate() {
         log.append(t).unwrap();
         if i % 17 == 0 {
@@ -50,7 +59,13 @@ fn txns_of_every_kind_round_trip_through_the_log() {
 /// end offsets).
 fn one_log(dir: &Path, n: i64) -> (Vec<u8>, Vec<u64>, Vec<TxnLogEntry>) {
     let txns = workload_txns(1, n);
-    let mut log = FileTxnLog::new(dir, TxnLogOptions { pre_alloc_size: 0, ..Default::default() });
+    let mut log = FileTxnLog::new(
+        dir,
+        TxnLogOptions {
+            pre_alloc_size: 0,
+            ..Default::default()
+        },
+    );
     let mut ends = Vec::new();
     let mut offset = 16u64;
     for t in &txns {
@@ -79,7 +94,8 @@ fn torn_tails_at_every_offset_keep_every_complete_record() {
         let mut padded = bytes[..cut].to_vec();
         padded.resize(bytes.len() + 4096, 0);
         fs::write(&path, &padded).unwrap();
-        let got = read_all(dir.path()).unwrap_or_else(|e| panic!("zero-padded cut at {}: {}", cut, e));
+        let got =
+            read_all(dir.path()).unwrap_or_else(|e| panic!("zero-padded cut at {}: {}", cut, e));
         assert_eq!(got, txns[..complete], "zero-padded cut at {}", cut);
     }
 }
@@ -93,10 +109,18 @@ fn a_flipped_byte_mid_log_names_file_and_offset() {
     bytes[record_start as usize + 12 + 5] ^= 0x40;
     fs::write(dir.path().join("log.1"), &bytes).unwrap();
     let err = read_all(dir.path()).unwrap_err();
-    assert!(matches!(err, Error::ChecksumMismatch { offset, .. } if offset == record_start), "{:?}", err);
+    assert!(
+        matches!(err, Error::ChecksumMismatch { offset, .. } if offset == record_start),
+        "{:?}",
+        err
+    );
     let message = err.to_string();
     assert!(message.contains("log.1"), "{}", message);
-    assert!(message.contains(&format!("checksum mismatch at offset {}", record_start)), "{}", message);
+    assert!(
+        message.contains(&format!("checksum mismatch at offset {}", record_start)),
+        "{}",
+        message
+    );
 }
 
 #[test]
@@ -107,12 +131,22 @@ fn an_absurd_length_mid_log_is_corruption() {
     bytes[at..at + 4].copy_from_slice(&0x7fff_ffffi32.to_be_bytes());
     fs::write(dir.path().join("log.1"), &bytes).unwrap();
     let message = read_all(dir.path()).unwrap_err().to_string();
-    assert!(message.contains("log.1") && message.contains(&format!("offset {}", at)), "{}", message);
+    assert!(
+        message.contains("log.1") && message.contains(&format!("offset {}", at)),
+        "{}",
+        message
+    );
 }
 
 fn open_db(dir: &Path, mode: StreamMode) -> ZkDatabase {
-    let snapshot = SnapshotOptions { mode, ..SnapshotOptions::default() };
-    let log = TxnLogOptions { pre_alloc_size: 64 * 1024, ..TxnLogOptions::default() };
+    let snapshot = SnapshotOptions {
+        mode,
+        ..SnapshotOptions::default()
+    };
+    let log = TxnLogOptions {
+        pre_alloc_size: 64 * 1024,
+        ..TxnLogOptions::default()
+    };
     ZkDatabase::open_dirs(dir, dir, DirOptions::default(), log, snapshot).unwrap()
 }
 
@@ -139,7 +173,11 @@ fn restore_is_snapshot_plus_log_in_every_codec() {
         assert!(snap.to_str().unwrap().ends_with(mode.extension()));
         log_and_apply(&db, &txns[150..]);
         let expected = dump_tree(&db.tree.read());
-        assert!(expected.len() > 60, "the workload built a real tree ({} nodes)", expected.len());
+        assert!(
+            expected.len() > 60,
+            "the workload built a real tree ({} nodes)",
+            expected.len()
+        );
         let sessions = db.sessions_with_timeouts();
         assert_eq!(sessions.len(), 1, "session B closed, A alive");
         let digest = db.tree.read().digest();
@@ -188,7 +226,11 @@ fn an_unreadable_only_snapshot_stops_startup_naming_the_file() {
     fs::write(&snap, &bytes).unwrap();
     let db = open_db(dir.path(), StreamMode::Checked);
     let message = db.load_database().unwrap_err().to_string();
-    assert!(message.contains("snapshot.0") && message.contains("offset"), "{}", message);
+    assert!(
+        message.contains("snapshot.0") && message.contains("offset"),
+        "{}",
+        message
+    );
 }
 
 #[test]
@@ -204,7 +246,11 @@ fn a_truncated_only_snapshot_beside_logs_is_named_in_the_refusal() {
     fs::write(&snap, &bytes[..bytes.len() - 3]).unwrap();
     let db = open_db(dir.path(), StreamMode::Checked);
     let err = db.load_database().unwrap_err();
-    assert!(matches!(&err, Error::NoSnapshotButLogs { invalid, .. } if invalid == &vec![snap.clone()]), "{:?}", err);
+    assert!(
+        matches!(&err, Error::NoSnapshotButLogs { invalid, .. } if invalid == &vec![snap.clone()]),
+        "{:?}",
+        err
+    );
     assert!(err.to_string().contains("snapshot.0"), "{}", err);
 }
 
@@ -220,10 +266,22 @@ fn logs_without_a_snapshot_need_trust_empty() {
     log.commit().unwrap();
     drop(log);
     let db = open_db(dir.path(), StreamMode::Checked);
-    assert!(matches!(db.load_database(), Err(Error::NoSnapshotButLogs { .. })));
-    let trusting = DirOptions { trust_empty_snapshot: true, ..DirOptions::default() };
-    let db = ZkDatabase::open_dirs(dir.path(), dir.path(), trusting, TxnLogOptions::default(), SnapshotOptions::default())
-        .unwrap();
+    assert!(matches!(
+        db.load_database(),
+        Err(Error::NoSnapshotButLogs { .. })
+    ));
+    let trusting = DirOptions {
+        trust_empty_snapshot: true,
+        ..DirOptions::default()
+    };
+    let db = ZkDatabase::open_dirs(
+        dir.path(),
+        dir.path(),
+        trusting,
+        TxnLogOptions::default(),
+        SnapshotOptions::default(),
+    )
+    .unwrap();
     assert_eq!(db.load_database().unwrap(), 20);
 }
 
@@ -233,7 +291,13 @@ fn separate_log_dir_refuses_snapshots_in_it() {
     let logs = TempDir::new("mixed-logs");
     fs::create_dir_all(logs.path().join("version-2")).unwrap();
     fs::write(logs.path().join("version-2/snapshot.0"), b"x").unwrap();
-    let r = ZkDatabase::open_dirs(logs.path(), data.path(), DirOptions::default(), TxnLogOptions::default(), SnapshotOptions::default());
+    let r = ZkDatabase::open_dirs(
+        logs.path(),
+        data.path(),
+        DirOptions::default(),
+        TxnLogOptions::default(),
+        SnapshotOptions::default(),
+    );
     assert!(matches!(r, Err(Error::DataDir(_))));
 }
 
@@ -254,10 +318,16 @@ struct Recorder {
 impl RequestProcessor for Recorder {
     fn process_request(&mut self, request: Request) {
         let on_disk = match request.zxid() {
-            Some(z) => TxnIterator::new(&self.log_dir, z).read_only().filter_map(|t| t.ok()).any(|t| t.zxid() == z),
+            Some(z) => TxnIterator::new(&self.log_dir, z)
+                .read_only()
+                .filter_map(|t| t.ok())
+                .any(|t| t.zxid() == z),
             None => true,
         };
-        self.seen.lock().unwrap().push((request.cxid, request.zxid(), on_disk));
+        self.seen
+            .lock()
+            .unwrap()
+            .push((request.cxid, request.zxid(), on_disk));
         if let Some(txn) = &request.txn {
             self.db.process_txn(txn);
         }
@@ -273,7 +343,11 @@ fn sync_processor_commits_before_handing_on_and_keeps_order() {
     let db = Arc::new(open_db(dir.path(), StreamMode::Checked));
     db.load_database().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let next = Recorder { seen: Arc::clone(&seen), log_dir: dir.path().join("version-2"), db: Arc::clone(&db) };
+    let next = Recorder {
+        seen: Arc::clone(&seen),
+        log_dir: dir.path().join("version-2"),
+        db: Arc::clone(&db),
+    };
     let mut config = ServerConfig::with_defaults(dir.path(), "127.0.0.1:0".parse().unwrap());
     config.snap_count = 40;
     let mut sync = SyncRequestProcessor::start(Arc::clone(&db), &config, Box::new(next));
@@ -286,28 +360,47 @@ fn sync_processor_commits_before_handing_on_and_keeps_order() {
             expected.push(10_000 + i as i32);
             sync.process_request(read);
         }
-        let mut req = Request::new(None, t.header.client_id, i as i32, t.header.r#type, Vec::new(), Vec::new());
+        let mut req = Request::new(
+            None,
+            t.header.client_id,
+            i as i32,
+            t.header.r#type,
+            Vec::new(),
+            Vec::new(),
+        );
         req.txn = Some(t);
         expected.push(i as i32);
         sync.process_request(req);
         // In rounds of 10, so the tree has moved on from zxid 0 when a
         // background snapshot starts (else it would rewrite snapshot.0).
         if i % 10 == 9 {
-            wait_until(|| seen.lock().unwrap().len() == expected.len(), "the sync thread to hand on a round");
+            wait_until(
+                || seen.lock().unwrap().len() == expected.len(),
+                "the sync thread to hand on a round",
+            );
         }
     }
     sync.shutdown();
     let seen = seen.lock().unwrap();
     let order: Vec<i32> = seen.iter().map(|s| s.0).collect();
     expected.push(-1);
-    assert_eq!(order, expected, "requests reach the next stage in order, shutdown last");
-    assert!(seen.iter().all(|s| s.2), "every txn was in the log before the next stage saw it");
+    assert_eq!(
+        order, expected,
+        "requests reach the next stage in order, shutdown last"
+    );
+    assert!(
+        seen.iter().all(|s| s.2),
+        "every txn was in the log before the next stage saw it"
+    );
     // snapCount 40: the log rolled at least once (on the sync thread, so
     // already) and a snapshot of a later zxid than snapshot.0 was written
     // (on its own thread, so wait for it).
     let version_dir = dir.path().join("version-2");
     assert!(count_files(&version_dir, "log.") >= 2, "the log rolled");
-    wait_until(|| count_files(&version_dir, "snapshot.") >= 2, "a background snapshot");
+    wait_until(
+        || count_files(&version_dir, "snapshot.") >= 2,
+        "a background snapshot",
+    );
     assert_eq!(read_all(&version_dir).unwrap().len(), 100);
 }
 
@@ -324,7 +417,13 @@ fn wait_until(done: impl Fn() -> bool, what: &str) {
 fn count_files(dir: &Path, prefix: &str) -> usize {
     fs::read_dir(dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(prefix))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(prefix)
+        })
         .count()
 }
 
@@ -336,16 +435,49 @@ fn writer_txn(first_zxid: i64, i: i64) -> TxnLogEntry {
     let zxid = first_zxid + i;
     let n = i / 3;
     let (ty, body) = match i % 3 {
-        0 => (1, TxnBody::Create(CreateTxn {
-            path: format!("/w/n{:06}", n), data: Some(vec![7; 16]), acl: open_acl(), ephemeral: false,
-            parent_c_version: n as i32 + 1,
-        })),
-        1 => (5, TxnBody::SetData(SetDataTxn { path: "/w".into(), data: Some(zxid.to_be_bytes().to_vec()), version: n as i32 + 1 })),
-        _ if n % 2 == 0 => (2, TxnBody::Delete(DeleteTxn { path: format!("/w/n{:06}", n) })),
-        _ => (2, TxnBody::Delete(DeleteTxn { path: format!("/w/n{:06}", n - 1) })),
+        0 => (
+            1,
+            TxnBody::Create(CreateTxn {
+                path: format!("/w/n{:06}", n),
+                data: Some(vec![7; 16]),
+                acl: open_acl(),
+                ephemeral: false,
+                parent_c_version: n as i32 + 1,
+            }),
+        ),
+        1 => (
+            5,
+            TxnBody::SetData(SetDataTxn {
+                path: "/w".into(),
+                data: Some(zxid.to_be_bytes().to_vec()),
+                version: n as i32 + 1,
+            }),
+        ),
+        _ if n % 2 == 0 => (
+            2,
+            TxnBody::Delete(DeleteTxn {
+                path: format!("/w/n{:06}", n),
+            }),
+        ),
+        _ => (
+            2,
+            TxnBody::Delete(DeleteTxn {
+                path: format!("/w/n{:06}", n - 1),
+            }),
+        ),
     };
-    let header = TxnHeader { client_id: 0x55, cxid: i as i32, zxid, time: 1_700_000_100_000 + i, r#type: ty };
-    TxnLogEntry { header, body, digest: None }
+    let header = TxnHeader {
+        client_id: 0x55,
+        cxid: i as i32,
+        zxid,
+        time: 1_700_000_100_000 + i,
+        r#type: ty,
+    };
+    TxnLogEntry {
+        header,
+        body,
+        digest: None,
+    }
 }
 
 #[test]
@@ -359,8 +491,20 @@ fn a_snapshot_taken_while_writes_go_on_restores_to_the_same_tree() {
     setup.pop(); // keep session B and its ephemerals
     let first = setup.len() as i64 + 1;
     setup.push(TxnLogEntry {
-        header: TxnHeader { client_id: 0x55, cxid: 0, zxid: first, time: 1_700_000_050_000, r#type: 1 },
-        body: TxnBody::Create(CreateTxn { path: "/w".into(), data: None, acl: open_acl(), ephemeral: false, parent_c_version: -1 }),
+        header: TxnHeader {
+            client_id: 0x55,
+            cxid: 0,
+            zxid: first,
+            time: 1_700_000_050_000,
+            r#type: 1,
+        },
+        body: TxnBody::Create(CreateTxn {
+            path: "/w".into(),
+            data: None,
+            acl: open_acl(),
+            ephemeral: false,
+            parent_c_version: -1,
+        }),
         digest: None,
     });
     log_and_apply(&db, &setup);
@@ -389,7 +533,11 @@ fn a_snapshot_taken_while_writes_go_on_restores_to_the_same_tree() {
     writer.join().unwrap();
     // Writes went on while the snapshot was written (one read lock for the
     // whole walk would have let at most one txn through).
-    assert!(during > 2, "only {} txns applied during the snapshot", during);
+    assert!(
+        during > 2,
+        "only {} txns applied during the snapshot",
+        during
+    );
 
     let expected = dump_tree(&db.tree.read());
     let (digest, sessions) = (db.tree.read().digest(), db.sessions_with_timeouts());

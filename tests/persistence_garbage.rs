@@ -10,11 +10,11 @@
 mod persistence_util;
 
 use persistence_util::{open_acl, workload_txns, SESSION_A};
-use zookeeper::jute::{InputArchive, OutputArchive};
 use zookeeper::jute::txn::{
-    CreateContainerTxn, CreateTtlTxn, CreateTxn, DeleteTxn, MultiTxn, SetAclTxn, SetDataTxn, Txn, TxnBody, TxnHeader,
-    TxnLogEntry,
+    CreateContainerTxn, CreateTtlTxn, CreateTxn, DeleteTxn, MultiTxn, SetAclTxn, SetDataTxn, Txn,
+    TxnBody, TxnHeader, TxnLogEntry,
 };
+use zookeeper::jute::{InputArchive, OutputArchive};
 use zookeeper::server::data_tree::DataTree;
 
 struct XorShift(u64);
@@ -56,7 +56,12 @@ fn a_tree_section_round_trips_before_it_is_corrupted() {
 fn every_truncation_of_a_tree_section_is_an_error() {
     let (_, bytes) = serialized_tree();
     for len in 0..bytes.len() {
-        assert!(decode_tree(&bytes[..len]).is_err(), "a tree cut at byte {} of {} decoded", len, bytes.len());
+        assert!(
+            decode_tree(&bytes[..len]).is_err(),
+            "a tree cut at byte {} of {} decoded",
+            len,
+            bytes.len()
+        );
     }
 }
 
@@ -74,25 +79,89 @@ fn corrupt_bytes_in_a_tree_section_never_panic() {
 }
 
 fn header(zxid: i64, r#type: i32) -> TxnHeader {
-    TxnHeader { client_id: SESSION_A, cxid: zxid as i32, zxid, time: 1_700_000_000_000 + zxid, r#type }
+    TxnHeader {
+        client_id: SESSION_A,
+        cxid: zxid as i32,
+        zxid,
+        time: 1_700_000_000_000 + zxid,
+        r#type,
+    }
 }
 
 /// Txns whose paths or targets make no sense: Java fails them (NONODE,
 /// NODEEXISTS...) or applies them blindly; we must do the same without
 /// panicking.
 fn hostile_bodies() -> Vec<(i32, TxnBody)> {
-    let paths = ["", "/", "a", "//", "/a/", "/zookeeper", "/zookeeper/quota", "/zookeeper/quota/x/zookeeper_limits",
-        "/no/parent", "/n00010/child", "/\u{0}", "/a/../b", "/\u{10ffff}"];
+    let paths = [
+        "",
+        "/",
+        "a",
+        "//",
+        "/a/",
+        "/zookeeper",
+        "/zookeeper/quota",
+        "/zookeeper/quota/x/zookeeper_limits",
+        "/no/parent",
+        "/n00010/child",
+        "/\u{0}",
+        "/a/../b",
+        "/\u{10ffff}",
+    ];
     let mut out = Vec::new();
     for path in paths {
         let p = path.to_string();
-        let create = CreateTxn { path: p.clone(), data: Some(b"x".to_vec()), acl: open_acl(), ephemeral: false, parent_c_version: i32::MAX };
+        let create = CreateTxn {
+            path: p.clone(),
+            data: Some(b"x".to_vec()),
+            acl: open_acl(),
+            ephemeral: false,
+            parent_c_version: i32::MAX,
+        };
         out.push((1, TxnBody::Create(create.clone())));
-        out.push((1, TxnBody::Create(CreateTxn { ephemeral: true, acl: vec![], data: None, ..create })));
-        out.push((19, TxnBody::CreateContainer(CreateContainerTxn { path: p.clone(), data: None, acl: open_acl(), parent_c_version: -1 })));
-        out.push((21, TxnBody::CreateTtl(CreateTtlTxn { path: p.clone(), data: None, acl: open_acl(), parent_c_version: i32::MIN, ttl: -1 })));
-        out.push((5, TxnBody::SetData(SetDataTxn { path: p.clone(), data: None, version: i32::MAX })));
-        out.push((7, TxnBody::SetAcl(SetAclTxn { path: p.clone(), acl: vec![], version: -1 })));
+        out.push((
+            1,
+            TxnBody::Create(CreateTxn {
+                ephemeral: true,
+                acl: vec![],
+                data: None,
+                ..create
+            }),
+        ));
+        out.push((
+            19,
+            TxnBody::CreateContainer(CreateContainerTxn {
+                path: p.clone(),
+                data: None,
+                acl: open_acl(),
+                parent_c_version: -1,
+            }),
+        ));
+        out.push((
+            21,
+            TxnBody::CreateTtl(CreateTtlTxn {
+                path: p.clone(),
+                data: None,
+                acl: open_acl(),
+                parent_c_version: i32::MIN,
+                ttl: -1,
+            }),
+        ));
+        out.push((
+            5,
+            TxnBody::SetData(SetDataTxn {
+                path: p.clone(),
+                data: None,
+                version: i32::MAX,
+            }),
+        ));
+        out.push((
+            7,
+            TxnBody::SetAcl(SetAclTxn {
+                path: p.clone(),
+                acl: vec![],
+                version: -1,
+            }),
+        ));
         out.push((2, TxnBody::Delete(DeleteTxn { path: p.clone() })));
         out.push((20, TxnBody::Delete(DeleteTxn { path: p })));
     }
@@ -115,15 +184,41 @@ fn hostile_txns_apply_without_panicking() {
         tree.process_txn(&header(zxid, *ty), body, None);
     }
     // The same txns again, wrapped in one multi, then garbage sub-txns.
-    let txns = bodies.iter().map(|(ty, body)| Txn { r#type: *ty, data: Some(body.to_bytes()) }).collect();
-    tree.process_txn(&header(zxid + 1, 14), &TxnBody::Multi(MultiTxn { txns }), None);
+    let txns = bodies
+        .iter()
+        .map(|(ty, body)| Txn {
+            r#type: *ty,
+            data: Some(body.to_bytes()),
+        })
+        .collect();
+    tree.process_txn(
+        &header(zxid + 1, 14),
+        &TxnBody::Multi(MultiTxn { txns }),
+        None,
+    );
     let garbage = vec![
-        Txn { r#type: 1, data: None },
-        Txn { r#type: 999, data: Some(vec![1, 2, 3]) },
-        Txn { r#type: 5, data: Some(vec![0xff; 7]) },
-        Txn { r#type: 14, data: Some(vec![0, 0, 0, 1]) },
+        Txn {
+            r#type: 1,
+            data: None,
+        },
+        Txn {
+            r#type: 999,
+            data: Some(vec![1, 2, 3]),
+        },
+        Txn {
+            r#type: 5,
+            data: Some(vec![0xff; 7]),
+        },
+        Txn {
+            r#type: 14,
+            data: Some(vec![0, 0, 0, 1]),
+        },
     ];
-    tree.process_txn(&header(zxid + 2, 14), &TxnBody::Multi(MultiTxn { txns: garbage }), None);
+    tree.process_txn(
+        &header(zxid + 2, 14),
+        &TxnBody::Multi(MultiTxn { txns: garbage }),
+        None,
+    );
     // The tree is still whole: it snapshots and loads back the same.
     let mut bytes = Vec::new();
     tree.serialize(&mut OutputArchive::new(&mut bytes)).unwrap();

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use zookeeper::jute::data::{Acl, Id, Stat};
 use zookeeper::jute::txn::{
-    CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn, DeleteTxn, ErrorTxn, MultiTxn,
-    SetAclTxn, SetDataTxn, Txn, TxnBody, TxnHeader, TxnLogEntry,
+    CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn, DeleteTxn,
+    ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn, Txn, TxnBody, TxnHeader, TxnLogEntry,
 };
 use zookeeper::server::data_tree::DataTree;
 
@@ -19,7 +19,8 @@ impl TempDir {
     pub fn new(name: &str) -> TempDir {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("zkrs-it-{}-{}-{}", name, std::process::id(), n));
+        let dir =
+            std::env::temp_dir().join(format!("zkrs-it-{}-{}-{}", name, std::process::id(), n));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -40,13 +41,31 @@ pub const SESSION_A: i64 = 0x1000_0000_0000_0100;
 pub const SESSION_B: i64 = 0x1000_0000_0000_0101;
 
 pub fn open_acl() -> Vec<Acl> {
-    vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+    vec![Acl {
+        perms: 31,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
 }
 
 fn digest_acl() -> Vec<Acl> {
     vec![
-        Acl { perms: 31, id: Id { scheme: "digest".into(), id: "u:oyDjlIQ5tu0TiSjvWCh5ts9RFHg=".into() } },
-        Acl { perms: 1, id: Id { scheme: "world".into(), id: "anyone".into() } },
+        Acl {
+            perms: 31,
+            id: Id {
+                scheme: "digest".into(),
+                id: "u:oyDjlIQ5tu0TiSjvWCh5ts9RFHg=".into(),
+            },
+        },
+        Acl {
+            perms: 1,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        },
     ]
 }
 
@@ -70,13 +89,24 @@ pub fn workload_txns(first_zxid: i64, n: i64) -> Vec<TxnLogEntry> {
         let zxid = first_zxid + k;
         let mut session = SESSION_A;
         let (ty, body) = if k == 0 {
-            (-10, TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 }))
+            (
+                -10,
+                TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 }),
+            )
         } else if k == 1 {
             session = SESSION_B;
-            (-10, TxnBody::CreateSession(CreateSessionTxn { time_out: 12000 }))
+            (
+                -10,
+                TxnBody::CreateSession(CreateSessionTxn { time_out: 12000 }),
+            )
         } else if k == n - 1 {
             session = SESSION_B;
-            (-11, TxnBody::CloseSession(Some(CloseSessionTxn { paths2_delete: vec![] })))
+            (
+                -11,
+                TxnBody::CloseSession(Some(CloseSessionTxn {
+                    paths2_delete: vec![],
+                })),
+            )
         } else {
             match k % 10 {
                 0 | 9 => {
@@ -91,14 +121,28 @@ pub fn workload_txns(first_zxid: i64, n: i64) -> Vec<TxnLogEntry> {
                 2 => match persistent.last_mut() {
                     Some((p, version, _)) => {
                         *version += 1;
-                        (5, TxnBody::SetData(SetDataTxn { path: p.clone(), data: Some(vec![k as u8; 40]), version: *version }))
+                        (
+                            5,
+                            TxnBody::SetData(SetDataTxn {
+                                path: p.clone(),
+                                data: Some(vec![k as u8; 40]),
+                                version: *version,
+                            }),
+                        )
                     }
                     None => (-1, TxnBody::Error(ErrorTxn { err: -101 })),
                 },
                 3 => match persistent.last_mut() {
                     Some((p, _, aversion)) => {
                         *aversion += 1;
-                        (7, TxnBody::SetAcl(SetAclTxn { path: p.clone(), acl: digest_acl(), version: *aversion }))
+                        (
+                            7,
+                            TxnBody::SetAcl(SetAclTxn {
+                                path: p.clone(),
+                                acl: digest_acl(),
+                                version: *aversion,
+                            }),
+                        )
                     }
                     None => (-1, TxnBody::Error(ErrorTxn { err: -101 })),
                 },
@@ -114,14 +158,24 @@ pub fn workload_txns(first_zxid: i64, n: i64) -> Vec<TxnLogEntry> {
                 5 => {
                     let p = format!("/m{:05}", k);
                     let sub1 = create(&p, "multi", false);
-                    let sub2 = TxnBody::SetData(SetDataTxn { path: p.clone(), data: Some(b"m2".to_vec()), version: 1 });
+                    let sub2 = TxnBody::SetData(SetDataTxn {
+                        path: p.clone(),
+                        data: Some(b"m2".to_vec()),
+                        version: 1,
+                    });
                     persistent.push((p, 1, 0));
                     (
                         14,
                         TxnBody::Multi(MultiTxn {
                             txns: vec![
-                                Txn { r#type: 1, data: Some(sub1.to_bytes()) },
-                                Txn { r#type: 5, data: Some(sub2.to_bytes()) },
+                                Txn {
+                                    r#type: 1,
+                                    data: Some(sub1.to_bytes()),
+                                },
+                                Txn {
+                                    r#type: 5,
+                                    data: Some(sub2.to_bytes()),
+                                },
                             ],
                         }),
                     )
@@ -144,7 +198,13 @@ pub fn workload_txns(first_zxid: i64, n: i64) -> Vec<TxnLogEntry> {
             }
         };
         out.push(TxnLogEntry {
-            header: TxnHeader { client_id: session, cxid: k as i32, zxid, time: 1_700_000_000_000 + k, r#type: ty },
+            header: TxnHeader {
+                client_id: session,
+                cxid: k as i32,
+                zxid,
+                time: 1_700_000_000_000 + k,
+                r#type: ty,
+            },
             body,
             digest: None,
         });
@@ -163,7 +223,11 @@ pub fn dump_tree(tree: &DataTree) -> Vec<DumpedNode> {
         let path = paths[i].clone();
         if let Ok((children, _)) = tree.get_children(&path, None) {
             for c in children {
-                paths.push(if path == "/" { format!("/{}", c) } else { format!("{}/{}", path, c) });
+                paths.push(if path == "/" {
+                    format!("/{}", c)
+                } else {
+                    format!("{}/{}", path, c)
+                });
             }
         }
         i += 1;
@@ -173,7 +237,10 @@ pub fn dump_tree(tree: &DataTree) -> Vec<DumpedNode> {
         .into_iter()
         .map(|p| {
             let (data, stat) = tree.get_data(&p, None).unwrap();
-            let acl = tree.get_node(&p).map(|n| tree.get_acl(n)).unwrap_or_default();
+            let acl = tree
+                .get_node(&p)
+                .map(|n| tree.get_acl(n))
+                .unwrap_or_default();
             (p, data, acl, stat)
         })
         .collect()

@@ -42,7 +42,12 @@ fn closed_by_peer(mut s: TcpStream) -> bool {
         match s.read(&mut buf) {
             Ok(0) => return true,
             Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => return false,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false
+            }
             Err(_) => return true,
         }
     }
@@ -70,16 +75,36 @@ fn bad_input_is_refused_and_the_election_completes() {
     }
     let addr = format!("127.0.0.1:{}", e.peer(3).election_port);
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("wrong protocol version", header(-2, 3, addr.len() as i32, addr.as_bytes())),
+        (
+            "wrong protocol version",
+            header(-2, 3, addr.len() as i32, addr.as_bytes()),
+        ),
         ("negative address length", header(V1, 3, -1, b"")),
         ("zero address length", header(V1, 3, 0, b"")),
         ("oversized address length", header(V1, 3, 4096, b"")),
         ("unparsable address", header(V1, 3, 5, b"abcde")),
         ("garbage", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
-        ("unknown sid", header(V1, 99, addr.len() as i32, addr.as_bytes())),
+        (
+            "unknown sid",
+            header(V1, 99, addr.len() as i32, addr.as_bytes()),
+        ),
         ("truncated header", header(V1, 3, 40, b"127.0.0.1")),
-        ("negative frame length", [header(V1, 3, addr.len() as i32, addr.as_bytes()), frame(-5, b"")].concat()),
-        ("oversized frame length", [header(V1, 3, addr.len() as i32, addr.as_bytes()), frame(600_000, b"")].concat()),
+        (
+            "negative frame length",
+            [
+                header(V1, 3, addr.len() as i32, addr.as_bytes()),
+                frame(-5, b""),
+            ]
+            .concat(),
+        ),
+        (
+            "oversized frame length",
+            [
+                header(V1, 3, addr.len() as i32, addr.as_bytes()),
+                frame(600_000, b""),
+            ]
+            .concat(),
+        ),
     ];
     for (name, bytes) in cases {
         let mut s = connect(port);
@@ -92,7 +117,8 @@ fn bad_input_is_refused_and_the_election_completes() {
     // Posing as server 3: truncated and short notifications are dropped,
     // the connection stays and carries peer 1's vote.
     let mut s = connect(port);
-    s.write_all(&header(V1, 3, addr.len() as i32, addr.as_bytes())).unwrap();
+    s.write_all(&header(V1, 3, addr.len() as i32, addr.as_bytes()))
+        .unwrap();
     s.write_all(&frame(10, &[1u8; 10])).unwrap(); // shorter than 28 bytes
     s.write_all(&frame(30, &[0u8; 30])).unwrap(); // ends inside peerEpoch
     let mut bad_config = vec![0u8; 44];
@@ -132,18 +158,27 @@ fn bad_input_is_refused_and_the_election_completes() {
 
 fn threads_of(pid: u32) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).unwrap();
-    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// True when the server closes a connection that keeps sending one byte
 /// of a never-ending first message every 100 ms, within `within`.
 fn trickle_is_cut(port: u16, first: &[u8], within: Duration) -> bool {
     let mut s = connect(port);
-    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let start = Instant::now();
     let mut i = 0;
     while start.elapsed() < within {
-        if s.write_all(&first[i % first.len()..i % first.len() + 1]).is_err() {
+        if s.write_all(&first[i % first.len()..i % first.len() + 1])
+            .is_err()
+        {
             return true;
         }
         i += 1;
@@ -151,7 +186,11 @@ fn trickle_is_cut(port: u16, first: &[u8], within: Duration) -> bool {
         match s.read(&mut b) {
             Ok(0) => return true,
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(_) => return true,
         }
     }
@@ -167,9 +206,16 @@ fn idle_and_trickling_connections_cost_no_thread_and_the_ensemble_works() {
     e.start(1);
     e.start(2);
     e.await_leader(&[1, 2], 2, Duration::from_secs(30));
-    let pids: Vec<u32> = [1, 2].iter().map(|s| e.peers[*s - 1].child.as_ref().unwrap().id()).collect();
+    let pids: Vec<u32> = [1, 2]
+        .iter()
+        .map(|s| e.peers[*s - 1].child.as_ref().unwrap().id())
+        .collect();
     let before: Vec<usize> = pids.iter().map(|p| threads_of(*p)).collect();
-    let ports = [e.peer(1).election_port, e.peer(2).election_port, e.peer(2).quorum_port];
+    let ports = [
+        e.peer(1).election_port,
+        e.peer(2).election_port,
+        e.peer(2).quorum_port,
+    ];
     let mut idle = Vec::new();
     for i in 0..1500 {
         if let Ok(s) = TcpStream::connect(("127.0.0.1", ports[i % 3])) {
@@ -191,11 +237,19 @@ fn idle_and_trickling_connections_cost_no_thread_and_the_ensemble_works() {
     // the election port, × initLimit on the quorum port), not per read.
     let addr = format!("127.0.0.1:{}", e.peer(3).election_port);
     let header = header(V1, 3, addr.len() as i32, addr.as_bytes());
-    assert!(trickle_is_cut(e.peer(1).election_port, &header[..header.len() - 1], Duration::from_secs(5)));
+    assert!(trickle_is_cut(
+        e.peer(1).election_port,
+        &header[..header.len() - 1],
+        Duration::from_secs(5)
+    ));
     let mut info = 11i32.to_be_bytes().to_vec(); // FOLLOWERINFO
     info.extend_from_slice(&[0u8; 8]);
     info.extend_from_slice(&20i32.to_be_bytes());
-    assert!(trickle_is_cut(e.peer(2).quorum_port, &info, Duration::from_secs(5)));
+    assert!(trickle_is_cut(
+        e.peer(2).quorum_port,
+        &info,
+        Duration::from_secs(5)
+    ));
 
     e.start(3);
     e.await_leader(&[1, 2, 3], 2, Duration::from_secs(30));

@@ -24,7 +24,11 @@ fn three_peers_highest_zxid_wins_then_failover_and_rejoin() {
     e.start_all();
     e.await_leader(&[1, 2, 3], 2, SETTLE);
     let log2 = e.peer(2).log();
-    assert!(log2.contains("Election done: leader 2 (zxid 0x100000009, round 0x1"), "{}", log2);
+    assert!(
+        log2.contains("Election done: leader 2 (zxid 0x100000009, round 0x1"),
+        "{}",
+        log2
+    );
 
     // The leader dies. Zab synced 1 and 3 to its history (and its new
     // epoch), so the survivors tie on (epoch, zxid) and the higher sid
@@ -40,7 +44,12 @@ fn three_peers_highest_zxid_wins_then_failover_and_rejoin() {
     std::thread::sleep(Duration::from_millis(1500));
     e.await_leader(&[1, 2, 3], 3, SETTLE);
     let log3 = e.peer(3).log();
-    assert_eq!(count(&log3, "Peer state changed: LEADING"), leading_before, "{}", log3);
+    assert_eq!(
+        count(&log3, "Peer state changed: LEADING"),
+        leading_before,
+        "{}",
+        log3
+    );
     assert_eq!(count(&log3, "LEADING role of myid 3 ended"), 0, "{}", log3);
 }
 
@@ -70,8 +79,14 @@ fn minority_stays_looking() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(e.peer(1).mode(), "looking");
     let srvr = quorum_util::four_letter(e.peer(1).client_port, "srvr").unwrap();
-    assert_eq!(srvr, "This ZooKeeper instance is not currently serving requests\n");
-    assert_eq!(quorum_util::four_letter(e.peer(1).client_port, "ruok").unwrap(), "imok");
+    assert_eq!(
+        srvr,
+        "This ZooKeeper instance is not currently serving requests\n"
+    );
+    assert_eq!(
+        quorum_util::four_letter(e.peer(1).client_port, "ruok").unwrap(),
+        "imok"
+    );
     e.start(3);
     e.await_leader(&[1, 3], 3, SETTLE);
 }
@@ -122,6 +137,14 @@ fn settled_members_report_the_epoch_they_serve_in() {
     // Posing as sid 3 (larger than both: they keep the connection).
     let leader = settled_vote_of(e.peer(2).election_port, 3, joiner_port);
     let follower = settled_vote_of(e.peer(1).election_port, 3, joiner_port);
-    assert_eq!(leader, (ServerState::Leading.ordinal(), 2, 1), "leader's vote");
-    assert_eq!(follower, (ServerState::Following.ordinal(), 2, 1), "follower's vote");
+    assert_eq!(
+        leader,
+        (ServerState::Leading.ordinal(), 2, 1),
+        "leader's vote"
+    );
+    assert_eq!(
+        follower,
+        (ServerState::Following.ordinal(), 2, 1),
+        "follower's vote"
+    );
 }

@@ -18,7 +18,11 @@ pub use persistence_util::TempDir;
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One member: ports, dataDir, process.
@@ -81,7 +85,14 @@ impl Ensemble {
                 let dir = root.path().join(format!("s{}", sid));
                 std::fs::create_dir_all(dir.join("data")).unwrap();
                 std::fs::write(dir.join("data").join("myid"), sid.to_string()).unwrap();
-                Peer { sid, client_port: free_port(), quorum_port: free_port(), election_port: free_port(), dir, child: None }
+                Peer {
+                    sid,
+                    client_port: free_port(),
+                    quorum_port: free_port(),
+                    election_port: free_port(),
+                    dir,
+                    child: None,
+                }
             })
             .collect();
         let ensemble = Ensemble { root, peers };
@@ -93,7 +104,12 @@ impl Ensemble {
         let servers: String = self
             .peers
             .iter()
-            .map(|p| format!("server.{}=127.0.0.1:{}:{}\n", p.sid, p.quorum_port, p.election_port))
+            .map(|p| {
+                format!(
+                    "server.{}=127.0.0.1:{}:{}\n",
+                    p.sid, p.quorum_port, p.election_port
+                )
+            })
             .collect();
         for p in &self.peers {
             let cfg = format!(
@@ -116,7 +132,13 @@ impl Ensemble {
     pub fn seed_txns(&self, sid: i64, epoch: i64, n: i64) {
         let dir = self.peer(sid).data_dir().join("version-2");
         std::fs::create_dir_all(&dir).unwrap();
-        let mut log = FileTxnLog::new(&dir, TxnLogOptions { pre_alloc_size: 0, ..Default::default() });
+        let mut log = FileTxnLog::new(
+            &dir,
+            TxnLogOptions {
+                pre_alloc_size: 0,
+                ..Default::default()
+            },
+        );
         for entry in persistence_util::workload_txns((epoch << 32) + 1, n) {
             log.append(&entry).unwrap();
         }
@@ -134,7 +156,11 @@ impl Ensemble {
 
     pub fn start(&mut self, sid: i64) {
         let p = &mut self.peers[(sid - 1) as usize];
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(p.log_path()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p.log_path())
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_zk-server"))
             .arg(p.dir.join("zoo.cfg"))
             .env("RUST_LOG", "info")
@@ -169,8 +195,10 @@ impl Ensemble {
     /// else following; panics with the logs after `timeout`.
     pub fn await_leader(&self, sids: &[i64], leader: i64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        let expected: Vec<String> =
-            sids.iter().map(|s| if *s == leader { "leader" } else { "follower" }.to_string()).collect();
+        let expected: Vec<String> = sids
+            .iter()
+            .map(|s| if *s == leader { "leader" } else { "follower" }.to_string())
+            .collect();
         let mut last = Vec::new();
         while Instant::now() < deadline {
             last = self.modes(sids);
@@ -181,9 +209,18 @@ impl Ensemble {
         }
         let logs: String = sids
             .iter()
-            .map(|s| format!("---- log of {} ----\n{}\n", s, tail(&self.peer(*s).log(), 40)))
+            .map(|s| {
+                format!(
+                    "---- log of {} ----\n{}\n",
+                    s,
+                    tail(&self.peer(*s).log(), 40)
+                )
+            })
             .collect();
-        panic!("expected leader {} among {:?}, modes {:?}\n{}", leader, sids, last, logs);
+        panic!(
+            "expected leader {} among {:?}, modes {:?}\n{}",
+            leader, sids, last, logs
+        );
     }
 }
 

@@ -46,7 +46,10 @@ impl FakeCnxn {
         Arc::new(FakeCnxn {
             id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
             session: AtomicI64::new(0),
-            auth: Mutex::new(vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }]),
+            auth: Mutex::new(vec![Id {
+                scheme: "ip".into(),
+                id: "127.0.0.1".into(),
+            }]),
             frames: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
         })
@@ -72,7 +75,10 @@ impl FakeCnxn {
     }
 
     fn reply(&self, xid: i32) -> (usize, ReplyHeader, Option<Vec<u8>>) {
-        let (i, f) = self.wait_for(&format!("reply {}", xid), |f| matches!(f, Frame::Reply(h, _) if h.xid == xid));
+        let (i, f) = self.wait_for(
+            &format!("reply {}", xid),
+            |f| matches!(f, Frame::Reply(h, _) if h.xid == xid),
+        );
         match f {
             Frame::Reply(h, b) => (i, h, b),
             _ => unreachable!(),
@@ -80,7 +86,10 @@ impl FakeCnxn {
     }
 
     fn connect_response(&self) -> (ConnectResponse, bool) {
-        match self.wait_for("connect response", |f| matches!(f, Frame::Connect(..))).1 {
+        match self
+            .wait_for("connect response", |f| matches!(f, Frame::Connect(..)))
+            .1
+        {
             Frame::Connect(r, v) => (r, v),
             _ => unreachable!(),
         }
@@ -183,11 +192,23 @@ impl TestServer {
     fn connect(&self, timeout: i32) -> Client {
         let cnxn = FakeCnxn::new();
         let dyn_cnxn: Arc<dyn ServerCnxn> = cnxn.clone();
-        let request = ConnectRequest { time_out: timeout, passwd: Some(vec![0; 16]), read_only: Some(false), ..Default::default() };
-        self.zk.process_connect_request(Arc::clone(&dyn_cnxn), request);
+        let request = ConnectRequest {
+            time_out: timeout,
+            passwd: Some(vec![0; 16]),
+            read_only: Some(false),
+            ..Default::default()
+        };
+        self.zk
+            .process_connect_request(Arc::clone(&dyn_cnxn), request);
         let (resp, valid) = cnxn.connect_response();
         assert!(valid);
-        Client { zk: Arc::clone(&self.zk), cnxn, dyn_cnxn, xid: 0, session: resp }
+        Client {
+            zk: Arc::clone(&self.zk),
+            cnxn,
+            dyn_cnxn,
+            xid: 0,
+            session: resp,
+        }
     }
 }
 
@@ -221,11 +242,17 @@ impl Client {
     }
 
     fn send(&self, xid: i32, op: i32, payload: Vec<u8>) {
-        self.zk.process_packet(&self.dyn_cnxn, RequestHeader { xid, r#type: op }, payload);
+        self.zk
+            .process_packet(&self.dyn_cnxn, RequestHeader { xid, r#type: op }, payload);
     }
 
     fn create(&mut self, path: &str, data: &[u8], flags: i32) -> (Code, String) {
-        let req = CreateRequest { path: path.into(), data: Some(data.to_vec()), acl: ids::open_acl_unsafe(), flags };
+        let req = CreateRequest {
+            path: path.into(),
+            data: Some(data.to_vec()),
+            acl: ids::open_acl_unsafe(),
+            flags,
+        };
         let (h, b) = self.call(op_code::CREATE, &req);
         let path = match (h.err, b) {
             (0, Some(b)) => jute::from_bytes::<CreateResponse>(&b).unwrap().path,
@@ -235,7 +262,13 @@ impl Client {
     }
 
     fn get(&mut self, path: &str, watch: bool) -> Result<(Option<Vec<u8>>, Stat), Code> {
-        let (h, b) = self.call(op_code::GET_DATA, &GetDataRequest { path: path.into(), watch });
+        let (h, b) = self.call(
+            op_code::GET_DATA,
+            &GetDataRequest {
+                path: path.into(),
+                watch,
+            },
+        );
         if h.err != 0 {
             return Err(Code::from_i32(h.err).unwrap());
         }
@@ -244,7 +277,13 @@ impl Client {
     }
 
     fn exists(&mut self, path: &str, watch: bool) -> Code {
-        let (h, _) = self.call(op_code::EXISTS, &ExistsRequest { path: path.into(), watch });
+        let (h, _) = self.call(
+            op_code::EXISTS,
+            &ExistsRequest {
+                path: path.into(),
+                watch,
+            },
+        );
         Code::from_i32(h.err).unwrap()
     }
 }
@@ -256,7 +295,10 @@ fn connect_negotiates_the_timeout_and_hands_out_javas_password() {
     assert_eq!(c.session.time_out, 200, "clamped up to minSessionTimeout");
     assert_eq!(c.session.session_id >> 56, 1, "standalone server id 1");
     let d = server.connect(1_000_000);
-    assert_eq!(d.session.time_out, 2000, "clamped down to maxSessionTimeout");
+    assert_eq!(
+        d.session.time_out, 2000,
+        "clamped down to maxSessionTimeout"
+    );
     assert_eq!(d.session.session_id, c.session.session_id + 1);
     assert_eq!(c.session.passwd.as_ref().map(Vec::len), Some(16));
 }
@@ -268,9 +310,16 @@ fn crud_with_versions_and_zxids() {
     assert_eq!(c.create("/a", b"one", 0), (Code::Ok, "/a".to_string()));
     let (data, stat) = c.get("/a", false).unwrap();
     assert_eq!(data.as_deref(), Some(&b"one"[..]));
-    assert_eq!((stat.version, stat.czxid, stat.mzxid, stat.pzxid), (0, stat.czxid, stat.czxid, stat.czxid));
+    assert_eq!(
+        (stat.version, stat.czxid, stat.mzxid, stat.pzxid),
+        (0, stat.czxid, stat.czxid, stat.czxid)
+    );
 
-    let set = SetDataRequest { path: "/a".into(), data: Some(b"two".to_vec()), version: 0 };
+    let set = SetDataRequest {
+        path: "/a".into(),
+        data: Some(b"two".to_vec()),
+        version: 0,
+    };
     let (h, b) = c.call(op_code::SET_DATA, &set);
     assert_eq!(h.err, 0);
     let after: SetDataResponse = jute::from_bytes(&b.unwrap()).unwrap();
@@ -285,10 +334,22 @@ fn crud_with_versions_and_zxids() {
     assert_eq!(c.create("/missing/x", b"", 0).0, Code::NoNode);
     assert_eq!(c.create("/a/", b"", 0).0, Code::BadArguments);
 
-    let (del, _) = c.call(op_code::DELETE, &DeleteRequest { path: "/a".into(), version: 1 });
+    let (del, _) = c.call(
+        op_code::DELETE,
+        &DeleteRequest {
+            path: "/a".into(),
+            version: 1,
+        },
+    );
     assert_eq!(del.err, 0);
     assert_eq!(c.get("/a", false), Err(Code::NoNode));
-    let (special, _) = c.call(op_code::DELETE, &DeleteRequest { path: "/zookeeper".into(), version: -1 });
+    let (special, _) = c.call(
+        op_code::DELETE,
+        &DeleteRequest {
+            path: "/zookeeper".into(),
+            version: -1,
+        },
+    );
     assert_eq!(special.err, Code::BadArguments.as_i32());
 }
 
@@ -299,8 +360,18 @@ fn sequential_names_count_creations_under_the_parent() {
     c.create("/q", b"", 0);
     assert_eq!(c.create("/q/s-", b"", 2).1, "/q/s-0000000000");
     assert_eq!(c.create("/q/s-", b"", 2).1, "/q/s-0000000001");
-    c.call(op_code::DELETE, &DeleteRequest { path: "/q/s-0000000000".into(), version: -1 });
-    assert_eq!(c.create("/q/s-", b"", 2).1, "/q/s-0000000002", "deletes do not reuse numbers");
+    c.call(
+        op_code::DELETE,
+        &DeleteRequest {
+            path: "/q/s-0000000000".into(),
+            version: -1,
+        },
+    );
+    assert_eq!(
+        c.create("/q/s-", b"", 2).1,
+        "/q/s-0000000002",
+        "deletes do not reuse numbers"
+    );
 }
 
 #[test]
@@ -310,22 +381,59 @@ fn a_watch_event_arrives_before_the_writers_reply_and_later_reads() {
     let mut watcher = server.connect(2000);
     writer.create("/w", b"", 0);
     watcher.get("/w", true).unwrap();
-    assert_eq!(watcher.exists("/new", true), Code::NoNode, "exists on a missing node still sets a watch");
-    writer.call(op_code::SET_DATA, &SetDataRequest { path: "/w".into(), data: None, version: -1 });
+    assert_eq!(
+        watcher.exists("/new", true),
+        Code::NoNode,
+        "exists on a missing node still sets a watch"
+    );
+    writer.call(
+        op_code::SET_DATA,
+        &SetDataRequest {
+            path: "/w".into(),
+            data: None,
+            version: -1,
+        },
+    );
     writer.create("/new", b"", 0);
     let (read_idx, _, _) = {
         watcher.xid += 1;
         let xid = watcher.xid;
-        watcher.send(xid, op_code::EXISTS, jute::to_bytes(&ExistsRequest { path: "/w".into(), watch: false }));
+        watcher.send(
+            xid,
+            op_code::EXISTS,
+            jute::to_bytes(&ExistsRequest {
+                path: "/w".into(),
+                watch: false,
+            }),
+        );
         watcher.cnxn.reply(xid)
     };
     let events = watcher.cnxn.events();
-    let kinds: Vec<(i32, &str)> = events.iter().map(|(_, e)| (e.event_type, e.path.as_str())).collect();
-    assert_eq!(kinds, vec![(event_type::NODE_DATA_CHANGED, "/w"), (event_type::NODE_CREATED, "/new")]);
+    let kinds: Vec<(i32, &str)> = events
+        .iter()
+        .map(|(_, e)| (e.event_type, e.path.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (event_type::NODE_DATA_CHANGED, "/w"),
+            (event_type::NODE_CREATED, "/new")
+        ]
+    );
     assert!(events.iter().all(|(i, _)| *i < read_idx));
-    assert!(events[0].1.zxid > 0, "3.9: events carry the zxid that fired them");
+    assert!(
+        events[0].1.zxid > 0,
+        "3.9: events carry the zxid that fired them"
+    );
     // One-shot: a second change fires nothing.
-    writer.call(op_code::SET_DATA, &SetDataRequest { path: "/w".into(), data: None, version: -1 });
+    writer.call(
+        op_code::SET_DATA,
+        &SetDataRequest {
+            path: "/w".into(),
+            data: None,
+            version: -1,
+        },
+    );
     watcher.exists("/w", false);
     assert_eq!(watcher.cnxn.events().len(), 2);
 }
@@ -335,22 +443,46 @@ fn a_failed_multi_applies_nothing_and_reports_each_op() {
     let server = TestServer::start();
     let mut c = server.connect(2000);
     c.create("/exists", b"", 0);
-    let create = |p: &str| MultiOp::Create(op_code::CREATE, CreateRequest { path: p.into(), data: None, acl: ids::open_acl_unsafe(), flags: 0 });
-    let multi = MultiOperationRecord { ops: vec![create("/m1"), create("/exists"), create("/m2")] };
+    let create = |p: &str| {
+        MultiOp::Create(
+            op_code::CREATE,
+            CreateRequest {
+                path: p.into(),
+                data: None,
+                acl: ids::open_acl_unsafe(),
+                flags: 0,
+            },
+        )
+    };
+    let multi = MultiOperationRecord {
+        ops: vec![create("/m1"), create("/exists"), create("/m2")],
+    };
     let (h, b) = c.call(op_code::MULTI, &multi);
     assert_eq!(h.err, 0, "the header of a failed multi is OK");
     let resp: MultiResponse = jute::from_bytes(&b.unwrap()).unwrap();
     assert_eq!(
         resp.results,
-        vec![OpResult::Error { err: 0 }, OpResult::Error { err: -110 }, OpResult::Error { err: -2 }]
+        vec![
+            OpResult::Error { err: 0 },
+            OpResult::Error { err: -110 },
+            OpResult::Error { err: -2 }
+        ]
     );
     assert_eq!(c.exists("/m1", false), Code::NoNode);
     // Rolled back: a following multi on the same paths works.
-    let ok = MultiOperationRecord { ops: vec![create("/m1"), create("/m2")] };
+    let ok = MultiOperationRecord {
+        ops: vec![create("/m1"), create("/m2")],
+    };
     let (h, b) = c.call(op_code::MULTI, &ok);
     assert_eq!(h.err, 0);
     let resp: MultiResponse = jute::from_bytes(&b.unwrap()).unwrap();
-    assert_eq!(resp.results, vec![OpResult::Create { path: "/m1".into() }, OpResult::Create { path: "/m2".into() }]);
+    assert_eq!(
+        resp.results,
+        vec![
+            OpResult::Create { path: "/m1".into() },
+            OpResult::Create { path: "/m2".into() }
+        ]
+    );
 }
 
 #[test]
@@ -364,7 +496,10 @@ fn closing_a_session_deletes_its_ephemerals_and_the_connection() {
     let (h, body) = owner.call_raw(op_code::CLOSE_SESSION, Vec::new());
     assert_eq!((h.err, body), (0, None));
     assert_eq!(owner.cnxn.closed(), CloseReason::ClientClosedSession);
-    other.cnxn.wait_for("NodeDeleted", |f| matches!(f, Frame::Event(e) if e.event_type == event_type::NODE_DELETED));
+    other.cnxn.wait_for(
+        "NodeDeleted",
+        |f| matches!(f, Frame::Event(e) if e.event_type == event_type::NODE_DELETED),
+    );
     assert_eq!(other.get("/e", false), Err(Code::NoNode));
 }
 
@@ -376,15 +511,27 @@ fn reconnect_checks_the_password_and_replaces_the_old_connection() {
     // Wrong password: invalid answer, connection closed, but the old
     // connection is closed first all the same.
     let bad = FakeCnxn::new();
-    let req = ConnectRequest { session_id: id, time_out: 2000, passwd: Some(vec![0; 16]), read_only: Some(false), ..Default::default() };
+    let req = ConnectRequest {
+        session_id: id,
+        time_out: 2000,
+        passwd: Some(vec![0; 16]),
+        read_only: Some(false),
+        ..Default::default()
+    };
     server.zk.process_connect_request(bad.clone(), req.clone());
     let (resp, valid) = bad.connect_response();
     assert!(!valid);
-    assert_eq!((resp.time_out, resp.session_id, resp.passwd.clone()), (0, 0, Some(vec![0; 16])));
+    assert_eq!(
+        (resp.time_out, resp.session_id, resp.passwd.clone()),
+        (0, 0, Some(vec![0; 16]))
+    );
     assert_eq!(first.cnxn.closed(), CloseReason::ClientReconnect);
     // Right password: the session lives on.
     let good = FakeCnxn::new();
-    let req = ConnectRequest { passwd: first.session.passwd.clone(), ..req };
+    let req = ConnectRequest {
+        passwd: first.session.passwd.clone(),
+        ..req
+    };
     server.zk.process_connect_request(good.clone(), req);
     let (resp, valid) = good.connect_response();
     assert!(valid);
@@ -412,7 +559,13 @@ fn an_expired_session_loses_its_ephemerals() {
 fn unknown_opcodes_and_top_level_check_are_unimplemented() {
     let server = TestServer::start();
     let mut c = server.connect(2000);
-    let (h, _) = c.call(op_code::CHECK, &CheckVersionRequest { path: "/".into(), version: -1 });
+    let (h, _) = c.call(
+        op_code::CHECK,
+        &CheckVersionRequest {
+            path: "/".into(),
+            version: -1,
+        },
+    );
     assert_eq!(h.err, Code::Unimplemented.as_i32());
     assert_eq!(c.cnxn.closed(), CloseReason::BadRequest);
     let mut d = server.connect(2000);
@@ -425,16 +578,27 @@ fn undecodable_bodies_are_marshalling_errors() {
     let server = TestServer::start();
     let mut c = server.connect(2000);
     assert_eq!(c.create("/before", b"", 0).0, Code::Ok);
-    let (before, _) = c.call_raw(op_code::SYNC, jute::to_bytes(&SyncRequest { path: "/".into() }));
+    let (before, _) = c.call_raw(
+        op_code::SYNC,
+        jute::to_bytes(&SyncRequest { path: "/".into() }),
+    );
     let (h, _) = c.call_raw(op_code::CREATE, vec![0, 0]);
     assert_eq!(h.err, Code::MarshallingError.as_i32());
     // Its error txn takes a zxid of its own (as Java 3.8): two records
     // under one zxid would stall an ensemble.
-    assert_eq!(h.zxid, before.zxid + 1, "the bad write's error txn has the next zxid");
+    assert_eq!(
+        h.zxid,
+        before.zxid + 1,
+        "the bad write's error txn has the next zxid"
+    );
     let (h, _) = c.call_raw(op_code::GET_DATA, vec![0, 0, 0, 9]);
     assert_eq!(h.err, Code::MarshallingError.as_i32());
     assert_eq!(h.zxid, before.zxid + 1, "a read takes no zxid");
-    assert_eq!(c.create("/after", b"", 0).0, Code::Ok, "the session goes on");
+    assert_eq!(
+        c.create("/after", b"", 0).0,
+        Code::Ok,
+        "the session goes on"
+    );
 }
 
 #[test]
@@ -442,30 +606,67 @@ fn digest_auth_and_acl_denial() {
     let server = TestServer::start();
     let mut alice = server.connect(2000);
     let mut anon = server.connect(2000);
-    let auth = AuthPacket { r#type: 0, scheme: "digest".into(), auth: Some(b"alice:secret".to_vec()) };
+    let auth = AuthPacket {
+        r#type: 0,
+        scheme: "digest".into(),
+        auth: Some(b"alice:secret".to_vec()),
+    };
     alice.send(-4, op_code::AUTH, jute::to_bytes(&auth));
     let (_, h, _) = alice.cnxn.reply(-4);
     assert_eq!((h.err, h.zxid), (0, 0));
-    let req = CreateRequest { path: "/private".into(), data: None, acl: ids::creator_all_acl(), flags: 0 };
+    let req = CreateRequest {
+        path: "/private".into(),
+        data: None,
+        acl: ids::creator_all_acl(),
+        flags: 0,
+    };
     assert_eq!(alice.call(op_code::CREATE, &req).0.err, 0);
     assert_eq!(anon.get("/private", false), Err(Code::NoAuth));
     assert!(alice.get("/private", false).is_ok());
     // getACL without ADMIN hides the hash; anon has no READ either.
-    let (h, _) = anon.call(op_code::GET_ACL, &GetAclRequest { path: "/private".into() });
+    let (h, _) = anon.call(
+        op_code::GET_ACL,
+        &GetAclRequest {
+            path: "/private".into(),
+        },
+    );
     assert_eq!(h.err, Code::NoAuth.as_i32());
-    let (h, b) = alice.call(op_code::GET_ACL, &GetAclRequest { path: "/private".into() });
+    let (h, b) = alice.call(
+        op_code::GET_ACL,
+        &GetAclRequest {
+            path: "/private".into(),
+        },
+    );
     assert_eq!(h.err, 0);
     let acl: GetAclResponse = jute::from_bytes(&b.unwrap()).unwrap();
     assert_eq!(acl.acl[0].id.scheme, "digest");
     assert!(acl.acl[0].id.id.starts_with("alice:"));
     // An auth-less "auth" ACL is INVALIDACL; an unknown scheme fails auth and closes.
-    assert_eq!(anon.call(op_code::CREATE, &CreateRequest { path: "/x".into(), ..req.clone() }).0.err, Code::InvalidAcl.as_i32());
-    let bad = AuthPacket { r#type: 0, scheme: "nosuch".into(), auth: Some(vec![]) };
+    assert_eq!(
+        anon.call(
+            op_code::CREATE,
+            &CreateRequest {
+                path: "/x".into(),
+                ..req.clone()
+            }
+        )
+        .0
+        .err,
+        Code::InvalidAcl.as_i32()
+    );
+    let bad = AuthPacket {
+        r#type: 0,
+        scheme: "nosuch".into(),
+        auth: Some(vec![]),
+    };
     anon.send(-4, op_code::AUTH, jute::to_bytes(&bad));
     let (_, h, _) = anon.cnxn.reply(-4);
     assert_eq!(h.err, Code::AuthFailed.as_i32());
     assert_eq!(anon.cnxn.closed(), CloseReason::AuthFailed);
-    let _ = Acl { perms: perms::ALL, id: ids::anyone_id_unsafe() };
+    let _ = Acl {
+        perms: perms::ALL,
+        id: ids::anyone_id_unsafe(),
+    };
 }
 
 #[test]
@@ -480,7 +681,13 @@ fn ping_and_who_am_i() {
     assert_eq!(h.err, 0);
     let who: WhoAmIResponse = jute::from_bytes(&b.unwrap()).unwrap();
     assert_eq!(who.client_info.len(), 1);
-    assert_eq!((who.client_info[0].auth_scheme.as_str(), who.client_info[0].user.as_str()), ("ip", "127.0.0.1"));
+    assert_eq!(
+        (
+            who.client_info[0].auth_scheme.as_str(),
+            who.client_info[0].user.as_str()
+        ),
+        ("ip", "127.0.0.1")
+    );
 }
 
 /// Prep predicts the tree digest each txn will produce (digest.enabled);
@@ -493,19 +700,73 @@ fn prep_predicts_the_tree_digest_of_every_txn() {
     c.create("/d", b"x", 0);
     c.create("/d/s-", b"", 2);
     c.create("/d/e", b"eph", 1);
-    c.call(op_code::SET_DATA, &SetDataRequest { path: "/d".into(), data: Some(b"yy".to_vec()), version: -1 });
-    c.call(op_code::SET_DATA, &SetDataRequest { path: "/".into(), data: Some(b"root".to_vec()), version: -1 });
-    let acl = SetAclRequest { path: "/d".into(), acl: ids::open_acl_unsafe(), version: -1 };
+    c.call(
+        op_code::SET_DATA,
+        &SetDataRequest {
+            path: "/d".into(),
+            data: Some(b"yy".to_vec()),
+            version: -1,
+        },
+    );
+    c.call(
+        op_code::SET_DATA,
+        &SetDataRequest {
+            path: "/".into(),
+            data: Some(b"root".to_vec()),
+            version: -1,
+        },
+    );
+    let acl = SetAclRequest {
+        path: "/d".into(),
+        acl: ids::open_acl_unsafe(),
+        version: -1,
+    };
     c.call(op_code::SET_ACL, &acl);
-    let create = |p: &str| MultiOp::Create(op_code::CREATE2, CreateRequest { path: p.into(), data: None, acl: ids::open_acl_unsafe(), flags: 0 });
-    c.call(op_code::MULTI, &MultiOperationRecord { ops: vec![create("/d/m"), create("/d/m/n")] });
-    c.call(op_code::MULTI, &MultiOperationRecord { ops: vec![create("/d/z"), create("/d/m")] });
-    c.call(op_code::DELETE, &DeleteRequest { path: "/d/s-0000000000".into(), version: -1 });
-    let container = CreateRequest { path: "/c".into(), data: None, acl: ids::open_acl_unsafe(), flags: 4 };
+    let create = |p: &str| {
+        MultiOp::Create(
+            op_code::CREATE2,
+            CreateRequest {
+                path: p.into(),
+                data: None,
+                acl: ids::open_acl_unsafe(),
+                flags: 0,
+            },
+        )
+    };
+    c.call(
+        op_code::MULTI,
+        &MultiOperationRecord {
+            ops: vec![create("/d/m"), create("/d/m/n")],
+        },
+    );
+    c.call(
+        op_code::MULTI,
+        &MultiOperationRecord {
+            ops: vec![create("/d/z"), create("/d/m")],
+        },
+    );
+    c.call(
+        op_code::DELETE,
+        &DeleteRequest {
+            path: "/d/s-0000000000".into(),
+            version: -1,
+        },
+    );
+    let container = CreateRequest {
+        path: "/c".into(),
+        data: None,
+        acl: ids::open_acl_unsafe(),
+        flags: 4,
+    };
     c.call(op_code::CREATE_CONTAINER, &container);
     // Several writes in flight at once exercise the pending records.
     for i in 0..20 {
-        let req = CreateRequest { path: format!("/d/burst{}", i), data: Some(vec![i as u8]), acl: ids::open_acl_unsafe(), flags: 0 };
+        let req = CreateRequest {
+            path: format!("/d/burst{}", i),
+            data: Some(vec![i as u8]),
+            acl: ids::open_acl_unsafe(),
+            flags: 0,
+        };
         c.send(1000 + i, op_code::CREATE, jute::to_bytes(&req));
     }
     c.cnxn.reply(1019);
@@ -521,11 +782,30 @@ fn prep_predicts_the_tree_digest_of_every_txn() {
 fn the_container_manager_deletes_emptied_containers() {
     let server = TestServer::start_with(|c| c.container_check_interval_ms = 50);
     let mut c = server.connect(2000);
-    let container = |p: &str| CreateRequest { path: p.into(), data: None, acl: ids::open_acl_unsafe(), flags: 4 };
-    assert_eq!(c.call(op_code::CREATE_CONTAINER, &container("/used")).0.err, 0);
-    assert_eq!(c.call(op_code::CREATE_CONTAINER, &container("/fresh")).0.err, 0);
+    let container = |p: &str| CreateRequest {
+        path: p.into(),
+        data: None,
+        acl: ids::open_acl_unsafe(),
+        flags: 4,
+    };
+    assert_eq!(
+        c.call(op_code::CREATE_CONTAINER, &container("/used")).0.err,
+        0
+    );
+    assert_eq!(
+        c.call(op_code::CREATE_CONTAINER, &container("/fresh"))
+            .0
+            .err,
+        0
+    );
     c.create("/used/child", b"", 0);
-    c.call(op_code::DELETE, &DeleteRequest { path: "/used/child".into(), version: -1 });
+    c.call(
+        op_code::DELETE,
+        &DeleteRequest {
+            path: "/used/child".into(),
+            version: -1,
+        },
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while c.exists("/used", false) == Code::Ok {
         assert!(Instant::now() < deadline, "container never deleted");
@@ -542,13 +822,23 @@ fn ephemerals_of_dead_sessions_are_removed_at_load() {
     use zookeeper::server::zk_database::ZkDatabase;
     let (live, dead) = (0x0100_0000_0000_0001_i64, 0x0100_0000_0000_0002_i64);
     let entry = |zxid: i64, client_id: i64, r#type: i32, body: TxnBody| TxnLogEntry {
-        header: TxnHeader { client_id, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, r#type },
+        header: TxnHeader {
+            client_id,
+            cxid: 1,
+            zxid,
+            time: 1_700_000_000_000 + zxid,
+            r#type,
+        },
         body,
         digest: None,
     };
     let ephemeral = |path: &str| {
         TxnBody::Create(CreateTxn {
-            path: path.into(), data: Some(vec![]), acl: ids::open_acl_unsafe(), ephemeral: true, parent_c_version: -1,
+            path: path.into(),
+            data: Some(vec![]),
+            acl: ids::open_acl_unsafe(),
+            ephemeral: true,
+            parent_c_version: -1,
         })
     };
     let server = TestServer::start_with(|config| {
@@ -556,7 +846,12 @@ fn ephemerals_of_dead_sessions_are_removed_at_load() {
         db.load_database().unwrap();
         // Session `dead` never had a createSession in this image.
         for e in [
-            entry(1, live, op_code::CREATE_SESSION, TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 })),
+            entry(
+                1,
+                live,
+                op_code::CREATE_SESSION,
+                TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 }),
+            ),
             entry(2, live, op_code::CREATE, ephemeral("/live")),
             entry(3, dead, op_code::CREATE, ephemeral("/dead")),
         ] {
@@ -567,7 +862,10 @@ fn ephemerals_of_dead_sessions_are_removed_at_load() {
     });
     let db = server.zk.zk_database();
     let tree = db.tree.read();
-    assert_eq!(tree.get_node("/live").map(|n| n.stat.ephemeral_owner), Some(live));
+    assert_eq!(
+        tree.get_node("/live").map(|n| n.stat.ephemeral_owner),
+        Some(live)
+    );
     assert!(tree.get_node("/dead").is_none());
     assert_eq!(tree.sessions_with_ephemerals(), [live]);
     // No txn was logged for it: the last zxid is still the log's.

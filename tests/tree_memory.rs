@@ -26,7 +26,13 @@ fn rss_bytes() -> u64 {
 }
 
 fn create(tree: &mut DataTree, zxid: i64, path: String, parent_cversion: i32) {
-    let header = TxnHeader { client_id: 0x42, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, r#type: op_code::CREATE };
+    let header = TxnHeader {
+        client_id: 0x42,
+        cxid: 1,
+        zxid,
+        time: 1_700_000_000_000 + zxid,
+        r#type: op_code::CREATE,
+    };
     let body = TxnBody::Create(CreateTxn {
         path,
         data: Some(vec![b'x'; 16]),
@@ -56,7 +62,12 @@ fn a_million_small_znodes_fit_in_300_mb() {
         create(&mut tree, zxid, format!("/app{:04}", p), p as i32 + 2);
         for c in 0..CHILDREN {
             zxid += 1;
-            create(&mut tree, zxid, format!("/app{:04}/node-{:010}", p, c), c as i32 + 1);
+            create(
+                &mut tree,
+                zxid,
+                format!("/app{:04}/node-{:010}", p, c),
+                c as i32 + 1,
+            );
         }
     }
     let built = started.elapsed();
@@ -65,7 +76,11 @@ fn a_million_small_znodes_fit_in_300_mb() {
     let per_node = (after - before) / nodes;
     println!(
         "{} znodes built in {:?}: RSS {} MB (was {} MB before), {} bytes/znode",
-        nodes, built, after >> 20, before >> 20, per_node
+        nodes,
+        built,
+        after >> 20,
+        before >> 20,
+        per_node
     );
     assert_eq!(tree.node_count() as u64, nodes + 5);
     assert!(after < 300 << 20, "RSS {} MB exceeds 300 MB", after >> 20);

@@ -20,10 +20,10 @@ use zookeeper::config::quorum_peer_config::{read_config_files, QuorumPeerConfig}
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute::quorum::QuorumPacket;
 use zookeeper::jute::{InputArchive, OutputArchive};
-use zookeeper::quorum::{leader, quorum_client_port};
 use zookeeper::quorum::quorum_packet::{self as qp, packet};
 use zookeeper::quorum::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
 use zookeeper::quorum::vote::{ServerState, Vote};
+use zookeeper::quorum::{leader, quorum_client_port};
 use zookeeper::server::zk_database::ZkDatabase;
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
 use zookeeper::zoo_defs::op_code;
@@ -50,7 +50,11 @@ impl ServingSlot for NoPort {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Our leader (sid 1) of a 3-voter ensemble, running `lead` on a thread.
@@ -68,9 +72,18 @@ impl LeaderUnderTest {
     }
 
     /// With extra zoo.cfg lines, after `seed` wrote into `version-2/`.
-    fn start_with(tag: &str, extra_cfg: &str, seed: impl FnOnce(&std::path::Path)) -> LeaderUnderTest {
+    fn start_with(
+        tag: &str,
+        extra_cfg: &str,
+        seed: impl FnOnce(&std::path::Path),
+    ) -> LeaderUnderTest {
         static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!("zab-leader-{}-{}-{}", tag, std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let dir = std::env::temp_dir().join(format!(
+            "zab-leader-{}-{}-{}",
+            tag,
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::write(dir.join("data/myid"), "1").unwrap();
@@ -89,25 +102,55 @@ impl LeaderUnderTest {
         let cfg_path = dir.join("zoo.cfg");
         std::fs::write(&cfg_path, cfg).unwrap();
         let files = read_config_files(&cfg_path).unwrap();
-        let config = QuorumPeerConfig::from_files(&files, Some(&cfg_path), &SystemProperties::new()).unwrap();
+        let config =
+            QuorumPeerConfig::from_files(&files, Some(&cfg_path), &SystemProperties::new())
+                .unwrap();
         let db = Arc::new(ZkDatabase::open(&config.server).unwrap());
         db.enable_committed_log();
         db.load_database().unwrap();
         let tick = Duration::from_millis(200);
-        let role = RoleSettings { tick, listen_on_all_ips: false };
-        let peer = Arc::new(QuorumPeer::new(1, config.learner_type, Arc::new(config.verifier.clone()), 0, 0, 0, role));
+        let role = RoleSettings {
+            tick,
+            listen_on_all_ips: false,
+        };
+        let peer = Arc::new(QuorumPeer::new(
+            1,
+            config.learner_type,
+            Arc::new(config.verifier.clone()),
+            0,
+            0,
+            0,
+            role,
+        ));
         peer.set_current_vote(Vote::new(1, 0, 1, 0));
         peer.set_state(ServerState::Leading);
-        let client_port = quorum_client_port::start(config.server.client_port_address, Arc::clone(&peer), &config.server)
-            .expect("the client port");
-        let port = Arc::new(NoPort { published: Mutex::new(Vec::new()), port: Mutex::new(Some(client_port)) });
-        peer.attach_roles(RoleContext { db, config: Arc::new(config), serving: port.clone() });
+        let client_port = quorum_client_port::start(
+            config.server.client_port_address,
+            Arc::clone(&peer),
+            &config.server,
+        )
+        .expect("the client port");
+        let port = Arc::new(NoPort {
+            published: Mutex::new(Vec::new()),
+            port: Mutex::new(Some(client_port)),
+        });
+        peer.attach_roles(RoleContext {
+            db,
+            config: Arc::new(config),
+            serving: port.clone(),
+        });
         let p = Arc::clone(&peer);
         let ctx_thread = thread::spawn(move || {
             let ctx = p.role_context().expect("attached");
             leader::lead(&p, &ctx)
         });
-        LeaderUnderTest { dir, quorum_port: ports[0].0, peer, port, thread: Some(ctx_thread) }
+        LeaderUnderTest {
+            dir,
+            quorum_port: ports[0].0,
+            peer,
+            port,
+            thread: Some(ctx_thread),
+        }
     }
 
     fn connect(&self) -> Learner {
@@ -165,13 +208,21 @@ impl Learner {
 
     /// FOLLOWERINFO → LEADERINFO → ACKEPOCH → DIFF, NEWLEADER → ACK → UPTODATE.
     fn join(&mut self, sid: i64, config_text: &str) {
-        self.send(packet(qp::FOLLOWERINFO, 0, Some(qp::learner_info_data(sid, 0))));
+        self.send(packet(
+            qp::FOLLOWERINFO,
+            0,
+            Some(qp::learner_info_data(sid, 0)),
+        ));
         let li = self.recv();
         assert_eq!((li.r#type, li.zxid), (qp::LEADERINFO, 1 << 32));
         assert_eq!(li.data.as_deref(), Some(&[0u8, 1, 0, 0][..]));
         self.send(packet(qp::ACKEPOCH, 0, Some(qp::int_data(0))));
         let diff = self.recv();
-        assert_eq!((diff.r#type, diff.zxid), (qp::DIFF, 0), "empty databases: DIFF 0x0");
+        assert_eq!(
+            (diff.r#type, diff.zxid),
+            (qp::DIFF, 0),
+            "empty databases: DIFF 0x0"
+        );
         let nl = self.recv();
         assert_eq!((nl.r#type, nl.zxid), (qp::NEWLEADER, 1 << 32));
         let text = String::from_utf8(nl.data.unwrap()).unwrap();
@@ -192,31 +243,58 @@ fn learner_joins_then_forwarded_writes_are_proposed_and_committed() {
     assert_eq!(l.epoch_file("currentEpoch"), "1");
 
     let session = 0x0200_0000_0000_0001_i64;
-    let req = qp::ForwardedRequest { session_id: session, cxid: 0, op: op_code::CREATE_SESSION, body: 30000i32.to_be_bytes().to_vec() };
+    let req = qp::ForwardedRequest {
+        session_id: session,
+        cxid: 0,
+        op: op_code::CREATE_SESSION,
+        body: 30000i32.to_be_bytes().to_vec(),
+    };
     f.send(packet(qp::REQUEST, -1, Some(qp::encode_request(&req))));
     let prop = f.recv();
     assert_eq!((prop.r#type, prop.zxid), (qp::PROPOSAL, (1 << 32) | 1));
     let txn = zookeeper::jute::txn::TxnLogEntry::from_bytes(prop.data.as_deref().unwrap()).unwrap();
-    assert_eq!((txn.header.client_id, txn.header.r#type), (session, op_code::CREATE_SESSION));
+    assert_eq!(
+        (txn.header.client_id, txn.header.r#type),
+        (session, op_code::CREATE_SESSION)
+    );
     // The leader acked itself after its fsync; ours makes the quorum.
     f.send(packet(qp::ACK, prop.zxid, None));
     let commit = f.recv();
     assert_eq!((commit.r#type, commit.zxid), (qp::COMMIT, prop.zxid));
 
     // A forwarded sync with nothing outstanding is answered at once.
-    let sync = qp::ForwardedRequest { session_id: session, cxid: 1, op: op_code::SYNC, body: Vec::new() };
+    let sync = qp::ForwardedRequest {
+        session_id: session,
+        cxid: 1,
+        op: op_code::SYNC,
+        body: Vec::new(),
+    };
     f.send(packet(qp::REQUEST, -1, Some(qp::encode_request(&sync))));
     let s = f.recv();
     assert_eq!((s.r#type, s.zxid), (qp::SYNC, 0));
 
     // REVALIDATE of the live session: valid.
-    f.send(packet(qp::REVALIDATE, -1, Some(qp::encode_revalidate(session, 30000))));
+    f.send(packet(
+        qp::REVALIDATE,
+        -1,
+        Some(qp::encode_revalidate(session, 30000)),
+    ));
     let r = f.recv();
     assert_eq!(r.r#type, qp::REVALIDATE);
-    assert_eq!(qp::decode_revalidate_reply(r.data.as_deref()), Some((session, true)));
-    f.send(packet(qp::REVALIDATE, -1, Some(qp::encode_revalidate(0x0300_0000_0000_0009, 30000))));
+    assert_eq!(
+        qp::decode_revalidate_reply(r.data.as_deref()),
+        Some((session, true))
+    );
+    f.send(packet(
+        qp::REVALIDATE,
+        -1,
+        Some(qp::encode_revalidate(0x0300_0000_0000_0009, 30000)),
+    ));
     let r = f.recv();
-    assert_eq!(qp::decode_revalidate_reply(r.data.as_deref()), Some((0x0300_0000_0000_0009, false)));
+    assert_eq!(
+        qp::decode_revalidate_reply(r.data.as_deref()),
+        Some((0x0300_0000_0000_0009, false))
+    );
 }
 
 #[test]
@@ -224,9 +302,16 @@ fn a_bad_first_packet_drops_only_that_learner() {
     let l = LeaderUnderTest::start("bad");
     let mut bad = l.connect();
     bad.send(packet(qp::ACK, 5, None));
-    assert!(qp::read_packet(&mut bad.ia).is_err(), "the leader closes a learner whose first packet is wrong");
+    assert!(
+        qp::read_packet(&mut bad.ia).is_err(),
+        "the leader closes a learner whose first packet is wrong"
+    );
     let mut garbage = l.connect();
-    garbage.oa.inner_mut().write_all(&[0, 0, 0, 11, 0xff, 0xff]).unwrap();
+    garbage
+        .oa
+        .inner_mut()
+        .write_all(&[0, 0, 0, 11, 0xff, 0xff])
+        .unwrap();
     drop(garbage);
     let mut f = l.connect();
     f.join(2, &l.peer.config_text());
@@ -236,7 +321,13 @@ fn a_bad_first_packet_drops_only_that_learner() {
 fn seed_log(n: i64) -> impl FnOnce(&std::path::Path) {
     move |dir| {
         use zookeeper::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
-        let mut log = FileTxnLog::new(dir, TxnLogOptions { pre_alloc_size: 0, ..Default::default() });
+        let mut log = FileTxnLog::new(
+            dir,
+            TxnLogOptions {
+                pre_alloc_size: 0,
+                ..Default::default()
+            },
+        );
         for entry in persistence_util::workload_txns((1 << 32) + 1, n) {
             log.append(&entry).unwrap();
         }
@@ -249,7 +340,11 @@ fn seed_log(n: i64) -> impl FnOnce(&std::path::Path) {
 /// accepted, current epoch reported as 0 so it is not ahead of the
 /// leader); returns the first sync packet.
 fn discover_from(f: &mut Learner, last_zxid: i64) -> QuorumPacket {
-    f.send(packet(qp::FOLLOWERINFO, 1 << 32, Some(qp::learner_info_data(2, 0))));
+    f.send(packet(
+        qp::FOLLOWERINFO,
+        1 << 32,
+        Some(qp::learner_info_data(2, 0)),
+    ));
     let li = f.recv();
     assert_eq!((li.r#type, li.zxid), (qp::LEADERINFO, 2 << 32));
     f.send(packet(qp::ACKEPOCH, last_zxid, Some(qp::int_data(0))));
@@ -263,11 +358,16 @@ fn a_learner_older_than_the_committed_log_gets_diff_from_the_txn_log() {
     let l = LeaderUnderTest::start_with("txnlog", "", seed_log(600));
     let mut f = l.connect();
     let first = discover_from(&mut f, (1 << 32) + 4);
-    assert_eq!((first.r#type, first.zxid), (qp::DIFF, last), "DIFF up to the last committed txn");
+    assert_eq!(
+        (first.r#type, first.zxid),
+        (qp::DIFF, last),
+        "DIFF up to the last committed txn"
+    );
     for zxid in (1i64 << 32) + 5..=last {
         let p = f.recv();
         assert_eq!((p.r#type, p.zxid), (qp::PROPOSAL, zxid));
-        let txn = zookeeper::jute::txn::TxnLogEntry::from_bytes(p.data.as_deref().unwrap()).unwrap();
+        let txn =
+            zookeeper::jute::txn::TxnLogEntry::from_bytes(p.data.as_deref().unwrap()).unwrap();
         assert_eq!(txn.header.zxid, zxid, "the logged txn itself");
         let c = f.recv();
         assert_eq!((c.r#type, c.zxid), (qp::COMMIT, zxid));
@@ -290,9 +390,19 @@ fn without_txn_log_sync_an_old_learner_gets_a_snapshot_stream() {
     }
     let tree = zookeeper::server::data_tree::DataTree::deserialize(&mut f.ia).unwrap();
     assert_eq!(f.ia.read_string().unwrap(), "BenWasHere");
-    assert!(tree.get_node("/n00010").is_some() && tree.get_node("/n00590").is_some(), "the whole tree");
-    let config = tree.get_node("/zookeeper/config").and_then(|n| n.data().map(<[u8]>::to_vec)).unwrap_or_default();
-    assert_eq!(String::from_utf8(config).unwrap(), l.peer.config_text(), "the leader's config node");
+    assert!(
+        tree.get_node("/n00010").is_some() && tree.get_node("/n00590").is_some(),
+        "the whole tree"
+    );
+    let config = tree
+        .get_node("/zookeeper/config")
+        .and_then(|n| n.data().map(<[u8]>::to_vec))
+        .unwrap_or_default();
+    assert_eq!(
+        String::from_utf8(config).unwrap(),
+        l.peer.config_text(),
+        "the leader's config node"
+    );
     let nl = f.recv();
     assert_eq!((nl.r#type, nl.zxid), (qp::NEWLEADER, 2 << 32));
 }
@@ -312,7 +422,14 @@ fn the_role_server_is_freed_when_the_role_ends() {
     let reason = l.thread.take().unwrap().join().unwrap();
     assert!(!reason.is_empty());
     let deadline = Instant::now() + Duration::from_secs(10);
-    while l.port.published.lock().unwrap().iter().any(|w| w.upgrade().is_some()) {
+    while l
+        .port
+        .published
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|w| w.upgrade().is_some())
+    {
         assert!(Instant::now() < deadline, "the leader's ZooKeeperServer (published on the client port) is still alive after the role ended");
         thread::sleep(Duration::from_millis(50));
     }
@@ -324,11 +441,29 @@ fn seed_big(n: i64, size: usize) -> impl FnOnce(&std::path::Path) {
         use zookeeper::jute::data::{Acl, Id};
         use zookeeper::jute::txn::{CreateTxn, TxnBody, TxnHeader, TxnLogEntry};
         use zookeeper::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
-        let mut log = FileTxnLog::new(dir, TxnLogOptions { pre_alloc_size: 0, ..Default::default() });
-        let acl = vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }];
+        let mut log = FileTxnLog::new(
+            dir,
+            TxnLogOptions {
+                pre_alloc_size: 0,
+                ..Default::default()
+            },
+        );
+        let acl = vec![Acl {
+            perms: 31,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        }];
         for k in 0..n {
             let zxid = (1i64 << 32) + 1 + k;
-            let header = TxnHeader { client_id: 0, cxid: k as i32, zxid, time: 0, r#type: op_code::CREATE };
+            let header = TxnHeader {
+                client_id: 0,
+                cxid: k as i32,
+                zxid,
+                time: 0,
+                r#type: op_code::CREATE,
+            };
             let body = TxnBody::Create(CreateTxn {
                 path: format!("/big{:06}", k),
                 data: Some(vec![b'x'; size]),
@@ -336,7 +471,12 @@ fn seed_big(n: i64, size: usize) -> impl FnOnce(&std::path::Path) {
                 ephemeral: false,
                 parent_c_version: -1,
             });
-            log.append(&TxnLogEntry { header, body, digest: None }).unwrap();
+            log.append(&TxnLogEntry {
+                header,
+                body,
+                digest: None,
+            })
+            .unwrap();
         }
         log.commit().unwrap();
         log.close().unwrap();
@@ -365,7 +505,8 @@ fn finish_snap_sync(f: &mut Learner) {
 fn a_learner_that_stops_reading_a_snapshot_is_dropped_and_the_leader_goes_on() {
     // 64 MiB of snapshot: far more than the two sockets' buffers hold.
     let (nodes, size) = (8 * 1024, 8 * 1024);
-    let l = LeaderUnderTest::start_with("stalled", "snapshotSizeFactor=-1\n", seed_big(nodes, size));
+    let l =
+        LeaderUnderTest::start_with("stalled", "snapshotSizeFactor=-1\n", seed_big(nodes, size));
     // A healthy follower makes the quorum.
     let mut f = l.connect();
     let first = discover_from(&mut f, (1 << 32) + 4);
@@ -394,7 +535,11 @@ fn a_learner_that_stops_reading_a_snapshot_is_dropped_and_the_leader_goes_on() {
     // squeezes the receive queue a send may trickle on for a few rounds,
     // so the learner stays silent well past that.
     let mut stalled = l.connect();
-    stalled.send(packet(qp::FOLLOWERINFO, 1 << 32, Some(qp::learner_info_data(3, 0))));
+    stalled.send(packet(
+        qp::FOLLOWERINFO,
+        1 << 32,
+        Some(qp::learner_info_data(3, 0)),
+    ));
     let li = stalled.recv();
     assert_eq!(li.r#type, qp::LEADERINFO);
     stalled.send(packet(qp::ACKEPOCH, (1 << 32) + 4, Some(qp::int_data(0))));
@@ -402,7 +547,12 @@ fn a_learner_that_stops_reading_a_snapshot_is_dropped_and_the_leader_goes_on() {
     thread::sleep(Duration::from_secs(12));
     // What the leader sent before it gave up is still in the buffers;
     // after that the connection must end, long before the whole snapshot.
-    stalled.ia.inner_mut().get_mut().set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stalled
+        .ia
+        .inner_mut()
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut total = 0usize;
     let mut buf = vec![0u8; 1 << 16];
     let ended = loop {
@@ -416,15 +566,34 @@ fn a_learner_that_stops_reading_a_snapshot_is_dropped_and_the_leader_goes_on() {
             break false;
         }
     };
-    assert!(ended, "the leader never dropped the stalled learner ({} bytes read)", total);
-    assert!(total < nodes as usize * size / 2, "the leader dropped it only after {} bytes", total);
+    assert!(
+        ended,
+        "the leader never dropped the stalled learner ({} bytes read)",
+        total
+    );
+    assert!(
+        total < nodes as usize * size / 2,
+        "the leader dropped it only after {} bytes",
+        total
+    );
     // The leader still leads with the healthy follower: a forwarded write
     // is proposed to it.
     let session = 0x0200_0000_0000_0001_i64;
-    let req = qp::ForwardedRequest { session_id: session, cxid: 0, op: op_code::CREATE_SESSION, body: 30000i32.to_be_bytes().to_vec() };
-    qp::write_packet(&mut *oa.lock().unwrap(), &packet(qp::REQUEST, -1, Some(qp::encode_request(&req)))).unwrap();
+    let req = qp::ForwardedRequest {
+        session_id: session,
+        cxid: 0,
+        op: op_code::CREATE_SESSION,
+        body: 30000i32.to_be_bytes().to_vec(),
+    };
+    qp::write_packet(
+        &mut *oa.lock().unwrap(),
+        &packet(qp::REQUEST, -1, Some(qp::encode_request(&req))),
+    )
+    .unwrap();
     oa.lock().unwrap().inner_mut().flush().unwrap();
-    let prop = seen.recv_timeout(Duration::from_secs(10)).expect("a packet after the stalled learner was dropped");
+    let prop = seen
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a packet after the stalled learner was dropped");
     assert_eq!(prop.r#type, qp::PROPOSAL, "the leader goes on");
 }
 
@@ -513,7 +682,15 @@ fn a_learner_cannot_forward_the_internal_delete_container() {
         }
     }
     // The leader applies a commit after sending it: wait for the create.
-    let zk = l.port.published.lock().unwrap().iter().rev().find_map(|w| w.upgrade()).expect("the leader serves");
+    let zk = l
+        .port
+        .published
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|w| w.upgrade())
+        .expect("the leader serves");
     let deadline = Instant::now() + Duration::from_secs(10);
     while zk.server_state().zkdb.tree.read().get_node("/c").is_none() {
         assert!(Instant::now() < deadline, "the container is not there");

@@ -15,11 +15,16 @@ use parking_lot::{Condvar, Mutex};
 
 use zookeeper::config::server_config::ServerConfig;
 use zookeeper::jute::data::Id;
-use zookeeper::jute::proto::{ConnectRequest, ConnectResponse, CreateRequest, CreateResponse, GetDataRequest, ReplyHeader, RequestHeader, SyncRequest};
+use zookeeper::jute::proto::{
+    ConnectRequest, ConnectResponse, CreateRequest, CreateResponse, GetDataRequest, ReplyHeader,
+    RequestHeader, SyncRequest,
+};
 use zookeeper::jute::quorum::{LearnerInfo, QuorumPacket};
 use zookeeper::jute::txn::{CreateSessionTxn, CreateTxn, TxnBody, TxnHeader, TxnLogEntry};
 use zookeeper::jute::{self, InputArchive, OutputArchive, Record};
-use zookeeper::quorum::learner::{EpochStore, FileEpochs, LearnerContext, LearnerError, LearnerSettings};
+use zookeeper::quorum::learner::{
+    EpochStore, FileEpochs, LearnerContext, LearnerError, LearnerSettings,
+};
 use zookeeper::quorum::quorum_packet::{self as qp, packet};
 use zookeeper::quorum::{follower, observer};
 use zookeeper::server::data_tree::DataTree;
@@ -32,7 +37,8 @@ use zookeeper::zoo_defs::{ids, op_code};
 const EPOCH: i64 = 1;
 
 /// The learner's own config (written into /zookeeper/config after sync).
-const LOCAL_CONFIG: &str = "server.1=127.0.0.1:1:2:participant\nserver.2=127.0.0.1:3:4:participant\nversion=0";
+const LOCAL_CONFIG: &str =
+    "server.1=127.0.0.1:1:2:participant\nserver.2=127.0.0.1:3:4:participant\nversion=0";
 
 fn z(counter: i64) -> i64 {
     (EPOCH << 32) | counter
@@ -47,7 +53,12 @@ struct Dir {
 impl Dir {
     fn new(tag: &str) -> Dir {
         static N: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!("zab-learner-{}-{}-{}", tag, std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let path = std::env::temp_dir().join(format!(
+            "zab-learner-{}-{}-{}",
+            tag,
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         let mut config = ServerConfig::with_defaults(&path, "127.0.0.1:0".parse().unwrap());
@@ -77,7 +88,13 @@ impl Drop for Dir {
 
 fn create_txn(session: i64, cxid: i32, zxid: i64, path: &str, data: &[u8]) -> TxnLogEntry {
     TxnLogEntry {
-        header: TxnHeader { client_id: session, cxid, zxid, time: 1, r#type: op_code::CREATE },
+        header: TxnHeader {
+            client_id: session,
+            cxid,
+            zxid,
+            time: 1,
+            r#type: op_code::CREATE,
+        },
         body: TxnBody::Create(CreateTxn {
             path: path.into(),
             data: Some(data.to_vec()),
@@ -91,7 +108,13 @@ fn create_txn(session: i64, cxid: i32, zxid: i64, path: &str, data: &[u8]) -> Tx
 
 fn session_txn(session: i64, zxid: i64, timeout: i32) -> TxnLogEntry {
     TxnLogEntry {
-        header: TxnHeader { client_id: session, cxid: 0, zxid, time: 1, r#type: op_code::CREATE_SESSION },
+        header: TxnHeader {
+            client_id: session,
+            cxid: 0,
+            zxid,
+            time: 1,
+            r#type: op_code::CREATE_SESSION,
+        },
         body: TxnBody::CreateSession(CreateSessionTxn { time_out: timeout }),
         digest: None,
     }
@@ -105,7 +128,10 @@ struct Leader {
 
 impl Leader {
     fn bind() -> Leader {
-        Leader { listener: TcpListener::bind("127.0.0.1:0").unwrap(), conn: None }
+        Leader {
+            listener: TcpListener::bind("127.0.0.1:0").unwrap(),
+            conn: None,
+        }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -114,7 +140,8 @@ impl Leader {
 
     fn accept(&mut self) {
         let (sock, _) = self.listener.accept().unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let out = OutputArchive::new(sock.try_clone().unwrap());
         self.conn = Some((InputArchive::new(sock), out));
     }
@@ -151,16 +178,31 @@ impl Leader {
         let info = self.expect(info_type);
         assert_eq!(info.zxid, 0, "acceptedEpoch 0 << 32");
         let li: LearnerInfo = jute::from_bytes(info.data.as_deref().unwrap()).unwrap();
-        assert_eq!((li.serverid, li.protocol_version, li.config_version), (my_id, 0x10000, 0));
-        self.send(packet(qp::LEADERINFO, z(0), Some(qp::int_data(qp::PROTOCOL_VERSION))));
+        assert_eq!(
+            (li.serverid, li.protocol_version, li.config_version),
+            (my_id, 0x10000, 0)
+        );
+        self.send(packet(
+            qp::LEADERINFO,
+            z(0),
+            Some(qp::int_data(qp::PROTOCOL_VERSION)),
+        ));
         let ack = self.expect(qp::ACKEPOCH);
-        assert_eq!(qp::read_int_data(ack.data.as_deref()), Some(0), "my currentEpoch was 0");
+        assert_eq!(
+            qp::read_int_data(ack.data.as_deref()),
+            Some(0),
+            "my currentEpoch was 0"
+        );
         ack
     }
 
     /// NEWLEADER → ACK, UPTODATE → ACK.
     fn finish_sync(&mut self) {
-        self.send(packet(qp::NEWLEADER, z(0), Some(b"server.1=127.0.0.1:1:2:participant\nversion=0".to_vec())));
+        self.send(packet(
+            qp::NEWLEADER,
+            z(0),
+            Some(b"server.1=127.0.0.1:1:2:participant\nversion=0".to_vec()),
+        ));
         assert_eq!(self.expect(qp::ACK).zxid, z(0), "NEWLEADER ack");
         self.send(packet(qp::UPTODATE, -1, None));
         assert_eq!(self.expect(qp::ACK).zxid, z(0), "UPTODATE ack");
@@ -187,7 +229,10 @@ impl Published {
             if let Some(s) = self.server.lock().clone() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "the learner never published its server");
+            assert!(
+                Instant::now() < deadline,
+                "the learner never published its server"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -250,7 +295,11 @@ fn eventually(what: &str, f: impl Fn() -> bool) {
 }
 
 fn node_data(db: &ZkDatabase, path: &str) -> Option<Vec<u8>> {
-    db.tree.read().get_data(path, None).ok().and_then(|(d, _)| d)
+    db.tree
+        .read()
+        .get_data(path, None)
+        .ok()
+        .and_then(|(d, _)| d)
 }
 
 fn epoch_file(dir: &Path, name: &str) -> String {
@@ -266,7 +315,11 @@ fn diff_sync_then_broadcast_acks_after_logging_and_applies_commits() {
     let (reason, epochs) = converse(&dir, db, follower::follow, move |l, _| {
         let ackepoch = l.discovery(qp::FOLLOWERINFO, 2);
         assert_eq!(ackepoch.zxid, 0, "empty database");
-        assert_eq!(epoch_file(&snap_dir, "acceptedEpoch"), "1", "acceptedEpoch written before ACKEPOCH");
+        assert_eq!(
+            epoch_file(&snap_dir, "acceptedEpoch"),
+            "1",
+            "acceptedEpoch written before ACKEPOCH"
+        );
         l.send(packet(qp::DIFF, z(2), None));
         let s = session_txn(0x99, z(1), 3000);
         let a = create_txn(0x99, 1, z(2), "/a", b"1");
@@ -295,13 +348,23 @@ fn diff_sync_then_broadcast_acks_after_logging_and_applies_commits() {
         assert_eq!(l.expect(qp::ACK).zxid, z(4));
         assert_eq!(node_data(&db2, "/c"), None, "not applied before COMMIT");
         l.send(packet(qp::COMMIT, z(4), None));
-        eventually("/c applied", || node_data(&db2, "/c") == Some(b"3".to_vec()));
+        eventually("/c applied", || {
+            node_data(&db2, "/c") == Some(b"3".to_vec())
+        });
         l.send(packet(qp::PING, z(4), None));
         let pong = l.expect(qp::PING);
         assert_eq!(pong.zxid, z(4));
-        assert_eq!(pong.data.as_deref(), Some(&[][..]), "no client touched a session");
+        assert_eq!(
+            pong.data.as_deref(),
+            Some(&[][..]),
+            "no client touched a session"
+        );
     });
-    assert!(matches!(reason, LearnerError::Io(..)), "the role ends when the leader goes: {}", reason);
+    assert!(
+        matches!(reason, LearnerError::Io(..)),
+        "the role ends when the leader goes: {}",
+        reason
+    );
     assert_eq!(epochs.current_epoch(), 1);
     // Everything acked is in the log: reload from disk.
     let reloaded = dir.open_db();
@@ -316,7 +379,11 @@ fn trunc_sync_cuts_uncommitted_txns_from_the_log() {
         // A log with three txns, the last two never committed by the
         // leader that follows.
         let db = dir.open_db();
-        for e in [session_txn(0x7, z(1), 3000), create_txn(0x7, 1, z(2), "/keep", b"k"), create_txn(0x7, 2, z(3), "/gone", b"g")] {
+        for e in [
+            session_txn(0x7, z(1), 3000),
+            create_txn(0x7, 1, z(2), "/keep", b"k"),
+            create_txn(0x7, 2, z(3), "/gone", b"g"),
+        ] {
             db.append(&e).unwrap();
             db.process_txn(&e);
         }
@@ -336,7 +403,11 @@ fn trunc_sync_cuts_uncommitted_txns_from_the_log() {
         assert_eq!(node_data(&db2, "/keep"), Some(b"k".to_vec()));
     });
     let reloaded = dir.open_db();
-    assert_eq!(reloaded.last_processed_zxid(), z(2), "the log itself was cut");
+    assert_eq!(
+        reloaded.last_processed_zxid(),
+        z(2),
+        "the log itself was cut"
+    );
     assert_eq!(node_data(&reloaded, "/gone"), None);
 }
 
@@ -352,7 +423,11 @@ fn snap_sync_replaces_the_database_and_snapshots_at_newleader() {
     let (_reason, _) = converse(&dir, db, follower::follow, move |l, _| {
         l.discovery(qp::FOLLOWERINFO, 2);
         let mut tree = DataTree::new();
-        tree.process_txn(&session_txn(0x42, z(7), 5000).header, &TxnBody::CreateSession(CreateSessionTxn { time_out: 5000 }), None);
+        tree.process_txn(
+            &session_txn(0x42, z(7), 5000).header,
+            &TxnBody::CreateSession(CreateSessionTxn { time_out: 5000 }),
+            None,
+        );
         let e = create_txn(0x42, 1, z(8), "/from-leader", b"L");
         tree.process_txn(&e.header, &e.body, None);
         tree.set_config_node(b"server.9=elsewhere:1:2:participant\nversion=0", 0, 1);
@@ -371,19 +446,39 @@ fn snap_sync_replaces_the_database_and_snapshots_at_newleader() {
         l.finish_sync();
         assert_eq!(node_data(&db2, "/from-leader"), Some(b"L".to_vec()));
         assert_eq!(node_data(&db2, "/after-snap"), Some(b"A".to_vec()));
-        assert_eq!(node_data(&db2, "/local"), None, "the local tree was replaced");
-        let config = db2.tree.read().get_node("/zookeeper/config").map(|n| (n.data().map(<[u8]>::to_vec), n.stat.version));
-        assert_eq!(config, Some((Some(LOCAL_CONFIG.as_bytes().to_vec()), -1)), "the local config, not the leader's");
+        assert_eq!(
+            node_data(&db2, "/local"),
+            None,
+            "the local tree was replaced"
+        );
+        let config = db2
+            .tree
+            .read()
+            .get_node("/zookeeper/config")
+            .map(|n| (n.data().map(<[u8]>::to_vec), n.stat.version));
+        assert_eq!(
+            config,
+            Some((Some(LOCAL_CONFIG.as_bytes().to_vec()), -1)),
+            "the local config, not the leader's"
+        );
         assert_eq!(db2.sessions_with_timeouts().get(&0x42), Some(&5000));
         let snaps: Vec<String> = std::fs::read_dir(&snap_dir)
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.starts_with("snapshot."))
             .collect();
-        assert!(snaps.iter().any(|n| n == &format!("snapshot.{:x}", z(9))), "NEWLEADER snapshot: {:?}", snaps);
+        assert!(
+            snaps.iter().any(|n| n == &format!("snapshot.{:x}", z(9))),
+            "NEWLEADER snapshot: {:?}",
+            snaps
+        );
     });
     let reloaded = dir.open_db();
-    assert_eq!(node_data(&reloaded, "/after-snap"), Some(b"A".to_vec()), "the snapshot holds the sync");
+    assert_eq!(
+        node_data(&reloaded, "/after-snap"),
+        Some(b"A".to_vec()),
+        "the snapshot holds the sync"
+    );
 }
 
 #[test]
@@ -402,7 +497,11 @@ fn snap_without_signature_ends_the_role() {
         let (ia, _) = l.conn.as_mut().unwrap();
         assert!(QuorumPacket::deserialize(ia).is_err());
     });
-    assert!(reason.to_string().contains("Missing signature"), "{}", reason);
+    assert!(
+        reason.to_string().contains("Missing signature"),
+        "{}",
+        reason
+    );
 }
 
 #[test]
@@ -438,10 +537,18 @@ fn leader_with_an_older_epoch_is_refused() {
         leader.accept();
         let info = leader.expect(qp::FOLLOWERINFO);
         assert_eq!(info.zxid, 3 << 32);
-        leader.send(packet(qp::LEADERINFO, 2 << 32, Some(qp::int_data(qp::PROTOCOL_VERSION))));
+        leader.send(packet(
+            qp::LEADERINFO,
+            2 << 32,
+            Some(qp::int_data(qp::PROTOCOL_VERSION)),
+        ));
         t.join().unwrap()
     });
-    assert!(reason.to_string().contains("less than accepted epoch"), "{}", reason);
+    assert!(
+        reason.to_string().contains("less than accepted epoch"),
+        "{}",
+        reason
+    );
 }
 
 /// A client connection that records what the server queues.
@@ -471,7 +578,10 @@ impl FakeCnxn {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut c = self.connect.lock();
         while c.is_none() {
-            assert!(!self.arrived.wait_until(&mut c, deadline).timed_out(), "no ConnectResponse");
+            assert!(
+                !self.arrived.wait_until(&mut c, deadline).timed_out(),
+                "no ConnectResponse"
+            );
         }
         c.clone().unwrap()
     }
@@ -483,7 +593,11 @@ impl FakeCnxn {
             if let Some(found) = r.iter().find(|(h, _)| h.xid == xid) {
                 return found.clone();
             }
-            assert!(!self.arrived.wait_until(&mut r, deadline).timed_out(), "no reply to xid {}", xid);
+            assert!(
+                !self.arrived.wait_until(&mut r, deadline).timed_out(),
+                "no reply to xid {}",
+                xid
+            );
         }
     }
 }
@@ -511,11 +625,16 @@ impl ServerCnxn for FakeCnxn {
         "127.0.0.1:40000".parse().unwrap()
     }
     fn auth_info(&self) -> Vec<Id> {
-        vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }]
+        vec![Id {
+            scheme: "ip".into(),
+            id: "127.0.0.1".into(),
+        }]
     }
     fn add_auth_info(&self, _id: Id) {}
     fn send_response(&self, header: &ReplyHeader, body: Option<&[u8]>) {
-        self.replies.lock().push((header.clone(), body.map(<[u8]>::to_vec)));
+        self.replies
+            .lock()
+            .push((header.clone(), body.map(<[u8]>::to_vec)));
         self.arrived.notify_all();
     }
     fn finish_session_init(&self, response: ConnectResponse, valid: bool) {
@@ -540,7 +659,14 @@ fn client_writes_are_forwarded_and_answered_on_commit() {
         // createSession: forwarded, answered once the leader commits it.
         let cnxn = FakeCnxn::new();
         let dyn_cnxn: Arc<dyn ServerCnxn> = cnxn.clone();
-        zks.process_connect_request(Arc::clone(&dyn_cnxn), ConnectRequest { time_out: 3000, passwd: Some(vec![0; 16]), ..Default::default() });
+        zks.process_connect_request(
+            Arc::clone(&dyn_cnxn),
+            ConnectRequest {
+                time_out: 3000,
+                passwd: Some(vec![0; 16]),
+                ..Default::default()
+            },
+        );
         let fwd = l.expect(qp::REQUEST);
         let req = qp::decode_request(fwd.data.as_deref()).unwrap();
         assert_eq!(req.op, op_code::CREATE_SESSION);
@@ -554,40 +680,91 @@ fn client_writes_are_forwarded_and_answered_on_commit() {
         assert!(valid);
         assert_eq!((resp.session_id, resp.time_out), (session, 3000));
         // A create: forwarded with the client's bytes, answered on commit.
-        let create = CreateRequest { path: "/w".into(), data: Some(b"v".to_vec()), acl: ids::open_acl_unsafe(), flags: 0 };
-        zks.process_packet(&dyn_cnxn, RequestHeader { xid: 1, r#type: op_code::CREATE }, jute::to_bytes(&create));
+        let create = CreateRequest {
+            path: "/w".into(),
+            data: Some(b"v".to_vec()),
+            acl: ids::open_acl_unsafe(),
+            flags: 0,
+        };
+        zks.process_packet(
+            &dyn_cnxn,
+            RequestHeader {
+                xid: 1,
+                r#type: op_code::CREATE,
+            },
+            jute::to_bytes(&create),
+        );
         // A read behind it waits for the write (same session).
-        zks.process_packet(&dyn_cnxn, RequestHeader { xid: 2, r#type: op_code::GET_DATA }, jute::to_bytes(&GetDataRequest { path: "/w".into(), watch: false }));
+        zks.process_packet(
+            &dyn_cnxn,
+            RequestHeader {
+                xid: 2,
+                r#type: op_code::GET_DATA,
+            },
+            jute::to_bytes(&GetDataRequest {
+                path: "/w".into(),
+                watch: false,
+            }),
+        );
         let fwd = l.expect(qp::REQUEST);
         let req = qp::decode_request(fwd.data.as_deref()).unwrap();
-        assert_eq!((req.session_id, req.cxid, req.op), (session, 1, op_code::CREATE));
+        assert_eq!(
+            (req.session_id, req.cxid, req.op),
+            (session, 1, op_code::CREATE)
+        );
         assert_eq!(req.body, jute::to_bytes(&create));
-        assert!(fwd.authinfo.iter().any(|id| id.scheme == "ip"), "authinfo carries the client's ids");
+        assert!(
+            fwd.authinfo.iter().any(|id| id.scheme == "ip"),
+            "authinfo carries the client's ids"
+        );
         std::thread::sleep(Duration::from_millis(100));
-        assert!(cnxn.replies.lock().is_empty(), "nothing answered before the commit");
+        assert!(
+            cnxn.replies.lock().is_empty(),
+            "nothing answered before the commit"
+        );
         l.proposal(&create_txn(session, 1, z(2), "/w", b"v"));
         assert_eq!(l.expect(qp::ACK).zxid, z(2));
         l.send(packet(qp::COMMIT, z(2), None));
         let (h, body) = cnxn.reply(1);
         assert_eq!((h.err, h.zxid), (0, z(2)));
-        assert_eq!(jute::from_bytes::<CreateResponse>(&body.unwrap()).unwrap().path, "/w");
+        assert_eq!(
+            jute::from_bytes::<CreateResponse>(&body.unwrap())
+                .unwrap()
+                .path,
+            "/w"
+        );
         let (h, _) = cnxn.reply(2);
         assert_eq!(h.err, 0, "the read saw the write");
         // sync: forwarded, answered when the leader says SYNC.
-        zks.process_packet(&dyn_cnxn, RequestHeader { xid: 3, r#type: op_code::SYNC }, jute::to_bytes(&SyncRequest { path: "/w".into() }));
+        zks.process_packet(
+            &dyn_cnxn,
+            RequestHeader {
+                xid: 3,
+                r#type: op_code::SYNC,
+            },
+            jute::to_bytes(&SyncRequest { path: "/w".into() }),
+        );
         let fwd = l.expect(qp::REQUEST);
-        assert_eq!(qp::decode_request(fwd.data.as_deref()).unwrap().op, op_code::SYNC);
+        assert_eq!(
+            qp::decode_request(fwd.data.as_deref()).unwrap().op,
+            op_code::SYNC
+        );
         l.send(packet(qp::SYNC, 0, None));
         assert_eq!(cnxn.reply(3).0.err, 0);
         // The session was touched: the next PING reply says so.
         l.send(packet(qp::PING, z(2), None));
         let pong = l.expect(qp::PING);
-        assert_eq!(qp::decode_session_touches(pong.data.as_deref()), vec![(session, 3000)]);
+        assert_eq!(
+            qp::decode_session_touches(pong.data.as_deref()),
+            vec![(session, 3000)]
+        );
         // A commit of another server's client applies without a reply here.
         l.proposal(&create_txn(0x1_0000_0000_0077, 5, z(3), "/other", b"o"));
         assert_eq!(l.expect(qp::ACK).zxid, z(3));
         l.send(packet(qp::COMMIT, z(3), None));
-        eventually("/other applied", || node_data(zks.zk_database(), "/other").is_some());
+        eventually("/other applied", || {
+            node_data(zks.zk_database(), "/other").is_some()
+        });
     });
 }
 
@@ -603,10 +780,25 @@ fn reconnecting_client_is_revalidated_by_the_leader() {
         let session = 0x0300_0000_0000_0001;
         let passwd = zookeeper::server::final_request_processor::generate_passwd(session);
         let cnxn = FakeCnxn::new();
-        zks.process_connect_request(cnxn.clone(), ConnectRequest { time_out: 3000, session_id: session, passwd: Some(passwd), ..Default::default() });
+        zks.process_connect_request(
+            cnxn.clone(),
+            ConnectRequest {
+                time_out: 3000,
+                session_id: session,
+                passwd: Some(passwd),
+                ..Default::default()
+            },
+        );
         let p = l.expect(qp::REVALIDATE);
-        assert_eq!(qp::decode_revalidate(p.data.as_deref()), Some((session, 3000)));
-        l.send(packet(qp::REVALIDATE, -1, Some(qp::encode_revalidate_reply(session, true))));
+        assert_eq!(
+            qp::decode_revalidate(p.data.as_deref()),
+            Some((session, 3000))
+        );
+        l.send(packet(
+            qp::REVALIDATE,
+            -1,
+            Some(qp::encode_revalidate_reply(session, true)),
+        ));
         let (resp, valid) = cnxn.connect_response();
         assert!(valid);
         assert_eq!(resp.session_id, session);
@@ -614,9 +806,21 @@ fn reconnecting_client_is_revalidated_by_the_leader() {
         let other = 0x0300_0000_0000_0002;
         let cnxn2 = FakeCnxn::new();
         let passwd = zookeeper::server::final_request_processor::generate_passwd(other);
-        zks.process_connect_request(cnxn2.clone(), ConnectRequest { time_out: 3000, session_id: other, passwd: Some(passwd), ..Default::default() });
+        zks.process_connect_request(
+            cnxn2.clone(),
+            ConnectRequest {
+                time_out: 3000,
+                session_id: other,
+                passwd: Some(passwd),
+                ..Default::default()
+            },
+        );
         l.expect(qp::REVALIDATE);
-        l.send(packet(qp::REVALIDATE, -1, Some(qp::encode_revalidate_reply(other, false))));
+        l.send(packet(
+            qp::REVALIDATE,
+            -1,
+            Some(qp::encode_revalidate_reply(other, false)),
+        ));
         assert!(!cnxn2.connect_response().1);
     });
 }
@@ -639,9 +843,12 @@ fn observer_applies_informs_without_acking() {
         assert_eq!(l.expect(qp::PING).zxid, z(1));
     });
     let reloaded = dir.open_db();
-    assert_eq!(node_data(&reloaded, "/seen"), Some(b"s".to_vec()), "INFORMs are logged");
+    assert_eq!(
+        node_data(&reloaded, "/seen"),
+        Some(b"s".to_vec()),
+        "INFORMs are logged"
+    );
 }
-
 
 #[test]
 fn proposals_logged_but_never_committed_join_the_state_after_the_role() {

@@ -72,7 +72,9 @@ pub enum Route {
 pub fn route(target: &str, command_url: &str) -> Route {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let base = command_url.trim_end_matches('/');
-    let Some(rest) = path.strip_prefix(base) else { return Route::NotFound };
+    let Some(rest) = path.strip_prefix(base) else {
+        return Route::NotFound;
+    };
     match rest {
         "" | "/" => Route::Index,
         _ => match rest.strip_prefix('/') {
@@ -87,7 +89,10 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+        let (k, v) = (
+            percent_decode(&k.replace('+', " ")),
+            percent_decode(&v.replace('+', " ")),
+        );
         if !out.iter().any(|(existing, _)| *existing == k) {
             out.push((k, v));
         }
@@ -100,7 +105,10 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -134,15 +142,25 @@ pub struct AdminServer {
 
 impl AdminServer {
     /// Binds and starts serving a standalone server.
-    pub fn start(zks: Arc<ZooKeeperServer>, registry: Arc<CnxnRegistry>) -> Result<AdminServer, AdminServerError> {
+    pub fn start(
+        zks: Arc<ZooKeeperServer>,
+        registry: Arc<CnxnRegistry>,
+    ) -> Result<AdminServer, AdminServerError> {
         let view = Arc::new(FixedServer { zks, registry });
         AdminServer::start_view(view.clone(), view.zks.config())
     }
 
     /// Binds `admin.serverAddress:admin.serverPort` and serves whatever
     /// server `view` shows at each request.
-    pub fn start_view(view: Arc<dyn ServerView>, cfg: &ServerConfig) -> Result<AdminServer, AdminServerError> {
-        let (address, port, url) = (cfg.admin_server_address.clone(), cfg.admin_server_port, cfg.admin_command_url.clone());
+    pub fn start_view(
+        view: Arc<dyn ServerView>,
+        cfg: &ServerConfig,
+    ) -> Result<AdminServer, AdminServerError> {
+        let (address, port, url) = (
+            cfg.admin_server_address.clone(),
+            cfg.admin_server_port,
+            cfg.admin_command_url.clone(),
+        );
         let description = format!("address {}, port {} and command URL {}", address, port, url);
         let problem = |cause: String| AdminServerError {
             message: format!("Problem starting AdminServer on {}", description),
@@ -223,17 +241,28 @@ impl Worker {
     }
 
     /// Runs one command against the server serving now (if any).
-    fn command(&self, name: &str, params: &[(String, String)]) -> (u16, Option<&'static str>, String) {
+    fn command(
+        &self,
+        name: &str,
+        params: &[(String, String)],
+    ) -> (u16, Option<&'static str>, String) {
         let server = self.view.server();
         if server.is_none() && commands::fails_without_server(name) {
-            return (500, Some("text/html"), error_page(500, "Server Error: no server is serving"));
+            return (
+                500,
+                Some("text/html"),
+                error_page(500, "Server Error: no server is serving"),
+            );
         }
         let registry = self.view.registry();
         let mode = self.view.mode();
         let mut ctx = CommandContext {
             stats: server.as_ref().map(|s| s.stats()),
             mode: &mode,
-            connections: registry.as_ref().map(|r| r.connection_infos()).unwrap_or_default(),
+            connections: registry
+                .as_ref()
+                .map(|r| r.connection_infos())
+                .unwrap_or_default(),
             whitelist: &self.whitelist,
             argument: None,
             server: server.as_deref(),
@@ -241,7 +270,11 @@ impl Worker {
         };
         ctx.drop_closing_connections();
         let json = commands::run(name, params, &ctx);
-        (200, Some(json_outputter::CONTENT_TYPE), json_outputter::to_pretty_string(&json))
+        (
+            200,
+            Some(json_outputter::CONTENT_TYPE),
+            json_outputter::to_pretty_string(&json),
+        )
     }
 }
 
@@ -253,19 +286,28 @@ mod tests {
     fn routes() {
         assert_eq!(route("/commands", "/commands"), Route::Index);
         assert_eq!(route("/commands/", "/commands"), Route::Index);
-        assert_eq!(route("/commands/stat", "/commands"), Route::Command("stat".into(), vec![]));
+        assert_eq!(
+            route("/commands/stat", "/commands"),
+            Route::Command("stat".into(), vec![])
+        );
         assert_eq!(
             route("/commands/stmk?traceMask=255&traceMask=1", "/commands"),
             Route::Command("stmk".into(), vec![("traceMask".into(), "255".into())])
         );
         assert_eq!(route("/", "/commands"), Route::NotFound);
         assert_eq!(route("/commandsx", "/commands"), Route::NotFound);
-        assert_eq!(route("/admin/x", "/admin/"), Route::Command("x".into(), vec![]));
+        assert_eq!(
+            route("/admin/x", "/admin/"),
+            Route::Command("x".into(), vec![])
+        );
     }
 
     #[test]
     fn query_decoding() {
-        assert_eq!(parse_query("a=%2Fx+y&b"), vec![("a".into(), "/x y".into()), ("b".into(), "".into())]);
+        assert_eq!(
+            parse_query("a=%2Fx+y&b"),
+            vec![("a".into(), "/x y".into()), ("b".into(), "".into())]
+        );
         assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 

@@ -10,7 +10,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::server::command::{self, conf, dirs, dump, envi, hash, mntr, trace_mask, watches, CommandContext, ConnectionInfo};
+use crate::server::command::{
+    self, conf, dirs, dump, envi, hash, mntr, trace_mask, watches, CommandContext, ConnectionInfo,
+};
 use crate::server::role_monitor::ObserverInfo;
 use crate::server::server_metrics::metrics;
 use crate::server::zookeeper_server::ZooKeeperServer;
@@ -23,32 +25,110 @@ pub struct CommandSpec {
 
 /// Every command Java 3.8.0 registers.
 pub const COMMANDS: [CommandSpec; 26] = [
-    CommandSpec { names: &["connection_stat_reset", "crst"], server_required: true },
-    CommandSpec { names: &["configuration", "conf", "config"], server_required: true },
-    CommandSpec { names: &["connections", "cons"], server_required: true },
-    CommandSpec { names: &["hash"], server_required: true },
-    CommandSpec { names: &["dirs"], server_required: true },
-    CommandSpec { names: &["dump"], server_required: true },
-    CommandSpec { names: &["environment", "env", "envi"], server_required: false },
-    CommandSpec { names: &["get_trace_mask", "gtmk"], server_required: false },
-    CommandSpec { names: &["initial_configuration", "icfg"], server_required: true },
-    CommandSpec { names: &["is_read_only", "isro"], server_required: true },
-    CommandSpec { names: &["last_snapshot", "lsnp"], server_required: true },
-    CommandSpec { names: &["leader", "lead"], server_required: true },
-    CommandSpec { names: &["monitor", "mntr"], server_required: false },
-    CommandSpec { names: &["observer_connection_stat_reset", "orst"], server_required: true },
-    CommandSpec { names: &["ruok"], server_required: true },
-    CommandSpec { names: &["set_trace_mask", "stmk"], server_required: false },
-    CommandSpec { names: &["server_stats", "srvr"], server_required: true },
-    CommandSpec { names: &["stats", "stat"], server_required: true },
-    CommandSpec { names: &["stat_reset", "srst"], server_required: true },
-    CommandSpec { names: &["observers", "obsr"], server_required: true },
-    CommandSpec { names: &["system_properties", "sysp"], server_required: false },
-    CommandSpec { names: &["voting_view"], server_required: true },
-    CommandSpec { names: &["watches", "wchc"], server_required: true },
-    CommandSpec { names: &["watches_by_path", "wchp"], server_required: true },
-    CommandSpec { names: &["watch_summary", "wchs"], server_required: true },
-    CommandSpec { names: &["zabstate"], server_required: false },
+    CommandSpec {
+        names: &["connection_stat_reset", "crst"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["configuration", "conf", "config"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["connections", "cons"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["hash"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["dirs"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["dump"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["environment", "env", "envi"],
+        server_required: false,
+    },
+    CommandSpec {
+        names: &["get_trace_mask", "gtmk"],
+        server_required: false,
+    },
+    CommandSpec {
+        names: &["initial_configuration", "icfg"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["is_read_only", "isro"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["last_snapshot", "lsnp"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["leader", "lead"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["monitor", "mntr"],
+        server_required: false,
+    },
+    CommandSpec {
+        names: &["observer_connection_stat_reset", "orst"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["ruok"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["set_trace_mask", "stmk"],
+        server_required: false,
+    },
+    CommandSpec {
+        names: &["server_stats", "srvr"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["stats", "stat"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["stat_reset", "srst"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["observers", "obsr"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["system_properties", "sysp"],
+        server_required: false,
+    },
+    CommandSpec {
+        names: &["voting_view"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["watches", "wchc"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["watches_by_path", "wchp"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["watch_summary", "wchs"],
+        server_required: true,
+    },
+    CommandSpec {
+        names: &["zabstate"],
+        server_required: false,
+    },
 ];
 
 /// The command called `name` (primary name or alias).
@@ -66,7 +146,11 @@ pub fn primary_names() -> Vec<&'static str> {
 /// `CommandResponse.toMap`: data, then `command`, then `error` (an `error`
 /// key already in the data keeps its place, with the response's error).
 fn response(command: &str, mut data: Map<String, Value>, error: Option<String>) -> Value {
-    let error = error.or_else(|| data.get("error").and_then(Value::as_str).map(str::to_string));
+    let error = error.or_else(|| {
+        data.get("error")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
     data.insert("command".to_string(), Value::from(command));
     data.insert("error".to_string(), error.map_or(Value::Null, Value::from));
     Value::Object(data)
@@ -104,13 +188,22 @@ fn data_of(
 ) -> Result<Map<String, Value>, String> {
     let mut data = Map::new();
     match (primary, server) {
-        ("environment", _) => envi::entries().into_iter().for_each(|(k, v)| put(&mut data, k, v)),
+        ("environment", _) => envi::entries()
+            .into_iter()
+            .for_each(|(k, v)| put(&mut data, k, v)),
         ("get_trace_mask", _) => put(&mut data, "tracemask", trace_mask::get()),
         ("set_trace_mask", _) => {
-            let mask = params.iter().find(|(k, _)| k == "traceMask").and_then(|(_, v)| v.parse::<i64>().ok());
+            let mask = params
+                .iter()
+                .find(|(k, _)| k == "traceMask")
+                .and_then(|(_, v)| v.parse::<i64>().ok());
             match mask {
                 Some(mask) => put(&mut data, "tracemask", trace_mask::set(mask)),
-                None => put(&mut data, "error", "setTraceMask requires long traceMask argument"),
+                None => put(
+                    &mut data,
+                    "error",
+                    "setTraceMask requires long traceMask argument",
+                ),
             }
         }
         ("system_properties", _) => system_properties(ctx, server, &mut data),
@@ -134,13 +227,25 @@ fn put<V: Into<Value>>(data: &mut Map<String, Value>, key: &str, value: V) {
 }
 
 /// The commands that read the running server.
-fn server_data(primary: &str, s: &ZooKeeperServer, ctx: &CommandContext<'_>, data: &mut Map<String, Value>) {
+fn server_data(
+    primary: &str,
+    s: &ZooKeeperServer,
+    ctx: &CommandContext<'_>,
+    data: &mut Map<String, Value>,
+) {
     match primary {
         "connection_stat_reset" => command::cons::reset_all(ctx),
         "stat_reset" => command::srst::reset(s),
         "configuration" => configuration(s, data),
         "connections" => {
-            put(data, "connections", ctx.connections.iter().map(|c| connection_json(c, false)).collect::<Vec<_>>());
+            put(
+                data,
+                "connections",
+                ctx.connections
+                    .iter()
+                    .map(|c| connection_json(c, false))
+                    .collect::<Vec<_>>(),
+            );
             put(data, "secure_connections", Vec::<Value>::new());
         }
         "hash" => {
@@ -156,7 +261,11 @@ fn server_data(primary: &str, s: &ZooKeeperServer, ctx: &CommandContext<'_>, dat
             put(data, "logdir_size", log_size);
         }
         "dump" => dump_data(s, data),
-        "initial_configuration" => put(data, "initial_configuration", s.config().initial_config.clone()),
+        "initial_configuration" => put(
+            data,
+            "initial_configuration",
+            s.config().initial_config.clone(),
+        ),
         "is_read_only" => put(data, "read_only", command::isro(ctx.mode) == "ro"),
         "last_snapshot" => last_snapshot(s, data),
         "leader" => match s.role_monitor() {
@@ -170,9 +279,16 @@ fn server_data(primary: &str, s: &ZooKeeperServer, ctx: &CommandContext<'_>, dat
         },
         "server_stats" | "stats" => server_stats(s, ctx, primary == "stats", data),
         "observers" => {
-            let observers = s.role_monitor().and_then(|m| m.observers()).unwrap_or_default();
+            let observers = s
+                .role_monitor()
+                .and_then(|m| m.observers())
+                .unwrap_or_default();
             put(data, "synced_observers", observers.len());
-            put(data, "observers", observers.iter().map(observer_json).collect::<Vec<_>>());
+            put(
+                data,
+                "observers",
+                observers.iter().map(observer_json).collect::<Vec<_>>(),
+            );
         }
         "observer_connection_stat_reset" => {
             if let Some(m) = s.role_monitor() {
@@ -200,7 +316,12 @@ fn server_data(primary: &str, s: &ZooKeeperServer, ctx: &CommandContext<'_>, dat
         "watches" => {
             let map: Map<String, Value> = watches::session_to_paths(s, ctx)
                 .into_iter()
-                .map(|(sid, paths)| (sid.to_string(), Value::from(paths.into_iter().collect::<Vec<_>>())))
+                .map(|(sid, paths)| {
+                    (
+                        sid.to_string(),
+                        Value::from(paths.into_iter().collect::<Vec<_>>()),
+                    )
+                })
                 .collect();
             put(data, "session_id_to_watched_paths", map);
         }
@@ -228,9 +349,22 @@ fn zab_state(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
     let zxid = s.zk_database().last_processed_zxid();
     put(data, "myid", v.my_id);
     put(data, "is_leader", v.is_leader);
-    put(data, "quorum_address", multiple_addresses_json(&v.quorum_addresses));
-    put(data, "election_address", multiple_addresses_json(&v.election_addresses));
-    put(data, "client_address", v.client_address.map_or(Value::Null, |a| Value::from(a.to_string())));
+    put(
+        data,
+        "quorum_address",
+        multiple_addresses_json(&v.quorum_addresses),
+    );
+    put(
+        data,
+        "election_address",
+        multiple_addresses_json(&v.election_addresses),
+    );
+    put(
+        data,
+        "client_address",
+        v.client_address
+            .map_or(Value::Null, |a| Value::from(a.to_string())),
+    );
     put(data, "voting", v.voting);
     put(data, "last_zxid", format!("0x{:x}", zxid));
     put(data, "zab_epoch", zxid >> 32);
@@ -275,7 +409,12 @@ fn observer_json(o: &ObserverInfo) -> Value {
 /// `configuration`: the `conf` values Java's `ZooKeeperServerConf` has.
 fn configuration(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
     let entries = conf::entries(s);
-    let get = |key: &str| entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let get = |key: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    };
     let int = |key: &str| match get(key) {
         Some(conf::ConfValue::Int(v)) => Value::from(v),
         Some(conf::ConfValue::Text(t)) => Value::from(t),
@@ -300,7 +439,11 @@ fn configuration(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
 pub fn connection_json(c: &ConnectionInfo, brief: bool) -> Value {
     let mut m = Map::new();
     let addr = command::java_socket_address(&c.remote);
-    put(&mut m, "remote_socket_address", addr.trim_start_matches('/'));
+    put(
+        &mut m,
+        "remote_socket_address",
+        addr.trim_start_matches('/'),
+    );
     put(&mut m, "interest_ops", c.interest_ops);
     put(&mut m, "outstanding_requests", c.queued);
     put(&mut m, "packets_received", c.packets_received());
@@ -324,11 +467,15 @@ pub fn connection_json(c: &ConnectionInfo, brief: bool) -> Value {
 
 /// `dump`: expiry buckets (tracker clock) and ephemerals per session.
 fn dump_data(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
-    let buckets: Map<String, Value> =
-        dump::session_buckets(s).into_iter().map(|(at, ids)| (at.to_string(), Value::from(ids))).collect();
+    let buckets: Map<String, Value> = dump::session_buckets(s)
+        .into_iter()
+        .map(|(at, ids)| (at.to_string(), Value::from(ids)))
+        .collect();
     put(data, "expiry_time_to_session_ids", buckets);
-    let ephemerals: Map<String, Value> =
-        dump::ephemerals(s).into_iter().map(|(sid, paths)| (sid.to_string(), Value::from(paths))).collect();
+    let ephemerals: Map<String, Value> = dump::ephemerals(s)
+        .into_iter()
+        .map(|(sid, paths)| (sid.to_string(), Value::from(paths)))
+        .collect();
     put(data, "session_id_to_ephemeral_paths", ephemerals);
 }
 
@@ -338,7 +485,12 @@ fn last_snapshot(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
     let file = s.zk_database().last_snapshot();
     let zxid = file
         .as_ref()
-        .and_then(|f| f.file_name()?.to_str()?.strip_prefix("snapshot.").map(str::to_string))
+        .and_then(|f| {
+            f.file_name()?
+                .to_str()?
+                .strip_prefix("snapshot.")
+                .map(str::to_string)
+        })
         .and_then(|hex| i64::from_str_radix(hex.split('.').next().unwrap_or(""), 16).ok())
         .unwrap_or(-1);
     let modified = file
@@ -350,7 +502,12 @@ fn last_snapshot(s: &ZooKeeperServer, data: &mut Map<String, Value>) {
 }
 
 /// `server_stats` / `stats` (`ServerStats` as Jackson sees its getters).
-fn server_stats(s: &ZooKeeperServer, ctx: &CommandContext<'_>, with_connections: bool, data: &mut Map<String, Value>) {
+fn server_stats(
+    s: &ZooKeeperServer,
+    ctx: &CommandContext<'_>,
+    with_connections: bool,
+    data: &mut Map<String, Value>,
+) {
     let st = ctx.stats.clone().unwrap_or_default();
     let (data_size, log_size) = dirs::sizes(s);
     let buffer = || json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1});
@@ -381,17 +538,33 @@ fn server_stats(s: &ZooKeeperServer, ctx: &CommandContext<'_>, with_connections:
     put(data, "client_response", buffer());
     put(data, "node_count", st.node_count);
     if with_connections {
-        put(data, "connections", ctx.connections.iter().map(|c| connection_json(c, true)).collect::<Vec<_>>());
+        put(
+            data,
+            "connections",
+            ctx.connections
+                .iter()
+                .map(|c| connection_json(c, true))
+                .collect::<Vec<_>>(),
+        );
         put(data, "secure_connections", Vec::<Value>::new());
     }
 }
 
 /// `system_properties`: our equivalent of the JVM's properties — the `-D`
 /// flags and `zookeeper.*` settings from zoo.cfg — sorted by name.
-fn system_properties(ctx: &CommandContext<'_>, server: Option<&ZooKeeperServer>, data: &mut Map<String, Value>) {
+fn system_properties(
+    ctx: &CommandContext<'_>,
+    server: Option<&ZooKeeperServer>,
+    data: &mut Map<String, Value>,
+) {
     let _ = ctx;
     let mut props: Vec<(String, String)> = match server {
-        Some(s) => s.config().system_properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        Some(s) => s
+            .config()
+            .system_properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         None => Vec::new(),
     };
     for (k, v) in envi::entries() {
@@ -473,9 +646,15 @@ mod tests {
     #[test]
     fn unknown_command_and_not_serving() {
         let v = run("nosuch", &[], &ctx());
-        assert_eq!(v, json!({"command": "nosuch", "error": "Unknown command: nosuch"}));
+        assert_eq!(
+            v,
+            json!({"command": "nosuch", "error": "Unknown command: nosuch"})
+        );
         let v = run("srvr", &[], &ctx());
-        assert_eq!(v["command"], "srvr", "Java names the error after the name it was called by");
+        assert_eq!(
+            v["command"], "srvr",
+            "Java names the error after the name it was called by"
+        );
         assert_eq!(v["error"], command::ZK_NOT_SERVING);
         assert!(fails_without_server("mntr") && fails_without_server("monitor"));
         assert!(!fails_without_server("srvr") && !fails_without_server("nosuch"));
@@ -485,10 +664,18 @@ mod tests {
     fn trace_mask_needs_its_argument() {
         let v = run("stmk", &[], &ctx());
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["error", "command"], "Java puts this error among the data");
+        assert_eq!(
+            keys,
+            ["error", "command"],
+            "Java puts this error among the data"
+        );
         assert_eq!(v["error"], "setTraceMask requires long traceMask argument");
         let before = trace_mask::get();
-        let v = run("set_trace_mask", &[("traceMask".into(), "306".into())], &ctx());
+        let v = run(
+            "set_trace_mask",
+            &[("traceMask".into(), "306".into())],
+            &ctx(),
+        );
         assert_eq!(v["tracemask"], 306);
         assert_eq!(v["error"], Value::Null);
         trace_mask::set(before);

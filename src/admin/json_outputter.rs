@@ -90,7 +90,8 @@ mod tests {
 
     #[test]
     fn arrays_inline_and_nested_objects_indented() {
-        let v = json!({"connections": [{"a": 1}, {"b": [2, 3]}], "secure_connections": [], "m": {}});
+        let v =
+            json!({"connections": [{"a": 1}, {"b": [2, 3]}], "secure_connections": [], "m": {}});
         assert_eq!(
             to_pretty_string(&v),
             "{\n  \"connections\" : [ {\n    \"a\" : 1\n  }, {\n    \"b\" : [ 2, 3 ]\n  } ],\n  \

@@ -33,10 +33,13 @@ use crate::server::server_metrics::{metrics, Detail, MetricValue, Summary};
 use crate::server::zookeeper_server::ZooKeeperServer;
 
 /// The provider class that turns the endpoint on.
-pub const PROMETHEUS_PROVIDER: &str = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
+pub const PROMETHEUS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 /// Providers that need nothing started.
-pub const BUILT_IN_PROVIDERS: [&str; 2] =
-    ["org.apache.zookeeper.metrics.impl.DefaultMetricsProvider", "org.apache.zookeeper.metrics.impl.NullMetricsProvider"];
+pub const BUILT_IN_PROVIDERS: [&str; 2] = [
+    "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider",
+    "org.apache.zookeeper.metrics.impl.NullMetricsProvider",
+];
 /// simpleclient's `TextFormat.CONTENT_TYPE_004`.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -63,7 +66,9 @@ fn go_double(v: f64) -> String {
 }
 
 fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn family(out: &mut String, name: &str, kind: &str) {
@@ -88,11 +93,34 @@ fn summary_samples(out: &mut String, name: &str, key: Option<&str>, summary: &Su
         _ => summary.quantiles(qs),
     };
     for (q, v) in qs.iter().zip(values) {
-        let _ = writeln!(out, "{}{{{}quantile=\"{}\",}} {}", name, labels, java_double_to_string(*q), go_double(v));
+        let _ = writeln!(
+            out,
+            "{}{{{}quantile=\"{}\",}} {}",
+            name,
+            labels,
+            java_double_to_string(*q),
+            go_double(v)
+        );
     }
-    let braces = if labels.is_empty() { String::new() } else { format!("{{{}}}", labels) };
-    let _ = writeln!(out, "{}_count{} {}", name, braces, go_double(summary.count() as f64));
-    let _ = writeln!(out, "{}_sum{} {}", name, braces, go_double(summary.total() as f64));
+    let braces = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", labels)
+    };
+    let _ = writeln!(
+        out,
+        "{}_count{} {}",
+        name,
+        braces,
+        go_double(summary.count() as f64)
+    );
+    let _ = writeln!(
+        out,
+        "{}_sum{} {}",
+        name,
+        braces,
+        go_double(summary.total() as f64)
+    );
 }
 
 /// The whole exposition: `gauges` are (name, value) of the server's gauges.
@@ -141,16 +169,33 @@ pub fn process_metrics() -> Vec<(&'static str, &'static str, f64)> {
     let mut out = Vec::new();
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
     let ticks = 100.0; // USER_HZ on Linux
-    if let (Some(utime), Some(stime)) = (fields.get(11).and_then(|v| v.parse::<f64>().ok()), fields.get(12).and_then(|v| v.parse::<f64>().ok())) {
-        out.push(("process_cpu_seconds_total", "counter", (utime + stime) / ticks));
+    if let (Some(utime), Some(stime)) = (
+        fields.get(11).and_then(|v| v.parse::<f64>().ok()),
+        fields.get(12).and_then(|v| v.parse::<f64>().ok()),
+    ) {
+        out.push((
+            "process_cpu_seconds_total",
+            "counter",
+            (utime + stime) / ticks,
+        ));
     }
-    let uptime = std::fs::read_to_string("/proc/uptime").ok().and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok());
+    let uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok());
     let start_ticks = fields.get(19).and_then(|v| v.parse::<f64>().ok());
     if let (Some(uptime), Some(start)) = (uptime, start_ticks) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        out.push(("process_start_time_seconds", "gauge", (now - uptime + start / ticks).floor()));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        out.push((
+            "process_start_time_seconds",
+            "gauge",
+            (now - uptime + start / ticks).floor(),
+        ));
     }
     out.push(("process_open_fds", "gauge", mntr::open_fds() as f64));
     out.push(("process_max_fds", "gauge", mntr::max_fds() as f64));
@@ -170,7 +215,10 @@ pub fn check_provider(config: &ServerConfig) -> Result<(), String> {
     if name == PROMETHEUS_PROVIDER || BUILT_IN_PROVIDERS.contains(&name) {
         return Ok(());
     }
-    Err(format!("Cannot boot MetricsProvider {}: unknown metrics provider class", name))
+    Err(format!(
+        "Cannot boot MetricsProvider {}: unknown metrics provider class",
+        name
+    ))
 }
 
 /// Where `/metrics` listens (`metricsProvider.httpHost`, `.httpPort`),
@@ -180,10 +228,19 @@ pub fn endpoint_address(config: &ServerConfig) -> Result<Option<(String, u16)>, 
         return Ok(None);
     }
     let cfg = &config.metrics_provider_configuration;
-    let host = cfg.get("httpHost").map_or("0.0.0.0", String::as_str).to_string();
-    match cfg.get("httpPort").map_or(Ok(7000), |p| p.trim().parse::<u16>()) {
+    let host = cfg
+        .get("httpHost")
+        .map_or("0.0.0.0", String::as_str)
+        .to_string();
+    match cfg
+        .get("httpPort")
+        .map_or(Ok(7000), |p| p.trim().parse::<u16>())
+    {
         Ok(port) => Ok(Some((host, port))),
-        Err(e) => Err(format!("Cannot boot MetricsProvider {}: httpPort: {}", PROMETHEUS_PROVIDER, e)),
+        Err(e) => Err(format!(
+            "Cannot boot MetricsProvider {}: httpPort: {}",
+            PROMETHEUS_PROVIDER, e
+        )),
     }
 }
 
@@ -194,7 +251,12 @@ pub struct PrometheusEndpoint {
 
 impl PrometheusEndpoint {
     /// Binds `host:port` and serves `/metrics` for `zks`.
-    pub fn start(host: &str, port: u16, zks: Arc<ZooKeeperServer>, registry: Arc<CnxnRegistry>) -> std::io::Result<PrometheusEndpoint> {
+    pub fn start(
+        host: &str,
+        port: u16,
+        zks: Arc<ZooKeeperServer>,
+        registry: Arc<CnxnRegistry>,
+    ) -> std::io::Result<PrometheusEndpoint> {
         PrometheusEndpoint::start_view(host, port, Arc::new(FixedServer { zks, registry }))
     }
 
@@ -234,13 +296,18 @@ impl PrometheusEndpoint {
 /// The serving server's gauges (its role's included), in registration
 /// order; none while no server serves.
 fn gauge_values(view: &dyn ServerView) -> Vec<(&'static str, MetricValue)> {
-    let Some(zks) = view.server() else { return Vec::new() };
+    let Some(zks) = view.server() else {
+        return Vec::new();
+    };
     let registry = view.registry();
     let mode = view.mode();
     let mut ctx = CommandContext {
         stats: Some(zks.stats()),
         mode: &mode,
-        connections: registry.as_ref().map(|r| r.connection_infos()).unwrap_or_default(),
+        connections: registry
+            .as_ref()
+            .map(|r| r.connection_infos())
+            .unwrap_or_default(),
         whitelist: &[],
         argument: None,
         server: Some(&zks),
@@ -267,8 +334,16 @@ mod tests {
 
     #[test]
     fn gauges_and_families() {
-        let text = render(&[("znode_count", MetricValue::Long(8)), ("avg_latency", MetricValue::Double(0.5))], &[]);
-        assert!(text.starts_with("# HELP znode_count znode_count\n# TYPE znode_count gauge\nznode_count 8.0\n"));
+        let text = render(
+            &[
+                ("znode_count", MetricValue::Long(8)),
+                ("avg_latency", MetricValue::Double(0.5)),
+            ],
+            &[],
+        );
+        assert!(text.starts_with(
+            "# HELP znode_count znode_count\n# TYPE znode_count gauge\nznode_count 8.0\n"
+        ));
         assert!(text.contains("\navg_latency 0.5\n"));
         assert!(text.contains("# TYPE fsynctime summary\nfsynctime{quantile=\"0.5\",} "));
         assert!(text.contains("# TYPE readlatency summary\n"));
@@ -290,7 +365,10 @@ mod tests {
         s.add(4);
         let mut out = String::new();
         summary_samples(&mut out, "fsynctime", None, &s);
-        assert_eq!(out, "fsynctime{quantile=\"0.5\",} 4.0\nfsynctime_count 1.0\nfsynctime_sum 4.0\n");
+        assert_eq!(
+            out,
+            "fsynctime{quantile=\"0.5\",} 4.0\nfsynctime_count 1.0\nfsynctime_sum 4.0\n"
+        );
     }
 
     #[test]
@@ -303,18 +381,33 @@ mod tests {
 
     #[test]
     fn provider_settings() {
-        let mut config = ServerConfig::with_defaults("/tmp/unused", "127.0.0.1:2181".parse().unwrap());
+        let mut config =
+            ServerConfig::with_defaults("/tmp/unused", "127.0.0.1:2181".parse().unwrap());
         assert_eq!(check_provider(&config), Ok(()));
         assert_eq!(endpoint_address(&config), Ok(None));
         config.metrics_provider_class_name = PROMETHEUS_PROVIDER.to_string();
-        assert_eq!(endpoint_address(&config), Ok(Some(("0.0.0.0".to_string(), 7000))));
-        config.metrics_provider_configuration.insert("httpPort".into(), " 7001".into());
-        config.metrics_provider_configuration.insert("httpHost".into(), "127.0.0.1".into());
-        assert_eq!(endpoint_address(&config), Ok(Some(("127.0.0.1".to_string(), 7001))));
-        config.metrics_provider_configuration.insert("httpPort".into(), "x".into());
+        assert_eq!(
+            endpoint_address(&config),
+            Ok(Some(("0.0.0.0".to_string(), 7000)))
+        );
+        config
+            .metrics_provider_configuration
+            .insert("httpPort".into(), " 7001".into());
+        config
+            .metrics_provider_configuration
+            .insert("httpHost".into(), "127.0.0.1".into());
+        assert_eq!(
+            endpoint_address(&config),
+            Ok(Some(("127.0.0.1".to_string(), 7001)))
+        );
+        config
+            .metrics_provider_configuration
+            .insert("httpPort".into(), "x".into());
         assert!(endpoint_address(&config).is_err());
         config.metrics_provider_class_name = "com.example.Nope".to_string();
-        assert!(check_provider(&config).unwrap_err().contains("com.example.Nope"));
+        assert!(check_provider(&config)
+            .unwrap_err()
+            .contains("com.example.Nope"));
     }
 
     #[test]

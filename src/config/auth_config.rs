@@ -411,9 +411,11 @@ fn kerberos_login(entry: &LoginModuleEntry) -> Result<KerberosLogin, String> {
         return Err(format!("the keyTab {} is not a readable file", keytab));
     }
     if !cfg!(feature = "gssapi") {
-        return Err("this zk-server was built without Kerberos (GSSAPI): build it with \
+        return Err(
+            "this zk-server was built without Kerberos (GSSAPI): build it with \
                     `cargo build --release --features gssapi` (needs libkrb5-dev and libclang-dev)"
-            .to_string());
+                .to_string(),
+        );
     }
     Ok(KerberosLogin {
         principal: principal.to_string(),

@@ -17,11 +17,21 @@ use super::properties::PropertiesError;
 #[derive(Debug)]
 pub enum ConfigError {
     /// The file (zoo.cfg or its dynamicConfigFile) could not be read.
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The file is not valid properties syntax.
-    Syntax { path: PathBuf, source: PropertiesError },
+    Syntax {
+        path: PathBuf,
+        source: PropertiesError,
+    },
     /// A key has a value that cannot be accepted.
-    InvalidValue { key: String, value: String, reason: String },
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
     /// A required key is absent.
     Missing { key: &'static str },
     /// The config describes an ensemble (two or more voting `server.N`

@@ -9,9 +9,9 @@
 //!
 //! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
 
-pub mod client_tls;
 pub mod auth_config;
 pub mod auth_to_local;
+pub mod client_tls;
 pub mod config_error;
 pub mod jaas_configuration;
 pub mod pass_through;

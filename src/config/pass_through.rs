@@ -35,8 +35,9 @@ pub(super) fn apply_system_properties(config: &mut ServerConfig, system: &System
     config.digest_enabled = system.get_boolean_or("zookeeper.digest.enabled", true);
     config.extended_types_enabled = system.get_boolean("zookeeper.extendedTypesEnabled");
     config.skip_acl = system.get("zookeeper.skipACL") == Some("yes");
-    config.super_digest =
-        system.get("zookeeper.DigestAuthenticationProvider.superDigest").map(str::to_string);
+    config.super_digest = system
+        .get("zookeeper.DigestAuthenticationProvider.superDigest")
+        .map(str::to_string);
     config.close_session_txn_enabled =
         system.get_boolean_or("zookeeper.closeSessionTxn.enabled", true);
     config.read_only_mode_enabled = system.get("readonlymode.enabled") == Some("true");
@@ -64,18 +65,23 @@ fn pre_alloc_size_kb(system: &SystemProperties) -> u64 {
 }
 
 fn apply_container_and_storage(config: &mut ServerConfig, system: &SystemProperties) {
-    config.container_check_interval_ms =
-        system.get_integer("znode.container.checkIntervalMs", 60_000).max(0) as u64;
-    config.container_max_per_minute =
-        system.get_integer("znode.container.maxPerMinute", 10_000).max(0) as u32;
-    config.container_max_never_used_interval_ms =
-        system.get_long("znode.container.maxNeverUsedIntervalMs", 0).max(0) as u64;
-    config.snapshot_compression =
-        match system.get("zookeeper.snapshot.compression.method").unwrap_or("") {
-            m if m.eq_ignore_ascii_case("gz") => SnapshotCompression::Gz,
-            m if m.eq_ignore_ascii_case("snappy") => SnapshotCompression::Snappy,
-            _ => SnapshotCompression::None,
-        };
+    config.container_check_interval_ms = system
+        .get_integer("znode.container.checkIntervalMs", 60_000)
+        .max(0) as u64;
+    config.container_max_per_minute = system
+        .get_integer("znode.container.maxPerMinute", 10_000)
+        .max(0) as u32;
+    config.container_max_never_used_interval_ms = system
+        .get_long("znode.container.maxNeverUsedIntervalMs", 0)
+        .max(0) as u64;
+    config.snapshot_compression = match system
+        .get("zookeeper.snapshot.compression.method")
+        .unwrap_or("")
+    {
+        m if m.eq_ignore_ascii_case("gz") => SnapshotCompression::Gz,
+        m if m.eq_ignore_ascii_case("snappy") => SnapshotCompression::Snappy,
+        _ => SnapshotCompression::None,
+    };
     config.snapshot_trust_empty = system.get_boolean("zookeeper.snapshot.trust.empty");
     config.datadir_autocreate = system.get_boolean_or("zookeeper.datadir.autocreate", true);
     config.db_autocreate = system.get_boolean_or("zookeeper.db.autocreate", true);
@@ -90,8 +96,9 @@ fn apply_limits(config: &mut ServerConfig, system: &SystemProperties) {
         warn!("maxCnxns should be greater than or equal to 0, using default value 0.");
     }
     config.max_cnxns = max_cnxns.max(0) as usize;
-    config.global_outstanding_limit =
-        system.get_integer("zookeeper.globalOutstandingLimit", 1000).max(0) as usize;
+    config.global_outstanding_limit = system
+        .get_integer("zookeeper.globalOutstandingLimit", 1000)
+        .max(0) as usize;
     let max_buffer = system.get_integer("jute.maxbuffer", DEFAULT_JUTE_MAX_BUFFER as i32);
     config.jute_max_buffer = max_buffer.max(0) as usize;
     let extra = system.get_integer("zookeeper.jute.maxbuffer.extrasize", max_buffer);
@@ -106,17 +113,22 @@ fn apply_limits(config: &mut ServerConfig, system: &SystemProperties) {
 
 fn apply_admin(config: &mut ServerConfig, system: &SystemProperties) {
     config.admin_enable_server = system.get("zookeeper.admin.enableServer") != Some("false");
-    config.admin_server_address =
-        system.get("zookeeper.admin.serverAddress").unwrap_or("0.0.0.0").to_string();
+    config.admin_server_address = system
+        .get("zookeeper.admin.serverAddress")
+        .unwrap_or("0.0.0.0")
+        .to_string();
     let port = system.get_integer("zookeeper.admin.serverPort", 8080);
     config.admin_server_port = u16::try_from(port).unwrap_or_else(|_| {
         warn!("admin.serverPort={} is out of range; using 8080", port);
         8080
     });
-    config.admin_command_url =
-        system.get("zookeeper.admin.commandURL").unwrap_or("/commands").to_string();
-    config.admin_idle_timeout_ms =
-        system.get_integer("zookeeper.admin.idleTimeout", 30_000).max(0) as u64;
+    config.admin_command_url = system
+        .get("zookeeper.admin.commandURL")
+        .unwrap_or("/commands")
+        .to_string();
+    config.admin_idle_timeout_ms = system
+        .get_integer("zookeeper.admin.idleTimeout", 30_000)
+        .max(0) as u64;
 }
 
 /// `FourLetterCommands.isEnabled`'s list: comma-separated, trimmed, empty
@@ -133,7 +145,10 @@ pub fn parse_whitelist(value: Option<&str>, read_only_mode: bool) -> Vec<String>
             list.push(item.to_string());
         }
     }
-    for always in [read_only_mode.then_some("isro"), Some("srvr")].into_iter().flatten() {
+    for always in [read_only_mode.then_some("isro"), Some("srvr")]
+        .into_iter()
+        .flatten()
+    {
         if !list.iter().any(|c| c == always) {
             list.push(always.to_string());
         }

@@ -71,8 +71,7 @@ impl Properties {
         for (line, logical) in logical_lines(&chars) {
             let (key, value) = split_key_value(&logical);
             let key = unescape(key).ok_or(PropertiesError::MalformedUnicodeEscape { line })?;
-            let value =
-                unescape(value).ok_or(PropertiesError::MalformedUnicodeEscape { line })?;
+            let value = unescape(value).ok_or(PropertiesError::MalformedUnicodeEscape { line })?;
             entries.push((key, value));
         }
         Ok(Properties { entries })
@@ -82,13 +81,20 @@ impl Properties {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Properties {
-        let entries = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let entries = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         Properties { entries }
     }
 
     /// The value of `key` (the last one if it is repeated).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// True if `key` appears at all.
@@ -317,7 +323,10 @@ mod tests {
 
     #[test]
     fn key_without_value() {
-        assert_eq!(pairs("lonely\nother=\n"), vec![kv("lonely", ""), kv("other", "")]);
+        assert_eq!(
+            pairs("lonely\nother=\n"),
+            vec![kv("lonely", ""), kv("other", "")]
+        );
     }
 
     #[test]
@@ -328,12 +337,18 @@ mod tests {
 
     #[test]
     fn line_endings_cr_lf_crlf() {
-        assert_eq!(pairs("a=1\rb=2\r\nc=3"), vec![kv("a", "1"), kv("b", "2"), kv("c", "3")]);
+        assert_eq!(
+            pairs("a=1\rb=2\r\nc=3"),
+            vec![kv("a", "1"), kv("b", "2"), kv("c", "3")]
+        );
     }
 
     #[test]
     fn continuation_joins_lines_and_drops_indent() {
-        assert_eq!(pairs("a=one, \\\n     two\nb=3\n"), vec![kv("a", "one, two"), kv("b", "3")]);
+        assert_eq!(
+            pairs("a=one, \\\n     two\nb=3\n"),
+            vec![kv("a", "one, two"), kv("b", "3")]
+        );
         assert_eq!(pairs("a=x\\\r\n  y\n"), vec![kv("a", "xy")]);
     }
 
@@ -362,7 +377,10 @@ mod tests {
     fn escapes_in_keys_and_values() {
         assert_eq!(pairs("a\\=b=c\n"), vec![kv("a=b", "c")]);
         assert_eq!(pairs("a\\ b c\n"), vec![kv("a b", "c")]);
-        assert_eq!(pairs("k=\\t\\n\\r\\f\\q\\\\\n"), vec![kv("k", "\t\n\r\x0cq\\")]);
+        assert_eq!(
+            pairs("k=\\t\\n\\r\\f\\q\\\\\n"),
+            vec![kv("k", "\t\n\r\x0cq\\")]
+        );
         assert_eq!(pairs("k=caf\\u00e9\n"), vec![kv("k", "café")]);
         assert_eq!(pairs("k=\\uD83D\\uDE00\n"), vec![kv("k", "😀")]);
     }

@@ -54,7 +54,10 @@ impl ServerLines {
 /// part before `;`.
 fn is_observer(value: &str) -> bool {
     let server_part = value.split(';').next().unwrap_or("");
-    server_part.rsplit(':').next().is_some_and(|role| java_trim(role).eq_ignore_ascii_case("observer"))
+    server_part
+        .rsplit(':')
+        .next()
+        .is_some_and(|role| java_trim(role).eq_ignore_ascii_case("observer"))
 }
 
 /// True when Java would run a quorum peer; errors for the member counts
@@ -62,16 +65,19 @@ fn is_observer(value: &str) -> bool {
 pub fn is_distributed(lines: &ServerLines, standalone_enabled: bool) -> Result<bool, ConfigError> {
     let refuse = |reason: &str| ConfigError::InvalidValue {
         key: "server.N".to_string(),
-        value: format!("{} participants, {} observers", lines.voting, lines.observers),
+        value: format!(
+            "{} participants, {} observers",
+            lines.voting, lines.observers
+        ),
         reason: reason.to_string(),
     };
     match lines.voting {
-        0 if !standalone_enabled => {
-            Err(refuse("standaloneEnabled = false then number of participants should be >0"))
-        }
-        0 if lines.observers > 0 => {
-            Err(refuse("Observers w/o participants is an invalid configuration"))
-        }
+        0 if !standalone_enabled => Err(refuse(
+            "standaloneEnabled = false then number of participants should be >0",
+        )),
+        0 if lines.observers > 0 => Err(refuse(
+            "Observers w/o participants is an invalid configuration",
+        )),
         1 if standalone_enabled => {
             if lines.observers > 0 {
                 return Err(refuse("Observers w/o quorum is an invalid configuration"));
@@ -93,10 +99,14 @@ mod tests {
 
     #[test]
     fn counts_participants_and_observers() {
-        let l = lines(
-            "server.1=a:1:2\nserver.2=b:1:2:participant;2181\nserver.3=c:1:2:observer\n",
+        let l = lines("server.1=a:1:2\nserver.2=b:1:2:participant;2181\nserver.3=c:1:2:observer\n");
+        assert_eq!(
+            l,
+            ServerLines {
+                voting: 2,
+                observers: 1
+            }
         );
-        assert_eq!(l, ServerLines { voting: 2, observers: 1 });
     }
 
     #[test]

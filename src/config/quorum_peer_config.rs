@@ -113,7 +113,11 @@ pub fn read_config_files(path: &Path) -> Result<ConfigFiles, ConfigError> {
             let dynamic_path = PathBuf::from(dynamic_path);
             let (dynamic, _) = read_properties(&dynamic_path)?;
             if dynamic.contains_key("version") {
-                return Err(invalid("version", "", "dynamic file shouldn't have version inside"));
+                return Err(invalid(
+                    "version",
+                    "",
+                    "dynamic file shouldn't have version inside",
+                ));
             }
             let mut pairs: Vec<(String, String)> = dynamic.raw_entries().to_vec();
             if let Some(version) = version_from_filename(&dynamic_path.to_string_lossy()) {
@@ -123,19 +127,32 @@ pub fn read_config_files(path: &Path) -> Result<ConfigFiles, ConfigError> {
         }
         None => (None, None),
     };
-    Ok(ConfigFiles { props, dynamic, dynamic_path, text })
+    Ok(ConfigFiles {
+        props,
+        dynamic,
+        dynamic_path,
+        text,
+    })
 }
 
 fn read_properties(path: &Path) -> Result<(Properties, String), ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    let props = Properties::from_bytes(&bytes).map_err(|source| ConfigError::Syntax { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let props = Properties::from_bytes(&bytes).map_err(|source| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok((props, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// `getVersionFromFilename`: the hex suffix after `.dynamic.`, normalised.
 pub fn version_from_filename(name: &str) -> Option<String> {
     let (_, suffix) = name.rsplit_once(".dynamic.")?;
-    u64::from_str_radix(suffix, 16).ok().map(|v| format!("{:x}", v))
+    u64::from_str_radix(suffix, 16)
+        .ok()
+        .map(|v| format!("{:x}", v))
 }
 
 /// True when the files describe an ensemble (Java would start a quorum peer).
@@ -150,13 +167,20 @@ pub fn is_quorum(files: &ConfigFiles) -> Result<bool, ConfigError> {
 
 /// Keys that belong to the ensemble part.
 fn is_ensemble_key(key: &str) -> bool {
-    key.starts_with("server.") || key.starts_with("group") || key.starts_with("weight") || key == "version"
+    key.starts_with("server.")
+        || key.starts_with("group")
+        || key.starts_with("weight")
+        || key == "version"
 }
 
 impl QuorumPeerConfig {
     /// Validates a quorum config read by [`read_config_files`]; `system`
     /// holds the `-D` flags.
-    pub fn from_files(files: &ConfigFiles, config_path: Option<&Path>, system: &SystemProperties) -> Result<QuorumPeerConfig, ConfigError> {
+    pub fn from_files(
+        files: &ConfigFiles,
+        config_path: Option<&Path>,
+        system: &SystemProperties,
+    ) -> Result<QuorumPeerConfig, ConfigError> {
         let props = &files.props;
         let get = |key: &str| props.get(key).map(java_trim);
         let ensemble = ensemble_pairs(files)?;
@@ -172,7 +196,10 @@ impl QuorumPeerConfig {
                 }
             }
         }
-        let standalone_enabled = get("standaloneEnabled").map(|v| bool_value("standaloneEnabled", v)).transpose()?.unwrap_or(true);
+        let standalone_enabled = get("standaloneEnabled")
+            .map(|v| bool_value("standaloneEnabled", v))
+            .transpose()?
+            .unwrap_or(true);
         let data_dir = get("dataDir").ok_or(ConfigError::Missing { key: "dataDir" })?;
         let my_id = read_my_id(&java_file_path(data_dir))?;
         // The standalone part, parsed by ServerConfig without the ensemble.
@@ -182,17 +209,26 @@ impl QuorumPeerConfig {
             // Fail closed until the quorum client port runs a secure listener.
             return Err(invalid("secureClientPort", &tls.address.port().to_string(), "a TLS client port on an ensemble member is not supported yet; refusing to start without it"));
         }
-        server.raw = props.effective().into_iter().map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string())).collect();
+        server.raw = props
+            .effective()
+            .into_iter()
+            .map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string()))
+            .collect();
         server.config_path = config_path.map(Path::to_path_buf);
         server.initial_config = files.text.clone();
         let int = |key: &str, default: i32| -> Result<i32, ConfigError> {
             match get(key) {
-                Some(v) => v.parse::<i32>().map_err(|_| invalid(key, v, "not a 32-bit decimal integer")),
+                Some(v) => v
+                    .parse::<i32>()
+                    .map_err(|_| invalid(key, v, "not a 32-bit decimal integer")),
                 None => Ok(default),
             }
         };
         let boolean = |key: &str, default: bool| -> Result<bool, ConfigError> {
-            get(key).map(|v| bool_value(key, v)).transpose().map(|b| b.unwrap_or(default))
+            get(key)
+                .map(|v| bool_value(key, v))
+                .transpose()
+                .map(|b| b.unwrap_or(default))
         };
         let init_limit = int("initLimit", 0)?;
         let sync_limit = int("syncLimit", 0)?;
@@ -205,9 +241,15 @@ impl QuorumPeerConfig {
         let learner_type = peer_type(get("peerType"), &verifier, my_id)?;
         server.local_sessions_enabled = boolean("localSessionsEnabled", false)?;
         server.local_sessions_upgrading_enabled = boolean("localSessionsUpgradingEnabled", false)?;
-        let bind_retry = merged.get_integer("zookeeper.electionPortBindRetry", DEFAULT_ELECTION_PORT_BIND_RETRY as i32);
+        let bind_retry = merged.get_integer(
+            "zookeeper.electionPortBindRetry",
+            DEFAULT_ELECTION_PORT_BIND_RETRY as i32,
+        );
         let bind_retry = u32::try_from(bind_retry).unwrap_or_else(|_| {
-            warn!("zookeeper.electionPortBindRetry={} is negative; using {}", bind_retry, DEFAULT_ELECTION_PORT_BIND_RETRY);
+            warn!(
+                "zookeeper.electionPortBindRetry={} is negative; using {}",
+                bind_retry, DEFAULT_ELECTION_PORT_BIND_RETRY
+            );
             DEFAULT_ELECTION_PORT_BIND_RETRY
         });
         let config = QuorumPeerConfig {
@@ -223,29 +265,53 @@ impl QuorumPeerConfig {
             reconfig_enabled: boolean("reconfigEnabled", false)?,
             standalone_enabled,
             dynamic_config_file: files.dynamic_path.clone(),
-            cnx_timeout_ms: merged.get_long("zookeeper.cnxTimeout", DEFAULT_CNX_TIMEOUT_MS).max(1),
+            cnx_timeout_ms: merged
+                .get_long("zookeeper.cnxTimeout", DEFAULT_CNX_TIMEOUT_MS)
+                .max(1),
             quorum_cnxn_timeout_ms: merged.get_long("zookeeper.quorumCnxnTimeoutMs", -1),
             election_port_bind_retry: bind_retry,
-            min_notification_interval_ms: merged.get_long("zookeeper.fastleader.minNotificationInterval", 200).max(1),
-            max_notification_interval_ms: merged.get_long("zookeeper.fastleader.maxNotificationInterval", 60_000).max(1),
+            min_notification_interval_ms: merged
+                .get_long("zookeeper.fastleader.minNotificationInterval", 200)
+                .max(1),
+            max_notification_interval_ms: merged
+                .get_long("zookeeper.fastleader.maxNotificationInterval", 60_000)
+                .max(1),
             leader_serves: merged.get("zookeeper.leaderServes") != Some("no"),
-            read_only_mode_enabled: system.get("readonlymode.enabled").is_some_and(|v| v.eq_ignore_ascii_case("true")),
-            max_role_hold_ms: merged.get_long_opt("zookeeper.quorum.maxRoleHoldMs").and_then(|v| u64::try_from(v).ok()),
+            read_only_mode_enabled: system
+                .get("readonlymode.enabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            max_role_hold_ms: merged
+                .get_long_opt("zookeeper.quorum.maxRoleHoldMs")
+                .and_then(|v| u64::try_from(v).ok()),
         };
         if !config.verifier.all_members().contains_key(&my_id) {
-            return Err(invalid("myid", &my_id.to_string(), format!("My id {} not in the peer list", my_id)));
+            return Err(invalid(
+                "myid",
+                &my_id.to_string(),
+                format!("My id {} not in the peer list", my_id),
+            ));
         }
         // Followers serving observers (ObserverMaster) is not built: a port
         // for it is refused rather than accepted and left unserved.
         if int("observerMasterPort", 0)? > 0 {
             let port = get("observerMasterPort").unwrap_or_default();
-            return Err(invalid("observerMasterPort", port, "followers serving observers (ObserverMaster) is not supported yet"));
+            return Err(invalid(
+                "observerMasterPort",
+                port,
+                "followers serving observers (ObserverMaster) is not supported yet",
+            ));
         }
         let voters = config.verifier.voters().len();
         if let Some(warning) = voter_count_warning(voters) {
             warn!("{}", warning);
         }
-        info!("Quorum config: myid {}, {} voters, {} members, version {:x}", my_id, voters, config.verifier.all_members().len(), config.verifier.version());
+        info!(
+            "Quorum config: myid {}, {} voters, {} members, version {:x}",
+            my_id,
+            voters,
+            config.verifier.all_members().len(),
+            config.verifier.version()
+        );
         Ok(config)
     }
 }
@@ -256,14 +322,30 @@ impl QuorumPeerConfig {
 fn ensemble_pairs(files: &ConfigFiles) -> Result<Vec<(String, String)>, ConfigError> {
     let props = &files.props;
     if files.dynamic.is_some() {
-        if let Some((key, _)) = props.effective().into_iter().find(|(k, _)| is_ensemble_key(java_trim(k)) && *k != "version") {
-            return Err(invalid(key, "", "must be in a separate dynamic config file"));
+        if let Some((key, _)) = props
+            .effective()
+            .into_iter()
+            .find(|(k, _)| is_ensemble_key(java_trim(k)) && *k != "version")
+        {
+            return Err(invalid(
+                key,
+                "",
+                "must be in a separate dynamic config file",
+            ));
         }
     }
     let source = files.dynamic.as_ref().unwrap_or(props);
     if files.dynamic.is_some() {
-        if let Some((key, _)) = source.effective().into_iter().find(|(k, _)| !is_ensemble_key(java_trim(k))) {
-            return Err(invalid(java_trim(key), "", "Unrecognised parameter in the dynamic config file"));
+        if let Some((key, _)) = source
+            .effective()
+            .into_iter()
+            .find(|(k, _)| !is_ensemble_key(java_trim(k)))
+        {
+            return Err(invalid(
+                java_trim(key),
+                "",
+                "Unrecognised parameter in the dynamic config file",
+            ));
         }
     }
     Ok(source
@@ -304,17 +386,50 @@ fn voter_count_warning(voters: usize) -> Option<&'static str> {
 /// `zookeeper.<key>` system properties).
 fn known_quorum_key(key: &str) -> bool {
     const KNOWN: &[&str] = &[
-        "dataDir", "dataLogDir", "clientPort", "localSessionsEnabled", "localSessionsUpgradingEnabled",
-        "clientPortAddress", "secureClientPort", "secureClientPortAddress", "observerMasterPort",
-        "clientPortListenBacklog", "tickTime", "maxClientCnxns", "minSessionTimeout", "maxSessionTimeout",
-        "initLimit", "syncLimit", "connectToLearnerMasterLimit", "electionAlg", "quorumListenOnAllIPs",
-        "peerType", "syncEnabled", "dynamicConfigFile", "autopurge.snapRetainCount", "autopurge.purgeInterval",
-        "standaloneEnabled", "reconfigEnabled", "sslQuorum", "portUnification", "sslQuorumReloadCertFiles",
-        "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
-        "quorum.auth.learner.saslLoginContext", "quorum.auth.server.saslLoginContext",
-        "quorum.auth.kerberos.servicePrincipal", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
-        "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms", "jvm.pause.monitor", "metricsProvider.className",
-        "multiAddress.enabled", "multiAddress.reachabilityCheckTimeoutMs", "multiAddress.reachabilityCheckEnabled",
+        "dataDir",
+        "dataLogDir",
+        "clientPort",
+        "localSessionsEnabled",
+        "localSessionsUpgradingEnabled",
+        "clientPortAddress",
+        "secureClientPort",
+        "secureClientPortAddress",
+        "observerMasterPort",
+        "clientPortListenBacklog",
+        "tickTime",
+        "maxClientCnxns",
+        "minSessionTimeout",
+        "maxSessionTimeout",
+        "initLimit",
+        "syncLimit",
+        "connectToLearnerMasterLimit",
+        "electionAlg",
+        "quorumListenOnAllIPs",
+        "peerType",
+        "syncEnabled",
+        "dynamicConfigFile",
+        "autopurge.snapRetainCount",
+        "autopurge.purgeInterval",
+        "standaloneEnabled",
+        "reconfigEnabled",
+        "sslQuorum",
+        "portUnification",
+        "sslQuorumReloadCertFiles",
+        "quorum.auth.enableSasl",
+        "quorum.auth.serverRequireSasl",
+        "quorum.auth.learnerRequireSasl",
+        "quorum.auth.learner.saslLoginContext",
+        "quorum.auth.server.saslLoginContext",
+        "quorum.auth.kerberos.servicePrincipal",
+        "quorum.cnxn.threads.size",
+        "jvm.pause.info-threshold.ms",
+        "jvm.pause.warn-threshold.ms",
+        "jvm.pause.sleep.time.ms",
+        "jvm.pause.monitor",
+        "metricsProvider.className",
+        "multiAddress.enabled",
+        "multiAddress.reachabilityCheckTimeoutMs",
+        "multiAddress.reachabilityCheckEnabled",
         "oraclePath",
     ];
     KNOWN.contains(&key) || key.starts_with("metricsProvider.")
@@ -324,7 +439,11 @@ fn known_quorum_key(key: &str) -> bool {
 /// use: the static one, else the one on my server line, else a
 /// placeholder (and `false`: no client port). Also applies
 /// `setupClientPort` to my entry of the member list.
-fn standalone_part(props: &Properties, my_id: i64, verifier: &mut QuorumVerifier) -> Result<(Properties, bool), ConfigError> {
+fn standalone_part(
+    props: &Properties,
+    my_id: i64,
+    verifier: &mut QuorumVerifier,
+) -> Result<(Properties, bool), ConfigError> {
     let mut pairs: Vec<(String, String)> = props
         .raw_entries()
         .iter()
@@ -335,14 +454,28 @@ fn standalone_part(props: &Properties, my_id: i64, verifier: &mut QuorumVerifier
         .cloned()
         .collect();
     let static_port = props.get("clientPort").map(java_trim).filter(|p| *p != "0");
-    let static_host = props.get("clientPortAddress").map(java_trim).unwrap_or("0.0.0.0").to_string();
+    let static_host = props
+        .get("clientPortAddress")
+        .map(java_trim)
+        .unwrap_or("0.0.0.0")
+        .to_string();
     let me = verifier.members_mut().all.get_mut(&my_id);
     let line_client = me.as_ref().and_then(|qs| qs.client_addr.clone());
     match (&line_client, static_port) {
         (Some(line), Some(port)) => {
-            let static_port: u16 = port.parse().map_err(|_| invalid("clientPort", port, "not a port"))?;
-            let host_is_wildcard = HostPort { host: static_host.clone(), port: static_port }.is_wildcard();
-            let differs = if host_is_wildcard { static_port != line.port } else { static_port != line.port || static_host != line.host };
+            let static_port: u16 = port
+                .parse()
+                .map_err(|_| invalid("clientPort", port, "not a port"))?;
+            let host_is_wildcard = HostPort {
+                host: static_host.clone(),
+                port: static_port,
+            }
+            .is_wildcard();
+            let differs = if host_is_wildcard {
+                static_port != line.port
+            } else {
+                static_port != line.port || static_host != line.host
+            };
             if differs {
                 return Err(invalid(
                     "clientPort",
@@ -356,7 +489,10 @@ fn standalone_part(props: &Properties, my_id: i64, verifier: &mut QuorumVerifier
         }
         (None, Some(port)) => {
             if let (Some(qs), Ok(port)) = (me, port.parse::<u16>()) {
-                qs.client_addr = Some(HostPort { host: static_host.clone(), port });
+                qs.client_addr = Some(HostPort {
+                    host: static_host.clone(),
+                    port,
+                });
                 qs.client_addr_from_static = true;
             }
         }
@@ -364,7 +500,9 @@ fn standalone_part(props: &Properties, my_id: i64, verifier: &mut QuorumVerifier
     }
     let configured = match (line_client, static_port) {
         (Some(line), _) => {
-            pairs.retain(|(k, _)| java_trim(k) != "clientPort" && java_trim(k) != "clientPortAddress");
+            pairs.retain(|(k, _)| {
+                java_trim(k) != "clientPort" && java_trim(k) != "clientPortAddress"
+            });
             pairs.push(("clientPort".into(), line.port.to_string()));
             pairs.push(("clientPortAddress".into(), line.host));
             true
@@ -386,18 +524,28 @@ fn read_my_id(data_dir: &Path) -> Result<i64, ConfigError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(invalid("myid", &path.display().to_string(), "myid file is missing"))
+            return Err(invalid(
+                "myid",
+                &path.display().to_string(),
+                "myid file is missing",
+            ))
         }
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
     let line = text.lines().next().unwrap_or("");
-    line.parse::<i64>().map_err(|_| invalid("myid", line, format!("serverid {} is not a number", line)))
+    line.parse::<i64>()
+        .map_err(|_| invalid("myid", line, format!("serverid {} is not a number", line)))
 }
 
 /// `setupPeerType`: the server list decides; `peerType` only warns.
-fn peer_type(configured: Option<&str>, verifier: &QuorumVerifier, my_id: i64) -> Result<LearnerType, ConfigError> {
+fn peer_type(
+    configured: Option<&str>,
+    verifier: &QuorumVerifier,
+    my_id: i64,
+) -> Result<LearnerType, ConfigError> {
     let configured = match configured {
-        Some(v) => LearnerType::parse(v).ok_or_else(|| invalid("peerType", v, "choose 'observer' or 'participant'"))?,
+        Some(v) => LearnerType::parse(v)
+            .ok_or_else(|| invalid("peerType", v, "choose 'observer' or 'participant'"))?,
         None => LearnerType::Participant,
     };
     let by_list = match verifier.all_members().get(&my_id) {
@@ -415,7 +563,11 @@ fn peer_type(configured: Option<&str>, verifier: &QuorumVerifier, my_id: i64) ->
 }
 
 fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::InvalidValue { key: key.to_string(), value: value.to_string(), reason: reason.into() }
+    ConfigError::InvalidValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
 }
 
 fn bool_value(key: &str, value: &str) -> Result<bool, ConfigError> {

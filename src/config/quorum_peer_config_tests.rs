@@ -51,7 +51,9 @@ fn a_three_server_ensemble() {
     assert_eq!(c.cnx_timeout_ms, 5000);
     assert_eq!(c.election_port_bind_retry, 3);
     // The static client port is not part of the config text.
-    assert!(c.verifier.to_string().starts_with("server.1=127.0.0.1:2881:3881:participant\nserver.2=127.0.0.1:2882:3882:participant\n"));
+    assert!(c.verifier.to_string().starts_with(
+        "server.1=127.0.0.1:2881:3881:participant\nserver.2=127.0.0.1:2882:3882:participant\n"
+    ));
 }
 
 #[test]
@@ -60,7 +62,10 @@ fn client_port_from_the_server_line() {
     let (_d, c) = parse("line", Some("1"), cfg);
     let c = c.unwrap();
     assert_eq!(c.server.client_port_address.to_string(), "127.0.0.1:2191");
-    assert!(c.verifier.to_string().contains("server.2=127.0.0.1:2882:3882:participant;0.0.0.0:2192"));
+    assert!(c
+        .verifier
+        .to_string()
+        .contains("server.2=127.0.0.1:2882:3882:participant;0.0.0.0:2192"));
     // A different static port is refused.
     let (_d, c) = parse("line2", Some("1"), &format!("clientPort=2000\n{}", cfg));
     assert_eq!(c.unwrap_err().key(), Some("clientPort"));
@@ -73,11 +78,36 @@ fn client_port_from_the_server_line() {
 fn refusals_table() {
     let cases: [(&str, Option<&str>, String, &str); 6] = [
         ("nomyid", None, format!("clientPort=1\n{}", THREE), "myid"),
-        ("badmyid", Some("x"), format!("clientPort=1\n{}", THREE), "myid"),
-        ("notpeer", Some("9"), format!("clientPort=1\n{}", THREE), "myid"),
-        ("noinit", Some("1"), format!("clientPort=1\nsyncLimit=2\n{}", &THREE[12..]), "initLimit"),
-        ("nosync", Some("1"), format!("clientPort=1\ninitLimit=2\n{}", &THREE[23..]), "syncLimit"),
-        ("samePort", Some("1"), "clientPort=1\ninitLimit=1\nsyncLimit=1\nserver.1=h:5:5\nserver.2=h:6:7\n".to_string(), "server.1"),
+        (
+            "badmyid",
+            Some("x"),
+            format!("clientPort=1\n{}", THREE),
+            "myid",
+        ),
+        (
+            "notpeer",
+            Some("9"),
+            format!("clientPort=1\n{}", THREE),
+            "myid",
+        ),
+        (
+            "noinit",
+            Some("1"),
+            format!("clientPort=1\nsyncLimit=2\n{}", &THREE[12..]),
+            "initLimit",
+        ),
+        (
+            "nosync",
+            Some("1"),
+            format!("clientPort=1\ninitLimit=2\n{}", &THREE[23..]),
+            "syncLimit",
+        ),
+        (
+            "samePort",
+            Some("1"),
+            "clientPort=1\ninitLimit=1\nsyncLimit=1\nserver.1=h:5:5\nserver.2=h:6:7\n".to_string(),
+            "server.1",
+        ),
     ];
     for (tag, myid, cfg, key) in cases {
         let (_d, c) = parse(tag, myid, &cfg);
@@ -88,10 +118,17 @@ fn refusals_table() {
 
 #[test]
 fn observers_and_peer_type() {
-    let cfg = format!("clientPort=1\n{}server.4=127.0.0.1:2884:3884:observer\npeerType=participant\n", THREE);
+    let cfg = format!(
+        "clientPort=1\n{}server.4=127.0.0.1:2884:3884:observer\npeerType=participant\n",
+        THREE
+    );
     let (_d, c) = parse("obs", Some("4"), &cfg);
     let c = c.unwrap();
-    assert_eq!(c.learner_type, LearnerType::Observer, "the server list wins over peerType");
+    assert_eq!(
+        c.learner_type,
+        LearnerType::Observer,
+        "the server list wins over peerType"
+    );
     assert!(!c.verifier.is_voter(4));
 }
 
@@ -100,11 +137,19 @@ fn hierarchical_and_dynamic_file() {
     let dir = Dir::new("dyn");
     std::fs::write(dir.0.join("myid"), "1").unwrap();
     let dynamic = dir.0.join("zoo.cfg.dynamic.100000000");
-    std::fs::write(&dynamic, "server.1=127.0.0.1:2881:3881\nserver.2=127.0.0.1:2882:3882\ngroup.1=1:2\nweight.2=2\n").unwrap();
+    std::fs::write(
+        &dynamic,
+        "server.1=127.0.0.1:2881:3881\nserver.2=127.0.0.1:2882:3882\ngroup.1=1:2\nweight.2=2\n",
+    )
+    .unwrap();
     let path = dir.0.join("zoo.cfg");
     std::fs::write(
         &path,
-        format!("dataDir={}\nclientPort=2181\ninitLimit=5\nsyncLimit=2\ndynamicConfigFile={}\n", dir.0.display(), dynamic.display()),
+        format!(
+            "dataDir={}\nclientPort=2181\ninitLimit=5\nsyncLimit=2\ndynamicConfigFile={}\n",
+            dir.0.display(),
+            dynamic.display()
+        ),
     )
     .unwrap();
     let files = read_config_files(&path).unwrap();
@@ -112,14 +157,23 @@ fn hierarchical_and_dynamic_file() {
     let c = QuorumPeerConfig::from_files(&files, Some(&path), &SystemProperties::new()).unwrap();
     assert_eq!(c.verifier.version(), 0x1_0000_0000);
     assert_eq!(c.verifier.weight(2), 2);
-    assert!(c.verifier.to_string().ends_with("group.1=1:2\nweight.1=1\nweight.2=2\nversion=100000000"));
-    assert_eq!(version_from_filename("zoo.cfg.dynamic.0100"), Some("100".to_string()));
+    assert!(c
+        .verifier
+        .to_string()
+        .ends_with("group.1=1:2\nweight.1=1\nweight.2=2\nversion=100000000"));
+    assert_eq!(
+        version_from_filename("zoo.cfg.dynamic.0100"),
+        Some("100".to_string())
+    );
     assert_eq!(version_from_filename("zoo.cfg.dynamic"), None);
 }
 
 #[test]
 fn system_properties_from_zoo_cfg() {
-    let cfg = format!("clientPort=1\ncnxTimeout=700\nelectionPortBindRetry=0\nquorumListenOnAllIPs=true\n{}", THREE);
+    let cfg = format!(
+        "clientPort=1\ncnxTimeout=700\nelectionPortBindRetry=0\nquorumListenOnAllIPs=true\n{}",
+        THREE
+    );
     let (_d, c) = parse("sys", Some("1"), &cfg);
     let c = c.unwrap();
     assert_eq!(c.cnx_timeout_ms, 700);
@@ -129,8 +183,12 @@ fn system_properties_from_zoo_cfg() {
 
 #[test]
 fn voter_counts_java_warns_about() {
-    assert!(voter_count_warning(1).unwrap().contains("No server failure will be tolerated"));
-    assert!(voter_count_warning(2).unwrap().contains("No server failure will be tolerated"));
+    assert!(voter_count_warning(1)
+        .unwrap()
+        .contains("No server failure will be tolerated"));
+    assert!(voter_count_warning(2)
+        .unwrap()
+        .contains("No server failure will be tolerated"));
     assert_eq!(voter_count_warning(3), None);
     assert!(voter_count_warning(4).unwrap().contains("odd number"));
     assert_eq!(voter_count_warning(5), None);
@@ -138,34 +196,79 @@ fn voter_counts_java_warns_about() {
 
 #[test]
 fn local_sessions_and_read_only_mode_are_read() {
-    let (_d, c) = parse("localsess", Some("1"), &format!("clientPort=2182\nlocalSessionsEnabled=true\n{}", THREE));
+    let (_d, c) = parse(
+        "localsess",
+        Some("1"),
+        &format!("clientPort=2182\nlocalSessionsEnabled=true\n{}", THREE),
+    );
     let c = c.unwrap();
     assert!(c.server.local_sessions_enabled && !c.server.local_sessions_upgrading_enabled);
-    let cfg = format!("clientPort=2182\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n{}", THREE);
-    assert!(parse("localsess-up", Some("1"), &cfg).1.unwrap().server.local_sessions_upgrading_enabled);
-    let (_d, c) = parse("localsess-bad", Some("1"), &format!("clientPort=2182\nlocalSessionsEnabled=yes\n{}", THREE));
+    let cfg = format!(
+        "clientPort=2182\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n{}",
+        THREE
+    );
+    assert!(
+        parse("localsess-up", Some("1"), &cfg)
+            .1
+            .unwrap()
+            .server
+            .local_sessions_upgrading_enabled
+    );
+    let (_d, c) = parse(
+        "localsess-bad",
+        Some("1"),
+        &format!("clientPort=2182\nlocalSessionsEnabled=yes\n{}", THREE),
+    );
     assert_eq!(c.unwrap_err().key(), Some("localSessionsEnabled"));
     // Read-only mode: a system property, any case of "true" as Boolean.getBoolean.
     let dir = Dir::new("romode");
     std::fs::write(dir.0.join("myid"), "1").unwrap();
     let path = dir.0.join("zoo.cfg");
-    std::fs::write(&path, format!("dataDir={}\ntickTime=2000\nclientPort=2182\n{}", dir.0.display(), THREE)).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "dataDir={}\ntickTime=2000\nclientPort=2182\n{}",
+            dir.0.display(),
+            THREE
+        ),
+    )
+    .unwrap();
     let files = read_config_files(&path).unwrap();
-    for (value, enabled) in [("TRUE", true), ("true", true), ("false", false), ("yes", false)] {
+    for (value, enabled) in [
+        ("TRUE", true),
+        ("true", true),
+        ("false", false),
+        ("yes", false),
+    ] {
         let mut system = SystemProperties::new();
         system.set("readonlymode.enabled", value);
         let config = QuorumPeerConfig::from_files(&files, Some(&path), &system).unwrap();
         assert_eq!(config.read_only_mode_enabled, enabled, "{}", value);
     }
     // A zoo.cfg key of that name is not the property (Java ignores it too).
-    let (_d, c) = parse("romode-key", Some("1"), &format!("clientPort=2182\nreadonlymode.enabled=true\n{}", THREE));
+    let (_d, c) = parse(
+        "romode-key",
+        Some("1"),
+        &format!("clientPort=2182\nreadonlymode.enabled=true\n{}", THREE),
+    );
     assert!(!c.unwrap().read_only_mode_enabled);
 }
 
 #[test]
 fn an_observer_master_port_is_refused_naming_the_key() {
-    let (_d, c) = parse("obsmaster", Some("1"), &format!("clientPort=2182\nobserverMasterPort=2191\n{}", THREE));
+    let (_d, c) = parse(
+        "obsmaster",
+        Some("1"),
+        &format!("clientPort=2182\nobserverMasterPort=2191\n{}", THREE),
+    );
     assert_eq!(c.unwrap_err().key(), Some("observerMasterPort"));
-    let (_d, c) = parse("obsmaster-off", Some("1"), &format!("clientPort=2182\nobserverMasterPort=0\n{}", THREE));
-    assert!(c.is_ok(), "0 (or none) leaves observers on the leader, as Java");
+    let (_d, c) = parse(
+        "obsmaster-off",
+        Some("1"),
+        &format!("clientPort=2182\nobserverMasterPort=0\n{}", THREE),
+    );
+    assert!(
+        c.is_ok(),
+        "0 (or none) leaves observers on the leader, as Java"
+    );
 }

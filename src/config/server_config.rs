@@ -21,10 +21,10 @@ use log::{info, warn};
 
 use super::auth_config::AuthConfig;
 pub use super::config_error::ConfigError;
-use super::properties::Properties;
-use super::quorum_mode::{self, ServerLines};
 use super::pass_through::apply_system_properties;
 pub use super::pass_through::parse_whitelist;
+use super::properties::Properties;
+use super::quorum_mode::{self, ServerLines};
 use super::system_properties::{parse_int, parse_long, SystemProperties};
 
 /// `ZooKeeperServer.DEFAULT_TICK_TIME`, ms (zoo_sample.cfg says 2000).
@@ -325,27 +325,68 @@ impl ServerConfig {
             ("maxSessionTimeout", self.max_session_timeout.to_string()),
             ("maxClientCnxns", self.max_client_cnxns.to_string()),
             ("maxCnxns", self.max_cnxns.to_string()),
-            ("clientPortListenBacklog", self.client_port_listen_backlog.to_string()),
-            ("globalOutstandingLimit", self.global_outstanding_limit.to_string()),
+            (
+                "clientPortListenBacklog",
+                self.client_port_listen_backlog.to_string(),
+            ),
+            (
+                "globalOutstandingLimit",
+                self.global_outstanding_limit.to_string(),
+            ),
             ("snapCount", self.snap_count.to_string()),
             ("snapSizeLimitInKb", self.snap_size_limit_kb.to_string()),
-            ("txnLogSizeLimitInKb", self.txn_log_size_limit_kb.to_string()),
+            (
+                "txnLogSizeLimitInKb",
+                self.txn_log_size_limit_kb.to_string(),
+            ),
             ("preAllocSize", self.pre_alloc_size_kb.to_string()),
             ("forceSync", yes_no(self.force_sync).to_string()),
-            ("fsync.warningthresholdms", self.fsync_warning_threshold_ms.to_string()),
+            (
+                "fsync.warningthresholdms",
+                self.fsync_warning_threshold_ms.to_string(),
+            ),
             ("digest.enabled", self.digest_enabled.to_string()),
-            ("extendedTypesEnabled", self.extended_types_enabled.to_string()),
+            (
+                "extendedTypesEnabled",
+                self.extended_types_enabled.to_string(),
+            ),
             ("skipACL", yes_no(self.skip_acl).to_string()),
-            ("superDigest", if self.super_digest.is_some() { "<set>" } else { "<unset>" }.into()),
-            ("closeSessionTxn.enabled", self.close_session_txn_enabled.to_string()),
+            (
+                "superDigest",
+                if self.super_digest.is_some() {
+                    "<set>"
+                } else {
+                    "<unset>"
+                }
+                .into(),
+            ),
+            (
+                "closeSessionTxn.enabled",
+                self.close_session_txn_enabled.to_string(),
+            ),
             ("4lw.commands.whitelist", whitelist),
-            ("snapshot.compression.method", format!("{:?}", self.snapshot_compression)),
-            ("snapshot.trust.empty", self.snapshot_trust_empty.to_string()),
-            ("autopurge.snapRetainCount", self.autopurge_snap_retain_count.to_string()),
-            ("autopurge.purgeInterval", self.autopurge_purge_interval_hours.to_string()),
+            (
+                "snapshot.compression.method",
+                format!("{:?}", self.snapshot_compression),
+            ),
+            (
+                "snapshot.trust.empty",
+                self.snapshot_trust_empty.to_string(),
+            ),
+            (
+                "autopurge.snapRetainCount",
+                self.autopurge_snap_retain_count.to_string(),
+            ),
+            (
+                "autopurge.purgeInterval",
+                self.autopurge_purge_interval_hours.to_string(),
+            ),
             ("jute.maxbuffer", self.jute_max_buffer.to_string()),
             ("admin.enableServer", self.admin_enable_server.to_string()),
-            ("metricsProvider.className", self.metrics_provider_class_name.clone()),
+            (
+                "metricsProvider.className",
+                self.metrics_provider_class_name.clone(),
+            ),
         ];
         lines.iter().map(|(k, v)| format!("{}={}", k, v)).collect()
     }
@@ -394,7 +435,11 @@ pub fn java_file_path(path: &str) -> PathBuf {
 }
 
 fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::InvalidValue { key: key.to_string(), value: value.to_string(), reason: reason.into() }
+    ConfigError::InvalidValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// `Integer.parseInt` of a known key, or an error naming it.
@@ -504,8 +549,11 @@ const OTHER_BOOL_KEYS: &[&str] = &[
 ];
 
 /// Known keys holding a `long` (JVM pause monitor; no JVM here).
-const LONG_KEYS: &[&str] =
-    &["jvm.pause.info-threshold.ms", "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms"];
+const LONG_KEYS: &[&str] = &[
+    "jvm.pause.info-threshold.ms",
+    "jvm.pause.warn-threshold.ms",
+    "jvm.pause.sleep.time.ms",
+];
 
 impl KnownKeys {
     /// Takes one trimmed pair. `Ok(false)` = not a key Java recognises
@@ -547,14 +595,19 @@ impl KnownKeys {
             "metricsProvider.className" => self.metrics_provider_class_name = value.to_string(),
             _ if key.starts_with("metricsProvider.") => {
                 let name = &key["metricsProvider.".len()..];
-                self.metrics_provider_configuration.insert(name.to_string(), value.to_string());
+                self.metrics_provider_configuration
+                    .insert(name.to_string(), value.to_string());
             }
             _ if (key.starts_with("server.")
                 || key.starts_with("group")
                 || key.starts_with("weight"))
                 && props.contains_key("dynamicConfigFile") =>
             {
-                return Err(invalid(key, value, "must be in a separate dynamic config file"));
+                return Err(invalid(
+                    key,
+                    value,
+                    "must be in a separate dynamic config file",
+                ));
             }
             _ if FREE_TEXT_KEYS.contains(&key) => {}
             _ if QUORUM_INT_KEYS.contains(&key) => {
@@ -576,10 +629,16 @@ impl KnownKeys {
     fn check_sasl(&self) -> Result<(), ConfigError> {
         let rule = |key: &str, reason: &str| Err(invalid(key, "true", reason));
         if !self.quorum_sasl_enabled && self.quorum_server_require_sasl {
-            return rule("quorum.auth.serverRequireSasl", "quorum.auth.enableSasl is disabled");
+            return rule(
+                "quorum.auth.serverRequireSasl",
+                "quorum.auth.enableSasl is disabled",
+            );
         }
         if !self.quorum_sasl_enabled && self.quorum_learner_require_sasl {
-            return rule("quorum.auth.learnerRequireSasl", "quorum.auth.enableSasl is disabled");
+            return rule(
+                "quorum.auth.learnerRequireSasl",
+                "quorum.auth.enableSasl is disabled",
+            );
         }
         if !self.quorum_learner_require_sasl && self.quorum_server_require_sasl {
             return rule(
@@ -614,11 +673,18 @@ impl KnownKeys {
         let client_port_address = self.client_address()?;
         self.check_secure_port()?;
         if self.tick_time == 0 {
-            return Err(invalid("tickTime", "0", "tickTime is not set (must be > 0)"));
+            return Err(invalid(
+                "tickTime",
+                "0",
+                "tickTime is not set (must be > 0)",
+            ));
         }
         if self.tick_time < 0 {
             // Java has no sign check; only the derived timeouts can fail.
-            warn!("tickTime={} is negative; sessions expire on a 1 ms tick", self.tick_time);
+            warn!(
+                "tickTime={} is negative; sessions expire on a 1 ms tick",
+                self.tick_time
+            );
         }
         let (min, max) = session_timeouts(
             self.tick_time,
@@ -627,7 +693,11 @@ impl KnownKeys {
         )?;
         let class = self.metrics_provider_class_name.as_str();
         if class != DEFAULT_METRICS_PROVIDER && class != PROMETHEUS_METRICS_PROVIDER {
-            return Err(invalid("metricsProvider.className", class, "metrics provider class was not found"));
+            return Err(invalid(
+                "metricsProvider.className",
+                class,
+                "metrics provider class was not found",
+            ));
         }
         let mut config = ServerConfig::with_defaults(data_dir, client_port_address);
         config.data_log_dir = data_log_dir;
@@ -648,14 +718,23 @@ impl KnownKeys {
     fn client_address(&self) -> Result<SocketAddr, ConfigError> {
         let Some(port) = self.client_port else {
             if let Some(address) = &self.client_port_address {
-                return Err(invalid("clientPortAddress", address, "is set but clientPort is not set"));
+                return Err(invalid(
+                    "clientPortAddress",
+                    address,
+                    "is set but clientPort is not set",
+                ));
             }
             // Java starts without a client listener; a standalone server
             // that nobody can reach is surely a mistake, so we refuse.
             return Err(ConfigError::Missing { key: "clientPort" });
         };
-        let port = u16::try_from(port)
-            .map_err(|_| invalid("clientPort", &port.to_string(), "port out of range (0-65535)"))?;
+        let port = u16::try_from(port).map_err(|_| {
+            invalid(
+                "clientPort",
+                &port.to_string(),
+                "port out of range (0-65535)",
+            )
+        })?;
         match &self.client_port_address {
             None => Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)),
             Some(host) => resolve_host("clientPortAddress", host, port),
@@ -664,12 +743,21 @@ impl KnownKeys {
 
     /// `secureClientPortAddress`:`secureClientPort` (0 or unset: none).
     fn secure_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
-        let Some(port) = self.secure_client_port.filter(|&p| p != 0) else { return Ok(None) };
+        let Some(port) = self.secure_client_port.filter(|&p| p != 0) else {
+            return Ok(None);
+        };
         let port = u16::try_from(port).map_err(|_| {
-            invalid("secureClientPort", &port.to_string(), "port out of range (0-65535)")
+            invalid(
+                "secureClientPort",
+                &port.to_string(),
+                "port out of range (0-65535)",
+            )
         })?;
         match &self.secure_client_port_address {
-            None => Ok(Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))),
+            None => Ok(Some(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port,
+            ))),
             Some(host) => resolve_host("secureClientPortAddress", host, port).map(Some),
         }
     }
@@ -693,7 +781,10 @@ impl KnownKeys {
 fn session_timeouts(tick_time: i32, min: i32, max: i32) -> Result<(i32, i32), ConfigError> {
     let derived = |set: i32, ticks: i32| {
         if set == -1 {
-            (tick_time.wrapping_mul(ticks), format!(" (derived: {} x tickTime)", ticks))
+            (
+                tick_time.wrapping_mul(ticks),
+                format!(" (derived: {} x tickTime)", ticks),
+            )
         } else {
             (set, String::new())
         }
@@ -703,7 +794,10 @@ fn session_timeouts(tick_time: i32, min: i32, max: i32) -> Result<(i32, i32), Co
         return Err(invalid(
             "minSessionTimeout",
             &format!("{}{}", min, min_how),
-            format!("must not be larger than maxSessionTimeout ({}{})", max, max_how),
+            format!(
+                "must not be larger than maxSessionTimeout ({}{})",
+                max, max_how
+            ),
         ));
     }
     Ok((min, max))
@@ -714,7 +808,10 @@ fn session_timeouts(tick_time: i32, min: i32, max: i32) -> Result<(i32, i32), Co
 fn data_dir_path(value: &str) -> PathBuf {
     let path = java_file_path(value);
     if !path.is_absolute() && !value.starts_with("./") {
-        warn!("{} is relative. Prepend ./ to indicate that you're sure!", path.display());
+        warn!(
+            "{} is relative. Prepend ./ to indicate that you're sure!",
+            path.display()
+        );
     }
     path
 }
@@ -723,7 +820,10 @@ fn data_dir_path(value: &str) -> PathBuf {
 /// around IPv6) or a name resolved by the system, IPv4 preferred as Java
 /// does by default.
 fn resolve_host(key: &str, host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }

@@ -33,7 +33,10 @@ fn minimal_config_gets_java_defaults() {
     assert_eq!(c.data_dir, PathBuf::from("/tmp/zk"));
     assert_eq!(c.data_log_dir, PathBuf::from("/tmp/zk"));
     assert_eq!(c.tick_time, 3000);
-    assert_eq!((c.min_session_timeout, c.max_session_timeout), (6000, 60000));
+    assert_eq!(
+        (c.min_session_timeout, c.max_session_timeout),
+        (6000, 60000)
+    );
     assert_eq!(c.max_client_cnxns, 60);
     assert_eq!(c.max_cnxns, 0);
     assert_eq!(c.global_outstanding_limit, 1000);
@@ -59,7 +62,10 @@ fn minimal_config_gets_java_defaults() {
 #[test]
 fn autocreate_switches_from_jvm_flags_reach_the_persistence_layer() {
     use crate::persistence::file_txn_snap_log::DirOptions;
-    let flags = [("zookeeper.db.autocreate", "false"), ("zookeeper.datadir.autocreate", "false")];
+    let flags = [
+        ("zookeeper.db.autocreate", "false"),
+        ("zookeeper.datadir.autocreate", "false"),
+    ];
     let c = parse_with(MINIMAL, &flags).unwrap();
     assert!(!c.db_autocreate && !c.datadir_autocreate);
     let o = DirOptions::from_config(&c);
@@ -71,10 +77,15 @@ fn autocreate_switches_from_jvm_flags_reach_the_persistence_layer() {
 
 #[test]
 fn sample_cfg_values() {
-    let c = parse("tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zookeeper\nclientPort=2181\n")
-        .unwrap();
+    let c = parse(
+        "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zookeeper\nclientPort=2181\n",
+    )
+    .unwrap();
     assert_eq!(c.tick_time, 2000);
-    assert_eq!((c.min_session_timeout, c.max_session_timeout), (4000, 40000));
+    assert_eq!(
+        (c.min_session_timeout, c.max_session_timeout),
+        (4000, 40000)
+    );
 }
 
 #[test]
@@ -89,7 +100,11 @@ fn keys_and_values_are_trimmed_and_last_wins() {
 fn data_dir_paths_are_normalised_like_java_file() {
     let c = parse("dataDir=/tmp//zk/\ndataLogDir=logs\nclientPort=1\n").unwrap();
     assert_eq!(c.data_dir, PathBuf::from("/tmp/zk"));
-    assert_eq!(c.data_log_dir, PathBuf::from("logs"), "relative paths stay relative to the cwd");
+    assert_eq!(
+        c.data_log_dir,
+        PathBuf::from("logs"),
+        "relative paths stay relative to the cwd"
+    );
 }
 
 #[test]
@@ -121,7 +136,10 @@ fn unknown_keys_become_zookeeper_system_properties() {
     assert_eq!(c.global_outstanding_limit, 5);
     assert_eq!(c.snapshot_compression, SnapshotCompression::Gz);
     assert!(c.extended_types_enabled);
-    assert!(!c.digest_enabled, "Boolean.parseBoolean: anything but 'true' is false");
+    assert!(
+        !c.digest_enabled,
+        "Boolean.parseBoolean: anything but 'true' is false"
+    );
     assert!(!c.admin_enable_server);
     assert_eq!(c.admin_server_port, 9090);
     assert_eq!(c.pre_alloc_size_kb, 16);
@@ -134,7 +152,10 @@ fn unknown_keys_become_zookeeper_system_properties() {
 fn lenient_system_property_parsing_keeps_defaults() {
     let c = parse("dataDir=/d\nclientPort=1\nsnapCount=lots\nmaxCnxns=-3\npreAllocSize=0x10\n")
         .unwrap();
-    assert_eq!(c.snap_count, 100_000, "Integer.getInteger falls back to the default");
+    assert_eq!(
+        c.snap_count, 100_000,
+        "Integer.getInteger falls back to the default"
+    );
     assert_eq!(c.max_cnxns, 0, "negative maxCnxns means the default");
     assert_eq!(c.pre_alloc_size_kb, 65_536, "Long.parseLong rejects hex");
     let c = parse("dataDir=/d\nclientPort=1\nsnapCount=0x10\n").unwrap();
@@ -146,15 +167,27 @@ fn lenient_system_property_parsing_keeps_defaults() {
 #[test]
 fn whitelist_star_and_read_only_mode() {
     assert_eq!(parse_whitelist(Some("*"), false), vec!["*", "srvr"]);
-    assert_eq!(parse_whitelist(Some("ruok,*,stat"), false), vec!["ruok", "*", "srvr"]);
+    assert_eq!(
+        parse_whitelist(Some("ruok,*,stat"), false),
+        vec!["ruok", "*", "srvr"]
+    );
     assert_eq!(parse_whitelist(None, true), vec!["isro", "srvr"]);
-    assert_eq!(parse_whitelist(Some(" srvr , ruok"), false), vec!["srvr", "ruok"]);
+    assert_eq!(
+        parse_whitelist(Some(" srvr , ruok"), false),
+        vec!["srvr", "ruok"]
+    );
 }
 
 #[test]
 fn dash_d_flags_and_zoo_cfg_precedence() {
-    let c = parse_with(MINIMAL, &[("jute.maxbuffer", "4096"), ("znode.container.maxPerMinute", "7")])
-        .unwrap();
+    let c = parse_with(
+        MINIMAL,
+        &[
+            ("jute.maxbuffer", "4096"),
+            ("znode.container.maxPerMinute", "7"),
+        ],
+    )
+    .unwrap();
     assert_eq!(c.jute_max_buffer, 4096);
     assert_eq!(c.jute_max_buffer_extra_size, 4096);
     assert_eq!(c.container_max_per_minute, 7);
@@ -162,8 +195,11 @@ fn dash_d_flags_and_zoo_cfg_precedence() {
     let c = parse("dataDir=/d\nclientPort=1\njute.maxbuffer=10\n").unwrap();
     assert_eq!(c.jute_max_buffer, 0xfffff);
     // zoo.cfg overrides a -D flag of the same (prefixed) name.
-    let c = parse_with("dataDir=/d\nclientPort=1\nsnapCount=9\n", &[("zookeeper.snapCount", "8")])
-        .unwrap();
+    let c = parse_with(
+        "dataDir=/d\nclientPort=1\nsnapCount=9\n",
+        &[("zookeeper.snapCount", "8")],
+    )
+    .unwrap();
     assert_eq!(c.snap_count, 9);
 }
 
@@ -181,7 +217,10 @@ fn negative_tick_time_is_accepted_with_explicit_timeouts_as_in_java() {
     let c = parse("dataDir=/d\nclientPort=1\ntickTime=-2000\nminSessionTimeout=4000\nmaxSessionTimeout=40000\n")
         .unwrap();
     assert_eq!(c.tick_time, -2000);
-    assert_eq!((c.min_session_timeout, c.max_session_timeout), (4000, 40000));
+    assert_eq!(
+        (c.min_session_timeout, c.max_session_timeout),
+        (4000, 40000)
+    );
     let e = error_of("dataDir=/d\nclientPort=1\ntickTime=-1\n");
     assert_eq!(e.key(), Some("minSessionTimeout"));
     assert!(e.to_string().contains("derived"), "{}", e);
@@ -197,8 +236,9 @@ fn derived_timeouts_wrap_like_java_int_arithmetic() {
 
 #[test]
 fn snap_retain_count_below_three_is_raised() {
-    let c = parse("dataDir=/d\nclientPort=1\nautopurge.snapRetainCount=1\nautopurge.purgeInterval=2\n")
-        .unwrap();
+    let c =
+        parse("dataDir=/d\nclientPort=1\nautopurge.snapRetainCount=1\nautopurge.purgeInterval=2\n")
+            .unwrap();
     assert_eq!(c.autopurge_snap_retain_count, 3);
     assert_eq!(c.autopurge_purge_interval_hours, 2);
 }
@@ -214,21 +254,77 @@ fn every_error_names_key_value_and_reason() {
         ("dataDir=/d\nclientPort=0x10\n", "clientPort", "0x10"),
         ("dataDir=/d\nclientPort=1\ntickTime=0\n", "tickTime", "0"),
         // No sign check in Java: the derived timeouts (-10 > -100) fail.
-        ("dataDir=/d\nclientPort=1\ntickTime=-5\n", "minSessionTimeout", "-10"),
+        (
+            "dataDir=/d\nclientPort=1\ntickTime=-5\n",
+            "minSessionTimeout",
+            "-10",
+        ),
         ("dataDir=/d\nclientPort=1\ntickTime=2s\n", "tickTime", "2s"),
-        ("dataDir=/d\nclientPort=1\nmaxClientCnxns=many\n", "maxClientCnxns", "many"),
-        ("dataDir=/d\nclientPortAddress=1.2.3.4\n", "clientPortAddress", "1.2.3.4"),
-        ("dataDir=/d\nclientPort=1\nelectionAlg=1\n", "electionAlg", "1"),
-        ("dataDir=/d\nclientPort=1\npeerType=boss\n", "peerType", "boss"),
-        ("dataDir=/d\nclientPort=1\nstandaloneEnabled=yes\n", "standaloneEnabled", "yes"),
-        ("dataDir=/d\nclientPort=1\nreconfigEnabled=1\n", "reconfigEnabled", "1"),
-        ("dataDir=/d\nclientPort=1\ninitLimit=ten\n", "initLimit", "ten"),
-        ("dataDir=/d\nclientPort=1\nautopurge.purgeInterval=x\n", "autopurge.purgeInterval", "x"),
-        ("dataDir=/d\nclientPort=1\nmetricsProvider.className=a.B\n", "metricsProvider.className", "a.B"),
-        ("dataDir=/d\nclientPort=1\nsecureClientPortAddress=h\n", "secureClientPortAddress", "h"),
-        ("dataDir=/d\nclientPort=1\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.serverRequireSasl", "true"),
-        ("dataDir=/d\nclientPort=1\ndynamicConfigFile=x\nserver.1=a:1:2\n", "server.1", "a:1:2"),
-        ("dataDir=/d\nclientPort=1\nserver.one=a:1:2\n", "server.one", "a:1:2"),
+        (
+            "dataDir=/d\nclientPort=1\nmaxClientCnxns=many\n",
+            "maxClientCnxns",
+            "many",
+        ),
+        (
+            "dataDir=/d\nclientPortAddress=1.2.3.4\n",
+            "clientPortAddress",
+            "1.2.3.4",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nelectionAlg=1\n",
+            "electionAlg",
+            "1",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\npeerType=boss\n",
+            "peerType",
+            "boss",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nstandaloneEnabled=yes\n",
+            "standaloneEnabled",
+            "yes",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nreconfigEnabled=1\n",
+            "reconfigEnabled",
+            "1",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\ninitLimit=ten\n",
+            "initLimit",
+            "ten",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nautopurge.purgeInterval=x\n",
+            "autopurge.purgeInterval",
+            "x",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nmetricsProvider.className=a.B\n",
+            "metricsProvider.className",
+            "a.B",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nsecureClientPortAddress=h\n",
+            "secureClientPortAddress",
+            "h",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nquorum.auth.serverRequireSasl=true\n",
+            "quorum.auth.serverRequireSasl",
+            "true",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\ndynamicConfigFile=x\nserver.1=a:1:2\n",
+            "server.1",
+            "a:1:2",
+        ),
+        (
+            "dataDir=/d\nclientPort=1\nserver.one=a:1:2\n",
+            "server.one",
+            "a:1:2",
+        ),
         ("dataDir=\nclientPort=1\n", "dataDir", ""),
     ];
     for (text, key, value) in cases {
@@ -236,15 +332,27 @@ fn every_error_names_key_value_and_reason() {
         assert_eq!(err.key(), Some(*key), "for {:?}: {}", text, err);
         let message = err.to_string();
         assert!(message.contains(key), "{:?} does not name {}", message, key);
-        assert!(message.contains(value), "{:?} does not quote {:?}", message, value);
-        assert_eq!(err.exit_code(), 2, "config errors exit like ExitCode.INVALID_INVOCATION");
+        assert!(
+            message.contains(value),
+            "{:?} does not quote {:?}",
+            message,
+            value
+        );
+        assert_eq!(
+            err.exit_code(),
+            2,
+            "config errors exit like ExitCode.INVALID_INVOCATION"
+        );
     }
 }
 
 #[test]
 fn two_voting_servers_means_quorum_mode() {
     let e = error_of("dataDir=/d\nclientPort=1\nserver.1=a:1:2\nserver.2=b:1:2\n");
-    assert!(matches!(e, ConfigError::QuorumNotImplemented { voting_members: 2 }));
+    assert!(matches!(
+        e,
+        ConfigError::QuorumNotImplemented { voting_members: 2 }
+    ));
     assert!(e.to_string().contains("a quorum peer's config"));
     assert_ne!(e.exit_code(), 0);
     // One server line: standalone, the line is ignored (as Java does).
@@ -277,7 +385,10 @@ fn parse_file_reads_file_and_reports_missing_files() {
     assert!(matches!(e, ConfigError::Read { .. }));
     assert!(e.to_string().contains("nope.cfg"));
     std::fs::write(&path, "dataDir=\\u00zz\n").unwrap();
-    assert!(matches!(ServerConfig::parse_file(&path), Err(ConfigError::Syntax { .. })));
+    assert!(matches!(
+        ServerConfig::parse_file(&path),
+        Err(ConfigError::Syntax { .. })
+    ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

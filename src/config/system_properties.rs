@@ -83,12 +83,14 @@ impl SystemProperties {
 
     /// `Boolean.getBoolean(name)`: true only for "true", any case.
     pub fn get_boolean(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     /// `Boolean.parseBoolean(System.getProperty(name, default))`.
     pub fn get_boolean_or(&self, name: &str, default: bool) -> bool {
-        self.get(name).map_or(default, |v| v.eq_ignore_ascii_case("true"))
+        self.get(name)
+            .map_or(default, |v| v.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -105,8 +107,9 @@ pub fn decode_i64(text: &str) -> Option<i64> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let (radix, digits) = if let Some(hex) =
-        unsigned.strip_prefix("0x").or_else(|| unsigned.strip_prefix("0X"))
+    let (radix, digits) = if let Some(hex) = unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
     {
         (16, hex)
     } else if let Some(hex) = unsigned.strip_prefix('#') {

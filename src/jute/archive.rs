@@ -67,7 +67,10 @@ pub struct InputArchive<R> {
 impl<R: Read> InputArchive<R> {
     /// An archive over `inner` that enforces the process-wide limit.
     pub fn new(inner: R) -> Self {
-        InputArchive { inner, max_len: max_field_length() }
+        InputArchive {
+            inner,
+            max_len: max_field_length(),
+        }
     }
 
     /// An archive with an explicit length limit (tests, tools).

@@ -76,7 +76,12 @@ mod tests {
     use super::*;
 
     fn create_bytes(data: Option<Vec<u8>>) -> Vec<u8> {
-        to_bytes(&CreateRequest { path: "/p".into(), data, acl: vec![], flags: 0 })
+        to_bytes(&CreateRequest {
+            path: "/p".into(),
+            data,
+            acl: vec![],
+            flags: 0,
+        })
     }
 
     #[test]
@@ -86,7 +91,11 @@ mod tests {
         assert_eq!(ia.read_string().unwrap(), "/p");
         let field = ia.read_buffer_ref().unwrap().unwrap();
         assert_eq!(field, b"hello");
-        assert_eq!(ia.read_vector_len().unwrap(), 0, "the archive moved past the buffer");
+        assert_eq!(
+            ia.read_vector_len().unwrap(),
+            0,
+            "the archive moved past the buffer"
+        );
         let range = range_in(&bytes, field).unwrap();
         assert_eq!(&bytes[range.clone()], b"hello");
         assert_eq!(carve(bytes.clone(), range), b"hello".to_vec());
@@ -107,15 +116,24 @@ mod tests {
     #[test]
     fn short_and_oversized_buffers_fail_like_read_buffer() {
         let bytes = [0, 0, 0, 5, 1, 2];
-        assert!(matches!(InputArchive::new(&bytes[..]).read_buffer_ref(), Err(Error::Incomplete)));
-        assert!(matches!(InputArchive::new(&bytes[..]).read_buffer(), Err(Error::Incomplete)));
+        assert!(matches!(
+            InputArchive::new(&bytes[..]).read_buffer_ref(),
+            Err(Error::Incomplete)
+        ));
+        assert!(matches!(
+            InputArchive::new(&bytes[..]).read_buffer(),
+            Err(Error::Incomplete)
+        ));
         let bytes = [0x7f, 0xff, 0xff, 0xff, 1];
         assert!(matches!(
             InputArchive::new(&bytes[..]).read_buffer_ref(),
             Err(Error::UnreasonableLength(0x7fff_ffff))
         ));
         let bytes = [0xff, 0xff, 0xff, 0xfe];
-        assert!(matches!(InputArchive::new(&bytes[..]).read_buffer_ref(), Err(Error::UnreasonableLength(-2))));
+        assert!(matches!(
+            InputArchive::new(&bytes[..]).read_buffer_ref(),
+            Err(Error::UnreasonableLength(-2))
+        ));
         let bytes = [0, 0];
         assert!(InputArchive::new(&bytes[..]).read_buffer_ref().is_err());
     }

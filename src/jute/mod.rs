@@ -38,18 +38,15 @@ pub mod txn;
 use std::io::{Read, Write};
 
 pub use archive::{
-    max_buffer, max_field_length, set_extra_max_buffer, set_max_buffer,
-    InputArchive, OutputArchive, DEFAULT_MAX_BUFFER,
+    max_buffer, max_field_length, set_extra_max_buffer, set_max_buffer, InputArchive,
+    OutputArchive, DEFAULT_MAX_BUFFER,
 };
 pub use error::{Error, Result};
 
 /// A value that can be written to and read from a jute archive.
 pub trait Record: Sized {
     /// Writes the value's fields in schema order.
-    fn serialize<W: Write>(
-        &self,
-        oa: &mut OutputArchive<W>,
-    ) -> std::io::Result<()>;
+    fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()>;
 
     /// Reads a value written by [`Record::serialize`] (or by Java).
     fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> Result<Self>;
@@ -58,14 +55,18 @@ pub trait Record: Sized {
 /// Serializes a record into a new byte vector.
 pub fn to_bytes<T: Record>(record: &T) -> Vec<u8> {
     let mut oa = OutputArchive::new(Vec::new());
-    record.serialize(&mut oa).expect("writing to a Vec cannot fail");
+    record
+        .serialize(&mut oa)
+        .expect("writing to a Vec cannot fail");
     oa.into_inner()
 }
 
 /// Appends a record's bytes to `buf`.
 pub fn write_into<T: Record>(record: &T, buf: &mut Vec<u8>) {
     let mut oa = OutputArchive::new(buf);
-    record.serialize(&mut oa).expect("writing to a Vec cannot fail");
+    record
+        .serialize(&mut oa)
+        .expect("writing to a Vec cannot fail");
 }
 
 /// Deserializes one record from the front of `bytes`; trailing bytes are
@@ -145,7 +146,11 @@ mod tests {
 
     #[test]
     fn reply_header_is_big_endian() {
-        let bytes = to_bytes(&ReplyHeader { xid: -2, zxid: 0x1_0000_0002, err: -101 });
+        let bytes = to_bytes(&ReplyHeader {
+            xid: -2,
+            zxid: 0x1_0000_0002,
+            err: -101,
+        });
         assert_eq!(
             bytes,
             [0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0x9b]
@@ -154,7 +159,12 @@ mod tests {
 
     #[test]
     fn null_buffer_round_trips_as_minus_one() {
-        let req = CreateRequest { path: "/a".into(), data: None, acl: vec![], flags: 0 };
+        let req = CreateRequest {
+            path: "/a".into(),
+            data: None,
+            acl: vec![],
+            flags: 0,
+        };
         let bytes = to_bytes(&req);
         assert_eq!(&bytes[6..10], &[0xff, 0xff, 0xff, 0xff]);
         assert_eq!(from_bytes::<CreateRequest>(&bytes).unwrap(), req);
@@ -192,30 +202,55 @@ mod tests {
     #[test]
     fn truncated_input_is_incomplete() {
         let bytes = to_bytes(&Stat::default());
-        assert!(matches!(from_bytes::<Stat>(&bytes[..67]), Err(Error::Incomplete)));
+        assert!(matches!(
+            from_bytes::<Stat>(&bytes[..67]),
+            Err(Error::Incomplete)
+        ));
         // A huge vector count with no elements behind it ends cleanly.
         let bytes = [0x7f, 0xff, 0xff, 0xff];
-        assert!(matches!(from_bytes::<Vec<Acl>>(&bytes), Err(Error::Incomplete)));
+        assert!(matches!(
+            from_bytes::<Vec<Acl>>(&bytes),
+            Err(Error::Incomplete)
+        ));
     }
 
     #[test]
     fn invalid_utf8_decodes_like_java() {
         let bytes = [0, 0, 0, 3, b'/', 0xff, b'a'];
-        assert_eq!(InputArchive::new(&bytes[..]).read_string().unwrap(), "/\u{fffd}a");
+        assert_eq!(
+            InputArchive::new(&bytes[..]).read_string().unwrap(),
+            "/\u{fffd}a"
+        );
     }
 
     #[test]
     fn multi_round_trips() {
         let ops = MultiOperationRecord {
             ops: vec![
-                MultiOp::Create(1, CreateRequest { path: "/m".into(), data: Some(b"x".to_vec()),
-                    acl: ids_open(), flags: 0 }),
-                MultiOp::Delete(super::proto::DeleteRequest { path: "/n".into(), version: -1 }),
+                MultiOp::Create(
+                    1,
+                    CreateRequest {
+                        path: "/m".into(),
+                        data: Some(b"x".to_vec()),
+                        acl: ids_open(),
+                        flags: 0,
+                    },
+                ),
+                MultiOp::Delete(super::proto::DeleteRequest {
+                    path: "/n".into(),
+                    version: -1,
+                }),
             ],
         };
-        assert_eq!(from_bytes::<MultiOperationRecord>(&to_bytes(&ops)).unwrap(), ops);
+        assert_eq!(
+            from_bytes::<MultiOperationRecord>(&to_bytes(&ops)).unwrap(),
+            ops
+        );
         let resp = MultiResponse {
-            results: vec![OpResult::Create { path: "/m".into() }, OpResult::Error { err: -101 }],
+            results: vec![
+                OpResult::Create { path: "/m".into() },
+                OpResult::Error { err: -101 },
+            ],
         };
         assert_eq!(from_bytes::<MultiResponse>(&to_bytes(&resp)).unwrap(), resp);
     }
@@ -223,12 +258,24 @@ mod tests {
     #[test]
     fn txn_entry_with_and_without_digest() {
         let mut entry = TxnLogEntry {
-            header: TxnHeader { client_id: 5, cxid: 1, zxid: 2, time: 3, r#type: 1 },
+            header: TxnHeader {
+                client_id: 5,
+                cxid: 1,
+                zxid: 2,
+                time: 3,
+                r#type: 1,
+            },
             body: TxnBody::Create(CreateTxn {
-                path: "/a".into(), data: None, acl: ids_open(), ephemeral: false,
+                path: "/a".into(),
+                data: None,
+                acl: ids_open(),
+                ephemeral: false,
                 parent_c_version: 1,
             }),
-            digest: Some(TxnDigest { version: 2, tree_digest: 1234 }),
+            digest: Some(TxnDigest {
+                version: 2,
+                tree_digest: 1234,
+            }),
         };
         assert_eq!(TxnLogEntry::from_bytes(&entry.to_bytes()).unwrap(), entry);
         entry.digest = None;
@@ -236,6 +283,12 @@ mod tests {
     }
 
     fn ids_open() -> Vec<Acl> {
-        vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+        vec![Acl {
+            perms: 31,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        }]
     }
 }

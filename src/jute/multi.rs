@@ -96,7 +96,11 @@ impl MultiOp {
 
 /// The header that ends a multi request or response.
 fn end_header() -> MultiHeader {
-    MultiHeader { r#type: -1, done: true, err: -1 }
+    MultiHeader {
+        r#type: -1,
+        done: true,
+        err: -1,
+    }
 }
 
 /// A multi or multiRead request body.
@@ -108,7 +112,12 @@ pub struct MultiOperationRecord {
 impl Record for MultiOperationRecord {
     fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
         for op in &self.ops {
-            MultiHeader { r#type: op.op_code(), done: false, err: -1 }.serialize(oa)?;
+            MultiHeader {
+                r#type: op.op_code(),
+                done: false,
+                err: -1,
+            }
+            .serialize(oa)?;
             op.serialize_body(oa)?;
         }
         end_header().serialize(oa)
@@ -176,21 +185,31 @@ impl Record for MultiResponse {
                 OpResult::Error { err } => *err,
                 _ => 0,
             };
-            MultiHeader { r#type: result.result_type(), done: false, err }.serialize(oa)?;
+            MultiHeader {
+                r#type: result.result_type(),
+                done: false,
+                err,
+            }
+            .serialize(oa)?;
             match result {
                 OpResult::Create { path } => CreateResponse { path: path.clone() }.serialize(oa)?,
-                OpResult::Create2 { path, stat } => {
-                    Create2Response { path: path.clone(), stat: stat.clone() }.serialize(oa)?
+                OpResult::Create2 { path, stat } => Create2Response {
+                    path: path.clone(),
+                    stat: stat.clone(),
                 }
+                .serialize(oa)?,
                 OpResult::SetData { stat } => {
                     SetDataResponse { stat: stat.clone() }.serialize(oa)?
                 }
-                OpResult::GetChildren { children } => {
-                    GetChildrenResponse { children: children.clone() }.serialize(oa)?
+                OpResult::GetChildren { children } => GetChildrenResponse {
+                    children: children.clone(),
                 }
-                OpResult::GetData { data, stat } => {
-                    GetDataResponse { data: data.clone(), stat: stat.clone() }.serialize(oa)?
+                .serialize(oa)?,
+                OpResult::GetData { data, stat } => GetDataResponse {
+                    data: data.clone(),
+                    stat: stat.clone(),
                 }
+                .serialize(oa)?,
                 OpResult::Error { err } => ErrorResponse { err: *err }.serialize(oa)?,
                 OpResult::Delete | OpResult::Check => {}
             }
@@ -206,23 +225,40 @@ impl Record for MultiResponse {
                 return Ok(MultiResponse { results });
             }
             results.push(match h.r#type {
-                op_code::CREATE => OpResult::Create { path: CreateResponse::deserialize(ia)?.path },
+                op_code::CREATE => OpResult::Create {
+                    path: CreateResponse::deserialize(ia)?.path,
+                },
                 op_code::CREATE2 => {
                     let r = Create2Response::deserialize(ia)?;
-                    OpResult::Create2 { path: r.path, stat: r.stat }
+                    OpResult::Create2 {
+                        path: r.path,
+                        stat: r.stat,
+                    }
                 }
                 op_code::DELETE => OpResult::Delete,
-                op_code::SET_DATA => OpResult::SetData { stat: SetDataResponse::deserialize(ia)?.stat },
+                op_code::SET_DATA => OpResult::SetData {
+                    stat: SetDataResponse::deserialize(ia)?.stat,
+                },
                 op_code::CHECK => OpResult::Check,
                 op_code::GET_CHILDREN => OpResult::GetChildren {
                     children: GetChildrenResponse::deserialize(ia)?.children,
                 },
                 op_code::GET_DATA => {
                     let r = GetDataResponse::deserialize(ia)?;
-                    OpResult::GetData { data: r.data, stat: r.stat }
+                    OpResult::GetData {
+                        data: r.data,
+                        stat: r.stat,
+                    }
                 }
-                op_code::ERROR => OpResult::Error { err: ErrorResponse::deserialize(ia)?.err },
-                other => return Err(Error::Invalid(format!("Invalid type {} in MultiResponse", other))),
+                op_code::ERROR => OpResult::Error {
+                    err: ErrorResponse::deserialize(ia)?.err,
+                },
+                other => {
+                    return Err(Error::Invalid(format!(
+                        "Invalid type {} in MultiResponse",
+                        other
+                    )))
+                }
             });
         }
     }

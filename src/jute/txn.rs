@@ -159,7 +159,9 @@ impl TxnBody {
             op_code::CREATE | op_code::CREATE2 => TxnBody::Create(Record::deserialize(ia)?),
             op_code::CREATE_TTL => TxnBody::CreateTtl(Record::deserialize(ia)?),
             op_code::CREATE_CONTAINER => TxnBody::CreateContainer(Record::deserialize(ia)?),
-            op_code::DELETE | op_code::DELETE_CONTAINER => TxnBody::Delete(Record::deserialize(ia)?),
+            op_code::DELETE | op_code::DELETE_CONTAINER => {
+                TxnBody::Delete(Record::deserialize(ia)?)
+            }
             op_code::SET_DATA | op_code::RECONFIG => TxnBody::SetData(Record::deserialize(ia)?),
             op_code::SET_ACL => TxnBody::SetAcl(Record::deserialize(ia)?),
             op_code::CHECK => TxnBody::Check(Record::deserialize(ia)?),
@@ -208,7 +210,8 @@ impl TxnBody {
     /// The body as bytes (the `data` of a multi's [`Txn`]).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut oa = OutputArchive::new(Vec::new());
-        self.serialize(&mut oa).expect("writing to a Vec cannot fail");
+        self.serialize(&mut oa)
+            .expect("writing to a Vec cannot fail");
         oa.into_inner()
     }
 }
@@ -236,7 +239,11 @@ impl TxnLogEntry {
             Err(Error::Incomplete) if header.r#type == op_code::CREATE => {
                 // A version-0 create has no digest after it either.
                 let body = TxnBody::from_bytes(header.r#type, body_bytes)?;
-                return Ok(TxnLogEntry { header, body, digest: None });
+                return Ok(TxnLogEntry {
+                    header,
+                    body,
+                    digest: None,
+                });
             }
             Err(e) => return Err(e),
         };
@@ -245,7 +252,11 @@ impl TxnLogEntry {
             Err(Error::Incomplete) => None,
             Err(e) => return Err(e),
         };
-        Ok(TxnLogEntry { header, body, digest })
+        Ok(TxnLogEntry {
+            header,
+            body,
+            digest,
+        })
     }
 
     /// The length of [`TxnLogEntry::to_bytes`], counted without copying

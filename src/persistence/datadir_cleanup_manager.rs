@@ -33,11 +33,17 @@ impl DatadirCleanupManager {
     pub fn new(config: &ServerConfig) -> DatadirCleanupManager {
         let mut retain = config.autopurge_snap_retain_count;
         if retain < MIN_SNAP_RETAIN_COUNT {
-            warn!("Invalid autopurge.snapRetainCount: {}, setting it to {}", retain, MIN_SNAP_RETAIN_COUNT);
+            warn!(
+                "Invalid autopurge.snapRetainCount: {}, setting it to {}",
+                retain, MIN_SNAP_RETAIN_COUNT
+            );
             retain = MIN_SNAP_RETAIN_COUNT;
         }
         info!("autopurge.snapRetainCount set to {}", retain);
-        info!("autopurge.purgeInterval set to {}", config.autopurge_purge_interval_hours);
+        info!(
+            "autopurge.purgeInterval set to {}",
+            config.autopurge_purge_interval_hours
+        );
         DatadirCleanupManager {
             snap_dir: config.data_dir.clone(),
             data_log_dir: config.data_log_dir.clone(),
@@ -60,14 +66,20 @@ impl DatadirCleanupManager {
         }
         let (tx, rx) = mpsc::channel::<()>();
         let interval = Duration::from_secs(self.purge_interval_hours.saturating_mul(3600));
-        let (logs, snaps, retain) = (self.data_log_dir.clone(), self.snap_dir.clone(), self.snap_retain_count);
-        let spawned = std::thread::Builder::new().name("PurgeTask".into()).spawn(move || loop {
-            run_purge(&logs, &snaps, retain);
-            match rx.recv_timeout(interval) {
-                Err(RecvTimeoutError::Timeout) => continue,
-                _ => break,
-            }
-        });
+        let (logs, snaps, retain) = (
+            self.data_log_dir.clone(),
+            self.snap_dir.clone(),
+            self.snap_retain_count,
+        );
+        let spawned = std::thread::Builder::new()
+            .name("PurgeTask".into())
+            .spawn(move || loop {
+                run_purge(&logs, &snaps, retain);
+                match rx.recv_timeout(interval) {
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    _ => break,
+                }
+            });
         match spawned {
             Ok(handle) => {
                 self.stop = Some(tx);

@@ -25,7 +25,10 @@ pub struct FilePadding {
 impl FilePadding {
     /// Padding for a new file whose header ends at `current_size`.
     pub fn new(pre_alloc_size: u64, current_size: u64) -> FilePadding {
-        FilePadding { pre_alloc_size, current_size }
+        FilePadding {
+            pre_alloc_size,
+            current_size,
+        }
     }
 
     /// The size the file has been padded to.

@@ -43,7 +43,11 @@ pub const MAX_SNAPSHOT_CANDIDATES: usize = 100;
 pub use crate::server::data_tree::ZxidDigest;
 
 /// The pair Java writes when the tree has none yet: `(0, 2, 0)`.
-pub const EMPTY_DIGEST: ZxidDigest = ZxidDigest { zxid: 0, digest_version: DIGEST_VERSION, digest: 0 };
+pub const EMPTY_DIGEST: ZxidDigest = ZxidDigest {
+    zxid: 0,
+    digest_version: DIGEST_VERSION,
+    digest: 0,
+};
 
 /// The digest section to write for `tree`: the pair after its last applied
 /// txn (none right after a load, as in Java).
@@ -66,7 +70,12 @@ pub struct SnapshotOptions {
 
 impl Default for SnapshotOptions {
     fn default() -> Self {
-        SnapshotOptions { mode: StreamMode::Checked, fsync: false, digest_enabled: true, write_last_zxid: true }
+        SnapshotOptions {
+            mode: StreamMode::Checked,
+            fsync: false,
+            digest_enabled: true,
+            write_last_zxid: true,
+        }
     }
 }
 
@@ -99,7 +108,12 @@ pub fn serialize(
     path: &Path,
     options: SnapshotOptions,
 ) -> Result<()> {
-    write_file(&|f: &mut dyn FnMut(&DataTree)| f(tree), sessions, path, options)
+    write_file(
+        &|f: &mut dyn FnMut(&DataTree)| f(tree),
+        sessions,
+        path,
+        options,
+    )
 }
 
 /// Writes a fuzzy snapshot of a live tree: the tree's read lock is taken
@@ -115,13 +129,23 @@ pub fn serialize_fuzzy(
     path: &Path,
     options: SnapshotOptions,
 ) -> Result<()> {
-    write_file(&|f: &mut dyn FnMut(&DataTree)| f(&tree.read()), sessions, path, options)
+    write_file(
+        &|f: &mut dyn FnMut(&DataTree)| f(&tree.read()),
+        sessions,
+        path,
+        options,
+    )
 }
 
 /// Runs a closure with the tree (under a lock for the live case).
 type WithTree<'a> = &'a dyn Fn(&mut dyn FnMut(&DataTree));
 
-fn write_file(with_tree: WithTree, sessions: &HashMap<i64, i32>, path: &Path, options: SnapshotOptions) -> Result<()> {
+fn write_file(
+    with_tree: WithTree,
+    sessions: &HashMap<i64, i32>,
+    path: &Path,
+    options: SnapshotOptions,
+) -> Result<()> {
     let mut out = SnapOutput::create(path, options.mode, options.fsync)?;
     match write_sections(with_tree, sessions, &mut out, options) {
         Ok(()) => out.finish(),
@@ -159,7 +183,11 @@ fn write_sections(
         chunk.clear();
         let mut result = Ok(false);
         with_tree(&mut |t| {
-            result = t.serialize_nodes_chunk(&mut cursor, &mut OutputArchive::new(&mut chunk), NODES_PER_CHUNK)
+            result = t.serialize_nodes_chunk(
+                &mut cursor,
+                &mut OutputArchive::new(&mut chunk),
+                NODES_PER_CHUNK,
+            )
         });
         result.map_err(io)?;
     }
@@ -184,12 +212,19 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     let started = Instant::now();
     let zxid = util::zxid_from_name(util::file_name(path), SNAPSHOT_FILE_PREFIX);
     let mut ia = InputArchive::new(snap_stream::open_input(path)?);
-    let header = FileHeader::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "header", e))?;
+    let header =
+        FileHeader::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "header", e))?;
     if header.magic != SNAP_MAGIC {
-        return Err(Error::BadMagic { path: path.to_path_buf(), found: header.magic, expected: SNAP_MAGIC });
+        return Err(Error::BadMagic {
+            path: path.to_path_buf(),
+            found: header.magic,
+            expected: SNAP_MAGIC,
+        });
     }
-    let sessions = read_sessions(&mut ia).map_err(|e| decode_error(path, &mut ia, "sessions", e))?;
-    let tree = DataTree::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))?;
+    let sessions =
+        read_sessions(&mut ia).map_err(|e| decode_error(path, &mut ia, "sessions", e))?;
+    let tree =
+        DataTree::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))?;
     snap_stream::check_seal(&mut ia, path)?;
     let digest = read_digest_section(&mut ia, path)?;
     let last_processed_zxid = match &digest {
@@ -212,7 +247,12 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     })
 }
 
-fn decode_error(path: &Path, ia: &mut InputArchive<SnapReader>, what: &str, e: crate::jute::Error) -> Error {
+fn decode_error(
+    path: &Path,
+    ia: &mut InputArchive<SnapReader>,
+    what: &str,
+    e: crate::jute::Error,
+) -> Error {
     let offset = ia.inner_mut().position();
     Error::corrupt(path, offset, format!("reading {}: {}", what, e))
 }
@@ -230,7 +270,10 @@ fn read_sessions<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<HashM
 
 /// The digest section. `Ok(None)`: absent (an old snapshot, EOF);
 /// `Ok(Some(None))`: present but empty (zxid 0).
-fn read_digest_section(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result<Option<Option<ZxidDigest>>> {
+fn read_digest_section(
+    ia: &mut InputArchive<SnapReader>,
+    path: &Path,
+) -> Result<Option<Option<ZxidDigest>>> {
     let read = |ia: &mut InputArchive<SnapReader>| -> crate::jute::Result<ZxidDigest> {
         let zxid = ia.read_long()?;
         let version = ia.read_int()?;
@@ -242,7 +285,11 @@ fn read_digest_section(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result
         } else {
             ia.read_long()?
         };
-        Ok(ZxidDigest { zxid, digest_version: version, digest })
+        Ok(ZxidDigest {
+            zxid,
+            digest_version: version,
+            digest,
+        })
     };
     match read(ia) {
         Ok(d) => {
@@ -250,7 +297,10 @@ fn read_digest_section(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result
             Ok(Some(if d.zxid > 0 { Some(d) } else { None }))
         }
         Err(crate::jute::Error::Incomplete) => {
-            warn!("{}: no digest section, likely an older snapshot", path.display());
+            warn!(
+                "{}: no digest section, likely an older snapshot",
+                path.display()
+            );
             Ok(None)
         }
         Err(e) => Err(decode_error(path, ia, "digest", e)),
@@ -279,7 +329,9 @@ pub struct FileSnap {
 impl FileSnap {
     /// Snapshots in `dir`.
     pub fn new(dir: &Path) -> FileSnap {
-        FileSnap { dir: dir.to_path_buf() }
+        FileSnap {
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// The snapshot directory.
@@ -308,7 +360,10 @@ impl FileSnap {
 
     /// The newest `n` snapshots with a parsable name (valid or not).
     pub fn find_n_recent_snapshots(&self, n: usize) -> Vec<PathBuf> {
-        util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false).into_iter().take(n).collect()
+        util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false)
+            .into_iter()
+            .take(n)
+            .collect()
     }
 
     /// The newest valid snapshot.
@@ -321,7 +376,10 @@ impl FileSnap {
     pub fn deserialize(&self) -> Result<Option<LoadedSnapshot>> {
         let candidates = self.find_n_valid_snapshots(MAX_SNAPSHOT_CANDIDATES);
         for skipped in self.invalid_snapshots() {
-            warn!("Skipping invalid snapshot {} (truncated or bad header)", skipped.display());
+            warn!(
+                "Skipping invalid snapshot {} (truncated or bad header)",
+                skipped.display()
+            );
         }
         let mut first_error = None;
         for path in &candidates {
@@ -336,12 +394,20 @@ impl FileSnap {
         }
         match first_error {
             None => Ok(None),
-            Some(cause) => Err(Error::NoValidSnapshot { dir: self.dir.clone(), cause: Box::new(cause) }),
+            Some(cause) => Err(Error::NoValidSnapshot {
+                dir: self.dir.clone(),
+                cause: Box::new(cause),
+            }),
         }
     }
 
     /// Writes `snapshot.<tree's last zxid><ext>`; returns its path.
-    pub fn save(&self, tree: &DataTree, sessions: &HashMap<i64, i32>, options: SnapshotOptions) -> Result<PathBuf> {
+    pub fn save(
+        &self,
+        tree: &DataTree,
+        sessions: &HashMap<i64, i32>,
+        options: SnapshotOptions,
+    ) -> Result<PathBuf> {
         let path = self.snapshot_path(tree.last_processed_zxid(), options);
         serialize(tree, sessions, &path, options)?;
         Ok(path)
@@ -364,7 +430,9 @@ impl FileSnap {
     }
 
     fn snapshot_path(&self, zxid: i64, options: SnapshotOptions) -> PathBuf {
-        let path = self.dir.join(util::make_snapshot_name(zxid, options.mode.extension()));
+        let path = self
+            .dir
+            .join(util::make_snapshot_name(zxid, options.mode.extension()));
         info!("Snapshotting: {:#x} to {}", zxid, path.display());
         path
     }

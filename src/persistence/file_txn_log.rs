@@ -144,7 +144,9 @@ impl FileTxnLog {
             self.current = Some(self.create_log(zxid)?);
         }
         let log = self.current.as_mut().expect("created above");
-        log.padding.pad_file(log.writer.get_ref(), log.position).on(&log.path)?;
+        log.padding
+            .pad_file(log.writer.get_ref(), log.position)
+            .on(&log.path)?;
         let mut record = Vec::with_capacity(payload.len() + 13);
         record.extend_from_slice(&util::adler32(payload).to_be_bytes());
         record.extend_from_slice(&(payload.len() as i32).to_be_bytes());
@@ -159,7 +161,12 @@ impl FileTxnLog {
     fn create_log(&mut self, zxid: i64) -> Result<CurrentLog> {
         let path = self.dir.join(util::make_log_name(zxid));
         info!("Creating new log file: {}", util::file_name(&path));
-        let file = OpenOptions::new().write(true).create(true).truncate(true).open(&path).on(&path)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .on(&path)?;
         self.dir_unsynced = true;
         let mut writer = BufWriter::with_capacity(64 * 1024, file);
         let mut oa = crate::jute::OutputArchive::new(&mut writer);
@@ -167,7 +174,12 @@ impl FileTxnLog {
         // The header goes to the file before any padding.
         writer.flush().on(&path)?;
         let padding = FilePadding::new(self.options.pre_alloc_size, FILE_HEADER_LEN);
-        Ok(CurrentLog { path, writer, padding, position: FILE_HEADER_LEN })
+        Ok(CurrentLog {
+            path,
+            writer,
+            padding,
+            position: FILE_HEADER_LEN,
+        })
     }
 
     /// Makes every append so far durable: flush, then fsync each file
@@ -224,7 +236,10 @@ impl FileTxnLog {
         if let Some(mut log) = self.current.take() {
             log.writer.flush().on(&log.path)?;
             self.prev_logs_total += current_size(&log);
-            let file = log.writer.into_inner().map_err(|e| Error::io(&log.path, e.into_error()))?;
+            let file = log
+                .writer
+                .into_inner()
+                .map_err(|e| Error::io(&log.path, e.into_error()))?;
             self.rolled.push((log.path, file));
         }
         Ok(())
@@ -326,7 +341,12 @@ pub fn truncate(dir: &Path, zxid: i64) -> Result<()> {
     let file = OpenOptions::new().write(true).open(&path).on(&path)?;
     file.set_len(cut).on(&path)?;
     file.sync_all().on(&path)?;
-    info!("Truncated {} at offset {} (zxid {:#x})", path.display(), cut, zxid);
+    info!(
+        "Truncated {} at offset {} (zxid {:#x})",
+        path.display(),
+        cut,
+        zxid
+    );
     for later in util::list_files(dir, util::LOG_FILE_PREFIX, true) {
         if util::zxid_from_name(util::file_name(&later), util::LOG_FILE_PREFIX)
             > util::zxid_from_name(util::file_name(&path), util::LOG_FILE_PREFIX)
@@ -369,18 +389,32 @@ mod tests {
 
     fn session_txn(zxid: i64) -> TxnLogEntry {
         TxnLogEntry {
-            header: TxnHeader { client_id: 0x100 + zxid, cxid: 0, zxid, time: 1_700_000_000_000, r#type: -10 },
+            header: TxnHeader {
+                client_id: 0x100 + zxid,
+                cxid: 0,
+                zxid,
+                time: 1_700_000_000_000,
+                r#type: -10,
+            },
             body: TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 }),
-            digest: Some(TxnDigest { version: 2, tree_digest: zxid * 7 }),
+            digest: Some(TxnDigest {
+                version: 2,
+                tree_digest: zxid * 7,
+            }),
         }
     }
 
     fn small() -> TxnLogOptions {
-        TxnLogOptions { pre_alloc_size: 4096, ..TxnLogOptions::default() }
+        TxnLogOptions {
+            pre_alloc_size: 4096,
+            ..TxnLogOptions::default()
+        }
     }
 
     fn read_all(dir: &Path, from: i64) -> Vec<i64> {
-        TxnIterator::new(dir, from).map(|t| t.unwrap().zxid()).collect()
+        TxnIterator::new(dir, from)
+            .map(|t| t.unwrap().zxid())
+            .collect()
     }
 
     #[test]
@@ -391,7 +425,10 @@ mod tests {
         log.append(&entry).unwrap();
         log.commit().unwrap();
         let bytes = std::fs::read(dir.join("log.1")).unwrap();
-        assert_eq!(&bytes[..16], &[0x5a, 0x4b, 0x4c, 0x47, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            &bytes[..16],
+            &[0x5a, 0x4b, 0x4c, 0x47, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
         let payload = entry.to_bytes();
         assert_eq!(payload.len(), 48); // 32 header + 4 timeout + 12 digest
         assert_eq!(&bytes[16..24], &util::adler32(&payload).to_be_bytes());
@@ -425,7 +462,11 @@ mod tests {
     #[test]
     fn size_limit_rolls_after_commit() {
         let dir = temp_dir("limit");
-        let opts = TxnLogOptions { pre_alloc_size: 0, size_limit: Some(100), ..TxnLogOptions::default() };
+        let opts = TxnLogOptions {
+            pre_alloc_size: 0,
+            size_limit: Some(100),
+            ..TxnLogOptions::default()
+        };
         let mut log = FileTxnLog::new(&dir, opts);
         for z in 1..=4 {
             log.append(&session_txn(z)).unwrap();
@@ -453,7 +494,10 @@ mod tests {
         truncate(&dir, 2).unwrap();
         assert!(!dir.join("log.5").exists());
         assert_eq!(read_all(&dir, 0), [1, 2]);
-        assert_eq!(std::fs::metadata(dir.join("log.1")).unwrap().len(), 16 + 2 * 61);
+        assert_eq!(
+            std::fs::metadata(dir.join("log.1")).unwrap().len(),
+            16 + 2 * 61
+        );
         // Appending after a truncation works and is read back.
         let mut log = FileTxnLog::new(&dir, small());
         log.append(&session_txn(3)).unwrap();

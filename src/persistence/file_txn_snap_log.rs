@@ -41,7 +41,11 @@ pub struct DirOptions {
 
 impl Default for DirOptions {
     fn default() -> Self {
-        DirOptions { autocreate_dirs: true, autocreate_db: true, trust_empty_snapshot: false }
+        DirOptions {
+            autocreate_dirs: true,
+            autocreate_db: true,
+            trust_empty_snapshot: false,
+        }
     }
 }
 
@@ -105,11 +109,25 @@ impl FileTxnSnapLog {
         ensure_dir(&log_dir, "data", options.autocreate_dirs)?;
         ensure_dir(&snap_dir, "snap", options.autocreate_dirs)?;
         if log_dir != snap_dir {
-            check_no_files(&log_dir, util::is_snapshot_file_name, "Log directory has snapshot files")?;
-            check_no_files(&snap_dir, util::is_log_file_name, "Snapshot directory has log files")?;
+            check_no_files(
+                &log_dir,
+                util::is_snapshot_file_name,
+                "Log directory has snapshot files",
+            )?;
+            check_no_files(
+                &snap_dir,
+                util::is_log_file_name,
+                "Snapshot directory has log files",
+            )?;
         }
         let snap = FileSnap::new(&snap_dir);
-        Ok(FileTxnSnapLog { log_dir, snap_dir, snap, options, snapshot_options })
+        Ok(FileTxnSnapLog {
+            log_dir,
+            snap_dir,
+            snap,
+            options,
+            snapshot_options,
+        })
     }
 
     /// `<dataLogDir>/version-2`.
@@ -159,15 +177,28 @@ impl FileTxnSnapLog {
         };
         match fs::remove_file(&marker) {
             Ok(()) => {
-                info!("Initialize file found, an empty database will not block voting participation");
+                info!(
+                    "Initialize file found, an empty database will not block voting participation"
+                );
                 true
             }
             Err(_) => false,
         }
     }
 
-    fn replay_after(&self, snapshot: LoadedSnapshot, listener: &mut dyn FnMut(&LoggedTxn)) -> Result<Restored> {
-        let LoadedSnapshot { path, zxid, mut tree, mut sessions, digest, .. } = snapshot;
+    fn replay_after(
+        &self,
+        snapshot: LoadedSnapshot,
+        listener: &mut dyn FnMut(&LoggedTxn),
+    ) -> Result<Restored> {
+        let LoadedSnapshot {
+            path,
+            zxid,
+            mut tree,
+            mut sessions,
+            digest,
+            ..
+        } = snapshot;
         tree.set_last_processed_zxid(zxid);
         match digest {
             // Not fuzzy: compare right away, as Java's FileSnap does.
@@ -177,7 +208,13 @@ impl FileTxnSnapLog {
             other => tree.set_snapshot_digest(other, zxid),
         }
         let (highest, count) = self.fast_forward(&mut tree, &mut sessions, listener)?;
-        Ok(Restored { tree, sessions, zxid: highest, snapshot: Some(path), txns_loaded: count })
+        Ok(Restored {
+            tree,
+            sessions,
+            zxid: highest,
+            snapshot: Some(path),
+            txns_loaded: count,
+        })
     }
 
     fn restore_without_snapshot(
@@ -190,19 +227,40 @@ impl FileTxnSnapLog {
         if txn_iterator::last_logged_zxid(&self.log_dir) != -1 {
             if !self.options.trust_empty_snapshot {
                 let invalid = self.snap.invalid_snapshots();
-                return Err(Error::NoSnapshotButLogs { dir: self.snap_dir.clone(), invalid });
+                return Err(Error::NoSnapshotButLogs {
+                    dir: self.snap_dir.clone(),
+                    invalid,
+                });
             }
             warn!("No snapshot found, but there are log entries. This should only be allowed during upgrading.");
             let (zxid, count) = self.fast_forward(&mut tree, &mut sessions, listener)?;
-            return Ok(Restored { tree, sessions, zxid, snapshot: None, txns_loaded: count });
+            return Ok(Restored {
+                tree,
+                sessions,
+                zxid,
+                snapshot: None,
+                txns_loaded: count,
+            });
         }
         if trust_empty_db {
             let path = self.save(&tree, &sessions)?;
-            return Ok(Restored { tree, sessions, zxid: 0, snapshot: Some(path), txns_loaded: 0 });
+            return Ok(Restored {
+                tree,
+                sessions,
+                zxid: 0,
+                snapshot: Some(path),
+                txns_loaded: 0,
+            });
         }
         warn!("Unexpected empty data tree, setting zxid to -1");
         tree.set_last_processed_zxid(-1);
-        Ok(Restored { tree, sessions, zxid: -1, snapshot: None, txns_loaded: 0 })
+        Ok(Restored {
+            tree,
+            sessions,
+            zxid: -1,
+            snapshot: None,
+            txns_loaded: 0,
+        })
     }
 
     /// Replays every logged txn after the tree's last zxid. Returns the
@@ -220,7 +278,10 @@ impl FileTxnSnapLog {
         while let Some(txn) = itr.next_txn()? {
             let zxid = txn.zxid();
             if zxid < highest && highest != 0 {
-                error!("{:#x}(highestZxid) > {:#x}(next log) for type {}", highest, zxid, txn.entry.header.r#type);
+                error!(
+                    "{:#x}(highestZxid) > {:#x}(next log) for type {}",
+                    highest, zxid, txn.entry.header.r#type
+                );
             } else {
                 highest = zxid;
             }
@@ -231,7 +292,11 @@ impl FileTxnSnapLog {
                 info!("{} txns replayed ({:#x})", count, zxid);
             }
         }
-        info!("{} txns loaded in {} ms", count, started.elapsed().as_millis());
+        info!(
+            "{} txns loaded in {} ms",
+            count,
+            started.elapsed().as_millis()
+        );
         Ok((highest, count))
     }
 
@@ -242,8 +307,14 @@ impl FileTxnSnapLog {
 
     /// Writes a fuzzy snapshot of a live tree named after `zxid`, locking
     /// the tree per chunk (see [`FileSnap::save_fuzzy`]).
-    pub fn save_fuzzy(&self, zxid: i64, tree: &RwLock<DataTree>, sessions: &HashMap<i64, i32>) -> Result<PathBuf> {
-        self.snap.save_fuzzy(zxid, tree, sessions, self.snapshot_options)
+    pub fn save_fuzzy(
+        &self,
+        zxid: i64,
+        tree: &RwLock<DataTree>,
+        sessions: &HashMap<i64, i32>,
+    ) -> Result<PathBuf> {
+        self.snap
+            .save_fuzzy(zxid, tree, sessions, self.snapshot_options)
     }
 
     /// Cuts the logs after `zxid` (see [`super::file_txn_log::truncate`]).
@@ -282,10 +353,17 @@ pub fn apply_txn(
         }
         _ => {}
     }
-    let digest = if check_digest { entry.digest.as_ref() } else { None };
+    let digest = if check_digest {
+        entry.digest.as_ref()
+    } else {
+        None
+    };
     let rc = tree.process_txn(&entry.header, &entry.body, digest);
     if rc.err != crate::keeper_exception::Code::Ok {
-        debug!("Ignoring processTxn failure type {} zxid {:#x}: {:?}", rc.op_type, rc.zxid, rc.err);
+        debug!(
+            "Ignoring processTxn failure type {} zxid {:#x}: {:?}",
+            rc.op_type, rc.zxid, rc.err
+        );
     }
     rc
 }
@@ -294,9 +372,18 @@ pub fn apply_txn(
 /// mismatch is logged, never fatal).
 fn compare_now(tree: &DataTree, d: ZxidDigest) {
     if d.digest_version != super::file_snap::DIGEST_VERSION {
-        info!("Digest version changed, local: {}, new: {}, skip comparing digest now.", super::file_snap::DIGEST_VERSION, d.digest_version);
+        info!(
+            "Digest version changed, local: {}, new: {}, skip comparing digest now.",
+            super::file_snap::DIGEST_VERSION,
+            d.digest_version
+        );
     } else if tree.digest() != d.digest {
-        error!("Digests are not matching at zxid {:#x}: snapshot says {:#x}, tree has {:#x}", d.zxid, d.digest, tree.digest());
+        error!(
+            "Digests are not matching at zxid {:#x}: snapshot says {:#x}, tree has {:#x}",
+            d.zxid,
+            d.digest,
+            tree.digest()
+        );
     } else {
         debug!("Snapshot digest matches at zxid {:#x}", d.zxid);
     }
@@ -316,7 +403,11 @@ fn ensure_dir(dir: &Path, what: &str, autocreate: bool) -> Result<()> {
     }
     let meta = fs::metadata(dir).on(dir)?;
     if !meta.is_dir() || meta.permissions().readonly() {
-        return Err(Error::DataDir(format!("Cannot write to {} directory {}", what, dir.display())));
+        return Err(Error::DataDir(format!(
+            "Cannot write to {} directory {}",
+            what,
+            dir.display()
+        )));
     }
     Ok(())
 }

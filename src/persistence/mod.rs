@@ -64,12 +64,24 @@ pub enum Error {
     ChecksumMismatch { path: PathBuf, offset: u64 },
     /// A record length that is negative or above jute.maxbuffer + extra.
     /// Java: "Unreasonable length".
-    UnreasonableLength { path: PathBuf, offset: u64, length: i64 },
+    UnreasonableLength {
+        path: PathBuf,
+        offset: u64,
+        length: i64,
+    },
     /// A file whose header has the wrong magic number.
-    BadMagic { path: PathBuf, found: i32, expected: i32 },
+    BadMagic {
+        path: PathBuf,
+        found: i32,
+        expected: i32,
+    },
     /// A record or section that cannot be decoded (unknown txn type, bad
     /// snapshot seal, truncated snapshot...).
-    Corrupt { path: PathBuf, offset: u64, reason: String },
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
     /// Snapshots exist but none of them could be read; `cause` is why the
     /// newest one failed (naming its file and offset).
     NoValidSnapshot { dir: PathBuf, cause: Box<Error> },
@@ -85,12 +97,19 @@ pub enum Error {
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: io::Error) -> Error {
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// A corruption error at `offset` of `path`.
     pub fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Error {
-        Error::Corrupt { path: path.to_path_buf(), offset, reason: reason.into() }
+        Error::Corrupt {
+            path: path.to_path_buf(),
+            offset,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -99,27 +118,49 @@ impl fmt::Display for Error {
         match self {
             Error::Io { path, source } => write!(f, "{}: {}", path.display(), source),
             Error::ChecksumMismatch { path, offset } => {
-                write!(f, "{}: checksum mismatch at offset {}", path.display(), offset)
+                write!(
+                    f,
+                    "{}: checksum mismatch at offset {}",
+                    path.display(),
+                    offset
+                )
             }
-            Error::UnreasonableLength { path, offset, length } => write!(
+            Error::UnreasonableLength {
+                path,
+                offset,
+                length,
+            } => write!(
                 f,
                 "{}: unreasonable record length {} at offset {}",
                 path.display(),
                 length,
                 offset
             ),
-            Error::BadMagic { path, found, expected } => write!(
+            Error::BadMagic {
+                path,
+                found,
+                expected,
+            } => write!(
                 f,
                 "{}: invalid magic number {:#x} (expected {:#x})",
                 path.display(),
                 found,
                 expected
             ),
-            Error::Corrupt { path, offset, reason } => {
+            Error::Corrupt {
+                path,
+                offset,
+                reason,
+            } => {
                 write!(f, "{}: {} at offset {}", path.display(), reason, offset)
             }
             Error::NoValidSnapshot { dir, cause } => {
-                write!(f, "not able to find a valid snapshot in {}: {}", dir.display(), cause)
+                write!(
+                    f,
+                    "not able to find a valid snapshot in {}: {}",
+                    dir.display(),
+                    cause
+                )
             }
             Error::NoSnapshotButLogs { dir, invalid } => {
                 write!(
@@ -129,8 +170,13 @@ impl fmt::Display for Error {
                     dir.display()
                 )?;
                 if !invalid.is_empty() {
-                    let names: Vec<String> = invalid.iter().map(|p| p.display().to_string()).collect();
-                    write!(f, "; not valid snapshots (truncated or bad header): {}", names.join(", "))?;
+                    let names: Vec<String> =
+                        invalid.iter().map(|p| p.display().to_string()).collect();
+                    write!(
+                        f,
+                        "; not valid snapshots (truncated or bad header): {}",
+                        names.join(", ")
+                    )?;
                 }
                 Ok(())
             }

@@ -22,7 +22,9 @@ pub const MIN_SNAP_RETAIN_COUNT: usize = 3;
 /// Returns the deleted paths.
 pub fn purge(data_log_dir: &Path, snap_dir: &Path, retain: usize) -> Result<Vec<PathBuf>> {
     if retain < MIN_SNAP_RETAIN_COUNT {
-        return Err(Error::DataDir("count should be greater than or equal to 3".into()));
+        return Err(Error::DataDir(
+            "count should be greater than or equal to 3".into(),
+        ));
     }
     let log_dir = data_log_dir.join(VERSION_DIR);
     let snap_dir = snap_dir.join(VERSION_DIR);
@@ -37,9 +39,15 @@ pub fn purge(data_log_dir: &Path, snap_dir: &Path, retain: usize) -> Result<Vec<
 /// that covers its zxid (it holds the txns right after it).
 pub fn purge_older_than(log_dir: &Path, snap_dir: &Path, oldest_kept: &Path) -> Vec<PathBuf> {
     let least = util::zxid_from_name(util::file_name(oldest_kept), SNAPSHOT_FILE_PREFIX);
-    let retained_logs: HashSet<PathBuf> = util::log_files_from(log_dir, least).into_iter().collect();
+    let retained_logs: HashSet<PathBuf> =
+        util::log_files_from(log_dir, least).into_iter().collect();
     let mut doomed = files_to_delete(log_dir, LOG_FILE_PREFIX, least, &retained_logs);
-    doomed.extend(files_to_delete(snap_dir, SNAPSHOT_FILE_PREFIX, least, &HashSet::new()));
+    doomed.extend(files_to_delete(
+        snap_dir,
+        SNAPSHOT_FILE_PREFIX,
+        least,
+        &HashSet::new(),
+    ));
     let mut deleted = Vec::new();
     for f in doomed {
         info!("Removing file: {}", f.display());
@@ -91,7 +99,10 @@ mod tests {
             fs::write(dir.join(format!("log.{:x}", z)), b"").unwrap();
         }
         let deleted = purge(&root, &root, 3).unwrap();
-        let mut names: Vec<String> = deleted.iter().map(|p| util::file_name(p).to_string()).collect();
+        let mut names: Vec<String> = deleted
+            .iter()
+            .map(|p| util::file_name(p).to_string())
+            .collect();
         names.sort();
         // Oldest kept snapshot is 0x20: log.19 covers it and stays.
         assert_eq!(names, ["log.1", "log.11", "snapshot.10"]);

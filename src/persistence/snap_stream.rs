@@ -163,7 +163,10 @@ pub struct CheckedWriter<W> {
 impl<W: Write> CheckedWriter<W> {
     /// Wraps `inner`.
     pub fn new(inner: W) -> Self {
-        CheckedWriter { inner, adler: simd_adler32::Adler32::new() }
+        CheckedWriter {
+            inner,
+            adler: simd_adler32::Adler32::new(),
+        }
     }
 
     /// Adler-32 of everything written so far.
@@ -201,7 +204,13 @@ pub fn open_input(path: &Path) -> Result<SnapReader> {
         StreamMode::Gzip => Box::new(MultiGzDecoder::new(buffered)),
         StreamMode::Snappy => Box::new(SnappyJavaReader::new(buffered)),
     };
-    let progress = ProgressReader { inner: decoded, name: util::file_name(path).to_string(), read: 0, next: PROGRESS_STEP, started: Instant::now() };
+    let progress = ProgressReader {
+        inner: decoded,
+        name: util::file_name(path).to_string(),
+        read: 0,
+        next: PROGRESS_STEP,
+        started: Instant::now(),
+    };
     Ok(CheckedReader::new(Box::new(progress)))
 }
 
@@ -283,10 +292,17 @@ impl SnapOutput {
         let buffered = BufWriter::with_capacity(256 * 1024, file);
         let sink = match mode {
             StreamMode::Checked => SnapSink::Plain(buffered),
-            StreamMode::Gzip => SnapSink::Gzip(Box::new(GzEncoder::new(buffered, flate2::Compression::default()))),
+            StreamMode::Gzip => SnapSink::Gzip(Box::new(GzEncoder::new(
+                buffered,
+                flate2::Compression::default(),
+            ))),
             StreamMode::Snappy => SnapSink::Snappy(Box::new(SnappyJavaWriter::new(buffered))),
         };
-        Ok(SnapOutput { oa: OutputArchive::new(CheckedWriter::new(sink)), path: path.to_path_buf(), tmp })
+        Ok(SnapOutput {
+            oa: OutputArchive::new(CheckedWriter::new(sink)),
+            path: path.to_path_buf(),
+            tmp,
+        })
     }
 
     /// Writes a seal: the running Adler-32 as a long, then the string "/".
@@ -310,7 +326,9 @@ impl SnapOutput {
             SnapSink::Gzip(w) => (*w).finish().on(&target)?,
             SnapSink::Snappy(w) => (*w).finish().on(&target)?,
         };
-        let file = buffered.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| Error::io(&target, e.into_error()))?;
         if let Some(tmp) = &self.tmp {
             file.sync_all().on(tmp)?;
             drop(file);
@@ -334,7 +352,10 @@ impl SnapOutput {
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)
 }
@@ -344,13 +365,19 @@ fn tmp_path(path: &Path) -> PathBuf {
 pub fn check_seal(ia: &mut InputArchive<SnapReader>, path: &Path) -> Result<()> {
     let expected = ia.inner_mut().checksum();
     let offset = ia.inner_mut().position();
-    let value = ia.read_long().map_err(|e| Error::corrupt(path, offset, format!("reading seal: {}", e)))?;
-    ia.read_string().map_err(|e| Error::corrupt(path, offset, format!("reading seal: {}", e)))?;
+    let value = ia
+        .read_long()
+        .map_err(|e| Error::corrupt(path, offset, format!("reading seal: {}", e)))?;
+    ia.read_string()
+        .map_err(|e| Error::corrupt(path, offset, format!("reading seal: {}", e)))?;
     if value != expected {
         return Err(Error::corrupt(
             path,
             offset,
-            format!("snapshot seal mismatch (stored {:#x}, computed {:#x})", value, expected),
+            format!(
+                "snapshot seal mismatch (stored {:#x}, computed {:#x})",
+                value, expected
+            ),
         ));
     }
     Ok(())
@@ -407,16 +434,29 @@ mod tests {
 
     #[test]
     fn mode_follows_the_last_name_component() {
-        assert_eq!(StreamMode::from_file_name("snapshot.5"), StreamMode::Checked);
-        assert_eq!(StreamMode::from_file_name("snapshot.5.gz"), StreamMode::Gzip);
-        assert_eq!(StreamMode::from_file_name("snapshot.5.SNAPPY"), StreamMode::Snappy);
+        assert_eq!(
+            StreamMode::from_file_name("snapshot.5"),
+            StreamMode::Checked
+        );
+        assert_eq!(
+            StreamMode::from_file_name("snapshot.5.gz"),
+            StreamMode::Gzip
+        );
+        assert_eq!(
+            StreamMode::from_file_name("snapshot.5.SNAPPY"),
+            StreamMode::Snappy
+        );
         assert_eq!(StreamMode::from_file_name("snapshot"), StreamMode::Checked);
     }
 
     #[test]
     fn every_mode_round_trips_with_seals() {
         let dir = temp("modes");
-        for (mode, fsync) in [(StreamMode::Checked, false), (StreamMode::Gzip, true), (StreamMode::Snappy, false)] {
+        for (mode, fsync) in [
+            (StreamMode::Checked, false),
+            (StreamMode::Gzip, true),
+            (StreamMode::Snappy, false),
+        ] {
             let path = dir.join(format!("snapshot.1{}", mode.extension()));
             let mut out = SnapOutput::create(&path, mode, fsync).unwrap();
             for i in 0..10_000 {
@@ -444,16 +484,29 @@ mod tests {
     /// handed out.
     #[test]
     fn checked_reader_sums_what_was_consumed() {
-        let data: Vec<u8> = (0..700_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let data: Vec<u8> = (0..700_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
         let mut r = CheckedReader::new(&data[..]);
         let mut at = 0;
-        for (i, want) in [4usize, 8, 1, 300_000, 3, CHECKED_READER_BUFFER + 7, 12, 5].iter().cycle().take(24).enumerate() {
+        for (i, want) in [4usize, 8, 1, 300_000, 3, CHECKED_READER_BUFFER + 7, 12, 5]
+            .iter()
+            .cycle()
+            .take(24)
+            .enumerate()
+        {
             let mut out = vec![0u8; *want];
             let got = r.read(&mut out).unwrap();
             assert_eq!(&out[..got], &data[at..at + got], "read {}", i);
             at += got;
             assert_eq!(r.position(), at as u64);
-            assert_eq!(r.checksum(), util::adler32(&data[..at]), "after read {} ({} bytes)", i, at);
+            assert_eq!(
+                r.checksum(),
+                util::adler32(&data[..at]),
+                "after read {} ({} bytes)",
+                i,
+                at
+            );
             if got == 0 {
                 break;
             }
@@ -475,21 +528,39 @@ mod tests {
         let mut ia = InputArchive::new(open_input(&path).unwrap());
         ia.read_long().unwrap();
         let err = check_seal(&mut ia, &path).unwrap_err().to_string();
-        assert!(err.contains("seal mismatch") && err.contains("offset 8"), "{}", err);
+        assert!(
+            err.contains("seal mismatch") && err.contains("offset 8"),
+            "{}",
+            err
+        );
     }
 
     #[test]
     fn validity_check_is_javas() {
         let dir = temp("valid");
-        fs::write(dir.join("snapshot.1"), [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'/']).unwrap();
+        fs::write(
+            dir.join("snapshot.1"),
+            [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'/'],
+        )
+        .unwrap();
         fs::write(dir.join("snapshot.2"), [0u8, 0, 0, 1, b'/']).unwrap(); // too short
         fs::write(dir.join("snapshot.3"), [0u8; 20]).unwrap(); // no trailer
         fs::write(dir.join("snapshot.4.gz"), [0x1f, 0x8b, 0]).unwrap();
-        fs::write(dir.join("snapshot.zz"), [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'/']).unwrap();
-        let valid: Vec<bool> = ["snapshot.1", "snapshot.2", "snapshot.3", "snapshot.4.gz", "snapshot.zz"]
-            .iter()
-            .map(|n| is_valid_snapshot(&dir.join(n)))
-            .collect();
+        fs::write(
+            dir.join("snapshot.zz"),
+            [0u8, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'/'],
+        )
+        .unwrap();
+        let valid: Vec<bool> = [
+            "snapshot.1",
+            "snapshot.2",
+            "snapshot.3",
+            "snapshot.4.gz",
+            "snapshot.zz",
+        ]
+        .iter()
+        .map(|n| is_valid_snapshot(&dir.join(n)))
+        .collect();
         assert_eq!(valid, [true, false, false, true, false]);
     }
 }

@@ -141,13 +141,19 @@ impl<R: Read> SnappyJavaReader<R> {
         if got == HEADER_LEN && head[..8] == MAGIC {
             let version = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
             if version < 1 {
-                return Err(invalid(format!("snappy stream version {} is not supported", version)));
+                return Err(invalid(format!(
+                    "snappy stream version {} is not supported",
+                    version
+                )));
             }
             return Ok(());
         }
         let mut all = head[..got].to_vec();
         self.inner.read_to_end(&mut all)?;
-        self.block = self.decoder.decompress_vec(&all).map_err(|e| invalid(e.to_string()))?;
+        self.block = self
+            .decoder
+            .decompress_vec(&all)
+            .map_err(|e| invalid(e.to_string()))?;
         self.done = true;
         Ok(())
     }
@@ -173,13 +179,19 @@ impl<R: Read> SnappyJavaReader<R> {
             }
             let size = i32::from_be_bytes(len);
             if size < 0 || size as usize > snap::raw::max_compress_len(16 * 1024 * 1024) {
-                return Err(invalid(format!("unreasonable snappy block length {}", size)));
+                return Err(invalid(format!(
+                    "unreasonable snappy block length {}",
+                    size
+                )));
             }
             let mut compressed = vec![0u8; size as usize];
             if read_up_to(&mut self.inner, &mut compressed)? < compressed.len() {
                 return Err(invalid("failed to read snappy chunk".into()));
             }
-            self.block = self.decoder.decompress_vec(&compressed).map_err(|e| invalid(e.to_string()))?;
+            self.block = self
+                .decoder
+                .decompress_vec(&compressed)
+                .map_err(|e| invalid(e.to_string()))?;
             self.cursor = 0;
             return Ok(true);
         }
@@ -217,14 +229,19 @@ mod tests {
         w.write_all(data).unwrap();
         let bytes = w.finish().unwrap();
         let mut out = Vec::new();
-        SnappyJavaReader::new(&bytes[..]).read_to_end(&mut out).unwrap();
+        SnappyJavaReader::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 
     #[test]
     fn header_is_snappy_javas() {
         let bytes = SnappyJavaWriter::new(Vec::new()).finish().unwrap();
-        assert_eq!(bytes, [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(
+            bytes,
+            [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1]
+        );
     }
 
     #[test]
@@ -241,7 +258,9 @@ mod tests {
         let bytes = w.finish().unwrap();
         let len = i32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]) as usize;
         assert_eq!(bytes.len(), 20 + len);
-        let raw = snap::raw::Decoder::new().decompress_vec(&bytes[20..]).unwrap();
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&bytes[20..])
+            .unwrap();
         assert_eq!(raw, b"hello hello hello");
     }
 
@@ -254,12 +273,18 @@ mod tests {
         b.write_all(b"second").unwrap();
         bytes.extend(b.finish().unwrap());
         let mut out = Vec::new();
-        SnappyJavaReader::new(&bytes[..]).read_to_end(&mut out).unwrap();
+        SnappyJavaReader::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"first second");
 
-        let raw = snap::raw::Encoder::new().compress_vec(b"raw block").unwrap();
+        let raw = snap::raw::Encoder::new()
+            .compress_vec(b"raw block")
+            .unwrap();
         let mut out = Vec::new();
-        SnappyJavaReader::new(&raw[..]).read_to_end(&mut out).unwrap();
+        SnappyJavaReader::new(&raw[..])
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"raw block");
     }
 
@@ -269,6 +294,8 @@ mod tests {
         w.write_all(&[7u8; 1000]).unwrap();
         let bytes = w.finish().unwrap();
         let mut out = Vec::new();
-        assert!(SnappyJavaReader::new(&bytes[..bytes.len() - 1]).read_to_end(&mut out).is_err());
+        assert!(SnappyJavaReader::new(&bytes[..bytes.len() - 1])
+            .read_to_end(&mut out)
+            .is_err());
     }
 }

@@ -52,7 +52,11 @@ pub fn read_raw_snapshot(path: &Path) -> Result<RawSnapshot> {
     let mut ia = InputArchive::new(snap_stream::open_input(path)?);
     let header = FileHeader::deserialize(&mut ia).map_err(|e| err(path, &mut ia, "header", e))?;
     if header.magic != SNAP_MAGIC {
-        return Err(Error::BadMagic { path: path.to_path_buf(), found: header.magic, expected: SNAP_MAGIC });
+        return Err(Error::BadMagic {
+            path: path.to_path_buf(),
+            found: header.magic,
+            expected: SNAP_MAGIC,
+        });
     }
     let sessions = read_sessions(&mut ia).map_err(|e| err(path, &mut ia, "sessions", e))?;
     let acls = read_acl_cache(&mut ia).map_err(|e| err(path, &mut ia, "ACL cache", e))?;
@@ -124,7 +128,12 @@ fn read_nodes<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<Vec<RawN
         let data = ia.read_buffer()?;
         let acl = ia.read_long()?;
         let stat = StatPersisted::deserialize(ia)?;
-        nodes.push(RawNode { path, data, acl, stat });
+        nodes.push(RawNode {
+            path,
+            data,
+            acl,
+            stat,
+        });
     }
 }
 
@@ -137,5 +146,9 @@ fn read_digest<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<ZxidDig
     } else {
         ia.read_long()?
     };
-    Ok(ZxidDigest { zxid, digest_version: version, digest })
+    Ok(ZxidDigest {
+        zxid,
+        digest_version: version,
+        digest,
+    })
 }

@@ -41,20 +41,33 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
     if command == "txnlog-toolkit" {
         let (stdin, stdout) = (io::stdin(), io::stdout());
         let (mut input, mut out) = (stdin.lock(), stdout.lock());
-        return Some(super::txn_log_toolkit::main(&args[2..], &mut input, &mut out, &mut io::stderr()));
+        return Some(super::txn_log_toolkit::main(
+            &args[2..],
+            &mut input,
+            &mut out,
+            &mut io::stderr(),
+        ));
     }
     let rest: Vec<&str> = args.iter().skip(2).map(String::as_str).collect();
     let json = rest.contains(&"--json");
-    let positional: Vec<&str> = rest.iter().copied().filter(|a| !a.starts_with("--")).collect();
+    let positional: Vec<&str> = rest
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let result = match (command, positional.as_slice()) {
         ("txnlog-dump", [file]) => txnlog_dump(Path::new(file), json, &mut out),
         ("snapshot-dump", [file]) => snapshot_dump(Path::new(file), json, &mut out),
         ("datadir-check", [data]) => datadir_check(Path::new(data), Path::new(data), &mut out),
-        ("datadir-check", [data, logs]) => datadir_check(Path::new(data), Path::new(logs), &mut out),
+        ("datadir-check", [data, logs]) => {
+            datadir_check(Path::new(data), Path::new(logs), &mut out)
+        }
         ("datadir-dump", [data]) => datadir_dump(Path::new(data), Path::new(data), json, &mut out),
-        ("datadir-dump", [data, logs]) => datadir_dump(Path::new(data), Path::new(logs), json, &mut out),
+        ("datadir-dump", [data, logs]) => {
+            datadir_dump(Path::new(data), Path::new(logs), json, &mut out)
+        }
         ("purge", _) => purge(&rest, &mut out),
         ("txnlog-dump" | "snapshot-dump" | "datadir-check" | "datadir-dump", _) => {
             eprintln!("usage: {} {}", args[0], usage(command));
@@ -94,7 +107,11 @@ fn txnlog_dump(path: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
     let mut count = 0u64;
     let mut items = Vec::new();
     if !json {
-        writeln!(out, "ZooKeeper Transactional Log File with dbid {} txnlog format version {}", dbid, version)?;
+        writeln!(
+            out,
+            "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
+            dbid, version
+        )?;
     }
     let error = loop {
         match reader.next_record() {
@@ -117,7 +134,10 @@ fn txnlog_dump(path: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
         None => "error",
     };
     if json {
-        let err = error.as_ref().map(|e| json_str(&e.to_string())).unwrap_or_else(|| "null".into());
+        let err = error
+            .as_ref()
+            .map(|e| json_str(&e.to_string()))
+            .unwrap_or_else(|| "null".into());
         writeln!(
             out,
             "{{\"file\":{},\"dbid\":{},\"version\":{},\"txns\":[{}],\"end\":{},\"endOffset\":{},\"error\":{}}}",
@@ -130,7 +150,13 @@ fn txnlog_dump(path: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
             err
         )?;
     } else {
-        writeln!(out, "EOF reached after {} txns ({} at offset {}).", count, end, reader.offset())?;
+        writeln!(
+            out,
+            "EOF reached after {} txns ({} at offset {}).",
+            count,
+            end,
+            reader.offset()
+        )?;
     }
     match error {
         Some(e) => Err(e.into()),
@@ -141,7 +167,10 @@ fn txnlog_dump(path: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
 fn read_file_header(path: &Path) -> io::Result<(i64, i32)> {
     let mut header = [0u8; 16];
     File::open(path)?.read_exact(&mut header)?;
-    Ok((BigEndian::read_i64(&header[8..16]), BigEndian::read_i32(&header[4..8])))
+    Ok((
+        BigEndian::read_i64(&header[8..16]),
+        BigEndian::read_i32(&header[4..8]),
+    ))
 }
 
 /// Prints a snapshot as stored.
@@ -156,7 +185,11 @@ fn snapshot_dump(path: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
 }
 
 fn write_snapshot_text(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "ZooKeeper snapshot, dbid {} format version {}", snap.header.dbid, snap.header.version)?;
+    writeln!(
+        out,
+        "ZooKeeper snapshot, dbid {} format version {}",
+        snap.header.dbid, snap.header.version
+    )?;
     writeln!(out, "ACL cache ({} lists):", snap.acls.len())?;
     for (id, acl) in &snap.acls {
         writeln!(out, "  {} = {}", id, fmt::text_acl(acl))?;
@@ -164,7 +197,15 @@ fn write_snapshot_text(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()
     writeln!(out, "ZNode Details (count={}):", snap.nodes.len())?;
     for node in &snap.nodes {
         writeln!(out, "----")?;
-        writeln!(out, "{}", if node.path.is_empty() { "/" } else { &node.path })?;
+        writeln!(
+            out,
+            "{}",
+            if node.path.is_empty() {
+                "/"
+            } else {
+                &node.path
+            }
+        )?;
         write!(out, "{}", fmt::text_stat_persisted(&node.stat))?;
         writeln!(out, "  acl = {}", node.acl)?;
         writeln!(out, "  data = {}", fmt::text_data(&node.data))?;
@@ -175,7 +216,11 @@ fn write_snapshot_text(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()
         writeln!(out, "{:#018x}, {}", id, timeout)?;
     }
     if let Some(d) = &snap.digest {
-        writeln!(out, "Digest: zxid {:#x}, version {}, digest {:#x}", d.zxid, d.digest_version, d.digest)?;
+        writeln!(
+            out,
+            "Digest: zxid {:#x}, version {}, digest {:#x}",
+            d.zxid, d.digest_version, d.digest
+        )?;
     }
     if let Some(z) = snap.last_processed_zxid {
         writeln!(out, "Last processed zxid: {:#x}", z)?;
@@ -185,8 +230,16 @@ fn write_snapshot_text(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()
 }
 
 fn write_snapshot_json(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()> {
-    let sessions: Vec<String> = snap.sessions.iter().map(|(id, t)| format!("[{},{}]", id, t)).collect();
-    let acls: Vec<String> = snap.acls.iter().map(|(id, a)| format!("[{},{}]", id, fmt::json_acl(a))).collect();
+    let sessions: Vec<String> = snap
+        .sessions
+        .iter()
+        .map(|(id, t)| format!("[{},{}]", id, t))
+        .collect();
+    let acls: Vec<String> = snap
+        .acls
+        .iter()
+        .map(|(id, a)| format!("[{},{}]", id, fmt::json_acl(a)))
+        .collect();
     let nodes: Vec<String> = snap
         .nodes
         .iter()
@@ -201,10 +254,16 @@ fn write_snapshot_json(snap: &RawSnapshot, out: &mut dyn Write) -> io::Result<()
         })
         .collect();
     let digest = match &snap.digest {
-        Some(d) => format!("{{\"zxid\":{},\"version\":{},\"digest\":{}}}", d.zxid, d.digest_version, d.digest),
+        Some(d) => format!(
+            "{{\"zxid\":{},\"version\":{},\"digest\":{}}}",
+            d.zxid, d.digest_version, d.digest
+        ),
         None => "null".into(),
     };
-    let last = snap.last_processed_zxid.map(|z| z.to_string()).unwrap_or_else(|| "null".into());
+    let last = snap
+        .last_processed_zxid
+        .map(|z| z.to_string())
+        .unwrap_or_else(|| "null".into());
     writeln!(
         out,
         "{{\"dbid\":{},\"version\":{},\"zxid\":{},\"sessions\":[{}],\"acls\":[{}],\"nodes\":[{}],\
@@ -257,7 +316,8 @@ pub fn restore_read_only(data_dir: &Path, data_log_dir: &Path) -> Result<Checked
     };
     let mut target: Option<ZxidDigest> = digest.filter(|d| d.zxid >= zxid);
     check_snapshot_digest(&tree, zxid, &mut target, &mut r);
-    let mut itr = TxnIterator::new(&data_log_dir.join(VERSION_DIR), zxid.saturating_add(1)).read_only();
+    let mut itr =
+        TxnIterator::new(&data_log_dir.join(VERSION_DIR), zxid.saturating_add(1)).read_only();
     while let Some(txn) = itr.next_txn()? {
         let fuzzy = target.is_some();
         apply_txn(&mut tree, &mut sessions, &txn.entry, !fuzzy);
@@ -278,10 +338,16 @@ pub fn restore_read_only(data_dir: &Path, data_log_dir: &Path) -> Result<Checked
     Ok(r)
 }
 
-fn check_snapshot_digest(tree: &DataTree, zxid: i64, target: &mut Option<ZxidDigest>, r: &mut CheckedRestore) {
+fn check_snapshot_digest(
+    tree: &DataTree,
+    zxid: i64,
+    target: &mut Option<ZxidDigest>,
+    r: &mut CheckedRestore,
+) {
     if let Some(d) = *target {
         if d.zxid == zxid {
-            r.snapshot_digest_ok = Some(d.digest_version != DIGEST_VERSION || tree.digest() == d.digest);
+            r.snapshot_digest_ok =
+                Some(d.digest_version != DIGEST_VERSION || tree.digest() == d.digest);
             *target = None;
         }
     }
@@ -298,7 +364,14 @@ fn datadir_check(data_dir: &Path, data_log_dir: &Path, out: &mut dyn Write) -> T
     let snap_dir = data_dir.join(VERSION_DIR);
     for file in util::list_files(&snap_dir, SNAPSHOT_FILE_PREFIX, true) {
         match read_raw_snapshot(&file) {
-            Ok(s) => writeln!(out, "{}: ok, {} nodes, {} sessions, {} seals", file.display(), s.nodes.len(), s.sessions.len(), s.seals)?,
+            Ok(s) => writeln!(
+                out,
+                "{}: ok, {} nodes, {} sessions, {} seals",
+                file.display(),
+                s.nodes.len(),
+                s.sessions.len(),
+                s.seals
+            )?,
             Err(e) => {
                 problems += 1;
                 writeln!(out, "{}: BAD: {}", file.display(), e)?;
@@ -319,9 +392,17 @@ fn datadir_check(data_dir: &Path, data_log_dir: &Path, out: &mut dyn Write) -> T
             )?;
             if r.snapshot_digest_ok == Some(false) {
                 problems += 1;
-                writeln!(out, "restore: BAD: tree digest differs from the snapshot's digest section")?;
+                writeln!(
+                    out,
+                    "restore: BAD: tree digest differs from the snapshot's digest section"
+                )?;
             }
-            writeln!(out, "restore: {} logged digests checked, {} mismatches", r.digests_checked, r.digest_mismatches.len())?;
+            writeln!(
+                out,
+                "restore: {} logged digests checked, {} mismatches",
+                r.digests_checked,
+                r.digest_mismatches.len()
+            )?;
             if let Some(z) = r.digest_mismatches.first() {
                 problems += 1;
                 writeln!(out, "restore: BAD: first digest mismatch at zxid {:#x}", z)?;
@@ -332,7 +413,15 @@ fn datadir_check(data_dir: &Path, data_log_dir: &Path, out: &mut dyn Write) -> T
             writeln!(out, "restore: BAD: {}", e)?;
         }
     }
-    writeln!(out, "{}", if problems == 0 { "OK" } else { "PROBLEMS FOUND" })?;
+    writeln!(
+        out,
+        "{}",
+        if problems == 0 {
+            "OK"
+        } else {
+            "PROBLEMS FOUND"
+        }
+    )?;
     Ok(if problems == 0 { 0 } else { 1 })
 }
 
@@ -368,12 +457,25 @@ fn check_log_file(file: &Path, out: &mut dyn Write) -> std::result::Result<u32, 
         (Some(a), Some(b)) => format!("zxids {:#x}..{:#x}", a, b),
         _ => "no txns".to_string(),
     };
-    writeln!(out, "{}: ok, {} txns, {}, ended by {:?} at offset {}", file.display(), count, range, reader.end(), reader.offset())?;
+    writeln!(
+        out,
+        "{}: ok, {} txns, {}, ended by {:?} at offset {}",
+        file.display(),
+        count,
+        range,
+        reader.end(),
+        reader.offset()
+    )?;
     Ok(0)
 }
 
 /// Restores read-only and prints the whole tree, sorted by path.
-fn datadir_dump(data_dir: &Path, data_log_dir: &Path, json: bool, out: &mut dyn Write) -> ToolResult {
+fn datadir_dump(
+    data_dir: &Path,
+    data_log_dir: &Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> ToolResult {
     let mut r = restore_read_only(data_dir, data_log_dir)?;
     // Show stats as a server with TTL nodes enabled would (a TTL's owner
     // field reads as 0); without TTL nodes no owner has that form.
@@ -387,7 +489,11 @@ fn datadir_dump(data_dir: &Path, data_log_dir: &Path, json: bool, out: &mut dyn 
             Ok(v) => v,
             Err(_) => continue,
         };
-        let acl = r.tree.get_node(path).map(|n| r.tree.get_acl(n)).unwrap_or_default();
+        let acl = r
+            .tree
+            .get_node(path)
+            .map(|n| r.tree.get_acl(n))
+            .unwrap_or_default();
         if json {
             nodes.push(format!(
                 "{{\"path\":{},\"data\":{},\"acl\":{},\"stat\":{}}}",
@@ -397,13 +503,23 @@ fn datadir_dump(data_dir: &Path, data_log_dir: &Path, json: bool, out: &mut dyn 
                 fmt::json_stat(&stat)
             ));
         } else {
-            writeln!(out, "{}\tdata={}\tacl={}\tstat={}", path, fmt::text_data(&data), fmt::text_acl(&acl), fmt::json_stat(&stat))?;
+            writeln!(
+                out,
+                "{}\tdata={}\tacl={}\tstat={}",
+                path,
+                fmt::text_data(&data),
+                fmt::text_acl(&acl),
+                fmt::json_stat(&stat)
+            )?;
         }
     }
     let mut sessions: Vec<(i64, i32)> = r.sessions.iter().map(|(k, v)| (*k, *v)).collect();
     sessions.sort();
     if json {
-        let s: Vec<String> = sessions.iter().map(|(id, t)| format!("[{},{}]", id, t)).collect();
+        let s: Vec<String> = sessions
+            .iter()
+            .map(|(id, t)| format!("[{},{}]", id, t))
+            .collect();
         writeln!(
             out,
             "{{\"zxid\":{},\"digest\":{},\"sessions\":[{}],\"nodes\":[{}]}}",
@@ -425,7 +541,11 @@ fn collect_paths(tree: &DataTree, path: &str, out: &mut Vec<String>) {
     out.push(path.to_string());
     if let Ok((children, _)) = tree.get_children(path, None) {
         for child in children {
-            let child_path = if path == "/" { format!("/{}", child) } else { format!("{}/{}", path, child) };
+            let child_path = if path == "/" {
+                format!("/{}", child)
+            } else {
+                format!("{}/{}", path, child)
+            };
             collect_paths(tree, &child_path, out);
         }
     }
@@ -444,7 +564,10 @@ fn purge(args: &[&str], out: &mut dyn Write) -> ToolResult {
     let count: usize = match count.parse() {
         Ok(c) if c >= purge_txn_log::MIN_SNAP_RETAIN_COUNT => c,
         _ => {
-            eprintln!("'{}': count should be an integer greater than or equal to 3", count);
+            eprintln!(
+                "'{}': count should be an integer greater than or equal to 3",
+                count
+            );
             return Ok(2);
         }
     };

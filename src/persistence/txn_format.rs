@@ -70,14 +70,24 @@ pub fn text_data(data: &Option<Vec<u8>>) -> String {
 pub fn json_acl(acl: &[Acl]) -> String {
     let items: Vec<String> = acl
         .iter()
-        .map(|a| format!("{{\"perms\":{},\"scheme\":{},\"id\":{}}}", a.perms, json_str(&a.id.scheme), json_str(&a.id.id)))
+        .map(|a| {
+            format!(
+                "{{\"perms\":{},\"scheme\":{},\"id\":{}}}",
+                a.perms,
+                json_str(&a.id.scheme),
+                json_str(&a.id.id)
+            )
+        })
         .collect();
     format!("[{}]", items.join(","))
 }
 
 /// An ACL list as text: `31:world:anyone;1:digest:u:x`.
 pub fn text_acl(acl: &[Acl]) -> String {
-    let items: Vec<String> = acl.iter().map(|a| format!("{}:{}:{}", a.perms, a.id.scheme, a.id.id)).collect();
+    let items: Vec<String> = acl
+        .iter()
+        .map(|a| format!("{}:{}:{}", a.perms, a.id.scheme, a.id.id))
+        .collect();
     items.join(";")
 }
 
@@ -86,8 +96,17 @@ pub fn json_stat(s: &Stat) -> String {
     format!(
         "{{\"czxid\":{},\"mzxid\":{},\"ctime\":{},\"mtime\":{},\"version\":{},\"cversion\":{},\
          \"aversion\":{},\"ephemeralOwner\":{},\"dataLength\":{},\"numChildren\":{},\"pzxid\":{}}}",
-        s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeral_owner,
-        s.data_length, s.num_children, s.pzxid
+        s.czxid,
+        s.mzxid,
+        s.ctime,
+        s.mtime,
+        s.version,
+        s.cversion,
+        s.aversion,
+        s.ephemeral_owner,
+        s.data_length,
+        s.num_children,
+        s.pzxid
     )
 }
 
@@ -96,7 +115,15 @@ pub fn json_stat_persisted(s: &StatPersisted) -> String {
     format!(
         "{{\"czxid\":{},\"mzxid\":{},\"ctime\":{},\"mtime\":{},\"version\":{},\"cversion\":{},\
          \"aversion\":{},\"ephemeralOwner\":{},\"pzxid\":{}}}",
-        s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeral_owner, s.pzxid
+        s.czxid,
+        s.mzxid,
+        s.ctime,
+        s.mtime,
+        s.version,
+        s.cversion,
+        s.aversion,
+        s.ephemeral_owner,
+        s.pzxid
     )
 }
 
@@ -151,7 +178,13 @@ pub fn text_body(body: &TxnBody) -> String {
             t.ttl
         ),
         TxnBody::CreateContainer(t) => {
-            format!("{},{},{},{}", t.path, text_data(&t.data), text_acl(&t.acl), t.parent_c_version)
+            format!(
+                "{},{},{},{}",
+                t.path,
+                text_data(&t.data),
+                text_acl(&t.acl),
+                t.parent_c_version
+            )
         }
         TxnBody::Delete(t) => t.path.clone(),
         TxnBody::SetData(t) => format!("{},{},{}", t.path, text_data(&t.data), t.version),
@@ -179,7 +212,10 @@ pub fn text_body(body: &TxnBody) -> String {
 pub fn json_txn(entry: &TxnLogEntry) -> String {
     let h = &entry.header;
     let digest = match &entry.digest {
-        Some(d) => format!("{{\"version\":{},\"treeDigest\":{}}}", d.version, d.tree_digest),
+        Some(d) => format!(
+            "{{\"version\":{},\"treeDigest\":{}}}",
+            d.version, d.tree_digest
+        ),
         None => "null".to_string(),
     };
     format!(
@@ -229,12 +265,26 @@ pub fn json_body(body: &TxnBody) -> String {
         ),
         TxnBody::Delete(t) => format!("{{\"path\":{}}}", json_str(&t.path)),
         TxnBody::SetData(t) => {
-            format!("{{\"path\":{},\"data\":{},\"version\":{}}}", json_str(&t.path), json_data(&t.data), t.version)
+            format!(
+                "{{\"path\":{},\"data\":{},\"version\":{}}}",
+                json_str(&t.path),
+                json_data(&t.data),
+                t.version
+            )
         }
         TxnBody::SetAcl(t) => {
-            format!("{{\"path\":{},\"acl\":{},\"version\":{}}}", json_str(&t.path), json_acl(&t.acl), t.version)
+            format!(
+                "{{\"path\":{},\"acl\":{},\"version\":{}}}",
+                json_str(&t.path),
+                json_acl(&t.acl),
+                t.version
+            )
         }
-        TxnBody::Check(t) => format!("{{\"path\":{},\"version\":{}}}", json_str(&t.path), t.version),
+        TxnBody::Check(t) => format!(
+            "{{\"path\":{},\"version\":{}}}",
+            json_str(&t.path),
+            t.version
+        ),
         TxnBody::Error(t) => format!("{{\"err\":{}}}", t.err),
         TxnBody::Multi(m) => {
             let subs: Vec<String> = m
@@ -246,7 +296,12 @@ pub fn json_body(body: &TxnBody) -> String {
                         Ok(b) => json_body(&b),
                         Err(e) => format!("{{\"undecodable\":{}}}", json_str(&e.to_string())),
                     };
-                    format!("{{\"type\":{},\"op\":{},\"body\":{}}}", sub.r#type, json_str(op_name(sub.r#type)), body)
+                    format!(
+                        "{{\"type\":{},\"op\":{},\"body\":{}}}",
+                        sub.r#type,
+                        json_str(op_name(sub.r#type)),
+                        body
+                    )
                 })
                 .collect();
             format!("{{\"txns\":[{}]}}", subs.join(","))
@@ -270,25 +325,48 @@ mod tests {
         let create = TxnBody::Create(CreateTxn {
             path: "/a".into(),
             data: Some(b"hi".to_vec()),
-            acl: vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }],
+            acl: vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
             ephemeral: false,
             parent_c_version: 1,
         });
         let delete = TxnBody::Delete(DeleteTxn { path: "/b".into() });
         let multi = TxnBody::Multi(MultiTxn {
             txns: vec![
-                Txn { r#type: 1, data: Some(create.to_bytes()) },
-                Txn { r#type: 2, data: Some(delete.to_bytes()) },
+                Txn {
+                    r#type: 1,
+                    data: Some(create.to_bytes()),
+                },
+                Txn {
+                    r#type: 2,
+                    data: Some(delete.to_bytes()),
+                },
             ],
         });
-        assert_eq!(text_body(&multi), "create:/a,aGk=,31:world:anyone,false,1;delete:/b");
+        assert_eq!(
+            text_body(&multi),
+            "create:/a,aGk=,31:world:anyone,false,1;delete:/b"
+        );
         let entry = TxnLogEntry {
-            header: TxnHeader { client_id: 1, cxid: 2, zxid: 3, time: 4, r#type: 14 },
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 2,
+                zxid: 3,
+                time: 4,
+                r#type: 14,
+            },
             body: multi,
             digest: None,
         };
         let json = json_txn(&entry);
-        assert!(json.starts_with("{\"zxid\":3,\"session\":1,\"cxid\":2,\"time\":4,\"type\":14,\"op\":\"multi\""));
+        assert!(json.starts_with(
+            "{\"zxid\":3,\"session\":1,\"cxid\":2,\"time\":4,\"type\":14,\"op\":\"multi\""
+        ));
         assert!(json.contains("\"data\":\"aGk=\""), "{}", json);
     }
 }

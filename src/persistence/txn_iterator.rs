@@ -93,9 +93,18 @@ impl LogFileReader {
         }
         let magic = BigEndian::read_i32(&header[0..4]);
         if magic != TXNLOG_MAGIC {
-            return Err(Error::BadMagic { path: path.to_path_buf(), found: magic, expected: TXNLOG_MAGIC });
+            return Err(Error::BadMagic {
+                path: path.to_path_buf(),
+                found: magic,
+                expected: TXNLOG_MAGIC,
+            });
         }
-        Ok(Some(LogFileReader { path: path.to_path_buf(), reader, offset: FILE_HEADER_LEN, end: None }))
+        Ok(Some(LogFileReader {
+            path: path.to_path_buf(),
+            reader,
+            offset: FILE_HEADER_LEN,
+            end: None,
+        }))
     }
 
     /// The file being read.
@@ -122,7 +131,11 @@ impl LogFileReader {
         let mut head = [0u8; 12];
         let got = read_up_to(&mut self.reader, &mut head).on(&self.path)?;
         if got < head.len() {
-            return self.finish(if got == 0 { LogEnd::Eof } else { LogEnd::PartialRecord });
+            return self.finish(if got == 0 {
+                LogEnd::Eof
+            } else {
+                LogEnd::PartialRecord
+            });
         }
         let checksum = BigEndian::read_i64(&head[0..8]);
         let length = BigEndian::read_i32(&head[8..12]);
@@ -145,16 +158,30 @@ impl LogFileReader {
             return self.finish(LogEnd::PartialRecord);
         }
         if util::adler32(&payload) != checksum {
-            return Err(Error::ChecksumMismatch { path: self.path.clone(), offset: start });
+            return Err(Error::ChecksumMismatch {
+                path: self.path.clone(),
+                offset: start,
+            });
         }
         let entry = match TxnLogEntry::from_bytes(&payload) {
             Ok(entry) => entry,
             // Java reads a payload too short for its txn as the end of the file.
             Err(crate::jute::Error::Incomplete) => return self.finish(LogEnd::PartialRecord),
-            Err(e) => return Err(Error::corrupt(&self.path, start, format!("undecodable txn: {}", e))),
+            Err(e) => {
+                return Err(Error::corrupt(
+                    &self.path,
+                    start,
+                    format!("undecodable txn: {}", e),
+                ))
+            }
         };
         self.offset = start + RECORD_OVERHEAD + length as u64;
-        Ok(Some(LoggedTxn { entry, payload, path: self.path.clone(), offset: start }))
+        Ok(Some(LoggedTxn {
+            entry,
+            payload,
+            path: self.path.clone(),
+            offset: start,
+        }))
     }
 
     /// Records how the file ended; a partial record gets a warning.
@@ -165,7 +192,12 @@ impl LogFileReader {
                 self.path.display(),
                 self.offset
             ),
-            _ => debug!("{}: end of log at offset {} ({:?})", self.path.display(), self.offset, end),
+            _ => debug!(
+                "{}: end of log at offset {} ({:?})",
+                self.path.display(),
+                self.offset,
+                end
+            ),
         }
         self.end = Some(end);
         Ok(None)
@@ -241,7 +273,8 @@ impl TxnIterator {
     /// Opens the next file; false when none is left.
     fn open_next(&mut self) -> Result<bool> {
         while let Some(path) = self.files.pop_front() {
-            if let Some(reader) = LogFileReader::open(&path, self.files.is_empty(), self.read_only)? {
+            if let Some(reader) = LogFileReader::open(&path, self.files.is_empty(), self.read_only)?
+            {
                 self.current = Some(reader);
                 return Ok(true);
             }

@@ -141,7 +141,12 @@ fn set_flag(o: &mut Options, c: char) {
 
 /// Runs the toolkit; returns the process exit code. `input` answers the
 /// recovery questions.
-pub fn main(args: &[String], input: &mut dyn BufRead, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn main(
+    args: &[String],
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     let options = match parse_options(args) {
         Ok(o) => o,
         Err(message) => {
@@ -156,7 +161,11 @@ pub fn main(args: &[String], input: &mut dyn BufRead, out: &mut dyn Write, err: 
     }
     let file = PathBuf::from(&options.files[0]);
     if File::open(&file).is_err() {
-        let _ = writeln!(err, "File doesn't exist or not readable: {}", file.display());
+        let _ = writeln!(
+            err,
+            "File doesn't exist or not readable: {}",
+            file.display()
+        );
         return EXIT_ERROR;
     }
     let result = match (&options.zxid, options.chop) {
@@ -182,7 +191,10 @@ struct Failure {
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
-        Failure { code: EXIT_ERROR, message: format!("Exception in thread \"main\" java.io.IOException: {}", e) }
+        Failure {
+            code: EXIT_ERROR,
+            message: format!("Exception in thread \"main\" java.io.IOException: {}", e),
+        }
     }
 }
 
@@ -206,13 +218,20 @@ fn read_record(r: &mut impl Read) -> io::Result<Next> {
     let crc = u64::from_be_bytes(head[..8].try_into().expect("8 bytes"));
     let len = i32::from_be_bytes(head[8..].try_into().expect("4 bytes"));
     if len < 0 {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("Unreasonable length = {}", len)));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("Unreasonable length = {}", len),
+        ));
     }
     let mut bytes = vec![0u8; len as usize];
     if !read_full(r, &mut bytes)? {
         return Ok(Next::End);
     }
-    Ok(if bytes.is_empty() { Next::End } else { Next::Record(crc, bytes) })
+    Ok(if bytes.is_empty() {
+        Next::End
+    } else {
+        Next::Record(crc, bytes)
+    })
 }
 
 /// Fills `buf`; false on end of file before it is full.
@@ -229,8 +248,14 @@ fn read_header(r: &mut impl Read, file: &Path) -> Result<(i32, i64), Failure> {
     r.read_exact(&mut h)?;
     let magic = i32::from_be_bytes(h[..4].try_into().expect("4 bytes"));
     if magic != TXNLOG_MAGIC {
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        return Err(fail(EXIT_INVALID, format!("Invalid magic number for {}", name)));
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Err(fail(
+            EXIT_INVALID,
+            format!("Invalid magic number for {}", name),
+        ));
     }
     let version = i32::from_be_bytes(h[4..8].try_into().expect("4 bytes"));
     let dbid = i64::from_be_bytes(h[8..].try_into().expect("8 bytes"));
@@ -238,7 +263,10 @@ fn read_header(r: &mut impl Read, file: &Path) -> Result<(i32, i64), Failure> {
 }
 
 fn header_line(version: i32, dbid: i64) -> String {
-    format!("ZooKeeper Transactional Log File with dbid {} txnlog format version {}", dbid, version)
+    format!(
+        "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
+        dbid, version
+    )
 }
 
 fn adler32(bytes: &[u8]) -> u64 {
@@ -266,12 +294,21 @@ impl Dump {
             let Ok(out) = opened else {
                 return Err(fail(
                     EXIT_ERROR,
-                    format!("Recovery file {} already exists or not writable", path.display()),
+                    format!(
+                        "Recovery file {} already exists or not writable",
+                        path.display()
+                    ),
                 ));
             };
             fixed = Some((path, out, FilePadding::new(PRE_ALLOC_SIZE, 0)));
         }
-        Ok(Dump { file: file.to_path_buf(), recover: o.recover, verbose: o.verbose, yes: o.yes, fixed })
+        Ok(Dump {
+            file: file.to_path_buf(),
+            recover: o.recover,
+            verbose: o.verbose,
+            yes: o.yes,
+            fixed,
+        })
     }
 
     fn run(&mut self, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<i32, Failure> {
@@ -320,7 +357,10 @@ impl Dump {
             let mut eor = [0u8; 1];
             r.read_exact(&mut eor)?;
             if eor[0] != b'B' {
-                return Err(fail(EXIT_ERROR, "Last transaction was partial.".to_string()));
+                return Err(fail(
+                    EXIT_ERROR,
+                    "Last transaction was partial.".to_string(),
+                ));
             }
             if let Some((_, f, padding)) = self.fixed.as_mut() {
                 padding.pad_file(f, position)?;
@@ -335,7 +375,12 @@ impl Dump {
             count += 1;
         }
         if let Some((path, _, _)) = &self.fixed {
-            writeln!(out, "Recovery file {} has been written with {} fixed CRC error(s)", path.display(), fixed_count)?;
+            writeln!(
+                out,
+                "Recovery file {} has been written with {} fixed CRC error(s)",
+                path.display(),
+                fixed_count
+            )?;
         }
         Ok(EXIT_OK)
     }
@@ -344,14 +389,21 @@ impl Dump {
 /// "Would you like to fix it (Yes/No/Abort) ?" until the first letter of
 /// the next word is one of those. `words` keeps the rest of the line read
 /// (the answers are words, as Java's Scanner reads them, not lines).
-fn ask_for_fix(input: &mut dyn BufRead, out: &mut dyn Write, words: &mut Vec<String>) -> Result<bool, Failure> {
+fn ask_for_fix(
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    words: &mut Vec<String>,
+) -> Result<bool, Failure> {
     loop {
         write!(out, "Would you like to fix it (Yes/No/Abort) ? ")?;
         out.flush()?;
         while words.is_empty() {
             let mut line = String::new();
             if input.read_line(&mut line)? == 0 {
-                return Err(fail(EXIT_ERROR, "Exception in thread \"main\" java.util.NoSuchElementException".into()));
+                return Err(fail(
+                    EXIT_ERROR,
+                    "Exception in thread \"main\" java.util.NoSuchElementException".into(),
+                ));
             }
             *words = line.split_whitespace().rev().map(str::to_string).collect();
         }
@@ -366,8 +418,12 @@ fn ask_for_fix(input: &mut dyn BufRead, out: &mut dyn Write, words: &mut Vec<Str
 }
 
 fn print_txn(out: &mut dyn Write, bytes: &[u8], prefix: &str) -> Result<(), Failure> {
-    let entry = TxnLogEntry::from_bytes(bytes)
-        .map_err(|e| fail(EXIT_ERROR, format!("Exception in thread \"main\" java.io.IOException: {}", e)))?;
+    let entry = TxnLogEntry::from_bytes(bytes).map_err(|e| {
+        fail(
+            EXIT_ERROR,
+            format!("Exception in thread \"main\" java.io.IOException: {}", e),
+        )
+    })?;
     let line = txn_line(&entry);
     if !prefix.trim().is_empty() {
         write!(out, "{} - ", prefix)?;
@@ -449,14 +505,30 @@ fn txn_text(body: &TxnBody) -> String {
         ),
         TxnBody::SetData(t) => format!("{},{},{}", t.path, data_text(&t.data), t.version),
         TxnBody::CreateContainer(t) => {
-            format!("{},{},{},{}", t.path, data_text(&t.data), acl_list_text(&t.acl), t.parent_c_version)
+            format!(
+                "{},{},{},{}",
+                t.path,
+                data_text(&t.data),
+                acl_list_text(&t.acl),
+                t.parent_c_version
+            )
         }
         TxnBody::CreateTtl(t) => {
-            format!("{},{},{},{},{}", t.path, data_text(&t.data), acl_list_text(&t.acl), t.parent_c_version, t.ttl)
+            format!(
+                "{},{},{},{},{}",
+                t.path,
+                data_text(&t.data),
+                acl_list_text(&t.acl),
+                t.parent_c_version,
+                t.ttl
+            )
         }
         TxnBody::Multi(m) => {
-            let ops: Vec<String> =
-                m.txns.iter().map(|t| format!("{}:{}", op2string(t.r#type), data_text(&t.data))).collect();
+            let ops: Vec<String> = m
+                .txns
+                .iter()
+                .map(|t| format!("{}:{}", op2string(t.r#type), data_text(&t.data)))
+                .collect();
             ops.join(";")
         }
         TxnBody::CreateSession(t) => format!("{}\n", t.time_out),
@@ -469,15 +541,26 @@ fn txn_text(body: &TxnBody) -> String {
         TxnBody::Error(t) => format!("{}\n", t.err),
         TxnBody::Check(t) => format!("{},{}\n", jute_string(&t.path), t.version),
         TxnBody::SetAcl(t) => {
-            let acls: Vec<String> = t.acl.iter().map(|a| format!("s{{{}}}", acl_fields(a))).collect();
-            format!("{},v{{{}}},{}\n", jute_string(&t.path), acls.join(","), t.version)
+            let acls: Vec<String> = t
+                .acl
+                .iter()
+                .map(|a| format!("s{{{}}}", acl_fields(a)))
+                .collect();
+            format!(
+                "{},v{{{}}},{}\n",
+                jute_string(&t.path),
+                acls.join(","),
+                t.version
+            )
         }
     }
 }
 
 /// Data as Java's `new String(data, UTF_8)`, empty for none.
 fn data_text(data: &Option<Vec<u8>>) -> String {
-    data.as_deref().map(|d| String::from_utf8_lossy(d).into_owned()).unwrap_or_default()
+    data.as_deref()
+        .map(|d| String::from_utf8_lossy(d).into_owned())
+        .unwrap_or_default()
 }
 
 /// A `List<ACL>` as Java prints it: `[a, b]`, each ACL's `toString`
@@ -488,7 +571,12 @@ fn acl_list_text(acl: &[Acl]) -> String {
 }
 
 fn acl_fields(a: &Acl) -> String {
-    format!("{},s{{{},{}}}", a.perms, jute_string(&a.id.scheme), jute_string(&a.id.id))
+    format!(
+        "{},s{{{},{}}}",
+        a.perms,
+        jute_string(&a.id.scheme),
+        jute_string(&a.id.id)
+    )
 }
 
 /// A string in jute's text layout: a quote, then the text with `\0`,
@@ -520,7 +608,16 @@ pub fn java_date(ms: i64) -> String {
         12 => (12, "PM"),
         _ => (h - 12, "PM"),
     };
-    format!("{}/{}/{:02}, {}:{:02}:{:02} {} UTC", mo, d, y.rem_euclid(100), hour12, mi, s, half)
+    format!(
+        "{}/{}/{:02}, {}:{:02}:{:02} {} UTC",
+        mo,
+        d,
+        y.rem_euclid(100),
+        hour12,
+        mi,
+        s,
+        half
+    )
 }
 
 /// `-c -z <zxid>`: the records up to and including `zxid` into
@@ -537,7 +634,10 @@ fn chop(file: &Path, zxid_text: &str, out: &mut dyn Write) -> Result<i32, Failur
         ));
     };
     let target = PathBuf::from(format!("{}.chopped{}", file.display(), zxid));
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match chop_into(file, &target, zxid, out) {
         Ok(true) => {}
         Ok(false) => writeln!(out, "Got exception: Failed to chop {}", name)?,
@@ -573,22 +673,36 @@ fn chop_into(file: &Path, target: &Path, zxid: i64, out: &mut dyn Write) -> Resu
         };
         let actual = adler32(&bytes);
         if crc != actual {
-            return Err(fail(EXIT_ERROR, format!("CRC doesn't match {} vs {}", crc as i64, actual)));
+            return Err(fail(
+                EXIT_ERROR,
+                format!("CRC doesn't match {} vs {}", crc as i64, actual),
+            ));
         }
         let entry = TxnLogEntry::from_bytes(&bytes).map_err(|e| fail(EXIT_ERROR, e.to_string()))?;
         let mut eor = [0u8; 1];
         r.read_exact(&mut eor)?;
         if eor[0] != b'B' {
             writeln!(out, "Last transaction was partial.")?;
-            return Err(fail(EXIT_ERROR, "Last transaction was partial.".to_string()));
+            return Err(fail(
+                EXIT_ERROR,
+                "Last transaction was partial.".to_string(),
+            ));
         }
         let txn_zxid = entry.header.zxid;
         has_zxid |= txn_zxid == zxid;
         if previous != -1 && txn_zxid != previous + 1 {
             if txn_zxid >> 32 == previous >> 32 {
-                writeln!(out, "There is intra-epoch gap between {:x} and {:x}", previous, txn_zxid)?;
+                writeln!(
+                    out,
+                    "There is intra-epoch gap between {:x} and {:x}",
+                    previous, txn_zxid
+                )?;
             } else if txn_zxid & 0xffff_ffff != 1 {
-                writeln!(out, "There is inter-epoch gap between {:x} and {:x}", previous, txn_zxid)?;
+                writeln!(
+                    out,
+                    "There is inter-epoch gap between {:x} and {:x}",
+                    previous, txn_zxid
+                )?;
             }
         }
         previous = txn_zxid;
@@ -615,15 +729,16 @@ pub fn java_long_decode(s: &str) -> Option<i64> {
         Some(r) => (true, r),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let (radix, digits) = if let Some(h) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
-        (16, h)
-    } else if let Some(h) = rest.strip_prefix('#') {
-        (16, h)
-    } else if rest.len() > 1 && rest.starts_with('0') {
-        (8, &rest[1..])
-    } else {
-        (10, rest)
-    };
+    let (radix, digits) =
+        if let Some(h) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
+            (16, h)
+        } else if let Some(h) = rest.strip_prefix('#') {
+            (16, h)
+        } else if rest.len() > 1 && rest.starts_with('0') {
+            (8, &rest[1..])
+        } else {
+            (10, rest)
+        };
     if digits.is_empty() || digits.starts_with(['-', '+']) {
         return None;
     }
@@ -649,16 +764,43 @@ mod tests {
         assert_eq!(o.files, ["log.1"]);
         let o = parse_options(&args(&["--chop", "--zxid=0x10", "f"])).unwrap();
         assert!(o.chop && o.zxid.as_deref() == Some("0x10"));
-        assert_eq!(parse_options(&args(&["-c", "-z", "5", "f"])).unwrap().zxid.as_deref(), Some("5"));
-        assert_eq!(parse_options(&args(&["-cz5", "f"])).unwrap().zxid.as_deref(), Some("5"));
-        assert_eq!(parse_options(&args(&["-q", "f"])), Err("Unrecognized option: -q".to_string()));
-        assert_eq!(parse_options(&args(&["--nope"])), Err("Unrecognized option: --nope".to_string()));
-        assert_eq!(parse_options(&args(&["-z"])), Err("Missing argument for option: z".to_string()));
+        assert_eq!(
+            parse_options(&args(&["-c", "-z", "5", "f"]))
+                .unwrap()
+                .zxid
+                .as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            parse_options(&args(&["-cz5", "f"]))
+                .unwrap()
+                .zxid
+                .as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            parse_options(&args(&["-q", "f"])),
+            Err("Unrecognized option: -q".to_string())
+        );
+        assert_eq!(
+            parse_options(&args(&["--nope"])),
+            Err("Unrecognized option: --nope".to_string())
+        );
+        assert_eq!(
+            parse_options(&args(&["-z"])),
+            Err("Missing argument for option: z".to_string())
+        );
     }
 
     #[test]
     fn jute_text_layouts() {
-        let world = Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } };
+        let world = Acl {
+            perms: 31,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        };
         let create = TxnBody::Create(CreateTxn {
             path: "/a".into(),
             data: Some(b"hi".to_vec()),
@@ -666,16 +808,50 @@ mod tests {
             ephemeral: true,
             parent_c_version: 3,
         });
-        assert_eq!(txn_text(&create), "/a,hi,[31,s{'world,'anyone}\n, 31,s{'world,'anyone}\n],true,3");
-        assert_eq!(txn_text(&TxnBody::Delete(DeleteTxn { path: "/a,b}%".into() })), "'/a%2Cb%7D%25\n");
+        assert_eq!(
+            txn_text(&create),
+            "/a,hi,[31,s{'world,'anyone}\n, 31,s{'world,'anyone}\n],true,3"
+        );
+        assert_eq!(
+            txn_text(&TxnBody::Delete(DeleteTxn {
+                path: "/a,b}%".into()
+            })),
+            "'/a%2Cb%7D%25\n"
+        );
         assert_eq!(txn_text(&TxnBody::Error(ErrorTxn { err: -101 })), "-101\n");
-        let close = CloseSessionTxn { paths2_delete: vec!["/e1".into(), "/e2".into()] };
-        assert_eq!(txn_text(&TxnBody::CloseSession(Some(close))), "v{'/e1,'/e2}\n");
-        assert_eq!(txn_text(&TxnBody::CloseSession(Some(CloseSessionTxn { paths2_delete: vec![] }))), "v{}\n");
-        let set_acl = SetAclTxn { path: "/a".into(), acl: vec![world], version: 2 };
-        assert_eq!(txn_text(&TxnBody::SetAcl(set_acl)), "'/a,v{s{31,s{'world,'anyone}}},2\n");
+        let close = CloseSessionTxn {
+            paths2_delete: vec!["/e1".into(), "/e2".into()],
+        };
+        assert_eq!(
+            txn_text(&TxnBody::CloseSession(Some(close))),
+            "v{'/e1,'/e2}\n"
+        );
+        assert_eq!(
+            txn_text(&TxnBody::CloseSession(Some(CloseSessionTxn {
+                paths2_delete: vec![]
+            }))),
+            "v{}\n"
+        );
+        let set_acl = SetAclTxn {
+            path: "/a".into(),
+            acl: vec![world],
+            version: 2,
+        };
+        assert_eq!(
+            txn_text(&TxnBody::SetAcl(set_acl)),
+            "'/a,v{s{31,s{'world,'anyone}}},2\n"
+        );
         let multi = crate::jute::txn::MultiTxn {
-            txns: vec![Txn { r#type: 2, data: Some(b"x".to_vec()) }, Txn { r#type: -1, data: None }],
+            txns: vec![
+                Txn {
+                    r#type: 2,
+                    data: Some(b"x".to_vec()),
+                },
+                Txn {
+                    r#type: -1,
+                    data: None,
+                },
+            ],
         };
         assert_eq!(txn_text(&TxnBody::Multi(multi)), "delete:x;error:");
     }

@@ -55,12 +55,20 @@ pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
 }
 
 pub fn txn_log_header() -> FileHeader {
-    FileHeader { magic: TXNLOG_MAGIC, version: VERSION, dbid: 0 }
+    FileHeader {
+        magic: TXNLOG_MAGIC,
+        version: VERSION,
+        dbid: 0,
+    }
 }
 
 /// The header written at the start of a snapshot (dbid -1).
 pub fn snapshot_header() -> FileHeader {
-    FileHeader { magic: SNAP_MAGIC, version: VERSION, dbid: -1 }
+    FileHeader {
+        magic: SNAP_MAGIC,
+        version: VERSION,
+        dbid: -1,
+    }
 }
 
 /// `log.<hex>`: lowercase hex without padding, as Java's `Long.toHexString`
@@ -234,8 +242,10 @@ mod tests {
 
     #[test]
     fn sorting_is_numeric_not_lexical() {
-        let mut files: Vec<PathBuf> =
-            ["log.a", "log.9", "log.100000001", "log.10"].iter().map(PathBuf::from).collect();
+        let mut files: Vec<PathBuf> = ["log.a", "log.9", "log.100000001", "log.10"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
         sort_by_zxid(&mut files, "log", true);
         let names: Vec<&str> = files.iter().map(|f| file_name(f)).collect();
         assert_eq!(names, ["log.9", "log.a", "log.10", "log.100000001"]);
@@ -251,7 +261,11 @@ mod tests {
         for name in ["log.1", "log.5", "log.9", "snapshot.6", "other"] {
             fs::write(dir.join(name), b"").unwrap();
         }
-        let names = |v: Vec<PathBuf>| v.iter().map(|p| file_name(p).to_string()).collect::<Vec<_>>();
+        let names = |v: Vec<PathBuf>| {
+            v.iter()
+                .map(|p| file_name(p).to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(log_files_from(&dir, 6)), ["log.5", "log.9"]);
         assert_eq!(names(log_files_from(&dir, 5)), ["log.5", "log.9"]);
         assert_eq!(names(log_files_from(&dir, 0)), ["log.1", "log.5", "log.9"]);
@@ -263,11 +277,20 @@ mod tests {
     fn vectorized_adler32_matches_the_scalar_one() {
         // Lengths around the 16/32-byte lanes and the 5552-byte reduction
         // block, over bytes that make the sums wrap.
-        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80).collect();
-        for len in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 5551, 5552, 5553, 11_104, 65_536, 70_000] {
+        let data: Vec<u8> = (0..70_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80)
+            .collect();
+        for len in [
+            0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 5551, 5552, 5553, 11_104, 65_536, 70_000,
+        ] {
             let mut scalar = adler2::Adler32::new();
             scalar.write_slice(&data[..len]);
-            assert_eq!(adler32(&data[..len]), i64::from(scalar.checksum()), "length {}", len);
+            assert_eq!(
+                adler32(&data[..len]),
+                i64::from(scalar.checksum()),
+                "length {}",
+                len
+            );
         }
     }
 

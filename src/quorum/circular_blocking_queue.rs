@@ -25,14 +25,22 @@ pub struct CircularBlockingQueue<T> {
 impl<T> CircularBlockingQueue<T> {
     /// An empty queue holding at most `capacity` elements.
     pub fn new(capacity: usize) -> Self {
-        CircularBlockingQueue { items: Mutex::new(VecDeque::new()), not_empty: Condvar::new(), capacity: capacity.max(1) }
+        CircularBlockingQueue {
+            items: Mutex::new(VecDeque::new()),
+            not_empty: Condvar::new(),
+            capacity: capacity.max(1),
+        }
     }
 
     /// Adds `item`, dropping the oldest element if the queue is full.
     /// Returns true when something was dropped.
     pub fn offer(&self, item: T) -> bool {
         let mut items = self.items.lock();
-        let dropped = if items.len() >= self.capacity { items.pop_front().is_some() } else { false };
+        let dropped = if items.len() >= self.capacity {
+            items.pop_front().is_some()
+        } else {
+            false
+        };
         items.push_back(item);
         self.not_empty.notify_one();
         dropped

@@ -28,9 +28,9 @@ use std::thread::JoinHandle;
 use crossbeam::channel::{self, Receiver, Sender};
 use log::{error, info, warn};
 
-use crate::server::zookeeper_critical_thread;
 use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
+use crate::server::zookeeper_critical_thread;
 use crate::zoo_defs::op_code;
 
 /// Whether a request must wait for a commit (`CommitProcessor.needCommit`).
@@ -59,7 +59,10 @@ pub fn needs_commit(op: i32, match_syncs: bool) -> bool {
 /// closeSession have no txn and go on like reads.
 pub fn request_needs_commit(request: &Request, match_syncs: bool) -> bool {
     let local = request.local_session
-        && matches!(request.op_type, op_code::CREATE_SESSION | op_code::CLOSE_SESSION);
+        && matches!(
+            request.op_type,
+            op_code::CREATE_SESSION | op_code::CLOSE_SESSION
+        );
     !local && needs_commit(request.op_type, match_syncs)
 }
 
@@ -75,7 +78,10 @@ pub struct CommitQueue {
 impl CommitQueue {
     /// An empty queue.
     pub fn new(match_syncs: bool) -> CommitQueue {
-        CommitQueue { pending: HashMap::new(), match_syncs }
+        CommitQueue {
+            pending: HashMap::new(),
+            match_syncs,
+        }
     }
 
     /// A request from the previous stage: returns it at once if it may go
@@ -88,7 +94,8 @@ impl CommitQueue {
                 None
             }
             None if write => {
-                self.pending.insert(request.session_id, VecDeque::from([request]));
+                self.pending
+                    .insert(request.session_id, VecDeque::from([request]));
                 None
             }
             None => Some(request),
@@ -103,7 +110,9 @@ impl CommitQueue {
         let Some(queue) = self.pending.get_mut(&sid) else {
             return vec![committed];
         };
-        let matches = queue.front().is_some_and(|head| head.cxid == committed.cxid);
+        let matches = queue
+            .front()
+            .is_some_and(|head| head.cxid == committed.cxid);
         if !matches {
             if let Some(head) = queue.front() {
                 warn!(
@@ -167,7 +176,11 @@ pub struct CommitProcessor {
 
 impl CommitProcessor {
     /// Starts the thread in front of `next`.
-    pub fn start(id: i64, match_syncs: bool, next: Box<dyn RequestProcessor>) -> std::io::Result<CommitProcessor> {
+    pub fn start(
+        id: i64,
+        match_syncs: bool,
+        next: Box<dyn RequestProcessor>,
+    ) -> std::io::Result<CommitProcessor> {
         let (tx, rx) = channel::unbounded();
         let thread = std::thread::Builder::new()
             .name(format!("CommitProcessor:{}", id))
@@ -175,12 +188,17 @@ impl CommitProcessor {
                 zookeeper_critical_thread::mark();
                 run(rx, CommitQueue::new(match_syncs), next)
             })?;
-        Ok(CommitProcessor { queue: tx, thread: Some(thread) })
+        Ok(CommitProcessor {
+            queue: tx,
+            thread: Some(thread),
+        })
     }
 
     /// A handle for whoever learns of commits (the leader, the follower).
     pub fn committer(&self) -> Committer {
-        Committer { queue: self.queue.clone() }
+        Committer {
+            queue: self.queue.clone(),
+        }
     }
 }
 
@@ -219,7 +237,10 @@ fn run(rx: Receiver<Item>, mut q: CommitQueue, mut next: Box<dyn RequestProcesso
         }
     }
     if q.held() > 0 {
-        info!("CommitProcessor exiting with {} uncommitted requests", q.held());
+        info!(
+            "CommitProcessor exiting with {} uncommitted requests",
+            q.held()
+        );
     }
     next.shutdown();
     info!("CommitProcessor exited loop!");
@@ -237,8 +258,18 @@ mod tests {
 
     fn committed(session: i64, cxid: i32, op: i32, zxid: i64) -> Request {
         let mut r = req(session, cxid, op);
-        let header = TxnHeader { client_id: session, cxid, zxid, time: 0, r#type: op };
-        r.txn = Some(TxnLogEntry { header, body: TxnBody::CloseSession(Default::default()), digest: None });
+        let header = TxnHeader {
+            client_id: session,
+            cxid,
+            zxid,
+            time: 0,
+            r#type: op,
+        };
+        r.txn = Some(TxnLogEntry {
+            header,
+            body: TxnBody::CloseSession(Default::default()),
+            digest: None,
+        });
         r
     }
 
@@ -250,26 +281,50 @@ mod tests {
     fn reads_wait_only_behind_their_own_sessions_writes() {
         let mut q = CommitQueue::new(false);
         assert!(q.on_request(req(1, 1, op_code::SET_DATA)).is_none());
-        assert!(q.on_request(req(1, 2, op_code::GET_DATA)).is_none(), "behind its session's write");
+        assert!(
+            q.on_request(req(1, 2, op_code::GET_DATA)).is_none(),
+            "behind its session's write"
+        );
         assert!(q.on_request(req(1, 3, op_code::CREATE)).is_none());
         assert!(q.on_request(req(1, 4, op_code::EXISTS)).is_none());
-        assert_eq!(q.on_request(req(2, 1, op_code::GET_DATA)).map(|r| r.cxid), Some(1), "other session passes");
+        assert_eq!(
+            q.on_request(req(2, 1, op_code::GET_DATA)).map(|r| r.cxid),
+            Some(1),
+            "other session passes"
+        );
         let out = q.on_commit(committed(1, 1, op_code::SET_DATA, 10));
         assert_eq!(ids(&out), vec![(1, 1), (1, 2)], "stops at the next write");
-        assert_eq!(out[0].zxid(), Some(10), "local request carries the committed txn");
+        assert_eq!(
+            out[0].zxid(),
+            Some(10),
+            "local request carries the committed txn"
+        );
         let out = q.on_commit(committed(1, 3, op_code::CREATE, 11));
         assert_eq!(ids(&out), vec![(1, 3), (1, 4)]);
         assert_eq!(q.held(), 0);
-        assert_eq!(q.on_request(req(1, 5, op_code::GET_DATA)).map(|r| r.cxid), Some(5));
+        assert_eq!(
+            q.on_request(req(1, 5, op_code::GET_DATA)).map(|r| r.cxid),
+            Some(5)
+        );
     }
 
     #[test]
     fn foreign_and_mismatched_commits_go_on_as_they_came() {
         let mut q = CommitQueue::new(false);
-        assert_eq!(ids(&q.on_commit(committed(7, 3, op_code::CREATE, 5))), vec![(7, 3)]);
+        assert_eq!(
+            ids(&q.on_commit(committed(7, 3, op_code::CREATE, 5))),
+            vec![(7, 3)]
+        );
         assert!(q.on_request(req(1, 1, op_code::DELETE)).is_none());
-        assert_eq!(ids(&q.on_commit(committed(1, 9, op_code::DELETE, 6))), vec![(1, 9)]);
-        assert_eq!(q.held(), 1, "the local write still waits for its own commit");
+        assert_eq!(
+            ids(&q.on_commit(committed(1, 9, op_code::DELETE, 6))),
+            vec![(1, 9)]
+        );
+        assert_eq!(
+            q.held(),
+            1,
+            "the local write still waits for its own commit"
+        );
     }
 
     #[test]
@@ -279,8 +334,13 @@ mod tests {
         let mut follower = CommitQueue::new(true);
         assert!(follower.on_request(req(1, 1, op_code::SYNC)).is_none());
         assert!(follower.on_request(req(1, 2, op_code::GET_DATA)).is_none());
-        assert_eq!(ids(&follower.on_commit(req(1, 1, op_code::SYNC))), vec![(1, 1), (1, 2)]);
-        assert!(needs_commit(op_code::CREATE_SESSION, false) && needs_commit(op_code::CHECK, false));
+        assert_eq!(
+            ids(&follower.on_commit(req(1, 1, op_code::SYNC))),
+            vec![(1, 1), (1, 2)]
+        );
+        assert!(
+            needs_commit(op_code::CREATE_SESSION, false) && needs_commit(op_code::CHECK, false)
+        );
         assert!(!needs_commit(op_code::GET_CHILDREN2, true) && !needs_commit(op_code::PING, true));
     }
 

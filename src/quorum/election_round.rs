@@ -42,7 +42,10 @@ pub struct Step {
 
 impl Step {
     fn quiet(outcome: Outcome) -> Step {
-        Step { send_notifications: false, outcome }
+        Step {
+            send_notifications: false,
+            outcome,
+        }
     }
 }
 
@@ -70,10 +73,24 @@ pub struct ElectionRound {
 impl ElectionRound {
     /// Starts a new instance: the round after `previous_clock`, proposing
     /// myself (or nobody, for an observer).
-    pub fn start(my_id: i64, learner_type: LearnerType, last_zxid: i64, current_epoch: i64, previous_clock: i64) -> ElectionRound {
+    pub fn start(
+        my_id: i64,
+        learner_type: LearnerType,
+        last_zxid: i64,
+        current_epoch: i64,
+        previous_clock: i64,
+    ) -> ElectionRound {
         let init = match learner_type {
-            LearnerType::Participant => Proposal { leader: my_id, zxid: last_zxid, epoch: current_epoch },
-            LearnerType::Observer => Proposal { leader: i64::MIN, zxid: i64::MIN, epoch: i64::MIN },
+            LearnerType::Participant => Proposal {
+                leader: my_id,
+                zxid: last_zxid,
+                epoch: current_epoch,
+            },
+            LearnerType::Observer => Proposal {
+                leader: i64::MIN,
+                zxid: i64::MIN,
+                epoch: i64::MIN,
+            },
         };
         ElectionRound {
             my_id,
@@ -88,7 +105,12 @@ impl ElectionRound {
 
     /// My proposal as a LOOKING vote of the current round.
     pub fn current_vote(&self) -> Vote {
-        Vote::new(self.proposal.leader, self.proposal.zxid, self.logical_clock, self.proposal.epoch)
+        Vote::new(
+            self.proposal.leader,
+            self.proposal.zxid,
+            self.logical_clock,
+            self.proposal.epoch,
+        )
     }
 
     /// Whether `n` proposes someone better than my proposal (used while
@@ -118,10 +140,16 @@ impl ElectionRound {
     pub fn on_notification(&mut self, qv: &QuorumVerifier, n: &Notification) -> Step {
         if !qv.is_voter(n.sid) || !qv.is_voter(n.leader) {
             if !qv.is_voter(n.leader) {
-                warn!("Ignoring notification for non-cluster member sid {} from sid {}", n.leader, n.sid);
+                warn!(
+                    "Ignoring notification for non-cluster member sid {} from sid {}",
+                    n.leader, n.sid
+                );
             }
             if !qv.is_voter(n.sid) {
-                warn!("Ignoring notification for sid {} from non-quorum member sid {}", n.leader, n.sid);
+                warn!(
+                    "Ignoring notification for sid {} from non-quorum member sid {}",
+                    n.leader, n.sid
+                );
             }
             return Step::quiet(Outcome::Continue);
         }
@@ -149,7 +177,11 @@ impl ElectionRound {
         if n.election_epoch > self.logical_clock {
             self.logical_clock = n.election_epoch;
             self.recvset.clear();
-            self.proposal = if total_order_predicate(qv, theirs, self.init) { theirs } else { self.init };
+            self.proposal = if total_order_predicate(qv, theirs, self.init) {
+                theirs
+            } else {
+                self.init
+            };
             send = true;
         } else if n.election_epoch < self.logical_clock {
             debug!(
@@ -161,13 +193,19 @@ impl ElectionRound {
             self.proposal = theirs;
             send = true;
         }
-        self.recvset.insert(n.sid, Vote::new(n.leader, n.zxid, n.election_epoch, n.peer_epoch));
+        self.recvset.insert(
+            n.sid,
+            Vote::new(n.leader, n.zxid, n.election_epoch, n.peer_epoch),
+        );
         let outcome = if has_all_quorums(qv, &self.recvset, &self.current_vote()) {
             Outcome::QuorumReached
         } else {
             Outcome::Continue
         };
-        Step { send_notifications: send, outcome }
+        Step {
+            send_notifications: send,
+            outcome,
+        }
     }
 
     /// FOLLOWING or LEADING: join a leader that a quorum follows and that
@@ -183,8 +221,16 @@ impl ElectionRound {
         };
         let elected = Vote::new(n.leader, n.zxid, n.election_epoch, n.peer_epoch);
         if n.election_epoch == self.logical_clock {
-            self.recvset.insert(n.sid, Vote { version: 0, ..theirs });
-            if has_all_quorums(qv, &self.recvset, &theirs) && self.check_leader(&self.recvset, n.leader, n.election_epoch) {
+            self.recvset.insert(
+                n.sid,
+                Vote {
+                    version: 0,
+                    ..theirs
+                },
+            );
+            if has_all_quorums(qv, &self.recvset, &theirs)
+                && self.check_leader(&self.recvset, n.leader, n.election_epoch)
+            {
                 return Outcome::Elected(elected, self.state_for(n.leader));
             }
         }
@@ -202,7 +248,9 @@ impl ElectionRound {
     /// leader is me, the round must be mine.
     fn check_leader(&self, votes: &BTreeMap<i64, Vote>, leader: i64, election_epoch: i64) -> bool {
         if leader != self.my_id {
-            votes.get(&leader).is_some_and(|v| v.state == ServerState::Leading)
+            votes
+                .get(&leader)
+                .is_some_and(|v| v.state == ServerState::Leading)
         } else {
             self.logical_clock == election_epoch
         }
@@ -211,14 +259,22 @@ impl ElectionRound {
 
 /// (leader, zxid, peerEpoch) of a notification.
 pub fn proposal_of(n: &Notification) -> Proposal {
-    Proposal { leader: n.leader, zxid: n.zxid, epoch: n.peer_epoch }
+    Proposal {
+        leader: n.leader,
+        zxid: n.zxid,
+        epoch: n.peer_epoch,
+    }
 }
 
 /// `getVoteTracker(votes, vote).hasAllQuorums()`: do the senders whose vote
 /// agrees with `vote` form a quorum? (One verifier: reconfig is not
 /// supported, so there is never a newer last-seen one.)
 pub fn has_all_quorums(qv: &QuorumVerifier, votes: &BTreeMap<i64, Vote>, vote: &Vote) -> bool {
-    let acks: BTreeSet<i64> = votes.iter().filter(|(_, v)| vote.agrees_with(v)).map(|(sid, _)| *sid).collect();
+    let acks: BTreeSet<i64> = votes
+        .iter()
+        .filter(|(_, v)| vote.agrees_with(v))
+        .map(|(sid, _)| *sid)
+        .collect();
     qv.has_quorum(&acks)
 }
 
@@ -252,17 +308,35 @@ pub struct ReceiverView {
 pub fn receiver_reaction(sender_is_voter: bool, n: &Notification, view: &ReceiverView) -> Reaction {
     let cv = view.current_vote;
     if !sender_is_voter {
-        let reply = Vote { election_epoch: view.logical_clock, ..cv };
-        return Reaction { enqueue: false, reply: Some(reply) };
+        let reply = Vote {
+            election_epoch: view.logical_clock,
+            ..cv
+        };
+        return Reaction {
+            enqueue: false,
+            reply: Some(reply),
+        };
     }
     if view.my_state == ServerState::Looking {
-        let reply = (n.state == ServerState::Looking && n.election_epoch < view.logical_clock).then(|| {
-            Vote::new(view.proposal.leader, view.proposal.zxid, view.logical_clock, view.proposal.epoch)
-        });
-        return Reaction { enqueue: true, reply };
+        let reply = (n.state == ServerState::Looking && n.election_epoch < view.logical_clock)
+            .then(|| {
+                Vote::new(
+                    view.proposal.leader,
+                    view.proposal.zxid,
+                    view.logical_clock,
+                    view.proposal.epoch,
+                )
+            });
+        return Reaction {
+            enqueue: true,
+            reply,
+        };
     }
     let reply = (n.state == ServerState::Looking).then_some(cv);
-    Reaction { enqueue: false, reply }
+    Reaction {
+        enqueue: false,
+        reply,
+    }
 }
 
 #[cfg(test)]

@@ -9,16 +9,40 @@ use super::*;
 
 fn qv(observers: &[i64]) -> QuorumVerifier {
     let mut pairs: Vec<(String, String)> = (1..=3)
-        .map(|i| (format!("server.{}", i), format!("127.0.0.1:{}:{}", 100 + i, 200 + i)))
+        .map(|i| {
+            (
+                format!("server.{}", i),
+                format!("127.0.0.1:{}:{}", 100 + i, 200 + i),
+            )
+        })
         .collect();
     for o in observers {
-        pairs.push((format!("server.{}", o), format!("127.0.0.1:{}:{}:observer", 100 + o, 200 + o)));
+        pairs.push((
+            format!("server.{}", o),
+            format!("127.0.0.1:{}:{}:observer", 100 + o, 200 + o),
+        ));
     }
     QuorumVerifier::from_pairs(&pairs, false).unwrap()
 }
 
-fn note(sid: i64, state: ServerState, leader: i64, zxid: i64, round: i64, epoch: i64) -> Notification {
-    Notification { state, leader, zxid, election_epoch: round, peer_epoch: epoch, version: 2, config: None, sid }
+fn note(
+    sid: i64,
+    state: ServerState,
+    leader: i64,
+    zxid: i64,
+    round: i64,
+    epoch: i64,
+) -> Notification {
+    Notification {
+        state,
+        leader,
+        zxid,
+        election_epoch: round,
+        peer_epoch: epoch,
+        version: 2,
+        config: None,
+        sid,
+    }
 }
 
 fn looking(sid: i64, leader: i64, zxid: i64, round: i64) -> Notification {
@@ -32,17 +56,39 @@ fn highest_zxid_wins_over_higher_sid() {
     assert_eq!(r.logical_clock, 1);
     // My own vote, looped back.
     let s = r.on_notification(&qv, &looking(3, 3, 0x1_0000_0003, 1));
-    assert_eq!(s, Step { send_notifications: false, outcome: Outcome::Continue });
+    assert_eq!(
+        s,
+        Step {
+            send_notifications: false,
+            outcome: Outcome::Continue
+        }
+    );
     // Server 1 has more txns: adopt its vote and tell everyone.
     let s = r.on_notification(&qv, &looking(1, 1, 0x1_0000_0005, 1));
-    assert_eq!(s, Step { send_notifications: true, outcome: Outcome::Continue });
-    assert_eq!(r.proposal, Proposal { leader: 1, zxid: 0x1_0000_0005, epoch: 1 });
+    assert_eq!(
+        s,
+        Step {
+            send_notifications: true,
+            outcome: Outcome::Continue
+        }
+    );
+    assert_eq!(
+        r.proposal,
+        Proposal {
+            leader: 1,
+            zxid: 0x1_0000_0005,
+            epoch: 1
+        }
+    );
     // Server 2 agrees with 1: two of three.
     let s = r.on_notification(&qv, &looking(2, 1, 0x1_0000_0005, 1));
     assert_eq!(s.outcome, Outcome::QuorumReached);
     match r.finish() {
         Outcome::Elected(v, state) => {
-            assert_eq!((v.id, v.zxid, v.election_epoch, state), (1, 0x1_0000_0005, 1, ServerState::Following));
+            assert_eq!(
+                (v.id, v.zxid, v.election_epoch, state),
+                (1, 0x1_0000_0005, 1, ServerState::Following)
+            );
         }
         other => panic!("{:?}", other),
     }
@@ -86,7 +132,13 @@ fn higher_round_resets_votes_and_older_rounds_are_ignored() {
     // Old rounds change nothing.
     let mut r = ElectionRound::start(2, LearnerType::Participant, 5, 1, 6);
     let s = r.on_notification(&qv, &looking(3, 3, 99, 2));
-    assert_eq!(s, Step { send_notifications: false, outcome: Outcome::Continue });
+    assert_eq!(
+        s,
+        Step {
+            send_notifications: false,
+            outcome: Outcome::Continue
+        }
+    );
     assert_eq!(r.proposal.leader, 2);
 }
 
@@ -94,13 +146,29 @@ fn higher_round_resets_votes_and_older_rounds_are_ignored() {
 fn untrusted_zxids_and_non_voters_are_ignored() {
     let qv = qv(&[4]);
     let mut empty = ElectionRound::start(2, LearnerType::Participant, -1, 0, 0);
-    assert!(!empty.on_notification(&qv, &looking(3, 3, 5, 1)).send_notifications);
+    assert!(
+        !empty
+            .on_notification(&qv, &looking(3, 3, 5, 1))
+            .send_notifications
+    );
     let mut r = ElectionRound::start(2, LearnerType::Participant, 5, 1, 0);
-    assert!(!r.on_notification(&qv, &looking(3, 3, -1, 1)).send_notifications);
+    assert!(
+        !r.on_notification(&qv, &looking(3, 3, -1, 1))
+            .send_notifications
+    );
     // From an observer, for an observer, from a stranger: nothing.
-    assert!(!r.on_notification(&qv, &looking(4, 3, 9, 1)).send_notifications);
-    assert!(!r.on_notification(&qv, &looking(3, 4, 9, 1)).send_notifications);
-    assert!(!r.on_notification(&qv, &looking(9, 3, 9, 1)).send_notifications);
+    assert!(
+        !r.on_notification(&qv, &looking(4, 3, 9, 1))
+            .send_notifications
+    );
+    assert!(
+        !r.on_notification(&qv, &looking(3, 4, 9, 1))
+            .send_notifications
+    );
+    assert!(
+        !r.on_notification(&qv, &looking(9, 3, 9, 1))
+            .send_notifications
+    );
     assert_eq!(r.proposal.leader, 2);
     // OBSERVING notifications never count.
     let s = r.on_notification(&qv, &note(1, ServerState::Observing, 3, 9, 1, 1));
@@ -112,12 +180,18 @@ fn late_joiner_follows_the_leader_in_place() {
     let qv = qv(&[]);
     let mut r = ElectionRound::start(3, LearnerType::Participant, 0x1_0000_0009, 1, 0);
     // A follower's answer alone is not enough: the leader must say so.
-    let s = r.on_notification(&qv, &note(2, ServerState::Following, 1, 0x1_0000_0005, 7, 1));
+    let s = r.on_notification(
+        &qv,
+        &note(2, ServerState::Following, 1, 0x1_0000_0005, 7, 1),
+    );
     assert_eq!(s.outcome, Outcome::Continue);
     let s = r.on_notification(&qv, &note(1, ServerState::Leading, 1, 0x1_0000_0005, 7, 1));
     match s.outcome {
         Outcome::Elected(v, state) => {
-            assert_eq!((v.id, v.election_epoch, state), (1, 7, ServerState::Following));
+            assert_eq!(
+                (v.id, v.election_epoch, state),
+                (1, 7, ServerState::Following)
+            );
         }
         other => panic!("{:?}", other),
     }
@@ -148,7 +222,10 @@ fn a_leader_may_rejoin_its_own_round() {
     let mut r = ElectionRound::start(1, LearnerType::Participant, 5, 1, 6); // round 7
     r.on_notification(&qv, &note(2, ServerState::Following, 1, 5, 7, 1));
     let s = r.on_notification(&qv, &note(3, ServerState::Following, 1, 5, 7, 1));
-    assert!(matches!(s.outcome, Outcome::Elected(_, ServerState::Leading)));
+    assert!(matches!(
+        s.outcome,
+        Outcome::Elected(_, ServerState::Leading)
+    ));
     // But not followers of an older round.
     let mut r = ElectionRound::start(1, LearnerType::Participant, 5, 1, 7); // round 8
     r.on_notification(&qv, &note(2, ServerState::Following, 1, 5, 7, 1));
@@ -181,8 +258,17 @@ fn finalize_wait_only_breaks_for_a_better_vote() {
 #[test]
 fn receiver_reaction_table() {
     let settled = Vote::new(1, 5, 3, 1).with_state(ServerState::Following);
-    let proposal = Proposal { leader: 2, zxid: 6, epoch: 1 };
-    let view = |my_state| ReceiverView { my_state, current_vote: settled, proposal, logical_clock: 4 };
+    let proposal = Proposal {
+        leader: 2,
+        zxid: 6,
+        epoch: 1,
+    };
+    let view = |my_state| ReceiverView {
+        my_state,
+        current_vote: settled,
+        proposal,
+        logical_clock: 4,
+    };
     let looking_old = looking(3, 3, 1, 2);
     let looking_new = looking(3, 3, 1, 4);
     let following = note(3, ServerState::Following, 1, 5, 3, 1);
@@ -191,14 +277,38 @@ fn receiver_reaction_table() {
     assert!(r.enqueue);
     assert_eq!(r.reply.map(|v| (v.id, v.election_epoch)), Some((2, 4)));
     let r = receiver_reaction(true, &looking_new, &view(ServerState::Looking));
-    assert_eq!(r, Reaction { enqueue: true, reply: None });
+    assert_eq!(
+        r,
+        Reaction {
+            enqueue: true,
+            reply: None
+        }
+    );
     let r = receiver_reaction(true, &following, &view(ServerState::Looking));
-    assert_eq!(r, Reaction { enqueue: true, reply: None });
+    assert_eq!(
+        r,
+        Reaction {
+            enqueue: true,
+            reply: None
+        }
+    );
     // Settled: answer looking voters with the settled vote and its round.
     let r = receiver_reaction(true, &looking_new, &view(ServerState::Following));
-    assert_eq!(r, Reaction { enqueue: false, reply: Some(settled) });
+    assert_eq!(
+        r,
+        Reaction {
+            enqueue: false,
+            reply: Some(settled)
+        }
+    );
     let r = receiver_reaction(true, &following, &view(ServerState::Leading));
-    assert_eq!(r, Reaction { enqueue: false, reply: None });
+    assert_eq!(
+        r,
+        Reaction {
+            enqueue: false,
+            reply: None
+        }
+    );
     // Non-voters always get my current vote with my logical clock.
     let r = receiver_reaction(false, &following, &view(ServerState::Looking));
     assert_eq!(r.reply.map(|v| (v.id, v.election_epoch)), Some((1, 4)));

@@ -83,7 +83,12 @@ pub fn check_epochs(
     if accepted < current {
         return Err(EpochError::AcceptedBelowCurrent { accepted, current });
     }
-    Ok(Epochs { current, accepted, write_current, write_accepted })
+    Ok(Epochs {
+        current,
+        accepted,
+        write_current,
+        write_accepted,
+    })
 }
 
 /// Reads, checks and (where Java does) writes the epoch files.
@@ -101,16 +106,21 @@ pub fn load_epochs(db: &ZkDatabase, last_zxid: i64) -> Result<Epochs, EpochError
                 CURRENT_EPOCH_FILE, epochs.current
             );
         } else {
-            info!("{} found. Setting current epoch to {}.", tmp_name, epochs.current);
+            info!(
+                "{} found. Setting current epoch to {}.",
+                tmp_name, epochs.current
+            );
         }
-        db.write_epoch(CURRENT_EPOCH_FILE, epochs.current).map_err(io)?;
+        db.write_epoch(CURRENT_EPOCH_FILE, epochs.current)
+            .map_err(io)?;
     }
     if epochs.write_accepted {
         info!(
             "{} not found! Creating with a reasonable default of {}. This should only happen when you are upgrading your installation",
             ACCEPTED_EPOCH_FILE, epochs.accepted
         );
-        db.write_epoch(ACCEPTED_EPOCH_FILE, epochs.accepted).map_err(io)?;
+        db.write_epoch(ACCEPTED_EPOCH_FILE, epochs.accepted)
+            .map_err(io)?;
     }
     Ok(epochs)
 }
@@ -122,7 +132,14 @@ mod tests {
     #[test]
     fn epoch_rules_table() {
         let z = |epoch: i64, counter: i64| (epoch << 32) | counter;
-        let ok = |current, accepted, wc, wa| Ok(Epochs { current, accepted, write_current: wc, write_accepted: wa });
+        let ok = |current, accepted, wc, wa| {
+            Ok(Epochs {
+                current,
+                accepted,
+                write_current: wc,
+                write_accepted: wa,
+            })
+        };
         let cases = [
             // (last zxid, currentEpoch, currentEpoch.tmp, acceptedEpoch) → result
             (0, None, None, None, ok(0, 0, true, true)),
@@ -130,12 +147,35 @@ mod tests {
             (z(3, 5), Some(3), None, Some(4), ok(3, 4, false, false)),
             (z(3, 5), Some(4), None, Some(4), ok(4, 4, false, false)),
             (z(3, 5), Some(2), Some(3), Some(3), ok(3, 3, true, false)),
-            (z(3, 5), Some(2), None, Some(3), Err(EpochError::CurrentOlderThanZxid { current: 2, last_zxid: z(3, 5) })),
-            (z(3, 5), Some(4), None, Some(3), Err(EpochError::AcceptedBelowCurrent { accepted: 3, current: 4 })),
+            (
+                z(3, 5),
+                Some(2),
+                None,
+                Some(3),
+                Err(EpochError::CurrentOlderThanZxid {
+                    current: 2,
+                    last_zxid: z(3, 5),
+                }),
+            ),
+            (
+                z(3, 5),
+                Some(4),
+                None,
+                Some(3),
+                Err(EpochError::AcceptedBelowCurrent {
+                    accepted: 3,
+                    current: 4,
+                }),
+            ),
             (z(3, 5), Some(3), None, None, ok(3, 3, false, true)),
         ];
         for (zxid, current, tmp, accepted, expected) in cases {
-            assert_eq!(check_epochs(zxid, current, tmp, accepted), expected, "{:?}", (zxid, current, tmp, accepted));
+            assert_eq!(
+                check_epochs(zxid, current, tmp, accepted),
+                expected,
+                "{:?}",
+                (zxid, current, tmp, accepted)
+            );
         }
     }
 }

@@ -91,7 +91,11 @@ pub struct FastLeaderElection {
 
 impl FastLeaderElection {
     /// Builds the election and starts WorkerSender and WorkerReceiver.
-    pub fn start(peer: Arc<QuorumPeer>, manager: Arc<QuorumCnxManager>, timing: ElectionTiming) -> std::io::Result<Arc<Self>> {
+    pub fn start(
+        peer: Arc<QuorumPeer>,
+        manager: Arc<QuorumCnxManager>,
+        timing: ElectionTiming,
+    ) -> std::io::Result<Arc<Self>> {
         let (send_tx, send_rx) = channel::unbounded();
         let (recv_tx, recv_rx) = channel::unbounded();
         let fle = Arc::new(FastLeaderElection {
@@ -101,7 +105,11 @@ impl FastLeaderElection {
             recv_tx,
             recv_rx,
             logical_clock: AtomicI64::new(0),
-            proposal: Mutex::new(Proposal { leader: -1, zxid: -1, epoch: -1 }),
+            proposal: Mutex::new(Proposal {
+                leader: -1,
+                zxid: -1,
+                epoch: -1,
+            }),
             stop: AtomicBool::new(false),
             timing,
             workers: Mutex::new(Vec::new()),
@@ -143,7 +151,14 @@ impl FastLeaderElection {
             };
             let v = m.vote;
             let config = self.peer.config_text();
-            let bytes = notification::encode(m.state, v.id, v.zxid, v.election_epoch, v.peer_epoch, &config);
+            let bytes = notification::encode(
+                m.state,
+                v.id,
+                v.zxid,
+                v.election_epoch,
+                v.peer_epoch,
+                &config,
+            );
             self.manager.to_send(m.sid, bytes);
         }
         info!("WorkerSender is down");
@@ -156,8 +171,13 @@ impl FastLeaderElection {
             };
             let n = match notification::decode(message.sid, &message.buffer) {
                 Ok(n) => n,
-                Err(DecodeError::UnknownState(state)) if self.peer.verifier.is_voter(message.sid) => {
-                    warn!("Ignoring a notification with unknown state {} from sid {}", state, message.sid);
+                Err(DecodeError::UnknownState(state))
+                    if self.peer.verifier.is_voter(message.sid) =>
+                {
+                    warn!(
+                        "Ignoring a notification with unknown state {} from sid {}",
+                        state, message.sid
+                    );
                     continue;
                 }
                 Err(DecodeError::UnknownState(_)) => {
@@ -170,7 +190,10 @@ impl FastLeaderElection {
                     continue;
                 }
                 Err(e) => {
-                    warn!("Skipping the processing of a notification sent by sid={}: {}", message.sid, e);
+                    warn!(
+                        "Skipping the processing of a notification sent by sid={}: {}",
+                        message.sid, e
+                    );
                     continue;
                 }
             };
@@ -190,7 +213,10 @@ impl FastLeaderElection {
 
     fn reply_to_non_voter(&self, sid: i64) {
         let view = self.view();
-        let vote = Vote { election_epoch: view.logical_clock, ..view.current_vote };
+        let vote = Vote {
+            election_epoch: view.logical_clock,
+            ..view.current_vote
+        };
         self.queue_send(sid, view.my_state, vote);
     }
 
@@ -239,7 +265,8 @@ impl FastLeaderElection {
 
     /// Publishes the round's clock and proposal for the receiver thread.
     fn publish(&self, round: &ElectionRound) {
-        self.logical_clock.store(round.logical_clock, Ordering::SeqCst);
+        self.logical_clock
+            .store(round.logical_clock, Ordering::SeqCst);
         *self.proposal.lock() = round.proposal;
     }
 
@@ -249,12 +276,24 @@ impl FastLeaderElection {
     pub fn look_for_leader(&self) -> Option<Vote> {
         let peer = &self.peer;
         let (last_zxid, epoch) = (peer.last_logged_zxid(), peer.current_epoch());
-        let mut round = ElectionRound::start(peer.my_id, peer.learner_type, last_zxid, epoch, self.logical_clock());
+        let mut round = ElectionRound::start(
+            peer.my_id,
+            peer.learner_type,
+            last_zxid,
+            epoch,
+            self.logical_clock(),
+        );
         self.publish(&round);
-        info!("New election. My id = {}, proposed zxid=0x{:x}", peer.my_id, round.proposal.zxid);
+        info!(
+            "New election. My id = {}, proposed zxid=0x{:x}",
+            peer.my_id, round.proposal.zxid
+        );
         self.send_notifications(&round);
         let mut timeout = self.timing.min_notification_interval;
-        while peer.state() == ServerState::Looking && !self.stop.load(Ordering::SeqCst) && peer.is_running() {
+        while peer.state() == ServerState::Looking
+            && !self.stop.load(Ordering::SeqCst)
+            && peer.is_running()
+        {
             let n = match self.recv_rx.recv_timeout(timeout) {
                 Ok(n) => n,
                 Err(RecvTimeoutError::Disconnected) => return None,

@@ -15,8 +15,8 @@ use log::{error, info, warn};
 
 use super::follower_zookeeper_server::FollowerZooKeeperServer;
 use super::learner::{
-    process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink, LearnerContext, LearnerError,
-    EXIT_UNMATCHED_TXN_COMMIT,
+    process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink,
+    LearnerContext, LearnerError, EXIT_UNMATCHED_TXN_COMMIT,
 };
 use super::learner_sync::SyncOutcome;
 use super::quorum_packet::{self, type_name};
@@ -27,7 +27,10 @@ use crate::jute::txn::TxnLogEntry;
 /// Follows the leader named in `ctx` until the role ends; returns why.
 /// The peer's FOLLOW entry (`quorum_peer::FOLLOW`).
 pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
-    info!("FOLLOWING - LEADER ELECTION TOOK - {} MS", peer.election_took_ms());
+    info!(
+        "FOLLOWING - LEADER ELECTION TOOK - {} MS",
+        peer.election_took_ms()
+    );
     run_as_peer(peer, ctx, follow)
 }
 
@@ -38,7 +41,14 @@ pub fn follow(ctx: &LearnerContext<'_>) -> LearnerError {
         ctx,
         quorum_packet::FOLLOWERINFO,
         "following",
-        |link| FollowerZooKeeperServer::start(ctx.settings.my_id, ctx.config.clone(), Arc::clone(&ctx.db), Arc::clone(&link.writer)),
+        |link| {
+            FollowerZooKeeperServer::start(
+                ctx.settings.my_id,
+                ctx.config.clone(),
+                Arc::clone(&ctx.db),
+                Arc::clone(&link.writer),
+            )
+        },
         |server| &server.base,
         |link, server, outcome| match finish_sync(server, outcome) {
             Ok(()) => broadcast_loop(ctx, link, server),
@@ -64,9 +74,15 @@ fn finish_sync(server: &FollowerZooKeeperServer, outcome: SyncOutcome) -> Result
 }
 
 /// Reads and handles packets until something ends the role.
-fn broadcast_loop(ctx: &LearnerContext<'_>, link: &mut LeaderLink, server: &FollowerZooKeeperServer) -> LearnerError {
+fn broadcast_loop(
+    ctx: &LearnerContext<'_>,
+    link: &mut LeaderLink,
+    server: &FollowerZooKeeperServer,
+) -> LearnerError {
     let mut last_queued = ctx.db.last_processed_zxid();
-    let reason = read_until_end(ctx, link, |link, qp| process_packet(link, server, qp, &mut last_queued));
+    let reason = read_until_end(ctx, link, |link, qp| {
+        process_packet(link, server, qp, &mut last_queued)
+    });
     if let LearnerError::Protocol(what) = &reason {
         if what.starts_with("Committing zxid") {
             // Java stops the process: the logs disagree with the leader.
@@ -92,16 +108,20 @@ fn process_packet(
             let entry = TxnLogEntry::from_bytes(qp.data.as_deref().unwrap_or(&[]))
                 .map_err(|e| LearnerError::Decode("PROPOSAL".into(), e))?;
             if entry.header.zxid != *last_queued + 1 {
-                warn!("Got zxid 0x{:x} expected 0x{:x}", entry.header.zxid, *last_queued + 1);
+                warn!(
+                    "Got zxid 0x{:x} expected 0x{:x}",
+                    entry.header.zxid,
+                    *last_queued + 1
+                );
             }
             *last_queued = entry.header.zxid;
             server.log_request(entry);
             Ok(())
         }
         quorum_packet::COMMIT => server.commit(qp.zxid),
-        quorum_packet::COMMITANDACTIVATE => {
-            Err(LearnerError::Protocol("reconfig (COMMITANDACTIVATE) is not supported".into()))
-        }
+        quorum_packet::COMMITANDACTIVATE => Err(LearnerError::Protocol(
+            "reconfig (COMMITANDACTIVATE) is not supported".into(),
+        )),
         other => {
             warn!("Unknown packet type: {}", type_name(other));
             Ok(())

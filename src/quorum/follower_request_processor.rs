@@ -46,7 +46,11 @@ impl FollowerRequestProcessor {
         leader: Arc<LeaderWriter>,
         pending_syncs: Arc<Mutex<VecDeque<(i64, i32)>>>,
     ) -> FollowerRequestProcessor {
-        FollowerRequestProcessor { next, leader, pending_syncs }
+        FollowerRequestProcessor {
+            next,
+            leader,
+            pending_syncs,
+        }
     }
 }
 
@@ -57,9 +61,17 @@ impl RequestProcessor for FollowerRequestProcessor {
             self.next.process_request(request);
             return;
         }
-        let qp = request_packet(request.session_id, request.cxid, request.op_type, &request.payload, &request.auth_info);
+        let qp = request_packet(
+            request.session_id,
+            request.cxid,
+            request.op_type,
+            &request.payload,
+            &request.auth_info,
+        );
         if request.op_type == op_code::SYNC {
-            self.pending_syncs.lock().push_back((request.session_id, request.cxid));
+            self.pending_syncs
+                .lock()
+                .push_back((request.session_id, request.cxid));
         }
         self.next.process_request(request);
         if let Err(e) = self.leader.write_packet(&qp) {
@@ -79,10 +91,23 @@ mod tests {
 
     #[test]
     fn writes_sessions_and_sync_are_forwarded_reads_are_not() {
-        for op in [op_code::CREATE, op_code::SET_DATA, op_code::MULTI, op_code::SYNC, op_code::CREATE_SESSION, op_code::CLOSE_SESSION] {
+        for op in [
+            op_code::CREATE,
+            op_code::SET_DATA,
+            op_code::MULTI,
+            op_code::SYNC,
+            op_code::CREATE_SESSION,
+            op_code::CLOSE_SESSION,
+        ] {
             assert!(forwarded(op), "{}", op);
         }
-        for op in [op_code::GET_DATA, op_code::EXISTS, op_code::GET_CHILDREN2, op_code::PING, op_code::MULTI_READ] {
+        for op in [
+            op_code::GET_DATA,
+            op_code::EXISTS,
+            op_code::GET_CHILDREN2,
+            op_code::PING,
+            op_code::MULTI_READ,
+        ] {
             assert!(!forwarded(op), "{}", op);
         }
     }

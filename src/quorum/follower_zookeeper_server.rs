@@ -59,8 +59,18 @@ impl FollowerZooKeeperServer {
         leader: Arc<LeaderWriter>,
     ) -> std::io::Result<FollowerZooKeeperServer> {
         let ack = Box::new(SendAckRequestProcessor::new(Arc::clone(&leader)));
-        let base = Arc::new(LearnerZooKeeperServer::start("follower", my_id, config, db, leader, Some(ack))?);
-        Ok(FollowerZooKeeperServer { base, pending_txns: Mutex::new(VecDeque::new()) })
+        let base = Arc::new(LearnerZooKeeperServer::start(
+            "follower",
+            my_id,
+            config,
+            db,
+            leader,
+            Some(ack),
+        )?);
+        Ok(FollowerZooKeeperServer {
+            base,
+            pending_txns: Mutex::new(VecDeque::new()),
+        })
     }
 
     /// A PROPOSAL: remember it (unless it is an epoch's zxid 0) and log it.
@@ -87,8 +97,14 @@ impl FollowerZooKeeperServer {
                 Ok(())
             }
             CommitCheck::Mismatch { pending: p } => {
-                error!("Committing zxid 0x{:x} but next pending txn 0x{:x}", zxid, p);
-                Err(LearnerError::Protocol(format!("Committing zxid 0x{:x} but next pending txn 0x{:x}", zxid, p)))
+                error!(
+                    "Committing zxid 0x{:x} but next pending txn 0x{:x}",
+                    zxid, p
+                );
+                Err(LearnerError::Protocol(format!(
+                    "Committing zxid 0x{:x} but next pending txn 0x{:x}",
+                    zxid, p
+                )))
             }
         }
     }
@@ -107,6 +123,9 @@ mod tests {
     fn commits_must_match_the_oldest_proposal() {
         assert_eq!(check_commit(Some(5), 5), CommitCheck::Apply);
         assert_eq!(check_commit(None, 5), CommitCheck::NothingPending);
-        assert_eq!(check_commit(Some(4), 5), CommitCheck::Mismatch { pending: 4 });
+        assert_eq!(
+            check_commit(Some(4), 5),
+            CommitCheck::Mismatch { pending: 4 }
+        );
     }
 }

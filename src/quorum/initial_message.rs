@@ -51,7 +51,9 @@ pub enum InitialMessageError {
 impl fmt::Display for InitialMessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InitialMessageError::UnknownVersion(v) => write!(f, "Got unrecognized protocol version {}", v),
+            InitialMessageError::UnknownVersion(v) => {
+                write!(f, "Got unrecognized protocol version {}", v)
+            }
             InitialMessageError::BadLength(n) => write!(f, "Unreasonable buffer length: {}", n),
             InitialMessageError::BadAddress(a) => write!(f, "Badly formed address: {}", a),
             InitialMessageError::Io(e) => write!(f, "cannot read the initial message: {}", e),
@@ -76,9 +78,19 @@ pub fn write_initial_message<W: Write>(
     multi_address: bool,
 ) -> io::Result<()> {
     let (version, text) = if multi_address {
-        (PROTOCOL_VERSION_V2, addrs.iter().map(HostPort::to_wire).collect::<Vec<_>>().join("|"))
+        (
+            PROTOCOL_VERSION_V2,
+            addrs
+                .iter()
+                .map(HostPort::to_wire)
+                .collect::<Vec<_>>()
+                .join("|"),
+        )
     } else {
-        (PROTOCOL_VERSION_V1, addrs.first().map(HostPort::to_wire).unwrap_or_default())
+        (
+            PROTOCOL_VERSION_V1,
+            addrs.first().map(HostPort::to_wire).unwrap_or_default(),
+        )
     };
     let mut buf = Vec::with_capacity(20 + text.len());
     buf.extend_from_slice(&version.to_be_bytes());
@@ -93,7 +105,10 @@ pub fn write_initial_message<W: Write>(
 pub fn read_initial_message<R: Read>(input: &mut R) -> Result<InitialMessage, InitialMessageError> {
     let first = read_i64(input)?;
     if first >= 0 {
-        return Ok(InitialMessage { sid: first, election_addrs: Vec::new() });
+        return Ok(InitialMessage {
+            sid: first,
+            election_addrs: Vec::new(),
+        });
     }
     if first != PROTOCOL_VERSION_V1 && first != PROTOCOL_VERSION_V2 {
         return Err(InitialMessageError::UnknownVersion(first));
@@ -110,12 +125,16 @@ pub fn read_initial_message<R: Read>(input: &mut R) -> Result<InitialMessage, In
     let text = String::from_utf8_lossy(&text);
     let mut election_addrs = Vec::new();
     for part in text.split('|') {
-        let addr = parse_host_port(part).ok_or_else(|| InitialMessageError::BadAddress(part.to_string()))?;
+        let addr = parse_host_port(part)
+            .ok_or_else(|| InitialMessageError::BadAddress(part.to_string()))?;
         if !addr.is_wildcard() {
             election_addrs.push(addr);
         }
     }
-    Ok(InitialMessage { sid, election_addrs })
+    Ok(InitialMessage {
+        sid,
+        election_addrs,
+    })
 }
 
 /// How long the header is, judged from its first bytes (see
@@ -130,14 +149,20 @@ pub fn initial_message_len(prefix: &[u8]) -> Result<usize, String> {
         return Ok(8);
     }
     if first != PROTOCOL_VERSION_V1 && first != PROTOCOL_VERSION_V2 {
-        return Err(format!("initial message refused: {}", InitialMessageError::UnknownVersion(first)));
+        return Err(format!(
+            "initial message refused: {}",
+            InitialMessageError::UnknownVersion(first)
+        ));
     }
     if prefix.len() < 20 {
         return Ok(20);
     }
     let remaining = i32::from_be_bytes(prefix[16..20].try_into().unwrap_or([0; 4]));
     if remaining <= 0 || remaining > MAX_ADDRESS_LENGTH {
-        return Err(format!("initial message refused: {}", InitialMessageError::BadLength(remaining)));
+        return Err(format!(
+            "initial message refused: {}",
+            InitialMessageError::BadLength(remaining)
+        ));
     }
     Ok(20 + remaining as usize)
 }
@@ -153,7 +178,10 @@ mod tests {
     use super::*;
 
     fn hp(host: &str, port: u16) -> HostPort {
-        HostPort { host: host.into(), port }
+        HostPort {
+            host: host.into(),
+            port,
+        }
     }
 
     #[test]
@@ -165,7 +193,11 @@ mod tests {
             assert!(need > cut && need <= out.len(), "{} -> {}", cut, need);
         }
         assert_eq!(initial_message_len(&out), Ok(out.len()));
-        assert_eq!(initial_message_len(&7i64.to_be_bytes()), Ok(8), "a legacy sid");
+        assert_eq!(
+            initial_message_len(&7i64.to_be_bytes()),
+            Ok(8),
+            "a legacy sid"
+        );
         assert!(initial_message_len(&(-5i64).to_be_bytes()).is_err());
         let mut bad = out[..16].to_vec();
         bad.extend_from_slice(&100_000i32.to_be_bytes());
@@ -180,7 +212,13 @@ mod tests {
         expected.extend_from_slice(b"127.0.0.1:23881");
         assert_eq!(out, expected);
         let parsed = read_initial_message(&mut &out[..]).unwrap();
-        assert_eq!(parsed, InitialMessage { sid: 1, election_addrs: vec![hp("127.0.0.1", 23881)] });
+        assert_eq!(
+            parsed,
+            InitialMessage {
+                sid: 1,
+                election_addrs: vec![hp("127.0.0.1", 23881)]
+            }
+        );
     }
 
     #[test]
@@ -195,7 +233,13 @@ mod tests {
     #[test]
     fn legacy_peer_sends_only_its_sid() {
         let parsed = read_initial_message(&mut &7i64.to_be_bytes()[..]).unwrap();
-        assert_eq!(parsed, InitialMessage { sid: 7, election_addrs: vec![] });
+        assert_eq!(
+            parsed,
+            InitialMessage {
+                sid: 7,
+                election_addrs: vec![]
+            }
+        );
     }
 
     #[test]
@@ -208,18 +252,45 @@ mod tests {
             b
         };
         let read = |b: Vec<u8>| read_initial_message(&mut &b[..]);
-        assert!(matches!(read(header(-1, 3, b"a:1")), Err(InitialMessageError::UnknownVersion(-1))));
-        assert!(matches!(read(header(PROTOCOL_VERSION_V1, 0, b"")), Err(InitialMessageError::BadLength(0))));
-        assert!(matches!(read(header(PROTOCOL_VERSION_V1, -5, b"")), Err(InitialMessageError::BadLength(-5))));
-        assert!(matches!(read(header(PROTOCOL_VERSION_V1, 2049, b"")), Err(InitialMessageError::BadLength(2049))));
-        assert!(matches!(read(header(PROTOCOL_VERSION_V1, 10, b"a:1")), Err(InitialMessageError::Io(_))));
-        assert!(matches!(read(header(PROTOCOL_VERSION_V1, 3, b"a:x")), Err(InitialMessageError::BadAddress(_))));
-        assert!(matches!(read(header(PROTOCOL_VERSION_V1, 3, b"abc")), Err(InitialMessageError::BadAddress(_))));
-        assert!(matches!(read(vec![0xff, 0xff]), Err(InitialMessageError::Io(_))));
+        assert!(matches!(
+            read(header(-1, 3, b"a:1")),
+            Err(InitialMessageError::UnknownVersion(-1))
+        ));
+        assert!(matches!(
+            read(header(PROTOCOL_VERSION_V1, 0, b"")),
+            Err(InitialMessageError::BadLength(0))
+        ));
+        assert!(matches!(
+            read(header(PROTOCOL_VERSION_V1, -5, b"")),
+            Err(InitialMessageError::BadLength(-5))
+        ));
+        assert!(matches!(
+            read(header(PROTOCOL_VERSION_V1, 2049, b"")),
+            Err(InitialMessageError::BadLength(2049))
+        ));
+        assert!(matches!(
+            read(header(PROTOCOL_VERSION_V1, 10, b"a:1")),
+            Err(InitialMessageError::Io(_))
+        ));
+        assert!(matches!(
+            read(header(PROTOCOL_VERSION_V1, 3, b"a:x")),
+            Err(InitialMessageError::BadAddress(_))
+        ));
+        assert!(matches!(
+            read(header(PROTOCOL_VERSION_V1, 3, b"abc")),
+            Err(InitialMessageError::BadAddress(_))
+        ));
+        assert!(matches!(
+            read(vec![0xff, 0xff]),
+            Err(InitialMessageError::Io(_))
+        ));
     }
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.split_whitespace().collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 }

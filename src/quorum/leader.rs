@@ -31,8 +31,8 @@ use super::leader_discovery::Discovery;
 use super::leader_zookeeper_server::LeaderZooKeeperServer;
 use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::learner_handler::LearnerPeer;
-use super::quorum_packet::make_zxid;
 use super::quorum_monitor::LeaderMonitor;
+use super::quorum_packet::make_zxid;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
 use super::synced_learner_tracker::SyncedLearnerTracker;
 use crate::server::request::Request;
@@ -171,7 +171,9 @@ impl Leader {
 
     /// Ticks allowed for a new learner's first ack: `tick + initLimit + syncLimit`.
     pub fn tick_of_initial_ack_deadline(&self) -> i64 {
-        self.tick.load(Ordering::SeqCst) + i64::from(self.timing.init_limit) + i64::from(self.timing.sync_limit)
+        self.tick.load(Ordering::SeqCst)
+            + i64::from(self.timing.init_limit)
+            + i64::from(self.timing.sync_limit)
     }
 
     /// Ticks allowed until the next ack: `tick + syncLimit`.
@@ -199,7 +201,8 @@ impl Leader {
             if !self.is_running() {
                 return false;
             }
-            self.started_cv.wait_for(&mut started, Duration::from_millis(100));
+            self.started_cv
+                .wait_for(&mut started, Duration::from_millis(100));
         }
         true
     }
@@ -216,7 +219,9 @@ impl Leader {
     /// client is now attached through `owner` (the asking learner's link),
     /// and requests through its previous server are refused SESSIONMOVED.
     pub fn revalidate(&self, session_id: i64, timeout: i32, owner: SessionOwner) -> bool {
-        let Some(zk) = self.zk.lock().clone() else { return false };
+        let Some(zk) = self.zk.lock().clone() else {
+            return false;
+        };
         let tracker = zk.session_tracker();
         // Only a global session can be resumed elsewhere (a local one is
         // known to its own server alone).
@@ -234,7 +239,10 @@ impl Leader {
                     warn!("Dropping a learner request: the leader's pipeline is stopped");
                 }
             }
-            None => warn!("Dropping a learner request {:?}: the leader is not serving", request),
+            None => warn!(
+                "Dropping a learner request {:?}: the leader is not serving",
+                request
+            ),
         }
     }
 
@@ -286,9 +294,13 @@ impl Leader {
 
 /// LEADING: runs until the role ends; returns why.
 pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
-    info!("LEADING - LEADER ELECTION TOOK - {} MS", peer.election_took_ms());
+    info!(
+        "LEADING - LEADER ELECTION TOOK - {} MS",
+        peer.election_took_ms()
+    );
     ctx.db.enable_committed_log();
-    ctx.db.init_config_in_zk_database(&peer.config_text(), peer.verifier.version());
+    ctx.db
+        .init_config_in_zk_database(&peer.config_text(), peer.verifier.version());
     ctx.db.kill_dead_sessions();
     if let Err(e) = ctx.db.take_snapshot() {
         error!("Cannot take the leader's initial snapshot: {}", e);
@@ -320,19 +332,31 @@ pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
 fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<String, LeaderError> {
     let epoch = leader.get_epoch_to_propose(leader.my_id, peer.accepted_epoch())?;
     if let Err(e) = peer.write_accepted_epoch(&ctx.db, epoch) {
-        return Err(LeaderError::Refused(format!("cannot write acceptedEpoch: {}", e)));
+        return Err(LeaderError::Refused(format!(
+            "cannot write acceptedEpoch: {}",
+            e
+        )));
     }
     let zxid = make_zxid(epoch, 0);
     leader.bcast.lock().start_epoch(zxid);
     leader.discovery.set_new_leader_zxid(zxid);
-    leader.wait_for_epoch_ack(leader.my_id, (peer.current_epoch(), ctx.db.last_processed_zxid()))?;
+    leader.wait_for_epoch_ack(
+        leader.my_id,
+        (peer.current_epoch(), ctx.db.last_processed_zxid()),
+    )?;
     if let Err(e) = peer.write_current_epoch(&ctx.db, epoch) {
-        return Err(LeaderError::Refused(format!("cannot write currentEpoch: {}", e)));
+        return Err(LeaderError::Refused(format!(
+            "cannot write currentEpoch: {}",
+            e
+        )));
     }
     if let Err(e) = leader.wait_for_new_leader_ack(leader.my_id, zxid) {
         let synced = leader.discovery.new_leader_ack_text();
         warn!("{}", e);
-        return Ok(format!("Waiting for a quorum of followers, only synced with sids: [ {} ]", synced));
+        return Ok(format!(
+            "Waiting for a quorum of followers, only synced with sids: [ {} ]",
+            synced
+        ));
     }
     let zk = leader.start_zk_server(ctx, zxid);
     peer.update_election_vote(epoch);
@@ -344,7 +368,10 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         ctx.serving.set_server_without_clients(Some(zk));
     }
     peer.set_last_logged_zxid(zxid);
-    info!("LEADING: epoch {} established, serving (zxid 0x{:x})", epoch, zxid);
+    info!(
+        "LEADING: epoch {} established, serving (zxid 0x{:x})",
+        epoch, zxid
+    );
     Ok(tick_loop(leader, peer))
 }
 
@@ -371,7 +398,10 @@ fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> String {
         }
         let synced = leader.synced_tracker();
         if !tick_skip && !synced.has_all_quorums() {
-            return format!("Not sufficient followers synced, only synced with sids: [ {} ]", synced.ack_set_text());
+            return format!(
+                "Not sufficient followers synced, only synced with sids: [ {} ]",
+                synced.ack_set_text()
+            );
         }
         tick_skip = !tick_skip;
         let last_proposed = leader.bcast.lock().last_proposed();

@@ -65,7 +65,11 @@ pub struct ProposalSizes {
 
 impl Default for ProposalSizes {
     fn default() -> Self {
-        ProposalSizes { last: -1, min: -1, max: -1 }
+        ProposalSizes {
+            last: -1,
+            min: -1,
+            max: -1,
+        }
     }
 }
 
@@ -73,7 +77,11 @@ impl ProposalSizes {
     /// Records one proposal's size.
     pub fn record(&mut self, size: i64) {
         self.last = size;
-        self.min = if self.min == -1 { size } else { self.min.min(size) };
+        self.min = if self.min == -1 {
+            size
+        } else {
+            self.min.min(size)
+        };
         self.max = self.max.max(size);
     }
 }
@@ -135,7 +143,14 @@ impl Broadcast {
 
 /// A request's copy for the log and the commit (no connection).
 pub fn stub_of(request: &Request) -> Request {
-    let mut stub = Request::new(None, request.session_id, request.cxid, request.op_type, Vec::new(), Vec::new());
+    let mut stub = Request::new(
+        None,
+        request.session_id,
+        request.cxid,
+        request.op_type,
+        Vec::new(),
+        Vec::new(),
+    );
     stub.txn = request.txn.clone();
     stub.err = request.err;
     stub
@@ -145,7 +160,9 @@ impl Leader {
     /// Sends PROPOSAL for `request`'s txn to the synced followers and
     /// records it as outstanding.
     pub fn propose(&self, request: &Request) {
-        let Some(txn) = request.txn.as_ref() else { return };
+        let Some(txn) = request.txn.as_ref() else {
+            return;
+        };
         let zxid = txn.header.zxid;
         if counter_of(zxid) == 0xffff_ffff {
             warn!("zxid lower 32 bits have rolled over, forcing re-election");
@@ -155,7 +172,14 @@ impl Leader {
         b.last_proposed = zxid;
         b.proposal_sizes.record(payload.len() as i64);
         let acks = SyncedLearnerTracker::new(Arc::clone(&b.verifier));
-        b.outstanding.insert(zxid, Proposal { payload: Arc::clone(&payload), acks, request: stub_of(request) });
+        b.outstanding.insert(
+            zxid,
+            Proposal {
+                payload: Arc::clone(&payload),
+                acks,
+                request: stub_of(request),
+            },
+        );
         for f in b.forwarding.iter().filter(|f| !f.is_observer()) {
             f.queue(Out::Txn(PROPOSAL, zxid, Arc::clone(&payload)));
         }
@@ -169,7 +193,10 @@ impl Leader {
         }
         let mut b = self.bcast.lock();
         if zxid <= b.last_committed {
-            debug!("proposal has already been committed, pzxid: 0x{:x} zxid: 0x{:x}", b.last_committed, zxid);
+            debug!(
+                "proposal has already been committed, pzxid: 0x{:x} zxid: 0x{:x}",
+                b.last_committed, zxid
+            );
             return;
         }
         match b.outstanding.get_mut(&zxid) {
@@ -177,7 +204,10 @@ impl Leader {
                 p.acks.add_ack(sid);
             }
             None => {
-                warn!("Trying to commit future proposal: zxid 0x{:x} from {}", zxid, sid);
+                warn!(
+                    "Trying to commit future proposal: zxid 0x{:x} from {}",
+                    zxid, sid
+                );
                 return;
             }
         }
@@ -192,11 +222,16 @@ impl Leader {
         if b.outstanding.contains_key(&(zxid - 1)) {
             return false;
         }
-        let ready = b.outstanding.get(&zxid).is_some_and(|p| p.acks.has_all_quorums());
+        let ready = b
+            .outstanding
+            .get(&zxid)
+            .is_some_and(|p| p.acks.has_all_quorums());
         if !ready {
             return false;
         }
-        let Some(p) = b.outstanding.remove(&zxid) else { return false };
+        let Some(p) = b.outstanding.remove(&zxid) else {
+            return false;
+        };
         b.last_committed = zxid;
         b.to_be_applied.push_back((zxid, Arc::clone(&p.payload)));
         for f in &b.forwarding {
@@ -224,7 +259,10 @@ impl Leader {
             peer.queue(Out::Packet(packet(SYNC, 0, None)));
         } else {
             let last = b.last_proposed;
-            b.pending_syncs.entry(last).or_default().push(Arc::clone(peer));
+            b.pending_syncs
+                .entry(last)
+                .or_default()
+                .push(Arc::clone(peer));
         }
     }
 
@@ -240,7 +278,12 @@ impl Leader {
     /// applied: PROPOSAL + COMMIT; then, for followers, outstanding
     /// PROPOSALs) and adds it to the forwarding set.
     /// The caller holds `bcast` (taken with the sync decision).
-    pub fn start_forwarding(&self, b: &mut Broadcast, peer: &Arc<LearnerPeer>, last_seen: i64) -> i64 {
+    pub fn start_forwarding(
+        &self,
+        b: &mut Broadcast,
+        peer: &Arc<LearnerPeer>,
+        last_seen: i64,
+    ) -> i64 {
         let mut last = last_seen;
         for (z, payload) in b.to_be_applied.iter().filter(|(z, _)| *z > last_seen) {
             queue_committed(peer, *z, payload);
@@ -270,10 +313,24 @@ mod tests {
     #[test]
     fn proposal_sizes_start_at_minus_one_and_track_extremes() {
         let mut sizes = ProposalSizes::default();
-        assert_eq!(sizes, ProposalSizes { last: -1, min: -1, max: -1 });
+        assert_eq!(
+            sizes,
+            ProposalSizes {
+                last: -1,
+                min: -1,
+                max: -1
+            }
+        );
         sizes.record(40);
         sizes.record(12);
         sizes.record(25);
-        assert_eq!(sizes, ProposalSizes { last: 25, min: 12, max: 40 });
+        assert_eq!(
+            sizes,
+            ProposalSizes {
+                last: 25,
+                min: 12,
+                max: 40
+            }
+        );
     }
 }

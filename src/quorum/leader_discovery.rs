@@ -117,7 +117,11 @@ impl Leader {
     /// The new epoch: once a quorum of participants (with me) reported
     /// their accepted epochs, max + 1; the leader writes `acceptedEpoch`
     /// when it decides (here: the peer's `lead` writes it on return).
-    pub fn get_epoch_to_propose(&self, sid: i64, last_accepted_epoch: i64) -> Result<i64, LeaderError> {
+    pub fn get_epoch_to_propose(
+        &self,
+        sid: i64,
+        last_accepted_epoch: i64,
+    ) -> Result<i64, LeaderError> {
         let d = &self.discovery;
         let mut s = d.state.lock();
         if s.epoch_decided {
@@ -198,7 +202,12 @@ impl Leader {
     /// Passes `barrier`: when this call `reached` it, marks it and wakes
     /// the waiters; otherwise waits (initLimit × tickTime) for another
     /// thread to mark it.
-    fn pass(&self, s: &mut MutexGuard<'_, State>, reached: bool, barrier: Barrier) -> Result<(), LeaderError> {
+    fn pass(
+        &self,
+        s: &mut MutexGuard<'_, State>,
+        reached: bool,
+        barrier: Barrier,
+    ) -> Result<(), LeaderError> {
         let d = &self.discovery;
         if reached {
             (barrier.mark)(s);

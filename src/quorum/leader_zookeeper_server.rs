@@ -32,12 +32,12 @@ use super::commit_processor::CommitProcessor;
 use super::leader::Leader;
 use super::proposal_request_processor::ProposalRequestProcessor;
 use super::quorum_peer::RoleContext;
+use super::quorum_zookeeper_server::check_upgrade_session;
 use super::to_be_applied_request_processor::ToBeAppliedRequestProcessor;
 use crate::server::final_request_processor::FinalRequestProcessor;
 use crate::server::prep_request_processor::PrepRequestProcessor;
 use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
-use super::quorum_zookeeper_server::check_upgrade_session;
 use crate::server::server_state::ServerState;
 use crate::server::session_tracker::{SessionOwner, SessionTracker};
 use crate::server::sync_request_processor::SyncRequestProcessor;
@@ -53,10 +53,19 @@ impl LeaderZooKeeperServer {
     pub fn create(leader: Arc<Leader>, ctx: &RoleContext) -> Arc<ZooKeeperServer> {
         let config = ctx.config.server.clone();
         let sessions = Arc::new(
-            SessionTracker::new(leader.my_id, config.tick_time, &ctx.db.sessions_with_timeouts())
-                .with_local_sessions(config.local_sessions_enabled, true),
+            SessionTracker::new(
+                leader.my_id,
+                config.tick_time,
+                &ctx.db.sessions_with_timeouts(),
+            )
+            .with_local_sessions(config.local_sessions_enabled, true),
         );
-        ZooKeeperServer::for_role(config, Arc::clone(&ctx.db), sessions, Arc::new(LeaderZooKeeperServer { leader }))
+        ZooKeeperServer::for_role(
+            config,
+            Arc::clone(&ctx.db),
+            sessions,
+            Arc::new(LeaderZooKeeperServer { leader }),
+        )
     }
 }
 
@@ -67,31 +76,64 @@ impl ServerRole for LeaderZooKeeperServer {
 
     fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
         let leader = &self.leader;
-        let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
-        let to_be_applied = Box::new(ToBeAppliedRequestProcessor::new(Arc::clone(leader), final_stage));
+        let final_stage: Box<dyn RequestProcessor> =
+            Box::new(FinalRequestProcessor::new(Arc::clone(state)));
+        let to_be_applied = Box::new(ToBeAppliedRequestProcessor::new(
+            Arc::clone(leader),
+            final_stage,
+        ));
         let commit = CommitProcessor::start(leader.my_id, false, to_be_applied)?;
         leader.set_committer(commit.committer());
         let ack = Box::new(AckRequestProcessor::new(Arc::clone(leader)));
-        let sync = Box::new(SyncRequestProcessor::start(Arc::clone(&state.zkdb), &state.config, ack));
-        let proposal = Box::new(ProposalRequestProcessor::new(Arc::clone(leader), Box::new(commit), sync));
+        let sync = Box::new(SyncRequestProcessor::start(
+            Arc::clone(&state.zkdb),
+            &state.config,
+            ack,
+        ));
+        let proposal = Box::new(ProposalRequestProcessor::new(
+            Arc::clone(leader),
+            Box::new(commit),
+            sync,
+        ));
         let prep = PrepRequestProcessor::start(Arc::clone(state), proposal)?;
         let submitter = prep.submitter();
-        Ok(Chain { submitter: Arc::new(submitter.clone()), first: Box::new(prep), prep: Some(submitter) })
+        Ok(Chain {
+            submitter: Arc::new(submitter.clone()),
+            first: Box::new(prep),
+            prep: Some(submitter),
+        })
     }
 
     fn runs_purge(&self) -> bool {
         false
     }
 
-    fn check_upgrade_session(&self, state: &Arc<ServerState>, request: &mut Request) -> Option<Request> {
-        check_upgrade_session(&state.sessions, state.config.local_sessions_upgrading_enabled, request)
+    fn check_upgrade_session(
+        &self,
+        state: &Arc<ServerState>,
+        request: &mut Request,
+    ) -> Option<Request> {
+        check_upgrade_session(
+            &state.sessions,
+            state.config.local_sessions_upgrading_enabled,
+            request,
+        )
     }
 
     /// A client resumes its session here: valid if alive, and the leader
     /// itself becomes its owner (Java: `setOwner(sessionId, ServerCnxn.me)`).
-    fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+    fn revalidate_session(
+        &self,
+        state: &Arc<ServerState>,
+        session_id: i64,
+        timeout: i32,
+        done: RevalidateDone,
+    ) {
         let valid = state.sessions.touch_session(session_id, timeout)
-            && state.sessions.set_owner(session_id, SessionOwner::Local).is_ok();
+            && state
+                .sessions
+                .set_owner(session_id, SessionOwner::Local)
+                .is_ok();
         done(valid)
     }
 }

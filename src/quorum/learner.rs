@@ -35,12 +35,12 @@ use super::quorum_monitor::LearnerMonitor;
 use super::quorum_packet::{self, packet, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
 use super::vote::{epoch_of_zxid, make_zxid};
+use crate::config::server_config::ServerConfig;
 use crate::jute::data::Id;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{self, InputArchive, OutputArchive, Record};
-use crate::config::server_config::ServerConfig;
-use crate::server::zookeeper_server::ZooKeeperServer;
 use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use crate::server::zookeeper_server::ZooKeeperServer;
 
 /// Java's `ExitCode.QUORUM_PACKET_ERROR`: an unexpected first sync packet
 /// or a TRUNC that cannot be done.
@@ -113,7 +113,11 @@ impl LearnerSettings {
 
     /// The total time allowed for dialing the leader.
     pub fn connect_timeout(&self) -> Duration {
-        let ticks = if self.connect_limit > 0 { self.connect_limit } else { self.init_limit.max(1) };
+        let ticks = if self.connect_limit > 0 {
+            self.connect_limit
+        } else {
+            self.init_limit.max(1)
+        };
         Duration::from_millis(self.tick_ms.saturating_mul(ticks as u64))
     }
 }
@@ -142,7 +146,11 @@ pub struct FileEpochs {
 impl FileEpochs {
     /// Starts from the given values (as loaded at startup).
     pub fn new(db: Arc<ZkDatabase>, current: i64, accepted: i64) -> FileEpochs {
-        FileEpochs { db, accepted: AtomicI64::new(accepted), current: AtomicI64::new(current) }
+        FileEpochs {
+            db,
+            accepted: AtomicI64::new(accepted),
+            current: AtomicI64::new(current),
+        }
     }
 }
 
@@ -212,7 +220,9 @@ pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
         config_version: peer.verifier.version(),
         config_text: peer.config_text(),
         connect_retry_delay: Duration::from_millis(
-            number("zookeeper.leaderConnectDelayDuringRetryMs").or_else(|| number("leaderConnectDelayDuringRetryMs")).unwrap_or(100),
+            number("zookeeper.leaderConnectDelayDuringRetryMs")
+                .or_else(|| number("leaderConnectDelayDuringRetryMs"))
+                .unwrap_or(100),
         ),
     }
 }
@@ -225,7 +235,11 @@ pub fn run_as_peer(
     ctx: &RoleContext,
     role: fn(&LearnerContext<'_>) -> LearnerError,
 ) -> String {
-    let leader_addrs: Vec<SocketAddr> = peer.leader_quorum_addrs().iter().filter_map(|hp| hp.resolve().ok()).collect();
+    let leader_addrs: Vec<SocketAddr> = peer
+        .leader_quorum_addrs()
+        .iter()
+        .filter_map(|hp| hp.resolve().ok())
+        .collect();
     let epochs = PeerEpochs { peer, db: &ctx.db };
     let is_running = || peer.is_running();
     let serving = Arc::clone(&ctx.serving);
@@ -277,7 +291,10 @@ impl LeaderWriter {
         let result = qp.serialize(&mut out).and_then(|_| out.inner_mut().flush());
         drop(out);
         result.map_err(|e| {
-            warn!("Closing connection to leader, exception during packet send: {}", e);
+            warn!(
+                "Closing connection to leader, exception during packet send: {}",
+                e
+            );
             self.close();
             LearnerError::Io(format!("sending {}", type_name(qp.r#type)), e)
         })
@@ -290,7 +307,14 @@ impl LeaderWriter {
 
     /// Forwards a client request: sessionId, cxid, type, then the request
     /// bytes as the client sent them; the connection's ids as authinfo.
-    pub fn request(&self, session_id: i64, cxid: i32, op: i32, payload: &[u8], auth: &[Id]) -> Result<(), LearnerError> {
+    pub fn request(
+        &self,
+        session_id: i64,
+        cxid: i32,
+        op: i32,
+        payload: &[u8],
+        auth: &[Id],
+    ) -> Result<(), LearnerError> {
         self.write_packet(&request_packet(session_id, cxid, op, payload, auth))
     }
 
@@ -324,8 +348,16 @@ impl LeaderLink {
         sock.set_read_timeout(Some(read_timeout)).map_err(io)?;
         let reader = InputArchive::new(BufReader::new(sock.try_clone().map_err(io)?));
         let out = OutputArchive::new(BufWriter::new(sock.try_clone().map_err(io)?));
-        let writer = Arc::new(LeaderWriter { out: Mutex::new(out), sock: sock.try_clone().map_err(io)? });
-        Ok(LeaderLink { reader, writer, sock, addr })
+        let writer = Arc::new(LeaderWriter {
+            out: Mutex::new(out),
+            sock: sock.try_clone().map_err(io)?,
+        });
+        Ok(LeaderLink {
+            reader,
+            writer,
+            sock,
+            addr,
+        })
     }
 
     /// Reads the next packet.
@@ -334,7 +366,10 @@ impl LeaderLink {
             jute::Error::Io(io) => LearnerError::Io("reading from the leader".into(), io),
             jute::Error::Incomplete => LearnerError::Io(
                 "reading from the leader".into(),
-                io::Error::new(io::ErrorKind::UnexpectedEof, "the leader closed the connection"),
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the leader closed the connection",
+                ),
             ),
             other => LearnerError::Decode("a packet from the leader".into(), other),
         })
@@ -359,14 +394,25 @@ impl LeaderLink {
 }
 
 /// The REQUEST packet forwarding a client request.
-pub fn request_packet(session_id: i64, cxid: i32, op: i32, payload: &[u8], auth: &[Id]) -> QuorumPacket {
+pub fn request_packet(
+    session_id: i64,
+    cxid: i32,
+    op: i32,
+    payload: &[u8],
+    auth: &[Id],
+) -> QuorumPacket {
     let data = quorum_packet::encode_request(&quorum_packet::ForwardedRequest {
         session_id,
         cxid,
         op,
         body: payload.to_vec(),
     });
-    QuorumPacket { r#type: quorum_packet::REQUEST, zxid: -1, data: Some(data), authinfo: auth.to_vec() }
+    QuorumPacket {
+        r#type: quorum_packet::REQUEST,
+        zxid: -1,
+        data: Some(data),
+        authinfo: auth.to_vec(),
+    }
 }
 
 /// What a learner role needs. [`super::follower::follow_leader`] and
@@ -421,7 +467,11 @@ pub fn run_learner_role<S>(
             return LearnerError::Io(format!("starting the threads for {}", doing), e);
         }
     };
-    info!("Synced with leader {} in {} ms; serving", ctx.leader_sid, started.elapsed().as_millis());
+    info!(
+        "Synced with leader {} in {} ms; serving",
+        ctx.leader_sid,
+        started.elapsed().as_millis()
+    );
     (ctx.publish)(Some(Arc::clone(&base(&server).zks)));
     let reason = serve(&mut link, &server, outcome);
     warn!("Exception when {} the leader: {}", doing, reason);
@@ -486,7 +536,8 @@ pub fn connect_and_sync(
     let sock = connect_to_leader(&ctx.leader_addrs, &ctx.settings)?;
     let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
     let last_zxid = ctx.db.last_processed_zxid();
-    let new_epoch_zxid = register_with_leader(&mut link, info_type, &ctx.settings, ctx.epochs, last_zxid)?;
+    let new_epoch_zxid =
+        register_with_leader(&mut link, info_type, &ctx.settings, ctx.epochs, last_zxid)?;
     let new_epoch = epoch_of_zxid(new_epoch_zxid);
     if new_epoch < ctx.epochs.accepted_epoch() {
         error!(
@@ -494,26 +545,41 @@ pub fn connect_and_sync(
             new_epoch,
             ctx.epochs.accepted_epoch()
         );
-        return Err(LearnerError::Protocol("Error: Epoch of leader is lower".into()));
+        return Err(LearnerError::Protocol(
+            "Error: Epoch of leader is lower".into(),
+        ));
     }
-    let outcome =
-        super::learner_sync::sync_with_leader(&mut link, &ctx.db, ctx.epochs, &ctx.settings, new_epoch_zxid, ctx.is_running)?;
+    let outcome = super::learner_sync::sync_with_leader(
+        &mut link,
+        &ctx.db,
+        ctx.epochs,
+        &ctx.settings,
+        new_epoch_zxid,
+        ctx.is_running,
+    )?;
     Ok((link, outcome))
 }
 
 /// Dials the leader's quorum address(es): up to 5 attempts per address
 /// within `settings.connect_timeout()`, pausing between attempts; the
 /// first address that answers wins.
-pub fn connect_to_leader(addrs: &[SocketAddr], settings: &LearnerSettings) -> Result<TcpStream, LearnerError> {
+pub fn connect_to_leader(
+    addrs: &[SocketAddr],
+    settings: &LearnerSettings,
+) -> Result<TcpStream, LearnerError> {
     let started = Instant::now();
     let budget = settings.connect_timeout();
-    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the leader has no quorum address");
+    let mut last_error =
+        io::Error::new(io::ErrorKind::NotFound, "the leader has no quorum address");
     for tries in 0..5 {
         for addr in addrs {
             let remaining = budget.saturating_sub(started.elapsed());
             if remaining.is_zero() {
                 error!("connectToLeader exceeded on retries.");
-                return Err(LearnerError::Io(format!("Failed connect to {}", addr), last_error));
+                return Err(LearnerError::Io(
+                    format!("Failed connect to {}", addr),
+                    last_error,
+                ));
             }
             match TcpStream::connect_timeout(addr, remaining) {
                 Ok(sock) => {
@@ -538,7 +604,10 @@ pub fn connect_to_leader(addrs: &[SocketAddr], settings: &LearnerSettings) -> Re
         }
         thread::sleep(settings.connect_retry_delay);
     }
-    Err(LearnerError::Io("Failed connect to the leader".into(), last_error))
+    Err(LearnerError::Io(
+        "Failed connect to the leader".into(),
+        last_error,
+    ))
 }
 
 /// What the learner answers to LEADERINFO (pure: Learner.registerWithLeader).
@@ -553,11 +622,21 @@ pub struct EpochReply {
 
 /// Decides the ACKEPOCH for a leader proposing `new_epoch`; an epoch below
 /// the one I accepted is refused.
-pub fn epoch_reply(new_epoch: i64, accepted: i64, current: i64) -> Result<EpochReply, LearnerError> {
+pub fn epoch_reply(
+    new_epoch: i64,
+    accepted: i64,
+    current: i64,
+) -> Result<EpochReply, LearnerError> {
     if new_epoch > accepted {
-        Ok(EpochReply { accept_new_epoch: true, reported_epoch: current as i32 })
+        Ok(EpochReply {
+            accept_new_epoch: true,
+            reported_epoch: current as i32,
+        })
     } else if new_epoch == accepted {
-        Ok(EpochReply { accept_new_epoch: false, reported_epoch: -1 })
+        Ok(EpochReply {
+            accept_new_epoch: false,
+            reported_epoch: -1,
+        })
     } else {
         Err(LearnerError::Protocol(format!(
             "Leaders epoch, {} is less than accepted epoch, {}",
@@ -588,7 +667,11 @@ pub fn register_with_leader(
                 epochs.set_accepted_epoch(new_epoch)?;
             }
             let data = reply.reported_epoch.to_be_bytes().to_vec();
-            link.write_packet(&packet(quorum_packet::ACKEPOCH, last_logged_zxid, Some(data)))?;
+            link.write_packet(&packet(
+                quorum_packet::ACKEPOCH,
+                last_logged_zxid,
+                Some(data),
+            ))?;
             Ok(make_zxid(new_epoch, 0))
         }
         quorum_packet::NEWLEADER => {
@@ -611,15 +694,27 @@ pub fn register_with_leader(
 /// The PING reply: the leader's packet echoed with (sessionId, timeout)
 /// for every session touched since the last ping.
 pub fn ping_reply(qp: &QuorumPacket, touched: &HashMap<i64, i32>) -> QuorumPacket {
-    let pairs: Vec<(i64, i32)> = touched.iter().map(|(id, timeout)| (*id, *timeout)).collect();
+    let pairs: Vec<(i64, i32)> = touched
+        .iter()
+        .map(|(id, timeout)| (*id, *timeout))
+        .collect();
     let data = quorum_packet::encode_session_touches(&pairs);
-    QuorumPacket { r#type: qp.r#type, zxid: qp.zxid, data: Some(data), authinfo: qp.authinfo.clone() }
+    QuorumPacket {
+        r#type: qp.r#type,
+        zxid: qp.zxid,
+        data: Some(data),
+        authinfo: qp.authinfo.clone(),
+    }
 }
 
 /// Decodes a REVALIDATE reply: (sessionId, valid).
 pub fn parse_revalidate_reply(data: Option<&[u8]>) -> Result<(i64, bool), LearnerError> {
-    quorum_packet::decode_revalidate_reply(data)
-        .ok_or_else(|| LearnerError::Protocol(format!("REVALIDATE reply of {} bytes", data.map_or(0, <[u8]>::len))))
+    quorum_packet::decode_revalidate_reply(data).ok_or_else(|| {
+        LearnerError::Protocol(format!(
+            "REVALIDATE reply of {} bytes",
+            data.map_or(0, <[u8]>::len)
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -630,22 +725,34 @@ mod tests {
     fn epoch_reply_follows_the_accepted_epoch() {
         assert_eq!(
             epoch_reply(5, 4, 3).unwrap(),
-            EpochReply { accept_new_epoch: true, reported_epoch: 3 }
+            EpochReply {
+                accept_new_epoch: true,
+                reported_epoch: 3
+            }
         );
         assert_eq!(
             epoch_reply(5, 5, 4).unwrap(),
-            EpochReply { accept_new_epoch: false, reported_epoch: -1 }
+            EpochReply {
+                accept_new_epoch: false,
+                reported_epoch: -1
+            }
         );
         assert!(epoch_reply(4, 5, 5).is_err());
     }
 
     #[test]
     fn request_packet_layout() {
-        let auth = vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }];
+        let auth = vec![Id {
+            scheme: "ip".into(),
+            id: "127.0.0.1".into(),
+        }];
         let qp = request_packet(0x0102_0304_0506_0708, 7, 1, &[9, 9], &auth);
         assert_eq!(qp.r#type, quorum_packet::REQUEST);
         assert_eq!(qp.zxid, -1);
-        assert_eq!(qp.data.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 7, 0, 0, 0, 1, 9, 9]);
+        assert_eq!(
+            qp.data.unwrap(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 7, 0, 0, 0, 1, 9, 9]
+        );
         assert_eq!(qp.authinfo, auth);
     }
 
@@ -655,8 +762,14 @@ mod tests {
         let touched: HashMap<i64, i32> = [(0x11, 3000)].into_iter().collect();
         let reply = ping_reply(&ping, &touched);
         assert_eq!(reply.zxid, 0x1_0000_0003);
-        assert_eq!(reply.data.unwrap(), vec![0, 0, 0, 0, 0, 0, 0, 0x11, 0, 0, 0x0b, 0xb8]);
-        assert_eq!(ping_reply(&ping, &HashMap::new()).data.unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            reply.data.unwrap(),
+            vec![0, 0, 0, 0, 0, 0, 0, 0x11, 0, 0, 0x0b, 0xb8]
+        );
+        assert_eq!(
+            ping_reply(&ping, &HashMap::new()).data.unwrap(),
+            Vec::<u8>::new()
+        );
     }
 
     #[test]
@@ -685,6 +798,13 @@ mod tests {
         assert_eq!(s.init_timeout(), Duration::from_millis(1000));
         assert_eq!(s.sync_timeout(), Duration::from_millis(500));
         assert_eq!(s.connect_timeout(), Duration::from_millis(1000));
-        assert_eq!(LearnerSettings { connect_limit: 3, ..s }.connect_timeout(), Duration::from_millis(300));
+        assert_eq!(
+            LearnerSettings {
+                connect_limit: 3,
+                ..s
+            }
+            .connect_timeout(),
+            Duration::from_millis(300)
+        );
     }
 }

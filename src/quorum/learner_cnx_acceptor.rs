@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use log::{info, warn};
 
-use crate::server::zookeeper_critical_thread;
 use super::handshake_gate::{self, GateLimits};
 use super::leader::Leader;
 use super::learner_handler;
 use super::quorum_server::HostPort;
+use crate::server::zookeeper_critical_thread;
 
 /// The accept threads.
 pub struct LearnerCnxAcceptor {
@@ -37,13 +37,20 @@ pub struct LearnerCnxAcceptor {
 impl LearnerCnxAcceptor {
     /// Binds my quorum address(es) (`0.0.0.0` with `quorumListenOnAllIPs`)
     /// and starts accepting. Fails if no address could be bound.
-    pub fn start(leader: Arc<Leader>, addrs: &[HostPort], listen_on_all_ips: bool) -> std::io::Result<LearnerCnxAcceptor> {
+    pub fn start(
+        leader: Arc<Leader>,
+        addrs: &[HostPort],
+        listen_on_all_ips: bool,
+    ) -> std::io::Result<LearnerCnxAcceptor> {
         let running = Arc::new(AtomicBool::new(true));
         let mut threads = Vec::new();
         let mut last_err = None;
         for addr in addrs {
             let target = if listen_on_all_ips {
-                HostPort { host: Ipv4Addr::UNSPECIFIED.to_string(), port: addr.port }
+                HostPort {
+                    host: Ipv4Addr::UNSPECIFIED.to_string(),
+                    port: addr.port,
+                }
             } else {
                 addr.clone()
             };
@@ -107,7 +114,10 @@ fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
 
 fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBool) {
     zookeeper_critical_thread::mark();
-    let limits = GateLimits { max_pending: MAX_PENDING_LEARNERS, deadline: leader.timing.init_timeout() };
+    let limits = GateLimits {
+        max_pending: MAX_PENDING_LEARNERS,
+        deadline: leader.timing.init_timeout(),
+    };
     let stop = || !running.load(Ordering::SeqCst) || !leader.is_running();
     let mut ready = |stream: TcpStream, from: SocketAddr, first: Vec<u8>| {
         info!("Learner connected from {}", from);
@@ -115,5 +125,12 @@ fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBoo
             warn!("Cannot start a LearnerHandler for {}: {}", from, e);
         }
     };
-    handshake_gate::run(listener, "Learner acceptor", limits, first_packet_len, &stop, &mut ready);
+    handshake_gate::run(
+        listener,
+        "Learner acceptor",
+        limits,
+        first_packet_len,
+        &stop,
+        &mut ready,
+    );
 }

@@ -96,7 +96,9 @@ struct LinkStats {
 
 impl LinkStats {
     fn new() -> LinkStats {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         LinkStats {
             established_ms: now,
             packets_received: AtomicI64::new(0),
@@ -139,7 +141,9 @@ impl LearnerPeer {
     /// Queues a packet for the sender.
     pub fn queue(&self, out: Out) {
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        self.stats.queued_bytes.fetch_add(packet_size(&out), Ordering::Relaxed);
+        self.stats
+            .queued_bytes
+            .fetch_add(packet_size(&out), Ordering::Relaxed);
         let _ = self.queue.send(out);
     }
 
@@ -225,8 +229,15 @@ pub fn spawn(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) -> std::i
 
 /// As [`spawn`], for a connection whose first bytes (`first`, the whole
 /// first packet) the acceptor already read.
-pub fn spawn_after(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr, first: Vec<u8>) -> std::io::Result<()> {
-    thread::Builder::new().name(format!("LearnerHandler-{}", addr)).spawn(move || run(leader, stream, addr, first))?;
+pub fn spawn_after(
+    leader: Arc<Leader>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    first: Vec<u8>,
+) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name(format!("LearnerHandler-{}", addr))
+        .spawn(move || run(leader, stream, addr, first))?;
     Ok(())
 }
 
@@ -280,7 +291,9 @@ fn read(ia: &mut Reader) -> Result<QuorumPacket, HandlerError> {
 }
 
 fn write_now(oa: &mut Writer, p: &QuorumPacket) -> Result<(), HandlerError> {
-    qp::write_packet(oa, p).and_then(|_| oa.inner_mut().flush()).map_err(io_err("writing a packet"))
+    qp::write_packet(oa, p)
+        .and_then(|_| oa.inner_mut().flush())
+        .map_err(io_err("writing a packet"))
 }
 
 /// Handshake, sync, then the receive loop.
@@ -293,36 +306,65 @@ fn handle(
 ) -> Result<(), HandlerError> {
     let first = read(ia)?;
     if first.r#type != qp::FOLLOWERINFO && first.r#type != qp::OBSERVERINFO {
-        return Err(HandlerError::Protocol(format!("First packet {} is not FOLLOWERINFO or OBSERVERINFO!", PacketDisplay(&first))));
+        return Err(HandlerError::Protocol(format!(
+            "First packet {} is not FOLLOWERINFO or OBSERVERINFO!",
+            PacketDisplay(&first)
+        )));
     }
     let info = qp::parse_learner_info(first.data.as_deref());
-    let sid = info.as_ref().map_or_else(|| leader.next_anonymous_sid(), |i| i.serverid);
+    let sid = info
+        .as_ref()
+        .map_or_else(|| leader.next_anonymous_sid(), |i| i.serverid);
     let version = info.as_ref().map_or(0, |i| i.protocol_version);
     if let Some(i) = &info {
         if data_len(&first) >= 20 && i.config_version > leader.verifier.version() {
-            return Err(HandlerError::Protocol("Follower is ahead of the leader (has a later activated configuration)".into()));
+            return Err(HandlerError::Protocol(
+                "Follower is ahead of the leader (has a later activated configuration)".into(),
+            ));
         }
     }
     peer.sid.store(sid, Ordering::SeqCst);
-    peer.observer.store(first.r#type == qp::OBSERVERINFO, Ordering::SeqCst);
+    peer.observer
+        .store(first.r#type == qp::OBSERVERINFO, Ordering::SeqCst);
     match leader.verifier.all_members().get(&sid) {
         Some(s) => info!("Follower sid: {} : info : {}", sid, s),
-        None => info!("Follower sid: {} not in the current config {}", sid, leader.verifier.version()),
+        None => info!(
+            "Follower sid: {} not in the current config {}",
+            sid,
+            leader.verifier.version()
+        ),
     }
     if version < qp::PROTOCOL_VERSION {
-        return Err(HandlerError::Protocol(format!("learner {} speaks pre-Zab-1.0 protocol 0x{:x} (not supported)", sid, version)));
+        return Err(HandlerError::Protocol(format!(
+            "learner {} speaks pre-Zab-1.0 protocol 0x{:x} (not supported)",
+            sid, version
+        )));
     }
     let new_epoch = leader.get_epoch_to_propose(sid, qp::epoch_of(first.zxid))?;
     let new_leader_zxid = qp::make_zxid(new_epoch, 0);
-    write_now(&mut oa, &packet(qp::LEADERINFO, new_leader_zxid, Some(qp::int_data(qp::PROTOCOL_VERSION))))?;
+    write_now(
+        &mut oa,
+        &packet(
+            qp::LEADERINFO,
+            new_leader_zxid,
+            Some(qp::int_data(qp::PROTOCOL_VERSION)),
+        ),
+    )?;
     let ack = read(ia)?;
     if ack.r#type != qp::ACKEPOCH {
-        return Err(HandlerError::Protocol(format!("{} is not ACKEPOCH", PacketDisplay(&ack))));
+        return Err(HandlerError::Protocol(format!(
+            "{} is not ACKEPOCH",
+            PacketDisplay(&ack)
+        )));
     }
     let epoch = qp::read_int_data(ack.data.as_deref()).map_or(-1, i64::from);
     leader.wait_for_epoch_ack(sid, (epoch, ack.zxid))?;
     sync(leader, peer, ack.zxid, &mut oa)?;
-    peer.queue(Out::Packet(packet(qp::NEWLEADER, new_leader_zxid, Some(leader.config_text.as_bytes().to_vec()))));
+    peer.queue(Out::Packet(packet(
+        qp::NEWLEADER,
+        new_leader_zxid,
+        Some(leader.config_text.as_bytes().to_vec()),
+    )));
     start_sender(peer, oa, rx)?;
     let ack = read(ia)?;
     if ack.r#type != qp::ACK {
@@ -332,8 +374,12 @@ fn handle(
         )));
     }
     leader.wait_for_new_leader_ack(sid, ack.zxid)?;
-    peer.socket.set_read_timeout(Some(leader.timing.sync_timeout())).map_err(io_err("setting the timeout"))?;
-    peer.socket.set_write_timeout(Some(leader.timing.sync_timeout())).map_err(io_err("setting the timeout"))?;
+    peer.socket
+        .set_read_timeout(Some(leader.timing.sync_timeout()))
+        .map_err(io_err("setting the timeout"))?;
+    peer.socket
+        .set_write_timeout(Some(leader.timing.sync_timeout()))
+        .map_err(io_err("setting the timeout"))?;
     if !leader.wait_for_startup() {
         return Err(HandlerError::Leader(LeaderError::Stopped));
     }
@@ -350,7 +396,12 @@ fn data_len(p: &QuorumPacket) -> usize {
 /// learner's entry into the broadcast happen under the broadcast lock (no
 /// commit falls between); the snapshot is streamed after it is released,
 /// chunk by chunk, so writes go on meanwhile.
-fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: &mut Writer) -> Result<(), HandlerError> {
+fn sync(
+    leader: &Arc<Leader>,
+    peer: &Arc<LearnerPeer>,
+    peer_last_zxid: i64,
+    oa: &mut Writer,
+) -> Result<(), HandlerError> {
     let sid = peer.sid();
     let txn_log_sync = leader.db.is_txn_log_sync_enabled();
     let mut snapshot = None;
@@ -372,7 +423,9 @@ fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: 
         let mut plan = decide(&inputs);
         if plan == SyncPlan::FromTxnLog {
             let limit = leader.db.txn_log_size_limit();
-            from_log = leader.db.proposals_from_txn_log(peer_last_zxid, limit, view.min);
+            from_log = leader
+                .db
+                .proposals_from_txn_log(peer_last_zxid, limit, view.min);
             let log_zxids: Vec<i64> = from_log.iter().map(|p| p.zxid).collect();
             plan = plan_with_txn_log(&inputs, &log_zxids);
         }
@@ -381,7 +434,9 @@ fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: 
                 for p in packets {
                     match p {
                         Planned::Op(t, z) => peer.queue(Out::Packet(packet(t, z, None))),
-                        Planned::Txn(z) => match payload_of(&from_log, z).or_else(|| payload_of(&view.proposals, z)) {
+                        Planned::Txn(z) => match payload_of(&from_log, z)
+                            .or_else(|| payload_of(&view.proposals, z))
+                        {
                             Some(payload) => queue_committed(peer, z, payload),
                             None => error!("No txn 0x{:x} to send to peer sid: {}", z, sid),
                         },
@@ -406,20 +461,33 @@ fn sync(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, peer_last_zxid: i64, oa: 
             zxid
         );
         qp::write_packet(oa, &packet(qp::SNAP, zxid, None)).map_err(io_err("writing SNAP"))?;
-        leader.db.serialize_snapshot(&sessions, oa).map_err(io_err("writing the snapshot"))?;
-        oa.write_string(qp::SNAP_SIGNATURE).map_err(io_err("writing the snapshot signature"))?;
-        oa.inner_mut().flush().map_err(io_err("writing the snapshot"))?;
+        leader
+            .db
+            .serialize_snapshot(&sessions, oa)
+            .map_err(io_err("writing the snapshot"))?;
+        oa.write_string(qp::SNAP_SIGNATURE)
+            .map_err(io_err("writing the snapshot signature"))?;
+        oa.inner_mut()
+            .flush()
+            .map_err(io_err("writing the snapshot"))?;
     }
     Ok(())
 }
 
 /// The payload of txn `zxid` in proposals sorted by zxid.
 fn payload_of(proposals: &[CommittedProposal], zxid: i64) -> Option<&Arc<Vec<u8>>> {
-    proposals.binary_search_by_key(&zxid, |p| p.zxid).ok().map(|i| &proposals[i].payload)
+    proposals
+        .binary_search_by_key(&zxid, |p| p.zxid)
+        .ok()
+        .map(|i| &proposals[i].payload)
 }
 
 /// Starts the sender thread over the write half.
-fn start_sender(peer: &Arc<LearnerPeer>, oa: Writer, rx: Receiver<Out>) -> Result<(), HandlerError> {
+fn start_sender(
+    peer: &Arc<LearnerPeer>,
+    oa: Writer,
+    rx: Receiver<Out>,
+) -> Result<(), HandlerError> {
     let p = Arc::clone(peer);
     thread::Builder::new()
         .name(format!("Sender-{}", peer.addr))
@@ -447,7 +515,9 @@ fn send_packets(peer: &LearnerPeer, mut oa: Writer, rx: Receiver<Out>) {
         };
         let stats = &peer.stats;
         stats.queued.fetch_sub(1, Ordering::Relaxed);
-        stats.queued_bytes.fetch_sub(packet_size(&out), Ordering::Relaxed);
+        stats
+            .queued_bytes
+            .fetch_sub(packet_size(&out), Ordering::Relaxed);
         let zxid = match &out {
             Out::Packet(p) => p.zxid,
             Out::Txn(_, z, _) => *z,
@@ -482,11 +552,16 @@ fn write_txn(oa: &mut Writer, t: i32, zxid: i64, payload: &[u8]) -> std::io::Res
 }
 
 /// Broadcast phase: the learner's packets until it goes away.
-fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) -> Result<(), HandlerError> {
+fn receive_loop(
+    leader: &Arc<Leader>,
+    peer: &Arc<LearnerPeer>,
+    ia: &mut Reader,
+) -> Result<(), HandlerError> {
     let sid = peer.sid();
     while leader.is_running() {
         let p = read(ia)?;
-        peer.deadline.store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
+        peer.deadline
+            .store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
         peer.stats.packets_received.fetch_add(1, Ordering::Relaxed);
         if p.r#type == qp::REQUEST {
             peer.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -515,8 +590,8 @@ fn receive_loop(leader: &Arc<Leader>, peer: &Arc<LearnerPeer>, ia: &mut Reader) 
             qp::REQUEST => match qp::decode_request(p.data.as_deref()) {
                 Some(r) => {
                     let auth = p.authinfo.clone();
-                    let mut request =
-                        Request::new(None, r.session_id, r.cxid, r.op, r.body, auth).from(Origin::Learner);
+                    let mut request = Request::new(None, r.session_id, r.cxid, r.op, r.body, auth)
+                        .from(Origin::Learner);
                     request.owner = peer.session_owner();
                     if r.op == op_code::SYNC {
                         // Through Prep like the writes before it, so the

@@ -35,7 +35,10 @@ pub enum SyncPlan {
     Snap,
     /// Send these packets; the learner is then at `last_zxid`, from where
     /// forwarding continues.
-    Packets { packets: Vec<Planned>, last_zxid: i64 },
+    Packets {
+        packets: Vec<Planned>,
+        last_zxid: i64,
+    },
     /// The learner is older than the committed log: read the txn log from
     /// its zxid up to `minCommittedLog` and call [`plan_with_txn_log`].
     FromTxnLog,
@@ -75,11 +78,20 @@ pub fn decide(i: &SyncInputs) -> SyncPlan {
     }
     if i.last_processed_zxid == peer {
         info!("Sending DIFF zxid=0x{:x} for peer sid: {}", peer, i.sid);
-        return SyncPlan::Packets { packets: vec![Planned::Op(DIFF, peer)], last_zxid: peer };
+        return SyncPlan::Packets {
+            packets: vec![Planned::Op(DIFF, peer)],
+            last_zxid: peer,
+        };
     }
     if peer > i.max_committed && !new_epoch_peer {
-        info!("Sending TRUNC to follower zxidToSend=0x{:x} for peer sid:{}", i.max_committed, i.sid);
-        return SyncPlan::Packets { packets: vec![Planned::Op(TRUNC, i.max_committed)], last_zxid: i.max_committed };
+        info!(
+            "Sending TRUNC to follower zxidToSend=0x{:x} for peer sid:{}",
+            i.max_committed, i.sid
+        );
+        return SyncPlan::Packets {
+            packets: vec![Planned::Op(TRUNC, i.max_committed)],
+            last_zxid: i.max_committed,
+        };
     }
     if i.min_committed <= peer && peer <= i.max_committed {
         info!("Using committedLog for peer sid: {}", i.sid);
@@ -109,7 +121,12 @@ pub fn plan_with_txn_log(i: &SyncInputs, txn_log: &[i64]) -> SyncPlan {
     }
     info!("Use txnlog and committedLog for peer sid: {}", i.sid);
     let mut q = Queue::new(i.sid);
-    let last = q.committed(txn_log, i.peer_last_zxid, Some(i.min_committed), i.max_committed);
+    let last = q.committed(
+        txn_log,
+        i.peer_last_zxid,
+        Some(i.min_committed),
+        i.max_committed,
+    );
     if last < i.min_committed {
         info!(
             "Detected gap between end of txnlog: 0x{:x} and start of committedLog: 0x{:x}",
@@ -131,14 +148,24 @@ struct Queue {
 
 impl Queue {
     fn new(sid: i64) -> Queue {
-        Queue { out: Vec::new(), need_op: true, sid }
+        Queue {
+            out: Vec::new(),
+            need_op: true,
+            sid,
+        }
     }
 
     /// `queueCommittedProposals` over `log` (ascending zxids, stopping past
     /// `max_zxid`): the opening DIFF or TRUNC, then every txn after the
     /// peer's. Returns the last zxid queued (the peer's when none). A TRUNC
     /// that would cross an epoch stops here with no opening packet.
-    fn committed(&mut self, log: &[i64], peer: i64, max_zxid: Option<i64>, last_committed: i64) -> i64 {
+    fn committed(
+        &mut self,
+        log: &[i64],
+        peer: i64,
+        max_zxid: Option<i64>,
+        last_committed: i64,
+    ) -> i64 {
         let new_epoch_peer = counter_of(peer) == 0;
         let mut queued = peer;
         let mut prev: i64 = -1;
@@ -152,23 +179,35 @@ impl Queue {
             }
             if self.need_op {
                 if z == peer {
-                    info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, self.sid);
+                    info!(
+                        "Sending DIFF zxid=0x{:x}  for peer sid: {}",
+                        last_committed, self.sid
+                    );
                     self.out.push(Planned::Op(DIFF, last_committed));
                     self.need_op = false;
                     continue;
                 }
                 if new_epoch_peer {
-                    info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, self.sid);
+                    info!(
+                        "Sending DIFF zxid=0x{:x}  for peer sid: {}",
+                        last_committed, self.sid
+                    );
                     self.out.push(Planned::Op(DIFF, last_committed));
                     self.need_op = false;
                 } else {
                     // A TRUNC may not cross an epoch boundary (the learner
                     // would crash): SNAP then.
                     if epoch_of(z) != epoch_of(peer) {
-                        warn!("Cannot send TRUNC to peer sid: {} peer zxid is from different epoch", self.sid);
+                        warn!(
+                            "Cannot send TRUNC to peer sid: {} peer zxid is from different epoch",
+                            self.sid
+                        );
                         return queued;
                     }
-                    info!("Sending TRUNC zxid=0x{:x}  for peer sid: {}", prev, self.sid);
+                    info!(
+                        "Sending TRUNC zxid=0x{:x}  for peer sid: {}",
+                        prev, self.sid
+                    );
                     self.out.push(Planned::Op(TRUNC, prev));
                     self.need_op = false;
                 }
@@ -180,7 +219,10 @@ impl Queue {
             queued = z;
         }
         if self.need_op && new_epoch_peer {
-            info!("Sending DIFF zxid=0x{:x}  for peer sid: {}", last_committed, self.sid);
+            info!(
+                "Sending DIFF zxid=0x{:x}  for peer sid: {}",
+                last_committed, self.sid
+            );
             self.out.push(Planned::Op(DIFF, last_committed));
             self.need_op = false;
         }
@@ -190,10 +232,16 @@ impl Queue {
     /// The plan, or SNAP when no opening packet could be chosen.
     fn finish(self, last_zxid: i64) -> SyncPlan {
         if self.need_op {
-            error!("Unhandled scenario for peer sid: {} fall back to use snapshot", self.sid);
+            error!(
+                "Unhandled scenario for peer sid: {} fall back to use snapshot",
+                self.sid
+            );
             return SyncPlan::Snap;
         }
-        SyncPlan::Packets { packets: self.out, last_zxid }
+        SyncPlan::Packets {
+            packets: self.out,
+            last_zxid,
+        }
     }
 }
 
@@ -228,14 +276,33 @@ mod tests {
         let log = [z(1, 1), z(1, 2), z(1, 3), z(2, 1), z(2, 2)];
         let last = z(2, 2);
         // Same zxid: empty DIFF (the observed `DIFF 0x0` with empty dbs).
-        assert_eq!(plan(0, 0, &[]), Packets { packets: vec![Planned::Op(DIFF, 0)], last_zxid: 0 });
+        assert_eq!(
+            plan(0, 0, &[]),
+            Packets {
+                packets: vec![Planned::Op(DIFF, 0)],
+                last_zxid: 0
+            }
+        );
         // Behind inside the log: DIFF{max} then the missing txns.
         assert_eq!(
             plan(z(1, 3), last, &log),
-            Packets { packets: vec![Planned::Op(DIFF, last), Planned::Txn(z(2, 1)), Planned::Txn(z(2, 2))], last_zxid: last }
+            Packets {
+                packets: vec![
+                    Planned::Op(DIFF, last),
+                    Planned::Txn(z(2, 1)),
+                    Planned::Txn(z(2, 2))
+                ],
+                last_zxid: last
+            }
         );
         // Ahead of everything we committed (not a new-epoch zxid): TRUNC{max}.
-        assert_eq!(plan(z(2, 5), last, &log), Packets { packets: vec![Planned::Op(TRUNC, last)], last_zxid: last });
+        assert_eq!(
+            plan(z(2, 5), last, &log),
+            Packets {
+                packets: vec![Planned::Op(TRUNC, last)],
+                last_zxid: last
+            }
+        );
         // A new-epoch zxid beyond max is not truncated: it is in range? no -> SNAP.
         assert_eq!(plan(z(3, 0), last, &log), Snap);
         // A zxid we never had, inside the range and the same epoch: TRUNC to
@@ -244,14 +311,25 @@ mod tests {
         assert_eq!(
             plan(z(1, 2), z(2, 1), &gap),
             Packets {
-                packets: vec![Planned::Op(TRUNC, z(1, 1)), Planned::Txn(z(1, 3)), Planned::Txn(z(2, 1))],
+                packets: vec![
+                    Planned::Op(TRUNC, z(1, 1)),
+                    Planned::Txn(z(1, 3)),
+                    Planned::Txn(z(2, 1))
+                ],
                 last_zxid: z(2, 1)
             }
         );
         // A new-epoch zxid inside the range: DIFF then everything after it.
         assert_eq!(
             plan(z(2, 0), last, &log),
-            Packets { packets: vec![Planned::Op(DIFF, last), Planned::Txn(z(2, 1)), Planned::Txn(z(2, 2))], last_zxid: last }
+            Packets {
+                packets: vec![
+                    Planned::Op(DIFF, last),
+                    Planned::Txn(z(2, 1)),
+                    Planned::Txn(z(2, 2))
+                ],
+                last_zxid: last
+            }
         );
         // Older than the log: SNAP (txn-log path not implemented).
         assert_eq!(plan(z(1, 0) - 5, last, &log), Snap);
@@ -278,11 +356,20 @@ mod tests {
     fn older_than_the_committed_log_reads_the_txn_log_when_enabled() {
         let log = [z(1, 5), z(1, 6), z(2, 1)];
         assert_eq!(decide(&inputs(z(1, 2), z(2, 1), &log)), FromTxnLog);
-        assert_eq!(decide(&SyncInputs { txn_log_sync: false, ..inputs(z(1, 2), z(2, 1), &log) }), Snap);
+        assert_eq!(
+            decide(&SyncInputs {
+                txn_log_sync: false,
+                ..inputs(z(1, 2), z(2, 1), &log)
+            }),
+            Snap
+        );
         // An empty committed log: its bounds are the last processed zxid.
         assert_eq!(decide(&inputs(z(1, 2), z(2, 1), &[])), FromTxnLog);
         // Inside or past the committed log: never the txn log.
-        assert!(matches!(decide(&inputs(z(1, 5), z(2, 1), &log)), Packets { .. }));
+        assert!(matches!(
+            decide(&inputs(z(1, 5), z(2, 1), &log)),
+            Packets { .. }
+        ));
     }
 
     #[test]
@@ -297,7 +384,10 @@ mod tests {
         let log = [z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5), z(1, 6)];
         assert_eq!(
             plan_with_txn_log(&i, &log),
-            Packets { packets: diff(txn(&[z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])), last_zxid: last }
+            Packets {
+                packets: diff(txn(&[z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])),
+                last_zxid: last
+            }
         );
         // Empty (too old or too large): SNAP.
         assert_eq!(plan_with_txn_log(&i, &[]), Snap);
@@ -309,18 +399,36 @@ mod tests {
         assert_eq!(
             plan_with_txn_log(&i, &gap),
             Packets {
-                packets: [vec![Planned::Op(TRUNC, z(1, 1))], txn(&[z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])].concat(),
+                packets: [
+                    vec![Planned::Op(TRUNC, z(1, 1))],
+                    txn(&[z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])
+                ]
+                .concat(),
                 last_zxid: last
             }
         );
         // ... unless that would cross an epoch: SNAP.
         let i0 = inputs(z(0, 9), last, &committed);
-        assert_eq!(plan_with_txn_log(&i0, &[z(0, 3), z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]), Snap);
+        assert_eq!(
+            plan_with_txn_log(&i0, &[z(0, 3), z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]),
+            Snap
+        );
         // A peer at a new epoch's zxid 0: DIFF and everything after it.
         let i1 = inputs(z(1, 0), last, &committed);
         assert_eq!(
             plan_with_txn_log(&i1, &[z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5)]),
-            Packets { packets: diff(txn(&[z(1, 1), z(1, 2), z(1, 3), z(1, 4), z(1, 5), z(1, 6), z(2, 1)])), last_zxid: last }
+            Packets {
+                packets: diff(txn(&[
+                    z(1, 1),
+                    z(1, 2),
+                    z(1, 3),
+                    z(1, 4),
+                    z(1, 5),
+                    z(1, 6),
+                    z(2, 1)
+                ])),
+                last_zxid: last
+            }
         );
     }
 

@@ -31,7 +31,6 @@ use crate::jute::{self};
 use crate::server::data_tree::DataTree;
 use crate::server::zk_database::ZkDatabase;
 
-
 /// How the leader synchronized us (`QuorumPeer.SyncMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
@@ -148,7 +147,11 @@ impl SyncQueues {
                 None => CommitAction::Ignored,
             },
             Some(pif) => {
-                warn!("Committing 0x{:x}, but next proposal is 0x{:x}", zxid, pif.zxid());
+                warn!(
+                    "Committing 0x{:x}, but next proposal is 0x{:x}",
+                    zxid,
+                    pif.zxid()
+                );
                 CommitAction::Ignored
             }
             None => {
@@ -177,7 +180,11 @@ impl SyncQueues {
             match self.not_logged.front() {
                 None => warn!("Committing 0x{:x}, but got no proposal", zxid),
                 Some(pif) if pif.zxid() != zxid => {
-                    warn!("Committing 0x{:x}, but next proposal is 0x{:x}", zxid, pif.zxid())
+                    warn!(
+                        "Committing 0x{:x}, but next proposal is 0x{:x}",
+                        zxid,
+                        pif.zxid()
+                    )
                 }
                 Some(_) => {
                     if let Some(pif) = self.not_logged.pop_front() {
@@ -209,7 +216,15 @@ pub fn sync_with_leader(
     is_running: &dyn Fn() -> bool,
 ) -> Result<SyncOutcome, LearnerError> {
     let mut unsaved = false;
-    let result = sync_phase(link, db, epochs, settings, new_leader_zxid, is_running, &mut unsaved);
+    let result = sync_phase(
+        link,
+        db,
+        epochs,
+        settings,
+        new_leader_zxid,
+        is_running,
+        &mut unsaved,
+    );
     if result.is_err() && unsaved {
         warn!("Sync with the leader failed before the sync snapshot; reloading the database from disk");
         if let Err(e) = db.load_database() {
@@ -238,14 +253,19 @@ fn sync_phase(
     // (ZOOKEEPER-2819), after every kind of sync.
     db.init_config_in_zk_database(&settings.config_text, settings.config_version);
     let mut snapshot_needed = mode != SyncMode::Diff;
-    let mut queues = SyncQueues { write_to_txn_log: !snapshot_needed, ..SyncQueues::default() };
+    let mut queues = SyncQueues {
+        write_to_txn_log: !snapshot_needed,
+        ..SyncQueues::default()
+    };
     loop {
         if !is_running() {
             return Err(LearnerError::Stopped);
         }
         let qp = link.read_packet()?;
         match qp.r#type {
-            quorum_packet::PROPOSAL => queues.proposal(decode_txn(qp.data.as_deref(), "PROPOSAL")?)?,
+            quorum_packet::PROPOSAL => {
+                queues.proposal(decode_txn(qp.data.as_deref(), "PROPOSAL")?)?
+            }
             quorum_packet::COMMIT | quorum_packet::COMMITANDACTIVATE => {
                 if let CommitAction::ApplyNow(entry) = queues.commit(qp.zxid) {
                     db.process_txn(&entry);
@@ -269,7 +289,10 @@ fn sync_phase(
                 info!("Set the current epoch to {}", new_epoch);
                 link.set_read_timeout(settings.sync_timeout())?;
                 link.write_packet(&packet(quorum_packet::ACK, new_leader_zxid, None))?;
-                info!("Sent NEWLEADER ack to leader with zxid {:x}", new_leader_zxid);
+                info!(
+                    "Sent NEWLEADER ack to leader with zxid {:x}",
+                    new_leader_zxid
+                );
             }
             quorum_packet::UPTODATE => {
                 info!("Learner received UPTODATE message");
@@ -282,13 +305,19 @@ fn sync_phase(
                 break;
             }
             quorum_packet::INFORMANDACTIVATE => {
-                return Err(LearnerError::Protocol("reconfig (INFORMANDACTIVATE) is not supported".into()))
+                return Err(LearnerError::Protocol(
+                    "reconfig (INFORMANDACTIVATE) is not supported".into(),
+                ))
             }
             other => warn!("Ignoring {} during sync", type_name(other)),
         }
     }
     link.write_packet(&packet(quorum_packet::ACK, make_zxid(new_epoch, 0), None))?;
-    Ok(SyncOutcome { not_logged: queues.not_logged, committed: queues.committed, mode: Some(mode) })
+    Ok(SyncOutcome {
+        not_logged: queues.not_logged,
+        committed: queues.committed,
+        mode: Some(mode),
+    })
 }
 
 /// DIFF, TRUNC or SNAP: brings the database to the leader's starting point.
@@ -308,7 +337,10 @@ fn apply_first_packet(
             Ok(SyncMode::Snap)
         }
         quorum_packet::TRUNC => {
-            warn!("Truncating log to get in sync with the leader 0x{:x}", qp.zxid);
+            warn!(
+                "Truncating log to get in sync with the leader 0x{:x}",
+                qp.zxid
+            );
             if let Err(e) = db.truncate_log(qp.zxid) {
                 error!("Not able to truncate the log 0x{:x}: {}", qp.zxid, e);
                 std::process::exit(super::learner::EXIT_QUORUM_PACKET_ERROR);
@@ -317,16 +349,27 @@ fn apply_first_packet(
             Ok(SyncMode::Trunc)
         }
         other => {
-            error!("Got unexpected packet from leader: {}, exiting ... ", type_name(other));
-            Err(LearnerError::Protocol(format!("unexpected first sync packet {}", type_name(other))))
+            error!(
+                "Got unexpected packet from leader: {}, exiting ... ",
+                type_name(other)
+            );
+            Err(LearnerError::Protocol(format!(
+                "unexpected first sync packet {}",
+                type_name(other)
+            )))
         }
     }
 }
 
 /// Reads the snapshot that follows SNAP and replaces the database with it.
-fn load_snapshot_stream(link: &mut LeaderLink, db: &ZkDatabase, zxid: i64) -> Result<(), LearnerError> {
+fn load_snapshot_stream(
+    link: &mut LeaderLink,
+    db: &ZkDatabase,
+    zxid: i64,
+) -> Result<(), LearnerError> {
     let ia = &mut link.reader;
-    let decode = |what: &str, e: jute::Error| LearnerError::Decode(format!("the snapshot's {}", what), e);
+    let decode =
+        |what: &str, e: jute::Error| LearnerError::Decode(format!("the snapshot's {}", what), e);
     let count = ia.read_int().map_err(|e| decode("session count", e))?;
     let mut sessions = Vec::with_capacity(count.clamp(0, 1 << 16) as usize);
     for _ in 0..count.max(0) {
@@ -359,12 +402,18 @@ pub fn replace_database(db: &ZkDatabase, mut tree: DataTree, sessions: &[(i64, i
     for (id, timeout) in sessions {
         db.add_session(*id, *timeout);
     }
-    info!("Loaded the leader's snapshot: {} sessions, last zxid 0x{:x}", sessions.len(), zxid);
+    info!(
+        "Loaded the leader's snapshot: {} sessions, last zxid 0x{:x}",
+        sessions.len(),
+        zxid
+    );
 }
 
 /// The NEWLEADER snapshot (after SNAP or TRUNC).
 fn snapshot(db: &ZkDatabase) -> Result<(), LearnerError> {
-    db.take_snapshot().map(|_| ()).map_err(|e| LearnerError::Persistence(format!("taking the sync snapshot: {}", e)))
+    db.take_snapshot()
+        .map(|_| ())
+        .map_err(|e| LearnerError::Persistence(format!("taking the sync snapshot: {}", e)))
 }
 
 /// 3.9.5: the committed proposals are appended, applied and fsynced before
@@ -375,10 +424,12 @@ fn persist_committed(db: &ZkDatabase, queues: &mut SyncQueues) -> Result<(), Lea
     }
     let started = std::time::Instant::now();
     for entry in queues.take_committed() {
-        db.append(&entry).map_err(|e| LearnerError::Persistence(format!("logging a sync txn: {}", e)))?;
+        db.append(&entry)
+            .map_err(|e| LearnerError::Persistence(format!("logging a sync txn: {}", e)))?;
         db.process_txn(&entry);
     }
-    db.commit().map_err(|e| LearnerError::Persistence(format!("fsync of the sync txns: {}", e)))?;
+    db.commit()
+        .map_err(|e| LearnerError::Persistence(format!("fsync of the sync txns: {}", e)))?;
     info!(
         "It took {}ms to persist and commit txns in packetsCommitted. {} outstanding txns left in packetsNotLogged",
         started.elapsed().as_millis(),
@@ -394,7 +445,13 @@ mod tests {
 
     fn txn(zxid: i64) -> TxnLogEntry {
         TxnLogEntry {
-            header: TxnHeader { client_id: 1, cxid: 0, zxid, time: 0, r#type: -10 },
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 0,
+                zxid,
+                time: 0,
+                r#type: -10,
+            },
             body: TxnBody::CreateSession(CreateSessionTxn { time_out: 3000 }),
             digest: None,
         }
@@ -402,10 +459,19 @@ mod tests {
 
     #[test]
     fn proposals_must_be_continuous_within_an_epoch() {
-        assert_eq!(enforce_continuous_proposal(0, 0x1_0000_0005).unwrap(), 0x1_0000_0005);
-        assert_eq!(enforce_continuous_proposal(0x1_0000_0005, 0x1_0000_0006).unwrap(), 0x1_0000_0006);
+        assert_eq!(
+            enforce_continuous_proposal(0, 0x1_0000_0005).unwrap(),
+            0x1_0000_0005
+        );
+        assert_eq!(
+            enforce_continuous_proposal(0x1_0000_0005, 0x1_0000_0006).unwrap(),
+            0x1_0000_0006
+        );
         assert!(enforce_continuous_proposal(0x1_0000_0005, 0x1_0000_0007).is_err());
-        assert_eq!(enforce_continuous_proposal(0x1_0000_0005, 0x2_0000_0001).unwrap(), 0x2_0000_0001);
+        assert_eq!(
+            enforce_continuous_proposal(0x1_0000_0005, 0x2_0000_0001).unwrap(),
+            0x2_0000_0001
+        );
     }
 
     #[test]
@@ -413,15 +479,25 @@ mod tests {
         let mut q = SyncQueues::default();
         q.proposal(txn(0x1_0000_0001)).unwrap();
         q.proposal(txn(0x1_0000_0002)).unwrap();
-        assert_eq!(q.commit(0x1_0000_0002), CommitAction::Ignored, "not the oldest");
-        assert_eq!(q.commit(0x1_0000_0001), CommitAction::ApplyNow(txn(0x1_0000_0001)));
+        assert_eq!(
+            q.commit(0x1_0000_0002),
+            CommitAction::Ignored,
+            "not the oldest"
+        );
+        assert_eq!(
+            q.commit(0x1_0000_0001),
+            CommitAction::ApplyNow(txn(0x1_0000_0001))
+        );
         assert_eq!(q.not_logged.len(), 1);
         assert!(q.committed.is_empty());
     }
 
     #[test]
     fn diff_mode_queues_commits_until_newleader() {
-        let mut q = SyncQueues { write_to_txn_log: true, ..SyncQueues::default() };
+        let mut q = SyncQueues {
+            write_to_txn_log: true,
+            ..SyncQueues::default()
+        };
         for z in 1..=3 {
             q.proposal(txn(0x1_0000_0000 + z)).unwrap();
         }
@@ -429,14 +505,21 @@ mod tests {
         assert_eq!(q.commit(0x1_0000_0002), CommitAction::Queued);
         let applied: Vec<i64> = q.take_committed().iter().map(|e| e.header.zxid).collect();
         assert_eq!(applied, vec![0x1_0000_0001, 0x1_0000_0002]);
-        assert_eq!(q.not_logged.len(), 1, "the uncommitted proposal stays queued");
+        assert_eq!(
+            q.not_logged.len(),
+            1,
+            "the uncommitted proposal stays queued"
+        );
         assert_eq!(q.not_logged[0].zxid(), 0x1_0000_0003);
     }
 
     #[test]
     fn inform_before_newleader_applies_in_memory() {
         let mut q = SyncQueues::default();
-        assert_eq!(q.inform(txn(0x1_0000_0001)).unwrap(), Some(txn(0x1_0000_0001)));
+        assert_eq!(
+            q.inform(txn(0x1_0000_0001)).unwrap(),
+            Some(txn(0x1_0000_0001))
+        );
         q.write_to_txn_log = true;
         assert_eq!(q.inform(txn(0x1_0000_0002)).unwrap(), None);
         assert_eq!(q.committed, VecDeque::from(vec![0x1_0000_0002]));

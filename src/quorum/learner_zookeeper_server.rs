@@ -52,7 +52,9 @@ use crate::server::server_state::ServerState;
 use crate::server::session_tracker::SessionTracker;
 use crate::server::sync_request_processor::SyncRequestProcessor;
 use crate::server::zk_database::ZkDatabase;
-use crate::server::zookeeper_server::{Chain, RevalidateDone, ServerRole, Submitter, ZooKeeperServer};
+use crate::server::zookeeper_server::{
+    Chain, RevalidateDone, ServerRole, Submitter, ZooKeeperServer,
+};
 use crate::zoo_defs::op_code;
 
 /// The first stage, shared by every submitting thread; `None` once the
@@ -143,13 +145,28 @@ impl ServerRole for LearnerRole {
         let final_stage = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
         let commit = CommitProcessor::start(self.my_id, true, final_stage)?;
         *self.committer.lock() = Some(commit.committer());
-        let first = FollowerRequestProcessor::new(Box::new(commit), Arc::clone(&self.leader), Arc::clone(&self.pending_syncs));
-        let after_log = self.after_log.lock().take().unwrap_or_else(|| Box::new(Discard));
-        *self.log.lock() = Some(SyncRequestProcessor::start(Arc::clone(&state.zkdb), &state.config, after_log));
+        let first = FollowerRequestProcessor::new(
+            Box::new(commit),
+            Arc::clone(&self.leader),
+            Arc::clone(&self.pending_syncs),
+        );
+        let after_log = self
+            .after_log
+            .lock()
+            .take()
+            .unwrap_or_else(|| Box::new(Discard));
+        *self.log.lock() = Some(SyncRequestProcessor::start(
+            Arc::clone(&state.zkdb),
+            &state.config,
+            after_log,
+        ));
         let first: SharedFirst = Arc::new(Mutex::new(Some(first)));
         Ok(Chain {
             submitter: Arc::new(FirstStageSubmitter(Arc::clone(&first))),
-            first: Box::new(ChainHead { first, log: Arc::clone(&self.log) }),
+            first: Box::new(ChainHead {
+                first,
+                log: Arc::clone(&self.log),
+            }),
             prep: None,
         })
     }
@@ -160,8 +177,16 @@ impl ServerRole for LearnerRole {
         self.local_sessions
     }
 
-    fn check_upgrade_session(&self, state: &Arc<ServerState>, request: &mut Request) -> Option<Request> {
-        check_upgrade_session(&state.sessions, state.config.local_sessions_upgrading_enabled, request)
+    fn check_upgrade_session(
+        &self,
+        state: &Arc<ServerState>,
+        request: &mut Request,
+    ) -> Option<Request> {
+        check_upgrade_session(
+            &state.sessions,
+            state.config.local_sessions_upgrading_enabled,
+            request,
+        )
     }
 
     fn runs_container_manager(&self) -> bool {
@@ -172,13 +197,25 @@ impl ServerRole for LearnerRole {
         false
     }
 
-    fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+    fn revalidate_session(
+        &self,
+        state: &Arc<ServerState>,
+        session_id: i64,
+        timeout: i32,
+        done: RevalidateDone,
+    ) {
         if state.sessions.is_local_session(session_id) {
             // Known here only: the leader has never heard of it.
             return done(state.sessions.touch_session(session_id, timeout));
         }
-        let pending = PendingRevalidation { state: Arc::clone(state), timeout, done };
-        self.pending_revalidations.lock().insert(session_id, pending);
+        let pending = PendingRevalidation {
+            state: Arc::clone(state),
+            timeout,
+            done,
+        };
+        self.pending_revalidations
+            .lock()
+            .insert(session_id, pending);
         if self.leader.revalidate(session_id, timeout).is_err() {
             // The link is gone (the role is ending and will close every
             // client connection): the client must see a connection loss
@@ -198,7 +235,10 @@ impl ServerRole for LearnerRole {
         // resume the session on another server), as Java's learner does.
         let pending = std::mem::take(&mut *self.pending_revalidations.lock());
         if !pending.is_empty() {
-            info!("Dropping {} revalidations the leader did not answer", pending.len());
+            info!(
+                "Dropping {} revalidations the leader did not answer",
+                pending.len()
+            );
         }
     }
 }
@@ -248,7 +288,12 @@ impl LearnerZooKeeperServer {
             pending_revalidations: Mutex::new(HashMap::new()),
             local_sessions: config.local_sessions_enabled,
         });
-        let zks = ZooKeeperServer::for_role(config, db, sessions, Arc::clone(&role) as Arc<dyn ServerRole>);
+        let zks = ZooKeeperServer::for_role(
+            config,
+            db,
+            sessions,
+            Arc::clone(&role) as Arc<dyn ServerRole>,
+        );
         zks.startup();
         if role.committer.lock().is_none() {
             return Err(std::io::Error::other("the learner's chain did not start"));
@@ -276,7 +321,12 @@ impl LearnerZooKeeperServer {
     }
 
     fn commit_request(&self, request: Request) {
-        let sent = self.role.committer.lock().as_ref().is_some_and(|c| c.commit(request));
+        let sent = self
+            .role
+            .committer
+            .lock()
+            .as_ref()
+            .is_some_and(|c| c.commit(request));
         if !sent {
             warn!("Commit after the CommitProcessor stopped");
         }
@@ -288,7 +338,14 @@ impl LearnerZooKeeperServer {
             warn!("Not expecting a sync.");
             return;
         };
-        self.commit_request(Request::new(None, session_id, cxid, op_code::SYNC, Vec::new(), Vec::new()));
+        self.commit_request(Request::new(
+            None,
+            session_id,
+            cxid,
+            op_code::SYNC,
+            Vec::new(),
+            Vec::new(),
+        ));
     }
 
     /// The leader's REVALIDATE answer: finish the waiting handshake.
@@ -339,12 +396,21 @@ mod tests {
     #[test]
     fn txn_requests_take_session_cxid_and_type_from_the_header() {
         let entry = TxnLogEntry {
-            header: TxnHeader { client_id: 0x55, cxid: 9, zxid: 0x1_0000_0004, time: 1, r#type: op_code::CREATE_SESSION },
+            header: TxnHeader {
+                client_id: 0x55,
+                cxid: 9,
+                zxid: 0x1_0000_0004,
+                time: 1,
+                r#type: op_code::CREATE_SESSION,
+            },
             body: TxnBody::CreateSession(CreateSessionTxn { time_out: 4000 }),
             digest: None,
         };
         let r = txn_request(entry);
-        assert_eq!((r.session_id, r.cxid, r.op_type, r.zxid()), (0x55, 9, op_code::CREATE_SESSION, Some(0x1_0000_0004)));
+        assert_eq!(
+            (r.session_id, r.cxid, r.op_type, r.zxid()),
+            (0x55, 9, op_code::CREATE_SESSION, Some(0x1_0000_0004))
+        );
         assert!(r.cnxn.is_none());
     }
 }

@@ -66,7 +66,11 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::Short(n) => write!(f, "short notification ({} bytes)", n),
             DecodeError::Malformed { length, reason } => {
-                write!(f, "partial / malformed notification ({} bytes): {}", length, reason)
+                write!(
+                    f,
+                    "partial / malformed notification ({} bytes): {}",
+                    length, reason
+                )
             }
             DecodeError::UnknownState(s) => write!(f, "unknown server state {}", s),
         }
@@ -76,7 +80,14 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// `buildMsg`: state, leader, zxid, round, peerEpoch, version 2, config.
-pub fn encode(state: ServerState, leader: i64, zxid: i64, election_epoch: i64, peer_epoch: i64, config: &str) -> Vec<u8> {
+pub fn encode(
+    state: ServerState,
+    leader: i64,
+    zxid: i64,
+    election_epoch: i64,
+    peer_epoch: i64,
+    config: &str,
+) -> Vec<u8> {
     let config = config.as_bytes();
     let mut out = Vec::with_capacity(44 + config.len());
     out.extend_from_slice(&state.ordinal().to_be_bytes());
@@ -98,9 +109,14 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or_else(|| {
-            DecodeError::Malformed { length: self.bytes.len(), reason: format!("ends before byte {}", self.pos + n) }
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| DecodeError::Malformed {
+                length: self.bytes.len(),
+                reason: format!("ends before byte {}", self.pos + n),
+            })?;
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -151,7 +167,16 @@ pub fn decode(sid: i64, bytes: &[u8]) -> Result<Notification, DecodeError> {
         config = Some(String::from_utf8_lossy(text).into_owned());
     }
     let state = ServerState::from_ordinal(state).ok_or(DecodeError::UnknownState(state))?;
-    Ok(Notification { state, leader, zxid, election_epoch, peer_epoch, version, config, sid })
+    Ok(Notification {
+        state,
+        leader,
+        zxid,
+        election_epoch,
+        peer_epoch,
+        version,
+        config,
+        sid,
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +203,10 @@ mod tests {
     fn old_formats_are_accepted() {
         let full = encode(ServerState::Following, 3, 0x5_0000_0002, 9, 4, "");
         let n28 = decode(1, &full[..28]).unwrap();
-        assert_eq!((n28.peer_epoch, n28.version, n28.state), (5, 0, ServerState::Following));
+        assert_eq!(
+            (n28.peer_epoch, n28.version, n28.state),
+            (5, 0, ServerState::Following)
+        );
         let n40 = decode(1, &full[..40]).unwrap();
         assert_eq!((n40.peer_epoch, n40.version), (4, 0));
         let mut v1 = full[..40].to_vec();
@@ -192,14 +220,24 @@ mod tests {
         let full = encode(ServerState::Looking, 3, 1, 1, 0, "version=0");
         assert_eq!(decode(1, &full[..27]), Err(DecodeError::Short(27)));
         for cut in [29, 35, 36, 39, 41, 43, 44, full.len() - 1] {
-            assert!(matches!(decode(1, &full[..cut]), Err(DecodeError::Malformed { .. })), "cut {}", cut);
+            assert!(
+                matches!(decode(1, &full[..cut]), Err(DecodeError::Malformed { .. })),
+                "cut {}",
+                cut
+            );
         }
         let mut negative = full.clone();
         negative[40..44].copy_from_slice(&(-1i32).to_be_bytes());
-        assert!(matches!(decode(1, &negative), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            decode(1, &negative),
+            Err(DecodeError::Malformed { .. })
+        ));
         let mut huge = full.clone();
         huge[40..44].copy_from_slice(&i32::MAX.to_be_bytes());
-        assert!(matches!(decode(1, &huge), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            decode(1, &huge),
+            Err(DecodeError::Malformed { .. })
+        ));
         let mut state = full.clone();
         state[..4].copy_from_slice(&7i32.to_be_bytes());
         assert_eq!(decode(1, &state), Err(DecodeError::UnknownState(7)));

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use log::{info, warn};
 
-use super::learner::{process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink, LearnerContext, LearnerError};
+use super::learner::{
+    process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink,
+    LearnerContext, LearnerError,
+};
 use super::learner_sync::SyncOutcome;
 use super::observer_zookeeper_server::ObserverZooKeeperServer;
 use super::quorum_packet::{self, type_name};
@@ -32,7 +35,14 @@ pub fn observe(ctx: &LearnerContext<'_>) -> LearnerError {
         ctx,
         quorum_packet::OBSERVERINFO,
         "observing",
-        |link| ObserverZooKeeperServer::start(ctx.settings.my_id, ctx.config.clone(), Arc::clone(&ctx.db), Arc::clone(&link.writer)),
+        |link| {
+            ObserverZooKeeperServer::start(
+                ctx.settings.my_id,
+                ctx.config.clone(),
+                Arc::clone(&ctx.db),
+                Arc::clone(&link.writer),
+            )
+        },
         |server| &server.base,
         |link, server, outcome| {
             finish_sync(server, outcome);
@@ -50,14 +60,22 @@ fn finish_sync(server: &ObserverZooKeeperServer, mut outcome: SyncOutcome) {
                 outcome.committed.pop_front();
                 server.commit_request(pif.entry);
             }
-            Some(&zxid) => warn!("Committing 0x{:x}, but next proposal is 0x{:x}", zxid, pif.zxid()),
+            Some(&zxid) => warn!(
+                "Committing 0x{:x}, but next proposal is 0x{:x}",
+                zxid,
+                pif.zxid()
+            ),
             None => break,
         }
     }
 }
 
 /// One packet of the broadcast phase.
-fn process_packet(link: &LeaderLink, server: &ObserverZooKeeperServer, qp: &QuorumPacket) -> Result<(), LearnerError> {
+fn process_packet(
+    link: &LeaderLink,
+    server: &ObserverZooKeeperServer,
+    qp: &QuorumPacket,
+) -> Result<(), LearnerError> {
     if process_common_packet(link, &server.base, qp, "Observer")? {
         return Ok(());
     }
@@ -76,9 +94,9 @@ fn process_packet(link: &LeaderLink, server: &ObserverZooKeeperServer, qp: &Quor
             server.commit_request(entry);
             Ok(())
         }
-        quorum_packet::INFORMANDACTIVATE => {
-            Err(LearnerError::Protocol("reconfig (INFORMANDACTIVATE) is not supported".into()))
-        }
+        quorum_packet::INFORMANDACTIVATE => Err(LearnerError::Protocol(
+            "reconfig (INFORMANDACTIVATE) is not supported".into(),
+        )),
         other => {
             warn!("Unknown packet type: {}", type_name(other));
             Ok(())

@@ -29,7 +29,9 @@ impl ObserverZooKeeperServer {
         db: Arc<ZkDatabase>,
         leader: Arc<LeaderWriter>,
     ) -> std::io::Result<ObserverZooKeeperServer> {
-        let base = Arc::new(LearnerZooKeeperServer::start("observer", my_id, config, db, leader, None)?);
+        let base = Arc::new(LearnerZooKeeperServer::start(
+            "observer", my_id, config, db, leader, None,
+        )?);
         Ok(ObserverZooKeeperServer { base })
     }
 

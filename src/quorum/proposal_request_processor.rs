@@ -36,7 +36,11 @@ pub struct ProposalRequestProcessor {
 
 impl ProposalRequestProcessor {
     /// The stage in front of `next`, logging through `sync`.
-    pub fn new(leader: Arc<Leader>, next: Box<dyn RequestProcessor>, sync: Box<dyn RequestProcessor>) -> Self {
+    pub fn new(
+        leader: Arc<Leader>,
+        next: Box<dyn RequestProcessor>,
+        sync: Box<dyn RequestProcessor>,
+    ) -> Self {
         ProposalRequestProcessor { leader, next, sync }
     }
 }

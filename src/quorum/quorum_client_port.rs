@@ -56,14 +56,21 @@ impl QuorumClientPort {
 
 /// Binds the client port and starts accepting; returns the handle roles
 /// publish their server through.
-pub fn start(addr: SocketAddr, peer: Arc<QuorumPeer>, config: &ServerConfig) -> std::io::Result<Arc<QuorumClientPort>> {
+pub fn start(
+    addr: SocketAddr,
+    peer: Arc<QuorumPeer>,
+    config: &ServerConfig,
+) -> std::io::Result<Arc<QuorumClientPort>> {
     let port = Arc::new(QuorumClientPort {
         peer,
         current: RwLock::new(None),
         whitelist: config.four_letter_word_whitelist.clone(),
         factory: OnceLock::new(),
     });
-    let limits = Limits { max_cnxns: config.max_cnxns, max_client_cnxns: config.max_client_cnxns };
+    let limits = Limits {
+        max_cnxns: config.max_cnxns,
+        max_client_cnxns: config.max_client_cnxns,
+    };
     let factory = ServerCnxnFactory::bind(addr, limits, port.clone() as Arc<dyn CnxnHandler>)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()))?;
     factory.start()?;
@@ -95,7 +102,10 @@ impl CnxnHandler for QuorumClientPort {
         match self.server() {
             Some(zk) => zk.process_connect_request(cnxn, request),
             None => {
-                info!("Refusing session request for client {} as it is not serving", cnxn.remote_addr());
+                info!(
+                    "Refusing session request for client {} as it is not serving",
+                    cnxn.remote_addr()
+                );
                 cnxn.close(CloseReason::ServerShutdown);
             }
         }

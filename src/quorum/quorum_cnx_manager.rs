@@ -39,7 +39,9 @@ use parking_lot::Mutex;
 use super::circular_blocking_queue::CircularBlockingQueue;
 use super::flexible::QuorumVerifier;
 use super::handshake_gate::{self, GateLimits};
-use super::initial_message::{initial_message_len, read_initial_message, write_initial_message, InitialMessage};
+use super::initial_message::{
+    initial_message_len, read_initial_message, write_initial_message, InitialMessage,
+};
 use super::quorum_cnx_workers::{start_workers, Connection};
 use super::quorum_server::HostPort;
 
@@ -159,15 +161,26 @@ impl QuorumCnxManager {
         let mut bound = Vec::new();
         for addr in self.listen_addresses() {
             let listener = self.bind_with_retry(&addr)?;
-            let local = listener.local_addr().map_err(|source| BindError { addr: addr.to_string(), attempts: 1, source })?;
-            info!("{} is accepting connections now, my election bind port: {}", self.settings.my_id, local);
+            let local = listener.local_addr().map_err(|source| BindError {
+                addr: addr.to_string(),
+                attempts: 1,
+                source,
+            })?;
+            info!(
+                "{} is accepting connections now, my election bind port: {}",
+                self.settings.my_id, local
+            );
             bound.push(local);
             let me = self.clone();
             let spawned = thread::Builder::new()
                 .name(format!("ListenerHandler-{}", local))
                 .spawn(move || me.accept_loop(listener));
             if let Err(source) = spawned {
-                return Err(BindError { addr: addr.to_string(), attempts: 1, source });
+                return Err(BindError {
+                    addr: addr.to_string(),
+                    attempts: 1,
+                    source,
+                });
             }
         }
         self.bound.lock().extend(bound.iter().copied());
@@ -181,7 +194,10 @@ impl QuorumCnxManager {
             .iter()
             .map(|a| {
                 if self.settings.listen_on_all_ips {
-                    HostPort { host: Ipv4Addr::UNSPECIFIED.to_string(), port: a.port }
+                    HostPort {
+                        host: Ipv4Addr::UNSPECIFIED.to_string(),
+                        port: a.port,
+                    }
                 } else {
                     a.clone()
                 }
@@ -200,7 +216,11 @@ impl QuorumCnxManager {
                     error!("Exception while listening to address {}: {}", addr, source);
                     let retry = self.settings.bind_retry;
                     if (retry != 0 && attempts >= retry) || self.shutdown.load(Ordering::SeqCst) {
-                        return Err(BindError { addr: addr.to_string(), attempts, source });
+                        return Err(BindError {
+                            addr: addr.to_string(),
+                            attempts,
+                            source,
+                        });
                     }
                     thread::sleep(BIND_RETRY_PAUSE);
                 }
@@ -212,7 +232,10 @@ impl QuorumCnxManager {
     /// [`handshake_gate`] (no thread per connection before that), then
     /// applies the sid rules on this thread.
     fn accept_loop(self: Arc<Self>, listener: TcpListener) {
-        let limits = GateLimits { max_pending: MAX_PENDING_HANDSHAKES, deadline: self.settings.handshake_timeout };
+        let limits = GateLimits {
+            max_pending: MAX_PENDING_HANDSHAKES,
+            deadline: self.settings.handshake_timeout,
+        };
         let stop = || self.shutdown.load(Ordering::SeqCst);
         let mut ready = |stream: TcpStream, from: SocketAddr, header: Vec<u8>| {
             let remote = from.to_string();
@@ -220,12 +243,22 @@ impl QuorumCnxManager {
             match read_initial_message(&mut header.as_slice()) {
                 Ok(init) => self.clone().receive_connection(stream, &remote, init),
                 Err(e) => {
-                    warn!("Closing election connection from {}: initial message refused: {}", remote, e);
+                    warn!(
+                        "Closing election connection from {}: initial message refused: {}",
+                        remote, e
+                    );
                     close(&stream);
                 }
             }
         };
-        handshake_gate::run(&listener, "Election listener", limits, initial_message_len, &stop, &mut ready);
+        handshake_gate::run(
+            &listener,
+            "Election listener",
+            limits,
+            initial_message_len,
+            &stop,
+            &mut ready,
+        );
         info!("Leaving listener");
     }
 
@@ -235,7 +268,10 @@ impl QuorumCnxManager {
         let sid = init.sid;
         let my_id = self.settings.my_id;
         if !self.view.all_members().contains_key(&sid) {
-            warn!("Closing election connection from {}: sid {} is not a member of the ensemble", remote, sid);
+            warn!(
+                "Closing election connection from {}: sid {} is not a member of the ensemble",
+                remote, sid
+            );
             close(&stream);
         } else if sid < my_id {
             // It lost the tie-break: close it and dial back ourselves. The
@@ -265,20 +301,30 @@ impl QuorumCnxManager {
         let _ = stream.set_read_timeout(None);
         self.queue_for(sid);
         if let Err(e) = start_workers(self, stream, sid) {
-            warn!("Cannot start the workers for the election connection of sid {}: {}", sid, e);
+            warn!(
+                "Cannot start the workers for the election connection of sid {}: {}",
+                sid, e
+            );
         }
     }
 
     /// The send queue of `sid`, created if needed.
     pub(super) fn queue_for(&self, sid: i64) -> Arc<CircularBlockingQueue<Vec<u8>>> {
-        self.send_queues.lock().entry(sid).or_insert_with(|| Arc::new(CircularBlockingQueue::new(SEND_CAPACITY))).clone()
+        self.send_queues
+            .lock()
+            .entry(sid)
+            .or_insert_with(|| Arc::new(CircularBlockingQueue::new(SEND_CAPACITY)))
+            .clone()
     }
 
     /// Queues `message` for `sid` (looping it back if `sid` is me) and
     /// makes sure a connection is being made.
     pub fn to_send(self: &Arc<Self>, sid: i64, message: Vec<u8>) {
         if sid == self.settings.my_id {
-            self.add_to_recv_queue(Message { sid, buffer: message });
+            self.add_to_recv_queue(Message {
+                sid,
+                buffer: message,
+            });
             return;
         }
         self.queue_for(sid).offer(message);
@@ -311,13 +357,18 @@ impl QuorumCnxManager {
         }
         let addrs = server.election_addrs();
         let me = self.clone();
-        let spawned = thread::Builder::new().name(format!("QuorumConnectionReqThread-{}", sid)).spawn(move || {
-            me.initiate_connection(sid, &addrs);
-            me.in_progress.lock().remove(&sid);
-        });
+        let spawned = thread::Builder::new()
+            .name(format!("QuorumConnectionReqThread-{}", sid))
+            .spawn(move || {
+                me.initiate_connection(sid, &addrs);
+                me.in_progress.lock().remove(&sid);
+            });
         if let Err(e) = spawned {
             self.in_progress.lock().remove(&sid);
-            error!("Exception while submitting quorum connection request: {}", e);
+            error!(
+                "Exception while submitting quorum connection request: {}",
+                e
+            );
         }
     }
 
@@ -326,9 +377,9 @@ impl QuorumCnxManager {
     fn initiate_connection(self: &Arc<Self>, sid: i64, addrs: &[HostPort]) {
         let mut last_error = None;
         let stream = addrs.iter().find_map(|addr| {
-            let connected = addr
-                .resolve()
-                .and_then(|resolved| TcpStream::connect_timeout(&resolved, self.settings.connect_timeout));
+            let connected = addr.resolve().and_then(|resolved| {
+                TcpStream::connect_timeout(&resolved, self.settings.connect_timeout)
+            });
             match connected {
                 Ok(s) => Some(s),
                 Err(e) => {
@@ -355,7 +406,10 @@ impl QuorumCnxManager {
             self.settings.multi_address,
         );
         if let Err(e) = header {
-            warn!("Ignoring exception reading or writing challenge to {}: {}", sid, e);
+            warn!(
+                "Ignoring exception reading or writing challenge to {}: {}",
+                sid, e
+            );
             close(&stream);
             return;
         }
@@ -367,7 +421,10 @@ impl QuorumCnxManager {
             );
             close(&stream);
         } else {
-            debug!("Have larger server identifier, so keeping the connection: (myId:{} --> sid:{})", self.settings.my_id, sid);
+            debug!(
+                "Have larger server identifier, so keeping the connection: (myId:{} --> sid:{})",
+                self.settings.my_id, sid
+            );
             self.start_connection_workers(stream, sid);
         }
     }

@@ -45,7 +45,10 @@ impl Connection {
         if !self.running.swap(false, Ordering::SeqCst) {
             return;
         }
-        info!("Election connection #{} with sid {} is closed", self.id, self.sid);
+        info!(
+            "Election connection #{} with sid {} is closed",
+            self.id, self.sid
+        );
         close(&self.stream);
         let mut senders = manager.senders.lock();
         if senders.get(&self.sid).is_some_and(|c| c.id == self.id) {
@@ -60,26 +63,51 @@ impl Connection {
 
 /// Registers a connection for `sid`, finishing any older one, and starts
 /// its two worker threads.
-pub fn start_workers(manager: &Arc<QuorumCnxManager>, stream: TcpStream, sid: i64) -> io::Result<()> {
+pub fn start_workers(
+    manager: &Arc<QuorumCnxManager>,
+    stream: TcpStream,
+    sid: i64,
+) -> io::Result<()> {
     let send_stream = stream.try_clone()?;
     let recv_stream = stream.try_clone()?;
     let id = manager.next_connection_id.fetch_add(1, Ordering::SeqCst);
-    let connection = Arc::new(Connection { sid, id, stream, running: AtomicBool::new(true) });
+    let connection = Arc::new(Connection {
+        sid,
+        id,
+        stream,
+        running: AtomicBool::new(true),
+    });
     let old = manager.senders.lock().insert(sid, connection.clone());
-    info!("Election connection #{} with sid {} is up ({} -> {})", id, sid,
-        connection.stream.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        connection.stream.peer_addr().map(|a| a.to_string()).unwrap_or_default());
+    info!(
+        "Election connection #{} with sid {} is up ({} -> {})",
+        id,
+        sid,
+        connection
+            .stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        connection
+            .stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
     if let Some(old) = old {
         old.finish(manager);
     }
     let (m, c) = (manager.clone(), connection.clone());
-    let sender = thread::Builder::new().name(format!("SendWorker:{}", sid)).spawn(move || send_worker(&m, &c, send_stream));
+    let sender = thread::Builder::new()
+        .name(format!("SendWorker:{}", sid))
+        .spawn(move || send_worker(&m, &c, send_stream));
     if let Err(e) = sender {
         connection.finish(manager);
         return Err(e);
     }
     let (m, c) = (manager.clone(), connection.clone());
-    let receiver = thread::Builder::new().name(format!("RecvWorker:{}", sid)).spawn(move || recv_worker(&m, &c, recv_stream));
+    let receiver = thread::Builder::new()
+        .name(format!("RecvWorker:{}", sid))
+        .spawn(move || recv_worker(&m, &c, recv_stream));
     if let Err(e) = receiver {
         connection.finish(manager);
         return Err(e);
@@ -114,14 +142,26 @@ fn send_worker(manager: &QuorumCnxManager, connection: &Connection, mut stream: 
         let Some(message) = queue.poll(SEND_POLL) else {
             continue;
         };
-        manager.last_message_sent.lock().insert(sid, message.clone());
+        manager
+            .last_message_sent
+            .lock()
+            .insert(sid, message.clone());
         if let Err(e) = send(&mut stream, &message) {
-            warn!("Exception when using channel: for id {} my id = {}: {}", sid, manager.my_id(), e);
+            warn!(
+                "Exception when using channel: for id {} my id = {}: {}",
+                sid,
+                manager.my_id(),
+                e
+            );
             break;
         }
     }
     connection.finish(manager);
-    debug!("Send worker leaving thread id {} my id = {}", sid, manager.my_id());
+    debug!(
+        "Send worker leaving thread id {} my id = {}",
+        sid,
+        manager.my_id()
+    );
 }
 
 /// Why the receiving side stopped.
@@ -150,7 +190,12 @@ fn recv_worker(manager: &QuorumCnxManager, connection: &Connection, stream: TcpS
             sid, n
         ),
         Some(RecvEnd::Io(e)) if connection.is_running() => {
-            warn!("Connection broken for id {}, my id = {}: {}", sid, manager.my_id(), e)
+            warn!(
+                "Connection broken for id {}, my id = {}: {}",
+                sid,
+                manager.my_id(),
+                e
+            )
         }
         _ => {}
     }
@@ -180,10 +225,25 @@ mod tests {
             b.extend_from_slice(body);
             b
         };
-        assert_eq!(read_frame(&mut &frame(3, b"abc")[..]).ok(), Some(b"abc".to_vec()));
-        assert!(matches!(read_frame(&mut &frame(0, b"")[..]), Err(RecvEnd::BadLength(0))));
-        assert!(matches!(read_frame(&mut &frame(-4, b"")[..]), Err(RecvEnd::BadLength(-4))));
-        assert!(matches!(read_frame(&mut &frame(PACKET_MAX_SIZE + 1, b"")[..]), Err(RecvEnd::BadLength(_))));
-        assert!(matches!(read_frame(&mut &frame(5, b"ab")[..]), Err(RecvEnd::Io(_))));
+        assert_eq!(
+            read_frame(&mut &frame(3, b"abc")[..]).ok(),
+            Some(b"abc".to_vec())
+        );
+        assert!(matches!(
+            read_frame(&mut &frame(0, b"")[..]),
+            Err(RecvEnd::BadLength(0))
+        ));
+        assert!(matches!(
+            read_frame(&mut &frame(-4, b"")[..]),
+            Err(RecvEnd::BadLength(-4))
+        ));
+        assert!(matches!(
+            read_frame(&mut &frame(PACKET_MAX_SIZE + 1, b"")[..]),
+            Err(RecvEnd::BadLength(_))
+        ));
+        assert!(matches!(
+            read_frame(&mut &frame(5, b"ab")[..]),
+            Err(RecvEnd::Io(_))
+        ));
     }
 }

@@ -32,15 +32,44 @@ pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
     let timing = ctx.as_ref().map(|c| c.timing());
     let client_address = ctx.as_ref().map(|c| c.config.server.client_port_address);
     let me = peer.verifier.all_members().get(&peer.my_id);
-    let quorum_addresses: Vec<(String, u16)> =
-        me.map(|s| s.addresses.iter().map(|a| (a.host.clone(), a.quorum_port)).collect()).unwrap_or_default();
-    let election_addresses: Vec<(String, u16)> =
-        me.map(|s| s.addresses.iter().map(|a| (a.host.clone(), a.election_port)).collect()).unwrap_or_default();
-    let leader_id = if is_leader { peer.my_id } else { peer.current_vote().id };
-    let leader_ip = peer.verifier.all_members().get(&leader_id).map_or(String::new(), |s| {
-        s.addresses.iter().map(|a| a.host.clone()).collect::<Vec<_>>().join("|")
-    });
-    let ports = |list: &[(String, u16)]| list.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join("|");
+    let quorum_addresses: Vec<(String, u16)> = me
+        .map(|s| {
+            s.addresses
+                .iter()
+                .map(|a| (a.host.clone(), a.quorum_port))
+                .collect()
+        })
+        .unwrap_or_default();
+    let election_addresses: Vec<(String, u16)> = me
+        .map(|s| {
+            s.addresses
+                .iter()
+                .map(|a| (a.host.clone(), a.election_port))
+                .collect()
+        })
+        .unwrap_or_default();
+    let leader_id = if is_leader {
+        peer.my_id
+    } else {
+        peer.current_vote().id
+    };
+    let leader_ip = peer
+        .verifier
+        .all_members()
+        .get(&leader_id)
+        .map_or(String::new(), |s| {
+            s.addresses
+                .iter()
+                .map(|a| a.host.clone())
+                .collect::<Vec<_>>()
+                .join("|")
+        });
+    let ports = |list: &[(String, u16)]| {
+        list.iter()
+            .map(|(_, p)| p.to_string())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
     let conf_tail = format!(
         "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n{}",
         timing.map_or(0, |t| t.init_limit),
@@ -77,10 +106,25 @@ fn voting_view(verifier: &QuorumVerifier) -> Vec<MemberView> {
         .filter(|s| verifier.is_voter(s.id))
         .map(|s: &QuorumServer| MemberView {
             sid: s.id,
-            server_addresses: s.addresses.iter().map(|a| hp(&a.host, a.quorum_port)).collect(),
-            election_addresses: s.addresses.iter().map(|a| hp(&a.host, a.election_port)).collect(),
-            client_address: s.client_addr.as_ref().map_or(String::new(), |c| hp(&c.host, c.port)),
-            learner_type: if s.is_participant() { "participant" } else { "observer" },
+            server_addresses: s
+                .addresses
+                .iter()
+                .map(|a| hp(&a.host, a.quorum_port))
+                .collect(),
+            election_addresses: s
+                .addresses
+                .iter()
+                .map(|a| hp(&a.host, a.election_port))
+                .collect(),
+            client_address: s
+                .client_addr
+                .as_ref()
+                .map_or(String::new(), |c| hp(&c.host, c.port)),
+            learner_type: if s.is_participant() {
+                "participant"
+            } else {
+                "observer"
+            },
         })
         .collect()
 }
@@ -117,7 +161,10 @@ impl LearnerMonitor {
 
 impl RoleMonitor for LearnerMonitor {
     fn state_entries(&self) -> Vec<(&'static str, MetricValue)> {
-        let mut out = vec![("peer_state", MetricValue::Text(detailed_peer_state(self.state)))];
+        let mut out = vec![(
+            "peer_state",
+            MetricValue::Text(detailed_peer_state(self.state)),
+        )];
         if self.state == ServerState::Observing {
             out.push(("observer_master_id", MetricValue::Long(self.leader_sid)));
         }
@@ -159,15 +206,29 @@ fn leader_gauges(leader: &Leader) -> Vec<(&'static str, MetricValue)> {
     let learners = leader.learner_count() as i64;
     let b = leader.bcast.lock();
     let observers = b.forwarding().iter().filter(|l| l.is_observer()).count();
-    let followers: Vec<i64> = b.forwarding().iter().filter(|l| !l.is_observer()).map(|l| l.sid()).collect();
-    let non_voting = followers.iter().filter(|sid| !leader.verifier.is_voter(**sid)).count();
+    let followers: Vec<i64> = b
+        .forwarding()
+        .iter()
+        .filter(|l| !l.is_observer())
+        .map(|l| l.sid())
+        .collect();
+    let non_voting = followers
+        .iter()
+        .filter(|sid| !leader.verifier.is_voter(**sid))
+        .count();
     let sizes = b.proposal_sizes();
     let pending = b.pending_sync_count();
     drop(b);
     vec![
         ("learners", MetricValue::Long(learners)),
-        ("synced_followers", MetricValue::Long(followers.len() as i64)),
-        ("synced_non_voting_followers", MetricValue::Long(non_voting as i64)),
+        (
+            "synced_followers",
+            MetricValue::Long(followers.len() as i64),
+        ),
+        (
+            "synced_non_voting_followers",
+            MetricValue::Long(non_voting as i64),
+        ),
         ("synced_observers", MetricValue::Long(observers as i64)),
         ("pending_syncs", MetricValue::Long(pending as i64)),
         ("leader_uptime", MetricValue::Long(leader.uptime_ms())),
@@ -179,7 +240,10 @@ fn leader_gauges(leader: &Leader) -> Vec<(&'static str, MetricValue)> {
 
 impl RoleMonitor for LeaderMonitor {
     fn state_entries(&self) -> Vec<(&'static str, MetricValue)> {
-        vec![("peer_state", MetricValue::Text(detailed_peer_state(ServerState::Leading)))]
+        vec![(
+            "peer_state",
+            MetricValue::Text(detailed_peer_state(ServerState::Leading)),
+        )]
     }
 
     fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
@@ -197,12 +261,24 @@ impl RoleMonitor for LeaderMonitor {
     fn observers(&self) -> Option<Vec<ObserverInfo>> {
         let leader = self.leader.upgrade()?;
         let b = leader.bcast.lock();
-        Some(b.forwarding().iter().filter(|l| l.is_observer()).map(|l| l.info()).collect())
+        Some(
+            b.forwarding()
+                .iter()
+                .filter(|l| l.is_observer())
+                .map(|l| l.info())
+                .collect(),
+        )
     }
 
     fn reset_observer_stats(&self) {
         if let Some(leader) = self.leader.upgrade() {
-            leader.bcast.lock().forwarding().iter().filter(|l| l.is_observer()).for_each(|l| l.reset_stats());
+            leader
+                .bcast
+                .lock()
+                .forwarding()
+                .iter()
+                .filter(|l| l.is_observer())
+                .for_each(|l| l.reset_stats());
         }
     }
 }
@@ -231,19 +307,40 @@ mod tests {
 
     #[test]
     fn peer_states_read_as_java_prints_them() {
-        assert_eq!(detailed_peer_state(ServerState::Leading), "leading - broadcast");
-        assert_eq!(detailed_peer_state(ServerState::Following), "following - broadcast");
-        assert_eq!(detailed_peer_state(ServerState::Observing), "observing - broadcast");
+        assert_eq!(
+            detailed_peer_state(ServerState::Leading),
+            "leading - broadcast"
+        );
+        assert_eq!(
+            detailed_peer_state(ServerState::Following),
+            "following - broadcast"
+        );
+        assert_eq!(
+            detailed_peer_state(ServerState::Observing),
+            "observing - broadcast"
+        );
     }
 
     #[test]
     fn observer_names_its_leader() {
-        let m = LearnerMonitor { state: ServerState::Observing, quorum_size: 3, leader_sid: 7, view: sample_view() };
+        let m = LearnerMonitor {
+            state: ServerState::Observing,
+            quorum_size: 3,
+            leader_sid: 7,
+            view: sample_view(),
+        };
         let keys: Vec<&str> = m.state_entries().iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["peer_state", "observer_master_id"]);
-        let f = LearnerMonitor { state: ServerState::Following, view: sample_view(), ..m };
+        let f = LearnerMonitor {
+            state: ServerState::Following,
+            view: sample_view(),
+            ..m
+        };
         assert_eq!(f.state_entries().len(), 1);
-        assert!(matches!(f.gauges()[..], [("quorum_size", MetricValue::Long(3))]));
+        assert!(matches!(
+            f.gauges()[..],
+            [("quorum_size", MetricValue::Long(3))]
+        ));
     }
 
     #[test]
@@ -251,19 +348,53 @@ mod tests {
         // Registration order: the server's gauges, quorum_size, the leader's.
         let mut names: Vec<&str> = GAUGES.to_vec();
         names.extend([
-            "quorum_size", "learners", "synced_followers", "synced_non_voting_followers", "synced_observers",
-            "pending_syncs", "leader_uptime", "last_proposal_size", "max_proposal_size", "min_proposal_size",
+            "quorum_size",
+            "learners",
+            "synced_followers",
+            "synced_non_voting_followers",
+            "synced_observers",
+            "pending_syncs",
+            "leader_uptime",
+            "last_proposal_size",
+            "max_proposal_size",
+            "min_proposal_size",
         ]);
         // What a Java 3.8.0 leader's monitor printed after peer_state.
         let printed = [
-            "ephemerals_count", "num_alive_connections", "avg_latency", "min_proposal_size", "outstanding_requests",
-            "znode_count", "global_sessions", "non_mtls_remote_conn_count", "last_client_response_size",
-            "packets_sent", "packets_received", "max_proposal_size", "max_client_response_size", "synced_followers",
-            "connection_drop_probability", "watch_count", "synced_non_voting_followers", "synced_observers",
-            "auth_failed_count", "min_latency", "max_file_descriptor_count", "approximate_data_size",
-            "open_file_descriptor_count", "last_proposal_size", "pending_syncs", "leader_uptime", "local_sessions",
-            "uptime", "max_latency", "outstanding_tls_handshake", "learners", "min_client_response_size",
-            "non_mtls_local_conn_count", "quorum_size",
+            "ephemerals_count",
+            "num_alive_connections",
+            "avg_latency",
+            "min_proposal_size",
+            "outstanding_requests",
+            "znode_count",
+            "global_sessions",
+            "non_mtls_remote_conn_count",
+            "last_client_response_size",
+            "packets_sent",
+            "packets_received",
+            "max_proposal_size",
+            "max_client_response_size",
+            "synced_followers",
+            "connection_drop_probability",
+            "watch_count",
+            "synced_non_voting_followers",
+            "synced_observers",
+            "auth_failed_count",
+            "min_latency",
+            "max_file_descriptor_count",
+            "approximate_data_size",
+            "open_file_descriptor_count",
+            "last_proposal_size",
+            "pending_syncs",
+            "leader_uptime",
+            "local_sessions",
+            "uptime",
+            "max_latency",
+            "outstanding_tls_handshake",
+            "learners",
+            "min_client_response_size",
+            "non_mtls_local_conn_count",
+            "quorum_size",
         ];
         assert_eq!(in_java_order(&names), printed);
     }

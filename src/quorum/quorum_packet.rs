@@ -105,7 +105,12 @@ impl fmt::Display for Display<'_> {
 
 /// A packet with no auth info.
 pub fn packet(r#type: i32, zxid: i64, data: Option<Vec<u8>>) -> QuorumPacket {
-    QuorumPacket { r#type, zxid, data, authinfo: Vec::new() }
+    QuorumPacket {
+        r#type,
+        zxid,
+        data,
+        authinfo: Vec::new(),
+    }
 }
 
 /// Reads one packet from the stream (blocking; bounded by jute.maxbuffer).
@@ -165,12 +170,20 @@ pub fn parse_learner_info(data: Option<&[u8]>) -> Option<LearnerInfo> {
     let serverid = be_i64(d, 0)?;
     let protocol_version = be_i32(d, 8).unwrap_or(0);
     let config_version = be_i64(d, 12).unwrap_or(0);
-    Some(LearnerInfo { serverid, protocol_version, config_version })
+    Some(LearnerInfo {
+        serverid,
+        protocol_version,
+        config_version,
+    })
 }
 
 /// LearnerInfo bytes as a learner sends them.
 pub fn learner_info_data(sid: i64, config_version: i64) -> Vec<u8> {
-    crate::jute::to_bytes(&LearnerInfo { serverid: sid, protocol_version: PROTOCOL_VERSION, config_version })
+    crate::jute::to_bytes(&LearnerInfo {
+        serverid: sid,
+        protocol_version: PROTOCOL_VERSION,
+        config_version,
+    })
 }
 
 /// PING reply payload: (sessionId, timeout) pairs.
@@ -187,7 +200,9 @@ pub fn encode_session_touches(touches: &[(i64, i32)]) -> Vec<u8> {
 /// ignored, as Java stops at end of stream).
 pub fn decode_session_touches(data: Option<&[u8]>) -> Vec<(i64, i32)> {
     let d = data.unwrap_or(&[]);
-    d.chunks_exact(12).filter_map(|c| Some((be_i64(c, 0)?, be_i32(c, 8)?))).collect()
+    d.chunks_exact(12)
+        .filter_map(|c| Some((be_i64(c, 0)?, be_i32(c, 8)?)))
+        .collect()
 }
 
 /// A forwarded client request (REQUEST payload).
@@ -286,7 +301,10 @@ mod tests {
         let d = learner_info_data(3, 0);
         assert_eq!(d.len(), 20);
         let li = parse_learner_info(Some(&d)).unwrap();
-        assert_eq!((li.serverid, li.protocol_version, li.config_version), (3, PROTOCOL_VERSION, 0));
+        assert_eq!(
+            (li.serverid, li.protocol_version, li.config_version),
+            (3, PROTOCOL_VERSION, 0)
+        );
         let short = parse_learner_info(Some(&d[..8])).unwrap();
         assert_eq!((short.serverid, short.protocol_version), (3, 0));
         assert!(parse_learner_info(Some(&d[..5])).is_none());
@@ -300,11 +318,22 @@ mod tests {
         let mut torn = encode_session_touches(&t);
         torn.push(1);
         assert_eq!(decode_session_touches(Some(&torn)), t);
-        let r = ForwardedRequest { session_id: 9, cxid: 2, op: 1, body: vec![1, 2, 3] };
+        let r = ForwardedRequest {
+            session_id: 9,
+            cxid: 2,
+            op: 1,
+            body: vec![1, 2, 3],
+        };
         assert_eq!(decode_request(Some(&encode_request(&r))), Some(r));
         assert_eq!(decode_request(Some(&[0; 15])), None);
-        assert_eq!(decode_revalidate(Some(&encode_revalidate(7, 3000))), Some((7, 3000)));
-        assert_eq!(decode_revalidate_reply(Some(&encode_revalidate_reply(7, true))), Some((7, true)));
+        assert_eq!(
+            decode_revalidate(Some(&encode_revalidate(7, 3000))),
+            Some((7, 3000))
+        );
+        assert_eq!(
+            decode_revalidate_reply(Some(&encode_revalidate_reply(7, true))),
+            Some((7, true))
+        );
         assert_eq!(decode_revalidate_reply(Some(&[0; 8])), None);
         assert_eq!(read_int_data(Some(&int_data(-1))), Some(-1));
         assert_eq!(read_int_data(Some(&[1, 2])), None);

@@ -40,7 +40,9 @@ use super::quorum_server::{HostPort, LearnerType};
 use super::read_only_zookeeper_server;
 use super::vote::{ServerState, Vote};
 use crate::config::quorum_peer_config::QuorumPeerConfig;
-use crate::server::zk_database::{PersistenceError, ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use crate::server::zk_database::{
+    PersistenceError, ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE,
+};
 use crate::server::zookeeper_server::ZooKeeperServer;
 
 /// A role's main function: runs on the QuorumPeer thread until the role
@@ -109,7 +111,6 @@ impl RoleContext {
         }
     }
 }
-
 
 /// Peer-wide settings the roles read.
 #[derive(Debug, Clone, Copy)]
@@ -200,7 +201,11 @@ impl QuorumPeer {
     }
 
     /// Writes `acceptedEpoch` (file first, as Java), then remembers it.
-    pub fn write_accepted_epoch(&self, db: &ZkDatabase, epoch: i64) -> Result<(), PersistenceError> {
+    pub fn write_accepted_epoch(
+        &self,
+        db: &ZkDatabase,
+        epoch: i64,
+    ) -> Result<(), PersistenceError> {
         db.write_epoch(ACCEPTED_EPOCH_FILE, epoch)?;
         self.accepted_epoch.store(epoch, Ordering::SeqCst);
         Ok(())
@@ -216,12 +221,20 @@ impl QuorumPeer {
     /// The elected leader's quorum-port addresses.
     pub fn leader_quorum_addrs(&self) -> Vec<HostPort> {
         let leader = self.current_vote().id;
-        self.verifier.all_members().get(&leader).map(|s| s.quorum_addrs()).unwrap_or_default()
+        self.verifier
+            .all_members()
+            .get(&leader)
+            .map(|s| s.quorum_addrs())
+            .unwrap_or_default()
     }
 
     /// My own quorum-port addresses (where a leader listens).
     pub fn my_quorum_addrs(&self) -> Vec<HostPort> {
-        self.verifier.all_members().get(&self.my_id).map(|s| s.quorum_addrs()).unwrap_or_default()
+        self.verifier
+            .all_members()
+            .get(&self.my_id)
+            .map(|s| s.quorum_addrs())
+            .unwrap_or_default()
     }
 
     /// The config text for notifications.
@@ -270,7 +283,11 @@ impl QuorumPeer {
     /// the leader's and the followers' votes disagree and never decides.
     pub fn update_election_vote(&self, new_epoch: i64) {
         let mut vote = self.current_vote.lock();
-        *vote = Vote { version: 0, peer_epoch: new_epoch, ..*vote };
+        *vote = Vote {
+            version: 0,
+            peer_epoch: new_epoch,
+            ..*vote
+        };
     }
 
     /// The database's last zxid.
@@ -310,13 +327,18 @@ impl QuorumPeer {
                 ServerState::Looking => {
                     info!("LOOKING");
                     let started = std::time::Instant::now();
-                    let ctx = self.role_context().filter(|ctx| ctx.config.read_only_mode_enabled);
+                    let ctx = self
+                        .role_context()
+                        .filter(|ctx| ctx.config.read_only_mode_enabled);
                     let vote = match ctx {
-                        Some(ctx) => read_only_zookeeper_server::while_looking(self, &ctx, || fle.look_for_leader()),
+                        Some(ctx) => read_only_zookeeper_server::while_looking(self, &ctx, || {
+                            fle.look_for_leader()
+                        }),
                         None => fle.look_for_leader(),
                     };
                     if let Some(vote) = vote {
-                        self.election_took_ms.store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
+                        self.election_took_ms
+                            .store(started.elapsed().as_millis() as i64, Ordering::SeqCst);
                         info!(
                             "Election done: leader {} (zxid 0x{:x}, round 0x{:x}, peerEpoch 0x{:x}), my state {}",
                             vote.id,
@@ -341,7 +363,10 @@ impl QuorumPeer {
     /// Runs the role's entry until it returns; why it ended.
     fn run_role(&self, role: ServerState) -> String {
         let Some(ctx) = self.roles.lock().clone() else {
-            error!("{}: no database attached to the peer; cannot take the role", role);
+            error!(
+                "{}: no database attached to the peer; cannot take the role",
+                role
+            );
             std::thread::sleep(self.role.tick);
             return "no database attached".to_string();
         };

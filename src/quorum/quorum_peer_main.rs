@@ -27,21 +27,21 @@ use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::server::zookeeper_critical_thread;
 use super::epoch_files::load_epochs;
 use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
 use super::quorum_client_port;
 use super::quorum_cnx_manager::{CnxSettings, QuorumCnxManager};
 use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings};
 use super::quorum_serving::{start_endpoints, PeerServing};
-use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
 use crate::config::config_error::EXIT_UNEXPECTED_ERROR;
 use crate::config::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
 use crate::config::system_properties::SystemProperties;
 use crate::jute;
-use crate::server::server_metrics::metrics;
+use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
 use crate::server::ephemeral_type::set_extended_types_enabled;
+use crate::server::server_metrics::metrics;
 use crate::server::zk_database::ZkDatabase;
+use crate::server::zookeeper_critical_thread;
 
 /// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`.
 pub const EXIT_UNABLE_TO_BIND_QUORUM_PORT: i32 = 14;
@@ -103,7 +103,10 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
     let verifier = Arc::new(config.verifier.clone());
     db.init_config_in_zk_database(&verifier.to_string(), verifier.version());
     let tick = Duration::from_millis(config.server.tick_time.max(1) as u64);
-    let role = RoleSettings { tick, listen_on_all_ips: config.quorum_listen_on_all_ips };
+    let role = RoleSettings {
+        tick,
+        listen_on_all_ips: config.quorum_listen_on_all_ips,
+    };
     let peer = Arc::new(QuorumPeer::new(
         config.my_id,
         config.learner_type,
@@ -114,10 +117,17 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         role,
     ));
     let client_port = if config.client_port_configured {
-        match quorum_client_port::start(config.server.client_port_address, peer.clone(), &config.server) {
+        match quorum_client_port::start(
+            config.server.client_port_address,
+            peer.clone(),
+            &config.server,
+        ) {
             Ok(port) => Some(port),
             Err(e) => {
-                return unexpected(&format!("cannot bind the client port {}: {}", config.server.client_port_address, e))
+                return unexpected(&format!(
+                    "cannot bind the client port {}: {}",
+                    config.server.client_port_address, e
+                ))
             }
         }
     } else {
@@ -128,14 +138,21 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         Ok(endpoints) => endpoints,
         Err(message) => return unexpected(&message),
     };
-    peer.attach_roles(RoleContext { db: db.clone(), config: Arc::new(config.clone()), serving });
+    peer.attach_roles(RoleContext {
+        db: db.clone(),
+        config: Arc::new(config.clone()),
+        serving,
+    });
     let mut purge = DatadirCleanupManager::new(&config.server);
     purge.start();
     let Some(me) = verifier.all_members().get(&config.my_id) else {
         return unexpected(&format!("My id {} not in the peer list", config.my_id));
     };
     let socket_timeout = Duration::from_millis(config.quorum_socket_timeout_ms().max(1) as u64);
-    info!("Using {}ms as the quorum cnxn socket timeout", socket_timeout.as_millis());
+    info!(
+        "Using {}ms as the quorum cnxn socket timeout",
+        socket_timeout.as_millis()
+    );
     let manager = QuorumCnxManager::new(
         CnxSettings {
             my_id: config.my_id,
@@ -154,8 +171,12 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         return EXIT_UNABLE_TO_BIND_QUORUM_PORT;
     }
     let timing = ElectionTiming {
-        min_notification_interval: Duration::from_millis(config.min_notification_interval_ms as u64),
-        max_notification_interval: Duration::from_millis(config.max_notification_interval_ms as u64),
+        min_notification_interval: Duration::from_millis(
+            config.min_notification_interval_ms as u64,
+        ),
+        max_notification_interval: Duration::from_millis(
+            config.max_notification_interval_ms as u64,
+        ),
         ..ElectionTiming::default()
     };
     let fle = match FastLeaderElection::start(peer.clone(), manager.clone(), timing) {
@@ -193,23 +214,33 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
 fn wait_for_signal(mut signals: Signals) {
     let signal = signals.forever().next();
     info!("Received signal {:?}, shutting down", signal);
-    let spawned = thread::Builder::new().name("signal-watch".into()).spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            error!("Received signal {} again during shutdown; exiting immediately", signal);
-            exit(128 + signal);
-        }
-    });
+    let spawned = thread::Builder::new()
+        .name("signal-watch".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                error!(
+                    "Received signal {} again during shutdown; exiting immediately",
+                    signal
+                );
+                exit(128 + signal);
+            }
+        });
     if let Err(e) = spawned {
         warn!("cannot watch for a second signal: {}", e);
     }
 }
 
 fn start_watchdog() {
-    let spawned = thread::Builder::new().name("shutdown-watchdog".into()).spawn(|| {
-        thread::sleep(SHUTDOWN_DEADLINE);
-        error!("Shutdown did not finish within {:?}; exiting", SHUTDOWN_DEADLINE);
-        exit(EXIT_UNEXPECTED_ERROR);
-    });
+    let spawned = thread::Builder::new()
+        .name("shutdown-watchdog".into())
+        .spawn(|| {
+            thread::sleep(SHUTDOWN_DEADLINE);
+            error!(
+                "Shutdown did not finish within {:?}; exiting",
+                SHUTDOWN_DEADLINE
+            );
+            exit(EXIT_UNEXPECTED_ERROR);
+        });
     if let Err(e) = spawned {
         warn!("cannot start the shutdown watchdog: {}", e);
     }

@@ -65,14 +65,24 @@ impl HostPort {
             return Ok(SocketAddr::new(ip, self.port));
         }
         let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port).to_socket_addrs()?.collect();
-        addrs.iter().find(|a| a.is_ipv4()).or_else(|| addrs.first()).copied().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("no address for {}", self.host))
-        })
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or_else(|| addrs.first())
+            .copied()
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no address for {}", self.host),
+                )
+            })
     }
 
     /// True for `0.0.0.0` and `::` (and names that are those literals).
     pub fn is_wildcard(&self) -> bool {
-        self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified())
+        self.host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_unspecified())
     }
 }
 
@@ -97,12 +107,18 @@ pub struct ServerAddress {
 impl ServerAddress {
     /// The election address of this group.
     pub fn election(&self) -> HostPort {
-        HostPort { host: self.host.clone(), port: self.election_port }
+        HostPort {
+            host: self.host.clone(),
+            port: self.election_port,
+        }
     }
 
     /// The quorum (learner) address of this group.
     pub fn quorum(&self) -> HostPort {
-        HostPort { host: self.host.clone(), port: self.quorum_port }
+        HostPort {
+            host: self.host.clone(),
+            port: self.quorum_port,
+        }
     }
 }
 
@@ -199,7 +215,11 @@ impl QuorumServer {
                     _ => learner_type = Some(parsed),
                 }
             }
-            addresses.push(ServerAddress { host: parts[0].clone(), quorum_port, election_port });
+            addresses.push(ServerAddress {
+                host: parts[0].clone(),
+                quorum_port,
+                election_port,
+            });
         }
         Ok(QuorumServer {
             id,
@@ -238,7 +258,14 @@ impl fmt::Display for QuorumServer {
         let groups: Vec<String> = quorum
             .iter()
             .zip(&election)
-            .map(|(q, e)| format!("{}:{}:{}", delimited_host(&q.host), q.quorum_port, e.election_port))
+            .map(|(q, e)| {
+                format!(
+                    "{}:{}:{}",
+                    delimited_host(&q.host),
+                    q.quorum_port,
+                    e.election_port
+                )
+            })
             .collect();
         f.write_str(&groups.join("|"))?;
         f.write_str(match self.learner_type {
@@ -269,7 +296,10 @@ fn parse_client_part(text: &str) -> Option<HostPort> {
         [host, port] => (host.clone(), port),
         _ => return None,
     };
-    Some(HostPort { host, port: port.parse().ok()? })
+    Some(HostPort {
+        host,
+        port: port.parse().ok()?,
+    })
 }
 
 /// `ConfigUtils.getHostAndPort`: splits on `:`, except inside a leading
@@ -282,7 +312,11 @@ pub fn split_host_and_port(text: &str) -> Result<Vec<String>, ServerStringError>
         let host = &rest[..close];
         let after = &rest[close + 1..];
         if host.is_empty() || after.is_empty() {
-            return if after.is_empty() { Ok(vec![host.to_string()]) } else { Err(bad()) };
+            return if after.is_empty() {
+                Ok(vec![host.to_string()])
+            } else {
+                Err(bad())
+            };
         }
         let tail = after.strip_prefix(':').ok_or_else(bad)?;
         let mut out = vec![host.to_string()];
@@ -296,7 +330,10 @@ pub fn split_host_and_port(text: &str) -> Result<Vec<String>, ServerStringError>
 pub fn parse_host_port(text: &str) -> Option<HostPort> {
     let parts = split_host_and_port(text).ok()?;
     match parts.as_slice() {
-        [host, port] => Some(HostPort { host: host.clone(), port: port.parse().ok()? }),
+        [host, port] => Some(HostPort {
+            host: host.clone(),
+            port: port.parse().ok()?,
+        }),
         _ => None,
     }
 }
@@ -331,7 +368,15 @@ mod tests {
 
     #[test]
     fn rejects_what_java_rejects() {
-        for bad in ["a:1", "a:1:2:observer:x", "a:1:1", "a:x:2", "a:1:2:voter", "a:1:2;x;y", "a:1:2;h:p"] {
+        for bad in [
+            "a:1",
+            "a:1:2:observer:x",
+            "a:1:1",
+            "a:x:2",
+            "a:1:2:voter",
+            "a:1:2;x;y",
+            "a:1:2;h:p",
+        ] {
             assert!(QuorumServer::parse(1, bad, true).is_err(), "{}", bad);
         }
     }
@@ -339,17 +384,30 @@ mod tests {
     #[test]
     fn static_client_address_is_not_printed() {
         let mut qs = QuorumServer::parse(1, "a:1:2", false).unwrap();
-        qs.client_addr = Some(HostPort { host: "0.0.0.0".into(), port: 2181 });
+        qs.client_addr = Some(HostPort {
+            host: "0.0.0.0".into(),
+            port: 2181,
+        });
         qs.client_addr_from_static = true;
         assert_eq!(qs.to_string(), "a:1:2:participant");
     }
 
     #[test]
     fn host_port_split() {
-        assert_eq!(parse_host_port("127.0.0.1:3888"), Some(HostPort { host: "127.0.0.1".into(), port: 3888 }));
+        assert_eq!(
+            parse_host_port("127.0.0.1:3888"),
+            Some(HostPort {
+                host: "127.0.0.1".into(),
+                port: 3888
+            })
+        );
         assert_eq!(parse_host_port("[::1]:3888").unwrap().host, "::1");
         assert_eq!(parse_host_port("x"), None);
         assert_eq!(parse_host_port("x:99999"), None);
-        assert!(HostPort { host: "0.0.0.0".into(), port: 1 }.is_wildcard());
+        assert!(HostPort {
+            host: "0.0.0.0".into(),
+            port: 1
+        }
+        .is_wildcard());
     }
 }

@@ -50,7 +50,11 @@ pub struct PeerServing {
 impl PeerServing {
     /// A slot in front of `client_port` (if any).
     pub fn new(peer: Arc<QuorumPeer>, client_port: Option<Arc<QuorumClientPort>>) -> PeerServing {
-        PeerServing { peer, current: RwLock::new(None), client_port }
+        PeerServing {
+            peer,
+            current: RwLock::new(None),
+            client_port,
+        }
     }
 }
 
@@ -117,7 +121,10 @@ impl OpsEndpoints {
 /// AdminServer (if `admin.enableServer`). `Err` (the message to exit 1
 /// with) only when the metrics provider cannot start; an AdminServer that
 /// cannot start is logged and left out, as Java's QuorumPeer does.
-pub fn start_endpoints(config: &ServerConfig, view: Arc<dyn ServerView>) -> Result<OpsEndpoints, String> {
+pub fn start_endpoints(
+    config: &ServerConfig,
+    view: Arc<dyn ServerView>,
+) -> Result<OpsEndpoints, String> {
     prometheus::check_provider(config)?;
     let mut endpoints = OpsEndpoints::default();
     if let Some((host, port)) = prometheus::endpoint_address(config)? {

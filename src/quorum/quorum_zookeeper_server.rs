@@ -43,9 +43,15 @@ pub fn creates_ephemeral(request: &Request) -> bool {
 /// ephemeral create, upgrade the session and return the createSession to
 /// submit first; with upgrading off, mark the request failed
 /// (EPHEMERALONLOCALSESSION, reported when its answer comes).
-pub fn check_upgrade_session(sessions: &SessionTracker, upgrading: bool, request: &mut Request) -> Option<Request> {
-    if !matches!(request.op_type, op_code::CREATE | op_code::CREATE2 | op_code::MULTI)
-        || !sessions.is_local_session(request.session_id)
+pub fn check_upgrade_session(
+    sessions: &SessionTracker,
+    upgrading: bool,
+    request: &mut Request,
+) -> Option<Request> {
+    if !matches!(
+        request.op_type,
+        op_code::CREATE | op_code::CREATE2 | op_code::MULTI
+    ) || !sessions.is_local_session(request.session_id)
         || !creates_ephemeral(request)
     {
         return None;
@@ -56,7 +62,17 @@ pub fn check_upgrade_session(sessions: &SessionTracker, upgrading: bool, request
     }
     let timeout = sessions.upgrade_session(request.session_id)?;
     let payload = timeout.to_be_bytes().to_vec();
-    Some(Request::new(None, request.session_id, 0, op_code::CREATE_SESSION, payload, Vec::new()).from(Origin::Server))
+    Some(
+        Request::new(
+            None,
+            request.session_id,
+            0,
+            op_code::CREATE_SESSION,
+            payload,
+            Vec::new(),
+        )
+        .from(Origin::Server),
+    )
 }
 
 #[cfg(test)]
@@ -66,7 +82,12 @@ mod tests {
     use std::collections::HashMap;
 
     fn create(flags: i32) -> Vec<u8> {
-        jute::to_bytes(&CreateRequest { path: "/e".into(), data: Some(vec![]), acl: Vec::<Acl>::new(), flags })
+        jute::to_bytes(&CreateRequest {
+            path: "/e".into(),
+            data: Some(vec![]),
+            acl: Vec::<Acl>::new(),
+            flags,
+        })
     }
 
     #[test]
@@ -78,11 +99,17 @@ mod tests {
         assert!(t.is_local_session(id));
         let mut ephemeral = Request::new(None, id, 2, op_code::CREATE2, create(1), vec![]);
         let upgrade = check_upgrade_session(&t, true, &mut ephemeral).expect("an upgrade");
-        assert_eq!((upgrade.session_id, upgrade.cxid, upgrade.op_type), (id, 0, op_code::CREATE_SESSION));
+        assert_eq!(
+            (upgrade.session_id, upgrade.cxid, upgrade.op_type),
+            (id, 0, op_code::CREATE_SESSION)
+        );
         assert_eq!(upgrade.payload, 6000i32.to_be_bytes().to_vec());
         assert!(!upgrade.local_session && ephemeral.err == Code::Ok);
         let mut again = Request::new(None, id, 3, op_code::CREATE, create(1), vec![]);
-        assert!(check_upgrade_session(&t, true, &mut again).is_none(), "already global");
+        assert!(
+            check_upgrade_session(&t, true, &mut again).is_none(),
+            "already global"
+        );
     }
 
     #[test]

@@ -53,7 +53,9 @@ use crate::server::request::Request;
 use crate::server::server_cnxn::CloseReason;
 use crate::server::server_state::ServerState;
 use crate::server::session_tracker::SessionTracker;
-use crate::server::zookeeper_server::{Chain, RevalidateDone, ServerRole, Submitter, ZooKeeperServer};
+use crate::server::zookeeper_server::{
+    Chain, RevalidateDone, ServerRole, Submitter, ZooKeeperServer,
+};
 use crate::zoo_defs::op_code;
 
 /// The shortest wait before a looking peer turns read-only.
@@ -90,14 +92,21 @@ struct ReadOnlyRequestProcessor {
 
 impl Submitter for ReadOnlyRequestProcessor {
     fn submit(&self, request: Request) -> bool {
-        let local_session_op =
-            request.local_session && matches!(request.op_type, op_code::CREATE_SESSION | op_code::CLOSE_SESSION);
+        let local_session_op = request.local_session
+            && matches!(
+                request.op_type,
+                op_code::CREATE_SESSION | op_code::CLOSE_SESSION
+            );
         if local_session_op || !refused_when_read_only(request.op_type) {
             return self.prep.submit(request);
         }
         if let Some(cnxn) = &request.cnxn {
             let zxid = self.state.zkdb.last_processed_zxid();
-            let header = ReplyHeader { xid: request.cxid, zxid, err: Code::NotReadOnly.as_i32() };
+            let header = ReplyHeader {
+                xid: request.cxid,
+                zxid,
+                err: Code::NotReadOnly.as_i32(),
+            };
             cnxn.send_response(&header, None);
             self.state.dec_in_process();
         }
@@ -122,8 +131,15 @@ impl ServerRole for ReadOnlyRole {
         let final_stage = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
         let prep = PrepRequestProcessor::start_inline(Arc::clone(state), final_stage);
         let submitter = prep.submitter();
-        let first = ReadOnlyRequestProcessor { state: Arc::clone(state), prep: Arc::new(submitter) };
-        Ok(Chain { submitter: Arc::new(first), first: Box::new(prep), prep: None })
+        let first = ReadOnlyRequestProcessor {
+            state: Arc::clone(state),
+            prep: Arc::new(submitter),
+        };
+        Ok(Chain {
+            submitter: Arc::new(first),
+            first: Box::new(prep),
+            prep: None,
+        })
     }
 
     /// Only local sessions (`localSessionsEnabled`) expire here.
@@ -146,15 +162,27 @@ impl ServerRole for ReadOnlyRole {
     /// A session the database knows belongs to the quorum: it cannot be
     /// resumed here.
     fn may_resume(&self, state: &Arc<ServerState>, session_id: i64) -> bool {
-        !state.zkdb.sessions_with_timeouts().contains_key(&session_id)
+        !state
+            .zkdb
+            .sessions_with_timeouts()
+            .contains_key(&session_id)
     }
 
     /// With local sessions, only a local session of this server can be
     /// resumed; without, any other session (its password was checked) is
     /// served here, read-only.
-    fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+    fn revalidate_session(
+        &self,
+        state: &Arc<ServerState>,
+        session_id: i64,
+        timeout: i32,
+        done: RevalidateDone,
+    ) {
         if self.local_sessions {
-            return done(state.sessions.is_local_session(session_id) && state.sessions.touch_session(session_id, timeout));
+            return done(
+                state.sessions.is_local_session(session_id)
+                    && state.sessions.touch_session(session_id, timeout),
+            );
         }
         state.sessions.track_session(session_id, timeout);
         done(true)
@@ -170,11 +198,14 @@ pub fn start_read_only_server(my_id: i64, ctx: &RoleContext) -> Arc<ZooKeeperSer
     let config = ctx.config.server.clone();
     let local_sessions = config.local_sessions_enabled;
     let sessions = Arc::new(
-        SessionTracker::new(my_id, config.tick_time, &Default::default()).with_local_sessions(local_sessions, false),
+        SessionTracker::new(my_id, config.tick_time, &Default::default())
+            .with_local_sessions(local_sessions, false),
     );
     let role = Arc::new(ReadOnlyRole { local_sessions });
     let zks = ZooKeeperServer::for_role(config, Arc::clone(&ctx.db), sessions, role);
-    zks.server_state().hzxid.store(ctx.db.last_processed_zxid(), Ordering::SeqCst);
+    zks.server_state()
+        .hzxid
+        .store(ctx.db.last_processed_zxid(), Ordering::SeqCst);
     zks.startup();
     ctx.serving.set_server(Some(Arc::clone(&zks)));
     info!("Read-only server started");
@@ -212,8 +243,13 @@ struct Starter {
 /// returned.
 pub fn while_looking<R>(peer: &QuorumPeer, ctx: &RoleContext, look: impl FnOnce() -> R) -> R {
     info!("Attempting to start ReadOnlyZooKeeperServer");
-    let starter = Starter { phase: Mutex::new(Phase::Waiting), wake: Condvar::new() };
-    let grace = MIN_GRACE.max(Duration::from_millis(ctx.config.server.tick_time.max(0) as u64));
+    let starter = Starter {
+        phase: Mutex::new(Phase::Waiting),
+        wake: Condvar::new(),
+    };
+    let grace = MIN_GRACE.max(Duration::from_millis(
+        ctx.config.server.tick_time.max(0) as u64
+    ));
     let (result, previous) = std::thread::scope(|scope| {
         let waiter = std::thread::Builder::new()
             .name("ReadOnlyStarter".into())
@@ -228,7 +264,9 @@ pub fn while_looking<R>(peer: &QuorumPeer, ctx: &RoleContext, look: impl FnOnce(
     });
     match previous {
         Phase::Started(zks) => stop_read_only_server(&zks, ctx),
-        Phase::Waiting => info!("Interrupted while attempting to start ReadOnlyZooKeeperServer, not started"),
+        Phase::Waiting => {
+            info!("Interrupted while attempting to start ReadOnlyZooKeeperServer, not started")
+        }
         Phase::Cancelled => {}
     }
     result
@@ -260,17 +298,43 @@ mod tests {
     #[test]
     fn writes_and_session_changes_are_refused_reads_are_not() {
         use op_code::*;
-        for op in [CREATE, CREATE2, CREATE_TTL, CREATE_CONTAINER, DELETE, DELETE_CONTAINER, SET_DATA, SET_ACL, MULTI] {
+        for op in [
+            CREATE,
+            CREATE2,
+            CREATE_TTL,
+            CREATE_CONTAINER,
+            DELETE,
+            DELETE_CONTAINER,
+            SET_DATA,
+            SET_ACL,
+            MULTI,
+        ] {
             assert!(refused_when_read_only(op), "{}", op);
         }
         for op in [SYNC, CHECK, RECONFIG, CREATE_SESSION, CLOSE_SESSION] {
             assert!(refused_when_read_only(op), "{}", op);
         }
-        for op in [GET_DATA, EXISTS, GET_CHILDREN, GET_CHILDREN2, GET_ACL, PING, SET_WATCHES, SET_WATCHES2, MULTI_READ]
-        {
+        for op in [
+            GET_DATA,
+            EXISTS,
+            GET_CHILDREN,
+            GET_CHILDREN2,
+            GET_ACL,
+            PING,
+            SET_WATCHES,
+            SET_WATCHES2,
+            MULTI_READ,
+        ] {
             assert!(!refused_when_read_only(op), "{}", op);
         }
-        for op in [ADD_WATCH, REMOVE_WATCHES, CHECK_WATCHES, WHO_AM_I, GET_EPHEMERALS, GET_ALL_CHILDREN_NUMBER] {
+        for op in [
+            ADD_WATCH,
+            REMOVE_WATCHES,
+            CHECK_WATCHES,
+            WHO_AM_I,
+            GET_EPHEMERALS,
+            GET_ALL_CHILDREN_NUMBER,
+        ] {
             assert!(!refused_when_read_only(op), "{}", op);
         }
     }

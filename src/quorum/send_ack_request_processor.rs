@@ -45,7 +45,9 @@ impl RequestProcessor for SendAckRequestProcessor {
         if let Some(zxid) = ack_zxid(&request) {
             debug!("ACK 0x{:x}", zxid);
             // A failure has closed the link; the role thread notices.
-            let _ = self.leader.write_packet(&packet(quorum_packet::ACK, zxid, None));
+            let _ = self
+                .leader
+                .write_packet(&packet(quorum_packet::ACK, zxid, None));
         }
     }
 
@@ -64,7 +66,13 @@ mod tests {
         let mut r = Request::new(None, 1, 0, op_code::CREATE_SESSION, Vec::new(), Vec::new());
         assert_eq!(ack_zxid(&r), None);
         r.txn = Some(TxnLogEntry {
-            header: TxnHeader { client_id: 1, cxid: 0, zxid: 0x1_0000_0002, time: 0, r#type: op_code::CREATE_SESSION },
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 0,
+                zxid: 0x1_0000_0002,
+                time: 0,
+                r#type: op_code::CREATE_SESSION,
+            },
             body: TxnBody::CreateSession(CreateSessionTxn { time_out: 3000 }),
             digest: None,
         });

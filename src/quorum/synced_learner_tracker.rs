@@ -23,7 +23,10 @@ pub struct SyncedLearnerTracker {
 impl SyncedLearnerTracker {
     /// No acks yet.
     pub fn new(verifier: Arc<QuorumVerifier>) -> SyncedLearnerTracker {
-        SyncedLearnerTracker { verifier, acks: BTreeSet::new() }
+        SyncedLearnerTracker {
+            verifier,
+            acks: BTreeSet::new(),
+        }
     }
 
     /// Records `sid`'s ack; false when `sid` is not a participant.
@@ -47,7 +50,11 @@ impl SyncedLearnerTracker {
 
     /// `1,2,3` as in Java's "only synced with sids: [ ... ]".
     pub fn ack_set_text(&self) -> String {
-        self.acks.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        self.acks
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -58,7 +65,17 @@ mod tests {
     #[test]
     fn quorum_counts_participants_only() {
         let pairs: Vec<(String, String)> = (1..=4)
-            .map(|i| (format!("server.{}", i), format!("h:{}:{}{}", 10 + i, 20 + i, if i == 4 { ":observer" } else { "" })))
+            .map(|i| {
+                (
+                    format!("server.{}", i),
+                    format!(
+                        "h:{}:{}{}",
+                        10 + i,
+                        20 + i,
+                        if i == 4 { ":observer" } else { "" }
+                    ),
+                )
+            })
             .collect();
         let qv = Arc::new(QuorumVerifier::from_pairs(&pairs, false).unwrap());
         let mut t = SyncedLearnerTracker::new(qv);

@@ -97,7 +97,14 @@ pub struct Vote {
 impl Vote {
     /// A LOOKING vote of version 0.
     pub fn new(id: i64, zxid: i64, election_epoch: i64, peer_epoch: i64) -> Vote {
-        Vote { version: 0, id, zxid, election_epoch, peer_epoch, state: ServerState::Looking }
+        Vote {
+            version: 0,
+            id,
+            zxid,
+            election_epoch,
+            peer_epoch,
+            state: ServerState::Looking,
+        }
     }
 
     /// The same vote with another voter state.
@@ -170,14 +177,19 @@ mod tests {
     use super::*;
 
     fn qv(extra: &[(&str, &str)]) -> QuorumVerifier {
-        let mut pairs: Vec<(String, String)> =
-            (1..=3).map(|i| (format!("server.{}", i), format!("h:{}:{}", 10 + i, 20 + i))).collect();
+        let mut pairs: Vec<(String, String)> = (1..=3)
+            .map(|i| (format!("server.{}", i), format!("h:{}:{}", 10 + i, 20 + i)))
+            .collect();
         pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         QuorumVerifier::from_pairs(&pairs, false).unwrap()
     }
 
     fn p(leader: i64, zxid: i64, epoch: i64) -> Proposal {
-        Proposal { leader, zxid, epoch }
+        Proposal {
+            leader,
+            zxid,
+            epoch,
+        }
     }
 
     #[test]
@@ -185,38 +197,94 @@ mod tests {
         let maj = qv(&[]);
         let cases = [
             // (new, current, new wins?)
-            (p(1, 0, 2), p(3, 100, 1), true),   // higher epoch wins over zxid and sid
+            (p(1, 0, 2), p(3, 100, 1), true), // higher epoch wins over zxid and sid
             (p(3, 100, 1), p(1, 0, 2), false),
-            (p(1, 6, 1), p(3, 5, 1), true),     // same epoch: higher zxid wins over sid
+            (p(1, 6, 1), p(3, 5, 1), true), // same epoch: higher zxid wins over sid
             (p(3, 5, 1), p(1, 6, 1), false),
-            (p(3, 5, 1), p(2, 5, 1), true),     // all equal but sid
+            (p(3, 5, 1), p(2, 5, 1), true), // all equal but sid
             (p(2, 5, 1), p(3, 5, 1), false),
-            (p(2, 5, 1), p(2, 5, 1), false),    // the same proposal is not better
+            (p(2, 5, 1), p(2, 5, 1), false), // the same proposal is not better
             (p(1, 0, 0), p(i64::MIN, i64::MIN, i64::MIN), true), // any real vote beats an observer's
         ];
         for (new, current, expected) in cases {
-            assert_eq!(total_order_predicate(&maj, new, current), expected, "{:?} vs {:?}", new, current);
+            assert_eq!(
+                total_order_predicate(&maj, new, current),
+                expected,
+                "{:?} vs {:?}",
+                new,
+                current
+            );
         }
         let weighted = qv(&[("group.1", "1:2:3"), ("weight.3", "0")]);
-        assert!(!total_order_predicate(&weighted, p(3, 9, 9), p(1, 0, 0)), "weight 0 never wins");
+        assert!(
+            !total_order_predicate(&weighted, p(3, 9, 9), p(1, 0, 0)),
+            "weight 0 never wins"
+        );
         assert!(total_order_predicate(&weighted, p(2, 9, 9), p(1, 0, 0)));
     }
 
     #[test]
     fn vote_agreement_table() {
         let looking = Vote::new(3, 0x100, 2, 1);
-        let following = Vote { version: 2, ..looking.with_state(ServerState::Following) };
+        let following = Vote {
+            version: 2,
+            ..looking.with_state(ServerState::Following)
+        };
         let cases = [
             // Looking: everything must match.
             (looking, looking, true),
-            (looking, Vote { election_epoch: 3, ..looking }, false),
-            (looking, Vote { zxid: 0x101, ..looking }, false),
+            (
+                looking,
+                Vote {
+                    election_epoch: 3,
+                    ..looking
+                },
+                false,
+            ),
+            (
+                looking,
+                Vote {
+                    zxid: 0x101,
+                    ..looking
+                },
+                false,
+            ),
             (looking, following, true),
-            (looking, Vote { zxid: 1, ..following }, false),
+            (
+                looking,
+                Vote {
+                    zxid: 1,
+                    ..following
+                },
+                false,
+            ),
             // Settled: leader and epoch only.
-            (following, Vote { zxid: 1, election_epoch: 9, ..following }, true),
-            (following, Vote { peer_epoch: 2, ..following }, false),
-            (following, Vote { peer_epoch: 2, version: 0, ..following }, true), // mixed versions: id only
+            (
+                following,
+                Vote {
+                    zxid: 1,
+                    election_epoch: 9,
+                    ..following
+                },
+                true,
+            ),
+            (
+                following,
+                Vote {
+                    peer_epoch: 2,
+                    ..following
+                },
+                false,
+            ),
+            (
+                following,
+                Vote {
+                    peer_epoch: 2,
+                    version: 0,
+                    ..following
+                },
+                true,
+            ), // mixed versions: id only
             (following, Vote { id: 2, ..following }, false),
         ];
         for (a, b, expected) in cases {
@@ -227,7 +295,12 @@ mod tests {
 
     #[test]
     fn state_ordinals_and_zxids() {
-        for s in [ServerState::Looking, ServerState::Following, ServerState::Leading, ServerState::Observing] {
+        for s in [
+            ServerState::Looking,
+            ServerState::Following,
+            ServerState::Leading,
+            ServerState::Observing,
+        ] {
             assert_eq!(ServerState::from_ordinal(s.ordinal()), Some(s));
         }
         assert_eq!(ServerState::from_ordinal(4), None);

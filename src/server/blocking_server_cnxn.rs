@@ -38,23 +38,25 @@ use std::sync::{Condvar, Mutex, PoisonError};
 
 use log::{debug, info, warn};
 
-use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
 use super::auth::x509_authentication_provider;
 use super::cnxn_stats::CnxnStats;
+use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
 use super::java_concurrent_hash_set;
-use crate::common::x500_principal;
 use super::server_cnxn::{CloseReason, ServerCnxn};
-use super::server_metrics;
 use super::server_cnxn_factory::{CnxnHandler, CnxnRegistry};
+use super::server_metrics;
 use super::watch::{WatchedEvent, Watcher};
-use crate::jute::data::Id;
-use crate::jute::proto::{ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader, WatcherEvent};
+use crate::common::x500_principal;
 use crate::jute;
+use crate::jute::data::Id;
+use crate::jute::proto::{
+    ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader, WatcherEvent,
+};
 
 #[path = "blocking_server_cnxn_output.rs"]
 mod output;
-pub use output::{cork, flush_corked, CorkGuard, MAX_QUEUED_BYTES, WRITE_STALL_TIMEOUT};
 use output::Output;
+pub use output::{cork, flush_corked, CorkGuard, MAX_QUEUED_BYTES, WRITE_STALL_TIMEOUT};
 
 #[path = "blocking_server_cnxn_input.rs"]
 mod input;
@@ -67,9 +69,9 @@ mod threads;
 
 #[path = "blocking_server_cnxn_transport.rs"]
 mod transport;
-use transport::TlsTransport;
-pub use threads::{CNXN_STACK_SIZE, QUIET};
 use threads::{lock, trim_stack, wait_readable};
+pub use threads::{CNXN_STACK_SIZE, QUIET};
+use transport::TlsTransport;
 
 /// `zookeeper.nio.sessionlessCnxnTimeout`: how long a connection may sit
 /// without completing its handshake (or sending anything) before it is
@@ -230,8 +232,16 @@ impl BlockingServerCnxn {
     ) -> io::Result<Arc<BlockingServerCnxn>> {
         let tls = match tls {
             Some(t) => {
-                let config = t.config.read().unwrap_or_else(PoisonError::into_inner).clone();
-                Some(Box::new(TlsTransport::new(config, t.handshake_timeout, t.x509_super_user.clone())?))
+                let config = t
+                    .config
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                Some(Box::new(TlsTransport::new(
+                    config,
+                    t.handshake_timeout,
+                    t.x509_super_user.clone(),
+                )?))
             }
             None => None,
         };
@@ -252,7 +262,10 @@ impl BlockingServerCnxn {
             auth_info: Mutex::new(Vec::new()),
             out: Mutex::new(Output::default()),
             out_done: Condvar::new(),
-            handshake: Mutex::new(HandshakeState { phase: Handshake::NotStarted, reader_waiting: false }),
+            handshake: Mutex::new(HandshakeState {
+                phase: Handshake::NotStarted,
+                reader_waiting: false,
+            }),
             handshake_changed: Condvar::new(),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -279,7 +292,10 @@ impl BlockingServerCnxn {
     fn identities(&self) -> Vec<Id> {
         let added = lock(&self.auth_info);
         let mut ids = Vec::with_capacity(1 + added.len());
-        ids.push(Id { scheme: "ip".to_string(), id: self.ip_id.as_str().to_string() });
+        ids.push(Id {
+            scheme: "ip".to_string(),
+            id: self.ip_id.as_str().to_string(),
+        });
         if added.is_empty() {
             return ids;
         }
@@ -291,7 +307,10 @@ impl BlockingServerCnxn {
     pub fn info(&self) -> ConnectionInfo {
         // Java stops selecting a connection while its handshake is pending
         // and once it runs a four-letter word (the key is cancelled).
-        let reading = matches!(lock(&self.handshake).phase, Handshake::NotStarted | Handshake::Done);
+        let reading = matches!(
+            lock(&self.handshake).phase,
+            Handshake::NotStarted | Handshake::Done
+        );
         let out = lock(&self.out);
         let live = !out.dead && out.closing.is_none();
         let interest_ops = match live {
@@ -339,7 +358,8 @@ impl BlockingServerCnxn {
     #[inline(never)]
     fn tls_handshake(&self) -> Result<(), ReadEnd> {
         let Some(tls) = &self.tls else { return Ok(()) };
-        tls.handshake(self.stream.as_raw_fd()).map_err(ReadEnd::Handshake)?;
+        tls.handshake(self.stream.as_raw_fd())
+            .map_err(ReadEnd::Handshake)?;
         if let Some(chain) = tls.peer_certificates() {
             self.certificate_accepted(&chain, tls.x509_super_user())?;
         }
@@ -348,8 +368,14 @@ impl BlockingServerCnxn {
 
     /// A client certificate passed the handshake's checks (its chain leads
     /// to the trust store): its subject becomes the `x509` identity.
-    fn certificate_accepted(&self, chain: &[rustls::pki_types::CertificateDer<'static>], super_user: Option<&str>) -> Result<(), ReadEnd> {
-        let Some(leaf) = chain.first() else { return Ok(()) };
+    fn certificate_accepted(
+        &self,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+        super_user: Option<&str>,
+    ) -> Result<(), ReadEnd> {
+        let Some(leaf) = chain.first() else {
+            return Ok(());
+        };
         let subject = x500_principal::subject_name(leaf)
             .map_err(|e| ReadEnd::Handshake(io::Error::new(ErrorKind::InvalidData, e)))?;
         for id in x509_authentication_provider::identities(&subject, super_user) {
@@ -396,7 +422,8 @@ impl BlockingServerCnxn {
     /// room and the stack pages the work so far touched, then wait for
     /// bytes until the idle timeout.
     fn sit_idle(&self, fd: i32, input: &mut Input) -> Result<(), ReadEnd> {
-        let timeout = Duration::from_millis(u64::from(self.idle_timeout_ms.load(Ordering::Relaxed)));
+        let timeout =
+            Duration::from_millis(u64::from(self.idle_timeout_ms.load(Ordering::Relaxed)));
         let rest = timeout.saturating_sub(recv_timeout(timeout));
         if rest.is_zero() {
             return Err(ReadEnd::Expired);
@@ -422,10 +449,16 @@ impl BlockingServerCnxn {
     /// handshake first); returns how many more bytes the next one needs.
     /// The frames of one read are handled under one cork.
     #[inline(never)]
-    fn handle_input(self: &Arc<Self>, input: &mut Input, phase: &mut Phase) -> Result<usize, ReadEnd> {
+    fn handle_input(
+        self: &Arc<Self>,
+        input: &mut Input,
+        phase: &mut Phase,
+    ) -> Result<usize, ReadEnd> {
         let mut missing = 4;
         if *phase == Phase::Fresh {
-            let Some(range) = self.first_frame(input, &mut missing)? else { return Ok(missing) };
+            let Some(range) = self.first_frame(input, &mut missing)? else {
+                return Ok(missing);
+            };
             let handshake = self.hand_over_connect_request(&input.buf[range.0..range.1]);
             input.consume(range.1 - input.pos);
             handshake?;
@@ -452,7 +485,11 @@ impl BlockingServerCnxn {
 
     /// The first frame (the ConnectRequest) once complete, after checking
     /// whether the first four bytes are a four-letter word instead.
-    fn first_frame(&self, input: &mut Input, missing: &mut usize) -> Result<Option<(usize, usize)>, ReadEnd> {
+    fn first_frame(
+        &self,
+        input: &mut Input,
+        missing: &mut usize,
+    ) -> Result<Option<(usize, usize)>, ReadEnd> {
         let a = input.available();
         if a.len() < 4 {
             *missing = 4 - a.len();
@@ -496,8 +533,12 @@ impl BlockingServerCnxn {
     fn hand_over_connect_request(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
         let request: ConnectRequest = jute::from_bytes(frame)
             .map_err(|e| ReadEnd::Malformed("ConnectRequest", e.to_string()))?;
-        debug!("ConnectRequest from {}: session 0x{:x}", self.remote, request.session_id);
-        self.client_sent_read_only.store(request.read_only.is_some(), Ordering::SeqCst);
+        debug!(
+            "ConnectRequest from {}: session 0x{:x}",
+            self.remote, request.session_id
+        );
+        self.client_sent_read_only
+            .store(request.read_only.is_some(), Ordering::SeqCst);
         self.set_handshake(Handshake::Pending);
         let cnxn: Arc<dyn ServerCnxn> = self.clone();
         self.handler.process_connect_request(cnxn, request);
@@ -520,7 +561,10 @@ impl BlockingServerCnxn {
         let mut hs = lock(&self.handshake);
         while hs.phase == Handshake::Pending {
             hs.reader_waiting = true;
-            hs = self.handshake_changed.wait(hs).unwrap_or_else(PoisonError::into_inner);
+            hs = self
+                .handshake_changed
+                .wait(hs)
+                .unwrap_or_else(PoisonError::into_inner);
             hs.reader_waiting = false;
         }
         match hs.phase {
@@ -532,7 +576,11 @@ impl BlockingServerCnxn {
     /// A request frame: split off the header and hand it over.
     fn submit(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
         if frame.len() < REQUEST_HEADER_LEN {
-            let why = format!("{} bytes, a RequestHeader needs {}", frame.len(), REQUEST_HEADER_LEN);
+            let why = format!(
+                "{} bytes, a RequestHeader needs {}",
+                frame.len(),
+                REQUEST_HEADER_LEN
+            );
             return Err(ReadEnd::Malformed("RequestHeader", why));
         }
         let header: RequestHeader = jute::from_bytes(&frame[..REQUEST_HEADER_LEN])
@@ -542,7 +590,12 @@ impl BlockingServerCnxn {
             self.queued.fetch_add(1, Ordering::Relaxed);
         }
         let cnxn: Arc<dyn ServerCnxn> = self.clone();
-        self.handler.process_frame(&cnxn, header, &frame[REQUEST_HEADER_LEN..], &self.in_pipeline);
+        self.handler.process_frame(
+            &cnxn,
+            header,
+            &frame[REQUEST_HEADER_LEN..],
+            &self.in_pipeline,
+        );
         Ok(())
     }
 
@@ -556,16 +609,25 @@ impl BlockingServerCnxn {
         let whitelist = self.handler.four_letter_word_whitelist();
         let mut argument = None;
         if command::is_enabled(word, whitelist) {
-            info!("Processing {} command from {}", word.name(), command::java_socket_address(&self.remote));
+            info!(
+                "Processing {} command from {}",
+                word.name(),
+                command::java_socket_address(&self.remote)
+            );
             if word.takes_argument() {
                 if let Err(e) = input.fill(fd, self.tls.as_deref(), 12, SESSIONLESS_CNXN_TIMEOUT) {
                     return Some(e.into());
                 }
                 let a = &input.available()[4..12];
-                argument = Some(i64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]));
+                argument = Some(i64::from_be_bytes([
+                    a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+                ]));
             }
         } else {
-            debug!("Command {} is not executed because it is not in the whitelist.", word.name());
+            debug!(
+                "Command {} is not executed because it is not in the whitelist.",
+                word.name()
+            );
         }
         // In quorum mode the serving role's server is shared (an Arc that
         // changes with the role); standalone lends its own.
@@ -583,7 +645,10 @@ impl BlockingServerCnxn {
             CommandOutcome::Reply(text) => self.push_bytes(text.as_bytes()),
             CommandOutcome::NotACommand => return None,
             CommandOutcome::NotImplemented => {
-                warn!("four-letter word {} is not implemented yet; closing", word.name())
+                warn!(
+                    "four-letter word {} is not implemented yet; closing",
+                    word.name()
+                )
             }
         }
         Some(ReadEnd::FourLetterWord)
@@ -595,7 +660,10 @@ impl BlockingServerCnxn {
         match end {
             ReadEnd::FourLetterWord => CloseReason::ConnectionClosed,
             ReadEnd::Eof | ReadEnd::Closed => {
-                debug!("connection from {} ended (peer closed or server closed it)", peer);
+                debug!(
+                    "connection from {} ended (peer closed or server closed it)",
+                    peer
+                );
                 CloseReason::ConnectionClosed
             }
             ReadEnd::BadLength(len) => {
@@ -610,11 +678,17 @@ impl BlockingServerCnxn {
                 CloseReason::BadRequest
             }
             ReadEnd::Malformed(what, why) => {
-                warn!("Closing connection to {}: malformed {}: {}", peer, what, why);
+                warn!(
+                    "Closing connection to {}: malformed {}: {}",
+                    peer, what, why
+                );
                 CloseReason::BadRequest
             }
             ReadEnd::Expired => {
-                info!("Closing idle connection from {} (no data within its timeout)", peer);
+                info!(
+                    "Closing idle connection from {} (no data within its timeout)",
+                    peer
+                );
                 CloseReason::ConnectionClosed
             }
             ReadEnd::Io(e) => {
@@ -642,7 +716,6 @@ impl BlockingServerCnxn {
         }
     }
 }
-
 
 /// The secure client port's TLS side, shared by its connections.
 #[derive(Clone)]
@@ -676,8 +749,16 @@ impl Watcher for BlockingServerCnxn {
     /// A notification frame: ReplyHeader{-1, zxid, 0} + WatcherEvent. The
     /// zxid is the triggering txn's, as 3.9 sends it (3.8 sent -1).
     fn process(&self, event: WatchedEvent) {
-        let header = ReplyHeader { xid: -1, zxid: event.zxid, err: 0 };
-        let body = WatcherEvent { r#type: event.event_type, state: event.state, path: event.path };
+        let header = ReplyHeader {
+            xid: -1,
+            zxid: event.zxid,
+            err: 0,
+        };
+        let body = WatcherEvent {
+            r#type: event.event_type,
+            state: event.state,
+            path: event.path,
+        };
         self.push_frame(|buf| {
             jute::write_into(&header, buf);
             jute::write_into(&body, buf);
@@ -724,7 +805,9 @@ impl ServerCnxn for BlockingServerCnxn {
 
     fn send_response(&self, header: &ReplyHeader, body: Option<&[u8]>) {
         if header.xid > 0 {
-            let _ = self.queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| q.checked_sub(1));
+            let _ = self
+                .queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| q.checked_sub(1));
         }
         self.stats.response_sent(header.xid, header.zxid);
         self.push_frame(|buf| {
@@ -746,7 +829,8 @@ impl ServerCnxn for BlockingServerCnxn {
         self.stats.session_established(response.time_out);
         if response.time_out > 0 {
             let timeout = Duration::from_millis(response.time_out as u64);
-            self.idle_timeout_ms.store(response.time_out as u32, Ordering::Relaxed);
+            self.idle_timeout_ms
+                .store(response.time_out as u32, Ordering::Relaxed);
             if recv_timeout(timeout) < QUIET {
                 let _ = self.stream.set_read_timeout(Some(recv_timeout(timeout)));
             }
@@ -762,7 +846,10 @@ impl ServerCnxn for BlockingServerCnxn {
             // Debug, as Java logs it: one line per session at info would
             // cost the Sync thread a formatted write per closeSession.
             match session {
-                0 => debug!("Closing connection to {} ({:?}, no session)", self.remote, reason),
+                0 => debug!(
+                    "Closing connection to {} ({:?}, no session)",
+                    self.remote, reason
+                ),
                 sid => debug!(
                     "Closed socket connection for client {} which had sessionid 0x{:x} ({:?})",
                     command::java_socket_address(&self.remote),

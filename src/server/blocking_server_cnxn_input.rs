@@ -47,7 +47,12 @@ impl Input {
     /// One blocking read of at least `want` more bytes' room, through
     /// the TLS session if there is one; EOF is `UnexpectedEof`. True when
     /// the TLS session has records to send back (the caller flushes).
-    pub(super) fn read_more(&mut self, fd: i32, tls: Option<&TlsTransport>, want: usize) -> io::Result<bool> {
+    pub(super) fn read_more(
+        &mut self,
+        fd: i32,
+        tls: Option<&TlsTransport>,
+        want: usize,
+    ) -> io::Result<bool> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;
@@ -84,7 +89,13 @@ impl Input {
     /// `read_more` through a TLS session (kept out of line, so the plain
     /// path's frame stays as small as it was).
     #[inline(never)]
-    fn read_tls(&mut self, fd: i32, tls: &TlsTransport, chunk: usize, room: usize) -> io::Result<bool> {
+    fn read_tls(
+        &mut self,
+        fd: i32,
+        tls: &TlsTransport,
+        chunk: usize,
+        room: usize,
+    ) -> io::Result<bool> {
         let (n, reply) = tls.read_plain(fd, &mut self.buf, room)?;
         self.chunk = next_chunk(chunk, n, n == room);
         Ok(reply)
@@ -92,7 +103,13 @@ impl Input {
 
     /// Blocks until at least `n` bytes are available, for at most
     /// `timeout` (the socket's own read timeout is only [`QUIET`]).
-    pub(super) fn fill(&mut self, fd: i32, tls: Option<&TlsTransport>, n: usize, timeout: Duration) -> io::Result<()> {
+    pub(super) fn fill(
+        &mut self,
+        fd: i32,
+        tls: Option<&TlsTransport>,
+        n: usize,
+        timeout: Duration,
+    ) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
         while self.available().len() < n {
             let missing = n - self.available().len();
@@ -109,7 +126,10 @@ impl Input {
     /// The next complete frame's body as a range of `buf` (length prefix
     /// checked), or `None` if it has not fully arrived; `Err` for a bad
     /// length. `missing` gets how many more bytes it needs.
-    pub(super) fn complete_frame(&self, missing: &mut usize) -> Result<Option<(usize, usize)>, ReadEnd> {
+    pub(super) fn complete_frame(
+        &self,
+        missing: &mut usize,
+    ) -> Result<Option<(usize, usize)>, ReadEnd> {
         let avail = self.available();
         if avail.len() < 4 {
             *missing = 4 - avail.len();
@@ -161,7 +181,10 @@ impl IpText {
             len -= 1;
         }
         bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
-        IpText { len: len as u8, bytes }
+        IpText {
+            len: len as u8,
+            bytes,
+        }
     }
 
     pub(super) fn as_str(&self) -> &str {

@@ -131,7 +131,6 @@ impl BlockingServerCnxn {
     }
 
     fn append(&self, is_frame: bool, fill: impl FnOnce(&mut Vec<u8>)) {
-
         let mut out = lock(&self.out);
         if out.dead || out.closing.is_some() {
             return;
@@ -263,7 +262,11 @@ impl BlockingServerCnxn {
                 break;
             }
             out.reader_waiting = true;
-            out = self.out_done.wait_timeout(out, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            out = self
+                .out_done
+                .wait_timeout(out, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
             out.reader_waiting = false;
         }
     }
@@ -371,7 +374,9 @@ pub struct CorkGuard {
 /// Corks this thread (see the module doc).
 pub fn cork() -> CorkGuard {
     CORK.with(|c| c.borrow_mut().depth += 1);
-    CorkGuard { _not_send: std::marker::PhantomData }
+    CorkGuard {
+        _not_send: std::marker::PhantomData,
+    }
 }
 
 impl Drop for CorkGuard {
@@ -445,8 +450,11 @@ fn flusher() -> &'static Flusher {
         // SAFETY: `fds` has room for the two descriptors pipe2 writes.
         let ok = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } == 0;
         let (wake_r, wake_w) = if ok { (fds[0], fds[1]) } else { (-1, -1) };
-        let flusher: &'static Flusher =
-            Box::leak(Box::new(Flusher { added: Mutex::new(Vec::new()), added_cv: Condvar::new(), wake_w }));
+        let flusher: &'static Flusher = Box::leak(Box::new(Flusher {
+            added: Mutex::new(Vec::new()),
+            added_cv: Condvar::new(),
+            wake_w,
+        }));
         let spawned = std::thread::Builder::new()
             .name("cnxn-flusher".into())
             .stack_size(256 * 1024)
@@ -466,16 +474,30 @@ fn run_flusher(flusher: &'static Flusher, wake_r: i32) {
         {
             let mut added = flusher.added.lock();
             if stalled.is_empty() && added.is_empty() && wake_r < 0 {
-                flusher.added_cv.wait_for(&mut added, Duration::from_millis(FLUSHER_TICK_MS as u64));
+                flusher
+                    .added_cv
+                    .wait_for(&mut added, Duration::from_millis(FLUSHER_TICK_MS as u64));
             }
             stalled.append(&mut added);
         }
         fds.clear();
-        fds.push(libc::pollfd { fd: wake_r, events: libc::POLLIN, revents: 0 });
+        fds.push(libc::pollfd {
+            fd: wake_r,
+            events: libc::POLLIN,
+            revents: 0,
+        });
         for c in &stalled {
-            fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events: libc::POLLOUT, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: c.stream.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            });
         }
-        let tick = if wake_r < 0 && !stalled.is_empty() { 10 } else { FLUSHER_TICK_MS };
+        let tick = if wake_r < 0 && !stalled.is_empty() {
+            10
+        } else {
+            FLUSHER_TICK_MS
+        };
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, tick) };
         if wake_r >= 0 && fds[0].revents != 0 {
@@ -504,7 +526,10 @@ mod tests {
     #[test]
     fn send_pending_writes_all_and_resets_the_buffer() {
         let (a, mut b) = pair();
-        let mut out = Output { buf: b"hello".to_vec(), ..Output::default() };
+        let mut out = Output {
+            buf: b"hello".to_vec(),
+            ..Output::default()
+        };
         assert_eq!(send_pending(a.as_raw_fd(), None, &mut out), Progress::Done);
         assert_eq!(out.pending(), 0);
         let mut got = [0u8; 5];
@@ -516,8 +541,14 @@ mod tests {
     fn send_pending_stops_at_a_full_socket_and_resumes() {
         let (a, mut b) = pair();
         let total = 16 * 1024 * 1024;
-        let mut out = Output { buf: vec![7u8; total], ..Output::default() };
-        assert_eq!(send_pending(a.as_raw_fd(), None, &mut out), Progress::WouldBlock);
+        let mut out = Output {
+            buf: vec![7u8; total],
+            ..Output::default()
+        };
+        assert_eq!(
+            send_pending(a.as_raw_fd(), None, &mut out),
+            Progress::WouldBlock
+        );
         assert!(out.pending() > 0 && out.pending() < total);
         let reader = std::thread::spawn(move || {
             let mut n = 0;
@@ -537,7 +568,10 @@ mod tests {
     fn send_pending_reports_a_broken_socket() {
         let (a, b) = pair();
         drop(b);
-        let mut out = Output { buf: vec![1u8; 1 << 20], ..Output::default() };
+        let mut out = Output {
+            buf: vec![1u8; 1 << 20],
+            ..Output::default()
+        };
         // The first send may still land in the buffer; the peer's RST then fails it.
         let mut result = send_pending(a.as_raw_fd(), None, &mut out);
         for _ in 0..100 {

@@ -79,8 +79,14 @@ impl CnxnHandler for FakeServer {
     /// type 3 = fire a notification for the payload as path, then reply;
     /// type 4 = 50 replies at once.
     fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) {
-        self.packets.lock().push((header.xid, header.r#type, payload.clone()));
-        let reply = ReplyHeader { xid: header.xid, zxid: 5, err: 0 };
+        self.packets
+            .lock()
+            .push((header.xid, header.r#type, payload.clone()));
+        let reply = ReplyHeader {
+            xid: header.xid,
+            zxid: 5,
+            err: 0,
+        };
         match header.r#type {
             2 => {
                 cnxn.send_response(&reply, None);
@@ -88,12 +94,24 @@ impl CnxnHandler for FakeServer {
             }
             3 => {
                 let path = String::from_utf8_lossy(&payload).into_owned();
-                cnxn.process(WatchedEvent { event_type: 3, state: 3, path, zxid: 9 });
+                cnxn.process(WatchedEvent {
+                    event_type: 3,
+                    state: 3,
+                    path,
+                    zxid: 9,
+                });
                 cnxn.send_response(&reply, None);
             }
             4 => {
                 for i in 0..50 {
-                    cnxn.send_response(&ReplyHeader { xid: i, zxid: 5, err: 0 }, Some(&[i as u8]));
+                    cnxn.send_response(
+                        &ReplyHeader {
+                            xid: i,
+                            zxid: 5,
+                            err: 0,
+                        },
+                        Some(&[i as u8]),
+                    );
                 }
             }
             _ => cnxn.send_response(&reply, Some(&payload)),
@@ -109,7 +127,11 @@ impl CnxnHandler for FakeServer {
         self.sent.fetch_add(1, Ordering::SeqCst);
     }
     fn stats(&self) -> Option<ServerStatsSnapshot> {
-        Some(ServerStatsSnapshot { node_count: 4, last_processed_zxid: 0x2a, ..Default::default() })
+        Some(ServerStatsSnapshot {
+            node_count: 4,
+            last_processed_zxid: 0x2a,
+            ..Default::default()
+        })
     }
     fn mode(&self) -> &str {
         "standalone"
@@ -133,7 +155,13 @@ impl Harness {
     }
 
     fn simple(on_connect: OnConnect) -> Harness {
-        Harness::start(FakeServer::new(on_connect, &["srvr"]), Limits { max_cnxns: 0, max_client_cnxns: 60 })
+        Harness::start(
+            FakeServer::new(on_connect, &["srvr"]),
+            Limits {
+                max_cnxns: 0,
+                max_client_cnxns: 60,
+            },
+        )
     }
 
     fn connect(&self) -> TcpStream {
@@ -213,12 +241,21 @@ fn ruok_outside_whitelist_gets_java_sentence() {
     let h = Harness::simple(OnConnect::Accept);
     let mut s = h.connect();
     s.write_all(b"ruok").unwrap();
-    assert_eq!(read_all(&mut s), "ruok is not executed because it is not in the whitelist.\n");
+    assert_eq!(
+        read_all(&mut s),
+        "ruok is not executed because it is not in the whitelist.\n"
+    );
 }
 
 #[test]
 fn ruok_with_half_close_answers_imok() {
-    let h = Harness::start(FakeServer::new(OnConnect::Accept, &["ruok", "srvr"]), Limits { max_cnxns: 0, max_client_cnxns: 0 });
+    let h = Harness::start(
+        FakeServer::new(OnConnect::Accept, &["ruok", "srvr"]),
+        Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 0,
+        },
+    );
     let mut s = h.connect();
     s.write_all(b"ruok").unwrap();
     s.shutdown(Shutdown::Write).unwrap();
@@ -233,13 +270,27 @@ fn srvr_reports_mode_and_counts() {
     let text = read_all(&mut s);
     assert!(text.starts_with("Zookeeper version: "), "{}", text);
     assert!(text.contains("\nConnections: 1\n"), "{}", text);
-    assert!(text.contains("\nZxid: 0x2a\nMode: standalone\nNode count: 4\n"), "{}", text);
-    assert_eq!(h.server.received.load(Ordering::SeqCst), 1, "a 4lw counts as a received packet");
+    assert!(
+        text.contains("\nZxid: 0x2a\nMode: standalone\nNode count: 4\n"),
+        "{}",
+        text
+    );
+    assert_eq!(
+        h.server.received.load(Ordering::SeqCst),
+        1,
+        "a 4lw counts as a received packet"
+    );
 }
 
 #[test]
 fn stat_lists_this_client() {
-    let h = Harness::start(FakeServer::new(OnConnect::Accept, &["*"]), Limits { max_cnxns: 0, max_client_cnxns: 0 });
+    let h = Harness::start(
+        FakeServer::new(OnConnect::Accept, &["*"]),
+        Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 0,
+        },
+    );
     let session = handshake(&h);
     let other = session.local_addr().unwrap().port();
     let mut s = h.connect();
@@ -259,7 +310,8 @@ fn stat_lists_this_client() {
 fn oversized_length_closes_connection() {
     let h = Harness::simple(OnConnect::Accept);
     let mut s = h.connect();
-    s.write_all(&(jute::max_buffer() as i32 + 1).to_be_bytes()).unwrap();
+    s.write_all(&(jute::max_buffer() as i32 + 1).to_be_bytes())
+        .unwrap();
     assert!(closed_by_server(&mut s));
     assert_eq!(h.server.connects.load(Ordering::SeqCst), 0);
 }
@@ -274,7 +326,13 @@ fn negative_length_closes_connection() {
 
 #[test]
 fn whitelisted_telnet_close_is_a_bad_length() {
-    let h = Harness::start(FakeServer::new(OnConnect::Accept, &["*"]), Limits { max_cnxns: 0, max_client_cnxns: 0 });
+    let h = Harness::start(
+        FakeServer::new(OnConnect::Accept, &["*"]),
+        Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 0,
+        },
+    );
     let mut s = h.connect();
     s.write_all(&[0xff, 0xf4, 0xff, 0xfd]).unwrap();
     assert_eq!(read_all(&mut s), "");
@@ -297,7 +355,11 @@ fn garbage_then_eof_closes() {
     s.shutdown(Shutdown::Write).unwrap();
     assert!(closed_by_server(&mut s));
     wait_for("cleanup", || h.factory.registry().is_empty());
-    assert_eq!(h.server.removed.load(Ordering::SeqCst), 1, "remove_cnxn is called on close");
+    assert_eq!(
+        h.server.removed.load(Ordering::SeqCst),
+        1,
+        "remove_cnxn is called on close"
+    );
 }
 
 #[test]
@@ -329,7 +391,10 @@ fn requests_wait_for_the_handshake_then_flow_in_order() {
     s.write_all(&bytes).unwrap();
     wait_for("connect", || h.server.connects.load(Ordering::SeqCst) == 1);
     std::thread::sleep(Duration::from_millis(50));
-    assert!(h.server.packets.lock().is_empty(), "reading is paused until finish_session_init");
+    assert!(
+        h.server.packets.lock().is_empty(),
+        "reading is paused until finish_session_init"
+    );
     let cnxn = h.server.cnxns.lock()[0].clone();
     cnxn.finish_session_init(response(Some(false), true), true);
     assert_eq!(read_frame(&mut s).len(), 37);
@@ -350,7 +415,10 @@ fn notification_carries_triggering_zxid() {
     let header: ReplyHeader = jute::from_bytes(&body).unwrap();
     assert_eq!((header.xid, header.zxid, header.err), (-1, 9, 0));
     let event: WatcherEvent = jute::from_bytes(&body[16..]).unwrap();
-    assert_eq!((event.r#type, event.state, event.path.as_str()), (3, 3, "/node"));
+    assert_eq!(
+        (event.r#type, event.state, event.path.as_str()),
+        (3, 3, "/node")
+    );
     let reply: ReplyHeader = jute::from_bytes(&read_frame(&mut s)).unwrap();
     assert_eq!(reply.xid, 7, "the event is written before the later reply");
 }
@@ -392,17 +460,32 @@ fn auth_info_starts_with_peer_ip() {
     let h = Harness::simple(OnConnect::Accept);
     let _s = handshake(&h);
     let cnxn = h.server.cnxns.lock()[0].clone();
-    assert_eq!(cnxn.auth_info(), vec![Id { scheme: "ip".into(), id: "127.0.0.1".into() }]);
+    assert_eq!(
+        cnxn.auth_info(),
+        vec![Id {
+            scheme: "ip".into(),
+            id: "127.0.0.1".into()
+        }]
+    );
     assert_eq!(cnxn.session_id(), 0x1234);
 }
 
 #[test]
 fn max_client_cnxns_per_ip() {
-    let h = Harness::start(FakeServer::new(OnConnect::Accept, &["srvr"]), Limits { max_cnxns: 0, max_client_cnxns: 2 });
+    let h = Harness::start(
+        FakeServer::new(OnConnect::Accept, &["srvr"]),
+        Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 2,
+        },
+    );
     let _a = handshake(&h);
     let _b = handshake(&h);
     let mut c = h.connect();
-    assert!(closed_by_server(&mut c), "third connection from the same IP is refused");
+    assert!(
+        closed_by_server(&mut c),
+        "third connection from the same IP is refused"
+    );
     drop(_a);
     wait_for("slot to free", || h.factory.registry().len() < 2);
     let _d = handshake(&h);
@@ -421,13 +504,19 @@ fn shutdown_closes_every_connection_promptly() {
     assert!(h.factory.registry().is_empty());
     assert!(closed_by_server(&mut waiting));
     assert!(closed_by_server(&mut idle));
-    assert!(TcpStream::connect(h.factory.local_addr()).is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(h.factory.local_addr()).is_err(),
+        "no longer accepting"
+    );
 }
 
 #[test]
 fn read_chunk_grows_on_full_reads_and_shrinks_on_small_ones() {
     assert_eq!(next_chunk(512, 512, true), 1024);
-    assert_eq!(next_chunk(MAX_READ_CHUNK, MAX_READ_CHUNK, true), MAX_READ_CHUNK);
+    assert_eq!(
+        next_chunk(MAX_READ_CHUNK, MAX_READ_CHUNK, true),
+        MAX_READ_CHUNK
+    );
     assert_eq!(next_chunk(4096, 100, false), 2048);
     assert_eq!(next_chunk(512, 10, false), MIN_READ_CHUNK);
     assert_eq!(next_chunk(4096, 2000, false), 4096);
@@ -439,14 +528,21 @@ fn input_finds_whole_frames_and_reports_what_is_missing() {
     input.buf.extend_from_slice(&request(1, 1, b"abc"));
     input.buf.extend_from_slice(&[0, 0, 0, 20, 1]);
     let mut missing = 0;
-    let (start, end) = input.complete_frame(&mut missing).ok().flatten().expect("a whole frame");
+    let (start, end) = input
+        .complete_frame(&mut missing)
+        .ok()
+        .flatten()
+        .expect("a whole frame");
     assert_eq!(&input.buf[start + 8..end], b"abc");
     input.consume(end - input.pos);
     assert!(matches!(input.complete_frame(&mut missing), Ok(None)));
     assert_eq!(missing, 19, "20-byte body, 1 byte there");
     let mut bad = Input::default();
     bad.buf.extend_from_slice(&(-1i32).to_be_bytes());
-    assert!(matches!(bad.complete_frame(&mut missing), Err(ReadEnd::BadLength(-1))));
+    assert!(matches!(
+        bad.complete_frame(&mut missing),
+        Err(ReadEnd::BadLength(-1))
+    ));
 }
 
 #[test]
@@ -509,14 +605,21 @@ fn trim_at_depth(levels: u32, tag: u64) -> u64 {
         let deep = sp - 32 * 1024;
         assert!(resident(deep), "touched");
         trim_stack();
-        assert!(!resident(deep), "a page 32 KiB below the stack pointer was not given back");
+        assert!(
+            !resident(deep),
+            "a page 32 KiB below the stack pointer was not given back"
+        );
         assert!(resident(sp), "the current frame's page stays");
         touch_deep(100)
     } else {
         trim_at_depth(levels - 1, tag)
     };
     let canary = std::hint::black_box(canary);
-    assert!(canary.iter().all(|c| *c == tag ^ u64::from(levels)), "canary of level {} changed", levels);
+    assert!(
+        canary.iter().all(|c| *c == tag ^ u64::from(levels)),
+        "canary of level {} changed",
+        levels
+    );
     below
 }
 
@@ -547,7 +650,9 @@ fn a_quiet_connection_gives_back_its_output_room_and_keeps_serving() {
     let reply = read_frame(&mut s);
     assert_eq!(&reply[16..], b"hello");
     let cnxn = h.factory.registry().connections()[0].clone();
-    wait_for("the idle connection to release its output buffer", || lock(&cnxn.out).buf.capacity() == 0);
+    wait_for("the idle connection to release its output buffer", || {
+        lock(&cnxn.out).buf.capacity() == 0
+    });
     // Trimmed and waiting in poll: the next request is served as before.
     s.write_all(&request(2, 1, b"again")).unwrap();
     assert_eq!(&read_frame(&mut s)[16..], b"again");
@@ -558,9 +663,13 @@ fn a_server_close_during_the_handshake_ends_a_reader_back_at_its_socket() {
     let h = Harness::simple(OnConnect::Hold);
     let mut s = h.connect();
     s.write_all(&connect_request(Some(false))).unwrap();
-    wait_for("the ConnectRequest to reach the server", || !h.server.cnxns.lock().is_empty());
+    wait_for("the ConnectRequest to reach the server", || {
+        !h.server.cnxns.lock().is_empty()
+    });
     let cnxn = h.server.cnxns.lock()[0].clone();
     cnxn.close(CloseReason::ServerShutdown);
     assert!(closed_by_server(&mut s));
-    wait_for("the connection to leave the registry", || h.factory.registry().is_empty());
+    wait_for("the connection to leave the registry", || {
+        h.factory.registry().is_empty()
+    });
 }

@@ -117,7 +117,10 @@ fn park_wait(waited: Duration, trimmed: bool) -> Option<Duration> {
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool { state: Mutex::new(PoolState::default()), work: Condvar::new() })
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(PoolState::default()),
+        work: Condvar::new(),
+    })
 }
 
 /// Runs `cnxn` on a parked thread, or on a new one.
@@ -177,7 +180,11 @@ impl Pool {
                 st = lock(&self.state);
                 continue;
             }
-            st = self.work.wait_timeout(st, wait).unwrap_or_else(PoisonError::into_inner).0;
+            st = self
+                .work
+                .wait_timeout(st, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }
@@ -188,7 +195,11 @@ pub(super) fn wait_readable(fd: i32, timeout: Duration) -> io::Result<bool> {
     let deadline = Instant::now() + timeout;
     let mut left = timeout;
     loop {
-        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // Round up, so a wait never ends early.
         let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         // SAFETY: one valid pollfd, `nfds` 1.
@@ -256,14 +267,18 @@ pub(super) fn stack_pointer() -> Option<usize> {
     {
         let sp: usize;
         // SAFETY: copies rsp into a register; touches no memory.
-        unsafe { std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
+        };
         Some(sp)
     }
     #[cfg(target_arch = "aarch64")]
     {
         let sp: usize;
         // SAFETY: copies sp into a register; touches no memory.
-        unsafe { std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+        };
         Some(sp)
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
@@ -317,7 +332,11 @@ mod tests {
         let low = 0x10_0000;
         assert_eq!(trim_end(0x20_0000 + 4000, low), Some(0x20_0000));
         assert_eq!(trim_end(0x20_0000 + TRIM_MARGIN, low), Some(0x20_0000));
-        assert_eq!(trim_end(0x20_0000 + TRIM_MARGIN - 1, low), Some(0x20_0000 - 4096), "a page less");
+        assert_eq!(
+            trim_end(0x20_0000 + TRIM_MARGIN - 1, low),
+            Some(0x20_0000 - 4096),
+            "a page less"
+        );
         assert_eq!(trim_end(low + 100, low), None);
         assert_eq!(trim_end(100, 0), None);
     }
@@ -326,7 +345,11 @@ mod tests {
     fn a_connection_goes_to_a_parked_thread_only_if_one_is_free() {
         assert_eq!(place(0, 0), Placement::NewThread);
         assert_eq!(place(3, 2), Placement::Parked);
-        assert_eq!(place(3, 3), Placement::NewThread, "all three are spoken for");
+        assert_eq!(
+            place(3, 3),
+            Placement::NewThread,
+            "all three are spoken for"
+        );
     }
 
     #[test]
@@ -339,7 +362,11 @@ mod tests {
     #[test]
     fn a_parked_thread_trims_after_quiet_and_leaves_after_keep() {
         assert_eq!(park_wait(Duration::ZERO, false), Some(QUIET));
-        assert_eq!(park_wait(QUIET, false), Some(Duration::ZERO), "time to trim");
+        assert_eq!(
+            park_wait(QUIET, false),
+            Some(Duration::ZERO),
+            "time to trim"
+        );
         assert_eq!(park_wait(QUIET, true), Some(PARKED_KEEP - QUIET));
         assert_eq!(park_wait(PARKED_KEEP, true), None);
         assert_eq!(park_wait(PARKED_KEEP + QUIET, false), None);
@@ -367,7 +394,10 @@ mod tests {
     fn parked_threads_serve_later_connections() {
         // A handed-over connection needs a parked thread: with none, a
         // new one starts; the count never lets a connection wait unserved.
-        let st = PoolState { parked: 1, handoff: VecDeque::new() };
+        let st = PoolState {
+            parked: 1,
+            handoff: VecDeque::new(),
+        };
         assert_eq!(place(st.parked, st.handoff.len()), Placement::Parked);
     }
 }

@@ -60,13 +60,18 @@ impl PendingData {
             }
             crc.finalize()
         });
-        PendingData { len: data.map_or(0, <[u8]>::len) as i64, prefix_crc }
+        PendingData {
+            len: data.map_or(0, <[u8]>::len) as i64,
+            prefix_crc,
+        }
     }
 
     /// `DigestCalculator::node_digest(path, stat, data)` for the data this
     /// summarises (0 under "/zookeeper/", and when digests are off).
     pub fn node_digest(&self, path: &str, stat: &StatPersisted) -> i64 {
-        let Some(prefix) = self.prefix_crc else { return 0 };
+        let Some(prefix) = self.prefix_crc else {
+            return 0;
+        };
         if path.starts_with(ZOOKEEPER_NODE_SUBTREE) {
             return 0;
         }
@@ -98,7 +103,11 @@ pub struct ChangeRecord {
 impl ChangeRecord {
     /// A copy of this state, to be modified by txn `zxid`.
     pub fn duplicate(&self, zxid: i64) -> ChangeRecord {
-        ChangeRecord { zxid, stat: Some(self.stat.clone().unwrap_or_default()), ..self.clone() }
+        ChangeRecord {
+            zxid,
+            stat: Some(self.stat.clone().unwrap_or_default()),
+            ..self.clone()
+        }
     }
 
     /// The state "deleted by txn `zxid`".
@@ -164,7 +173,8 @@ impl OutstandingChanges {
     /// Adds a record as the latest state of its path.
     pub fn add(&mut self, record: ChangeRecord) {
         let record = Arc::new(record);
-        self.by_path.insert(Arc::clone(&record.path), Arc::clone(&record));
+        self.by_path
+            .insert(Arc::clone(&record.path), Arc::clone(&record));
         self.list.push_back(record);
     }
 
@@ -192,7 +202,9 @@ impl OutstandingChanges {
     /// a newer record if one was added since.
     pub fn remove_applied(&mut self, zxid: i64) {
         while self.list.front().is_some_and(|r| r.zxid <= zxid) {
-            let Some(record) = self.list.pop_front() else { break };
+            let Some(record) = self.list.pop_front() else {
+                break;
+            };
             // One lookup: the entry goes only if it is still this record.
             if let Entry::Occupied(latest) = self.by_path.entry(Arc::clone(&record.path)) {
                 if Arc::ptr_eq(latest.get(), &record) {
@@ -228,7 +240,9 @@ impl OutstandingChanges {
             if let Some(r) = self.by_path.get(path) {
                 snap.insert(Arc::clone(&r.path), Arc::clone(r));
             }
-            let Some(slash) = path.rfind('/') else { continue };
+            let Some(slash) = path.rfind('/') else {
+                continue;
+            };
             if path.contains('\0') {
                 continue;
             }
@@ -254,7 +268,8 @@ impl OutstandingChanges {
         };
         for record in snapshot.values() {
             if record.zxid >= first_zxid {
-                self.by_path.insert(Arc::clone(&record.path), Arc::clone(record));
+                self.by_path
+                    .insert(Arc::clone(&record.path), Arc::clone(record));
             }
         }
     }
@@ -268,7 +283,10 @@ mod tests {
         ChangeRecord {
             zxid,
             path: path.into(),
-            stat: Some(StatPersisted { version, ..Default::default() }),
+            stat: Some(StatPersisted {
+                version,
+                ..Default::default()
+            }),
             child_count: 0,
             acl: Arc::new(Vec::new()),
             data: PendingData::default(),
@@ -344,7 +362,15 @@ mod tests {
     #[test]
     fn equal_acls_are_shared() {
         use crate::jute::data::Id;
-        let acl = |id: &str| vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: id.into() } }];
+        let acl = |id: &str| {
+            vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: id.into(),
+                },
+            }]
+        };
         let mut c = OutstandingChanges::new();
         let a = c.shared_acl(&acl("anyone"));
         let b = c.shared_acl(&acl("anyone"));
@@ -382,7 +408,13 @@ mod tests {
             },
         ];
         let data: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
-        for path in ["/", "/a", "/a/b-0000000001", "/zookeeper/quota/x", "/zookeeper"] {
+        for path in [
+            "/",
+            "/a",
+            "/a/b-0000000001",
+            "/zookeeper/quota/x",
+            "/zookeeper",
+        ] {
             for d in [None, Some(&[][..]), Some(&data[..3]), Some(&data[..])] {
                 let summary = PendingData::of(path, d, true);
                 assert_eq!(summary.len, d.map_or(0, |d| d.len()) as i64);

@@ -32,7 +32,10 @@ fn monotonic_ms() -> i64 {
 }
 
 fn epoch_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// `Request.op2String` as `FinalRequestProcessor` sets `lastOp`.
@@ -43,7 +46,9 @@ pub fn op_name(op: i32) -> &'static str {
         op_code::CLOSE_SESSION => "CLOS",
         op_code::MULTI => "MULT",
         op_code::MULTI_READ => "MLTR",
-        op_code::CREATE | op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => "CREA",
+        op_code::CREATE | op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
+            "CREA"
+        }
         op_code::DELETE | op_code::DELETE_CONTAINER => "DELE",
         op_code::SET_DATA => "SETD",
         op_code::RECONFIG => "RECO",
@@ -184,8 +189,12 @@ impl CnxnStats {
     /// A reply with `xid`/`zxid` was queued: completes the matching request.
     pub fn response_sent(&self, xid: i32, zxid: i64) {
         let mut inner = self.lock();
-        let Some(pos) = inner.pending.iter().position(|(x, _, _)| *x == xid) else { return };
-        let Some((_, op, start)) = inner.pending.remove(pos) else { return };
+        let Some(pos) = inner.pending.iter().position(|(x, _, _)| *x == xid) else {
+            return;
+        };
+        let Some((_, op, start)) = inner.pending.remove(pos) else {
+            return;
+        };
         let latency = start.elapsed().as_millis() as i64;
         inner.update(xid as i64, zxid, op_name(op), latency);
     }
@@ -226,8 +235,16 @@ impl CnxnStats {
             last_zxid: inner.last_zxid,
             last_response_time: inner.last_response_time,
             last_latency: inner.last_latency,
-            min_latency: if inner.min_latency == i64::MAX { 0 } else { inner.min_latency },
-            avg_latency: if inner.count == 0 { 0 } else { inner.total_latency / inner.count },
+            min_latency: if inner.min_latency == i64::MAX {
+                0
+            } else {
+                inner.min_latency
+            },
+            avg_latency: if inner.count == 0 {
+                0
+            } else {
+                inner.total_latency / inner.count
+            },
             max_latency: inner.max_latency,
             received_at_reset: inner.received_at_reset,
             sent_at_reset: inner.sent_at_reset,
@@ -265,7 +282,10 @@ mod tests {
     #[test]
     fn fresh_connection_reads_as_java_defaults() {
         let s = CnxnStats::new().snapshot();
-        assert_eq!((s.last_op, s.last_cxid, s.last_zxid, s.last_response_time), ("NA", -1, -1, 0));
+        assert_eq!(
+            (s.last_op, s.last_cxid, s.last_zxid, s.last_response_time),
+            ("NA", -1, -1, 0)
+        );
         assert_eq!((s.min_latency, s.avg_latency, s.max_latency), (0, 0, 0));
         assert!(s.established_ms > 1_600_000_000_000);
     }
@@ -281,7 +301,11 @@ mod tests {
         assert_eq!((s.last_op, s.last_cxid, s.last_zxid), ("CREA", 1, 0x10));
         stats.response_sent(-2, 0x11);
         let s = stats.snapshot();
-        assert_eq!((s.last_op, s.last_cxid, s.last_zxid), ("PING", 1, 0x11), "negative xids keep lcxid");
+        assert_eq!(
+            (s.last_op, s.last_cxid, s.last_zxid),
+            ("PING", 1, 0x11),
+            "negative xids keep lcxid"
+        );
         stats.response_sent(2, 0x11);
         assert_eq!(stats.snapshot().last_op, "GETD");
         // A reply nobody asked for changes nothing.
@@ -302,10 +326,16 @@ mod tests {
         let stats = CnxnStats::new();
         stats.session_established(10_000);
         let s = stats.snapshot();
-        assert_eq!((s.session_timeout, s.last_op, s.last_cxid), (10_000, "SESS", 0));
+        assert_eq!(
+            (s.session_timeout, s.last_op, s.last_cxid),
+            (10_000, "SESS", 0)
+        );
         stats.reset(7, 5);
         let s = stats.snapshot();
-        assert_eq!((s.last_op, s.last_cxid, s.session_timeout), ("NA", -1, 10_000));
+        assert_eq!(
+            (s.last_op, s.last_cxid, s.session_timeout),
+            ("NA", -1, 10_000)
+        );
         assert_eq!((s.received_at_reset, s.sent_at_reset), (7, 5));
     }
 

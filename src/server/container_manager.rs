@@ -50,12 +50,16 @@ impl ContainerManager {
         let cfg = &state.config;
         let settings = Settings {
             check_interval: Duration::from_millis(cfg.container_check_interval_ms.max(1)),
-            min_interval: Duration::from_millis(60_000 / u64::from(cfg.container_max_per_minute.max(1))),
+            min_interval: Duration::from_millis(
+                60_000 / u64::from(cfg.container_max_per_minute.max(1)),
+            ),
             max_never_used_ms: cfg.container_max_never_used_interval_ms as i64,
         };
         info!(
             "Using checkIntervalMs={} maxPerMinute={} maxNeverUsedIntervalMs={}",
-            cfg.container_check_interval_ms, cfg.container_max_per_minute, settings.max_never_used_ms
+            cfg.container_check_interval_ms,
+            cfg.container_max_per_minute,
+            settings.max_never_used_ms
         );
         let (stop, stopped) = bounded(1);
         let spawned = std::thread::Builder::new()
@@ -102,14 +106,19 @@ fn run(state: Arc<ServerState>, submitter: PrepSubmitter, s: Settings, stopped: 
 }
 
 fn wall_clock_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The containers and TTL nodes due for deletion at wall time `now`.
 pub fn candidates(tree: &DataTree, now: i64, max_never_used_ms: i64) -> Vec<String> {
     let mut out = Vec::new();
     for path in tree.containers() {
-        let Some(node) = tree.get_node(&path) else { continue };
+        let Some(node) = tree.get_node(&path) else {
+            continue;
+        };
         if node.num_children() != 0 {
             continue;
         }
@@ -119,7 +128,9 @@ pub fn candidates(tree: &DataTree, now: i64, max_never_used_ms: i64) -> Vec<Stri
         }
     }
     for path in tree.ttls() {
-        let Some(node) = tree.get_node(&path) else { continue };
+        let Some(node) = tree.get_node(&path) else {
+            continue;
+        };
         if node.num_children() != 0 {
             continue;
         }

@@ -37,7 +37,10 @@ impl CreateMode {
 
     /// Owned by the creating session.
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
 
     /// Gets a `%010d` suffix from the parent's cversion.
@@ -57,7 +60,10 @@ impl CreateMode {
 
     /// Deleted by the container manager once empty and expired.
     pub fn is_ttl(self) -> bool {
-        matches!(self, CreateMode::PersistentWithTtl | CreateMode::PersistentSequentialWithTtl)
+        matches!(
+            self,
+            CreateMode::PersistentWithTtl | CreateMode::PersistentSequentialWithTtl
+        )
     }
 }
 
@@ -100,7 +106,9 @@ mod tests {
         assert_eq!(CreateMode::from_flag(3), Ok(EphemeralSequential));
         assert_eq!(CreateMode::from_flag(7), Err(Code::BadArguments));
         assert_eq!(CreateMode::from_flag(-1), Err(Code::BadArguments));
-        assert!(PersistentSequentialWithTtl.is_sequential() && PersistentSequentialWithTtl.is_ttl());
+        assert!(
+            PersistentSequentialWithTtl.is_sequential() && PersistentSequentialWithTtl.is_ttl()
+        );
         assert!(!Container.is_ephemeral());
     }
 
@@ -108,11 +116,23 @@ mod tests {
     #[test]
     fn validation_order() {
         // TTL mode, extended types off: UNIMPLEMENTED even with a bad ttl.
-        assert_eq!(validate_mode(PersistentWithTtl, -1, false), Err(Code::Unimplemented));
+        assert_eq!(
+            validate_mode(PersistentWithTtl, -1, false),
+            Err(Code::Unimplemented)
+        );
         // TTL mode with ttl -1 (createTTL flags via opcode 1): BADARGUMENTS.
-        assert_eq!(validate_mode(PersistentWithTtl, -1, true), Err(Code::BadArguments));
-        assert_eq!(validate_mode(PersistentWithTtl, 0, true), Err(Code::BadArguments));
-        assert_eq!(validate_mode(PersistentWithTtl, 1 << 40, true), Err(Code::BadArguments));
+        assert_eq!(
+            validate_mode(PersistentWithTtl, -1, true),
+            Err(Code::BadArguments)
+        );
+        assert_eq!(
+            validate_mode(PersistentWithTtl, 0, true),
+            Err(Code::BadArguments)
+        );
+        assert_eq!(
+            validate_mode(PersistentWithTtl, 1 << 40, true),
+            Err(Code::BadArguments)
+        );
         assert_eq!(validate_mode(PersistentWithTtl, 1000, true), Ok(()));
         // Non-TTL mode carrying a ttl (opcode 21 with flags 0).
         assert_eq!(validate_mode(Persistent, 0, true), Err(Code::BadArguments));
@@ -125,6 +145,9 @@ mod tests {
         assert_eq!(ephemeral_owner(Ephemeral, -1, 0x42), 0x42);
         assert_eq!(ephemeral_owner(Persistent, -1, 0x42), 0);
         assert_eq!(ephemeral_owner(Container, -1, 0x42), i64::MIN);
-        assert_eq!(ephemeral_owner(PersistentWithTtl, 100, 0x42), EphemeralType::ttl_owner(100).unwrap());
+        assert_eq!(
+            ephemeral_owner(PersistentWithTtl, 100, 0x42),
+            EphemeralType::ttl_owner(100).unwrap()
+        );
     }
 }

@@ -40,7 +40,12 @@ pub struct DataNode {
 impl DataNode {
     /// A node without children.
     pub fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> DataNode {
-        DataNode { data, acl, stat, children: None }
+        DataNode {
+            data,
+            acl,
+            stat,
+            children: None,
+        }
     }
 
     /// The data as a slice.
@@ -56,9 +61,9 @@ impl DataNode {
     /// Links a child name to its arena slot; false (and no change) if the
     /// name was there.
     pub fn add_child(&mut self, name: &str, slot: u32) -> bool {
-        let set = self
-            .children
-            .get_or_insert_with(|| Box::new(JavaHashMap::with_capacity(CHILD_SET_INITIAL_CAPACITY)));
+        let set = self.children.get_or_insert_with(|| {
+            Box::new(JavaHashMap::with_capacity(CHILD_SET_INITIAL_CAPACITY))
+        });
         if set.contains_key(name) {
             return false;
         }
@@ -69,9 +74,9 @@ impl DataNode {
     /// Links a child name the caller knows is not there yet (one hash
     /// lookup fewer than [`DataNode::add_child`]).
     pub fn add_new_child(&mut self, name: &str, slot: u32) {
-        let set = self
-            .children
-            .get_or_insert_with(|| Box::new(JavaHashMap::with_capacity(CHILD_SET_INITIAL_CAPACITY)));
+        let set = self.children.get_or_insert_with(|| {
+            Box::new(JavaHashMap::with_capacity(CHILD_SET_INITIAL_CAPACITY))
+        });
         set.insert_new(name.into(), slot);
     }
 
@@ -92,12 +97,16 @@ impl DataNode {
 
     /// Child names in Java's iteration order.
     pub fn children(&self) -> impl Iterator<Item = &str> + '_ {
-        self.children.iter().flat_map(|set| set.keys().map(|k| &**k))
+        self.children
+            .iter()
+            .flat_map(|set| set.keys().map(|k| &**k))
     }
 
     /// (name, slot) of each child, in Java's iteration order.
     pub fn child_slots(&self) -> impl Iterator<Item = (&str, u32)> + '_ {
-        self.children.iter().flat_map(|set| set.iter().map(|(k, v)| (&**k, *v)))
+        self.children
+            .iter()
+            .flat_map(|set| set.iter().map(|(k, v)| (&**k, *v)))
     }
 
     /// Moves `other`'s child table into this node (a node replaced in
@@ -216,7 +225,14 @@ mod tests {
 
     #[test]
     fn record_round_trip_keeps_null_data() {
-        let n = DataNode::new(None, 7, StatPersisted { czxid: 9, ..Default::default() });
+        let n = DataNode::new(
+            None,
+            7,
+            StatPersisted {
+                czxid: 9,
+                ..Default::default()
+            },
+        );
         let mut oa = OutputArchive::new(Vec::new());
         n.serialize(&mut oa).unwrap();
         let bytes = oa.into_inner();

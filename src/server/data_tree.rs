@@ -145,7 +145,10 @@ fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
 /// An ACL nobody matches: what a node whose ACL id is missing from the
 /// cache gets (Java throws), so that it fails closed.
 fn deny_all_acl() -> Vec<Acl> {
-    vec![Acl { perms: 0, id: ids::anyone_id_unsafe() }]
+    vec![Acl {
+        perms: 0,
+        id: ids::anyone_id_unsafe(),
+    }]
 }
 
 /// Java's `createStat`: a new node's stat (all zxids the create's, versions
@@ -210,7 +213,10 @@ impl DataTree {
 
     /// Java's `addConfigNode`.
     fn add_config_node(&mut self) {
-        self.put_node(CONFIG_ZOOKEEPER, DataNode::new(Some(Box::new([])), -1, StatPersisted::default()));
+        self.put_node(
+            CONFIG_ZOOKEEPER,
+            DataNode::new(Some(Box::new([])), -1, StatPersisted::default()),
+        );
         let _ = self.set_acl(CONFIG_ZOOKEEPER, &ids::read_acl_unsafe(), -1);
     }
 
@@ -249,7 +255,8 @@ impl DataTree {
             Ok(old) => {
                 self.digest.add(digest);
                 Ok(old.map(|old| {
-                    self.digest.remove(DigestCalculator::node_digest(path, &old.stat, old.data()));
+                    self.digest
+                        .remove(DigestCalculator::node_digest(path, &old.stat, old.data()));
                     (path.to_string(), old)
                 }))
             }
@@ -263,7 +270,8 @@ impl DataTree {
     /// Unlinks a node and removes its digest. The root stays.
     fn remove_node(&mut self, path: &str) -> Option<DataNode> {
         let node = self.nodes.remove(path)?;
-        self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.digest
+            .remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
         Some(node)
     }
 
@@ -271,9 +279,11 @@ impl DataTree {
     /// preChange/postChange). `None` if there is no such node.
     fn change_node<T>(&mut self, path: &str, f: impl FnOnce(&mut DataNode) -> T) -> Option<T> {
         let node = self.nodes.get_mut(path)?;
-        self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.digest
+            .remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
         let out = f(node);
-        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.digest
+            .add(DigestCalculator::node_digest(path, &node.stat, node.data()));
         Some(out)
     }
 
@@ -281,9 +291,11 @@ impl DataTree {
     /// its path (for the digest).
     fn change_slot<T>(&mut self, slot: u32, path: &str, f: impl FnOnce(&mut DataNode) -> T) -> T {
         let node = self.nodes.node_mut(slot);
-        self.digest.remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.digest
+            .remove(DigestCalculator::node_digest(path, &node.stat, node.data()));
         let out = f(node);
-        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.digest
+            .add(DigestCalculator::node_digest(path, &node.stat, node.data()));
         out
     }
 
@@ -293,7 +305,12 @@ impl DataTree {
     /// triggers, with `header.zxid` in the events. Records `header.zxid` as
     /// the last processed zxid. With a `digest`, compares it with the tree
     /// afterwards and logs a mismatch (never fails).
-    pub fn process_txn(&mut self, header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>) -> ProcessTxnResult {
+    pub fn process_txn(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        digest: Option<&TxnDigest>,
+    ) -> ProcessTxnResult {
         let rc = self.process_txn_inner(header, body, false);
         self.compare_digest(header, digest);
         rc
@@ -309,7 +326,9 @@ impl DataTree {
     /// The ACL list a node refers to (a deny-all list if its id is unknown,
     /// where Java throws).
     pub fn get_acl(&self, node: &DataNode) -> Vec<Acl> {
-        self.acl_cache.convert_long(node.acl).unwrap_or_else(deny_all_acl)
+        self.acl_cache
+            .convert_long(node.acl)
+            .unwrap_or_else(deny_all_acl)
     }
 
     /// getACL: the node's ACL list and stat.
@@ -325,12 +344,19 @@ impl DataTree {
 
     /// getData: data and stat, registering a standard data watch if asked
     /// (not when the node is missing).
-    pub fn get_data(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<(Option<Vec<u8>>, Stat), Code> {
+    pub fn get_data(
+        &self,
+        path: &str,
+        watcher: Option<Arc<dyn Watcher>>,
+    ) -> Result<(Option<Vec<u8>>, Stat), Code> {
         let node = self.get_node(path).ok_or(Code::NoNode)?;
         if let Some(w) = watcher {
             self.data_watches.add_watch(path, w, WatcherMode::Standard);
         }
-        Ok((node.data().map(<[u8]>::to_vec), node.copy_stat(self.extended_types)))
+        Ok((
+            node.data().map(<[u8]>::to_vec),
+            node.copy_stat(self.extended_types),
+        ))
     }
 
     /// exists: the stat; with a watcher, a data watch is registered even when
@@ -345,7 +371,11 @@ impl DataTree {
 
     /// getChildren/getChildren2: child names (Java's order) and the
     /// node's stat; registers a standard child watch if asked.
-    pub fn get_children(&self, path: &str, watcher: Option<Arc<dyn Watcher>>) -> Result<(Vec<String>, Stat), Code> {
+    pub fn get_children(
+        &self,
+        path: &str,
+        watcher: Option<Arc<dyn Watcher>>,
+    ) -> Result<(Vec<String>, Stat), Code> {
         let node = self.get_node(path).ok_or(Code::NoNode)?;
         let children = node.children().map(str::to_string).collect();
         if let Some(w) = watcher {
@@ -372,7 +402,10 @@ impl DataTree {
     /// getEphemerals: the session's ephemeral paths (Java's order).
     pub fn get_ephemerals(&self, session_id: i64) -> Vec<String> {
         match self.ephemerals.get(&session_id) {
-            Some(set) => JavaHashMap::copy_of(set).keys().map(|p| p.to_string()).collect(),
+            Some(set) => JavaHashMap::copy_of(set)
+                .keys()
+                .map(|p| p.to_string())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -391,7 +424,10 @@ impl DataTree {
     /// Every session with ephemerals and their paths (the `dump` 4lw);
     /// sessions whose ephemerals were all deleted are listed empty.
     pub fn ephemerals_by_session(&self) -> HashMap<i64, Vec<String>> {
-        self.ephemerals.iter().map(|(s, set)| (*s, set.keys().map(|p| p.to_string()).collect())).collect()
+        self.ephemerals
+            .iter()
+            .map(|(s, set)| (*s, set.keys().map(|p| p.to_string()).collect()))
+            .collect()
     }
 
     /// Number of ephemeral nodes (mntr `ephemerals_count`).
@@ -426,9 +462,12 @@ impl DataTree {
 
     /// Recomputes the data size from scratch, counting the root's "/" alias.
     fn compute_data_size(&self) -> i64 {
-        let alias = self.get_node("/").map_or(0, |root| node_size("/", root.data()));
+        let alias = self
+            .get_node("/")
+            .map_or(0, |root| node_size("/", root.data()));
         let mut sum = 0;
-        self.nodes.for_each(|p, n| sum += node_size(key(p), n.data()));
+        self.nodes
+            .for_each(|p, n| sum += node_size(key(p), n.data()));
         sum + alias
     }
 
@@ -439,7 +478,10 @@ impl DataTree {
 
     /// Java's `isSpecialPath`: nodes clients may not delete.
     pub fn is_special_path(path: &str) -> bool {
-        matches!(path, "/" | PROC_ZOOKEEPER | QUOTA_ZOOKEEPER | CONFIG_ZOOKEEPER)
+        matches!(
+            path,
+            "/" | PROC_ZOOKEEPER | QUOTA_ZOOKEEPER | CONFIG_ZOOKEEPER
+        )
     }
 
     /// Zxid of the last applied txn.
@@ -487,7 +529,8 @@ impl DataTree {
                 None => tell(event_type::NODE_DELETED, path),
                 Some(n) if n.stat.mzxid > rel => tell(event_type::NODE_DATA_CHANGED, path),
                 Some(_) => {
-                    self.data_watches.add_watch(path, watcher.clone(), WatcherMode::Standard);
+                    self.data_watches
+                        .add_watch(path, watcher.clone(), WatcherMode::Standard);
                 }
             }
         }
@@ -495,7 +538,8 @@ impl DataTree {
             match self.get_node(path) {
                 Some(_) => tell(event_type::NODE_CREATED, path),
                 None => {
-                    self.data_watches.add_watch(path, watcher.clone(), WatcherMode::Standard);
+                    self.data_watches
+                        .add_watch(path, watcher.clone(), WatcherMode::Standard);
                 }
             }
         }
@@ -504,23 +548,33 @@ impl DataTree {
                 None => tell(event_type::NODE_DELETED, path),
                 Some(n) if n.stat.pzxid > rel => tell(event_type::NODE_CHILDREN_CHANGED, path),
                 Some(_) => {
-                    self.child_watches.add_watch(path, watcher.clone(), WatcherMode::Standard);
+                    self.child_watches
+                        .add_watch(path, watcher.clone(), WatcherMode::Standard);
                 }
             }
         }
         for path in &request.persistent_watches {
-            self.child_watches.add_watch(path, watcher.clone(), WatcherMode::Persistent);
-            self.data_watches.add_watch(path, watcher.clone(), WatcherMode::Persistent);
+            self.child_watches
+                .add_watch(path, watcher.clone(), WatcherMode::Persistent);
+            self.data_watches
+                .add_watch(path, watcher.clone(), WatcherMode::Persistent);
         }
         for path in &request.persistent_recursive_watches {
-            self.data_watches.add_watch(path, watcher.clone(), WatcherMode::PersistentRecursive);
+            self.data_watches
+                .add_watch(path, watcher.clone(), WatcherMode::PersistentRecursive);
         }
     }
 
     /// checkWatches (`remove` false) / removeWatches (`remove` true) for a
     /// `zoo_defs::watcher_type` (1..5); false when there was no such watch
     /// or the type is unknown.
-    pub fn contains_or_remove_watch(&self, path: &str, watcher_type: i32, watcher: &dyn Watcher, remove: bool) -> bool {
+    pub fn contains_or_remove_watch(
+        &self,
+        path: &str,
+        watcher_type: i32,
+        watcher: &dyn Watcher,
+        remove: bool,
+    ) -> bool {
         let id = watcher.watcher_id();
         let (data, child) = (&self.data_watches, &self.child_watches);
         let op = |m: &WatchManager, mode: Option<WatcherMode>| {
@@ -565,7 +619,11 @@ impl DataTree {
     /// lookup) when no event filter is installed.
     fn event_acl(&self, acl_id: i64) -> Option<Vec<Acl>> {
         self.event_filter.as_ref()?;
-        Some(self.acl_cache.convert_long(acl_id).unwrap_or_else(deny_all_acl))
+        Some(
+            self.acl_cache
+                .convert_long(acl_id)
+                .unwrap_or_else(deny_all_acl),
+        )
     }
 
     /// The ACL of the node at `path`, for a trigger (see `event_acl`).

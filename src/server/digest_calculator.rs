@@ -107,7 +107,11 @@ mod tests {
 
     fn stat(zxid: i64, time: i64) -> StatPersisted {
         StatPersisted {
-            czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time,
+            czxid: zxid,
+            mzxid: zxid,
+            pzxid: zxid,
+            ctime: time,
+            mtime: time,
             ..Default::default()
         }
     }
@@ -118,8 +122,16 @@ mod tests {
         let zero = StatPersisted::default();
         let mut d = TreeDigest::default();
         d.add(DigestCalculator::node_digest("", &zero, Some(b"")));
-        d.add(DigestCalculator::node_digest("/zookeeper", &zero, Some(b"")));
-        d.add(DigestCalculator::node_digest("/zookeeper/quota", &zero, Some(b"")));
+        d.add(DigestCalculator::node_digest(
+            "/zookeeper",
+            &zero,
+            Some(b""),
+        ));
+        d.add(DigestCalculator::node_digest(
+            "/zookeeper/quota",
+            &zero,
+            Some(b""),
+        ));
         assert_eq!(d.value(), 0x51c6d660);
         // "/" is the root's alias and digests like "".
         assert_eq!(
@@ -134,11 +146,23 @@ mod tests {
     fn create_vector() {
         let time = 1795335953720;
         let zero = StatPersisted::default();
-        let root = StatPersisted { cversion: 1, pzxid: 3, ..StatPersisted::default() };
+        let root = StatPersisted {
+            cversion: 1,
+            pzxid: 3,
+            ..StatPersisted::default()
+        };
         let mut d = TreeDigest::default();
         d.add(DigestCalculator::node_digest("", &root, Some(b"")));
-        d.add(DigestCalculator::node_digest("/zookeeper", &zero, Some(b"")));
-        d.add(DigestCalculator::node_digest("/a", &stat(3, time), Some(b"hello")));
+        d.add(DigestCalculator::node_digest(
+            "/zookeeper",
+            &zero,
+            Some(b""),
+        ));
+        d.add(DigestCalculator::node_digest(
+            "/a",
+            &stat(3, time),
+            Some(b"hello"),
+        ));
         assert_eq!(d.value(), 0x1b017e72e);
     }
 
@@ -152,7 +176,12 @@ mod tests {
             crc.update(b"/abc");
             crc.update(&data);
             crc.update(&stat_block(&st));
-            assert_eq!(DigestCalculator::node_digest("/abc", &st, Some(&data)), crc.finalize() as i64, "{}", data_len);
+            assert_eq!(
+                DigestCalculator::node_digest("/abc", &st, Some(&data)),
+                crc.finalize() as i64,
+                "{}",
+                data_len
+            );
         }
     }
 

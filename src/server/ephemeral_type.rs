@@ -72,7 +72,11 @@ pub struct InvalidTtl(pub i64);
 
 impl fmt::Display for InvalidTtl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ttl must be positive and cannot be larger than: {} (got {})", MAX_TTL, self.0)
+        write!(
+            f,
+            "ttl must be positive and cannot be larger than: {} (got {})",
+            MAX_TTL, self.0
+        )
     }
 }
 
@@ -149,7 +153,10 @@ mod tests {
         assert_eq!(EphemeralType::get_with(ttl, true), Ok(Ttl));
         assert_eq!(EphemeralType::ttl_of(ttl), 5000);
         let bad = 0xff01_0000_0000_0001_u64 as i64;
-        assert_eq!(EphemeralType::get_with(bad, true), Err(InvalidEphemeralOwner(bad)));
+        assert_eq!(
+            EphemeralType::get_with(bad, true),
+            Err(InvalidEphemeralOwner(bad))
+        );
     }
 
     #[test]

@@ -44,8 +44,10 @@ impl<E: Eq + Hash + Clone> ExpiryQueue<E> {
     /// Adds or moves `elem` to the bucket for `now + timeout`. Returns the
     /// new expiry time, or `None` when the bucket did not change.
     pub fn update(&mut self, elem: E, timeout: i32, now: i64) -> Option<i64> {
-        let new_time =
-            round_to_next_interval(now.saturating_add(i64::from(timeout)), self.expiration_interval);
+        let new_time = round_to_next_interval(
+            now.saturating_add(i64::from(timeout)),
+            self.expiration_interval,
+        );
         let previous = self.elem_map.insert(elem.clone(), new_time);
         if previous == Some(new_time) {
             return None;

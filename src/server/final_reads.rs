@@ -70,7 +70,11 @@ pub(crate) fn read_reply(
             if let Ok(acl) = node_acl(state, &r.path) {
                 state.check_acl(&acl, perms::READ, ids)?;
             }
-            let stat = state.zkdb.tree.read().stat_node(&r.path, watcher_if(r.watch, cnxn))?;
+            let stat = state
+                .zkdb
+                .tree
+                .read()
+                .stat_node(&r.path, watcher_if(r.watch, cnxn))?;
             Outcome::of(Code::Ok, &ExistsResponse { stat })
         }
         op_code::GET_DATA => {
@@ -84,8 +88,11 @@ pub(crate) fn read_reply(
         op_code::GET_CHILDREN2 => {
             let r: GetChildren2Request = decode(payload)?;
             check_node(state, &r.path, perms::READ, ids)?;
-            let (children, stat) =
-                state.zkdb.tree.read().get_children(&r.path, watcher_if(r.watch, cnxn))?;
+            let (children, stat) = state
+                .zkdb
+                .tree
+                .read()
+                .get_children(&r.path, watcher_if(r.watch, cnxn))?;
             Outcome::of(Code::Ok, &GetChildren2Response { children, stat })
         }
         op_code::GET_ALL_CHILDREN_NUMBER => {
@@ -108,12 +115,20 @@ pub(crate) fn read_reply(
                 persistent_watches: Vec::new(),
                 persistent_recursive_watches: Vec::new(),
             };
-            state.zkdb.tree.read().set_watches(&all, Arc::clone(cnxn) as Arc<dyn Watcher>);
+            state
+                .zkdb
+                .tree
+                .read()
+                .set_watches(&all, Arc::clone(cnxn) as Arc<dyn Watcher>);
             Outcome::ok(None)
         }
         op_code::SET_WATCHES2 => {
             let r: SetWatches2 = decode(payload)?;
-            state.zkdb.tree.read().set_watches(&r, Arc::clone(cnxn) as Arc<dyn Watcher>);
+            state
+                .zkdb
+                .tree
+                .read()
+                .set_watches(&r, Arc::clone(cnxn) as Arc<dyn Watcher>);
             Outcome::ok(None)
         }
         op_code::ADD_WATCH => {
@@ -123,7 +138,11 @@ pub(crate) fn read_reply(
                 add_watch_mode::PERSISTENT_RECURSIVE => WatcherMode::PersistentRecursive,
                 _ => return Err(Code::MarshallingError),
             };
-            state.zkdb.tree.read().add_watch(&r.path, Arc::clone(cnxn) as Arc<dyn Watcher>, mode);
+            state
+                .zkdb
+                .tree
+                .read()
+                .add_watch(&r.path, Arc::clone(cnxn) as Arc<dyn Watcher>, mode);
             Outcome::of(Code::Ok, &ErrorResponse { err: 0 })
         }
         op_code::CHECK_WATCHES => {
@@ -134,9 +153,12 @@ pub(crate) fn read_reply(
             let r: RemoveWatchesRequest = decode(payload)?;
             watch_query(state, &r.path, r.r#type, cnxn, true)?
         }
-        op_code::WHO_AM_I => {
-            Outcome::of(Code::Ok, &WhoAmIResponse { client_info: state.auth.client_infos(ids) })
-        }
+        op_code::WHO_AM_I => Outcome::of(
+            Code::Ok,
+            &WhoAmIResponse {
+                client_info: state.auth.client_infos(ids),
+            },
+        ),
         op_code::GET_EPHEMERALS => {
             let r: GetEphemeralsRequest = decode(payload)?;
             let all = state.zkdb.tree.read().get_ephemerals(request.session_id);
@@ -155,7 +177,11 @@ fn get_data(
     cnxn: &Arc<dyn ServerCnxn>,
 ) -> Result<GetDataResponse, Code> {
     check_node(state, &r.path, perms::READ, ids)?;
-    let (data, stat) = state.zkdb.tree.read().get_data(&r.path, watcher_if(r.watch, cnxn))?;
+    let (data, stat) = state
+        .zkdb
+        .tree
+        .read()
+        .get_data(&r.path, watcher_if(r.watch, cnxn))?;
     Ok(GetDataResponse { data, stat })
 }
 
@@ -166,7 +192,11 @@ fn get_children(
     cnxn: &Arc<dyn ServerCnxn>,
 ) -> Result<GetChildrenResponse, Code> {
     check_node(state, &r.path, perms::READ, ids)?;
-    let (children, _) = state.zkdb.tree.read().get_children(&r.path, watcher_if(r.watch, cnxn))?;
+    let (children, _) = state
+        .zkdb
+        .tree
+        .read()
+        .get_children(&r.path, watcher_if(r.watch, cnxn))?;
     Ok(GetChildrenResponse { children })
 }
 
@@ -200,7 +230,10 @@ pub fn filter_prefix(paths: Vec<String>, prefix: &str) -> Vec<String> {
     if p.is_empty() || p == "/" {
         return paths;
     }
-    paths.into_iter().filter(|e| e.starts_with(prefix)).collect()
+    paths
+        .into_iter()
+        .filter(|e| e.starts_with(prefix))
+        .collect()
 }
 
 /// checkWatches / removeWatches; NOWATCHER when there is none.
@@ -215,7 +248,12 @@ fn watch_query(
         return Err(Code::MarshallingError);
     }
     let watcher: &dyn Watcher = &**cnxn;
-    if state.zkdb.tree.read().contains_or_remove_watch(path, kind, watcher, remove) {
+    if state
+        .zkdb
+        .tree
+        .read()
+        .contains_or_remove_watch(path, kind, watcher, remove)
+    {
         Ok(Outcome::ok(None))
     } else {
         Err(Code::NoWatcher)
@@ -223,16 +261,25 @@ fn watch_query(
 }
 
 /// multiRead: each op on its own; failures are per-op results.
-fn multi_read(state: &ServerState, request: &Request, cnxn: &Arc<dyn ServerCnxn>) -> Result<Outcome, Code> {
+fn multi_read(
+    state: &ServerState,
+    request: &Request,
+    cnxn: &Arc<dyn ServerCnxn>,
+) -> Result<Outcome, Code> {
     let record: MultiOperationRecord = decode(&request.payload)?;
     let ids = &request.auth_info;
     let mut results = Vec::with_capacity(record.ops.len());
     for op in &record.ops {
         let result = match op {
-            MultiOp::GetChildren(r) => get_children(state, r, ids, cnxn)
-                .map(|resp| OpResult::GetChildren { children: resp.children }),
-            MultiOp::GetData(r) => get_data(state, r, ids, cnxn)
-                .map(|resp| OpResult::GetData { data: resp.data, stat: resp.stat }),
+            MultiOp::GetChildren(r) => {
+                get_children(state, r, ids, cnxn).map(|resp| OpResult::GetChildren {
+                    children: resp.children,
+                })
+            }
+            MultiOp::GetData(r) => get_data(state, r, ids, cnxn).map(|resp| OpResult::GetData {
+                data: resp.data,
+                stat: resp.stat,
+            }),
             _ => return Err(Code::MarshallingError),
         };
         results.push(result.unwrap_or_else(|err| OpResult::Error { err: err.as_i32() }));
@@ -246,9 +293,21 @@ mod tests {
 
     #[test]
     fn digest_ids_are_masked_without_admin() {
-        let a = Acl { perms: 31, id: Id { scheme: "digest".into(), id: "bob:abc:def".into() } };
+        let a = Acl {
+            perms: 31,
+            id: Id {
+                scheme: "digest".into(),
+                id: "bob:abc:def".into(),
+            },
+        };
         assert_eq!(mask_digest(a).id.id, "bob:x");
-        let ip = Acl { perms: 1, id: Id { scheme: "ip".into(), id: "1.2.3.4".into() } };
+        let ip = Acl {
+            perms: 1,
+            id: Id {
+                scheme: "ip".into(),
+                id: "1.2.3.4".into(),
+            },
+        };
         assert_eq!(mask_digest(ip.clone()), ip);
     }
 

@@ -28,12 +28,10 @@ use super::request_processor::RequestProcessor;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_metrics;
 use super::server_state::ServerState;
-use crate::jute::multi::{MultiResponse, OpResult};
-use crate::jute::proto::{
-    ConnectResponse, ReplyHeader, SetAclResponse, SetDataResponse,
-};
-use crate::jute::txn::TxnBody;
 use crate::jute::data::Stat;
+use crate::jute::multi::{MultiResponse, OpResult};
+use crate::jute::proto::{ConnectResponse, ReplyHeader, SetAclResponse, SetDataResponse};
+use crate::jute::txn::TxnBody;
 use crate::jute::{self, OutputArchive, Record};
 use crate::keeper_exception::Code;
 use crate::zoo_defs::{op_code, xid};
@@ -78,11 +76,17 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub(crate) fn ok(body: Option<Vec<u8>>) -> Outcome {
-        Outcome { err: Code::Ok, body }
+        Outcome {
+            err: Code::Ok,
+            body,
+        }
     }
 
     pub(crate) fn of<R: Record>(err: Code, record: &R) -> Outcome {
-        Outcome { err, body: Some(jute::to_bytes(record)) }
+        Outcome {
+            err,
+            body: Some(jute::to_bytes(record)),
+        }
     }
 
     pub(crate) fn error(err: Code) -> Outcome {
@@ -114,11 +118,17 @@ fn answer(state: &ServerState, request: &Request) {
     };
     let last_zxid = state.zkdb.last_processed_zxid();
     state.dec_in_process();
-    state.stats.update_latency(request.create_time.elapsed().as_millis() as i64);
+    state
+        .stats
+        .update_latency(request.create_time.elapsed().as_millis() as i64);
     server_metrics::record_latency(request);
     match request.op_type {
         op_code::PING if request.err == Code::Ok => {
-            let header = ReplyHeader { xid: xid::PING, zxid: last_zxid, err: 0 };
+            let header = ReplyHeader {
+                xid: xid::PING,
+                zxid: last_zxid,
+                err: 0,
+            };
             cnxn.send_response(&header, None);
             return;
         }
@@ -137,7 +147,11 @@ fn answer(state: &ServerState, request: &Request) {
         cnxn.close(CloseReason::BadRequest);
         return;
     }
-    let header = ReplyHeader { xid: request.cxid, zxid: last_zxid, err: outcome.err.as_i32() };
+    let header = ReplyHeader {
+        xid: request.cxid,
+        zxid: last_zxid,
+        err: outcome.err.as_i32(),
+    };
     cnxn.send_response(&header, outcome.body.as_deref());
     if request.op_type == op_code::CLOSE_SESSION {
         state.unbind_cnxn(request.session_id, cnxn.watcher_id());
@@ -149,7 +163,9 @@ fn answer(state: &ServerState, request: &Request) {
 fn apply(state: &ServerState, request: &Request) -> Option<ProcessTxnResult> {
     match (request.op_type, request.txn.as_ref().map(|t| &t.body)) {
         (op_code::CREATE_SESSION, Some(TxnBody::CreateSession(t))) => {
-            state.sessions.commit_session(request.session_id, t.time_out);
+            state
+                .sessions
+                .commit_session(request.session_id, t.time_out);
         }
         (op_code::CLOSE_SESSION, _) => state.sessions.remove_session(request.session_id),
         _ => {}
@@ -163,7 +179,10 @@ fn apply(state: &ServerState, request: &Request) -> Option<ProcessTxnResult> {
 }
 
 fn is_error_txn(request: &Request) -> bool {
-    request.txn.as_ref().is_some_and(|t| t.header.r#type == op_code::ERROR)
+    request
+        .txn
+        .as_ref()
+        .is_some_and(|t| t.header.r#type == op_code::ERROR)
 }
 
 /// The code a request failed with in Prep: its error txn's code, or a
@@ -191,7 +210,10 @@ fn finish_new_session(state: &ServerState, cnxn: &dyn ServerCnxn, request: &Requ
     let timeout = match request.txn.as_ref().map(|t| &t.body) {
         Some(TxnBody::CreateSession(t)) => t.time_out,
         // A local session: no txn, the tracker has its timeout.
-        _ => state.sessions.session_timeout(request.session_id).unwrap_or(0),
+        _ => state
+            .sessions
+            .session_timeout(request.session_id)
+            .unwrap_or(0),
     };
     let response = ConnectResponse {
         protocol_version: 0,
@@ -200,7 +222,10 @@ fn finish_new_session(state: &ServerState, cnxn: &dyn ServerCnxn, request: &Requ
         passwd: Some(generate_passwd(request.session_id)),
         read_only: Some(state.read_only.load(std::sync::atomic::Ordering::Relaxed)),
     };
-    debug!("Established session {:#x} with negotiated timeout {}", request.session_id, timeout);
+    debug!(
+        "Established session {:#x} with negotiated timeout {}",
+        request.session_id, timeout
+    );
     cnxn.finish_session_init(response, true);
 }
 
@@ -228,7 +253,9 @@ fn write_reply(op: i32, rc: &ProcessTxnResult) -> Option<Outcome> {
     let stat = rc.stat.clone().unwrap_or_default();
     Some(match op {
         op_code::CREATE => created(err, &rc.path, None),
-        op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => created(err, &rc.path, Some(&stat)),
+        op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
+            created(err, &rc.path, Some(&stat))
+        }
         op_code::DELETE | op_code::DELETE_CONTAINER | op_code::CLOSE_SESSION => Outcome::error(err),
         op_code::SET_DATA | op_code::CHECK => Outcome::of(err, &SetDataResponse { stat }),
         op_code::SET_ACL => Outcome::of(err, &SetAclResponse { stat }),
@@ -249,7 +276,10 @@ fn created(err: Code, path: &str, stat: Option<&Stat>) -> Outcome {
     if let Some(stat) = stat {
         let _ = stat.serialize(&mut oa);
     }
-    Outcome { err, body: Some(body) }
+    Outcome {
+        err,
+        body: Some(body),
+    }
 }
 
 /// A multi's results, one per op (client-protocol.md §6).
@@ -259,9 +289,14 @@ fn multi_reply(rc: &ProcessTxnResult) -> Outcome {
         let stat = || sub.stat.clone().unwrap_or_default();
         results.push(match sub.op_type {
             op_code::CHECK => OpResult::Check,
-            op_code::CREATE => OpResult::Create { path: sub.path.clone() },
+            op_code::CREATE => OpResult::Create {
+                path: sub.path.clone(),
+            },
             op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
-                OpResult::Create2 { path: sub.path.clone(), stat: stat() }
+                OpResult::Create2 {
+                    path: sub.path.clone(),
+                    stat: stat(),
+                }
             }
             op_code::DELETE | op_code::DELETE_CONTAINER => OpResult::Delete,
             op_code::SET_DATA => OpResult::SetData { stat: stat() },
@@ -269,7 +304,9 @@ fn multi_reply(rc: &ProcessTxnResult) -> Outcome {
                 if sub.err == Code::SessionMoved {
                     return Outcome::error(Code::SessionMoved);
                 }
-                OpResult::Error { err: sub.err.as_i32() }
+                OpResult::Error {
+                    err: sub.err.as_i32(),
+                }
             }
             other => {
                 warn!("Invalid type of op {} in a multi result", other);
@@ -287,17 +324,39 @@ mod tests {
     #[test]
     fn create_replies_are_the_records_bytes() {
         use crate::jute::proto::{Create2Response, CreateResponse};
-        let stat = Stat { czxid: 5, mzxid: -1, ctime: 9, data_length: 1024, num_children: 3, pzxid: 7, ..Default::default() };
+        let stat = Stat {
+            czxid: 5,
+            mzxid: -1,
+            ctime: 9,
+            data_length: 1024,
+            num_children: 3,
+            pzxid: 7,
+            ..Default::default()
+        };
         let plain = created(Code::Ok, "/a/b-0000000001", None).body.unwrap();
-        assert_eq!(plain, jute::to_bytes(&CreateResponse { path: "/a/b-0000000001".into() }));
+        assert_eq!(
+            plain,
+            jute::to_bytes(&CreateResponse {
+                path: "/a/b-0000000001".into()
+            })
+        );
         let with_stat = created(Code::Ok, "/a", Some(&stat)).body.unwrap();
-        assert_eq!(with_stat, jute::to_bytes(&Create2Response { path: "/a".into(), stat: stat.clone() }));
+        assert_eq!(
+            with_stat,
+            jute::to_bytes(&Create2Response {
+                path: "/a".into(),
+                stat: stat.clone()
+            })
+        );
         assert_eq!(with_stat.capacity(), with_stat.len(), "sized exactly");
     }
 
     #[test]
     fn passwords_are_javas() {
-        let hex: String = generate_passwd(0x0001_0000_0000_0000).iter().map(|b| format!("{:02x}", b)).collect();
+        let hex: String = generate_passwd(0x0001_0000_0000_0000)
+            .iter()
+            .map(|b| format!("{:02x}", b))
+            .collect();
         assert_eq!(hex, "f22acd4a97e69d6d20a49bb638eadb38");
     }
 
@@ -339,7 +398,11 @@ mod tests {
     #[test]
     fn successful_multi_results_by_type() {
         let mut rc = sub(op_code::MULTI, Code::Ok);
-        rc.multi_result = vec![sub(op_code::CREATE, Code::Ok), sub(op_code::CREATE2, Code::Ok), sub(op_code::CHECK, Code::Ok)];
+        rc.multi_result = vec![
+            sub(op_code::CREATE, Code::Ok),
+            sub(op_code::CREATE2, Code::Ok),
+            sub(op_code::CHECK, Code::Ok),
+        ];
         let resp: MultiResponse = jute::from_bytes(&multi_reply(&rc).body.unwrap()).unwrap();
         assert!(matches!(resp.results[0], OpResult::Create { .. }));
         assert!(matches!(resp.results[1], OpResult::Create2 { .. }));

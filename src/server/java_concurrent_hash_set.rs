@@ -67,7 +67,11 @@ pub fn iteration_order(ids: &[Id]) -> Vec<Id> {
             table = transfer(&table);
         }
     }
-    table.iter().flatten().map(|&(_, i)| ids[i].clone()).collect()
+    table
+        .iter()
+        .flatten()
+        .map(|&(_, i)| ids[i].clone())
+        .collect()
 }
 
 /// One doubling of the table, splitting each bucket as
@@ -115,14 +119,20 @@ mod tests {
     use super::*;
 
     fn id(scheme: &str, id: &str) -> Id {
-        Id { scheme: scheme.to_string(), id: id.to_string() }
+        Id {
+            scheme: scheme.to_string(),
+            id: id.to_string(),
+        }
     }
 
     #[test]
     fn id_hash_is_jutes_record_hash() {
         // "ip".hashCode() = 'i'*31 + 'p' = 105*31 + 112 = 3367; "" hashes to 0.
         assert_eq!(id_hash(&id("ip", "")), (17 * 37 + 3367) * 37);
-        let h = (17i32 * 37).wrapping_add("world".java_hash()).wrapping_mul(37).wrapping_add("anyone".java_hash());
+        let h = (17i32 * 37)
+            .wrapping_add("world".java_hash())
+            .wrapping_mul(37)
+            .wrapping_add("anyone".java_hash());
         assert_eq!(id_hash(&id("world", "anyone")), h);
     }
 
@@ -135,10 +145,17 @@ mod tests {
 
     #[test]
     fn order_follows_buckets_not_insertion() {
-        let ids = [id("ip", "127.0.0.1"), id("digest", "u1:x"), id("digest", "u2:y")];
+        let ids = [
+            id("ip", "127.0.0.1"),
+            id("digest", "u1:x"),
+            id("digest", "u2:y"),
+        ];
         let out = iteration_order(&ids);
-        let mut by_bucket: Vec<(usize, usize)> =
-            ids.iter().enumerate().map(|(i, x)| (spread(id_hash(x)) & 15, i)).collect();
+        let mut by_bucket: Vec<(usize, usize)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (spread(id_hash(x)) & 15, i))
+            .collect();
         by_bucket.sort();
         let expected: Vec<Id> = by_bucket.iter().map(|&(_, i)| ids[i].clone()).collect();
         assert_eq!(out, expected);
@@ -162,7 +179,9 @@ mod tests {
     fn the_table_doubles_at_three_quarters() {
         // 12 distinct ids force one doubling (count 12 >= 12): every id is
         // still listed once.
-        let ids: Vec<Id> = (0..20).map(|i| id("digest", &format!("user{}:h", i))).collect();
+        let ids: Vec<Id> = (0..20)
+            .map(|i| id("digest", &format!("user{}:h", i)))
+            .collect();
         let out = iteration_order(&ids);
         assert_eq!(out.len(), 20);
         let mut sorted_in = ids.clone();

@@ -30,9 +30,11 @@ impl JavaHash for str {
     /// `String.hashCode`: s[0]*31^(n-1) + ... over UTF-16 units.
     fn java_hash(&self) -> i32 {
         if self.is_ascii() {
-            self.bytes().fold(0i32, |h, b| h.wrapping_mul(31).wrapping_add(b as i32))
+            self.bytes()
+                .fold(0i32, |h, b| h.wrapping_mul(31).wrapping_add(b as i32))
         } else {
-            self.encode_utf16().fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(u as i32))
+            self.encode_utf16()
+                .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(u as i32))
         }
     }
 }
@@ -221,7 +223,12 @@ impl<K: JavaHash + Eq, V> JavaHashMap<K, V> {
         }
         let hash = spread(key.java_hash());
         let index = self.entries.len() as u32;
-        self.entries.push(Entry { key, value, hash, next: NIL });
+        self.entries.push(Entry {
+            key,
+            value,
+            hash,
+            next: NIL,
+        });
         let bucket_len = self.append_to_bucket(index);
         if bucket_len >= TREEIFY_BUCKET_LEN && self.heads.len() < MIN_TREEIFY_CAPACITY {
             self.resize();
@@ -469,7 +476,10 @@ mod tests {
         let keys: Vec<i64> = copy.keys().copied().collect();
         assert_eq!(
             keys,
-            [224, 98, 196, 70, 168, 266, 42, 140, 14, 238, 112, 210, 84, 182, 280, 56, 154, 28, 252, 126]
+            [
+                224, 98, 196, 70, 168, 266, 42, 140, 14, 238, 112, 210, 84, 182, 280, 56, 154, 28,
+                252, 126
+            ]
         );
         assert_eq!(copy.capacity(), 32);
     }

@@ -26,7 +26,9 @@ pub struct JavaRandom {
 impl JavaRandom {
     /// `new Random(seed)`: the seed is scrambled with the multiplier.
     pub fn new(seed: i64) -> JavaRandom {
-        JavaRandom { seed: (seed ^ MULTIPLIER) & MASK }
+        JavaRandom {
+            seed: (seed ^ MULTIPLIER) & MASK,
+        }
     }
 
     /// `next(bits)`: advances the state and returns its top `bits` bits.
@@ -66,8 +68,14 @@ mod tests {
     #[test]
     fn session_password_vectors_match_the_jdk() {
         let cases = [
-            (0x0001_0000_0000_0000_i64, "f22acd4a97e69d6d20a49bb638eadb38"),
-            (0x17f3_a2b4_c5d0_0001_i64, "9536b3e287716d7325bcef9edc8af388"),
+            (
+                0x0001_0000_0000_0000_i64,
+                "f22acd4a97e69d6d20a49bb638eadb38",
+            ),
+            (
+                0x17f3_a2b4_c5d0_0001_i64,
+                "9536b3e287716d7325bcef9edc8af388",
+            ),
         ];
         for (id, expected) in cases {
             let mut r = JavaRandom::new(id ^ 0xB341_5C00);

@@ -64,7 +64,10 @@ pub fn validate_path(path: &str) -> Result<(), InvalidPath> {
     }
     let units: Vec<u16> = path.encode_utf16().collect();
     if let Some(why) = first_problem(&units) {
-        return fail(format!("Invalid path string \"{}\" caused by {}", path, why));
+        return fail(format!(
+            "Invalid path string \"{}\" caused by {}",
+            path, why
+        ));
     }
     Ok(())
 }
@@ -150,7 +153,17 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_paths() {
-        for p in ["/", "/a", "/a/b", "/a.b", "/...", "/a/..b", "/.a", "/zookeeper/quota", "/é"] {
+        for p in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/...",
+            "/a/..b",
+            "/.a",
+            "/zookeeper/quota",
+            "/é",
+        ] {
             assert_eq!(validate_path(p), Ok(()), "{}", p);
         }
     }

@@ -24,15 +24,17 @@ use crossbeam::channel::{unbounded, Receiver, Sender};
 use log::{debug, error, info, warn};
 use std::sync::Mutex;
 
-use super::zookeeper_critical_thread;
 use super::change_record::OutstandingChanges;
 use super::prep_txn::{CreateFields, TxnBuilder};
 use super::request::{Origin, Request};
 use super::request_processor::RequestProcessor;
 use super::server_state::ServerState;
-use crate::jute::multi::{MultiOp, MultiOperationRecord};
+use super::zookeeper_critical_thread;
 use crate::jute::data::Acl;
-use crate::jute::proto::{CheckVersionRequest, DeleteRequest, ReconfigRequest, SetAclRequest, SetDataRequest};
+use crate::jute::multi::{MultiOp, MultiOperationRecord};
+use crate::jute::proto::{
+    CheckVersionRequest, DeleteRequest, ReconfigRequest, SetAclRequest, SetDataRequest,
+};
 use crate::jute::txn::{
     CreateSessionTxn, ErrorTxn, MultiTxn, Txn, TxnBody, TxnDigest, TxnHeader, TxnLogEntry,
 };
@@ -76,8 +78,13 @@ struct InlinePrep {
 
 impl InlinePrep {
     fn submit(&self, mut request: Request) -> bool {
-        let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(next) = next.as_mut() else { return false };
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(next) = next.as_mut() else {
+            return false;
+        };
         debug!("Prep {:?}", request);
         let _critical = zookeeper_critical_thread::section();
         prepare(&self.state, &mut request);
@@ -86,7 +93,11 @@ impl InlinePrep {
     }
 
     fn shutdown(&self) {
-        let taken = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let taken = self
+            .next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
         if let Some(mut next) = taken {
             info!("PrepRequestProcessor exited loop!");
             next.shutdown();
@@ -119,7 +130,10 @@ pub struct PrepRequestProcessor {
 
 impl PrepRequestProcessor {
     /// Starts the Prep thread in front of `next`.
-    pub fn start(state: Arc<ServerState>, next: Box<dyn RequestProcessor>) -> std::io::Result<Self> {
+    pub fn start(
+        state: Arc<ServerState>,
+        next: Box<dyn RequestProcessor>,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = unbounded();
         let thread = std::thread::Builder::new()
             .name("ProcessThread".into())
@@ -127,7 +141,10 @@ impl PrepRequestProcessor {
                 zookeeper_critical_thread::mark();
                 run(state, receiver, next)
             })?;
-        Ok(PrepRequestProcessor { mode: Mode::Threaded(sender), thread: Some(thread) })
+        Ok(PrepRequestProcessor {
+            mode: Mode::Threaded(sender),
+            thread: Some(thread),
+        })
     }
 
     /// Prep without a thread: each submitter prepares its request and hands
@@ -136,13 +153,21 @@ impl PrepRequestProcessor {
     /// it runs on client connection threads with the lock held.
     pub fn start_inline(state: Arc<ServerState>, next: Box<dyn RequestProcessor>) -> Self {
         info!("PrepRequestProcessor started (inline)");
-        let inline = InlinePrep { state, next: Mutex::new(Some(next)) };
-        PrepRequestProcessor { mode: Mode::Inline(Arc::new(inline)), thread: None }
+        let inline = InlinePrep {
+            state,
+            next: Mutex::new(Some(next)),
+        };
+        PrepRequestProcessor {
+            mode: Mode::Inline(Arc::new(inline)),
+            thread: None,
+        }
     }
 
     /// A handle for submitting requests.
     pub fn submitter(&self) -> PrepSubmitter {
-        PrepSubmitter { mode: self.mode.clone() }
+        PrepSubmitter {
+            mode: self.mode.clone(),
+        }
     }
 }
 
@@ -168,7 +193,11 @@ impl RequestProcessor for PrepRequestProcessor {
 }
 
 /// The Prep loop.
-fn run(state: Arc<ServerState>, receiver: Receiver<PrepMessage>, mut next: Box<dyn RequestProcessor>) {
+fn run(
+    state: Arc<ServerState>,
+    receiver: Receiver<PrepMessage>,
+    mut next: Box<dyn RequestProcessor>,
+) {
     info!("PrepRequestProcessor started");
     while let Ok(PrepMessage::Request(mut request)) = receiver.recv() {
         debug!("Prep {:?}", request);
@@ -185,11 +214,34 @@ pub fn is_valid_op(op: i32) -> bool {
     use op_code::*;
     matches!(
         op,
-        CLOSE_SESSION | CREATE | CREATE2 | CREATE_TTL | CREATE_CONTAINER | CREATE_SESSION
-            | DELETE | DELETE_CONTAINER | EXISTS | GET_ACL | GET_CHILDREN
-            | GET_ALL_CHILDREN_NUMBER | GET_CHILDREN2 | GET_DATA | GET_EPHEMERALS | MULTI
-            | MULTI_READ | PING | RECONFIG | SET_ACL | SET_DATA | SET_WATCHES | SET_WATCHES2
-            | SYNC | CHECK_WATCHES | REMOVE_WATCHES | ADD_WATCH | WHO_AM_I
+        CLOSE_SESSION
+            | CREATE
+            | CREATE2
+            | CREATE_TTL
+            | CREATE_CONTAINER
+            | CREATE_SESSION
+            | DELETE
+            | DELETE_CONTAINER
+            | EXISTS
+            | GET_ACL
+            | GET_CHILDREN
+            | GET_ALL_CHILDREN_NUMBER
+            | GET_CHILDREN2
+            | GET_DATA
+            | GET_EPHEMERALS
+            | MULTI
+            | MULTI_READ
+            | PING
+            | RECONFIG
+            | SET_ACL
+            | SET_DATA
+            | SET_WATCHES
+            | SET_WATCHES2
+            | SYNC
+            | CHECK_WATCHES
+            | REMOVE_WATCHES
+            | ADD_WATCH
+            | WHO_AM_I
     )
 }
 
@@ -234,7 +286,10 @@ const MULTI_OVERHEAD: usize = 48;
 
 /// Leader wall clock for txn headers, ms since the epoch.
 fn wall_time() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A failure while preparing: a result code, or a body that did not decode.
@@ -263,7 +318,10 @@ pub fn prepare(state: &ServerState, request: &mut Request) {
         Ok(()) => {}
         Err(PrepFailure::Code(code)) => {
             if code.as_i32() > Code::ApiError.as_i32() {
-                info!("Got user-level KeeperException when processing {:?}: {}", request, code);
+                info!(
+                    "Got user-level KeeperException when processing {:?}: {}",
+                    request, code
+                );
             }
             if let Some(mut h) = header {
                 h.r#type = op_code::ERROR;
@@ -279,7 +337,11 @@ pub fn prepare(state: &ServerState, request: &mut Request) {
             // (Java 3.9 reuses the current zxid, which puts two records
             // under one zxid in the log and, in an ensemble, proposes a
             // second txn under the last zxid: the client never hears back.)
-            let zxid = if writes(request.op_type) { state.next_zxid() } else { state.zxid() };
+            let zxid = if writes(request.op_type) {
+                state.next_zxid()
+            } else {
+                state.zxid()
+            };
             let mut h = header.unwrap_or_else(|| new_header(request, zxid));
             h.r#type = op_code::ERROR;
             request.txn = Some(error_entry(h, Code::MarshallingError));
@@ -293,8 +355,19 @@ fn writes(op: i32) -> bool {
     use op_code::*;
     matches!(
         op,
-        CREATE | CREATE2 | CREATE_TTL | CREATE_CONTAINER | DELETE | DELETE_CONTAINER | SET_DATA | SET_ACL
-            | CHECK | RECONFIG | MULTI | CREATE_SESSION | CLOSE_SESSION
+        CREATE
+            | CREATE2
+            | CREATE_TTL
+            | CREATE_CONTAINER
+            | DELETE
+            | DELETE_CONTAINER
+            | SET_DATA
+            | SET_ACL
+            | CHECK
+            | RECONFIG
+            | MULTI
+            | CREATE_SESSION
+            | CLOSE_SESSION
     )
 }
 
@@ -309,7 +382,11 @@ fn new_header(request: &Request, zxid: i64) -> TxnHeader {
 }
 
 fn error_entry(header: TxnHeader, code: Code) -> TxnLogEntry {
-    TxnLogEntry { header, body: TxnBody::Error(ErrorTxn { err: code.as_i32() }), digest: None }
+    TxnLogEntry {
+        header,
+        body: TxnBody::Error(ErrorTxn { err: code.as_i32() }),
+        digest: None,
+    }
 }
 
 /// The per-opcode work. `header` is set as soon as a zxid is taken, so
@@ -365,7 +442,9 @@ fn prepare_inner(
             single_write(state, request, header, |b| Ok(b.create_session(txn)))
         }
         op_code::CLOSE_SESSION => single_write(state, request, header, |b| b.close_session()),
-        _ if is_valid_op(op) => Ok(state.sessions.check_session(request.session_id, request.owner)?),
+        _ if is_valid_op(op) => Ok(state
+            .sessions
+            .check_session(request.session_id, request.owner)?),
         _ => {
             warn!("unknown type {}", op);
             Ok(())
@@ -384,9 +463,19 @@ fn take_create(request: &mut Request) -> Result<CreateFields, jute::Error> {
     let data = data_range(payload, ia.read_buffer_ref()?);
     let acl: Vec<Acl> = Record::deserialize(&mut ia)?;
     let flags = ia.read_int()?;
-    let ttl = if request.op_type == op_code::CREATE_TTL { ia.read_long()? } else { -1 };
+    let ttl = if request.op_type == op_code::CREATE_TTL {
+        ia.read_long()?
+    } else {
+        -1
+    };
     let data = data.map(|range| borrowed::carve(std::mem::take(&mut request.payload), range));
-    Ok(CreateFields { path, data, acl, flags, ttl })
+    Ok(CreateFields {
+        path,
+        data,
+        acl,
+        flags,
+        ttl,
+    })
 }
 
 /// Decodes a setData request, its data taking over the payload (see
@@ -398,7 +487,11 @@ fn take_set_data(request: &mut Request) -> Result<SetDataRequest, jute::Error> {
     let data = data_range(payload, ia.read_buffer_ref()?);
     let version = ia.read_int()?;
     let data = data.map(|range| borrowed::carve(std::mem::take(&mut request.payload), range));
-    Ok(SetDataRequest { path, data, version })
+    Ok(SetDataRequest {
+        path,
+        data,
+        version,
+    })
 }
 
 /// Where a buffer read by `read_buffer_ref` lies in the payload.
@@ -426,7 +519,9 @@ fn reconfig_refusal(state: &ServerState) -> Code {
 /// deleteContainer's body: the path as a jute buffer (3.9). An internal
 /// request, but clients can send the opcode too.
 fn decode_delete_container(payload: &[u8]) -> Result<String, PrepFailure> {
-    let bytes = InputArchive::new(payload).read_buffer()?.unwrap_or_default();
+    let bytes = InputArchive::new(payload)
+        .read_buffer()?
+        .unwrap_or_default();
     String::from_utf8(bytes).map_err(|_| PrepFailure::Undecodable("path is not UTF-8".into()))
 }
 
@@ -512,7 +607,10 @@ fn prepare_multi(
     header: &mut Option<TxnHeader>,
 ) -> Result<(), PrepFailure> {
     let zxid = state.next_zxid();
-    let h = TxnHeader { r#type: op_code::MULTI, ..new_header(request, zxid) };
+    let h = TxnHeader {
+        r#type: op_code::MULTI,
+        ..new_header(request, zxid)
+    };
     *header = Some(h.clone());
     let record: MultiOperationRecord = jute::from_bytes(&request.payload)?;
     if record.ops.iter().any(MultiOp::is_read) {
@@ -543,7 +641,12 @@ fn prepare_multi(
                 }
                 Ok(bytes) => (op.op_code(), bytes),
                 Err(code) => {
-                    info!("Multi op {} on {} failed: {}; aborting the rest", op.op_code(), op.path(), code);
+                    info!(
+                        "Multi op {} on {} failed: {}; aborting the rest",
+                        op.op_code(),
+                        op.path(),
+                        code
+                    );
                     failure = Some(code);
                     builder.changes.rollback(zxid, &snapshot);
                     (op_code::ERROR, error_body(code).to_bytes())
@@ -568,8 +671,15 @@ fn prepare_multi(
     }
     builder.txn_digest = None;
     builder.finish_digest();
-    let digest = builder.txn_digest.map(|d| TxnDigest { version: DIGEST_VERSION, tree_digest: d });
-    request.txn = Some(TxnLogEntry { header: h, body: TxnBody::Multi(MultiTxn { txns }), digest });
+    let digest = builder.txn_digest.map(|d| TxnDigest {
+        version: DIGEST_VERSION,
+        tree_digest: d,
+    });
+    request.txn = Some(TxnLogEntry {
+        header: h,
+        body: TxnBody::Multi(MultiTxn { txns }),
+        digest,
+    });
     if let Some(code) = failure {
         request.err = code;
     }
@@ -585,11 +695,23 @@ fn multi_op_txn(b: &mut TxnBuilder<'_>, op: &MultiOp) -> Result<TxnBody, Code> {
     match op {
         MultiOp::Create(code, r) => b.create(
             *code,
-            CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: -1 },
+            CreateFields {
+                path: r.path.clone(),
+                data: r.data.clone(),
+                acl: r.acl.clone(),
+                flags: r.flags,
+                ttl: -1,
+            },
         ),
         MultiOp::CreateTtl(r) => b.create(
             op_code::CREATE_TTL,
-            CreateFields { path: r.path.clone(), data: r.data.clone(), acl: r.acl.clone(), flags: r.flags, ttl: r.ttl },
+            CreateFields {
+                path: r.path.clone(),
+                data: r.data.clone(),
+                acl: r.acl.clone(),
+                flags: r.flags,
+                ttl: r.ttl,
+            },
         ),
         MultiOp::Delete(r) => b.delete(&r.path, r.version),
         MultiOp::SetData(r) => b.set_data(r.clone()),
@@ -615,7 +737,10 @@ mod tests {
         assert!(!is_valid_op(op_code::CHECK));
         assert!(!is_valid_op(op_code::NOTIFICATION));
         assert!(!is_valid_op(10));
-        assert!(!is_valid_op(op_code::AUTH), "auth never reaches the pipeline");
+        assert!(
+            !is_valid_op(op_code::AUTH),
+            "auth never reaches the pipeline"
+        );
         assert!(!is_valid_op(op_code::SASL));
         assert!(is_valid_op(op_code::MULTI_READ));
         assert!(is_valid_op(op_code::WHO_AM_I));

@@ -71,7 +71,11 @@ fn check_path(path: &str) -> Result<(), Code> {
 /// `fixup_acl` of a create's ACL, keeping the request's own list when
 /// fixing changes nothing: a single `world:anyone` entry, by far the most
 /// common ACL, comes out of `fixup_acl` as an equal copy.
-fn fixed_acl(registry: &ProviderRegistry, auth_info: &[Id], acl: Vec<Acl>) -> Result<Vec<Acl>, Code> {
+fn fixed_acl(
+    registry: &ProviderRegistry,
+    auth_info: &[Id],
+    acl: Vec<Acl>,
+) -> Result<Vec<Acl>, Code> {
     match acl.as_slice() {
         [only] if only.id.scheme == "world" && only.id.id == "anyone" => Ok(acl),
         _ => fixup_acl(registry, auth_info, &acl),
@@ -80,7 +84,10 @@ fn fixed_acl(registry: &ProviderRegistry, auth_info: &[Id], acl: Vec<Acl>) -> Re
 
 /// The special nodes that can never be deleted.
 fn is_special_path(path: &str) -> bool {
-    matches!(path, "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config")
+    matches!(
+        path,
+        "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config"
+    )
 }
 
 /// Java's parent for a delete: everything before the last '/'; no slash,
@@ -116,7 +123,11 @@ impl<'a> TxnBuilder<'a> {
     /// neither has it (or it is pending deletion).
     pub fn record(&self, path: &str) -> Result<Arc<ChangeRecord>, Code> {
         if let Some(r) = self.changes.get(path) {
-            return if r.stat.is_some() { Ok(Arc::clone(r)) } else { Err(Code::NoNode) };
+            return if r.stat.is_some() {
+                Ok(Arc::clone(r))
+            } else {
+                Err(Code::NoNode)
+            };
         }
         let tree = self.state.zkdb.tree.read();
         let tree_path = if path.is_empty() { "/" } else { path };
@@ -152,9 +163,18 @@ impl<'a> TxnBuilder<'a> {
         if !self.digest_enabled() {
             return None;
         }
-        let new = record.stat.as_ref().map_or(0, |s| record.data.node_digest(&record.path, s));
-        let tree_digest = self.current_tree_digest().wrapping_sub(prev).wrapping_add(new);
-        Some(PrecalculatedDigest { node_digest: new, tree_digest })
+        let new = record
+            .stat
+            .as_ref()
+            .map_or(0, |s| record.data.node_digest(&record.path, s));
+        let tree_digest = self
+            .current_tree_digest()
+            .wrapping_sub(prev)
+            .wrapping_add(new);
+        Some(PrecalculatedDigest {
+            node_digest: new,
+            tree_digest,
+        })
     }
 
     /// Adds a pending state; a record with a digest sets the txn's digest.
@@ -173,7 +193,11 @@ impl<'a> TxnBuilder<'a> {
         if !self.state.config.enforce_quota {
             return Ok(());
         }
-        self.state.zkdb.tree.read().check_quota(path, bytes_diff, count_diff)
+        self.state
+            .zkdb
+            .tree
+            .read()
+            .check_quota(path, bytes_diff, count_diff)
     }
 
     /// If no builder set a digest: the current predicted tree digest.
@@ -191,9 +215,13 @@ impl<'a> TxnBuilder<'a> {
             if self.refuse_ephemeral {
                 return Err(Code::EphemeralOnLocalSession);
             }
-            self.state.sessions.check_global_session(self.session_id, self.owner)?;
+            self.state
+                .sessions
+                .check_global_session(self.session_id, self.owner)?;
         } else {
-            self.state.sessions.check_session(self.session_id, self.owner)?;
+            self.state
+                .sessions
+                .check_session(self.session_id, self.owner)?;
         }
         let slash = match req.path.rfind('/') {
             Some(i) if !req.path.contains('\0') => i,
@@ -202,7 +230,8 @@ impl<'a> TxnBuilder<'a> {
         let parent_path = &req.path[..slash];
         let acl = fixed_acl(&self.state.auth, self.auth_info, req.acl)?;
         let parent = self.record(parent_path)?;
-        self.state.check_acl(&parent.acl, perms::CREATE, self.auth_info)?;
+        self.state
+            .check_acl(&parent.acl, perms::CREATE, self.auth_info)?;
         let parent_stat = parent.stat.clone().unwrap_or_default();
         let path = if mode.is_sequential() {
             sequential_path(&req.path, parent_stat.cversion)
@@ -221,7 +250,11 @@ impl<'a> TxnBuilder<'a> {
         let new_cversion = parent_stat.cversion.wrapping_add(1);
         let data = PendingData::of(&path, req.data.as_deref(), self.digest_enabled());
         self.check_quota(&path, data.len, 1)?;
-        let stat = crate::server::data_tree::create_stat(self.zxid, self.time, create_mode::ephemeral_owner(mode, req.ttl, self.session_id));
+        let stat = crate::server::data_tree::create_stat(
+            self.zxid,
+            self.time,
+            create_mode::ephemeral_owner(mode, req.ttl, self.session_id),
+        );
         let mut new_parent = parent.duplicate(self.zxid);
         new_parent.child_count += 1;
         if let Some(s) = new_parent.stat.as_mut() {
@@ -282,17 +315,22 @@ impl<'a> TxnBuilder<'a> {
 
     /// delete.
     pub fn delete(&mut self, path: &str, version: i32) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id, self.owner)?;
+        self.state
+            .sessions
+            .check_session(self.session_id, self.owner)?;
         let parent_path = parent_for_delete(path)?;
         let parent = self.record(parent_path)?;
-        self.state.check_acl(&parent.acl, perms::DELETE, self.auth_info)?;
+        self.state
+            .check_acl(&parent.acl, perms::DELETE, self.auth_info)?;
         let node = self.record(path)?;
         check_and_inc_version(node.stat.as_ref().map_or(0, |s| s.version), version)?;
         if node.child_count > 0 {
             return Err(Code::NotEmpty);
         }
         self.delete_node(&node, &parent);
-        Ok(TxnBody::Delete(DeleteTxn { path: path.to_string() }))
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: path.to_string(),
+        }))
     }
 
     /// deleteContainer (from the container manager; no session, no ACL).
@@ -309,15 +347,20 @@ impl<'a> TxnBuilder<'a> {
         }
         let parent = self.record(parent_path)?;
         self.delete_node(&node, &parent);
-        Ok(TxnBody::Delete(DeleteTxn { path: path.to_string() }))
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: path.to_string(),
+        }))
     }
 
     /// setData (the data moves on into the txn).
     pub fn set_data(&mut self, req: SetDataRequest) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id, self.owner)?;
+        self.state
+            .sessions
+            .check_session(self.session_id, self.owner)?;
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
-        self.state.check_acl(&node.acl, perms::WRITE, self.auth_info)?;
+        self.state
+            .check_acl(&node.acl, perms::WRITE, self.auth_info)?;
         let data = PendingData::of(&req.path, req.data.as_deref(), self.digest_enabled());
         self.check_quota(&req.path, data.len - node.data.len, 0)?;
         let current = node.stat.as_ref().map_or(0, |s| s.version);
@@ -331,17 +374,24 @@ impl<'a> TxnBuilder<'a> {
         changed.data = data;
         changed.digest = self.precalc(node.node_digest(), &changed);
         self.add(changed, true);
-        Ok(TxnBody::SetData(SetDataTxn { path: req.path, data: req.data, version: new_version }))
+        Ok(TxnBody::SetData(SetDataTxn {
+            path: req.path,
+            data: req.data,
+            version: new_version,
+        }))
     }
 
     /// setACL. The version is compared with the ACL version. (As in Java,
     /// the pending record keeps the old ACL list.)
     pub fn set_acl(&mut self, req: &SetAclRequest) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id, self.owner)?;
+        self.state
+            .sessions
+            .check_session(self.session_id, self.owner)?;
         check_path(&req.path)?;
         let acl = fixup_acl(&self.state.auth, self.auth_info, &req.acl)?;
         let node = self.record(&req.path)?;
-        self.state.check_acl(&node.acl, perms::ADMIN, self.auth_info)?;
+        self.state
+            .check_acl(&node.acl, perms::ADMIN, self.auth_info)?;
         let current = node.stat.as_ref().map_or(0, |s| s.aversion);
         let new_version = check_and_inc_version(current, req.version)?;
         let mut changed = node.duplicate(self.zxid);
@@ -350,23 +400,35 @@ impl<'a> TxnBuilder<'a> {
         }
         changed.digest = self.precalc(node.node_digest(), &changed);
         self.add(changed, true);
-        Ok(TxnBody::SetAcl(SetAclTxn { path: req.path.clone(), acl, version: new_version }))
+        Ok(TxnBody::SetAcl(SetAclTxn {
+            path: req.path.clone(),
+            acl,
+            version: new_version,
+        }))
     }
 
     /// check (inside a multi): READ on the node and a matching version.
     pub fn check(&mut self, req: &CheckVersionRequest) -> Result<TxnBody, Code> {
-        self.state.sessions.check_session(self.session_id, self.owner)?;
+        self.state
+            .sessions
+            .check_session(self.session_id, self.owner)?;
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
-        self.state.check_acl(&node.acl, perms::READ, self.auth_info)?;
+        self.state
+            .check_acl(&node.acl, perms::READ, self.auth_info)?;
         let current = node.stat.as_ref().map_or(0, |s| s.version);
         let version = check_and_inc_version(current, req.version)?;
-        Ok(TxnBody::Check(CheckVersionTxn { path: req.path.clone(), version }))
+        Ok(TxnBody::Check(CheckVersionTxn {
+            path: req.path.clone(),
+            version,
+        }))
     }
 
     /// createSession: start tracking the session with its timeout.
     pub fn create_session(&mut self, txn: CreateSessionTxn) -> TxnBody {
-        self.state.sessions.track_session(self.session_id, txn.time_out);
+        self.state
+            .sessions
+            .track_session(self.session_id, txn.time_out);
         // Just tracked, so it cannot be unknown or closing.
         let _ = self.state.sessions.set_owner(self.session_id, self.owner);
         TxnBody::CreateSession(txn)
@@ -375,8 +437,14 @@ impl<'a> TxnBuilder<'a> {
     /// closeSession: delete the session's ephemerals, including those
     /// created by txns still pending, and mark the session closing.
     pub fn close_session(&mut self) -> Result<TxnBody, Code> {
-        let mut paths: BTreeSet<String> =
-            self.state.zkdb.tree.read().get_ephemerals(self.session_id).into_iter().collect();
+        let mut paths: BTreeSet<String> = self
+            .state
+            .zkdb
+            .tree
+            .read()
+            .get_ephemerals(self.session_id)
+            .into_iter()
+            .collect();
         for c in self.changes.iter() {
             match &c.stat {
                 None => {
@@ -399,14 +467,20 @@ impl<'a> TxnBuilder<'a> {
                 new_parent.digest = self.precalc(parent.node_digest(), &new_parent);
                 self.add(new_parent, false);
             }
-            let prev = if self.digest_enabled() { self.record(path)?.node_digest() } else { 0 };
+            let prev = if self.digest_enabled() {
+                self.record(path)?.node_digest()
+            } else {
+                0
+            };
             let mut gone = ChangeRecord::deleted(self.zxid, path);
             gone.digest = self.precalc(prev, &gone);
             self.add(gone, false);
         }
         self.state.sessions.set_session_closing(self.session_id);
         if self.state.config.close_session_txn_enabled {
-            Ok(TxnBody::CloseSession(Some(CloseSessionTxn { paths2_delete: paths.into_iter().collect() })))
+            Ok(TxnBody::CloseSession(Some(CloseSessionTxn {
+                paths2_delete: paths.into_iter().collect(),
+            })))
         } else {
             Ok(TxnBody::CloseSession(None))
         }
@@ -436,19 +510,60 @@ mod tests {
     #[test]
     fn the_world_acl_is_kept_as_fixup_would_copy_it() {
         let registry = ProviderRegistry::default();
-        let world = |perms| Acl { perms, id: Id { scheme: "world".into(), id: "anyone".into() } };
-        let ip = Acl { perms: 1, id: Id { scheme: "ip".into(), id: "10.0.0.1".into() } };
-        let auth = Acl { perms: 31, id: Id { scheme: "auth".into(), id: String::new() } };
-        let me = [Id { scheme: "ip".into(), id: "127.0.0.1".into() }];
-        let cases = [vec![world(31)], vec![world(0)], vec![world(1), world(1)], vec![world(1), ip.clone()], vec![ip], vec![auth], vec![]];
+        let world = |perms| Acl {
+            perms,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        };
+        let ip = Acl {
+            perms: 1,
+            id: Id {
+                scheme: "ip".into(),
+                id: "10.0.0.1".into(),
+            },
+        };
+        let auth = Acl {
+            perms: 31,
+            id: Id {
+                scheme: "auth".into(),
+                id: String::new(),
+            },
+        };
+        let me = [Id {
+            scheme: "ip".into(),
+            id: "127.0.0.1".into(),
+        }];
+        let cases = [
+            vec![world(31)],
+            vec![world(0)],
+            vec![world(1), world(1)],
+            vec![world(1), ip.clone()],
+            vec![ip],
+            vec![auth],
+            vec![],
+        ];
         for acl in cases {
-            assert_eq!(fixed_acl(&registry, &me, acl.clone()), fixup_acl(&registry, &me, &acl), "{:?}", acl);
+            assert_eq!(
+                fixed_acl(&registry, &me, acl.clone()),
+                fixup_acl(&registry, &me, &acl),
+                "{:?}",
+                acl
+            );
         }
     }
 
     #[test]
     fn special_paths_cannot_be_deleted() {
-        for p in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config", "nosl", "/a\0b"] {
+        for p in [
+            "/",
+            "/zookeeper",
+            "/zookeeper/quota",
+            "/zookeeper/config",
+            "nosl",
+            "/a\0b",
+        ] {
             assert_eq!(parent_for_delete(p), Err(Code::BadArguments), "{:?}", p);
         }
         assert_eq!(parent_for_delete("/a"), Ok(""));

@@ -128,7 +128,11 @@ impl fmt::Display for StatsTrack {
     /// sorted by key — the extra `=` hides them from pre-3.7 parsers.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={},{}={}", COUNT, self.count(), BYTES, self.bytes())?;
-        let mut extra = self.stats.iter().filter(|(k, _)| *k != COUNT && *k != BYTES).peekable();
+        let mut extra = self
+            .stats
+            .iter()
+            .filter(|(k, _)| *k != COUNT && *k != BYTES)
+            .peekable();
         if extra.peek().is_some() {
             f.write_str("=")?;
             for (k, v) in extra {
@@ -157,7 +161,9 @@ pub struct QuotaTrie {
 
 /// Components as PathTrie sees them: empty and blank ones dropped.
 fn components(path: &str) -> Vec<&str> {
-    path.split('/').filter(|t| !t.trim_matches(|c: char| c <= ' ').is_empty()).collect()
+    path.split('/')
+        .filter(|t| !t.trim_matches(|c: char| c <= ' ').is_empty())
+        .collect()
 }
 
 impl QuotaTrie {
@@ -223,11 +229,25 @@ pub fn check_quota(
 ) -> Result<(), QuotaExceeded> {
     if count_diff != 0 {
         let new_count = stats.count() + count_diff;
-        check_limit(last_prefix, "count", "Count", new_count, limits.count(), limits.count_hard_limit())?;
+        check_limit(
+            last_prefix,
+            "count",
+            "Count",
+            new_count,
+            limits.count(),
+            limits.count_hard_limit(),
+        )?;
     }
     if bytes_diff != 0 {
         let new_bytes = stats.bytes() + bytes_diff;
-        check_limit(last_prefix, "bytes", "Byte", new_bytes, limits.bytes(), limits.byte_hard_limit())?;
+        check_limit(
+            last_prefix,
+            "bytes",
+            "Byte",
+            new_bytes,
+            limits.bytes(),
+            limits.byte_hard_limit(),
+        )?;
     }
     Ok(())
 }
@@ -257,7 +277,9 @@ fn check_limit(
         limit
     );
     if is_hard {
-        return Err(QuotaExceeded { path: last_prefix.to_string() });
+        return Err(QuotaExceeded {
+            path: last_prefix.to_string(),
+        });
     }
     Ok(())
 }
@@ -273,7 +295,10 @@ mod tests {
         assert_eq!(s.to_string(), "count=3,bytes=10");
         let h = StatsTrack::parse("count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=10");
         assert_eq!(h.count_hard_limit(), 10);
-        assert_eq!(h.to_string(), "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=10");
+        assert_eq!(
+            h.to_string(),
+            "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=10"
+        );
         assert_eq!(StatsTrack::parse("").to_string(), "count=-1,bytes=-1");
         // Malformed pairs are skipped rather than fatal.
         assert_eq!(StatsTrack::parse("count,bytes=x;count=2").count(), 2);

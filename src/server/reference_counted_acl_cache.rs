@@ -102,8 +102,12 @@ impl ReferenceCountedAclCache {
 
     /// Drops ids no node uses (after loading a snapshot).
     pub fn purge_unused(&mut self) {
-        let unused: Vec<i64> =
-            self.reference_counter.iter().filter(|(_, &c)| c <= 0).map(|(&id, _)| id).collect();
+        let unused: Vec<i64> = self
+            .reference_counter
+            .iter()
+            .filter(|(_, &c)| c <= 0)
+            .map(|(&id, _)| id)
+            .collect();
         for id in unused {
             self.forget(id);
         }
@@ -167,7 +171,13 @@ mod tests {
     use crate::jute::data::Id;
 
     fn acl(perms: i32, scheme: &str, id: &str) -> Vec<Acl> {
-        vec![Acl { perms, id: Id { scheme: scheme.into(), id: id.into() } }]
+        vec![Acl {
+            perms,
+            id: Id {
+                scheme: scheme.into(),
+                id: id.into(),
+            },
+        }]
     }
 
     #[test]
@@ -217,6 +227,8 @@ mod tests {
         c.serialize(&mut oa).unwrap();
         let bytes = oa.into_inner();
         let mut d = ReferenceCountedAclCache::new();
-        assert!(d.deserialize(&mut InputArchive::new(&bytes[..bytes.len() - 1])).is_err());
+        assert!(d
+            .deserialize(&mut InputArchive::new(&bytes[..bytes.len() - 1]))
+            .is_err());
     }
 }

@@ -147,7 +147,11 @@ impl std::fmt::Debug for Request {
         write!(
             f,
             "Request(session={:#x} cxid={} type={} zxid={:?} err={:?})",
-            self.session_id, self.cxid, self.op_type, self.zxid(), self.err
+            self.session_id,
+            self.cxid,
+            self.op_type,
+            self.zxid(),
+            self.err
         )
     }
 }
@@ -185,7 +189,10 @@ pub mod payload_pool {
     impl Pool {
         /// An empty pool.
         pub const fn new() -> Pool {
-            Pool { free: Vec::new(), bytes: 0 }
+            Pool {
+                free: Vec::new(),
+                bytes: 0,
+            }
         }
 
         /// The last free buffer, emptied, if it can hold `len` bytes.
@@ -202,7 +209,8 @@ pub mod payload_pool {
         /// Keeps `buf` if its capacity is worth it and there is room.
         pub fn put(&mut self, buf: Vec<u8>) -> bool {
             let cap = buf.capacity();
-            if !(MIN_CAPACITY..=MAX_CAPACITY).contains(&cap) || self.bytes + cap > MAX_POOLED_BYTES {
+            if !(MIN_CAPACITY..=MAX_CAPACITY).contains(&cap) || self.bytes + cap > MAX_POOLED_BYTES
+            {
                 return false;
             }
             self.bytes += cap;
@@ -289,7 +297,11 @@ mod tests {
         assert_eq!(pool.held(), (1, 2000));
         assert!(pool.take(2001).is_none(), "does not fit");
         let again = pool.take(1500).unwrap();
-        assert_eq!((again.as_ptr(), again.len()), (ptr, 0), "the same buffer, emptied");
+        assert_eq!(
+            (again.as_ptr(), again.len()),
+            (ptr, 0),
+            "the same buffer, emptied"
+        );
         assert_eq!(pool.held(), (0, 0));
         let mut kept = 0;
         while pool.put(Vec::with_capacity(MAX_CAPACITY)) {
@@ -303,7 +315,12 @@ mod tests {
     fn fresh_buffers_leave_room_for_a_slightly_longer_frame() {
         for len in [1000, 1024, 1100, 4096] {
             let cap = payload_pool::rounded_capacity(len);
-            assert!(cap >= len + 256 && cap.is_multiple_of(256), "{} -> {}", len, cap);
+            assert!(
+                cap >= len + 256 && cap.is_multiple_of(256),
+                "{} -> {}",
+                len,
+                cap
+            );
         }
     }
 

@@ -52,7 +52,13 @@ pub trait CnxnHandler: Send + Sync {
     /// (a request handed on should carry a `request::PendingToken`); while
     /// it is 0 a handler may answer a read right here, on the calling
     /// thread. The default hands everything to `process_packet`.
-    fn process_frame(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: &[u8], in_pipeline: &Arc<AtomicUsize>) {
+    fn process_frame(
+        &self,
+        cnxn: &Arc<dyn ServerCnxn>,
+        header: RequestHeader,
+        payload: &[u8],
+        in_pipeline: &Arc<AtomicUsize>,
+    ) {
         let _ = in_pipeline;
         self.process_packet(cnxn, header, payload.to_vec())
     }
@@ -87,7 +93,13 @@ impl CnxnHandler for ZooKeeperServer {
     fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) {
         ZooKeeperServer::process_packet(self, cnxn, header, payload)
     }
-    fn process_frame(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: &[u8], in_pipeline: &Arc<AtomicUsize>) {
+    fn process_frame(
+        &self,
+        cnxn: &Arc<dyn ServerCnxn>,
+        header: RequestHeader,
+        payload: &[u8],
+        in_pipeline: &Arc<AtomicUsize>,
+    ) {
         ZooKeeperServer::process_frame(self, cnxn, header, payload, in_pipeline)
     }
     fn remove_cnxn(&self, cnxn: &dyn ServerCnxn) {
@@ -134,7 +146,9 @@ pub enum Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Refusal::TooManyTotal { max } => write!(f, "Too many connections max allowed is {}", max),
+            Refusal::TooManyTotal { max } => {
+                write!(f, "Too many connections max allowed is {}", max)
+            }
             Refusal::TooManyFromIp { ip, max } => write!(
                 f,
                 "Too many connections from /{} - max is {}",
@@ -161,7 +175,8 @@ const RESERVED_THREADS: usize = 256;
 /// thread fails inside std and aborts the process, so the accept loop
 /// refuses connections past this count even when `maxCnxns` is 0.
 pub fn connection_limit_for(max_map_count: usize, threads_max: usize) -> usize {
-    let by_maps = max_map_count.saturating_sub(RESERVED_MAPS) / (THREADS_PER_CNXN * MAPS_PER_THREAD);
+    let by_maps =
+        max_map_count.saturating_sub(RESERVED_MAPS) / (THREADS_PER_CNXN * MAPS_PER_THREAD);
     let by_threads = threads_max.saturating_sub(RESERVED_THREADS) / THREADS_PER_CNXN;
     by_maps.min(by_threads).max(1)
 }
@@ -180,7 +195,10 @@ fn os_connection_limit() -> usize {
             read("/proc/sys/vm/max_map_count", 65530),
             read("/proc/sys/kernel/threads-max", usize::MAX),
         );
-        info!("the OS leaves room for {} client connections (one thread each)", limit);
+        info!(
+            "the OS leaves room for {} client connections (one thread each)",
+            limit
+        );
         limit
     })
 }
@@ -189,10 +207,15 @@ fn os_connection_limit() -> usize {
 /// from the new socket's IP. Java checks the total first.
 pub fn admit(alive: usize, from_ip: usize, ip: IpAddr, limits: Limits) -> Result<(), Refusal> {
     if limits.max_cnxns > 0 && alive >= limits.max_cnxns {
-        return Err(Refusal::TooManyTotal { max: limits.max_cnxns });
+        return Err(Refusal::TooManyTotal {
+            max: limits.max_cnxns,
+        });
     }
     if limits.max_client_cnxns > 0 && from_ip >= limits.max_client_cnxns {
-        return Err(Refusal::TooManyFromIp { ip, max: limits.max_client_cnxns });
+        return Err(Refusal::TooManyFromIp {
+            ip,
+            max: limits.max_client_cnxns,
+        });
     }
     Ok(())
 }
@@ -219,7 +242,11 @@ struct RegistryState {
 impl CnxnRegistry {
     /// Admits and records a connection in one step (so two sockets from
     /// the same IP cannot both squeeze under the limit).
-    pub fn try_register(&self, cnxn: &Arc<BlockingServerCnxn>, limits: Limits) -> Result<(), Refusal> {
+    pub fn try_register(
+        &self,
+        cnxn: &Arc<BlockingServerCnxn>,
+        limits: Limits,
+    ) -> Result<(), Refusal> {
         let ip = cnxn.remote_addr().ip();
         let mut state = self.state.lock();
         let from_ip = state.per_ip.get(&ip).copied().unwrap_or(0);
@@ -290,7 +317,11 @@ pub struct BindError {
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot bind the client port {}: {}", self.addr, self.source)
+        write!(
+            f,
+            "cannot bind the client port {}: {}",
+            self.addr, self.source
+        )
     }
 }
 
@@ -396,7 +427,9 @@ impl ServerCnxnFactory {
             None => format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr),
             Some(_) => format!("SecureAcceptThread:{}", self.local_addr),
         };
-        let handle = std::thread::Builder::new().name(name).spawn(move || accept.run())?;
+        let handle = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || accept.run())?;
         *self.accept_thread.lock() = Some(handle);
         Ok(())
     }
@@ -424,12 +457,18 @@ impl ServerCnxnFactory {
         }
         if !self.registry.wait_empty(SHUTDOWN_GRACE) {
             let stuck = self.registry.connections();
-            warn!("{} connections did not close in time; cutting them off", stuck.len());
+            warn!(
+                "{} connections did not close in time; cutting them off",
+                stuck.len()
+            );
             for cnxn in stuck {
                 cnxn.force_close();
             }
             if !self.registry.wait_empty(SHUTDOWN_GRACE) {
-                error!("{} connection threads still running after shutdown", self.registry.len());
+                error!(
+                    "{} connection threads still running after shutdown",
+                    self.registry.len()
+                );
             }
         }
     }
@@ -440,7 +479,8 @@ impl ServerCnxnFactory {
         let Some(handle) = self.accept_thread.lock().take() else {
             return;
         };
-        let wake_addr = SocketAddr::new(connectable_ip(self.local_addr.ip()), self.local_addr.port());
+        let wake_addr =
+            SocketAddr::new(connectable_ip(self.local_addr.ip()), self.local_addr.port());
         match TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1)) {
             Ok(_) => {
                 let _ = handle.join();
@@ -504,7 +544,12 @@ impl AcceptLoop {
             let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }
-        let cnxn = match BlockingServerCnxn::with_tls(stream, self.handler.clone(), self.registry.clone(), self.tls.as_ref()) {
+        let cnxn = match BlockingServerCnxn::with_tls(
+            stream,
+            self.handler.clone(),
+            self.registry.clone(),
+            self.tls.as_ref(),
+        ) {
             Ok(cnxn) => cnxn,
             Err(e) => {
                 warn!("Error accepting new connection from {}: {}", peer, e);
@@ -513,7 +558,11 @@ impl AcceptLoop {
         };
         if let Err(refusal) = self.registry.try_register(&cnxn, self.limits) {
             if let Refusal::TooManyTotal { max } = refusal {
-                error!("Too many connections {} - max is {}", self.registry.len(), max);
+                error!(
+                    "Too many connections {} - max is {}",
+                    self.registry.len(),
+                    max
+                );
             }
             warn!("Error accepting new connection: {}", refusal);
             cnxn.force_close();
@@ -536,19 +585,28 @@ mod tests {
 
     #[test]
     fn per_ip_limit_like_java() {
-        let limits = Limits { max_cnxns: 0, max_client_cnxns: 2 };
+        let limits = Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 2,
+        };
         // Debian's default vm.max_map_count leaves room for ~7,700 connections.
         assert_eq!(connection_limit_for(65530, 192730), (65530 - 4096) / 4);
         assert_eq!(connection_limit_for(1 << 30, 1000), 1000 - 256);
         assert_eq!(connection_limit_for(0, 0), 1);
         assert!(admit(5, 1, LOCAL, limits).is_ok());
         let refusal = admit(5, 2, LOCAL, limits).unwrap_err();
-        assert_eq!(refusal.to_string(), "Too many connections from /127.0.0.1 - max is 2");
+        assert_eq!(
+            refusal.to_string(),
+            "Too many connections from /127.0.0.1 - max is 2"
+        );
     }
 
     #[test]
     fn total_limit_checked_first() {
-        let limits = Limits { max_cnxns: 3, max_client_cnxns: 1 };
+        let limits = Limits {
+            max_cnxns: 3,
+            max_client_cnxns: 1,
+        };
         let refusal = admit(3, 5, LOCAL, limits).unwrap_err();
         assert_eq!(refusal, Refusal::TooManyTotal { max: 3 });
         assert_eq!(refusal.to_string(), "Too many connections max allowed is 3");
@@ -556,14 +614,23 @@ mod tests {
 
     #[test]
     fn zero_means_unlimited() {
-        let limits = Limits { max_cnxns: 0, max_client_cnxns: 0 };
+        let limits = Limits {
+            max_cnxns: 0,
+            max_client_cnxns: 0,
+        };
         assert!(admit(100_000, 100_000, LOCAL, limits).is_ok());
     }
 
     #[test]
     fn wildcard_is_woken_through_loopback() {
         assert_eq!(connectable_ip("0.0.0.0".parse().unwrap()), LOCAL);
-        assert_eq!(connectable_ip("::".parse().unwrap()), IpAddr::V6(Ipv6Addr::LOCALHOST));
-        assert_eq!(connectable_ip("10.1.2.3".parse().unwrap()), "10.1.2.3".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            connectable_ip("::".parse().unwrap()),
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
+        );
+        assert_eq!(
+            connectable_ip("10.1.2.3".parse().unwrap()),
+            "10.1.2.3".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -61,10 +61,22 @@ impl ServerMetrics {
     pub fn new() -> ServerMetrics {
         ServerMetrics {
             counters: names::COUNTERS.iter().map(|_| Counter::default()).collect(),
-            basic: names::BASIC_SUMMARIES.iter().map(|_| Summary::new(Detail::Basic)).collect(),
-            advanced: names::ADVANCED_SUMMARIES.iter().map(|_| Summary::new(Detail::Advanced)).collect(),
-            basic_sets: names::BASIC_SUMMARY_SETS.iter().map(|_| SummarySet::new(Detail::Basic)).collect(),
-            advanced_sets: names::ADVANCED_SUMMARY_SETS.iter().map(|_| SummarySet::new(Detail::Advanced)).collect(),
+            basic: names::BASIC_SUMMARIES
+                .iter()
+                .map(|_| Summary::new(Detail::Basic))
+                .collect(),
+            advanced: names::ADVANCED_SUMMARIES
+                .iter()
+                .map(|_| Summary::new(Detail::Advanced))
+                .collect(),
+            basic_sets: names::BASIC_SUMMARY_SETS
+                .iter()
+                .map(|_| SummarySet::new(Detail::Basic))
+                .collect(),
+            advanced_sets: names::ADVANCED_SUMMARY_SETS
+                .iter()
+                .map(|_| SummarySet::new(Detail::Advanced))
+                .collect(),
             started: Mutex::new((Instant::now(), SystemTime::now())),
         }
     }
@@ -114,8 +126,14 @@ impl ServerMetrics {
     /// Zeroes counters and summaries (`srst`; Java's `resetAllValues`).
     pub fn reset_all(&self) {
         self.counters.iter().for_each(Counter::reset);
-        self.basic.iter().chain(&self.advanced).for_each(Summary::reset);
-        self.basic_sets.iter().chain(&self.advanced_sets).for_each(SummarySet::reset);
+        self.basic
+            .iter()
+            .chain(&self.advanced)
+            .for_each(Summary::reset);
+        self.basic_sets
+            .iter()
+            .chain(&self.advanced_sets)
+            .for_each(SummarySet::reset);
     }
 
     /// The metric entries in the order Java's default provider dumps them
@@ -126,14 +144,23 @@ impl ServerMetrics {
         let mut out = Vec::with_capacity(512);
         for name in in_java_order(&names::COUNTERS) {
             let index = names::COUNTERS.iter().position(|n| *n == name).unwrap_or(0);
-            out.push((name.to_string(), MetricValue::Long(self.counters[index].get())));
+            out.push((
+                name.to_string(),
+                MetricValue::Long(self.counters[index].get()),
+            ));
         }
-        for (table, summaries) in [(&names::BASIC_SUMMARIES[..], &self.basic), (&names::ADVANCED_SUMMARIES[..], &self.advanced)] {
+        for (table, summaries) in [
+            (&names::BASIC_SUMMARIES[..], &self.basic),
+            (&names::ADVANCED_SUMMARIES[..], &self.advanced),
+        ] {
             for index in java_order::concurrent_hash_map_order(table) {
                 summaries[index].values(table[index], &mut out);
             }
         }
-        let set_tables = [(&names::BASIC_SUMMARY_SETS[..], &self.basic_sets), (&names::ADVANCED_SUMMARY_SETS[..], &self.advanced_sets)];
+        let set_tables = [
+            (&names::BASIC_SUMMARY_SETS[..], &self.basic_sets),
+            (&names::ADVANCED_SUMMARY_SETS[..], &self.advanced_sets),
+        ];
         for (table, sets) in set_tables {
             for index in java_order::concurrent_hash_map_order(table) {
                 let entries = sets[index].entries();
@@ -155,13 +182,26 @@ impl ServerMetrics {
     /// Every summary with its name (for Prometheus).
     pub fn summaries(&self) -> impl Iterator<Item = (&'static str, &Summary)> {
         let basic = names::BASIC_SUMMARIES.iter().copied().zip(&self.basic);
-        basic.chain(names::ADVANCED_SUMMARIES.iter().copied().zip(&self.advanced))
+        basic.chain(
+            names::ADVANCED_SUMMARIES
+                .iter()
+                .copied()
+                .zip(&self.advanced),
+        )
     }
 
     /// Every summary set with its name (for Prometheus).
     pub fn summary_sets(&self) -> impl Iterator<Item = (&'static str, &SummarySet)> {
-        let basic = names::BASIC_SUMMARY_SETS.iter().copied().zip(&self.basic_sets);
-        basic.chain(names::ADVANCED_SUMMARY_SETS.iter().copied().zip(&self.advanced_sets))
+        let basic = names::BASIC_SUMMARY_SETS
+            .iter()
+            .copied()
+            .zip(&self.basic_sets);
+        basic.chain(
+            names::ADVANCED_SUMMARY_SETS
+                .iter()
+                .copied()
+                .zip(&self.advanced_sets),
+        )
     }
 }
 
@@ -171,7 +211,11 @@ impl ServerMetrics {
 /// `updatelatency` for a txn, `readlatency` otherwise (as `ServerStats.updateLatency`).
 pub fn record_latency(request: &Request) {
     let ms = request.create_time.elapsed().as_millis() as i64;
-    let id = if request.txn.is_some() { names::UPDATE_LATENCY } else { names::READ_LATENCY };
+    let id = if request.txn.is_some() {
+        names::UPDATE_LATENCY
+    } else {
+        names::READ_LATENCY
+    };
     metrics().summary(id).add(ms);
 }
 
@@ -191,10 +235,14 @@ pub fn record_read(request: &Request, err: Code, body: Option<&[u8]>) {
         op_code::GET_CHILDREN | op_code::GET_CHILDREN2 => body_len,
         _ => return,
     };
-    let Ok(path) = crate::jute::from_bytes::<String>(&request.payload) else { return };
+    let Ok(path) = crate::jute::from_bytes::<String>(&request.payload) else {
+        return;
+    };
     if let Some(ns) = top_namespace(&path) {
         let bytes = path.encode_utf16().count() as i64 + payload_bytes.max(0) + STAT_OVERHEAD_BYTES;
-        metrics().summary_set(names::READ_PER_NAMESPACE).add(ns, bytes);
+        metrics()
+            .summary_set(names::READ_PER_NAMESPACE)
+            .add(ns, bytes);
     }
 }
 
@@ -206,7 +254,9 @@ pub fn record_txn(entry: &TxnLogEntry) {
     write_stats(&entry.body, &mut writes);
     for (path, bytes) in writes {
         if let Some(ns) = top_namespace(&path) {
-            metrics().summary_set(names::WRITE_PER_NAMESPACE).add(ns, path.encode_utf16().count() as i64 + bytes);
+            metrics()
+                .summary_set(names::WRITE_PER_NAMESPACE)
+                .add(ns, path.encode_utf16().count() as i64 + bytes);
         }
     }
 }
@@ -235,7 +285,8 @@ fn write_stats(body: &TxnBody, out: &mut Vec<(String, i64)>) {
 /// The SyncThread committed `batch` requests with one fsync taking `fsync`.
 pub fn record_sync_batch(batch: usize, fsync: Option<Duration>) {
     let m = metrics();
-    m.summary(names::SYNC_PROCESSOR_BATCH_SIZE).add(batch as i64);
+    m.summary(names::SYNC_PROCESSOR_BATCH_SIZE)
+        .add(batch as i64);
     if let Some(d) = fsync {
         m.summary(names::FSYNC_TIME).add(d.as_millis() as i64);
     }
@@ -243,7 +294,9 @@ pub fn record_sync_batch(batch: usize, fsync: Option<Duration>) {
 
 /// A client frame of `len` bytes (plus its 4-byte length) arrived.
 pub fn record_bytes_received(len: usize) {
-    metrics().counter(names::BYTES_RECEIVED_COUNT).add(len as i64 + 4);
+    metrics()
+        .counter(names::BYTES_RECEIVED_COUNT)
+        .add(len as i64 + 4);
 }
 
 /// `PathUtils.getTopNamespace`: the first path component, if any.
@@ -260,7 +313,8 @@ mod tests {
         let m = ServerMetrics::new();
         let dump = m.dump();
         let counters = names::COUNTERS.len();
-        let expected = counters + 5 * names::BASIC_SUMMARIES.len() + 9 * names::ADVANCED_SUMMARIES.len();
+        let expected =
+            counters + 5 * names::BASIC_SUMMARIES.len() + 9 * names::ADVANCED_SUMMARIES.len();
         assert_eq!(dump.len(), expected, "no summary-set keys before first use");
         // Java 3.8.0 [obs]: the first counters and summaries printed.
         assert_eq!(dump[0].0, "proposal_count");
@@ -275,13 +329,20 @@ mod tests {
         m.summary_set(names::WRITE_PER_NAMESPACE).add("a", 10);
         m.summary_set(names::READ_PER_NAMESPACE).add("a", 70);
         let dump = m.dump();
-        let keys: Vec<&str> = dump.iter().map(|(k, _)| k.as_str()).filter(|k| k.ends_with("_per_namespace")).collect();
+        let keys: Vec<&str> = dump
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| k.ends_with("_per_namespace"))
+            .collect();
         // [obs]: read set before write set, "a" before "e".
         assert_eq!(keys[0], "avg_a_read_per_namespace");
         assert_eq!(keys[5], "avg_a_write_per_namespace");
         assert_eq!(keys[10], "avg_e_write_per_namespace");
         assert_eq!(keys.len(), 15);
-        let sum_e = dump.iter().find(|(k, _)| k == "sum_e_write_per_namespace").map(|(_, v)| v.clone());
+        let sum_e = dump
+            .iter()
+            .find(|(k, _)| k == "sum_e_write_per_namespace")
+            .map(|(_, v)| v.clone());
         assert_eq!(sum_e, Some(MetricValue::Long(3)));
     }
 
@@ -306,12 +367,24 @@ mod tests {
     #[test]
     fn multi_writes_are_split_per_op() {
         use crate::jute::txn::{CreateTxn, DeleteTxn, MultiTxn, Txn};
-        let create = CreateTxn { path: "/x/y".into(), data: Some(vec![1, 2]), acl: vec![], ephemeral: false, parent_c_version: 0 };
+        let create = CreateTxn {
+            path: "/x/y".into(),
+            data: Some(vec![1, 2]),
+            acl: vec![],
+            ephemeral: false,
+            parent_c_version: 0,
+        };
         let delete = DeleteTxn { path: "/z".into() };
         let multi = MultiTxn {
             txns: vec![
-                Txn { r#type: op_code::CREATE, data: Some(crate::jute::to_bytes(&create)) },
-                Txn { r#type: op_code::DELETE, data: Some(crate::jute::to_bytes(&delete)) },
+                Txn {
+                    r#type: op_code::CREATE,
+                    data: Some(crate::jute::to_bytes(&create)),
+                },
+                Txn {
+                    r#type: op_code::DELETE,
+                    data: Some(crate::jute::to_bytes(&delete)),
+                },
             ],
         };
         let mut out = Vec::new();

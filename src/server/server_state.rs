@@ -106,8 +106,15 @@ impl ServerState {
     }
 
     /// Binds `cnxn` to `session_id`; returns the connection it replaces.
-    pub fn bind_cnxn(&self, session_id: i64, cnxn: Arc<dyn ServerCnxn>, timeout: i32) -> Option<SessionCnxn> {
-        self.cnxns.lock().insert(session_id, SessionCnxn { cnxn, timeout })
+    pub fn bind_cnxn(
+        &self,
+        session_id: i64,
+        cnxn: Arc<dyn ServerCnxn>,
+        timeout: i32,
+    ) -> Option<SessionCnxn> {
+        self.cnxns
+            .lock()
+            .insert(session_id, SessionCnxn { cnxn, timeout })
     }
 
     /// The connection serving `session_id`.
@@ -118,7 +125,10 @@ impl ServerState {
     /// Forgets `session_id`'s connection if it is `watcher_id`.
     pub fn unbind_cnxn(&self, session_id: i64, watcher_id: u64) {
         let mut map = self.cnxns.lock();
-        if map.get(&session_id).is_some_and(|e| e.cnxn.watcher_id() == watcher_id) {
+        if map
+            .get(&session_id)
+            .is_some_and(|e| e.cnxn.watcher_id() == watcher_id)
+        {
             map.remove(&session_id);
         }
     }
@@ -129,7 +139,10 @@ impl ServerState {
         let entry = self.cnxns.lock().remove(&session_id);
         match entry {
             Some(e) => {
-                info!("Closing connection of session {:#x} ({:?})", session_id, reason);
+                info!(
+                    "Closing connection of session {:#x} ({:?})",
+                    session_id, reason
+                );
                 e.cnxn.close(reason);
                 true
             }
@@ -152,7 +165,9 @@ impl ServerState {
     pub fn dec_in_process(&self) {
         let prev = self
             .in_process
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some((n - 1).max(0)))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some((n - 1).max(0))
+            })
             .unwrap_or(0);
         if prev > self.outstanding_limit() {
             let _guard = self.capacity_lock.lock();
@@ -184,7 +199,8 @@ impl ServerState {
         // The count is re-read under the lock that `dec_in_process`
         // notifies under, so no wake-up is lost.
         while self.in_process() > limit && self.running.load(Ordering::SeqCst) {
-            self.in_process_changed.wait_for(&mut guard, std::time::Duration::from_millis(100));
+            self.in_process_changed
+                .wait_for(&mut guard, std::time::Duration::from_millis(100));
         }
     }
 

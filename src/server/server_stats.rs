@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn empty_stats_read_as_zero() {
         let s = ServerStats::new();
-        assert_eq!((s.min_latency(), s.avg_latency(), s.max_latency()), (0, 0.0, 0));
+        assert_eq!(
+            (s.min_latency(), s.avg_latency(), s.max_latency()),
+            (0, 0.0, 0)
+        );
     }
 
     #[test]

@@ -169,7 +169,11 @@ impl SessionTracker {
 
     /// True if `id` is tracked here as a global session.
     pub fn is_global_session(&self, id: i64) -> bool {
-        self.state.lock().sessions.get(&id).is_some_and(|s| !s.local)
+        self.state
+            .lock()
+            .sessions
+            .get(&id)
+            .is_some_and(|s| !s.local)
     }
 
     /// A local session's first ephemeral create: it becomes global (its
@@ -185,7 +189,12 @@ impl SessionTracker {
 
     /// How many local sessions are tracked (`mntr`'s local_sessions).
     pub fn local_session_count(&self) -> usize {
-        self.state.lock().sessions.values().filter(|s| s.local).count()
+        self.state
+            .lock()
+            .sessions
+            .values()
+            .filter(|s| s.local)
+            .count()
     }
 
     /// Starts tracking `id` (or refreshes it); true if it was new.
@@ -195,7 +204,15 @@ impl SessionTracker {
         let added = !st.sessions.contains_key(&id);
         if added {
             debug!("Adding session {:#x}", id);
-            st.sessions.insert(id, Session { timeout, owner: None, local: false, closing: false });
+            st.sessions.insert(
+                id,
+                Session {
+                    timeout,
+                    owner: None,
+                    local: false,
+                    closing: false,
+                },
+            );
         }
         st.queue.update(id, timeout, now);
         added
@@ -334,13 +351,18 @@ impl SessionTracker {
                 }
                 let wait = st.queue.wait_time(self.now());
                 if wait > 0 {
-                    self.wakeup.wait_for(&mut st, Duration::from_millis(wait as u64));
+                    self.wakeup
+                        .wait_for(&mut st, Duration::from_millis(wait as u64));
                     continue;
                 }
                 let ids = st.queue.poll(self.now());
                 let mut expired = Vec::with_capacity(ids.len());
                 for id in ids {
-                    if let Some(s) = st.sessions.get_mut(&id).filter(|s| s.local || self.expire_global) {
+                    if let Some(s) = st
+                        .sessions
+                        .get_mut(&id)
+                        .filter(|s| s.local || self.expire_global)
+                    {
                         s.closing = true;
                         expired.push((id, s.timeout));
                     }
@@ -348,7 +370,10 @@ impl SessionTracker {
                 expired
             };
             for (id, timeout) in expired {
-                info!("Expiring session {:#x}, timeout of {}ms exceeded", id, timeout);
+                info!(
+                    "Expiring session {:#x}, timeout of {}ms exceeded",
+                    id, timeout
+                );
                 expirer(id, timeout);
             }
         }
@@ -379,7 +404,10 @@ pub fn initial_session_id(server_id: i64, clock_ms: i64) -> i64 {
 }
 
 fn wall_clock_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -392,7 +420,10 @@ mod tests {
         // [obs] standalone id 0x100000a71af0000 came from clock 0xa71af.
         assert_eq!(initial_session_id(1, 0xa71af), 0x0100_000a_71af_0000);
         // Only 40 bits of the clock survive.
-        assert_eq!(initial_session_id(1, 0xff_ffff_ffff_ffff), 0x01ff_ffff_ffff_0000);
+        assert_eq!(
+            initial_session_id(1, 0xff_ffff_ffff_ffff),
+            0x01ff_ffff_ffff_0000
+        );
         assert_eq!(initial_session_id(5, 0) >> 56, 5);
     }
 
@@ -416,7 +447,10 @@ mod tests {
         t.set_session_closing(id);
         assert_eq!(t.check_session(id, me), Err(Code::SessionExpired));
         assert_eq!(t.set_owner(id, me), Err(Code::SessionExpired));
-        assert!(!t.touch_session(id, 4000), "a closing session cannot be touched");
+        assert!(
+            !t.touch_session(id, 4000),
+            "a closing session cannot be touched"
+        );
         t.remove_session(id);
         assert!(!t.is_tracking(id));
     }
@@ -424,7 +458,11 @@ mod tests {
     #[test]
     fn a_session_is_owned_by_the_server_it_was_last_attached_to() {
         let t = SessionTracker::new(1, 2000, &HashMap::new());
-        let (me, a, b) = (SessionOwner::Local, SessionOwner::Learner(1), SessionOwner::Learner(2));
+        let (me, a, b) = (
+            SessionOwner::Local,
+            SessionOwner::Learner(1),
+            SessionOwner::Learner(2),
+        );
         // Unowned (restored, or made before this server led): the first
         // checked request claims it.
         let id = t.create_session(4000);
@@ -464,8 +502,14 @@ mod tests {
         assert_eq!(t.local_session_count(), 0);
         // The leader accepts other servers' local sessions, not its own unknown ones.
         assert_eq!(t.check_session(0x0300_0000_0000_0001, me), Ok(()));
-        assert_eq!(t.check_session(0x0200_0000_0000_0001, me), Err(Code::SessionExpired));
-        assert_eq!(t.check_global_session(0x0300_0000_0000_0001, me), Err(Code::SessionExpired));
+        assert_eq!(
+            t.check_session(0x0200_0000_0000_0001, me),
+            Err(Code::SessionExpired)
+        );
+        assert_eq!(
+            t.check_global_session(0x0300_0000_0000_0001, me),
+            Err(Code::SessionExpired)
+        );
     }
 
     #[test]
@@ -485,7 +529,9 @@ mod tests {
         let busy = t.create_session(200);
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
-        let handle = t.start(Box::new(move |id, _| tx.lock().send(id).unwrap())).unwrap();
+        let handle = t
+            .start(Box::new(move |id, _| tx.lock().send(id).unwrap()))
+            .unwrap();
         let started = Instant::now();
         let mut expired = Vec::new();
         while expired.is_empty() && started.elapsed() < Duration::from_secs(5) {
@@ -502,7 +548,10 @@ mod tests {
         expired.extend(rx.try_iter());
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(expired, vec![silent]);
-        assert_eq!(t.check_session(silent, SessionOwner::Local), Err(Code::SessionExpired));
+        assert_eq!(
+            t.check_session(silent, SessionOwner::Local),
+            Err(Code::SessionExpired)
+        );
         t.shutdown();
         handle.join().unwrap();
     }

@@ -22,11 +22,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
-use super::zookeeper_critical_thread;
 use super::blocking_server_cnxn::cork;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
 use super::zk_database::ZkDatabase;
+use super::zookeeper_critical_thread;
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
 use crate::jute::{OutputArchive, Record};
@@ -34,7 +34,6 @@ use crate::jute::{OutputArchive, Record};
 /// Most requests committed by one fsync (Java's `zookeeper.maxBatchSize`
 /// default).
 pub const MAX_BATCH_SIZE: usize = 1000;
-
 
 /// What travels on the queue.
 #[allow(clippy::large_enum_variant)]
@@ -100,9 +99,17 @@ pub struct SyncRequestProcessor {
 
 impl SyncRequestProcessor {
     /// Starts the SyncThread in front of `next`.
-    pub fn start(zkdb: Arc<ZkDatabase>, config: &ServerConfig, next: Box<dyn RequestProcessor>) -> SyncRequestProcessor {
+    pub fn start(
+        zkdb: Arc<ZkDatabase>,
+        config: &ServerConfig,
+        next: Box<dyn RequestProcessor>,
+    ) -> SyncRequestProcessor {
         let queue = Arc::new(SyncQueue::default());
-        let trigger = SnapshotTrigger::new(config.snap_count, config.snap_size_limit_kb.saturating_mul(1024), seed());
+        let trigger = SnapshotTrigger::new(
+            config.snap_count,
+            config.snap_size_limit_kb.saturating_mul(1024),
+            seed(),
+        );
         let worker = SyncWorker {
             db: zkdb,
             next,
@@ -118,7 +125,10 @@ impl SyncRequestProcessor {
                 worker.run()
             })
             .expect("spawning the SyncThread");
-        SyncRequestProcessor { queue, thread: Some(thread) }
+        SyncRequestProcessor {
+            queue,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -202,7 +212,10 @@ impl SyncWorker {
 
     /// Rolls the log and starts a background snapshot when due.
     fn maybe_snapshot(&mut self) {
-        if !self.trigger.should_snapshot(self.db.txn_count(), self.db.txn_log_size()) {
+        if !self
+            .trigger
+            .should_snapshot(self.db.txn_count(), self.db.txn_log_size())
+        {
             return;
         }
         self.trigger.reset();
@@ -281,14 +294,19 @@ impl SnapshotTrigger {
     /// call for a snapshot.
     pub fn should_snapshot(&self, log_count: u64, log_size: u64) -> bool {
         log_count > self.snap_count / 2 + self.rand_roll
-            || (self.snap_size_bytes > 0 && log_size as i64 > self.snap_size_bytes / 2 + self.rand_size)
+            || (self.snap_size_bytes > 0
+                && log_size as i64 > self.snap_size_bytes / 2 + self.rand_size)
     }
 
     /// Draws new random parts.
     pub fn reset(&mut self) {
         self.rand_roll = self.next_random() % (self.snap_count / 2);
         let half_size = self.snap_size_bytes / 2;
-        self.rand_size = if half_size > 0 { (self.next_random() % half_size as u64) as i64 } else { 0 };
+        self.rand_size = if half_size > 0 {
+            (self.next_random() % half_size as u64) as i64
+        } else {
+            0
+        };
     }
 
     fn next_random(&mut self) -> u64 {
@@ -302,7 +320,10 @@ impl SnapshotTrigger {
 }
 
 fn seed() -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     nanos ^ (std::process::id() as u64).rotate_left(32)
 }
 
@@ -336,7 +357,13 @@ mod tests {
     fn encoded_txn_is_to_bytes_and_the_buffer_is_reused() {
         use crate::jute::txn::{CreateTxn, TxnBody, TxnDigest, TxnHeader};
         let entry = |data: Vec<u8>, digest: Option<TxnDigest>| TxnLogEntry {
-            header: TxnHeader { client_id: 7, cxid: 3, zxid: 0x1_0000_0004, time: 99, r#type: 1 },
+            header: TxnHeader {
+                client_id: 7,
+                cxid: 3,
+                zxid: 0x1_0000_0004,
+                time: 99,
+                r#type: 1,
+            },
             body: TxnBody::Create(CreateTxn {
                 path: "/n".into(),
                 data: Some(data),
@@ -347,7 +374,13 @@ mod tests {
             digest,
         };
         let mut buf = Vec::new();
-        let big = entry(vec![5; 1024], Some(TxnDigest { version: 2, tree_digest: -8 }));
+        let big = entry(
+            vec![5; 1024],
+            Some(TxnDigest {
+                version: 2,
+                tree_digest: -8,
+            }),
+        );
         encode_txn(&big, &mut buf);
         assert_eq!(buf, big.to_bytes());
         let small = entry(vec![1], None);

@@ -111,7 +111,11 @@ impl ZkDatabase {
         let last_zxid_section = config
             .raw
             .get("serializeLastProcessedZxid.enabled")
-            .or_else(|| config.raw.get("zookeeper.serializeLastProcessedZxid.enabled"))
+            .or_else(|| {
+                config
+                    .raw
+                    .get("zookeeper.serializeLastProcessedZxid.enabled")
+            })
             .map(|v| !v.trim().eq_ignore_ascii_case("false"))
             .unwrap_or(true);
         let snapshot_options = SnapshotOptions {
@@ -131,7 +135,10 @@ impl ZkDatabase {
             TxnLogOptions::from_config(config),
             snapshot_options,
         )?;
-        let factor = config.raw.get("zookeeper.snapshotSizeFactor").or_else(|| config.raw.get("snapshotSizeFactor"));
+        let factor = config
+            .raw
+            .get("zookeeper.snapshotSizeFactor")
+            .or_else(|| config.raw.get("snapshotSizeFactor"));
         db.set_snapshot_size_factor(snapshot_size_factor_of(factor.map(String::as_str)));
         Ok(db)
     }
@@ -164,7 +171,8 @@ impl ZkDatabase {
     /// `zookeeper.snapshotSizeFactor` (negative turns the txn-log sync off).
     pub fn set_snapshot_size_factor(&self, factor: f64) {
         info!("zookeeper.snapshotSizeFactor = {}", factor);
-        self.snapshot_size_factor.store(factor.to_bits(), Ordering::SeqCst);
+        self.snapshot_size_factor
+            .store(factor.to_bits(), Ordering::SeqCst);
     }
 
     /// Whether learners older than the committed log may be synced from
@@ -173,7 +181,10 @@ impl ZkDatabase {
         let factor = f64::from_bits(self.snapshot_size_factor.load(Ordering::SeqCst));
         let enabled = factor >= 0.0;
         if enabled {
-            info!("On disk txn sync enabled with snapshotSizeFactor {}", factor);
+            info!(
+                "On disk txn sync enabled with snapshotSizeFactor {}",
+                factor
+            );
         } else {
             info!("On disk txn sync disabled");
         }
@@ -200,14 +211,24 @@ impl ZkDatabase {
     /// (after the first) exceed `size_limit` (0 = no limit, negative =
     /// disabled), or on a read error. Txns at or before `start_zxid` come
     /// without payload (only their zxids are used).
-    pub fn proposals_from_txn_log(&self, start_zxid: i64, size_limit: i64, up_to: i64) -> Vec<CommittedProposal> {
+    pub fn proposals_from_txn_log(
+        &self,
+        start_zxid: i64,
+        size_limit: i64,
+        up_to: i64,
+    ) -> Vec<CommittedProposal> {
         use crate::persistence::txn_iterator::{files_for_zxid, TxnIterator};
         if size_limit < 0 {
             return Vec::new();
         }
         let files = files_for_zxid(self.snap_log.log_dir(), start_zxid);
         if size_limit > 0 {
-            let size: u64 = files.iter().skip(1).filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
+            let size: u64 = files
+                .iter()
+                .skip(1)
+                .filter_map(|f| fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
             if size > size_limit as u64 {
                 info!("Txnlog size: {} exceeds sizeLimit: {}", size, size_limit);
                 return Vec::new();
@@ -225,10 +246,17 @@ impl ZkDatabase {
             };
             let zxid = txn.zxid();
             if out.is_empty() && zxid > start_zxid {
-                warn!("Unable to find proposals from txnlog for zxid: 0x{:x}", start_zxid);
+                warn!(
+                    "Unable to find proposals from txnlog for zxid: 0x{:x}",
+                    start_zxid
+                );
                 return Vec::new();
             }
-            let payload = if zxid > start_zxid { Arc::new(txn.payload) } else { Arc::clone(&empty) };
+            let payload = if zxid > start_zxid {
+                Arc::new(txn.payload)
+            } else {
+                Arc::clone(&empty)
+            };
             out.push(CommittedProposal { zxid, payload });
             if zxid > up_to {
                 break;
@@ -245,7 +273,9 @@ impl ZkDatabase {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        self.tree.write().set_config_node(config_text.as_bytes(), config_version, now);
+        self.tree
+            .write()
+            .set_config_node(config_text.as_bytes(), config_version, now);
     }
 
     /// Keeps the committed-proposal log from now on (a quorum peer calls
@@ -311,7 +341,9 @@ impl ZkDatabase {
             oa.write_int(*timeout)?;
         }
         let mut chunk = Vec::new();
-        self.tree.read().serialize_acl_cache(&mut OutputArchive::new(&mut chunk))?;
+        self.tree
+            .read()
+            .serialize_acl_cache(&mut OutputArchive::new(&mut chunk))?;
         let mut cursor = SnapshotCursor::new();
         loop {
             oa.inner_mut().write_all(&chunk)?;
@@ -319,7 +351,11 @@ impl ZkDatabase {
                 return Ok(());
             }
             chunk.clear();
-            self.tree.read().serialize_nodes_chunk(&mut cursor, &mut OutputArchive::new(&mut chunk), NODES_PER_CHUNK)?;
+            self.tree.read().serialize_nodes_chunk(
+                &mut cursor,
+                &mut OutputArchive::new(&mut chunk),
+                NODES_PER_CHUNK,
+            )?;
         }
     }
 
@@ -362,9 +398,11 @@ impl ZkDatabase {
         let zxid = {
             let mut tree = self.tree.write();
             let mut sessions = self.sessions.lock();
-            let (zxid, _) = self.snap_log.fast_forward(&mut tree, &mut sessions, &mut |t| {
-                replayed.push((t.zxid(), Arc::new(t.payload.clone())))
-            })?;
+            let (zxid, _) = self
+                .snap_log
+                .fast_forward(&mut tree, &mut sessions, &mut |t| {
+                    replayed.push((t.zxid(), Arc::new(t.payload.clone())))
+                })?;
             zxid
         };
         for (z, payload) in replayed {
@@ -381,8 +419,11 @@ impl ZkDatabase {
         let mut tree = self.tree.write();
         let sessions = self.sessions.lock();
         let zxid = tree.last_processed_zxid();
-        let mut dead: Vec<i64> =
-            tree.sessions_with_ephemerals().into_iter().filter(|s| !sessions.contains_key(s)).collect();
+        let mut dead: Vec<i64> = tree
+            .sessions_with_ephemerals()
+            .into_iter()
+            .filter(|s| !sessions.contains_key(s))
+            .collect();
         dead.sort_unstable();
         for &session in &dead {
             info!("Removing the ephemerals of dead session 0x{:x}", session);
@@ -515,13 +556,15 @@ impl ZkDatabase {
             return false;
         }
         let db = Arc::clone(self);
-        let spawned = std::thread::Builder::new().name("Snapshot Thread".into()).spawn(move || {
-            if let Err(e) = db.take_snapshot() {
-                error!("Severe unrecoverable error, exiting: {}", e);
-                std::process::exit(EXIT_SNAPSHOT_FAILED);
-            }
-            db.snapshot_running.store(false, Ordering::SeqCst);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("Snapshot Thread".into())
+            .spawn(move || {
+                if let Err(e) = db.take_snapshot() {
+                    error!("Severe unrecoverable error, exiting: {}", e);
+                    std::process::exit(EXIT_SNAPSHOT_FAILED);
+                }
+                db.snapshot_running.store(false, Ordering::SeqCst);
+            });
         if let Err(e) = spawned {
             warn!("Unable to start the snapshot thread: {}", e);
             self.snapshot_running.store(false, Ordering::SeqCst);
@@ -584,7 +627,9 @@ impl ZkDatabase {
 /// `zookeeper.snapshotSizeFactor` from its text: the default when unset,
 /// unparsable, or above 1 (as Java).
 pub fn snapshot_size_factor_of(value: Option<&str>) -> f64 {
-    let Some(text) = value else { return DEFAULT_SNAPSHOT_SIZE_FACTOR };
+    let Some(text) = value else {
+        return DEFAULT_SNAPSHOT_SIZE_FACTOR;
+    };
     match text.trim().parse::<f64>() {
         Ok(f) if f > 1.0 => {
             warn!(
@@ -595,7 +640,10 @@ pub fn snapshot_size_factor_of(value: Option<&str>) -> f64 {
         }
         Ok(f) if !f.is_nan() => f,
         _ => {
-            error!("Error parsing zookeeper.snapshotSizeFactor, using default value {}", DEFAULT_SNAPSHOT_SIZE_FACTOR);
+            error!(
+                "Error parsing zookeeper.snapshotSizeFactor, using default value {}",
+                DEFAULT_SNAPSHOT_SIZE_FACTOR
+            );
             DEFAULT_SNAPSHOT_SIZE_FACTOR
         }
     }
@@ -617,7 +665,10 @@ pub fn read_long_file(path: &Path) -> Result<Option<i64>, Error> {
 /// Writes `value` in decimal, without newline, through `<name>.tmp` and a
 /// rename (Java's `AtomicFileWritingIdiom`).
 pub fn write_long_file(path: &Path, value: i64) -> Result<(), Error> {
-    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut tmp_name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
     let mut f = File::create(&tmp).on(&tmp)?;
@@ -642,8 +693,14 @@ mod tests {
         assert_eq!(snapshot_size_factor_of(None), DEFAULT_SNAPSHOT_SIZE_FACTOR);
         assert_eq!(snapshot_size_factor_of(Some(" 0.5 ")), 0.5);
         assert_eq!(snapshot_size_factor_of(Some("-1")), -1.0);
-        assert_eq!(snapshot_size_factor_of(Some("2")), DEFAULT_SNAPSHOT_SIZE_FACTOR);
-        assert_eq!(snapshot_size_factor_of(Some("x")), DEFAULT_SNAPSHOT_SIZE_FACTOR);
+        assert_eq!(
+            snapshot_size_factor_of(Some("2")),
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        );
+        assert_eq!(
+            snapshot_size_factor_of(Some("x")),
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        );
     }
 
     #[test]

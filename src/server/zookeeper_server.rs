@@ -45,14 +45,13 @@ use super::prep_request_processor::{
 };
 use super::request::{payload_pool, Origin, PendingToken, Request};
 use super::request_processor::RequestProcessor;
-use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::role_monitor::RoleMonitor;
+use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_state::ServerState;
 use super::session_tracker::SessionTracker;
 use super::watch::EventAclFilter;
 use super::zk_database::ZkDatabase;
 use crate::config::server_config::ServerConfig;
-use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
 use crate::jute::data::{Acl, Id};
 use crate::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, GetSaslRequest, ReplyHeader, RequestHeader,
@@ -61,6 +60,7 @@ use crate::jute::proto::{
 use crate::jute::txn::CreateSessionTxn;
 use crate::jute::{self};
 use crate::keeper_exception::Code;
+use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
 use crate::zoo_defs::{op_code, perms};
 
 /// addauth, SASL and the enforce.auth check (an `impl` of this type).
@@ -127,7 +127,13 @@ pub trait ServerRole: Send + Sync {
     /// A client resumes `session_id` with `timeout`: is it valid? The
     /// default touches the local tracker; a learner asks the leader
     /// (REVALIDATE) and calls `done` when the answer comes.
-    fn revalidate_session(&self, state: &Arc<ServerState>, session_id: i64, timeout: i32, done: RevalidateDone) {
+    fn revalidate_session(
+        &self,
+        state: &Arc<ServerState>,
+        session_id: i64,
+        timeout: i32,
+        done: RevalidateDone,
+    ) {
         done(state.sessions.touch_session(session_id, timeout))
     }
     /// A client request touched its session (learners record it for the
@@ -151,7 +157,11 @@ pub trait ServerRole: Send + Sync {
     /// a local session's first ephemeral create needs an upgrade first.
     /// Returns the createSession to submit before it, or marks the request
     /// failed (upgrading off). Default: nothing to do.
-    fn check_upgrade_session(&self, _state: &Arc<ServerState>, _request: &mut Request) -> Option<Request> {
+    fn check_upgrade_session(
+        &self,
+        _state: &Arc<ServerState>,
+        _request: &mut Request,
+    ) -> Option<Request> {
         None
     }
     /// Whether a connection thread may answer a read itself when its
@@ -173,12 +183,17 @@ impl ServerRole for StandaloneRole {
     }
 
     fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
-        let final_stage: Box<dyn RequestProcessor> = Box::new(FinalRequestProcessor::new(Arc::clone(state)));
+        let final_stage: Box<dyn RequestProcessor> =
+            Box::new(FinalRequestProcessor::new(Arc::clone(state)));
         let sync_stage = sync_stage(state, final_stage);
         // Sync only queues, so connection threads can run Prep themselves.
         let prep = PrepRequestProcessor::start_inline(Arc::clone(state), sync_stage);
         let submitter = prep.submitter();
-        Ok(Chain { submitter: Arc::new(submitter.clone()), first: Box::new(prep), prep: Some(submitter) })
+        Ok(Chain {
+            submitter: Arc::new(submitter.clone()),
+            first: Box::new(prep),
+            prep: Some(submitter),
+        })
     }
 
     fn answers_reads_on_cnxn_thread(&self) -> bool {
@@ -253,7 +268,12 @@ impl ZooKeeperServer {
             config.tick_time,
             &zkdb.sessions_with_timeouts(),
         ));
-        Ok(ZooKeeperServer::for_role(config, zkdb, sessions, Arc::new(StandaloneRole)))
+        Ok(ZooKeeperServer::for_role(
+            config,
+            zkdb,
+            sessions,
+            Arc::new(StandaloneRole),
+        ))
     }
 
     /// A server over an already loaded database (a quorum role: the peer
@@ -266,10 +286,17 @@ impl ZooKeeperServer {
         role: Arc<dyn ServerRole>,
     ) -> Arc<ZooKeeperServer> {
         set_extended_types_enabled(config.extended_types_enabled);
-        let sasl_handler =
-            config.auth.sasl.as_ref().map(|sasl| SaslServerCallbackHandler::new(sasl, &config.auth.name_rules));
+        let sasl_handler = config
+            .auth
+            .sasl
+            .as_ref()
+            .map(|sasl| SaslServerCallbackHandler::new(sasl, &config.auth.name_rules));
         let state = Arc::new(ServerState::new(config, zkdb, sessions));
-        state.zkdb.tree.write().set_event_acl_filter(Some(event_acl_filter(&state)));
+        state
+            .zkdb
+            .tree
+            .write()
+            .set_event_acl_filter(Some(event_acl_filter(&state)));
         Arc::new(ZooKeeperServer {
             state,
             role,
@@ -315,8 +342,15 @@ impl ZooKeeperServer {
     fn start_session_tracker(&self, submitter: Arc<dyn Submitter>) {
         let sessions = Arc::clone(&self.state.sessions);
         let expirer = Box::new(move |session_id: i64, _timeout: i32| {
-            let mut close = Request::new(None, session_id, 0, op_code::CLOSE_SESSION, Vec::new(), Vec::new())
-                .from(Origin::Server);
+            let mut close = Request::new(
+                None,
+                session_id,
+                0,
+                op_code::CLOSE_SESSION,
+                Vec::new(),
+                Vec::new(),
+            )
+            .from(Origin::Server);
             close.local_session = sessions.is_local_session(session_id);
             submitter.submit(close);
         });
@@ -380,16 +414,23 @@ impl ZooKeeperServer {
             return;
         }
         let cfg = &self.state.config;
-        let timeout = request.time_out.max(cfg.min_session_timeout).min(cfg.max_session_timeout);
+        let timeout = request
+            .time_out
+            .max(cfg.min_session_timeout)
+            .min(cfg.max_session_timeout);
         if request.session_id == 0 {
             let id = self.state.sessions.create_session(timeout);
-            debug!("Client {} attempting to establish new session {:#x}, timeout {}", addr, id, timeout);
+            debug!(
+                "Client {} attempting to establish new session {:#x}, timeout {}",
+                addr, id, timeout
+            );
             cnxn.set_session_id(id);
             self.state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
             let payload = jute::to_bytes(&CreateSessionTxn { time_out: timeout });
             let auth = cnxn.auth_info();
             let mut request =
-                Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth).from(Origin::Server);
+                Request::new(Some(cnxn), id, 0, op_code::CREATE_SESSION, payload, auth)
+                    .from(Origin::Server);
             request.local_session = self.state.sessions.is_local_session(id);
             self.submit_request(request);
         } else {
@@ -403,20 +444,35 @@ impl ZooKeeperServer {
     fn reopen_session(&self, cnxn: Arc<dyn ServerCnxn>, request: &ConnectRequest, timeout: i32) {
         let id = request.session_id;
         if !self.role.may_resume(&self.state, id) {
-            info!("Refusing global session reconnection in RO mode {}", cnxn.remote_addr());
+            info!(
+                "Refusing global session reconnection in RO mode {}",
+                cnxn.remote_addr()
+            );
             cnxn.close(CloseReason::InvalidSession);
             return;
         }
         if let Some(old) = self.state.cnxn_for(id) {
             if old.cnxn.watcher_id() != cnxn.watcher_id() {
-                self.state.close_session_cnxn(id, CloseReason::ClientReconnect);
+                self.state
+                    .close_session_cnxn(id, CloseReason::ClientReconnect);
             }
         }
         cnxn.set_session_id(id);
         let password_ok = check_passwd(id, request.passwd.as_deref());
         if !password_ok {
-            warn!("Incorrect password from {} for session {:#x}", cnxn.remote_addr(), id);
-            finish_reopen(&self.state, cnxn, request.read_only.map(|_| self.role.read_only()), id, timeout, false);
+            warn!(
+                "Incorrect password from {} for session {:#x}",
+                cnxn.remote_addr(),
+                id
+            );
+            finish_reopen(
+                &self.state,
+                cnxn,
+                request.read_only.map(|_| self.role.read_only()),
+                id,
+                timeout,
+                false,
+            );
             return;
         }
         let state = Arc::clone(&self.state);
@@ -431,7 +487,12 @@ impl ZooKeeperServer {
     /// down the pipeline. Touches the session.
     ///
     /// May block (see the module doc) while the pipeline is full.
-    pub fn process_packet(&self, cnxn: &Arc<dyn ServerCnxn>, header: RequestHeader, payload: Vec<u8>) {
+    pub fn process_packet(
+        &self,
+        cnxn: &Arc<dyn ServerCnxn>,
+        header: RequestHeader,
+        payload: Vec<u8>,
+    ) {
         match header.r#type {
             op_code::AUTH => self.process_auth(cnxn, &header, &payload),
             op_code::SASL => self.process_sasl(cnxn, &header, &payload),
@@ -440,7 +501,14 @@ impl ZooKeeperServer {
                 if !self.enforce_authentication(cnxn, &auth, header.xid) {
                     return;
                 }
-                let request = Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload, auth);
+                let request = Request::new(
+                    Some(Arc::clone(cnxn)),
+                    cnxn.session_id(),
+                    header.xid,
+                    op,
+                    payload,
+                    auth,
+                );
                 self.submit_request(request);
             }
         }
@@ -468,7 +536,14 @@ impl ZooKeeperServer {
             return;
         }
         let payload = payload_pool::copy_of(payload);
-        let mut request = Request::new(Some(Arc::clone(cnxn)), cnxn.session_id(), header.xid, op, payload, auth);
+        let mut request = Request::new(
+            Some(Arc::clone(cnxn)),
+            cnxn.session_id(),
+            header.xid,
+            op,
+            payload,
+            auth,
+        );
         let inline = self.role.answers_reads_on_cnxn_thread()
             && answerable_on_cnxn_thread(op)
             && PendingToken::is_idle(in_pipeline);
@@ -517,7 +592,9 @@ impl ZooKeeperServer {
     /// request dropped, or refused with UNIMPLEMENTED and the connection
     /// closed) when it must not go on.
     fn admit(&self, request: &Request) -> bool {
-        let Some(cnxn) = &request.cnxn else { return true };
+        let Some(cnxn) = &request.cnxn else {
+            return true;
+        };
         let sid = request.session_id;
         let timeout = self
             .state
@@ -536,8 +613,16 @@ impl ZooKeeperServer {
             self.role.touched(sid, timeout);
         }
         if !is_valid_op(request.op_type) {
-            warn!("Received packet at server of unknown type {} from {}", request.op_type, cnxn.remote_addr());
-            let reply = ReplyHeader { xid: request.cxid, zxid: -1, err: Code::Unimplemented.as_i32() };
+            warn!(
+                "Received packet at server of unknown type {} from {}",
+                request.op_type,
+                cnxn.remote_addr()
+            );
+            let reply = ReplyHeader {
+                xid: request.cxid,
+                zxid: -1,
+                err: Code::Unimplemented.as_i32(),
+            };
             cnxn.send_response(&reply, None);
             cnxn.close(CloseReason::BadRequest);
             return false;
@@ -655,8 +740,17 @@ fn answerable_on_cnxn_thread(op: i32) -> bool {
     use op_code::*;
     matches!(
         op,
-        EXISTS | GET_DATA | GET_CHILDREN | GET_CHILDREN2 | GET_ACL | GET_ALL_CHILDREN_NUMBER
-            | GET_EPHEMERALS | MULTI_READ | WHO_AM_I | CHECK_WATCHES | PING
+        EXISTS
+            | GET_DATA
+            | GET_CHILDREN
+            | GET_CHILDREN2
+            | GET_ACL
+            | GET_ALL_CHILDREN_NUMBER
+            | GET_EPHEMERALS
+            | MULTI_READ
+            | WHO_AM_I
+            | CHECK_WATCHES
+            | PING
     )
 }
 
@@ -665,7 +759,9 @@ fn answerable_on_cnxn_thread(op: i32) -> bool {
 /// tree does not keep the server alive.
 fn event_acl_filter(state: &ServerState) -> EventAclFilter {
     let (registry, skip_acl) = (state.auth.clone(), state.config.skip_acl);
-    Arc::new(move |acl: &[Acl], ids: &[Id]| acl::check_acl(&registry, skip_acl, acl, perms::READ, ids).is_ok())
+    Arc::new(move |acl: &[Acl], ids: &[Id]| {
+        acl::check_acl(&registry, skip_acl, acl, perms::READ, ids).is_ok()
+    })
 }
 
 /// Ends a reconnect: binds the connection when the session is valid and
@@ -683,13 +779,21 @@ fn finish_reopen(
         state.bind_cnxn(id, Arc::clone(&cnxn), timeout);
         debug!("Client {} renewed session {:#x}", cnxn.remote_addr(), id);
     } else {
-        info!("Invalid session {:#x} for client {}, probably expired", id, cnxn.remote_addr());
+        info!(
+            "Invalid session {:#x} for client {}, probably expired",
+            id,
+            cnxn.remote_addr()
+        );
     }
     let response = ConnectResponse {
         protocol_version: 0,
         time_out: if valid { timeout } else { 0 },
         session_id: if valid { id } else { 0 },
-        passwd: Some(if valid { generate_passwd(id) } else { vec![0; 16] }),
+        passwd: Some(if valid {
+            generate_passwd(id)
+        } else {
+            vec![0; 16]
+        }),
         read_only,
     };
     cnxn.finish_session_init(response, valid);
@@ -702,7 +806,10 @@ fn check_passwd(session_id: i64, passwd: Option<&[u8]>) -> bool {
 
 /// The stage between Prep and Final: the persistence engineer's
 /// SyncRequestProcessor (log append, group fsync, snapshots).
-fn sync_stage(state: &Arc<ServerState>, next: Box<dyn RequestProcessor>) -> Box<dyn RequestProcessor> {
+fn sync_stage(
+    state: &Arc<ServerState>,
+    next: Box<dyn RequestProcessor>,
+) -> Box<dyn RequestProcessor> {
     Box::new(super::sync_request_processor::SyncRequestProcessor::start(
         Arc::clone(&state.zkdb),
         &state.config,

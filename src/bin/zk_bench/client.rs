@@ -48,7 +48,11 @@ pub struct FrameReader {
 
 impl Default for FrameReader {
     fn default() -> Self {
-        FrameReader { buf: vec![0; READ_CHUNK], start: 0, end: 0 }
+        FrameReader {
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
     }
 }
 
@@ -111,10 +115,17 @@ impl FrameReader {
 /// Splits a reply frame into its header and body.
 pub fn parse_reply(frame: &[u8]) -> Result<Reply<'_>, BenchError> {
     if frame.len() < 16 {
-        return Err(BenchError::Protocol(format!("reply of {} bytes", frame.len())));
+        return Err(BenchError::Protocol(format!(
+            "reply of {} bytes",
+            frame.len()
+        )));
     }
     let header: ReplyHeader = jute::from_bytes(frame)?;
-    Ok(Reply { xid: header.xid, err: header.err, body: &frame[16..] })
+    Ok(Reply {
+        xid: header.xid,
+        err: header.err,
+        body: &frame[16..],
+    })
 }
 
 /// Appends one request frame (length, header, body written by `body`).
@@ -125,7 +136,9 @@ where
     let len_at = out.len();
     out.extend_from_slice(&[0; 4]);
     let mut oa = OutputArchive::new(&mut *out);
-    let written = RequestHeader { xid, r#type: op }.serialize(&mut oa).and_then(|_| body(&mut oa));
+    let written = RequestHeader { xid, r#type: op }
+        .serialize(&mut oa)
+        .and_then(|_| body(&mut oa));
     written.expect("writing to a Vec cannot fail");
     let len = (out.len() - len_at - 4) as i32;
     out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
@@ -143,7 +156,13 @@ pub fn push_record<T: Record>(out: &mut Vec<u8>, xid: i32, op: i32, record: &T) 
 
 /// `world:anyone` with every permission, the ACL of every benchmark node.
 pub fn open_acl() -> Vec<Acl> {
-    vec![Acl { perms: perms::ALL, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+    vec![Acl {
+        perms: perms::ALL,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
 }
 
 /// Writes a CreateRequest body without building the record (no copy of
@@ -208,7 +227,11 @@ impl Session {
         if session_id == 0 {
             return Err(BenchError::Protocol("session refused (id 0)".into()));
         }
-        Ok(Session { stream, reader, next_xid: 1 })
+        Ok(Session {
+            stream,
+            reader,
+            next_xid: 1,
+        })
     }
 
     /// Allocates the next xid.
@@ -328,13 +351,22 @@ mod tests {
 
     #[test]
     fn request_frame_matches_the_record_encoding() {
-        let request = GetDataRequest { path: "/a".into(), watch: true };
+        let request = GetDataRequest {
+            path: "/a".into(),
+            watch: true,
+        };
         let mut out = Vec::new();
         push_record(&mut out, 5, op_code::GET_DATA, &request);
-        let mut expected = jute::to_bytes(&RequestHeader { xid: 5, r#type: op_code::GET_DATA });
+        let mut expected = jute::to_bytes(&RequestHeader {
+            xid: 5,
+            r#type: op_code::GET_DATA,
+        });
         expected.extend(jute::to_bytes(&request));
         assert_eq!(&out[4..], &expected[..]);
-        assert_eq!(i32::from_be_bytes([out[0], out[1], out[2], out[3]]) as usize, expected.len());
+        assert_eq!(
+            i32::from_be_bytes([out[0], out[1], out[2], out[3]]) as usize,
+            expected.len()
+        );
     }
 
     #[test]
@@ -342,9 +374,15 @@ mod tests {
         use zookeeper::jute::proto::CreateRequest;
         let acl = open_acl();
         let mut out = Vec::new();
-        push_request(&mut out, 1, op_code::CREATE, |oa| write_create(oa, "/x", b"d", &acl, 0));
-        let record =
-            CreateRequest { path: "/x".into(), data: Some(b"d".to_vec()), acl, flags: 0 };
+        push_request(&mut out, 1, op_code::CREATE, |oa| {
+            write_create(oa, "/x", b"d", &acl, 0)
+        });
+        let record = CreateRequest {
+            path: "/x".into(),
+            data: Some(b"d".to_vec()),
+            acl,
+            flags: 0,
+        };
         let mut expected = Vec::new();
         push_record(&mut expected, 1, op_code::CREATE, &record);
         assert_eq!(out, expected);

@@ -35,24 +35,92 @@ pub struct Target {
 
 /// The targets of issue 6, keyed by the case names scripts/bench.sh uses.
 pub const TARGETS: &[Target] = &[
-    Target { case: "create", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "create", metric: "p99_us", goal: Goal::RatioAtMost(0.5) },
-    Target { case: "set", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "set", metric: "p99_us", goal: Goal::RatioAtMost(0.5) },
-    Target { case: "get", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "get", metric: "cpu_us_per_op", goal: Goal::RatioAtMost(0.5) },
-    Target { case: "exists", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "exists", metric: "cpu_us_per_op", goal: Goal::RatioAtMost(0.5) },
-    Target { case: "mixed", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "get-1x1", metric: "p50_us", goal: Goal::RatioAtMost(0.6) },
-    Target { case: "set-1x1", metric: "p50_us", goal: Goal::RatioAtMost(0.6) },
-    Target { case: "watch", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "connect", metric: "ops_per_s", goal: Goal::RatioAtLeast(2.0) },
-    Target { case: "sessions", metric: "rss_per_session_bytes", goal: Goal::AtMost(8192.0) },
+    Target {
+        case: "create",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "create",
+        metric: "p99_us",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "set",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "set",
+        metric: "p99_us",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "get",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "get",
+        metric: "cpu_us_per_op",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "exists",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "exists",
+        metric: "cpu_us_per_op",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "mixed",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "get-1x1",
+        metric: "p50_us",
+        goal: Goal::RatioAtMost(0.6),
+    },
+    Target {
+        case: "set-1x1",
+        metric: "p50_us",
+        goal: Goal::RatioAtMost(0.6),
+    },
+    Target {
+        case: "watch",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "connect",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "sessions",
+        metric: "rss_per_session_bytes",
+        goal: Goal::AtMost(8192.0),
+    },
     // 300 MB, decimal: 300e6 bytes in KiB.
-    Target { case: "load", metric: "rss_kib", goal: Goal::AtMost(300e6 / 1024.0) },
-    Target { case: "recover", metric: "first_reply_ms", goal: Goal::RatioAtMost(0.25) },
-    Target { case: "startup", metric: "first_reply_ms", goal: Goal::AtMost(20.0) },
+    Target {
+        case: "load",
+        metric: "rss_kib",
+        goal: Goal::AtMost(300e6 / 1024.0),
+    },
+    Target {
+        case: "recover",
+        metric: "first_reply_ms",
+        goal: Goal::RatioAtMost(0.25),
+    },
+    Target {
+        case: "startup",
+        metric: "first_reply_ms",
+        goal: Goal::AtMost(20.0),
+    },
 ];
 
 /// Figures shown for every case when present, in this order.
@@ -92,7 +160,11 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(|a, b| a.total_cmp(b));
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 })
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
 }
 
 fn fmt_num(v: f64) -> String {
@@ -111,7 +183,11 @@ type Runs = Vec<(String, BTreeMap<String, Vec<BTreeMap<String, Value>>>)>;
 /// Groups parsed JSON lines by case and label.
 pub fn group(lines: &str) -> Runs {
     let mut runs: Runs = Vec::new();
-    for map in lines.lines().filter(|l| l.trim_start().starts_with('{')).filter_map(parse_json_line) {
+    for map in lines
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .filter_map(parse_json_line)
+    {
         let text = |k: &str| match map.get(k) {
             Some(Value::Str(s)) => s.clone(),
             _ => String::new(),
@@ -143,7 +219,11 @@ fn median_of(runs: Option<&Vec<BTreeMap<String, Value>>>, metric: &str) -> Optio
 /// The side-by-side markdown table.
 pub fn table(runs: &Runs, baseline: &str, ours: &str) -> String {
     let mut t = String::new();
-    let _ = writeln!(t, "| case | figure | {} | {} | {}/{} | target | met |", baseline, ours, ours, baseline);
+    let _ = writeln!(
+        t,
+        "| case | figure | {} | {} | {}/{} | target | met |",
+        baseline, ours, ours, baseline
+    );
     let _ = writeln!(t, "|---|---|---:|---:|---:|---|---|");
     for (case, by_label) in runs {
         let count = |l: &str| by_label.get(l).map_or(0, |v| v.len());
@@ -155,7 +235,9 @@ pub fn table(runs: &Runs, baseline: &str, ours: &str) -> String {
             if b.is_none() && o.is_none() {
                 continue;
             }
-            let target = TARGETS.iter().find(|t| t.case == case && t.metric == *metric);
+            let target = TARGETS
+                .iter()
+                .find(|t| t.case == case && t.metric == *metric);
             let ratio = match (o, b) {
                 (Some(o), Some(b)) if b != 0.0 => fmt_num(o / b),
                 _ => "-".into(),
@@ -195,13 +277,25 @@ pub fn run(args: &[String]) -> Result<(), BenchError> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--baseline" => baseline = it.next().cloned().ok_or_else(|| BenchError::Usage("--baseline needs a label".into()))?,
-            "--ours" => ours = it.next().cloned().ok_or_else(|| BenchError::Usage("--ours needs a label".into()))?,
+            "--baseline" => {
+                baseline = it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| BenchError::Usage("--baseline needs a label".into()))?
+            }
+            "--ours" => {
+                ours = it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| BenchError::Usage("--ours needs a label".into()))?
+            }
             _ => files.push(a.clone()),
         }
     }
     if files.is_empty() {
-        return Err(BenchError::Usage("compare needs at least one results file".into()));
+        return Err(BenchError::Usage(
+            "compare needs at least one results file".into(),
+        ));
     }
     let mut all = String::new();
     for f in &files {
@@ -225,10 +319,22 @@ mod tests {
 
     #[test]
     fn goals() {
-        assert_eq!(met(Goal::RatioAtLeast(2.0), Some(20.0), Some(10.0)), Some(true));
-        assert_eq!(met(Goal::RatioAtLeast(2.0), Some(19.0), Some(10.0)), Some(false));
-        assert_eq!(met(Goal::RatioAtMost(0.5), Some(5.0), Some(10.0)), Some(true));
-        assert_eq!(met(Goal::RatioAtMost(0.5), Some(6.0), Some(10.0)), Some(false));
+        assert_eq!(
+            met(Goal::RatioAtLeast(2.0), Some(20.0), Some(10.0)),
+            Some(true)
+        );
+        assert_eq!(
+            met(Goal::RatioAtLeast(2.0), Some(19.0), Some(10.0)),
+            Some(false)
+        );
+        assert_eq!(
+            met(Goal::RatioAtMost(0.5), Some(5.0), Some(10.0)),
+            Some(true)
+        );
+        assert_eq!(
+            met(Goal::RatioAtMost(0.5), Some(6.0), Some(10.0)),
+            Some(false)
+        );
         assert_eq!(met(Goal::AtMost(20.0), Some(19.0), None), Some(true));
         assert_eq!(met(Goal::RatioAtMost(0.5), Some(6.0), None), None);
     }
@@ -246,15 +352,31 @@ noise line
         let runs = group(lines);
         assert_eq!(runs.len(), 2);
         let t = table(&runs, "java", "rust");
-        assert!(t.contains("| get (1+3 runs) | ops/s | 100 | 210 | 2.10 | >= 2x | yes |"), "{}", t);
-        assert!(t.contains("| server cpu us/op | 10 | 5 | 0.500 | <= 0.5x | yes |"), "{}", t);
-        assert!(t.contains("| startup (0+1 runs) | first reply ms | - | 12.50 | - | <= 20 | yes |"), "{}", t);
+        assert!(
+            t.contains("| get (1+3 runs) | ops/s | 100 | 210 | 2.10 | >= 2x | yes |"),
+            "{}",
+            t
+        );
+        assert!(
+            t.contains("| server cpu us/op | 10 | 5 | 0.500 | <= 0.5x | yes |"),
+            "{}",
+            t
+        );
+        assert!(
+            t.contains("| startup (0+1 runs) | first reply ms | - | 12.50 | - | <= 20 | yes |"),
+            "{}",
+            t
+        );
     }
 
     #[test]
     fn a_missed_target_is_marked() {
         let lines = "{\"case\":\"set\",\"label\":\"java\",\"p99_us\":1000}\n{\"case\":\"set\",\"label\":\"rust\",\"p99_us\":900}\n";
         let t = table(&group(lines), "java", "rust");
-        assert!(t.contains("| p99 us | 1000 | 900 | 0.900 | <= 0.5x | **no** |"), "{}", t);
+        assert!(
+            t.contains("| p99 us | 1000 | 900 | 0.900 | <= 0.5x | **no** |"),
+            "{}",
+            t
+        );
     }
 }

@@ -71,10 +71,20 @@ impl Requests for Batches {
         let (payload, acl) = (&self.payload, &self.acl);
         push_request(out, xid, op_code::MULTI, |oa| {
             for path in &paths {
-                MultiHeader { r#type: op_code::CREATE, done: false, err: -1 }.serialize(oa)?;
+                MultiHeader {
+                    r#type: op_code::CREATE,
+                    done: false,
+                    err: -1,
+                }
+                .serialize(oa)?;
                 write_create(oa, path, payload, acl, 0)?;
             }
-            MultiHeader { r#type: -1, done: true, err: -1 }.serialize(oa)
+            MultiHeader {
+                r#type: -1,
+                done: true,
+                err: -1,
+            }
+            .serialize(oa)
         });
         true
     }
@@ -155,7 +165,14 @@ mod tests {
             xid += 1;
         }
         let text = String::from_utf8_lossy(&out).into_owned();
-        text.split("/r/").skip(1).map(|s| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect()).collect()
+        text.split("/r/")
+            .skip(1)
+            .map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]

@@ -97,7 +97,9 @@ fn run(args: &[String]) -> Result<i32, BenchError> {
 
 fn run_workload(opts: &Options) -> Result<RunResult, BenchError> {
     match opts.workload {
-        Workload::Create | Workload::Set | Workload::Get | Workload::Exists | Workload::Mixed => ops::run(opts),
+        Workload::Create | Workload::Set | Workload::Get | Workload::Exists | Workload::Mixed => {
+            ops::run(opts)
+        }
         Workload::Watch => watch::run(opts),
         Workload::Connect => sessions::run_connect(opts),
         Workload::Sessions => sessions::run_sessions(opts),

@@ -64,7 +64,9 @@ impl Requests for Creates {
         let _ = write!(self.path, "{}-{}", self.prefix, self.next);
         self.next += 1;
         let (path, payload, acl) = (&self.path, &self.payload, &self.acl);
-        push_request(out, xid, op_code::CREATE, |oa| write_create(oa, path, payload, acl, 0));
+        push_request(out, xid, op_code::CREATE, |oa| {
+            write_create(oa, path, payload, acl, 0)
+        });
         true
     }
 }
@@ -205,7 +207,12 @@ pub fn join_sessions(handles: Vec<JoinHandle<Outcome>>) -> Outcome {
 }
 
 /// The result line of a timed request workload.
-pub fn result_of(opts: &Options, window: &Window, mut outcome: Outcome, cpu: window::Cpu) -> RunResult {
+pub fn result_of(
+    opts: &Options,
+    window: &Window,
+    mut outcome: Outcome,
+    cpu: window::Cpu,
+) -> RunResult {
     RunResult {
         case: opts.case.clone(),
         label: opts.label.clone(),
@@ -232,7 +239,13 @@ mod tests {
     }
 
     fn key_ops(workload: Workload, read_pct: u32) -> KeyOps {
-        KeyOps { workload, paths: paths(), payload: Arc::new(vec![1, 2]), read_pct, rng: Rng::new(1) }
+        KeyOps {
+            workload,
+            paths: paths(),
+            payload: Arc::new(vec![1, 2]),
+            read_pct,
+            rng: Rng::new(1),
+        }
     }
 
     /// Opcode of each frame in `out`.
@@ -258,12 +271,18 @@ mod tests {
         let reads = ops.iter().filter(|&&op| op == op_code::GET_DATA).count();
         assert_eq!(ops.len(), 10_000);
         assert!((8_700..9_300).contains(&reads), "{} reads", reads);
-        assert!(ops.iter().all(|&op| op == op_code::GET_DATA || op == op_code::SET_DATA));
+        assert!(ops
+            .iter()
+            .all(|&op| op == op_code::GET_DATA || op == op_code::SET_DATA));
     }
 
     #[test]
     fn pure_workloads_use_one_opcode() {
-        for (w, op) in [(Workload::Get, op_code::GET_DATA), (Workload::Exists, op_code::EXISTS), (Workload::Set, op_code::SET_DATA)] {
+        for (w, op) in [
+            (Workload::Get, op_code::GET_DATA),
+            (Workload::Exists, op_code::EXISTS),
+            (Workload::Set, op_code::SET_DATA),
+        ] {
             let mut g = key_ops(w, 0);
             let mut out = Vec::new();
             for xid in 0..100 {
@@ -275,7 +294,13 @@ mod tests {
 
     #[test]
     fn creates_use_fresh_paths() {
-        let mut g = Creates { prefix: "/p/s0".into(), payload: Arc::new(vec![]), acl: open_acl(), next: 0, path: String::new() };
+        let mut g = Creates {
+            prefix: "/p/s0".into(),
+            payload: Arc::new(vec![]),
+            acl: open_acl(),
+            next: 0,
+            path: String::new(),
+        };
         let mut out = Vec::new();
         g.push_next(&mut out, 1);
         g.push_next(&mut out, 2);

@@ -212,7 +212,9 @@ impl Options {
             return Err(BenchError::Usage(format!("{} must be at least 1", flag)));
         }
         if self.read_pct > 100 {
-            return Err(BenchError::Usage("--reads is a percentage (0..=100)".into()));
+            return Err(BenchError::Usage(
+                "--reads is a percentage (0..=100)".into(),
+            ));
         }
         let needs_cmd = matches!(self.workload, Workload::Recover | Workload::Startup);
         if needs_cmd && self.server_cmd.is_none() {
@@ -226,13 +228,17 @@ impl Options {
 }
 
 fn parse<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, BenchError> {
-    v.parse().map_err(|_| BenchError::Usage(format!("{}: bad value {:?}", flag, v)))
+    v.parse()
+        .map_err(|_| BenchError::Usage(format!("{}: bad value {:?}", flag, v)))
 }
 
 fn secs(flag: &str, v: &str) -> Result<Duration, BenchError> {
     let s: f64 = parse(flag, v)?;
     if !(0.0..=86_400.0).contains(&s) {
-        return Err(BenchError::Usage(format!("{}: {} is out of range", flag, v)));
+        return Err(BenchError::Usage(format!(
+            "{}: {} is out of range",
+            flag, v
+        )));
     }
     Ok(Duration::from_secs_f64(s))
 }
@@ -250,8 +256,14 @@ mod tests {
         let o = Options::parse(Workload::Get, &[]).unwrap();
         assert_eq!((o.sessions, o.inflight, o.payload), (16, 32, 1024));
         assert_eq!(o.case, "get");
-        assert_eq!(Options::parse(Workload::Sessions, &[]).unwrap().count, 10_000);
-        assert_eq!(Options::parse(Workload::Load, &[]).unwrap().count, 1_000_000);
+        assert_eq!(
+            Options::parse(Workload::Sessions, &[]).unwrap().count,
+            10_000
+        );
+        assert_eq!(
+            Options::parse(Workload::Load, &[]).unwrap().count,
+            1_000_000
+        );
     }
 
     #[test]
@@ -269,9 +281,19 @@ mod tests {
 
     #[test]
     fn bad_flags_are_usage_errors() {
-        for bad in ["--sessions", "--sessions x", "--nope 1", "--inflight 0", "--reads 101", "--duration -1"] {
+        for bad in [
+            "--sessions",
+            "--sessions x",
+            "--nope 1",
+            "--inflight 0",
+            "--reads 101",
+            "--duration -1",
+        ] {
             assert!(
-                matches!(Options::parse(Workload::Get, &args(bad)), Err(BenchError::Usage(_))),
+                matches!(
+                    Options::parse(Workload::Get, &args(bad)),
+                    Err(BenchError::Usage(_))
+                ),
                 "{}",
                 bad
             );
@@ -286,7 +308,10 @@ mod tests {
 
     #[test]
     fn workload_names_round_trip() {
-        for name in ["create", "set", "get", "exists", "mixed", "watch", "connect", "sessions", "load", "recover", "startup"] {
+        for name in [
+            "create", "set", "get", "exists", "mixed", "watch", "connect", "sessions", "load",
+            "recover", "startup",
+        ] {
             assert_eq!(Workload::parse(name).unwrap().name(), name);
         }
         assert!(Workload::parse("bogus").is_none());

@@ -58,7 +58,12 @@ impl Outcome {
 
 /// Runs `requests` on `session` until the window closes (or the requests
 /// run out), then drains the outstanding replies and closes the session.
-pub fn drive<R: Requests>(mut session: Session, requests: &mut R, inflight: usize, window: Window) -> Outcome {
+pub fn drive<R: Requests>(
+    mut session: Session,
+    requests: &mut R,
+    inflight: usize,
+    window: Window,
+) -> Outcome {
     let mut outcome = Outcome::default();
     if let Err(e) = session.set_read_timeout(Some(REPLY_TIMEOUT)) {
         outcome.failure = Some(e);
@@ -91,11 +96,14 @@ fn run<R: Requests>(
             if reply.xid < 0 {
                 continue; // a ping reply or a notification
             }
-            let (xid, sent) = pending
-                .pop_front()
-                .ok_or_else(|| BenchError::Protocol(format!("unexpected reply xid {}", reply.xid)))?;
+            let (xid, sent) = pending.pop_front().ok_or_else(|| {
+                BenchError::Protocol(format!("unexpected reply xid {}", reply.xid))
+            })?;
             if reply.xid != xid {
-                return Err(BenchError::Protocol(format!("reply xid {} for request {}", reply.xid, xid)));
+                return Err(BenchError::Protocol(format!(
+                    "reply xid {} for request {}",
+                    reply.xid, xid
+                )));
             }
             outcome.replies += 1;
             if reply.err != 0 {

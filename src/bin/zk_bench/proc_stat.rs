@@ -48,7 +48,8 @@ mod tests {
 
     #[test]
     fn stat_ticks_skip_a_command_name_with_spaces() {
-        let stat = "1234 (zk (srv) x) S 1 1234 1234 0 -1 4194304 100 0 0 0 250 31 0 0 20 0 9 0 100 0 0";
+        let stat =
+            "1234 (zk (srv) x) S 1 1234 1234 0 -1 4194304 100 0 0 0 250 31 0 0 20 0 9 0 100 0 0";
         assert_eq!(parse_stat_ticks(stat), Some(281));
     }
 

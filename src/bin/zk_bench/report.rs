@@ -73,7 +73,10 @@ impl RunResult {
                 fields.push((name, num(v)));
             }
         }
-        let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{}\":{}", k, v)).collect();
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("\"{}\":{}", k, v))
+            .collect();
         format!("{{{}}}", body.join(","))
     }
 
@@ -82,9 +85,17 @@ impl RunResult {
     fn optional_figures(&self) -> [(&'static str, &'static str, Option<f64>); 5] {
         [
             ("cpu_us_per_op", "server cpu us/op", self.cpu_us_per_op),
-            ("client_cpu_us_per_op", "client cpu us/op", self.client_cpu_us_per_op),
+            (
+                "client_cpu_us_per_op",
+                "client cpu us/op",
+                self.client_cpu_us_per_op,
+            ),
             ("rss_kib", "server RSS KiB", self.rss_kib.map(|v| v as f64)),
-            ("rss_per_session_bytes", "RSS bytes/session", self.rss_per_session_bytes),
+            (
+                "rss_per_session_bytes",
+                "RSS bytes/session",
+                self.rss_per_session_bytes,
+            ),
             ("first_reply_ms", "first reply ms", self.first_reply_ms),
         ]
     }
@@ -95,8 +106,14 @@ impl RunResult {
         let _ = writeln!(
             t,
             "{} [{}] {} sessions x {} in flight, {} B: {} ops in {:.2} s, {} errors",
-            self.case, self.label, self.sessions, self.inflight, self.payload, self.ops,
-            self.seconds, self.errors
+            self.case,
+            self.label,
+            self.sessions,
+            self.inflight,
+            self.payload,
+            self.ops,
+            self.seconds,
+            self.errors
         );
         let _ = writeln!(t, "  {:<22} {:>12.1}", "ops/s", self.ops_per_sec());
         if let Some(l) = &self.latency {
@@ -153,7 +170,10 @@ pub enum Value {
 /// Parses one flat JSON object of strings and numbers (what `to_json`
 /// writes); `None` for anything else.
 pub fn parse_json_line(line: &str) -> Option<BTreeMap<String, Value>> {
-    let mut p = Parser { s: line.trim().as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: line.trim().as_bytes(),
+        i: 0,
+    };
     let mut map = BTreeMap::new();
     p.expect(b'{')?;
     if p.peek() == Some(b'}') {
@@ -229,10 +249,17 @@ impl Parser<'_> {
     fn number(&mut self) -> Option<f64> {
         self.skip_ws();
         let start = self.i;
-        while self.s.get(self.i).is_some_and(|c| b"+-.eE0123456789".contains(c)) {
+        while self
+            .s
+            .get(self.i)
+            .is_some_and(|c| b"+-.eE0123456789".contains(c))
+        {
             self.i += 1;
         }
-        std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.s[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
 }
 
@@ -251,7 +278,13 @@ mod tests {
             seconds: 2.0,
             ops: 1001,
             errors: 0,
-            latency: Some(Summary { count: 1001, p50_us: 10.5, p99_us: 20.0, p999_us: 30.0, max_us: 40.25 }),
+            latency: Some(Summary {
+                count: 1001,
+                p50_us: 10.5,
+                p99_us: 20.0,
+                p999_us: 30.0,
+                max_us: 40.25,
+            }),
             cpu_us_per_op: Some(3.25),
             rss_kib: Some(4096),
             ..Default::default()

@@ -38,7 +38,9 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     // Split on blanks and exec directly: a shell in between would add its
     // own start-up to the figure.
     let mut words = cmd.split_whitespace();
-    let program = words.next().ok_or_else(|| BenchError::Usage("--server-cmd is empty".into()))?;
+    let program = words
+        .next()
+        .ok_or_else(|| BenchError::Usage("--server-cmd is empty".into()))?;
     let mut child = Command::new(program)
         .args(words)
         .stdin(Stdio::null())
@@ -71,7 +73,10 @@ fn wait_until_served(opts: &Options, child: &mut Child, start: Instant) -> Resul
     let mut last = String::from("no attempt");
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(BenchError::Timeout(format!("the server exited ({}) before serving", status)));
+            return Err(BenchError::Timeout(format!(
+                "the server exited ({}) before serving",
+                status
+            )));
         }
         match try_once(opts) {
             Ok(session) => {
@@ -83,22 +88,37 @@ fn wait_until_served(opts: &Options, child: &mut Child, start: Instant) -> Resul
         }
         thread::sleep(POLL);
     }
-    Err(BenchError::Timeout(format!("no successful request within {:?} (last: {})", opts.timeout, last)))
+    Err(BenchError::Timeout(format!(
+        "no successful request within {:?} (last: {})",
+        opts.timeout, last
+    )))
 }
 
 /// One attempt: connect, handshake, `exists /`; the open session.
 fn try_once(opts: &Options) -> Result<Session, BenchError> {
     let mut session = Session::connect(opts.server, ATTEMPT_TIMEOUT)?;
-    let (err, _) = session.call(op_code::EXISTS, &ExistsRequest { path: "/".into(), watch: false })?;
+    let (err, _) = session.call(
+        op_code::EXISTS,
+        &ExistsRequest {
+            path: "/".into(),
+            watch: false,
+        },
+    )?;
     if err != 0 {
-        return Err(BenchError::Server { what: "exists /".into(), err });
+        return Err(BenchError::Server {
+            what: "exists /".into(),
+            err,
+        });
     }
     Ok(session)
 }
 
 /// SIGTERM (through kill(1): no libc binding needed), then SIGKILL.
 fn stop(child: &mut Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + STOP_GRACE;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {

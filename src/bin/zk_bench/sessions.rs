@@ -94,7 +94,9 @@ fn open_close_loop(server: std::net::SocketAddr, window: Window) -> Cycles {
         let done = Instant::now();
         if window.counts(started, done) {
             cycles.ops += 1;
-            cycles.latencies.record_ns((done - started).as_nanos() as u64);
+            cycles
+                .latencies
+                .record_ns((done - started).as_nanos() as u64);
         }
     }
     cycles
@@ -154,7 +156,12 @@ pub fn run_sessions(opts: &Options) -> Result<RunResult, BenchError> {
 /// Opens `n` sessions, waits at both barriers, closes them; (opened,
 /// failed). Closing is pipelined: every closeSession is sent before any
 /// reply is awaited.
-fn hold_sessions(server: std::net::SocketAddr, n: usize, opened: &Barrier, release: &Barrier) -> (u64, u64) {
+fn hold_sessions(
+    server: std::net::SocketAddr,
+    n: usize,
+    opened: &Barrier,
+    release: &Barrier,
+) -> (u64, u64) {
     let mut held: Vec<Session> = Vec::with_capacity(n);
     let mut failed = 0;
     let mut last_ping = Instant::now();

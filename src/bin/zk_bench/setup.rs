@@ -30,7 +30,10 @@ pub fn key_path(i: usize) -> String {
 
 /// A prefix no earlier run used (for `create`), e.g. `r18c2f...`.
 pub fn unique_run_id() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("r{:x}{:x}", nanos, std::process::id())
 }
 
@@ -56,7 +59,9 @@ where
     loop {
         out.clear();
         while pending.len() < SETUP_WINDOW {
-            let Some((op, body)) = requests.next() else { break };
+            let Some((op, body)) = requests.next() else {
+                break;
+            };
             let xid = session.xid();
             push_encoded(&mut out, xid, op, &body);
             pending.push_back(xid);
@@ -71,7 +76,10 @@ where
                 continue;
             }
             if pending.pop_front() != Some(reply.xid) {
-                return Err(BenchError::Protocol(format!("setup reply xid {} out of order", reply.xid)));
+                return Err(BenchError::Protocol(format!(
+                    "setup reply xid {} out of order",
+                    reply.xid
+                )));
             }
             results.push(reply.err);
         }
@@ -84,7 +92,10 @@ pub fn ensure_paths(session: &mut Session, paths: &[String]) -> Result<(), Bench
     let results = pipelined(session, creates)?;
     for (path, err) in paths.iter().zip(results) {
         if err != 0 && err != Code::NodeExists as i32 {
-            return Err(BenchError::Server { what: format!("create {}", path), err });
+            return Err(BenchError::Server {
+                what: format!("create {}", path),
+                err,
+            });
         }
     }
     Ok(())
@@ -102,16 +113,30 @@ pub fn fill_keys(session: &mut Session, keys: usize, payload: &[u8]) -> Result<(
         .filter(|(_, err)| **err == Code::NodeExists as i32)
         .map(|(i, _)| i)
         .collect();
-    if let Some((i, err)) = results.iter().enumerate().find(|(_, e)| **e != 0 && **e != Code::NodeExists as i32) {
-        return Err(BenchError::Server { what: format!("create {}", key_path(i)), err: *err });
+    if let Some((i, err)) = results
+        .iter()
+        .enumerate()
+        .find(|(_, e)| **e != 0 && **e != Code::NodeExists as i32)
+    {
+        return Err(BenchError::Server {
+            what: format!("create {}", key_path(i)),
+            err: *err,
+        });
     }
     let sets = existing.iter().map(|&i| {
-        let request = SetDataRequest { path: key_path(i), data: Some(payload.to_vec()), version: -1 };
+        let request = SetDataRequest {
+            path: key_path(i),
+            data: Some(payload.to_vec()),
+            version: -1,
+        };
         (op_code::SET_DATA, jute::to_bytes(&request))
     });
     let results = pipelined(session, sets)?;
     match results.iter().find(|e| **e != 0) {
-        Some(err) => Err(BenchError::Server { what: "setData on a key".into(), err: *err }),
+        Some(err) => Err(BenchError::Server {
+            what: "setData on a key".into(),
+            err: *err,
+        }),
         None => Ok(()),
     }
 }

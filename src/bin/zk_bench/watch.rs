@@ -62,11 +62,16 @@ impl Requests for Writes {
     fn push_next(&mut self, out: &mut Vec<u8>, xid: i32) -> bool {
         let path = &self.paths[self.next % self.paths.len()];
         let payload = &self.payload;
-        push_request(out, xid, op_code::SET_DATA, |oa: &mut OutputArchive<&mut Vec<u8>>| {
-            oa.write_string(path)?;
-            oa.write_buffer(Some(payload))?;
-            oa.write_int(-1)
-        });
+        push_request(
+            out,
+            xid,
+            op_code::SET_DATA,
+            |oa: &mut OutputArchive<&mut Vec<u8>>| {
+                oa.write_string(path)?;
+                oa.write_buffer(Some(payload))?;
+                oa.write_int(-1)
+            },
+        );
         self.next += 1;
         self.sent.push(Instant::now());
         true
@@ -94,11 +99,20 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     for _ in 0..opts.watchers {
         let mut s = Session::connect(opts.server, CONNECT_TIMEOUT)?;
         let adds = paths.iter().map(|p| {
-            let request = AddWatchRequest { path: p.clone(), mode: add_watch_mode::PERSISTENT };
+            let request = AddWatchRequest {
+                path: p.clone(),
+                mode: add_watch_mode::PERSISTENT,
+            };
             (op_code::ADD_WATCH, jute::to_bytes(&request))
         });
-        if let Some(err) = setup::pipelined(&mut s, adds)?.into_iter().find(|e| *e != 0) {
-            return Err(BenchError::Server { what: "addWatch".into(), err });
+        if let Some(err) = setup::pipelined(&mut s, adds)?
+            .into_iter()
+            .find(|e| *e != 0)
+        {
+            return Err(BenchError::Server {
+                what: "addWatch".into(),
+                err,
+            });
         }
         watchers.push(s);
     }
@@ -116,13 +130,20 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         })
         .collect();
     let inflight = opts.inflight;
-    let mut writes = Writes { paths, payload: setup::payload(opts.payload), next: 0, sent: Vec::new() };
+    let mut writes = Writes {
+        paths,
+        payload: setup::payload(opts.payload),
+        next: 0,
+        sent: Vec::new(),
+    };
     let writer_thread = thread::spawn(move || {
         let outcome = pipeline::drive(writer, &mut writes, inflight, window);
         (outcome, writes.sent)
     });
     let cpu = window::sample_cpu(opts.pid, &window);
-    let (writer_outcome, sent) = writer_thread.join().map_err(|_| BenchError::Protocol("writer panicked".into()))?;
+    let (writer_outcome, sent) = writer_thread
+        .join()
+        .map_err(|_| BenchError::Protocol("writer panicked".into()))?;
     // Replies to the writer say how many writes the server took.
     total_writes.store(writer_outcome.replies, Ordering::SeqCst);
     let mut errors = writer_outcome.errors;
@@ -137,7 +158,13 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
             Err(_) => errors += 1,
         }
     }
-    let (mut latencies, missing) = fan_out_latencies(&sent, writer_outcome.replies as usize, &arrivals, base, &window);
+    let (mut latencies, missing) = fan_out_latencies(
+        &sent,
+        writer_outcome.replies as usize,
+        &arrivals,
+        base,
+        &window,
+    );
     errors += missing;
     let notifications: u64 = arrivals.iter().map(|a| a.in_window).sum();
     for a in &arrivals {
@@ -175,10 +202,16 @@ fn fan_out_latencies(
     let mut latencies = Latencies::default();
     let mut missing = 0;
     for (i, &sent_at) in sent.iter().enumerate().take(acknowledged) {
-        let last = arrivals.iter().map(|a| a.at_us.get(i).copied().unwrap_or(NOT_YET)).max();
+        let last = arrivals
+            .iter()
+            .map(|a| a.at_us.get(i).copied().unwrap_or(NOT_YET))
+            .max();
         let Some(last) = last else { continue };
         if last == NOT_YET {
-            missing += arrivals.iter().filter(|a| a.at_us.get(i).copied().unwrap_or(NOT_YET) == NOT_YET).count() as u64;
+            missing += arrivals
+                .iter()
+                .filter(|a| a.at_us.get(i).copied().unwrap_or(NOT_YET) == NOT_YET)
+                .count() as u64;
             continue;
         }
         if sent_at < window.start {
@@ -192,8 +225,18 @@ fn fan_out_latencies(
 
 /// A watcher's loop: record notification arrivals until it has one for
 /// every write (once the writer is done) or the drain time runs out.
-fn listen(mut s: Session, nodes: usize, base: Instant, window: Window, total: &AtomicU64) -> Arrivals {
-    let mut arrivals = Arrivals { at_us: Vec::new(), in_window: 0, failure: None };
+fn listen(
+    mut s: Session,
+    nodes: usize,
+    base: Instant,
+    window: Window,
+    total: &AtomicU64,
+) -> Arrivals {
+    let mut arrivals = Arrivals {
+        at_us: Vec::new(),
+        in_window: 0,
+        failure: None,
+    };
     if let Err(e) = listen_loop(&mut s, nodes, base, window, total, &mut arrivals) {
         arrivals.failure = Some(e);
     }
@@ -226,7 +269,14 @@ fn listen_loop(
         }
         match s.fill() {
             Ok(()) => {}
-            Err(BenchError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(BenchError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(e) => return Err(e),
         }
         let now = Instant::now();
@@ -267,10 +317,24 @@ mod tests {
     #[test]
     fn latency_is_to_the_last_watcher_and_misses_are_counted() {
         let base = Instant::now();
-        let window = Window { start: base, end: base + Duration::from_secs(10) };
-        let sent = vec![base + Duration::from_micros(100), base + Duration::from_micros(200)];
-        let a = Arrivals { at_us: vec![150, 260], in_window: 2, failure: None };
-        let b = Arrivals { at_us: vec![400], in_window: 1, failure: None };
+        let window = Window {
+            start: base,
+            end: base + Duration::from_secs(10),
+        };
+        let sent = vec![
+            base + Duration::from_micros(100),
+            base + Duration::from_micros(200),
+        ];
+        let a = Arrivals {
+            at_us: vec![150, 260],
+            in_window: 2,
+            failure: None,
+        };
+        let b = Arrivals {
+            at_us: vec![400],
+            in_window: 1,
+            failure: None,
+        };
         let (mut lat, missing) = fan_out_latencies(&sent, 2, &[a, b], base, &window);
         let s = lat.summary();
         assert_eq!(s.count, 1);

@@ -23,7 +23,10 @@ impl Window {
     /// A window opening `warmup` from now and lasting `duration`.
     pub fn starting_in(warmup: Duration, duration: Duration) -> Window {
         let start = Instant::now() + warmup;
-        Window { start, end: start + duration }
+        Window {
+            start,
+            end: start + duration,
+        }
     }
 
     /// True if a request sent at `sent` and answered at `done` counts.
@@ -63,7 +66,10 @@ pub fn cpu_now(pid: Option<u32>) -> Cpu {
 /// The CPU spent between two readings.
 pub fn cpu_between(before: Cpu, after: Cpu) -> Cpu {
     let delta = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
-    Cpu { server: delta(after.server, before.server), client: delta(after.client, before.client) }
+    Cpu {
+        server: delta(after.server, before.server),
+        client: delta(after.client, before.client),
+    }
 }
 
 /// On the calling thread: waits for the window to open, reads the CPU

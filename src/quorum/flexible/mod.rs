@@ -45,10 +45,20 @@ pub struct Members {
 
 impl Members {
     /// Reads `server.N` and `version` keys; other keys are left to the rule.
-    fn accept(&mut self, key: &str, value: &str, multi_address: bool) -> Result<bool, VerifierError> {
-        let err = |reason: String| VerifierError { key: key.to_string(), reason };
+    fn accept(
+        &mut self,
+        key: &str,
+        value: &str,
+        multi_address: bool,
+    ) -> Result<bool, VerifierError> {
+        let err = |reason: String| VerifierError {
+            key: key.to_string(),
+            reason,
+        };
         if let Some(sid) = key.strip_prefix("server.") {
-            let sid: i64 = sid.parse().map_err(|_| err(format!("'{}' is not a server id", sid)))?;
+            let sid: i64 = sid
+                .parse()
+                .map_err(|_| err(format!("'{}' is not a server id", sid)))?;
             let server = QuorumServer::parse(sid, value, multi_address).map_err(|e| err(e.0))?;
             self.all.insert(sid, server);
             Ok(true)
@@ -64,7 +74,11 @@ impl Members {
 
     /// Ids of the participants.
     pub fn voters(&self) -> BTreeSet<i64> {
-        self.all.values().filter(|s| s.is_participant()).map(|s| s.id).collect()
+        self.all
+            .values()
+            .filter(|s| s.is_participant())
+            .map(|s| s.id)
+            .collect()
     }
 
     /// `server.N=<server string>` lines, ascending by id, each ending in `\n`.
@@ -89,8 +103,13 @@ impl QuorumVerifier {
     /// Builds the rule from the dynamic part of the config (`server.N`,
     /// `group.G`, `weight.N`, `version`; keys and values trimmed): groups or
     /// weights present make it hierarchical, as `QuorumPeerConfig` decides.
-    pub fn from_pairs(pairs: &[(String, String)], multi_address: bool) -> Result<QuorumVerifier, VerifierError> {
-        let hierarchical = pairs.iter().any(|(k, _)| k.starts_with("group") || k.starts_with("weight"));
+    pub fn from_pairs(
+        pairs: &[(String, String)],
+        multi_address: bool,
+    ) -> Result<QuorumVerifier, VerifierError> {
+        let hierarchical = pairs
+            .iter()
+            .any(|(k, _)| k.starts_with("group") || k.starts_with("weight"));
         if hierarchical {
             QuorumHierarchical::from_pairs(pairs, multi_address).map(QuorumVerifier::Hierarchical)
         } else {
@@ -126,7 +145,9 @@ impl QuorumVerifier {
 
     /// True when `sid` is a participant.
     pub fn is_voter(&self, sid: i64) -> bool {
-        self.all_members().get(&sid).is_some_and(QuorumServer::is_participant)
+        self.all_members()
+            .get(&sid)
+            .is_some_and(QuorumServer::is_participant)
     }
 
     /// Ids of the participants.
@@ -145,7 +166,11 @@ impl QuorumVerifier {
     /// Whether `acks` (ids of servers that agree) form a quorum. Acks of
     /// non-participants are ignored, as `SyncedLearnerTracker.addAck` does.
     pub fn has_quorum(&self, acks: &BTreeSet<i64>) -> bool {
-        let voting: BTreeSet<i64> = acks.iter().copied().filter(|sid| self.is_voter(*sid)).collect();
+        let voting: BTreeSet<i64> = acks
+            .iter()
+            .copied()
+            .filter(|sid| self.is_voter(*sid))
+            .collect();
         match self {
             QuorumVerifier::Majority(q) => q.contains_quorum(&voting),
             QuorumVerifier::Hierarchical(q) => q.contains_quorum(&voting),

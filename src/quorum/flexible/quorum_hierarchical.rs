@@ -27,27 +27,41 @@ pub struct QuorumHierarchical {
 
 impl QuorumHierarchical {
     /// Reads `server.N`, `group.G`, `weight.N` and `version`.
-    pub fn from_pairs(pairs: &[(String, String)], multi_address: bool) -> Result<QuorumHierarchical, VerifierError> {
+    pub fn from_pairs(
+        pairs: &[(String, String)],
+        multi_address: bool,
+    ) -> Result<QuorumHierarchical, VerifierError> {
         let mut q = QuorumHierarchical::default();
         for (key, value) in pairs {
             if q.members.accept(key, value, multi_address)? {
                 continue;
             }
-            let err = |reason: String| VerifierError { key: key.clone(), reason };
+            let err = |reason: String| VerifierError {
+                key: key.clone(),
+                reason,
+            };
             let suffix = key.split_once('.').map(|(_, s)| s).unwrap_or("");
-            let id = || suffix.parse::<i64>().map_err(|_| err(format!("'{}' is not a number", suffix)));
+            let id = || {
+                suffix
+                    .parse::<i64>()
+                    .map_err(|_| err(format!("'{}' is not a number", suffix)))
+            };
             if key.starts_with("group") {
                 let gid = id()?;
                 q.num_groups += 1;
                 for part in value.split(':') {
-                    let sid: i64 = part.parse().map_err(|_| err(format!("'{}' is not a server id", part)))?;
+                    let sid: i64 = part
+                        .parse()
+                        .map_err(|_| err(format!("'{}' is not a server id", part)))?;
                     if q.server_group.insert(sid, gid).is_some() {
                         return Err(err(format!("Server {}is in multiple groups", sid)));
                     }
                 }
             } else if key.starts_with("weight") {
                 let sid = id()?;
-                let weight: i64 = value.parse().map_err(|_| err(format!("'{}' is not a weight", value)))?;
+                let weight: i64 = value
+                    .parse()
+                    .map_err(|_| err(format!("'{}' is not a weight", value)))?;
                 q.server_weight.insert(sid, weight);
             }
         }
@@ -118,18 +132,32 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn qv(lines: &[(&str, &str)]) -> Result<QuorumVerifier, super::super::VerifierError> {
-        let pairs: Vec<(String, String)> = lines.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = lines
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         QuorumVerifier::from_pairs(&pairs, false)
     }
 
     fn nine_in_three_groups() -> QuorumVerifier {
         let mut lines = vec![];
-        let servers: Vec<(String, String)> =
-            (1..=9).map(|i| (format!("server.{}", i), format!("h:{}:{}", 1000 + i, 2000 + i))).collect();
+        let servers: Vec<(String, String)> = (1..=9)
+            .map(|i| {
+                (
+                    format!("server.{}", i),
+                    format!("h:{}:{}", 1000 + i, 2000 + i),
+                )
+            })
+            .collect();
         for (k, v) in &servers {
             lines.push((k.as_str(), v.as_str()));
         }
-        lines.extend([("group.1", "1:2:3"), ("group.2", "4:5:6"), ("group.3", "7:8:9"), ("weight.3", "0")]);
+        lines.extend([
+            ("group.1", "1:2:3"),
+            ("group.2", "4:5:6"),
+            ("group.3", "7:8:9"),
+            ("weight.3", "0"),
+        ]);
         qv(&lines).unwrap()
     }
 
@@ -139,10 +167,10 @@ mod tests {
         assert!(matches!(v, QuorumVerifier::Hierarchical(_)));
         let cases: [(&[i64], bool); 7] = [
             (&[], false),
-            (&[1, 2], false),          // one group only
-            (&[1, 2, 4, 5], true),     // two of three groups
-            (&[1, 4, 5, 7, 8], true),  // group 1: weight 1 of 2 is not a majority
-            (&[1, 3, 4, 7], false),    // weight-0 server 3 adds nothing
+            (&[1, 2], false),         // one group only
+            (&[1, 2, 4, 5], true),    // two of three groups
+            (&[1, 4, 5, 7, 8], true), // group 1: weight 1 of 2 is not a majority
+            (&[1, 3, 4, 7], false),   // weight-0 server 3 adds nothing
             (&[1, 2, 4, 7], false),
             (&[1, 2, 4, 5, 7, 8], true),
         ];
@@ -172,15 +200,31 @@ mod tests {
 
     #[test]
     fn every_participant_needs_one_group() {
-        assert!(qv(&[("server.1", "h:1:2"), ("server.2", "h:3:4"), ("group.1", "1")]).is_err());
+        assert!(qv(&[
+            ("server.1", "h:1:2"),
+            ("server.2", "h:3:4"),
+            ("group.1", "1")
+        ])
+        .is_err());
         assert!(qv(&[("server.1", "h:1:2"), ("group.1", "1"), ("group.2", "1")]).is_err());
         // Observers need no group.
-        assert!(qv(&[("server.1", "h:1:2"), ("server.2", "h:3:4:observer"), ("group.1", "1")]).is_ok());
+        assert!(qv(&[
+            ("server.1", "h:1:2"),
+            ("server.2", "h:3:4:observer"),
+            ("group.1", "1")
+        ])
+        .is_ok());
     }
 
     #[test]
     fn config_text_lists_groups_and_weights() {
-        let v = qv(&[("server.1", "h:1:2"), ("server.2", "h:3:4"), ("group.1", "1:2"), ("weight.2", "3")]).unwrap();
+        let v = qv(&[
+            ("server.1", "h:1:2"),
+            ("server.2", "h:3:4"),
+            ("group.1", "1:2"),
+            ("weight.2", "3"),
+        ])
+        .unwrap();
         assert_eq!(
             v.to_string(),
             "server.1=h:1:2:participant\nserver.2=h:3:4:participant\ngroup.1=1:2\nweight.1=1\nweight.2=3\nversion=0"

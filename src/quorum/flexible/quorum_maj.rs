@@ -33,7 +33,10 @@ pub struct QuorumMaj {
 /// What the oracle file says: true only if its first byte is `1`.
 pub fn ask_oracle(path: &Path) -> bool {
     let mut first = [0u8; 1];
-    let says = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut first)).is_ok() && first[0] == b'1';
+    let says = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut first))
+        .is_ok()
+        && first[0] == b'1';
     debug!("Oracle says: {}", says);
     says
 }
@@ -41,12 +44,18 @@ pub fn ask_oracle(path: &Path) -> bool {
 impl QuorumMaj {
     /// Reads `server.N` and `version`; other keys are ignored (Java's
     /// config parser has already refused unknown ones).
-    pub fn from_pairs(pairs: &[(String, String)], multi_address: bool) -> Result<QuorumMaj, VerifierError> {
+    pub fn from_pairs(
+        pairs: &[(String, String)],
+        multi_address: bool,
+    ) -> Result<QuorumMaj, VerifierError> {
         let mut members = Members::default();
         for (key, value) in pairs {
             members.accept(key, value, multi_address)?;
         }
-        Ok(QuorumMaj { members, oracle: None })
+        Ok(QuorumMaj {
+            members,
+            oracle: None,
+        })
     }
 
     /// `acks` are participant ids: a quorum when more than half of all
@@ -70,7 +79,10 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn qv(lines: &[(&str, &str)]) -> QuorumVerifier {
-        let pairs: Vec<(String, String)> = lines.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = lines
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         QuorumVerifier::from_pairs(&pairs, false).unwrap()
     }
 
@@ -80,8 +92,17 @@ mod tests {
 
     #[test]
     fn majority_table() {
-        let three = qv(&[("server.1", "h:1:2"), ("server.2", "h:3:4"), ("server.3", "h:5:6")]);
-        let four = qv(&[("server.1", "h:1:2"), ("server.2", "h:3:4"), ("server.3", "h:5:6"), ("server.4", "h:7:8")]);
+        let three = qv(&[
+            ("server.1", "h:1:2"),
+            ("server.2", "h:3:4"),
+            ("server.3", "h:5:6"),
+        ]);
+        let four = qv(&[
+            ("server.1", "h:1:2"),
+            ("server.2", "h:3:4"),
+            ("server.3", "h:5:6"),
+            ("server.4", "h:7:8"),
+        ]);
         let with_observer = qv(&[
             ("server.1", "h:1:2"),
             ("server.2", "h:3:4"),
@@ -122,7 +143,11 @@ mod tests {
             other => other,
         };
         let two = with_oracle(&[("server.1", "h:1:2"), ("server.2", "h:3:4")]);
-        let three = with_oracle(&[("server.1", "h:1:2"), ("server.2", "h:3:4"), ("server.3", "h:5:6")]);
+        let three = with_oracle(&[
+            ("server.1", "h:1:2"),
+            ("server.2", "h:3:4"),
+            ("server.3", "h:5:6"),
+        ]);
         assert!(!two.has_quorum(&set(&[1])), "no file: no");
         std::fs::write(&file, "1").unwrap();
         assert!(two.has_quorum(&set(&[1])), "the oracle says 1");
@@ -136,7 +161,11 @@ mod tests {
 
     #[test]
     fn config_text_is_javas() {
-        let v = qv(&[("server.2", "127.0.0.1:3:4"), ("server.1", "127.0.0.1:1:2;2181"), ("version", "100000000")]);
+        let v = qv(&[
+            ("server.2", "127.0.0.1:3:4"),
+            ("server.1", "127.0.0.1:1:2;2181"),
+            ("version", "100000000"),
+        ]);
         assert_eq!(
             v.to_string(),
             "server.1=127.0.0.1:1:2:participant;0.0.0.0:2181\nserver.2=127.0.0.1:3:4:participant\nversion=100000000"

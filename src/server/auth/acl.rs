@@ -74,9 +74,10 @@ pub fn fixup_acl(
             for cid in auth_info {
                 match registry.provider(&cid.scheme) {
                     None => error!("Missing AuthenticationProvider for {}", cid.scheme),
-                    Some(p) if p.is_authenticated() => {
-                        fixed.push(Acl { perms: a.perms, id: cid.clone() })
-                    }
+                    Some(p) if p.is_authenticated() => fixed.push(Acl {
+                        perms: a.perms,
+                        id: cid.clone(),
+                    }),
                     Some(_) => {}
                 }
             }
@@ -99,11 +100,17 @@ mod tests {
     use crate::zoo_defs::{ids, perms};
 
     fn id(scheme: &str, id: &str) -> Id {
-        Id { scheme: scheme.into(), id: id.into() }
+        Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        }
     }
 
     fn acl(perms: i32, scheme: &str, i: &str) -> Acl {
-        Acl { perms, id: id(scheme, i) }
+        Acl {
+            perms,
+            id: id(scheme, i),
+        }
     }
 
     fn reg() -> ProviderRegistry {
@@ -114,43 +121,74 @@ mod tests {
     fn world_anyone_needs_the_bit() {
         let read_only = ids::read_acl_unsafe();
         let me = [id("ip", "127.0.0.1")];
-        assert_eq!(check_acl(&reg(), false, &read_only, perms::READ, &me), Ok(()));
-        assert_eq!(check_acl(&reg(), false, &read_only, perms::WRITE, &me), Err(Code::NoAuth));
+        assert_eq!(
+            check_acl(&reg(), false, &read_only, perms::READ, &me),
+            Ok(())
+        );
+        assert_eq!(
+            check_acl(&reg(), false, &read_only, perms::WRITE, &me),
+            Err(Code::NoAuth)
+        );
         // skipACL and super bypass everything.
-        assert_eq!(check_acl(&reg(), true, &read_only, perms::WRITE, &me), Ok(()));
+        assert_eq!(
+            check_acl(&reg(), true, &read_only, perms::WRITE, &me),
+            Ok(())
+        );
         let su = [id("super", "")];
-        assert_eq!(check_acl(&reg(), false, &read_only, perms::WRITE, &su), Ok(()));
+        assert_eq!(
+            check_acl(&reg(), false, &read_only, perms::WRITE, &su),
+            Ok(())
+        );
         assert_eq!(check_acl(&reg(), false, &[], perms::WRITE, &me), Ok(()));
     }
 
     #[test]
     fn digest_and_ip_entries_match_by_scheme() {
-        let node = [acl(perms::ALL, "digest", "bob:h="), acl(perms::READ, "ip", "10.0.0.0/8")];
+        let node = [
+            acl(perms::ALL, "digest", "bob:h="),
+            acl(perms::READ, "ip", "10.0.0.0/8"),
+        ];
         let bob = [id("ip", "1.1.1.1"), id("digest", "bob:h=")];
         let lan = [id("ip", "10.2.3.4")];
         assert_eq!(check_acl(&reg(), false, &node, perms::DELETE, &bob), Ok(()));
         assert_eq!(check_acl(&reg(), false, &node, perms::READ, &lan), Ok(()));
-        assert_eq!(check_acl(&reg(), false, &node, perms::WRITE, &lan), Err(Code::NoAuth));
+        assert_eq!(
+            check_acl(&reg(), false, &node, perms::WRITE, &lan),
+            Err(Code::NoAuth)
+        );
         // A digest id never matches an ip entry even with the same text.
         let odd = [id("digest", "10.0.0.1")];
-        assert_eq!(check_acl(&reg(), false, &node, perms::READ, &odd), Err(Code::NoAuth));
+        assert_eq!(
+            check_acl(&reg(), false, &node, perms::READ, &odd),
+            Err(Code::NoAuth)
+        );
     }
 
     #[test]
     fn fixup_expands_auth_to_authenticated_ids() {
-        let caller = [id("ip", "127.0.0.1"), id("digest", "bob:h="), id("super", "")];
+        let caller = [
+            id("ip", "127.0.0.1"),
+            id("digest", "bob:h="),
+            id("super", ""),
+        ];
         let fixed = fixup_acl(&reg(), &caller, &ids::creator_all_acl()).unwrap();
         assert_eq!(fixed, vec![acl(perms::ALL, "digest", "bob:h=")]);
         // Nobody authenticated: INVALIDACL.
         let anon = [id("ip", "127.0.0.1")];
-        assert_eq!(fixup_acl(&reg(), &anon, &ids::creator_all_acl()), Err(Code::InvalidAcl));
+        assert_eq!(
+            fixup_acl(&reg(), &anon, &ids::creator_all_acl()),
+            Err(Code::InvalidAcl)
+        );
     }
 
     #[test]
     fn fixup_rejects_bad_lists_and_drops_duplicates() {
         assert_eq!(fixup_acl(&reg(), &[], &[]), Err(Code::InvalidAcl));
         let dup = [ids::open_acl_unsafe(), ids::open_acl_unsafe()].concat();
-        assert_eq!(fixup_acl(&reg(), &[], &dup).unwrap(), ids::open_acl_unsafe());
+        assert_eq!(
+            fixup_acl(&reg(), &[], &dup).unwrap(),
+            ids::open_acl_unsafe()
+        );
         for bad in [
             acl(perms::ALL, "world", "someone"),
             acl(perms::ALL, "nosuch", "x"),
@@ -158,9 +196,17 @@ mod tests {
             acl(perms::ALL, "ip", "300.1.1.1"),
             acl(perms::ALL, "super", ""),
         ] {
-            assert_eq!(fixup_acl(&reg(), &[], std::slice::from_ref(&bad)), Err(Code::InvalidAcl), "{:?}", bad);
+            assert_eq!(
+                fixup_acl(&reg(), &[], std::slice::from_ref(&bad)),
+                Err(Code::InvalidAcl),
+                "{:?}",
+                bad
+            );
         }
-        let ok = [acl(perms::READ, "ip", "10.0.0.0/8"), acl(perms::ALL, "digest", "u:h")];
+        let ok = [
+            acl(perms::READ, "ip", "10.0.0.0/8"),
+            acl(perms::ALL, "digest", "u:h"),
+        ];
         assert_eq!(fixup_acl(&reg(), &[], &ok).unwrap(), ok.to_vec());
     }
 }

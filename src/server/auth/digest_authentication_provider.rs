@@ -33,7 +33,10 @@ impl DigestAuthenticationProvider {
     }
 
     /// A provider hashing with `alg`.
-    pub fn with_algorithm(super_digest: Option<String>, alg: DigestAlgorithm) -> DigestAuthenticationProvider {
+    pub fn with_algorithm(
+        super_digest: Option<String>,
+        alg: DigestAlgorithm,
+    ) -> DigestAuthenticationProvider {
         DigestAuthenticationProvider { super_digest, alg }
     }
 
@@ -45,9 +48,15 @@ impl DigestAuthenticationProvider {
         let digest = generate_digest_with(&id_password, self.alg);
         let mut ids = Vec::with_capacity(2);
         if self.super_digest.as_deref() == Some(digest.as_str()) {
-            ids.push(Id { scheme: "super".into(), id: "".into() });
+            ids.push(Id {
+                scheme: "super".into(),
+                id: "".into(),
+            });
         }
-        ids.push(Id { scheme: "digest".into(), id: digest });
+        ids.push(Id {
+            scheme: "digest".into(),
+            id: digest,
+        });
         ids
     }
 }
@@ -61,7 +70,11 @@ pub fn generate_digest(id_password: &str) -> String {
 pub fn generate_digest_with(id_password: &str, alg: DigestAlgorithm) -> String {
     let user = id_password.split(':').next().unwrap_or("");
     let hash = hash(alg, id_password.as_bytes());
-    format!("{}:{}", user, base64::engine::general_purpose::STANDARD.encode(hash))
+    format!(
+        "{}:{}",
+        user,
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
 }
 
 /// `MessageDigest.getInstance(alg).digest(bytes)`.
@@ -96,7 +109,10 @@ pub fn matches(id: &str, acl_expr: &str) -> bool {
 
 /// The user part of `user:hash` (for whoAmI).
 pub fn user_name(id: &str) -> String {
-    super::java_split(id, ':').first().cloned().unwrap_or_default()
+    super::java_split(id, ':')
+        .first()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -107,11 +123,17 @@ mod tests {
     #[test]
     fn digest_of_a_known_password() {
         // `DigestAuthenticationProvider.generateDigest("super:test")` in Java.
-        assert_eq!(generate_digest("super:test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
-        assert_eq!(generate_digest("user1:pw1"), format!("user1:{}", {
-            let h = Sha1::digest(b"user1:pw1");
-            base64::engine::general_purpose::STANDARD.encode(h)
-        }));
+        assert_eq!(
+            generate_digest("super:test"),
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        );
+        assert_eq!(
+            generate_digest("user1:pw1"),
+            format!("user1:{}", {
+                let h = Sha1::digest(b"user1:pw1");
+                base64::engine::general_purpose::STANDARD.encode(h)
+            })
+        );
     }
 
     #[test]
@@ -127,7 +149,10 @@ mod tests {
             assert_eq!(generate_digest_with("super:test", alg), expected, "{:?}", alg);
         }
         let p = DigestAuthenticationProvider::with_algorithm(None, DigestAlgorithm::Sha256);
-        assert_eq!(p.handle_authentication(b"super:test")[0].id, "super:wjySwxg860UATFtciuZ1lpzrCHrPeov6SPu/ZD56uig=");
+        assert_eq!(
+            p.handle_authentication(b"super:test")[0].id,
+            "super:wjySwxg860UATFtciuZ1lpzrCHrPeov6SPu/ZD56uig="
+        );
     }
 
     #[test]

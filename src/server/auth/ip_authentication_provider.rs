@@ -14,7 +14,12 @@ pub fn host_address(addr: IpAddr) -> String {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
-            None => v6.segments().iter().map(|s| format!("{:x}", s)).collect::<Vec<_>>().join(":"),
+            None => v6
+                .segments()
+                .iter()
+                .map(|s| format!("{:x}", s))
+                .collect::<Vec<_>>()
+                .join(":"),
         },
     }
 }
@@ -85,7 +90,12 @@ fn parse_v4(addr: &str) -> Option<Vec<u8>> {
     }
     parts
         .iter()
-        .map(|p| p.parse::<i32>().ok().filter(|v| (0..=255).contains(v)).map(|v| v as u8))
+        .map(|p| {
+            p.parse::<i32>()
+                .ok()
+                .filter(|v| (0..=255).contains(v))
+                .map(|v| v as u8)
+        })
         .collect()
 }
 

@@ -111,9 +111,9 @@ impl ProviderRegistry {
     /// The providers `config` registers (x509 separately: [`Self::with_x509`]).
     pub fn with_config(super_digest: Option<String>, config: &AuthConfig) -> ProviderRegistry {
         ProviderRegistry {
-            digest: config
-                .digest_enabled
-                .then(|| DigestAuthenticationProvider::with_algorithm(super_digest, config.digest_alg)),
+            digest: config.digest_enabled.then(|| {
+                DigestAuthenticationProvider::with_algorithm(super_digest, config.digest_alg)
+            }),
             x509: false,
             sasl: config.sasl_provider.then(|| SaslAuthenticationProvider {
                 let_any_user_do_x: config.let_any_sasl_user_do_x.clone(),
@@ -153,7 +153,9 @@ impl ProviderRegistry {
     /// always fails: SASL ids come from the exchange (opcode 102).
     pub fn authenticate(&self, scheme: &str, auth: &[u8], remote: IpAddr) -> AuthOutcome {
         match (self.provider(scheme), &self.digest) {
-            (Some(Scheme::Digest), Some(digest)) => AuthOutcome::Granted(digest.handle_authentication(auth)),
+            (Some(Scheme::Digest), Some(digest)) => {
+                AuthOutcome::Granted(digest.handle_authentication(auth))
+            }
             (Some(Scheme::Ip), _) => AuthOutcome::Granted(vec![Id {
                 scheme: "ip".into(),
                 id: ip_authentication_provider::host_address(remote),
@@ -170,7 +172,10 @@ impl ProviderRegistry {
         ids.iter()
             .map(|id| ClientInfo {
                 auth_scheme: id.scheme.clone(),
-                user: self.provider(&id.scheme).map(|p| p.user_name(&id.id)).unwrap_or_default(),
+                user: self
+                    .provider(&id.scheme)
+                    .map(|p| p.user_name(&id.id))
+                    .unwrap_or_default(),
             })
             .collect()
     }
@@ -212,10 +217,17 @@ mod tests {
     #[test]
     fn configured_schemes() {
         let remote: IpAddr = "127.0.0.1".parse().unwrap();
-        let config = AuthConfig { digest_enabled: false, sasl_provider: true, ..AuthConfig::default() };
+        let config = AuthConfig {
+            digest_enabled: false,
+            sasl_provider: true,
+            ..AuthConfig::default()
+        };
         let r = ProviderRegistry::with_config(None, &config);
         assert_eq!(r.provider("digest"), None);
-        assert_eq!(r.authenticate("digest", b"u:p", remote), AuthOutcome::Failed);
+        assert_eq!(
+            r.authenticate("digest", b"u:p", remote),
+            AuthOutcome::Failed
+        );
         assert_eq!(r.provider("sasl"), Some(Scheme::Sasl));
         assert_eq!(r.authenticate("sasl", b"u:p", remote), AuthOutcome::Failed);
         assert!(r.matches(Scheme::Sasl, "bob", "bob"));
@@ -228,13 +240,27 @@ mod tests {
     fn who_am_i_shows_user_names() {
         let r = ProviderRegistry::new(None);
         let ids = vec![
-            Id { scheme: "ip".into(), id: "127.0.0.1".into() },
-            Id { scheme: "digest".into(), id: "bob:abc=".into() },
-            Id { scheme: "super".into(), id: "".into() },
+            Id {
+                scheme: "ip".into(),
+                id: "127.0.0.1".into(),
+            },
+            Id {
+                scheme: "digest".into(),
+                id: "bob:abc=".into(),
+            },
+            Id {
+                scheme: "super".into(),
+                id: "".into(),
+            },
         ];
         let infos = r.client_infos(&ids);
-        let pairs: Vec<(&str, &str)> =
-            infos.iter().map(|c| (c.auth_scheme.as_str(), c.user.as_str())).collect();
-        assert_eq!(pairs, vec![("ip", "127.0.0.1"), ("digest", "bob"), ("super", "")]);
+        let pairs: Vec<(&str, &str)> = infos
+            .iter()
+            .map(|c| (c.auth_scheme.as_str(), c.user.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![("ip", "127.0.0.1"), ("digest", "bob"), ("super", "")]
+        );
     }
 }

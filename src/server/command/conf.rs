@@ -35,18 +35,36 @@ pub fn entries(server: &ZooKeeperServer) -> Vec<(&'static str, ConfValue)> {
     let (data_dir_size, log_dir_size) = dirs::sizes(server);
     let path = |p: std::path::PathBuf| ConfValue::Text(absolute(&p));
     vec![
-        ("clientPort", ConfValue::Int(i64::from(cfg.client_port_address.port()))),
+        (
+            "clientPort",
+            ConfValue::Int(i64::from(cfg.client_port_address.port())),
+        ),
         ("secureClientPort", ConfValue::Int(-1)),
         ("dataDir", path(dirs::snap_dir(server))),
         ("dataDirSize", ConfValue::Int(data_dir_size as i64)),
         ("dataLogDir", path(dirs::log_dir(server))),
         ("dataLogSize", ConfValue::Int(log_dir_size as i64)),
         ("tickTime", ConfValue::Int(i64::from(cfg.tick_time))),
-        ("maxClientCnxns", ConfValue::Int(cfg.max_client_cnxns as i64)),
-        ("minSessionTimeout", ConfValue::Int(i64::from(cfg.min_session_timeout))),
-        ("maxSessionTimeout", ConfValue::Int(i64::from(cfg.max_session_timeout))),
-        ("clientPortListenBacklog", ConfValue::Int(i64::from(cfg.client_port_listen_backlog))),
-        ("serverId", ConfValue::Int(server.role_monitor().map_or(0, |m| m.peer_view().my_id))),
+        (
+            "maxClientCnxns",
+            ConfValue::Int(cfg.max_client_cnxns as i64),
+        ),
+        (
+            "minSessionTimeout",
+            ConfValue::Int(i64::from(cfg.min_session_timeout)),
+        ),
+        (
+            "maxSessionTimeout",
+            ConfValue::Int(i64::from(cfg.max_session_timeout)),
+        ),
+        (
+            "clientPortListenBacklog",
+            ConfValue::Int(i64::from(cfg.client_port_listen_backlog)),
+        ),
+        (
+            "serverId",
+            ConfValue::Int(server.role_monitor().map_or(0, |m| m.peer_view().my_id)),
+        ),
     ]
 }
 
@@ -55,14 +73,21 @@ pub fn entries(server: &ZooKeeperServer) -> Vec<(&'static str, ConfValue)> {
 fn absolute(path: &std::path::Path) -> String {
     match path.is_absolute() {
         true => path.display().to_string(),
-        false => std::env::current_dir().map(|d| d.join(path)).unwrap_or(path.to_path_buf()).display().to_string(),
+        false => std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or(path.to_path_buf())
+            .display()
+            .to_string(),
     }
 }
 
 /// The whole answer; a quorum server adds its peer's settings and the
 /// membership (Java's `QuorumZooKeeperServer.dumpConf`).
 pub fn run(server: &ZooKeeperServer) -> String {
-    let mut out: String = entries(server).iter().map(|(k, v)| format!("{}={}\n", k, v)).collect();
+    let mut out: String = entries(server)
+        .iter()
+        .map(|(k, v)| format!("{}={}\n", k, v))
+        .collect();
     if let Some(m) = server.role_monitor() {
         out.push_str(&m.peer_view().conf_tail);
     }

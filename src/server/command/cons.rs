@@ -25,7 +25,12 @@ pub fn full_line(info: &ConnectionInfo) -> String {
         }
         line.push_str(&format!(
             ",lzxid=0x{:x},lresp={},llat={},minlat={},avglat={},maxlat={}",
-            s.last_zxid, s.last_response_time, s.last_latency, s.min_latency, s.avg_latency, s.max_latency
+            s.last_zxid,
+            s.last_response_time,
+            s.last_latency,
+            s.min_latency,
+            s.avg_latency,
+            s.max_latency
         ));
     }
     line.push(')');
@@ -34,7 +39,11 @@ pub fn full_line(info: &ConnectionInfo) -> String {
 
 /// `cons`: one line per connection, then an empty line.
 pub fn run(ctx: &CommandContext<'_>) -> String {
-    let mut out: String = ctx.connections.iter().map(|c| full_line(c) + "\n").collect();
+    let mut out: String = ctx
+        .connections
+        .iter()
+        .map(|c| full_line(c) + "\n")
+        .collect();
     out.push('\n');
     out
 }
@@ -76,7 +85,10 @@ mod tests {
 
     #[test]
     fn sessionless_connection_is_brief() {
-        assert_eq!(full_line(&info(0)), " /127.0.0.1:40428[1](queued=0,recved=5,sent=5)");
+        assert_eq!(
+            full_line(&info(0)),
+            " /127.0.0.1:40428[1](queued=0,recved=5,sent=5)"
+        );
     }
 
     #[test]
@@ -101,6 +113,9 @@ mod tests {
         let mut i = info(0);
         i.stats.received_at_reset = 3;
         i.stats.sent_at_reset = 5;
-        assert_eq!(full_line(&i), " /127.0.0.1:40428[1](queued=0,recved=2,sent=0)");
+        assert_eq!(
+            full_line(&i),
+            " /127.0.0.1:40428[1](queued=0,recved=2,sent=0)"
+        );
     }
 }

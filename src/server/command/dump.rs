@@ -30,7 +30,13 @@ pub fn session_buckets(server: &ZooKeeperServer) -> Vec<(i64, Vec<i64>)> {
 
 /// Session id → its ephemeral paths, by session id.
 pub fn ephemerals(server: &ZooKeeperServer) -> BTreeMap<i64, Vec<String>> {
-    server.zk_database().tree.read().ephemerals_by_session().into_iter().collect()
+    server
+        .zk_database()
+        .tree
+        .read()
+        .ephemerals_by_session()
+        .into_iter()
+        .collect()
 }
 
 /// `ExpiryQueue.roundToNextInterval`.
@@ -77,7 +83,10 @@ pub fn run(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
     }
     out.push_str("ephemeral nodes dump:\n");
     let ephemerals = ephemerals(server);
-    out.push_str(&format!("Sessions with Ephemerals ({}):\n", ephemerals.len()));
+    out.push_str(&format!(
+        "Sessions with Ephemerals ({}):\n",
+        ephemerals.len()
+    ));
     for (sid, paths) in &ephemerals {
         out.push_str(&format!("0x{:x}:\n", sid));
         for path in paths {
@@ -86,11 +95,23 @@ pub fn run(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
     }
     out.push_str("Connections dump:\n");
     let cnxns = connection_buckets(&ctx.connections);
-    out.push_str(&format!("Connections Sets ({})/({}):\n", cnxns.len(), ctx.connections.len()));
+    out.push_str(&format!(
+        "Connections Sets ({})/({}):\n",
+        cnxns.len(),
+        ctx.connections.len()
+    ));
     for (at, list) in &cnxns {
-        out.push_str(&format!("{} expire at {}:\n", list.len(), java_date::format(monotonic_to_wall(*at))));
+        out.push_str(&format!(
+            "{} expire at {}:\n",
+            list.len(),
+            java_date::format(monotonic_to_wall(*at))
+        ));
         for c in list {
-            out.push_str(&format!("\tip: {} sessionId: 0x{:x}\n", java_socket_address(&c.remote), c.session_id));
+            out.push_str(&format!(
+                "\tip: {} sessionId: 0x{:x}\n",
+                java_socket_address(&c.remote),
+                c.session_id
+            ));
         }
     }
     out
@@ -105,12 +126,24 @@ mod tests {
         let mut stats = CnxnStats::new().snapshot();
         stats.session_timeout = session_timeout;
         stats.last_activity = last_activity;
-        ConnectionInfo { remote: format!("127.0.0.1:{}", port).parse().unwrap(), interest_ops: 1, queued: 0, received: 0, sent: 0, session_id: 0, stats }
+        ConnectionInfo {
+            remote: format!("127.0.0.1:{}", port).parse().unwrap(),
+            interest_ops: 1,
+            queued: 0,
+            received: 0,
+            sent: 0,
+            session_id: 0,
+            stats,
+        }
     }
 
     #[test]
     fn connections_bucket_on_ten_second_boundaries() {
-        let list = [cnxn(1, 0, 1_000), cnxn(2, 4_000, 7_000), cnxn(3, 30_000, 1_000)];
+        let list = [
+            cnxn(1, 0, 1_000),
+            cnxn(2, 4_000, 7_000),
+            cnxn(3, 30_000, 1_000),
+        ];
         let buckets = connection_buckets(&list);
         let keys: Vec<i64> = buckets.keys().copied().collect();
         assert_eq!(keys, [20_000, 40_000]);

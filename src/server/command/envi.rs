@@ -26,19 +26,50 @@ pub fn entries() -> Vec<(&'static str, String)> {
     vec![
         ("zookeeper.version", full_version()),
         ("host.name", host_name()),
-        ("java.version", format!("none (zookeeper-rs {}, native code, no JVM)", env!("CARGO_PKG_VERSION"))),
+        (
+            "java.version",
+            format!(
+                "none (zookeeper-rs {}, native code, no JVM)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
         ("java.vendor", "zookeeper-rs".to_string()),
-        ("java.home", exe.as_ref().and_then(|e| e.parent()).map(|d| d.display().to_string()).unwrap_or_default()),
-        ("java.class.path", exe.as_ref().map(|e| e.display().to_string()).unwrap_or_default()),
-        ("java.library.path", std::env::var("LD_LIBRARY_PATH").unwrap_or_default()),
+        (
+            "java.home",
+            exe.as_ref()
+                .and_then(|e| e.parent())
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "java.class.path",
+            exe.as_ref()
+                .map(|e| e.display().to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "java.library.path",
+            std::env::var("LD_LIBRARY_PATH").unwrap_or_default(),
+        ),
         ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
         ("java.compiler", "<NA>".to_string()),
         ("os.name", os_name()),
         ("os.arch", java_arch(std::env::consts::ARCH).to_string()),
-        ("os.version", read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default()),
+        (
+            "os.version",
+            read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default(),
+        ),
         ("user.name", user_name()),
-        ("user.home", std::env::var("HOME").unwrap_or_else(|_| "?".to_string())),
-        ("user.dir", std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
+        (
+            "user.home",
+            std::env::var("HOME").unwrap_or_else(|_| "?".to_string()),
+        ),
+        (
+            "user.dir",
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        ),
         ("os.memory.free", format!("{}MB", memory.free / MB)),
         ("os.memory.max", format!("{}MB", memory.max / MB)),
         ("os.memory.total", format!("{}MB", memory.total / MB)),
@@ -61,16 +92,27 @@ impl Memory {
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         let limit = read_trimmed("/sys/fs/cgroup/memory.max")
             .or_else(|| read_trimmed("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
-        Memory::from_parts(kib_field(&status, "VmRSS:"), allocator_free(), kib_field(&meminfo, "MemTotal:"), limit.as_deref())
+        Memory::from_parts(
+            kib_field(&status, "VmRSS:"),
+            allocator_free(),
+            kib_field(&meminfo, "MemTotal:"),
+            limit.as_deref(),
+        )
     }
 
     /// `total` the resident size, `free` the allocator's unused bytes (at
     /// most `total`), `max` the smaller of the cgroup limit (a number:
     /// "max" and v1's huge "unlimited" value lose to RAM) and RAM.
     fn from_parts(rss: u64, allocator_free: u64, ram: u64, cgroup_limit: Option<&str>) -> Memory {
-        let limit = cgroup_limit.and_then(|l| l.parse::<u64>().ok()).unwrap_or(u64::MAX);
+        let limit = cgroup_limit
+            .and_then(|l| l.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
         let max = if ram == 0 { limit } else { ram.min(limit) };
-        Memory { free: allocator_free.min(rss), max: max.max(rss), total: rss }
+        Memory {
+            free: allocator_free.min(rss),
+            max: max.max(rss),
+            total: rss,
+        }
     }
 }
 
@@ -109,7 +151,9 @@ pub fn run() -> String {
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Java's `InetAddress.getLocalHost().getCanonicalHostName()`: the
@@ -118,7 +162,9 @@ fn read_trimmed(path: &str) -> Option<String> {
 /// prints); the plain host name when /etc/hosts does not know it.
 fn host_name() -> String {
     let name = read_trimmed("/proc/sys/kernel/hostname").filter(|h| !h.is_empty());
-    let Some(name) = name else { return "localhost".to_string() };
+    let Some(name) = name else {
+        return "localhost".to_string();
+    };
     let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     canonical_name(&name, &hosts).unwrap_or(name)
 }
@@ -127,11 +173,20 @@ fn host_name() -> String {
 fn canonical_name(name: &str, hosts: &str) -> Option<String> {
     let entries: Vec<Vec<&str>> = hosts
         .lines()
-        .map(|l| l.split('#').next().unwrap_or("").split_whitespace().collect::<Vec<_>>())
+        .map(|l| {
+            l.split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        })
         .filter(|fields| fields.len() >= 2)
         .collect();
     let address = entries.iter().find(|f| f[1..].contains(&name))?[0];
-    entries.iter().find(|f| f[0] == address).map(|f| f[1].to_string())
+    entries
+        .iter()
+        .find(|f| f[0] == address)
+        .map(|f| f[1].to_string())
 }
 
 /// Java's `os.name` spelling.
@@ -158,11 +213,19 @@ fn user_name() -> String {
         return user;
     }
     let uid = read_trimmed("/proc/self/status").and_then(|status| {
-        status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        status
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
     });
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    uid.and_then(|uid| passwd.lines().find(|l| l.split(':').nth(2) == Some(uid.as_str())).and_then(|l| l.split(':').next().map(str::to_string)))
-        .unwrap_or_else(|| "?".to_string())
+    uid.and_then(|uid| {
+        passwd
+            .lines()
+            .find(|l| l.split(':').nth(2) == Some(uid.as_str()))
+            .and_then(|l| l.split(':').next().map(str::to_string))
+    })
+    .unwrap_or_else(|| "?".to_string())
 }
 
 #[cfg(test)]
@@ -201,16 +264,24 @@ mod tests {
     #[test]
     fn values_say_what_this_server_is() {
         let env: std::collections::HashMap<_, _> = entries().into_iter().collect();
-        assert!(env["java.version"].contains("zookeeper-rs") && env["java.version"].contains("no JVM"));
+        assert!(
+            env["java.version"].contains("zookeeper-rs") && env["java.version"].contains("no JVM")
+        );
         let exe = std::env::current_exe().unwrap();
         assert_eq!(env["java.class.path"], exe.display().to_string());
-        assert_eq!(env["java.home"], exe.parent().unwrap().display().to_string());
+        assert_eq!(
+            env["java.home"],
+            exe.parent().unwrap().display().to_string()
+        );
         for key in ["os.memory.free", "os.memory.max", "os.memory.total"] {
             let mb = env[key].strip_suffix("MB").unwrap();
             assert!(mb.parse::<u64>().is_ok(), "{}={}", key, env[key]);
         }
         let mb = |k: &str| env[k].trim_end_matches("MB").parse::<u64>().unwrap();
-        assert!(mb("os.memory.free") <= mb("os.memory.total") && mb("os.memory.total") <= mb("os.memory.max"));
+        assert!(
+            mb("os.memory.free") <= mb("os.memory.total")
+                && mb("os.memory.total") <= mb("os.memory.max")
+        );
         assert!(mb("os.memory.total") > 0);
     }
 
@@ -218,13 +289,29 @@ mod tests {
     fn memory_figures() {
         let gib = 1 << 30;
         // cgroup v2 without a limit, v1's "unlimited": the machine's RAM.
-        assert_eq!(Memory::from_parts(100, 10, 8 * gib, Some("max")).max, 8 * gib);
-        assert_eq!(Memory::from_parts(100, 10, 8 * gib, Some("9223372036854771712")).max, 8 * gib);
+        assert_eq!(
+            Memory::from_parts(100, 10, 8 * gib, Some("max")).max,
+            8 * gib
+        );
+        assert_eq!(
+            Memory::from_parts(100, 10, 8 * gib, Some("9223372036854771712")).max,
+            8 * gib
+        );
         assert_eq!(Memory::from_parts(100, 10, 8 * gib, None).max, 8 * gib);
         // A limit below RAM wins.
-        assert_eq!(Memory::from_parts(100, 10, 8 * gib, Some("536870912")).max, 512 << 20);
+        assert_eq!(
+            Memory::from_parts(100, 10, 8 * gib, Some("536870912")).max,
+            512 << 20
+        );
         // free never above total, max never below it.
-        assert_eq!(Memory::from_parts(100, 500, 8 * gib, None), Memory { free: 100, max: 8 * gib, total: 100 });
+        assert_eq!(
+            Memory::from_parts(100, 500, 8 * gib, None),
+            Memory {
+                free: 100,
+                max: 8 * gib,
+                total: 100
+            }
+        );
         assert_eq!(Memory::from_parts(900, 0, 500, None).max, 900);
         let status = "Name:\tzk\nVmRSS:\t  2048 kB\nThreads: 4\n";
         assert_eq!(kib_field(status, "VmRSS:"), 2 << 20);
@@ -233,7 +320,8 @@ mod tests {
 
     #[test]
     fn host_name_resolves_through_hosts_file() {
-        let hosts = "127.0.0.1 localhost\n127.0.0.1 runsc\n127.0.0.1 vm\n10.0.0.5 db db.local # x\n";
+        let hosts =
+            "127.0.0.1 localhost\n127.0.0.1 runsc\n127.0.0.1 vm\n10.0.0.5 db db.local # x\n";
         assert_eq!(canonical_name("vm", hosts), Some("localhost".to_string()));
         assert_eq!(canonical_name("db.local", hosts), Some("db".to_string()));
         assert_eq!(canonical_name("other", hosts), None);

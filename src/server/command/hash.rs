@@ -14,7 +14,10 @@ pub fn history(server: &ZooKeeperServer) -> Vec<ZxidDigest> {
 
 /// The lines for a digest history.
 pub fn format(history: &[ZxidDigest]) -> String {
-    history.iter().map(|d| format!("{:x}: {}\n", d.zxid, d.digest)).collect()
+    history
+        .iter()
+        .map(|d| format!("{:x}: {}\n", d.zxid, d.digest))
+        .collect()
 }
 
 /// The whole answer.
@@ -28,7 +31,18 @@ mod tests {
 
     #[test]
     fn one_line_per_digest() {
-        let h = [ZxidDigest { zxid: 0x80, digest_version: 2, digest: 12345 }, ZxidDigest { zxid: 0x100, digest_version: 2, digest: -7 }];
+        let h = [
+            ZxidDigest {
+                zxid: 0x80,
+                digest_version: 2,
+                digest: 12345,
+            },
+            ZxidDigest {
+                zxid: 0x100,
+                digest_version: 2,
+                digest: -7,
+            },
+        ];
         assert_eq!(format(&h), "80: 12345\n100: -7\n");
         assert_eq!(format(&[]), "");
     }

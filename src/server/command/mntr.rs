@@ -21,8 +21,14 @@ use crate::server::zookeeper_server::ZooKeeperServer;
 
 /// The server's gauges and its role's, each (name, value): `GAUGES` in
 /// registration order, then the role's.
-pub fn all_gauges(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(&'static str, MetricValue)> {
-    let mut out: Vec<(&'static str, MetricValue)> = GAUGES.iter().map(|name| (*name, gauge(name, server, ctx))).collect();
+pub fn all_gauges(
+    server: &ZooKeeperServer,
+    ctx: &CommandContext<'_>,
+) -> Vec<(&'static str, MetricValue)> {
+    let mut out: Vec<(&'static str, MetricValue)> = GAUGES
+        .iter()
+        .map(|name| (*name, gauge(name, server, ctx)))
+        .collect();
     if let Some(role) = server.role_monitor() {
         out.extend(role.gauges());
     }
@@ -33,10 +39,17 @@ pub fn all_gauges(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(&'
 pub fn entries(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(String, MetricValue)> {
     let mut out = vec![
         ("version".to_string(), MetricValue::Text(full_version())),
-        ("server_state".to_string(), MetricValue::Text(ctx.mode.to_string())),
+        (
+            "server_state".to_string(),
+            MetricValue::Text(ctx.mode.to_string()),
+        ),
     ];
     if let Some(role) = server.role_monitor() {
-        out.extend(role.state_entries().into_iter().map(|(k, v)| (k.to_string(), v)));
+        out.extend(
+            role.state_entries()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        );
     }
     let mut gauges = all_gauges(server, ctx);
     let names: Vec<&str> = gauges.iter().map(|(name, _)| *name).collect();
@@ -48,7 +61,11 @@ pub fn entries(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> Vec<(Strin
     }
     let mismatches = server.zk_database().tree.read().digest_mismatches() as i64;
     for (key, value) in metrics().dump() {
-        let value = if key == "digest_mismatches_count" { MetricValue::Long(mismatches) } else { value };
+        let value = if key == "digest_mismatches_count" {
+            MetricValue::Long(mismatches)
+        } else {
+            value
+        };
         out.push((key, value));
     }
     out
@@ -77,14 +94,18 @@ pub fn gauge(name: &str, server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> 
         "open_file_descriptor_count" => Long(open_fds()),
         "max_file_descriptor_count" => Long(max_fds()),
         "connection_drop_probability" => Double(0.0),
-        "last_client_response_size" | "max_client_response_size" | "min_client_response_size" => Long(-1),
+        "last_client_response_size" | "max_client_response_size" | "min_client_response_size" => {
+            Long(-1)
+        }
         _ => Long(0),
     }
 }
 
 /// Open file descriptors of this process (0 if unknown).
 pub fn open_fds() -> i64 {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count() as i64).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as i64)
+        .unwrap_or(0)
 }
 
 /// The soft limit on open files (0 if unknown).
@@ -96,12 +117,19 @@ pub fn max_fds() -> i64 {
 /// The soft "Max open files" value of a `/proc/<pid>/limits` text.
 fn parse_max_open_files(limits: &str) -> Option<i64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The whole answer.
 pub fn run(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
-    entries(server, ctx).iter().map(|(k, v)| format!("zk_{}\t{}\n", k, v.mntr_text())).collect()
+    entries(server, ctx)
+        .iter()
+        .map(|(k, v)| format!("zk_{}\t{}\n", k, v.mntr_text()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -222,9 +222,15 @@ impl CommandContext<'_> {
     /// answer may ask again before its old connection has left the
     /// registry, and Java never lists those.
     pub fn drop_closing_connections(&mut self) {
-        let Some(registry) = self.registry else { return };
-        let closing: HashSet<SocketAddr> =
-            registry.connections().iter().filter(|c| c.is_stale()).map(|c| c.remote_addr()).collect();
+        let Some(registry) = self.registry else {
+            return;
+        };
+        let closing: HashSet<SocketAddr> = registry
+            .connections()
+            .iter()
+            .filter(|c| c.is_stale())
+            .map(|c| c.remote_addr())
+            .collect();
         self.connections.retain(|c| !closing.contains(&c.remote));
     }
 }
@@ -246,10 +252,17 @@ pub const ZK_NOT_SERVING: &str = "This ZooKeeper instance is not currently servi
 
 /// Runs a command: whitelist check, then the command itself.
 pub fn execute(word: FourLetterWord, ctx: &CommandContext<'_>) -> CommandOutcome {
-    let ctx = &CommandContext { connections: ctx.connections.clone(), stats: ctx.stats.clone(), ..*ctx }
-        .with_open_connections();
+    let ctx = &CommandContext {
+        connections: ctx.connections.clone(),
+        stats: ctx.stats.clone(),
+        ..*ctx
+    }
+    .with_open_connections();
     if !is_enabled(word, ctx.whitelist) {
-        let text = format!("{} is not executed because it is not in the whitelist.\n", word.name());
+        let text = format!(
+            "{} is not executed because it is not in the whitelist.\n",
+            word.name()
+        );
         return CommandOutcome::Reply(text);
     }
     match word {
@@ -325,8 +338,13 @@ pub fn short_version() -> String {
 /// modification time of the running executable, which is when it was
 /// linked. "unknown" if that cannot be read.
 fn build_date() -> String {
-    let modified = std::env::current_exe().and_then(|p| p.metadata()).and_then(|m| m.modified());
-    match modified.ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+    let modified = std::env::current_exe()
+        .and_then(|p| p.metadata())
+        .and_then(|m| m.modified());
+    match modified
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+    {
         Some(since_epoch) => {
             let (y, mo, d, h, mi, _s) = civil_from_unix(since_epoch.as_secs() as i64);
             format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", y, mo, d, h, mi)
@@ -349,7 +367,14 @@ pub fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 /// `InetSocketAddress.toString()` for an unresolved-name address:
@@ -359,7 +384,11 @@ pub fn java_socket_address(addr: &SocketAddr) -> String {
         SocketAddr::V4(a) => format!("/{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
             Some(v4) => format!("/{}:{}", v4, a.port()),
-            None => format!("/[{}]:{}", java_host_address(&a.ip().to_owned().into()), a.port()),
+            None => format!(
+                "/[{}]:{}",
+                java_host_address(&a.ip().to_owned().into()),
+                a.port()
+            ),
         },
     }
 }
@@ -373,7 +402,8 @@ pub fn java_host_address(ip: &std::net::IpAddr) -> String {
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => {
-                let groups: Vec<String> = v6.segments().iter().map(|s| format!("{:x}", s)).collect();
+                let groups: Vec<String> =
+                    v6.segments().iter().map(|s| format!("{:x}", s)).collect();
                 groups.join(":")
             }
         },
@@ -393,11 +423,19 @@ pub fn java_double_to_string(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
         let text = format!("{}", value);
-        return if text.contains('.') { text } else { format!("{}.0", text) };
+        return if text.contains('.') {
+            text
+        } else {
+            format!("{}.0", text)
+        };
     }
     let text = format!("{:e}", value);
     let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{}.0", mantissa) };
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{}.0", mantissa)
+    };
     format!("{}E{}", mantissa, exponent)
 }
 
@@ -411,12 +449,21 @@ mod tests {
         assert_eq!(FourLetterWord::Srvr.code(), 0x73727672);
         assert_eq!(FourLetterWord::Stat.code(), 0x73746174);
         assert_eq!(FourLetterWord::Mntr.code(), 0x6D6E7472);
-        assert_eq!(FourLetterWord::from_code(0x636F6E66), Some(FourLetterWord::Conf));
-        assert_eq!(FourLetterWord::from_code(0xfff4fffd_u32 as i32), Some(FourLetterWord::TelnetClose));
+        assert_eq!(
+            FourLetterWord::from_code(0x636F6E66),
+            Some(FourLetterWord::Conf)
+        );
+        assert_eq!(
+            FourLetterWord::from_code(0xfff4fffd_u32 as i32),
+            Some(FourLetterWord::TelnetClose)
+        );
         // A real ConnectRequest length is not a command.
         assert_eq!(FourLetterWord::from_code(44), None);
         assert_eq!(FourLetterWord::from_code(45), None);
-        assert_eq!(FourLetterWord::from_code(i32::from_be_bytes(*b"xyzw")), None);
+        assert_eq!(
+            FourLetterWord::from_code(i32::from_be_bytes(*b"xyzw")),
+            None
+        );
         // Every word round-trips and the codes are distinct.
         for w in ALL {
             assert_eq!(FourLetterWord::from_code(w.code()), Some(w));
@@ -451,7 +498,9 @@ mod tests {
         let wl = vec!["srvr".to_string()];
         assert_eq!(
             execute(FourLetterWord::Ruok, &ctx(&wl)),
-            CommandOutcome::Reply("ruok is not executed because it is not in the whitelist.\n".into())
+            CommandOutcome::Reply(
+                "ruok is not executed because it is not in the whitelist.\n".into()
+            )
         );
         assert_eq!(
             execute(FourLetterWord::TelnetClose, &ctx(&wl)),
@@ -464,8 +513,14 @@ mod tests {
     #[test]
     fn whitelisted_dispatch() {
         let wl = vec!["*".to_string()];
-        assert_eq!(execute(FourLetterWord::Ruok, &ctx(&wl)), CommandOutcome::Reply("imok".into()));
-        assert_eq!(execute(FourLetterWord::TelnetClose, &ctx(&wl)), CommandOutcome::NotACommand);
+        assert_eq!(
+            execute(FourLetterWord::Ruok, &ctx(&wl)),
+            CommandOutcome::Reply("imok".into())
+        );
+        assert_eq!(
+            execute(FourLetterWord::TelnetClose, &ctx(&wl)),
+            CommandOutcome::NotACommand
+        );
         assert_eq!(
             execute(FourLetterWord::Srvr, &ctx(&wl)),
             CommandOutcome::Reply(format!("{}\n", ZK_NOT_SERVING))
@@ -474,10 +529,22 @@ mod tests {
 
     #[test]
     fn java_address_strings() {
-        assert_eq!(java_socket_address(&"127.0.0.1:40428".parse().unwrap()), "/127.0.0.1:40428");
-        assert_eq!(java_socket_address(&"[::1]:2181".parse().unwrap()), "/[0:0:0:0:0:0:0:1]:2181");
-        assert_eq!(java_socket_address(&"[::ffff:10.0.0.1]:5".parse().unwrap()), "/10.0.0.1:5");
-        assert_eq!(java_host_address(&"fe80::1:abcd".parse().unwrap()), "fe80:0:0:0:0:0:1:abcd");
+        assert_eq!(
+            java_socket_address(&"127.0.0.1:40428".parse().unwrap()),
+            "/127.0.0.1:40428"
+        );
+        assert_eq!(
+            java_socket_address(&"[::1]:2181".parse().unwrap()),
+            "/[0:0:0:0:0:0:0:1]:2181"
+        );
+        assert_eq!(
+            java_socket_address(&"[::ffff:10.0.0.1]:5".parse().unwrap()),
+            "/10.0.0.1:5"
+        );
+        assert_eq!(
+            java_host_address(&"fe80::1:abcd".parse().unwrap()),
+            "fe80:0:0:0:0:0:1:abcd"
+        );
     }
 
     #[test]

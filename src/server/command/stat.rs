@@ -138,12 +138,16 @@ mod tests {
     #[test]
     fn zero_latency_prints_as_java_double() {
         let stats = ServerStatsSnapshot::default();
-        assert!(server_stats_lines(&stats, 0, "standalone").starts_with("Latency min/avg/max: 0/0.0/0\n"));
+        assert!(server_stats_lines(&stats, 0, "standalone")
+            .starts_with("Latency min/avg/max: 0/0.0/0\n"));
     }
 
     #[test]
     fn negative_zxid_is_twos_complement_hex_like_java() {
-        let stats = ServerStatsSnapshot { last_processed_zxid: -1, ..Default::default() };
+        let stats = ServerStatsSnapshot {
+            last_processed_zxid: -1,
+            ..Default::default()
+        };
         assert!(server_stats_lines(&stats, 0, "standalone").contains("Zxid: 0xffffffffffffffff\n"));
     }
 }

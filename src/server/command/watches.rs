@@ -16,13 +16,20 @@ use crate::server::zookeeper_server::ZooKeeperServer;
 /// Connection id → session id, for the live connections.
 fn session_of(ctx: &CommandContext<'_>) -> HashMap<u64, i64> {
     match ctx.registry {
-        Some(registry) => registry.connections().iter().map(|c| (c.id(), c.info().session_id)).collect(),
+        Some(registry) => registry
+            .connections()
+            .iter()
+            .map(|c| (c.id(), c.info().session_id))
+            .collect(),
         None => HashMap::new(),
     }
 }
 
 /// Session id → watched paths (data watches), sorted.
-pub fn session_to_paths(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> BTreeMap<i64, BTreeSet<String>> {
+pub fn session_to_paths(
+    server: &ZooKeeperServer,
+    ctx: &CommandContext<'_>,
+) -> BTreeMap<i64, BTreeSet<String>> {
     let sessions = session_of(ctx);
     let by_cnxn = server.zk_database().tree.read().watches_by_connection();
     let mut out: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
@@ -34,23 +41,41 @@ pub fn session_to_paths(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> B
 }
 
 /// Path → session ids watching it (data watches), sorted.
-pub fn path_to_sessions(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> BTreeMap<String, BTreeSet<i64>> {
+pub fn path_to_sessions(
+    server: &ZooKeeperServer,
+    ctx: &CommandContext<'_>,
+) -> BTreeMap<String, BTreeSet<i64>> {
     let sessions = session_of(ctx);
     let by_path = server.zk_database().tree.read().watches_by_path();
     by_path
         .into_iter()
-        .map(|(path, ids)| (path, ids.iter().map(|id| sessions.get(id).copied().unwrap_or(0)).collect()))
+        .map(|(path, ids)| {
+            (
+                path,
+                ids.iter()
+                    .map(|id| sessions.get(id).copied().unwrap_or(0))
+                    .collect(),
+            )
+        })
         .collect()
 }
 
 /// `wchc`.
 pub fn by_session(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
-    grouped(session_to_paths(server, ctx), |sid| format!("0x{:x}", sid), |path| path.clone())
+    grouped(
+        session_to_paths(server, ctx),
+        |sid| format!("0x{:x}", sid),
+        |path| path.clone(),
+    )
 }
 
 /// `wchp`.
 pub fn by_path(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
-    grouped(path_to_sessions(server, ctx), |path| path.clone(), |sid| format!("0x{:x}", sid))
+    grouped(
+        path_to_sessions(server, ctx),
+        |path| path.clone(),
+        |sid| format!("0x{:x}", sid),
+    )
 }
 
 /// The layout `wchc` and `wchp` share: each key on its own line, its
@@ -77,7 +102,10 @@ fn grouped<K, V, I: IntoIterator<Item = V>>(
 /// `wchs`.
 pub fn summary(server: &ZooKeeperServer) -> String {
     let s = server.zk_database().tree.read().watches_summary();
-    format!("{} connections watching {} paths\nTotal watches:{}\n", s.num_connections, s.num_paths, s.total_watches)
+    format!(
+        "{} connections watching {} paths\nTotal watches:{}\n",
+        s.num_connections, s.num_paths, s.total_watches
+    )
 }
 
 #[cfg(test)]
@@ -89,6 +117,13 @@ mod tests {
         let rows = vec![(1i64, vec!["/a", "/b"]), (0x1f, vec![])];
         let text = grouped(rows, |sid| format!("0x{:x}", sid), |p| p.to_string());
         assert_eq!(text, "0x1\n\t/a\n\t/b\n0x1f\n\n");
-        assert_eq!(grouped(Vec::<(i64, Vec<i64>)>::new(), |k| k.to_string(), |v| v.to_string()), "\n");
+        assert_eq!(
+            grouped(
+                Vec::<(i64, Vec<i64>)>::new(),
+                |k| k.to_string(),
+                |v| v.to_string()
+            ),
+            "\n"
+        );
     }
 }

@@ -68,7 +68,12 @@ fn new_result(header: &TxnHeader) -> ProcessTxnResult {
 
 impl DataTree {
     /// `processTxn(header, txn, isSubTxn)`.
-    pub(super) fn process_txn_inner(&mut self, header: &TxnHeader, body: &TxnBody, is_sub: bool) -> ProcessTxnResult {
+    pub(super) fn process_txn_inner(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        is_sub: bool,
+    ) -> ProcessTxnResult {
         let mut rc = new_result(header);
         let outcome = self.dispatch(header, body, &mut rc);
         let parent_c_version = match body {
@@ -91,7 +96,10 @@ impl DataTree {
         rc: &mut ProcessTxnResult,
     ) {
         if let Err(code) = outcome {
-            debug!("Failed: txn type {} zxid 0x{:x} path {}: {}", header.r#type, header.zxid, rc.path, code);
+            debug!(
+                "Failed: txn type {} zxid 0x{:x} path {}: {}",
+                header.r#type, header.zxid, rc.path, code
+            );
             rc.err = code;
         }
         if header.r#type == op_code::CREATE && rc.err == Code::NodeExists {
@@ -99,7 +107,10 @@ impl DataTree {
                 self.adjust_parent_after_node_exists(header, v, rc);
             }
         } else if rc.err != Code::Ok {
-            debug!("Ignoring processTxn failure hdr: {} : error: {}", header.r#type, rc.err);
+            debug!(
+                "Ignoring processTxn failure hdr: {} : error: {}",
+                header.r#type, rc.err
+            );
         }
         if !is_sub {
             // Only after the whole txn (all of a multi) is applied, so a
@@ -111,23 +122,47 @@ impl DataTree {
 
     /// A replayed create of a node the (fuzzy) snapshot already has: the
     /// parent's cversion/pzxid must still move forward.
-    fn adjust_parent_after_node_exists(&mut self, header: &TxnHeader, parent_c_version: i32, rc: &mut ProcessTxnResult) {
-        debug!("Adjusting parent cversion for Txn: {} path: {} err: {}", header.r#type, rc.path, rc.err);
+    fn adjust_parent_after_node_exists(
+        &mut self,
+        header: &TxnHeader,
+        parent_c_version: i32,
+        rc: &mut ProcessTxnResult,
+    ) {
+        debug!(
+            "Adjusting parent cversion for Txn: {} path: {} err: {}",
+            header.r#type, rc.path, rc.err
+        );
         let parent = parent_path(&rc.path).to_string();
-        if self.set_cversion_pzxid(&parent, parent_c_version, header.zxid).is_err() {
+        if self
+            .set_cversion_pzxid(&parent, parent_c_version, header.zxid)
+            .is_err()
+        {
             error!("Failed to set parent cversion for: {}", parent);
             rc.err = Code::NoNode;
         }
     }
 
     /// The switch of Java's processTxn.
-    fn dispatch(&mut self, header: &TxnHeader, body: &TxnBody, rc: &mut ProcessTxnResult) -> Result<(), Code> {
+    fn dispatch(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        rc: &mut ProcessTxnResult,
+    ) -> Result<(), Code> {
         let (zxid, time) = (header.zxid, header.time);
         match (header.r#type, body) {
             (op_code::CREATE | op_code::CREATE2, TxnBody::Create(t)) => {
                 rc.path = t.path.clone();
                 let owner = if t.ephemeral { header.client_id } else { 0 };
-                let stat = self.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time)?;
+                let stat = self.create_node(
+                    &t.path,
+                    t.data.as_deref(),
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                )?;
                 if header.r#type == op_code::CREATE2 {
                     rc.stat = Some(stat);
                 }
@@ -138,13 +173,29 @@ impl DataTree {
                     warn!("createTTL txn 0x{:x} for {}: {}", zxid, t.path, e);
                     Code::BadArguments
                 })?;
-                let stat = self.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time)?;
+                let stat = self.create_node(
+                    &t.path,
+                    t.data.as_deref(),
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                )?;
                 rc.stat = Some(stat);
             }
             (op_code::CREATE_CONTAINER, TxnBody::CreateContainer(t)) => {
                 rc.path = t.path.clone();
                 let owner = CONTAINER_EPHEMERAL_OWNER;
-                let stat = self.create_node(&t.path, t.data.as_deref(), &t.acl, owner, t.parent_c_version, zxid, time)?;
+                let stat = self.create_node(
+                    &t.path,
+                    t.data.as_deref(),
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                )?;
                 rc.stat = Some(stat);
             }
             (op_code::DELETE | op_code::DELETE_CONTAINER, TxnBody::Delete(t)) => {
@@ -172,7 +223,10 @@ impl DataTree {
             }
             (op_code::CHECK, TxnBody::Check(t)) => rc.path = t.path.clone(),
             (op_code::MULTI, TxnBody::Multi(t)) => self.apply_multi(header, t, rc),
-            (txn_type, _) => warn!("Ignoring txn 0x{:x}: type {} does not match its body", zxid, txn_type),
+            (txn_type, _) => warn!(
+                "Ignoring txn 0x{:x}: type {} does not match its body",
+                zxid, txn_type
+            ),
         }
         Ok(())
     }
@@ -191,7 +245,10 @@ impl DataTree {
         rc.multi_result.reserve_exact(multi.txns.len());
         for sub in &multi.txns {
             let bytes = sub.data.as_deref().unwrap_or(&[]);
-            let sub_header = TxnHeader { r#type: sub.r#type, ..header.clone() };
+            let sub_header = TxnHeader {
+                r#type: sub.r#type,
+                ..header.clone()
+            };
             if !failed && matches!(sub.r#type, op_code::CREATE | op_code::CREATE2) {
                 if let Some(raw) = parse_create(bytes, max_len) {
                     let (acl, new_list) = acls.get(raw.acl_bytes);
@@ -205,13 +262,19 @@ impl DataTree {
             }
             self.end_create_run(&mut run);
             if !MULTI_SUB_TYPES.contains(&sub.r#type) {
-                debug!("Failed: Invalid type of op: {} in multi 0x{:x}", sub.r#type, header.zxid);
+                debug!(
+                    "Failed: Invalid type of op: {} in multi 0x{:x}",
+                    sub.r#type, header.zxid
+                );
                 return;
             }
             let mut body = match TxnBody::from_bytes(sub.r#type, bytes) {
                 Ok(body) => body,
                 Err(e) => {
-                    debug!("Failed: multi 0x{:x} op type {} does not decode: {}", header.zxid, sub.r#type, e);
+                    debug!(
+                        "Failed: multi 0x{:x} op type {} does not decode: {}",
+                        header.zxid, sub.r#type, e
+                    );
                     return;
                 }
             };
@@ -219,11 +282,18 @@ impl DataTree {
             if sub_type == op_code::ERROR {
                 post_failed = true;
             } else if failed {
-                let err = if post_failed { Code::RuntimeInconsistency } else { Code::Ok };
+                let err = if post_failed {
+                    Code::RuntimeInconsistency
+                } else {
+                    Code::Ok
+                };
                 sub_type = op_code::ERROR;
                 body = TxnBody::Error(ErrorTxn { err: err.as_i32() });
             }
-            let sub_header = TxnHeader { r#type: sub_type, ..sub_header };
+            let sub_header = TxnHeader {
+                r#type: sub_type,
+                ..sub_header
+            };
             let sub_rc = self.process_txn_inner(&sub_header, &body, true);
             Self::add_sub_result(rc, sub_rc);
         }
@@ -241,7 +311,13 @@ impl DataTree {
 
     /// `process_txn_inner` of a create op of a multi read in place, as
     /// part of `run`.
-    fn apply_raw_create(&mut self, header: &TxnHeader, raw: &RawCreate<'_>, acl: &[Acl], run: &mut CreateRun) -> ProcessTxnResult {
+    fn apply_raw_create(
+        &mut self,
+        header: &TxnHeader,
+        raw: &RawCreate<'_>,
+        acl: &[Acl],
+        run: &mut CreateRun,
+    ) -> ProcessTxnResult {
         let mut rc = new_result(header);
         rc.path = raw.path.to_string();
         let owner = if raw.ephemeral { header.client_id } else { 0 };
@@ -268,7 +344,11 @@ impl DataTree {
         run.acl_id = None;
         if let Some((slot, path)) = run.parent.take() {
             let node = self.nodes.node(slot);
-            self.digest.add(DigestCalculator::node_digest(&path, &node.stat, node.data()));
+            self.digest.add(DigestCalculator::node_digest(
+                &path,
+                &node.stat,
+                node.data(),
+            ));
         }
     }
 
@@ -299,7 +379,10 @@ impl DataTree {
         mut run: Option<&mut CreateRun>,
     ) -> Result<Stat, Code> {
         if !path.starts_with('/') {
-            warn!("Ignoring create of {:?} at 0x{:x}: not an absolute path", path, zxid);
+            warn!(
+                "Ignoring create of {:?} at 0x{:x}: not an absolute path",
+                path, zxid
+            );
             return Err(Code::BadArguments);
         }
         // "/a/b" -> ("/a", "b"); a top-level node's parent is "" (the root).
@@ -309,7 +392,9 @@ impl DataTree {
         // Interned first (as Java does), so an existing node re-created by
         // a replayed txn takes the txn's ACL.
         let acl_id = match run.as_deref_mut() {
-            Some(CreateRun { acl_id: Some(id), .. }) => {
+            Some(CreateRun {
+                acl_id: Some(id), ..
+            }) => {
                 self.acl_cache.add_usage(*id);
                 *id
             }
@@ -337,7 +422,11 @@ impl DataTree {
                 if run.parent.as_ref().map(|(slot, _)| *slot) != Some(parent_slot) {
                     self.end_create_run_parent(run);
                     let parent = self.nodes.node(parent_slot);
-                    self.digest.remove(DigestCalculator::node_digest(parent_name, &parent.stat, parent.data()));
+                    self.digest.remove(DigestCalculator::node_digest(
+                        parent_name,
+                        &parent.stat,
+                        parent.data(),
+                    ));
                     run.parent = Some((parent_slot, parent_name.to_string()));
                 }
                 bump(self.nodes.node_mut(parent_slot));
@@ -347,15 +436,32 @@ impl DataTree {
         self.node_data_size += node_size(path, data);
         let node = DataNode::new(data.map(Into::into), acl_id, create_stat(zxid, time, owner));
         let stat = node.copy_stat(self.extended_types);
-        self.digest.add(DigestCalculator::node_digest(path, &node.stat, node.data()));
+        self.digest
+            .add(DigestCalculator::node_digest(path, &node.stat, node.data()));
         self.nodes.insert_child(parent_slot, child_name, node);
         self.index_owner(path, owner);
-        self.quota_after_create(parent_name, child_name, path, data.map_or(0, |d| d.len()) as i64);
+        self.quota_after_create(
+            parent_name,
+            child_name,
+            path,
+            data.map_or(0, |d| d.len()) as i64,
+        );
         let acl = self.event_filter.is_some().then_some(acl);
-        self.data_watches.trigger_watch(path, event_type::NODE_CREATED, zxid, acl, None);
+        self.data_watches
+            .trigger_watch(path, event_type::NODE_CREATED, zxid, acl, None);
         let parent_acl = parent_acl.as_deref();
-        let client_parent = if parent_name.is_empty() { "/" } else { parent_name };
-        self.child_watches.trigger_watch(client_parent, event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
+        let client_parent = if parent_name.is_empty() {
+            "/"
+        } else {
+            parent_name
+        };
+        self.child_watches.trigger_watch(
+            client_parent,
+            event_type::NODE_CHILDREN_CHANGED,
+            zxid,
+            parent_acl,
+            None,
+        );
         Ok(stat)
     }
 
@@ -371,7 +477,10 @@ impl DataTree {
     /// node is already gone (fuzzy snapshot replay).
     pub(super) fn delete_node(&mut self, path: &str, zxid: i64) -> Result<(), Code> {
         if path == "/" || !path.starts_with('/') {
-            warn!("Ignoring delete of {:?} at 0x{:x}: not a deletable path", path, zxid);
+            warn!(
+                "Ignoring delete of {:?} at 0x{:x}: not a deletable path",
+                path, zxid
+            );
             return Err(Code::BadArguments);
         }
         let (parent_name, child_name) = (parent_path(path), last_component(path));
@@ -385,7 +494,12 @@ impl DataTree {
         if node.num_children() > 0 {
             // Prep never lets this happen; Java would leave the children
             // unreachable in its map. Their slots are freed with the node.
-            warn!("Deleted {} at 0x{:x} while it had {} children", path, zxid, node.num_children());
+            warn!(
+                "Deleted {} at 0x{:x} while it had {} children",
+                path,
+                zxid,
+                node.num_children()
+            );
         }
         let acl = self.event_acl(node.acl);
         let parent_acl = self.event_acl_of(parent_name);
@@ -402,15 +516,30 @@ impl DataTree {
             self.update_quota_stat(&prefix, -(node.data_len() as i64), -1);
         }
         let (acl, parent_acl) = (acl.as_deref(), parent_acl.as_deref());
-        let told = self.data_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, acl, None);
-        self.child_watches.trigger_watch(path, event_type::NODE_DELETED, zxid, acl, Some(&told));
+        let told = self
+            .data_watches
+            .trigger_watch(path, event_type::NODE_DELETED, zxid, acl, None);
         self.child_watches
-            .trigger_watch(client_parent_path(path), event_type::NODE_CHILDREN_CHANGED, zxid, parent_acl, None);
+            .trigger_watch(path, event_type::NODE_DELETED, zxid, acl, Some(&told));
+        self.child_watches.trigger_watch(
+            client_parent_path(path),
+            event_type::NODE_CHILDREN_CHANGED,
+            zxid,
+            parent_acl,
+            None,
+        );
         Ok(())
     }
 
     /// Java's `setData`: `version` is the new data version.
-    pub(super) fn set_data(&mut self, path: &str, data: Option<&[u8]>, version: i32, zxid: i64, time: i64) -> Result<Stat, Code> {
+    pub(super) fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Result<Stat, Code> {
         let extended = self.extended_types;
         let (old_len, old_size, stat) = self
             .change_node(path, |n| {
@@ -428,7 +557,13 @@ impl DataTree {
         }
         self.node_data_size += node_size(path, data) - old_size;
         let acl = self.event_acl_of(path);
-        self.data_watches.trigger_watch(path, event_type::NODE_DATA_CHANGED, zxid, acl.as_deref(), None);
+        self.data_watches.trigger_watch(
+            path,
+            event_type::NODE_DATA_CHANGED,
+            zxid,
+            acl.as_deref(),
+            None,
+        );
         Ok(stat)
     }
 
@@ -448,10 +583,19 @@ impl DataTree {
     }
 
     /// Java's `setCversionPzxid` (-1 means "one more than now").
-    pub fn set_cversion_pzxid(&mut self, path: &str, new_cversion: i32, zxid: i64) -> Result<(), Code> {
+    pub fn set_cversion_pzxid(
+        &mut self,
+        path: &str,
+        new_cversion: i32,
+        zxid: i64,
+    ) -> Result<(), Code> {
         let path = path.strip_suffix('/').unwrap_or(path);
         let current = self.get_node(path).ok_or(Code::NoNode)?.stat.cversion;
-        let new_cversion = if new_cversion == -1 { current.wrapping_add(1) } else { new_cversion };
+        let new_cversion = if new_cversion == -1 {
+            current.wrapping_add(1)
+        } else {
+            new_cversion
+        };
         if new_cversion > current {
             self.change_node(path, |n| {
                 n.stat.cversion = new_cversion;
@@ -483,15 +627,22 @@ impl DataTree {
             }
             if !local.is_empty() {
                 let extra: Vec<&str> = local.keys().map(|k| &**k).collect();
-                warn!("Unexpected extra paths under session 0x{:x} which are not in txn 0x{:x}: {:?}",
-                    session, zxid, extra);
+                warn!(
+                    "Unexpected extra paths under session 0x{:x} which are not in txn 0x{:x}: {:?}",
+                    session, zxid, extra
+                );
             }
         }
         let rest: Vec<Box<str>> = local.keys().cloned().collect();
         self.delete_ephemerals(session, zxid, rest.iter().map(|p| &**p));
     }
 
-    fn delete_ephemerals<'a>(&mut self, session: i64, zxid: i64, paths: impl Iterator<Item = &'a str>) {
+    fn delete_ephemerals<'a>(
+        &mut self,
+        session: i64,
+        zxid: i64,
+        paths: impl Iterator<Item = &'a str>,
+    ) {
         for path in paths {
             match self.delete_node(path, zxid) {
                 Ok(()) => debug!("Deleting ephemeral node {} for session 0x{:x}", path, session),
@@ -514,7 +665,10 @@ impl DataTree {
             }
             Ok(EphemeralType::Void) => {}
             Ok(EphemeralType::Normal) | Err(_) => {
-                self.ephemerals.entry(owner).or_default().insert(path.into(), ());
+                self.ephemerals
+                    .entry(owner)
+                    .or_default()
+                    .insert(path.into(), ());
             }
         }
     }
@@ -544,10 +698,15 @@ impl DataTree {
     /// path counts against it.
     fn quota_after_create(&mut self, parent_name: &str, child_name: &str, path: &str, bytes: i64) {
         if parent_name.starts_with(QUOTA_ZOOKEEPER) {
-            let quota_path = quota::trim_quota_path(parent_name).unwrap_or("").to_string();
+            let quota_path = quota::trim_quota_path(parent_name)
+                .unwrap_or("")
+                .to_string();
             if child_name == LIMIT_NODE {
                 if quota_path.is_empty() {
-                    warn!("Ignoring a quota limits node without a quota path: {}", path);
+                    warn!(
+                        "Ignoring a quota limits node without a quota path: {}",
+                        path
+                    );
                 } else {
                     self.mark_quota(&quota_path);
                 }
@@ -582,7 +741,10 @@ impl DataTree {
         stats.set_bytes(bytes);
         stats.set_count(count);
         let stat_path = quota::stat_path(path);
-        if self.change_node(&stat_path, |n| n.data = Some(stats.to_bytes().into())).is_none() {
+        if self
+            .change_node(&stat_path, |n| n.data = Some(stats.to_bytes().into()))
+            .is_none()
+        {
             warn!("Missing quota stat node {}", stat_path);
         }
     }
@@ -592,7 +754,9 @@ impl DataTree {
         let (mut count, mut bytes) = (0i64, 0i64);
         let mut stack = vec![path.to_string()];
         while let Some(p) = stack.pop() {
-            let Some(node) = self.get_node(&p) else { continue };
+            let Some(node) = self.get_node(&p) else {
+                continue;
+            };
             count += 1;
             bytes += node.data_len() as i64;
             stack.extend(node.children().map(|c| format!("{}/{}", p, c)));
@@ -624,9 +788,14 @@ impl DataTree {
     /// exceeded" past a soft limit; QUOTAEXCEEDED past a hard one. The
     /// caller skips it unless `zookeeper.enforceQuota` is on.
     pub fn check_quota(&self, path: &str, bytes_diff: i64, count_diff: i64) -> Result<(), Code> {
-        let Some(prefix) = self.max_prefix_with_quota(path) else { return Ok(()) };
+        let Some(prefix) = self.max_prefix_with_quota(path) else {
+            return Ok(());
+        };
         let Some(limit_node) = self.get_node(&quota::limit_path(&prefix)) else {
-            error!("Missing limit node for quota {}", quota::limit_path(&prefix));
+            error!(
+                "Missing limit node for quota {}",
+                quota::limit_path(&prefix)
+            );
             return Ok(());
         };
         let limits = StatsTrack::from_bytes(limit_node.data());
@@ -635,6 +804,7 @@ impl DataTree {
             return Ok(());
         };
         let stats = StatsTrack::from_bytes(stat_node.data());
-        quota::check_quota(&prefix, &limits, &stats, bytes_diff, count_diff).map_err(|_| Code::QuotaExceeded)
+        quota::check_quota(&prefix, &limits, &stats, bytes_diff, count_diff)
+            .map_err(|_| Code::QuotaExceeded)
     }
 }

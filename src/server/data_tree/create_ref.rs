@@ -76,7 +76,11 @@ impl<'a> Cursor<'a> {
 /// The create op in `bytes`, or `None` when the jute decoder should read
 /// it (see the module doc).
 pub(super) fn parse_create(bytes: &[u8], max_len: usize) -> Option<RawCreate<'_>> {
-    let mut c = Cursor { bytes, pos: 0, max_len };
+    let mut c = Cursor {
+        bytes,
+        pos: 0,
+        max_len,
+    };
     let path = c.string()?;
     let data = c.buffer()?;
     let acl_start = c.pos;
@@ -89,18 +93,36 @@ pub(super) fn parse_create(bytes: &[u8], max_len: usize) -> Option<RawCreate<'_>
     let acl_bytes = &bytes[acl_start..c.pos];
     let ephemeral = c.take(1)?[0] != 0;
     let parent_c_version = c.int()?;
-    Some(RawCreate { path, data, acl_bytes, ephemeral, parent_c_version })
+    Some(RawCreate {
+        path,
+        data,
+        acl_bytes,
+        ephemeral,
+        parent_c_version,
+    })
 }
 
 /// The ACL list a `RawCreate::acl_bytes` encodes (already validated by
 /// `parse_create`; an unreadable list reads as empty).
 fn decode_acl(bytes: &[u8]) -> Vec<Acl> {
-    let mut c = Cursor { bytes, pos: 0, max_len: usize::MAX };
+    let mut c = Cursor {
+        bytes,
+        pos: 0,
+        max_len: usize::MAX,
+    };
     let count = c.int().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     let mut acl = Vec::with_capacity(count.min(16));
     for _ in 0..count {
-        let (Some(perms), Some(scheme), Some(id)) = (c.int(), c.string(), c.string()) else { break };
-        acl.push(Acl { perms, id: Id { scheme: scheme.to_string(), id: id.to_string() } });
+        let (Some(perms), Some(scheme), Some(id)) = (c.int(), c.string(), c.string()) else {
+            break;
+        };
+        acl.push(Acl {
+            perms,
+            id: Id {
+                scheme: scheme.to_string(),
+                id: id.to_string(),
+            },
+        });
     }
     acl
 }
@@ -133,7 +155,13 @@ mod tests {
     use crate::zoo_defs::op_code;
 
     fn world() -> Vec<Acl> {
-        vec![Acl { perms: 31, id: Id { scheme: "world".into(), id: "anyone".into() } }]
+        vec![Acl {
+            perms: 31,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        }]
     }
 
     fn encoded(path: &str, data: Option<&[u8]>, acl: Vec<Acl>) -> Vec<u8> {
@@ -151,7 +179,10 @@ mod tests {
     fn reads_what_jute_writes() {
         let bytes = encoded("/a/b", Some(b"xy"), world());
         let raw = parse_create(&bytes, 1 << 20).unwrap();
-        assert_eq!((raw.path, raw.data, raw.ephemeral, raw.parent_c_version), ("/a/b", Some(&b"xy"[..]), true, 7));
+        assert_eq!(
+            (raw.path, raw.data, raw.ephemeral, raw.parent_c_version),
+            ("/a/b", Some(&b"xy"[..]), true, 7)
+        );
         assert_eq!(AclMemo::default().get(raw.acl_bytes).0, &world()[..]);
         let bytes = encoded("/n", None, vec![]);
         let raw = parse_create(&bytes, 1 << 20).unwrap();
@@ -181,8 +212,21 @@ mod tests {
     fn acl_memo_decodes_a_new_list_only() {
         let mut memo = AclMemo::default();
         let a = encoded("/a", None, world());
-        let b = encoded("/b", None, vec![Acl { perms: 1, id: Id { scheme: "ip".into(), id: "1.2.3.4".into() } }]);
-        let (ra, rb) = (parse_create(&a, 1 << 20).unwrap(), parse_create(&b, 1 << 20).unwrap());
+        let b = encoded(
+            "/b",
+            None,
+            vec![Acl {
+                perms: 1,
+                id: Id {
+                    scheme: "ip".into(),
+                    id: "1.2.3.4".into(),
+                },
+            }],
+        );
+        let (ra, rb) = (
+            parse_create(&a, 1 << 20).unwrap(),
+            parse_create(&b, 1 << 20).unwrap(),
+        );
         assert_eq!(memo.get(ra.acl_bytes), (&world()[..], true));
         assert_eq!(memo.get(ra.acl_bytes), (&world()[..], false));
         assert_eq!(memo.get(rb.acl_bytes).0[0].id.id, "1.2.3.4");

@@ -72,7 +72,11 @@ impl DataTree {
             self.compare_snapshot_digest(zxid);
             return;
         }
-        let pair = ZxidDigest { zxid, digest_version: DIGEST_VERSION, digest: self.digest() };
+        let pair = ZxidDigest {
+            zxid,
+            digest_version: DIGEST_VERSION,
+            digest: self.digest(),
+        };
         let log = &mut self.digest_log;
         log.last = Some(pair);
         if zxid % DIGEST_LOG_INTERVAL == 0 {
@@ -84,24 +88,38 @@ impl DataTree {
     }
 
     fn compare_snapshot_digest(&mut self, zxid: i64) {
-        let Some(expected) = self.digest_log.from_snapshot else { return };
+        let Some(expected) = self.digest_log.from_snapshot else {
+            return;
+        };
         if zxid == expected.zxid {
             if expected.digest_version != DIGEST_VERSION {
-                info!("Digest version changed, local: {}, new: {}, skip comparing digest now.",
-                    expected.digest_version, DIGEST_VERSION);
+                info!(
+                    "Digest version changed, local: {}, new: {}, skip comparing digest now.",
+                    expected.digest_version, DIGEST_VERSION
+                );
             } else if self.digest() != expected.digest {
                 self.report_digest_mismatch(zxid);
             }
             self.digest_log.from_snapshot = None;
-        } else if expected.zxid != 0 && zxid > expected.zxid && !self.digest_log.missing_snapshot_txn_logged {
-            warn!("The txn 0x{:x} of snapshot digest does not exist.", expected.zxid);
+        } else if expected.zxid != 0
+            && zxid > expected.zxid
+            && !self.digest_log.missing_snapshot_txn_logged
+        {
+            warn!(
+                "The txn 0x{:x} of snapshot digest does not exist.",
+                expected.zxid
+            );
             self.digest_log.missing_snapshot_txn_logged = true;
         }
     }
 
     /// Compares the tree with the digest a txn carried (Java's
     /// `compareDigest`); false on a mismatch.
-    pub(super) fn compare_digest(&mut self, header: &TxnHeader, digest: Option<&TxnDigest>) -> bool {
+    pub(super) fn compare_digest(
+        &mut self,
+        header: &TxnHeader,
+        digest: Option<&TxnDigest>,
+    ) -> bool {
         let Some(digest) = digest else { return true };
         if !self.digest_log.enabled || self.digest_log.from_snapshot.is_some() {
             return true;
@@ -112,13 +130,18 @@ impl DataTree {
         }
         let actual = self.digest();
         if digest.tree_digest == actual {
-            debug!("Digests are matching for Zxid: {:x}, Digest in log and actual tree: {}", header.zxid, actual);
+            debug!(
+                "Digests are matching for Zxid: {:x}, Digest in log and actual tree: {}",
+                header.zxid, actual
+            );
             return true;
         }
         self.report_digest_mismatch(header.zxid);
         if self.digest_log.mismatches == 1 {
-            error!("First digest mismatch on txn: {:?}, expected digest is {}, actual digest is {}",
-                header, digest.tree_digest, actual);
+            error!(
+                "First digest mismatch on txn: {:?}, expected digest is {}, actual digest is {}",
+                header, digest.tree_digest, actual
+            );
         }
         false
     }
@@ -127,7 +150,10 @@ impl DataTree {
         self.digest_log.mismatches += 1;
         let n = self.digest_log.mismatches;
         if n.is_power_of_two() {
-            warn!("Digests are not matching. Value is Zxid. 0x{:x} ({} mismatches so far)", zxid, n);
+            warn!(
+                "Digests are not matching. Value is Zxid. 0x{:x} ({} mismatches so far)",
+                zxid, n
+            );
         }
     }
 

@@ -189,7 +189,11 @@ impl NodeStore {
     /// Puts `node` at `path` under its existing parent. A node already
     /// there is replaced in place (keeping its children, as the child
     /// links live in the store) and returned.
-    pub fn insert(&mut self, path: &str, mut node: DataNode) -> Result<Option<DataNode>, InsertError> {
+    pub fn insert(
+        &mut self,
+        path: &str,
+        mut node: DataNode,
+    ) -> Result<Option<DataNode>, InsertError> {
         if is_root(path) {
             return Ok(self.put_root(node));
         }
@@ -265,14 +269,19 @@ impl NodeStore {
 
     /// The node at `path` and all its descendants, pre-order.
     pub fn for_each_under(&self, path: &str, f: &mut dyn FnMut(&str, &DataNode)) {
-        let Some(start) = self.slot_of(path) else { return };
+        let Some(start) = self.slot_of(path) else {
+            return;
+        };
         let mut stack = vec![(path.to_string(), start)];
         while let Some((p, slot)) = stack.pop() {
             let node = &self.slots[slot as usize];
             f(&p, node);
             let base = if p == "/" { "" } else { p.as_str() };
             let first = stack.len();
-            stack.extend(node.child_slots().map(|(name, s)| (format!("{}/{}", base, name), s)));
+            stack.extend(
+                node.child_slots()
+                    .map(|(name, s)| (format!("{}/{}", base, name), s)),
+            );
             stack[first..].reverse();
         }
     }
@@ -284,7 +293,14 @@ mod tests {
     use crate::jute::data::StatPersisted;
 
     fn node(version: i32) -> DataNode {
-        DataNode::new(None, -1, StatPersisted { version, ..Default::default() })
+        DataNode::new(
+            None,
+            -1,
+            StatPersisted {
+                version,
+                ..Default::default()
+            },
+        )
     }
 
     fn store() -> NodeStore {

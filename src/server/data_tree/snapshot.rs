@@ -95,7 +95,13 @@ impl Frame {
             names.push_str(child);
             children.push((names.len() as u32, slot));
         }
-        Frame { path, names, children, generation, next: 0 }
+        Frame {
+            path,
+            names,
+            children,
+            generation,
+            next: 0,
+        }
     }
 
     /// Puts the path of the next child in `out` and returns its slot,
@@ -128,7 +134,10 @@ impl SnapshotCursor {
 }
 
 impl DataTree {
-    pub(super) fn serialize_tree<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
+    pub(super) fn serialize_tree<W: Write>(
+        &self,
+        oa: &mut OutputArchive<W>,
+    ) -> std::io::Result<()> {
         self.serialize_acl_cache(oa)?;
         let mut cursor = SnapshotCursor::new();
         while !self.serialize_nodes_chunk(&mut cursor, oa, usize::MAX)? {}
@@ -156,7 +165,12 @@ impl DataTree {
         }
         let mut written = 0;
         let generation = self.nodes.generation();
-        let SnapshotCursor { started, done, stack, path } = cursor;
+        let SnapshotCursor {
+            started,
+            done,
+            stack,
+            path,
+        } = cursor;
         if !*started {
             *started = true;
             if let Some(root) = self.get_node(ROOT) {
@@ -201,7 +215,9 @@ impl DataTree {
         Ok(())
     }
 
-    pub(super) fn deserialize_tree<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<DataTree> {
+    pub(super) fn deserialize_tree<R: Read>(
+        ia: &mut InputArchive<R>,
+    ) -> crate::jute::Result<DataTree> {
         // Java reads into a fresh DataTree: the ACL ids it handed out for
         // the built-in nodes keep counting.
         let mut tree = DataTree::new();
@@ -236,7 +252,10 @@ impl DataTree {
         let size = node_size(path, node.data());
         let Some(slash) = path.rfind('/') else {
             if !path.is_empty() {
-                return Err(Error::Invalid(format!("Invalid Datatree, path without '/': {:?}", path)));
+                return Err(Error::Invalid(format!(
+                    "Invalid Datatree, path without '/': {:?}",
+                    path
+                )));
             }
             let linked = self.link_node(ROOT, node);
             self.count_loaded(size, linked);
@@ -249,7 +268,8 @@ impl DataTree {
         };
         if linked.is_err() {
             return Err(Error::Invalid(format!(
-                "Invalid Datatree, unable to find parent {} of path {}", parent, path
+                "Invalid Datatree, unable to find parent {} of path {}",
+                parent, path
             )));
         }
         self.count_loaded(size, linked);
@@ -276,7 +296,9 @@ impl DataTree {
         let mut stack = vec![QUOTA_ZOOKEEPER.to_string()];
         let mut quota_paths = Vec::new();
         while let Some(p) = stack.pop() {
-            let Some(node) = self.get_node(&p) else { continue };
+            let Some(node) = self.get_node(&p) else {
+                continue;
+            };
             if node.num_children() > 0 {
                 stack.extend(node.children().map(|c| format!("{}/{}", p, c)));
             } else if p.ends_with(&suffix) {
@@ -288,7 +310,10 @@ impl DataTree {
         }
         for real in quota_paths {
             if real.is_empty() {
-                warn!("Ignoring a quota limits node without a quota path under {}", QUOTA_ZOOKEEPER);
+                warn!(
+                    "Ignoring a quota limits node without a quota path under {}",
+                    QUOTA_ZOOKEEPER
+                );
                 continue;
             }
             self.update_quota_for_path(&real);

@@ -13,15 +13,36 @@ use crate::zoo_defs::op_code;
 const OWNER: i64 = 0x100_0000_0000_0009;
 
 fn entry(zxid: i64, txn_type: i32, body: TxnBody) -> (TxnHeader, TxnBody) {
-    (TxnHeader { client_id: OWNER, cxid: 1, zxid, time: 1_700_000_000_000 + zxid, r#type: txn_type }, body)
+    (
+        TxnHeader {
+            client_id: OWNER,
+            cxid: 1,
+            zxid,
+            time: 1_700_000_000_000 + zxid,
+            r#type: txn_type,
+        },
+        body,
+    )
 }
 
 fn create(path: &str, acl: Vec<Acl>, parent_cversion: i32, ephemeral: bool) -> TxnBody {
-    TxnBody::Create(CreateTxn { path: path.into(), data: Some(path.as_bytes().to_vec()), acl, ephemeral, parent_c_version: parent_cversion })
+    TxnBody::Create(CreateTxn {
+        path: path.into(),
+        data: Some(path.as_bytes().to_vec()),
+        acl,
+        ephemeral,
+        parent_c_version: parent_cversion,
+    })
 }
 
 fn digest_acl(user: &str) -> Vec<Acl> {
-    vec![Acl { perms: crate::zoo_defs::perms::ALL, id: Id { scheme: "digest".into(), id: format!("{}:h", user) } }]
+    vec![Acl {
+        perms: crate::zoo_defs::perms::ALL,
+        id: Id {
+            scheme: "digest".into(),
+            id: format!("{}:h", user),
+        },
+    }]
 }
 
 /// One node as a client sees it: path, data, ACL, stat.
@@ -35,7 +56,13 @@ fn dump(tree: &DataTree) -> Vec<NodeView> {
         let p = paths[i].clone();
         let (mut children, _) = tree.get_children(&p, None).unwrap();
         children.sort();
-        paths.extend(children.into_iter().map(|c| if p == "/" { format!("/{}", c) } else { format!("{}/{}", p, c) }));
+        paths.extend(children.into_iter().map(|c| {
+            if p == "/" {
+                format!("/{}", c)
+            } else {
+                format!("{}/{}", p, c)
+            }
+        }));
         i += 1;
     }
     paths.sort();
@@ -58,12 +85,29 @@ fn base_tree() -> (DataTree, i64) {
         assert_eq!(tree.process_txn(&h, &b, None).err, Code::Ok);
     };
     for i in 0..5 {
-        apply(&mut tree, op_code::CREATE, create(&format!("/p{}", i), ids::open_acl_unsafe(), i + 1, false));
+        apply(
+            &mut tree,
+            op_code::CREATE,
+            create(&format!("/p{}", i), ids::open_acl_unsafe(), i + 1, false),
+        );
         for j in 0..5 {
-            apply(&mut tree, op_code::CREATE, create(&format!("/p{}/c{}", i, j), ids::open_acl_unsafe(), j + 1, false));
+            apply(
+                &mut tree,
+                op_code::CREATE,
+                create(
+                    &format!("/p{}/c{}", i, j),
+                    ids::open_acl_unsafe(),
+                    j + 1,
+                    false,
+                ),
+            );
         }
     }
-    apply(&mut tree, op_code::CREATE, create("/e", ids::open_acl_unsafe(), 6, true));
+    apply(
+        &mut tree,
+        op_code::CREATE,
+        create("/e", ids::open_acl_unsafe(), 6, true),
+    );
     (tree, zxid)
 }
 
@@ -79,23 +123,72 @@ fn batches(first_zxid: i64) -> Vec<Vec<(TxnHeader, TxnBody)>> {
     };
     vec![
         vec![
-            next(op_code::CREATE, create("/p0/new", ids::open_acl_unsafe(), 6, false)),
-            next(op_code::CREATE, create("/p4/new", digest_acl("alice"), 6, false)),
-            next(op_code::DELETE, TxnBody::Delete(DeleteTxn { path: "/p1/c1".into() })),
+            next(
+                op_code::CREATE,
+                create("/p0/new", ids::open_acl_unsafe(), 6, false),
+            ),
+            next(
+                op_code::CREATE,
+                create("/p4/new", digest_acl("alice"), 6, false),
+            ),
+            next(
+                op_code::DELETE,
+                TxnBody::Delete(DeleteTxn {
+                    path: "/p1/c1".into(),
+                }),
+            ),
         ],
         vec![
-            next(op_code::SET_DATA, TxnBody::SetData(SetDataTxn { path: "/p2/c2".into(), data: None, version: 1 })),
-            next(op_code::DELETE, TxnBody::Delete(DeleteTxn { path: "/p3/c0".into() })),
-            next(op_code::CREATE, create("/p3/c0", digest_acl("bob"), 6, false)),
+            next(
+                op_code::SET_DATA,
+                TxnBody::SetData(SetDataTxn {
+                    path: "/p2/c2".into(),
+                    data: None,
+                    version: 1,
+                }),
+            ),
+            next(
+                op_code::DELETE,
+                TxnBody::Delete(DeleteTxn {
+                    path: "/p3/c0".into(),
+                }),
+            ),
+            next(
+                op_code::CREATE,
+                create("/p3/c0", digest_acl("bob"), 6, false),
+            ),
         ],
         vec![
-            next(op_code::SET_ACL, TxnBody::SetAcl(SetAclTxn { path: "/p0".into(), acl: digest_acl("carol"), version: 1 })),
-            next(op_code::CLOSE_SESSION, TxnBody::CloseSession(Some(CloseSessionTxn { paths2_delete: vec!["/e".into()] }))),
-            next(op_code::CREATE, create("/p1/c1", ids::open_acl_unsafe(), 6, false)),
+            next(
+                op_code::SET_ACL,
+                TxnBody::SetAcl(SetAclTxn {
+                    path: "/p0".into(),
+                    acl: digest_acl("carol"),
+                    version: 1,
+                }),
+            ),
+            next(
+                op_code::CLOSE_SESSION,
+                TxnBody::CloseSession(Some(CloseSessionTxn {
+                    paths2_delete: vec!["/e".into()],
+                })),
+            ),
+            next(
+                op_code::CREATE,
+                create("/p1/c1", ids::open_acl_unsafe(), 6, false),
+            ),
         ],
         vec![
-            next(op_code::DELETE, TxnBody::Delete(DeleteTxn { path: "/p4/c4".into() })),
-            next(op_code::CREATE, create("/q", ids::read_acl_unsafe(), 7, false)),
+            next(
+                op_code::DELETE,
+                TxnBody::Delete(DeleteTxn {
+                    path: "/p4/c4".into(),
+                }),
+            ),
+            next(
+                op_code::CREATE,
+                create("/q", ids::read_acl_unsafe(), 7, false),
+            ),
         ],
     ]
 }
@@ -109,18 +202,28 @@ fn a_fuzzy_snapshot_plus_replay_is_the_live_tree() {
         let mut cursor = SnapshotCursor::new();
         let mut replay = Vec::new();
         for batch in batches(start_zxid) {
-            assert!(!tree.serialize_nodes_chunk(&mut cursor, &mut oa, chunk).unwrap());
+            assert!(!tree
+                .serialize_nodes_chunk(&mut cursor, &mut oa, chunk)
+                .unwrap());
             for (h, b) in &batch {
                 tree.process_txn(h, b, None);
             }
             replay.extend(batch);
         }
-        while !tree.serialize_nodes_chunk(&mut cursor, &mut oa, chunk).unwrap() {}
+        while !tree
+            .serialize_nodes_chunk(&mut cursor, &mut oa, chunk)
+            .unwrap()
+        {}
         assert!(cursor.is_done());
         let bytes = oa.into_inner();
 
         let mut back = DataTree::deserialize(&mut InputArchive::new(&bytes[..])).unwrap();
-        assert_ne!(dump(&back), dump(&tree), "chunk {}: the snapshot is fuzzy", chunk);
+        assert_ne!(
+            dump(&back),
+            dump(&tree),
+            "chunk {}: the snapshot is fuzzy",
+            chunk
+        );
         back.set_last_processed_zxid(start_zxid);
         for (h, b) in &replay {
             back.process_txn(h, b, None);
@@ -143,7 +246,10 @@ fn chunked_and_whole_walks_write_the_same_bytes() {
     tree.serialize_acl_cache(&mut chunked).unwrap();
     let mut cursor = SnapshotCursor::new();
     let mut chunks = 0;
-    while !tree.serialize_nodes_chunk(&mut cursor, &mut chunked, 4).unwrap() {
+    while !tree
+        .serialize_nodes_chunk(&mut cursor, &mut chunked, 4)
+        .unwrap()
+    {
         chunks += 1;
     }
     assert_eq!(chunks, 8, "31 nodes + 4 built-in, 4 per chunk");
@@ -162,9 +268,21 @@ fn a_reused_slot_is_not_written_under_the_old_path() {
         let (h, b) = entry(zxid, t, b);
         assert_eq!(tree.process_txn(&h, &b, None).err, Code::Ok);
     };
-    apply(&mut tree, op_code::CREATE, create("/a", ids::open_acl_unsafe(), 1, false));
-    apply(&mut tree, op_code::CREATE, create("/a/x", ids::open_acl_unsafe(), 1, false));
-    apply(&mut tree, op_code::CREATE, create("/a/y", ids::open_acl_unsafe(), 2, false));
+    apply(
+        &mut tree,
+        op_code::CREATE,
+        create("/a", ids::open_acl_unsafe(), 1, false),
+    );
+    apply(
+        &mut tree,
+        op_code::CREATE,
+        create("/a/x", ids::open_acl_unsafe(), 1, false),
+    );
+    apply(
+        &mut tree,
+        op_code::CREATE,
+        create("/a/y", ids::open_acl_unsafe(), 2, false),
+    );
     let mut oa = OutputArchive::new(Vec::new());
     tree.serialize_acl_cache(&mut oa).unwrap();
     let mut cursor = SnapshotCursor::new();
@@ -173,12 +291,28 @@ fn a_reused_slot_is_not_written_under_the_old_path() {
         assert!(!tree.serialize_nodes_chunk(&mut cursor, &mut oa, 1).unwrap());
     }
     // /a is written (its children not yet): /a/y goes, /b takes its slot.
-    apply(&mut tree, op_code::DELETE, TxnBody::Delete(DeleteTxn { path: "/a/y".into() }));
-    apply(&mut tree, op_code::CREATE, create("/b", digest_acl("eve"), 3, false));
+    apply(
+        &mut tree,
+        op_code::DELETE,
+        TxnBody::Delete(DeleteTxn {
+            path: "/a/y".into(),
+        }),
+    );
+    apply(
+        &mut tree,
+        op_code::CREATE,
+        create("/b", digest_acl("eve"), 3, false),
+    );
     while !tree.serialize_nodes_chunk(&mut cursor, &mut oa, 1).unwrap() {}
     let bytes = oa.into_inner();
     let back = DataTree::deserialize(&mut InputArchive::new(&bytes[..])).unwrap();
     assert!(back.get_node("/a/x").is_some());
-    assert!(back.get_node("/a/y").is_none(), "a deleted child was written");
-    assert!(back.get_node("/b").is_none(), "created after its parent was written");
+    assert!(
+        back.get_node("/a/y").is_none(),
+        "a deleted child was written"
+    );
+    assert!(
+        back.get_node("/b").is_none(),
+        "created after its parent was written"
+    );
 }

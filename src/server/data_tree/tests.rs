@@ -6,8 +6,8 @@
 
 use super::*;
 use crate::jute::txn::{
-    CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn,
-    DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn, Txn,
+    CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
+    CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn, Txn,
 };
 use crate::server::ephemeral_type::EphemeralType;
 use crate::server::watch::watch_manager::tests::Recorder;
@@ -18,7 +18,13 @@ const T0: i64 = 1_795_335_953_720;
 const SESSION: i64 = 0x100_0000_0000_0001;
 
 fn hdr(zxid: i64, txn_type: i32) -> TxnHeader {
-    TxnHeader { client_id: SESSION, cxid: 7, zxid, time: T0 + zxid, r#type: txn_type }
+    TxnHeader {
+        client_id: SESSION,
+        cxid: 7,
+        zxid,
+        time: T0 + zxid,
+        r#type: txn_type,
+    }
 }
 
 fn create_txn(path: &str, data: &[u8], parent_cversion: i32, ephemeral: bool) -> TxnBody {
@@ -37,8 +43,15 @@ fn apply(tree: &mut DataTree, zxid: i64, txn_type: i32, body: TxnBody) -> Proces
 
 /// Creates `path` with the next parent cversion, as Prep would.
 fn create(tree: &mut DataTree, zxid: i64, path: &str, data: &[u8]) -> ProcessTxnResult {
-    let parent = tree.get_node(parent_path_of(path)).map_or(0, |n| n.stat.cversion);
-    apply(tree, zxid, op_code::CREATE2, create_txn(path, data, parent + 1, false))
+    let parent = tree
+        .get_node(parent_path_of(path))
+        .map_or(0, |n| n.stat.cversion);
+    apply(
+        tree,
+        zxid,
+        op_code::CREATE2,
+        create_txn(path, data, parent + 1, false),
+    )
 }
 
 fn parent_path_of(path: &str) -> &str {
@@ -55,7 +68,13 @@ fn delete_body(path: &str) -> TxnBody {
 
 fn multi(ops: &[(i32, TxnBody)]) -> TxnBody {
     TxnBody::Multi(MultiTxn {
-        txns: ops.iter().map(|(t, b)| Txn { r#type: *t, data: Some(b.to_bytes()) }).collect(),
+        txns: ops
+            .iter()
+            .map(|(t, b)| Txn {
+                r#type: *t,
+                data: Some(b.to_bytes()),
+            })
+            .collect(),
     })
 }
 
@@ -64,12 +83,23 @@ fn fresh_tree_matches_java() {
     let tree = DataTree::new();
     assert_eq!(tree.node_count(), 5);
     let root = stat(&tree, "/");
-    assert_eq!((root.cversion, root.num_children, root.czxid, root.data_length), (-1, 1, 0, 0));
+    assert_eq!(
+        (
+            root.cversion,
+            root.num_children,
+            root.czxid,
+            root.data_length
+        ),
+        (-1, 1, 0, 0)
+    );
     assert_eq!(stat(&tree, "/zookeeper").cversion, -2);
     let (acl, config) = tree.get_acl_of("/zookeeper/config").unwrap();
     assert_eq!((acl, config.aversion), (ids::read_acl_unsafe(), -1));
     assert_eq!(tree.get_node("/zookeeper").unwrap().acl, -1);
-    assert_eq!(tree.get_data("/zookeeper/quota", None).unwrap().0, Some(vec![]));
+    assert_eq!(
+        tree.get_data("/zookeeper/quota", None).unwrap().0,
+        Some(vec![])
+    );
     assert_eq!(tree.digest(), 0x51c6d660);
     assert_eq!(tree.approximate_data_size(), 44);
     assert_eq!(tree.get_all_children_number("/"), Ok(3));
@@ -83,13 +113,28 @@ fn fresh_tree_matches_java() {
 #[test]
 fn create_sets_stats_and_digest() {
     let mut tree = DataTree::new();
-    let header = TxnHeader { time: T0, ..hdr(3, op_code::CREATE) };
+    let header = TxnHeader {
+        time: T0,
+        ..hdr(3, op_code::CREATE)
+    };
     let rc = tree.process_txn(&header, &create_txn("/a", b"hello", 1, false), None);
     assert_eq!((rc.err, rc.path.as_str(), rc.stat), (Code::Ok, "/a", None));
     assert_eq!(tree.digest(), 0x1b017e72e);
     let s = stat(&tree, "/a");
-    assert_eq!((s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime), (3, 3, 3, T0, T0));
-    assert_eq!((s.version, s.cversion, s.aversion, s.data_length, s.ephemeral_owner), (0, 0, 0, 5, 0));
+    assert_eq!(
+        (s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime),
+        (3, 3, 3, T0, T0)
+    );
+    assert_eq!(
+        (
+            s.version,
+            s.cversion,
+            s.aversion,
+            s.data_length,
+            s.ephemeral_owner
+        ),
+        (0, 0, 0, 5, 0)
+    );
     let root = stat(&tree, "/");
     assert_eq!((root.pzxid, root.cversion, root.num_children), (3, 0, 2));
     assert_eq!(tree.last_processed_zxid(), 3);
@@ -106,13 +151,32 @@ fn cversion_and_pzxid_sequence() {
     create(&mut tree, 2, "/p/x", b"");
     create(&mut tree, 3, "/p/y", b"");
     let s = stat(&tree, "/p");
-    assert_eq!((tree.get_node("/p").unwrap().stat.cversion, s.cversion, s.pzxid), (2, 2, 3));
+    assert_eq!(
+        (
+            tree.get_node("/p").unwrap().stat.cversion,
+            s.cversion,
+            s.pzxid
+        ),
+        (2, 2, 3)
+    );
     apply(&mut tree, 4, op_code::DELETE, delete_body("/p/x"));
     let s = stat(&tree, "/p");
     // Stored cversion unchanged; clients see creates + deletes.
-    assert_eq!((tree.get_node("/p").unwrap().stat.cversion, s.cversion, s.pzxid), (2, 3, 4));
+    assert_eq!(
+        (
+            tree.get_node("/p").unwrap().stat.cversion,
+            s.cversion,
+            s.pzxid
+        ),
+        (2, 3, 4)
+    );
     // A version-0 create (-1) takes stored + 1.
-    apply(&mut tree, 5, op_code::CREATE, create_txn("/p/z", b"", -1, false));
+    apply(
+        &mut tree,
+        5,
+        op_code::CREATE,
+        create_txn("/p/z", b"", -1, false),
+    );
     assert_eq!(tree.get_node("/p").unwrap().stat.cversion, 3);
 }
 
@@ -122,22 +186,45 @@ fn replayed_create_and_delete_are_tolerated() {
     create(&mut tree, 1, "/a", b"");
     // Re-applying an older create of an existing node: NODEEXISTS, and the
     // parent's cversion/pzxid move forward only.
-    let rc = apply(&mut tree, 9, op_code::CREATE, create_txn("/a", b"", 5, false));
+    let rc = apply(
+        &mut tree,
+        9,
+        op_code::CREATE,
+        create_txn("/a", b"", 5, false),
+    );
     assert_eq!(rc.err, Code::NodeExists);
     let root = tree.get_node("/").unwrap().stat.clone();
     assert_eq!((root.cversion, root.pzxid), (5, 9));
-    let rc = apply(&mut tree, 10, op_code::CREATE, create_txn("/a", b"", 2, false));
+    let rc = apply(
+        &mut tree,
+        10,
+        op_code::CREATE,
+        create_txn("/a", b"", 2, false),
+    );
     assert_eq!(rc.err, Code::NodeExists);
     assert_eq!(tree.get_node("/").unwrap().stat.pzxid, 9);
     // Missing parent / missing node.
-    let rc = apply(&mut tree, 11, op_code::CREATE, create_txn("/x/y", b"", 1, false));
+    let rc = apply(
+        &mut tree,
+        11,
+        op_code::CREATE,
+        create_txn("/x/y", b"", 1, false),
+    );
     assert_eq!(rc.err, Code::NoNode);
     let rc = apply(&mut tree, 12, op_code::DELETE, delete_body("/gone"));
     assert_eq!(rc.err, Code::NoNode);
     // ... but the parent's pzxid still moved (fuzzy replay).
     assert_eq!(tree.get_node("/").unwrap().stat.pzxid, 12);
-    let rc = apply(&mut tree, 13, op_code::SET_DATA,
-        TxnBody::SetData(SetDataTxn { path: "/gone".into(), data: None, version: 1 }));
+    let rc = apply(
+        &mut tree,
+        13,
+        op_code::SET_DATA,
+        TxnBody::SetData(SetDataTxn {
+            path: "/gone".into(),
+            data: None,
+            version: 1,
+        }),
+    );
     assert_eq!(rc.err, Code::NoNode);
     assert_eq!(tree.last_processed_zxid(), 13);
 }
@@ -146,37 +233,74 @@ fn replayed_create_and_delete_are_tolerated() {
 fn set_data_and_set_acl() {
     let mut tree = DataTree::new();
     create(&mut tree, 1, "/a", b"x");
-    let rc = apply(&mut tree, 2, op_code::SET_DATA,
-        TxnBody::SetData(SetDataTxn { path: "/a".into(), data: Some(b"hello".to_vec()), version: 1 }));
+    let rc = apply(
+        &mut tree,
+        2,
+        op_code::SET_DATA,
+        TxnBody::SetData(SetDataTxn {
+            path: "/a".into(),
+            data: Some(b"hello".to_vec()),
+            version: 1,
+        }),
+    );
     let s = rc.stat.unwrap();
-    assert_eq!((s.version, s.mzxid, s.mtime, s.czxid, s.data_length), (1, 2, T0 + 2, 1, 5));
+    assert_eq!(
+        (s.version, s.mzxid, s.mtime, s.czxid, s.data_length),
+        (1, 2, T0 + 2, 1, 5)
+    );
     assert_eq!(tree.approximate_data_size(), 44 + 2 + 5);
     let acl = ids::read_acl_unsafe();
-    let rc = apply(&mut tree, 3, op_code::SET_ACL,
-        TxnBody::SetAcl(SetAclTxn { path: "/a".into(), acl: acl.clone(), version: 1 }));
+    let rc = apply(
+        &mut tree,
+        3,
+        op_code::SET_ACL,
+        TxnBody::SetAcl(SetAclTxn {
+            path: "/a".into(),
+            acl: acl.clone(),
+            version: 1,
+        }),
+    );
     assert_eq!(rc.stat.unwrap().aversion, 1);
     assert_eq!(tree.get_acl_of("/a").unwrap().0, acl);
     // READ_ACL_UNSAFE is shared with /zookeeper/config; the open list
     // /a used before is gone from the cache.
     assert_eq!(tree.acl_cache_size(), 1);
-    assert_eq!(tree.get_node("/a").unwrap().acl, tree.get_node("/zookeeper/config").unwrap().acl);
+    assert_eq!(
+        tree.get_node("/a").unwrap().acl,
+        tree.get_node("/zookeeper/config").unwrap().acl
+    );
 }
 
 #[test]
 fn ephemerals_and_close_session() {
     let mut tree = DataTree::new();
     create(&mut tree, 1, "/app", b"");
-    apply(&mut tree, 2, op_code::CREATE, create_txn("/app/e1", b"", 2, true));
-    apply(&mut tree, 3, op_code::CREATE, create_txn("/e2", b"", 3, true));
+    apply(
+        &mut tree,
+        2,
+        op_code::CREATE,
+        create_txn("/app/e1", b"", 2, true),
+    );
+    apply(
+        &mut tree,
+        3,
+        op_code::CREATE,
+        create_txn("/e2", b"", 3, true),
+    );
     assert_eq!(stat(&tree, "/e2").ephemeral_owner, SESSION);
     let mut all = tree.get_ephemerals(SESSION);
     all.sort();
     assert_eq!(all, ["/app/e1", "/e2"]);
-    assert_eq!(tree.get_ephemerals_with_prefix(SESSION, "/app"), ["/app/e1"]);
+    assert_eq!(
+        tree.get_ephemerals_with_prefix(SESSION, "/app"),
+        ["/app/e1"]
+    );
     assert_eq!(tree.get_ephemerals_with_prefix(SESSION, " / ").len(), 2);
     assert_eq!(tree.ephemerals_count(), 2);
     // closeSession listing only one path still removes both.
-    let body = TxnBody::CloseSession(Some(CloseSessionTxn { paths2_delete: vec!["/e2".into()] }));
+    let body = TxnBody::CloseSession(Some(CloseSessionTxn {
+        paths2_delete: vec!["/e2".into()],
+    }));
     let rc = apply(&mut tree, 4, op_code::CLOSE_SESSION, body);
     assert_eq!(rc.err, Code::Ok);
     assert!(tree.get_node("/e2").is_none() && tree.get_node("/app/e1").is_none());
@@ -188,9 +312,24 @@ fn ephemerals_and_close_session() {
 #[test]
 fn close_session_without_body_deletes_all_ephemerals() {
     let mut tree = DataTree::new();
-    apply(&mut tree, 1, op_code::CREATE, create_txn("/e", b"", 1, true));
-    apply(&mut tree, 2, op_code::CREATE_SESSION, TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 }));
-    apply(&mut tree, 3, op_code::CLOSE_SESSION, TxnBody::CloseSession(None));
+    apply(
+        &mut tree,
+        1,
+        op_code::CREATE,
+        create_txn("/e", b"", 1, true),
+    );
+    apply(
+        &mut tree,
+        2,
+        op_code::CREATE_SESSION,
+        TxnBody::CreateSession(CreateSessionTxn { time_out: 30000 }),
+    );
+    apply(
+        &mut tree,
+        3,
+        op_code::CLOSE_SESSION,
+        TxnBody::CloseSession(None),
+    );
     assert!(tree.get_node("/e").is_none());
     assert_eq!(tree.node_count(), 5);
 }
@@ -198,7 +337,12 @@ fn close_session_without_body_deletes_all_ephemerals() {
 #[test]
 fn deleted_ephemeral_leaves_an_empty_session_entry() {
     let mut tree = DataTree::new();
-    apply(&mut tree, 1, op_code::CREATE, create_txn("/e", b"", 1, true));
+    apply(
+        &mut tree,
+        1,
+        op_code::CREATE,
+        create_txn("/e", b"", 1, true),
+    );
     apply(&mut tree, 2, op_code::DELETE, delete_body("/e"));
     assert_eq!(tree.ephemerals_by_session()[&SESSION], Vec::<String>::new());
 }
@@ -208,27 +352,47 @@ fn containers_and_ttls_are_indexed() {
     let mut tree = DataTree::new();
     tree.set_extended_types_enabled(true);
     let body = TxnBody::CreateContainer(CreateContainerTxn {
-        path: "/c".into(), data: None, acl: ids::open_acl_unsafe(), parent_c_version: 1,
+        path: "/c".into(),
+        data: None,
+        acl: ids::open_acl_unsafe(),
+        parent_c_version: 1,
     });
     let rc = apply(&mut tree, 1, op_code::CREATE_CONTAINER, body);
     assert_eq!(rc.stat.unwrap().ephemeral_owner, 0);
     assert_eq!(tree.get_node("/c").unwrap().stat.ephemeral_owner, i64::MIN);
     let body = TxnBody::CreateTtl(CreateTtlTxn {
-        path: "/t".into(), data: None, acl: ids::open_acl_unsafe(), parent_c_version: 2, ttl: 500,
+        path: "/t".into(),
+        data: None,
+        acl: ids::open_acl_unsafe(),
+        parent_c_version: 2,
+        ttl: 500,
     });
     let rc = apply(&mut tree, 2, op_code::CREATE_TTL, body);
     assert_eq!(rc.stat.unwrap().ephemeral_owner, 0);
-    assert_eq!(EphemeralType::ttl_of(tree.get_node("/t").unwrap().stat.ephemeral_owner), 500);
-    assert_eq!((tree.containers(), tree.ttls()), (vec!["/c".to_string()], vec!["/t".to_string()]));
+    assert_eq!(
+        EphemeralType::ttl_of(tree.get_node("/t").unwrap().stat.ephemeral_owner),
+        500
+    );
+    assert_eq!(
+        (tree.containers(), tree.ttls()),
+        (vec!["/c".to_string()], vec!["/t".to_string()])
+    );
     assert!(tree.get_ephemerals(SESSION).is_empty());
     apply(&mut tree, 3, op_code::DELETE_CONTAINER, delete_body("/c"));
     apply(&mut tree, 4, op_code::DELETE, delete_body("/t"));
     assert!(tree.containers().is_empty() && tree.ttls().is_empty());
     // A TTL outside the bounds is refused, not a panic.
     let body = TxnBody::CreateTtl(CreateTtlTxn {
-        path: "/bad".into(), data: None, acl: ids::open_acl_unsafe(), parent_c_version: 3, ttl: 0,
+        path: "/bad".into(),
+        data: None,
+        acl: ids::open_acl_unsafe(),
+        parent_c_version: 3,
+        ttl: 0,
     });
-    assert_eq!(apply(&mut tree, 5, op_code::CREATE_TTL, body).err, Code::BadArguments);
+    assert_eq!(
+        apply(&mut tree, 5, op_code::CREATE_TTL, body).err,
+        Code::BadArguments
+    );
 }
 
 #[test]
@@ -237,8 +401,21 @@ fn multi_applies_each_op() {
     let body = multi(&[
         (op_code::CREATE, create_txn("/m", b"1", 1, false)),
         (op_code::CREATE2, create_txn("/m/n", b"", 1, false)),
-        (op_code::SET_DATA, TxnBody::SetData(SetDataTxn { path: "/m".into(), data: None, version: 1 })),
-        (op_code::CHECK, TxnBody::Check(CheckVersionTxn { path: "/m".into(), version: 2 })),
+        (
+            op_code::SET_DATA,
+            TxnBody::SetData(SetDataTxn {
+                path: "/m".into(),
+                data: None,
+                version: 1,
+            }),
+        ),
+        (
+            op_code::CHECK,
+            TxnBody::Check(CheckVersionTxn {
+                path: "/m".into(),
+                version: 2,
+            }),
+        ),
     ]);
     let rc = apply(&mut tree, 8, op_code::MULTI, body);
     assert_eq!(rc.err, Code::Ok);
@@ -273,14 +450,26 @@ fn failed_multi_reports_per_op_codes_and_changes_nothing() {
     ]);
     let rc = apply(&mut tree, 5, op_code::MULTI, body);
     let errs: Vec<(i32, Code)> = rc.multi_result.iter().map(|r| (r.op_type, r.err)).collect();
-    assert_eq!(errs, [(-1, Code::Ok), (-1, Code::BadVersion), (-1, Code::RuntimeInconsistency)]);
+    assert_eq!(
+        errs,
+        [
+            (-1, Code::Ok),
+            (-1, Code::BadVersion),
+            (-1, Code::RuntimeInconsistency)
+        ]
+    );
     assert!(tree.get_node("/x").is_none());
 }
 
 #[test]
 fn error_txn_reports_its_code() {
     let mut tree = DataTree::new();
-    let rc = apply(&mut tree, 2, op_code::ERROR, TxnBody::Error(ErrorTxn { err: -110 }));
+    let rc = apply(
+        &mut tree,
+        2,
+        op_code::ERROR,
+        TxnBody::Error(ErrorTxn { err: -110 }),
+    );
     assert_eq!((rc.err, tree.last_processed_zxid()), (Code::NodeExists, 2));
 }
 
@@ -293,7 +482,13 @@ fn create_and_delete_fire_watches_once() {
     create(&mut tree, 5, "/a", b"");
     let events = w.events.lock().clone();
     assert_eq!(events.iter().map(|e| e.zxid).collect::<Vec<_>>(), [5, 5]);
-    assert_eq!(w.take(), [(NODE_CREATED, "/a".into()), (NODE_CHILDREN_CHANGED, "/".into())]);
+    assert_eq!(
+        w.take(),
+        [
+            (NODE_CREATED, "/a".into()),
+            (NODE_CHILDREN_CHANGED, "/".into())
+        ]
+    );
     create(&mut tree, 6, "/b", b"");
     assert!(w.take().is_empty(), "standard watches are one-shot");
 
@@ -302,7 +497,13 @@ fn create_and_delete_fire_watches_once() {
     tree.get_children("/", Some(w.clone())).unwrap();
     apply(&mut tree, 7, op_code::DELETE, delete_body("/a"));
     // NodeDeleted once although both the data and child watch matched.
-    assert_eq!(w.take(), [(NODE_DELETED, "/a".into()), (NODE_CHILDREN_CHANGED, "/".into())]);
+    assert_eq!(
+        w.take(),
+        [
+            (NODE_DELETED, "/a".into()),
+            (NODE_CHILDREN_CHANGED, "/".into())
+        ]
+    );
     assert_eq!(tree.watch_count(), 0);
 }
 
@@ -312,14 +513,37 @@ fn set_data_fires_data_watch_and_set_acl_nothing() {
     create(&mut tree, 1, "/a", b"");
     let w = Recorder::new(1);
     tree.get_data("/a", Some(w.clone())).unwrap();
-    apply(&mut tree, 2, op_code::SET_ACL,
-        TxnBody::SetAcl(SetAclTxn { path: "/a".into(), acl: ids::read_acl_unsafe(), version: 1 }));
+    apply(
+        &mut tree,
+        2,
+        op_code::SET_ACL,
+        TxnBody::SetAcl(SetAclTxn {
+            path: "/a".into(),
+            acl: ids::read_acl_unsafe(),
+            version: 1,
+        }),
+    );
     assert!(w.take().is_empty());
-    apply(&mut tree, 3, op_code::SET_DATA,
-        TxnBody::SetData(SetDataTxn { path: "/a".into(), data: None, version: 1 }));
+    apply(
+        &mut tree,
+        3,
+        op_code::SET_DATA,
+        TxnBody::SetData(SetDataTxn {
+            path: "/a".into(),
+            data: None,
+            version: 1,
+        }),
+    );
     assert_eq!(w.take(), [(NODE_DATA_CHANGED, "/a".into())]);
-    assert_eq!(tree.get_data("/missing", Some(w.clone())), Err(Code::NoNode));
-    assert_eq!(tree.watch_count(), 0, "getData on a missing node sets no watch");
+    assert_eq!(
+        tree.get_data("/missing", Some(w.clone())),
+        Err(Code::NoNode)
+    );
+    assert_eq!(
+        tree.watch_count(),
+        0,
+        "getData on a missing node sets no watch"
+    );
 }
 
 #[test]
@@ -332,11 +556,22 @@ fn persistent_and_recursive_watches() {
     create(&mut tree, 1, "/a", b"");
     create(&mut tree, 2, "/a/b", b"");
     create(&mut tree, 3, "/a/b/c", b"");
-    assert_eq!(p.take(), [(NODE_CREATED, "/a".into()), (NODE_CHILDREN_CHANGED, "/a".into())]);
+    assert_eq!(
+        p.take(),
+        [
+            (NODE_CREATED, "/a".into()),
+            (NODE_CHILDREN_CHANGED, "/a".into())
+        ]
+    );
     // Recursive: every create below, never NodeChildrenChanged.
-    assert_eq!(r.take(), [
-        (NODE_CREATED, "/a".into()), (NODE_CREATED, "/a/b".into()), (NODE_CREATED, "/a/b/c".into()),
-    ]);
+    assert_eq!(
+        r.take(),
+        [
+            (NODE_CREATED, "/a".into()),
+            (NODE_CREATED, "/a/b".into()),
+            (NODE_CREATED, "/a/b/c".into()),
+        ]
+    );
     apply(&mut tree, 4, op_code::DELETE, delete_body("/a/b/c"));
     assert_eq!(r.take(), [(NODE_DELETED, "/a/b/c".into())]);
     assert!(p.take().is_empty());
@@ -381,12 +616,15 @@ fn set_watches_fires_what_was_missed() {
     };
     tree.set_watches(&req, w.clone());
     assert!(w.events.lock().iter().all(|e| e.zxid == -1));
-    assert_eq!(w.take(), [
-        (NODE_DELETED, "/gone".into()),
-        (NODE_CREATED, "/new".into()),
-        (NODE_CHILDREN_CHANGED, "/old".into()),
-        (NODE_DELETED, "/gone2".into()),
-    ]);
+    assert_eq!(
+        w.take(),
+        [
+            (NODE_DELETED, "/gone".into()),
+            (NODE_CREATED, "/new".into()),
+            (NODE_CHILDREN_CHANGED, "/old".into()),
+            (NODE_DELETED, "/gone2".into()),
+        ]
+    );
     let by_path = tree.watches_by_path();
     for p in ["/old", "/new", "/nothing", "/p", "/r"] {
         assert!(by_path.contains_key(p), "{} registered", p);
@@ -402,10 +640,23 @@ fn snapshot_round_trip_is_byte_identical() {
     for (i, p) in ["/a", "/a/b", "/a/c", "/d", "/a/b/e"].iter().enumerate() {
         create(&mut tree, i as i64 + 1, p, p.as_bytes());
     }
-    apply(&mut tree, 6, op_code::CREATE, create_txn("/eph", b"", 3, true));
-    apply(&mut tree, 7, op_code::CREATE_CONTAINER, TxnBody::CreateContainer(CreateContainerTxn {
-        path: "/a/box".into(), data: None, acl: ids::read_acl_unsafe(), parent_c_version: 3,
-    }));
+    apply(
+        &mut tree,
+        6,
+        op_code::CREATE,
+        create_txn("/eph", b"", 3, true),
+    );
+    apply(
+        &mut tree,
+        7,
+        op_code::CREATE_CONTAINER,
+        TxnBody::CreateContainer(CreateContainerTxn {
+            path: "/a/box".into(),
+            data: None,
+            acl: ids::read_acl_unsafe(),
+            parent_c_version: 3,
+        }),
+    );
     apply(&mut tree, 8, op_code::DELETE, delete_body("/a/c"));
     let bytes = snapshot_bytes(&tree);
     let back = DataTree::deserialize(&mut InputArchive::new(&bytes[..])).unwrap();
@@ -415,7 +666,10 @@ fn snapshot_round_trip_is_byte_identical() {
     assert_eq!(back.approximate_data_size(), tree.approximate_data_size());
     assert_eq!(back.get_ephemerals(SESSION), ["/eph"]);
     assert_eq!(back.containers(), ["/a/box"]);
-    assert_eq!(back.get_children("/a", None).unwrap(), tree.get_children("/a", None).unwrap());
+    assert_eq!(
+        back.get_children("/a", None).unwrap(),
+        tree.get_children("/a", None).unwrap()
+    );
     assert_eq!(stat(&back, "/"), stat(&tree, "/"));
 }
 
@@ -434,7 +688,12 @@ fn fresh_snapshot_layout_matches_java() {
     let mut ia = InputArchive::new(&bytes[..]);
     assert_eq!(ia.read_int().unwrap(), 1);
     assert_eq!(ia.read_long().unwrap(), 1);
-    assert_eq!(crate::jute::Record::deserialize(&mut ia).map(|a: Vec<Acl>| a).unwrap(), ids::read_acl_unsafe());
+    assert_eq!(
+        crate::jute::Record::deserialize(&mut ia)
+            .map(|a: Vec<Acl>| a)
+            .unwrap(),
+        ids::read_acl_unsafe()
+    );
     let mut paths = Vec::new();
     loop {
         let p = ia.read_string().unwrap();
@@ -444,7 +703,12 @@ fn fresh_snapshot_layout_matches_java() {
         let node = DataNode::deserialize(&mut ia).unwrap();
         paths.push((p, node.acl, node.stat.aversion));
     }
-    let expect = [("", -1, 0), ("/zookeeper", -1, 0), ("/zookeeper/config", 1, -1), ("/zookeeper/quota", -1, 0)];
+    let expect = [
+        ("", -1, 0),
+        ("/zookeeper", -1, 0),
+        ("/zookeeper/config", 1, -1),
+        ("/zookeeper/quota", -1, 0),
+    ];
     let got: Vec<(&str, i64, i32)> = paths.iter().map(|(p, a, v)| (p.as_str(), *a, *v)).collect();
     assert_eq!(got, expect);
     // 4 + (8 + 4 + 4+5+4+6) ACLs + nodes + "/"; the file adds header,
@@ -457,7 +721,11 @@ fn bad_snapshots_are_errors() {
     let tree = DataTree::new();
     let bytes = snapshot_bytes(&tree);
     for cut in [0, 3, 20, bytes.len() / 2, bytes.len() - 1] {
-        assert!(DataTree::deserialize(&mut InputArchive::new(&bytes[..cut])).is_err(), "cut {}", cut);
+        assert!(
+            DataTree::deserialize(&mut InputArchive::new(&bytes[..cut])).is_err(),
+            "cut {}",
+            cut
+        );
     }
     // A node whose parent is missing.
     let mut oa = OutputArchive::new(Vec::new());
@@ -468,7 +736,9 @@ fn bad_snapshots_are_errors() {
     DataNode::default().serialize(&mut oa).unwrap();
     oa.write_string("/").unwrap();
     let bytes = oa.into_inner();
-    let err = DataTree::deserialize(&mut InputArchive::new(&bytes[..])).err().unwrap();
+    let err = DataTree::deserialize(&mut InputArchive::new(&bytes[..]))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("/x/y"), "{}", err);
 }
 
@@ -502,10 +772,24 @@ fn quota_usage_follows_changes() {
     let mut tree = DataTree::new();
     create(&mut tree, 1, "/q", b"ab");
     create(&mut tree, 2, "/zookeeper/quota/q", b"");
-    create(&mut tree, 3, "/zookeeper/quota/q/zookeeper_limits", b"count=-1,bytes=-1=;countHardLimit=2");
-    create(&mut tree, 4, "/zookeeper/quota/q/zookeeper_stats", b"count=0,bytes=0");
+    create(
+        &mut tree,
+        3,
+        "/zookeeper/quota/q/zookeeper_limits",
+        b"count=-1,bytes=-1=;countHardLimit=2",
+    );
+    create(
+        &mut tree,
+        4,
+        "/zookeeper/quota/q/zookeeper_stats",
+        b"count=0,bytes=0",
+    );
     let usage = |t: &DataTree| {
-        let d = t.get_data("/zookeeper/quota/q/zookeeper_stats", None).unwrap().0.unwrap();
+        let d = t
+            .get_data("/zookeeper/quota/q/zookeeper_stats", None)
+            .unwrap()
+            .0
+            .unwrap();
         String::from_utf8(d).unwrap()
     };
     assert_eq!(usage(&tree), "count=1,bytes=2");
@@ -514,8 +798,16 @@ fn quota_usage_follows_changes() {
     assert_eq!(usage(&tree), "count=2,bytes=5");
     assert_eq!(tree.check_quota("/q/y", 0, 1), Err(Code::QuotaExceeded));
     assert_eq!(tree.check_quota("/other", 0, 1), Ok(()));
-    apply(&mut tree, 6, op_code::SET_DATA,
-        TxnBody::SetData(SetDataTxn { path: "/q/x".into(), data: Some(b"x".to_vec()), version: 1 }));
+    apply(
+        &mut tree,
+        6,
+        op_code::SET_DATA,
+        TxnBody::SetData(SetDataTxn {
+            path: "/q/x".into(),
+            data: Some(b"x".to_vec()),
+            version: 1,
+        }),
+    );
     assert_eq!(usage(&tree), "count=2,bytes=3");
     apply(&mut tree, 7, op_code::DELETE, delete_body("/q/x"));
     assert_eq!(usage(&tree), "count=1,bytes=2");
@@ -524,7 +816,12 @@ fn quota_usage_follows_changes() {
     assert_eq!(back.max_prefix_with_quota("/q/x"), Some("/q".into()));
     assert_eq!(usage(&back), "count=1,bytes=2");
     // Removing the limits node removes the quota.
-    apply(&mut tree, 8, op_code::DELETE, delete_body("/zookeeper/quota/q/zookeeper_limits"));
+    apply(
+        &mut tree,
+        8,
+        op_code::DELETE,
+        delete_body("/zookeeper/quota/q/zookeeper_limits"),
+    );
     assert_eq!(tree.max_prefix_with_quota("/q/x"), None);
 }
 
@@ -532,19 +829,55 @@ fn quota_usage_follows_changes() {
 fn txn_digest_mismatch_is_counted_not_fatal() {
     let mut tree = DataTree::new();
     let body = create_txn("/a", b"hello", 1, false);
-    let good = TxnDigest { version: 2, tree_digest: 0x1b017e72e };
-    tree.process_txn(&TxnHeader { time: T0, ..hdr(3, op_code::CREATE) }, &body, Some(&good));
+    let good = TxnDigest {
+        version: 2,
+        tree_digest: 0x1b017e72e,
+    };
+    tree.process_txn(
+        &TxnHeader {
+            time: T0,
+            ..hdr(3, op_code::CREATE)
+        },
+        &body,
+        Some(&good),
+    );
     assert_eq!(tree.digest_mismatches(), 0);
-    let bad = TxnDigest { version: 2, tree_digest: 1 };
-    let rc = tree.process_txn(&hdr(4, op_code::CREATE), &create_txn("/b", b"", 2, false), Some(&bad));
+    let bad = TxnDigest {
+        version: 2,
+        tree_digest: 1,
+    };
+    let rc = tree.process_txn(
+        &hdr(4, op_code::CREATE),
+        &create_txn("/b", b"", 2, false),
+        Some(&bad),
+    );
     assert_eq!((rc.err, tree.digest_mismatches()), (Code::Ok, 1));
     assert_eq!(tree.last_processed_zxid_digest().unwrap().zxid, 4);
     // While replaying after a snapshot, txn digests are not compared.
-    tree.set_snapshot_digest(Some(ZxidDigest { zxid: 6, digest_version: 2, digest: 0 }), 5);
-    tree.process_txn(&hdr(5, op_code::CREATE), &create_txn("/c", b"", 3, false), Some(&bad));
+    tree.set_snapshot_digest(
+        Some(ZxidDigest {
+            zxid: 6,
+            digest_version: 2,
+            digest: 0,
+        }),
+        5,
+    );
+    tree.process_txn(
+        &hdr(5, op_code::CREATE),
+        &create_txn("/c", b"", 3, false),
+        Some(&bad),
+    );
     assert_eq!(tree.digest_mismatches(), 1);
-    tree.process_txn(&hdr(6, op_code::CREATE), &create_txn("/d", b"", 4, false), None);
-    assert_eq!(tree.digest_mismatches(), 2, "snapshot digest 0 mismatches at its zxid");
+    tree.process_txn(
+        &hdr(6, op_code::CREATE),
+        &create_txn("/d", b"", 4, false),
+        None,
+    );
+    assert_eq!(
+        tree.digest_mismatches(),
+        2,
+        "snapshot digest 0 mismatches at its zxid"
+    );
 }
 
 #[test]
@@ -552,11 +885,20 @@ fn incremental_digest_equals_recomputed() {
     let mut tree = DataTree::new();
     create(&mut tree, 1, "/a", b"1");
     create(&mut tree, 2, "/a/b", b"22");
-    apply(&mut tree, 3, op_code::SET_DATA,
-        TxnBody::SetData(SetDataTxn { path: "/".into(), data: Some(b"r".to_vec()), version: 1 }));
+    apply(
+        &mut tree,
+        3,
+        op_code::SET_DATA,
+        TxnBody::SetData(SetDataTxn {
+            path: "/".into(),
+            data: Some(b"r".to_vec()),
+            version: 1,
+        }),
+    );
     apply(&mut tree, 4, op_code::DELETE, delete_body("/a/b"));
     let mut sum = crate::server::digest_calculator::TreeDigest::default();
-    tree.nodes.for_each(|p, n| sum.add(DigestCalculator::node_digest(p, &n.stat, n.data())));
+    tree.nodes
+        .for_each(|p, n| sum.add(DigestCalculator::node_digest(p, &n.stat, n.data())));
     assert_eq!(tree.digest(), sum.value());
 }
 
@@ -579,11 +921,20 @@ fn get_all_children_number_counts_descendants() {
 fn events_are_filtered_by_the_nodes_read_acl() {
     let mut tree = DataTree::new();
     let filter: EventAclFilter = Arc::new(|acl: &[Acl], ids: &[crate::jute::data::Id]| {
-        acl.iter().any(|a| a.perms & crate::zoo_defs::perms::READ != 0 && (a.id == ids::anyone_id_unsafe() || ids.contains(&a.id)))
+        acl.iter().any(|a| {
+            a.perms & crate::zoo_defs::perms::READ != 0
+                && (a.id == ids::anyone_id_unsafe() || ids.contains(&a.id))
+        })
     });
     tree.set_event_acl_filter(Some(filter));
-    let alice = crate::jute::data::Id { scheme: "digest".into(), id: "alice:h".into() };
-    let secret_acl = vec![Acl { perms: crate::zoo_defs::perms::ALL, id: alice.clone() }];
+    let alice = crate::jute::data::Id {
+        scheme: "digest".into(),
+        id: "alice:h".into(),
+    };
+    let secret_acl = vec![Acl {
+        perms: crate::zoo_defs::perms::ALL,
+        id: alice.clone(),
+    }];
     let stranger = Recorder::new(1);
     let owner = Recorder::with_id(2, "digest", "alice:h");
     for w in [&stranger, &owner] {
@@ -592,16 +943,41 @@ fn events_are_filtered_by_the_nodes_read_acl() {
         tree.add_watch("/", w.clone(), WatcherMode::PersistentRecursive);
     }
     let body = TxnBody::Create(CreateTxn {
-        path: "/s".into(), data: Some(vec![]), acl: secret_acl, ephemeral: false, parent_c_version: 1,
+        path: "/s".into(),
+        data: Some(vec![]),
+        acl: secret_acl,
+        ephemeral: false,
+        parent_c_version: 1,
     });
     apply(&mut tree, 1, op_code::CREATE, body);
     // The root is world-readable: both hear NodeChildrenChanged.
     assert_eq!(stranger.take(), [(NODE_CHILDREN_CHANGED, "/".into())]);
-    assert_eq!(owner.take(), [(NODE_CREATED, "/s".into()), (NODE_CHILDREN_CHANGED, "/".into())]);
-    apply(&mut tree, 2, op_code::SET_DATA, TxnBody::SetData(SetDataTxn { path: "/s".into(), data: None, version: 1 }));
+    assert_eq!(
+        owner.take(),
+        [
+            (NODE_CREATED, "/s".into()),
+            (NODE_CHILDREN_CHANGED, "/".into())
+        ]
+    );
+    apply(
+        &mut tree,
+        2,
+        op_code::SET_DATA,
+        TxnBody::SetData(SetDataTxn {
+            path: "/s".into(),
+            data: None,
+            version: 1,
+        }),
+    );
     apply(&mut tree, 3, op_code::DELETE, delete_body("/s"));
     assert!(stranger.take().is_empty());
-    assert_eq!(owner.take(), [(NODE_DATA_CHANGED, "/s".into()), (NODE_DELETED, "/s".into())]);
+    assert_eq!(
+        owner.take(),
+        [
+            (NODE_DATA_CHANGED, "/s".into()),
+            (NODE_DELETED, "/s".into())
+        ]
+    );
     // The filter outlives nothing it should not: a fresh tree has none.
     assert!(DataTree::new().event_acl_filter().is_none());
 }

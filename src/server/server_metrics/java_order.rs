@@ -69,12 +69,19 @@ pub fn concurrent_hash_map_order<S: AsRef<str>>(keys: &[S]) -> Vec<usize> {
             table = resize(&table);
         }
     }
-    table.into_iter().flatten().map(|(_, index)| index).collect()
+    table
+        .into_iter()
+        .flatten()
+        .map(|(_, index)| index)
+        .collect()
 }
 
 /// `keys` reordered as a `ConcurrentHashMap` would iterate them.
 pub fn in_java_order<S: AsRef<str> + Clone>(keys: &[S]) -> Vec<S> {
-    concurrent_hash_map_order(keys).into_iter().map(|i| keys[i].clone()).collect()
+    concurrent_hash_map_order(keys)
+        .into_iter()
+        .map(|i| keys[i].clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -85,22 +92,56 @@ mod tests {
     fn gauges_come_out_as_java_3_8_0_prints_them() {
         // Registration order (ZooKeeperServer.registerMetrics) ...
         let registered = [
-            "avg_latency", "max_latency", "min_latency", "packets_received", "packets_sent",
-            "num_alive_connections", "outstanding_requests", "uptime", "znode_count", "watch_count",
-            "ephemerals_count", "approximate_data_size", "global_sessions", "local_sessions",
-            "open_file_descriptor_count", "max_file_descriptor_count", "connection_drop_probability",
-            "last_client_response_size", "max_client_response_size", "min_client_response_size",
-            "outstanding_tls_handshake", "auth_failed_count", "non_mtls_remote_conn_count",
+            "avg_latency",
+            "max_latency",
+            "min_latency",
+            "packets_received",
+            "packets_sent",
+            "num_alive_connections",
+            "outstanding_requests",
+            "uptime",
+            "znode_count",
+            "watch_count",
+            "ephemerals_count",
+            "approximate_data_size",
+            "global_sessions",
+            "local_sessions",
+            "open_file_descriptor_count",
+            "max_file_descriptor_count",
+            "connection_drop_probability",
+            "last_client_response_size",
+            "max_client_response_size",
+            "min_client_response_size",
+            "outstanding_tls_handshake",
+            "auth_failed_count",
+            "non_mtls_remote_conn_count",
             "non_mtls_local_conn_count",
         ];
         // ... and the order [obs] mntr printed them in.
         let printed = [
-            "ephemerals_count", "num_alive_connections", "avg_latency", "outstanding_requests",
-            "znode_count", "global_sessions", "non_mtls_remote_conn_count", "last_client_response_size",
-            "packets_sent", "packets_received", "max_client_response_size", "connection_drop_probability",
-            "watch_count", "auth_failed_count", "min_latency", "max_file_descriptor_count",
-            "approximate_data_size", "open_file_descriptor_count", "local_sessions", "uptime",
-            "max_latency", "outstanding_tls_handshake", "min_client_response_size",
+            "ephemerals_count",
+            "num_alive_connections",
+            "avg_latency",
+            "outstanding_requests",
+            "znode_count",
+            "global_sessions",
+            "non_mtls_remote_conn_count",
+            "last_client_response_size",
+            "packets_sent",
+            "packets_received",
+            "max_client_response_size",
+            "connection_drop_probability",
+            "watch_count",
+            "auth_failed_count",
+            "min_latency",
+            "max_file_descriptor_count",
+            "approximate_data_size",
+            "open_file_descriptor_count",
+            "local_sessions",
+            "uptime",
+            "max_latency",
+            "outstanding_tls_handshake",
+            "min_client_response_size",
             "non_mtls_local_conn_count",
         ];
         assert_eq!(in_java_order(&registered), printed);

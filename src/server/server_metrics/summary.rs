@@ -37,7 +37,9 @@ impl MetricValue {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             MetricValue::Long(v) => serde_json::Value::from(*v),
-            MetricValue::Double(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into),
+            MetricValue::Double(v) => {
+                serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, Into::into)
+            }
             MetricValue::Text(t) => serde_json::Value::from(t.clone()),
         }
     }
@@ -93,7 +95,11 @@ impl Reservoir {
             self.values.push(value);
             return;
         }
-        self.rng = if self.rng == 0 { 0x9E37_79B9_7F4A_7C15 } else { self.rng };
+        self.rng = if self.rng == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            self.rng
+        };
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
@@ -124,7 +130,8 @@ pub fn quantile_of_sorted(sorted: &[i64], quantile: f64) -> f64 {
 }
 
 /// The percentiles `mntr` prints for an ADVANCED summary.
-pub const MNTR_PERCENTILES: [(&str, f64); 4] = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)];
+pub const MNTR_PERCENTILES: [(&str, f64); 4] =
+    [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)];
 
 /// avg/min/max/count/sum of recorded values, lock-free: any thread adds,
 /// readers see figures that may be a little inconsistent with each other
@@ -223,7 +230,11 @@ pub struct Summary {
 impl Summary {
     /// An empty summary.
     pub fn new(detail: Detail) -> Summary {
-        Summary { detail, stats: AvgMinMax::new(), sample: Mutex::new(Reservoir::default()) }
+        Summary {
+            detail,
+            stats: AvgMinMax::new(),
+            sample: Mutex::new(Reservoir::default()),
+        }
     }
 
     /// Records one value.
@@ -266,7 +277,10 @@ impl Summary {
     pub fn quantiles(&self, quantiles: &[f64]) -> Vec<f64> {
         let mut sorted = self.sample.lock().values.clone();
         sorted.sort_unstable();
-        quantiles.iter().map(|q| quantile_of_sorted(&sorted, *q)).collect()
+        quantiles
+            .iter()
+            .map(|q| quantile_of_sorted(&sorted, *q))
+            .collect()
     }
 
     /// Forgets everything (`srst`).
@@ -281,12 +295,18 @@ impl Summary {
         out.push((format!("avg_{}", name), MetricValue::Double(self.avg())));
         out.push((format!("min_{}", name), MetricValue::Long(self.min())));
         out.push((format!("max_{}", name), MetricValue::Long(self.max())));
-        out.push((format!("cnt_{}", name), MetricValue::Long(self.count() as i64)));
+        out.push((
+            format!("cnt_{}", name),
+            MetricValue::Long(self.count() as i64),
+        ));
         out.push((format!("sum_{}", name), MetricValue::Long(self.total())));
         if self.detail == Detail::Advanced {
             let qs: Vec<f64> = MNTR_PERCENTILES.iter().map(|(_, q)| *q).collect();
             for ((label, _), v) in MNTR_PERCENTILES.iter().zip(self.quantiles(&qs)) {
-                out.push((format!("{}_{}", label, name), MetricValue::Long(v.round() as i64)));
+                out.push((
+                    format!("{}_{}", label, name),
+                    MetricValue::Long(v.round() as i64),
+                ));
             }
         }
     }
@@ -303,7 +323,10 @@ pub struct SummarySet {
 impl SummarySet {
     /// An empty set.
     pub fn new(detail: Detail) -> SummarySet {
-        SummarySet { detail, by_key: Mutex::new(Vec::new()) }
+        SummarySet {
+            detail,
+            by_key: Mutex::new(Vec::new()),
+        }
     }
 
     /// Records `value` under `key`.
@@ -350,7 +373,10 @@ mod tests {
         let mut out = Vec::new();
         s.values("x", &mut out);
         let keys: Vec<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["avg_x", "min_x", "max_x", "cnt_x", "sum_x", "p50_x", "p95_x", "p99_x", "p999_x"]);
+        assert_eq!(
+            keys,
+            ["avg_x", "min_x", "max_x", "cnt_x", "sum_x", "p50_x", "p95_x", "p99_x", "p999_x"]
+        );
         assert_eq!(out[0].1, MetricValue::Double(0.0));
         assert!(out[1..].iter().all(|(_, v)| *v == MetricValue::Long(0)));
     }
@@ -398,7 +424,10 @@ mod tests {
         set.add("a", 1);
         set.add("e", 7);
         let entries = set.entries();
-        assert_eq!(entries.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["e", "a"]);
+        assert_eq!(
+            entries.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["e", "a"]
+        );
         assert_eq!(entries[0].1.total(), 12);
         set.reset();
         assert_eq!(set.entries().len(), 2);
@@ -409,6 +438,9 @@ mod tests {
     fn mntr_text_of_values() {
         assert_eq!(MetricValue::Long(-1).mntr_text(), "-1");
         assert_eq!(MetricValue::Double(0.0).mntr_text(), "0.0");
-        assert_eq!(MetricValue::Text("standalone".into()).mntr_text(), "standalone");
+        assert_eq!(
+            MetricValue::Text("standalone".into()).mntr_text(),
+            "standalone"
+        );
     }
 }

@@ -61,7 +61,11 @@ pub type EventAclFilter = Arc<dyn Fn(&[Acl], &[Id]) -> bool + Send + Sync>;
 /// Java's `ServerCnxn.process(event, znodeAcl)` decision: deliver when no
 /// filter is installed, when the trigger carries no ACL (setWatches'
 /// synthesized events), or when the watcher may read the node.
-pub fn may_deliver(filter: Option<&EventAclFilter>, acl: Option<&[Acl]>, watcher: &dyn Watcher) -> bool {
+pub fn may_deliver(
+    filter: Option<&EventAclFilter>,
+    acl: Option<&[Acl]>,
+    watcher: &dyn Watcher,
+) -> bool {
     match (filter, acl) {
         (Some(f), Some(acl)) => f(acl, &watcher.watcher_auth_info()),
         _ => true,

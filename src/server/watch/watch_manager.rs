@@ -132,17 +132,23 @@ impl WatchManager {
     /// or if the watcher's connection is closed.
     pub fn add_watch(&self, path: &str, watcher: Arc<dyn Watcher>, mode: WatcherMode) -> bool {
         if watcher.is_stale() {
-            debug!("Ignoring addWatch with closed cnxn {}", watcher.watcher_id());
+            debug!(
+                "Ignoring addWatch with closed cnxn {}",
+                watcher.watcher_id()
+            );
             return false;
         }
         let id = watcher.watcher_id();
         let mut t = self.tables.lock();
         self.ever_watched.store(true, Ordering::Release);
-        t.watch_table.entry(path.to_string()).or_default().insert(id);
-        let entry = t
-            .watch2paths
-            .entry(id)
-            .or_insert_with(|| WatcherEntry { watcher, paths: HashMap::new() });
+        t.watch_table
+            .entry(path.to_string())
+            .or_default()
+            .insert(id);
+        let entry = t.watch2paths.entry(id).or_insert_with(|| WatcherEntry {
+            watcher,
+            paths: HashMap::new(),
+        });
         let old = entry.paths.get(path).copied().unwrap_or_default();
         let new = old.add(mode);
         if new == old {
@@ -158,7 +164,9 @@ impl WatchManager {
     /// Drops every watch of a connection.
     pub fn remove_watcher(&self, watcher_id: u64) {
         let mut t = self.tables.lock();
-        let Some(entry) = t.watch2paths.remove(&watcher_id) else { return };
+        let Some(entry) = t.watch2paths.remove(&watcher_id) else {
+            return;
+        };
         for (path, stats) in &entry.paths {
             if let Some(ids) = t.watch_table.get_mut(path) {
                 ids.remove(&watcher_id);
@@ -204,7 +212,11 @@ impl WatchManager {
                 continue;
             }
             if !may_deliver(self.filter.as_ref(), acl, w.as_ref()) {
-                trace!("Not delivering event {:?} to watcher {} (filtered by ACL)", event, w.watcher_id());
+                trace!(
+                    "Not delivering event {:?} to watcher {} (filtered by ACL)",
+                    event,
+                    w.watcher_id()
+                );
                 continue;
             }
             w.process(event.clone());
@@ -221,7 +233,11 @@ impl WatchManager {
             // nobody watches): nothing to look up.
             return Vec::new();
         }
-        let Tables { watch_table, watch2paths, recursive_qty } = &mut *t;
+        let Tables {
+            watch_table,
+            watch2paths,
+            recursive_qty,
+        } = &mut *t;
         let mut seen = HashSet::new();
         let mut matched = Vec::new();
         let levels: Vec<&str> = if *recursive_qty == 0 {
@@ -230,11 +246,18 @@ impl WatchManager {
             path_and_parents(path).collect()
         };
         for (level, local) in levels.into_iter().enumerate() {
-            let Some(ids) = watch_table.get_mut(local) else { continue };
+            let Some(ids) = watch_table.get_mut(local) else {
+                continue;
+            };
             ids.retain(|id| {
-                let Some(entry) = watch2paths.get_mut(id) else { return true };
+                let Some(entry) = watch2paths.get_mut(id) else {
+                    return true;
+                };
                 let Some(&stats) = entry.paths.get(local) else {
-                    warn!("inconsistent watch table for watcher {}, {} not in path list", id, local);
+                    warn!(
+                        "inconsistent watch table for watcher {}, {} not in path list",
+                        id, local
+                    );
                     return true;
                 };
                 if level == 0 {
@@ -264,7 +287,11 @@ impl WatchManager {
     /// Whether `watcher_id` watches `path` (in `mode`, or in any mode).
     pub fn contains_watcher(&self, path: &str, watcher_id: u64, mode: Option<WatcherMode>) -> bool {
         let t = self.tables.lock();
-        let stats = t.watch2paths.get(&watcher_id).and_then(|e| e.paths.get(path)).copied();
+        let stats = t
+            .watch2paths
+            .get(&watcher_id)
+            .and_then(|e| e.paths.get(path))
+            .copied();
         match (stats, mode) {
             (None, _) => false,
             (Some(_), None) => true,
@@ -279,7 +306,9 @@ impl WatchManager {
         if !t.watch_table.contains_key(path) {
             return false;
         }
-        let Some(entry) = t.watch2paths.get_mut(&watcher_id) else { return false };
+        let Some(entry) = t.watch2paths.get_mut(&watcher_id) else {
+            return false;
+        };
         let old = entry.paths.get(path).copied().unwrap_or_default();
         let new = mode.map_or(WatchStats::default(), |m| old.remove(m));
         if new == old {
@@ -307,7 +336,12 @@ impl WatchManager {
 
     /// Number of (path, watcher) pairs (Java's `size()`).
     pub fn size(&self) -> usize {
-        self.tables.lock().watch_table.values().map(|s| s.len()).sum()
+        self.tables
+            .lock()
+            .watch_table
+            .values()
+            .map(|s| s.len())
+            .sum()
     }
 
     /// For `wchs`.
@@ -323,13 +357,19 @@ impl WatchManager {
     /// For `wchc`: watcher id → watched paths.
     pub fn watches_by_connection(&self) -> HashMap<u64, Vec<String>> {
         let t = self.tables.lock();
-        t.watch2paths.iter().map(|(id, e)| (*id, e.paths.keys().cloned().collect())).collect()
+        t.watch2paths
+            .iter()
+            .map(|(id, e)| (*id, e.paths.keys().cloned().collect()))
+            .collect()
     }
 
     /// For `wchp`: path → watcher ids.
     pub fn watches_by_path(&self) -> HashMap<String, Vec<u64>> {
         let t = self.tables.lock();
-        t.watch_table.iter().map(|(p, ids)| (p.clone(), ids.iter().copied().collect())).collect()
+        t.watch_table
+            .iter()
+            .map(|(p, ids)| (p.clone(), ids.iter().copied().collect()))
+            .collect()
     }
 }
 
@@ -361,12 +401,19 @@ pub(crate) mod tests {
         /// A recorder authenticated as `scheme:id`.
         pub fn with_id(id: u64, scheme: &str, name: &str) -> Arc<Recorder> {
             let r = Recorder::new(id);
-            r.ids.lock().push(Id { scheme: scheme.into(), id: name.into() });
+            r.ids.lock().push(Id {
+                scheme: scheme.into(),
+                id: name.into(),
+            });
             r
         }
         /// (type, path) of every event so far, then forgets them.
         pub fn take(&self) -> Vec<(i32, String)> {
-            self.events.lock().drain(..).map(|e| (e.event_type, e.path)).collect()
+            self.events
+                .lock()
+                .drain(..)
+                .map(|e| (e.event_type, e.path))
+                .collect()
         }
     }
 
@@ -399,7 +446,13 @@ pub(crate) mod tests {
         let bob = Recorder::with_id(2, "digest", "bob:y");
         m.add_watch("/", alice.clone(), WatcherMode::PersistentRecursive);
         m.add_watch("/s", bob.clone(), WatcherMode::Standard);
-        let acl = [Acl { perms: 1, id: Id { scheme: "digest".into(), id: "alice:x".into() } }];
+        let acl = [Acl {
+            perms: 1,
+            id: Id {
+                scheme: "digest".into(),
+                id: "alice:x".into(),
+            },
+        }];
         let hit = m.trigger_watch("/s", NODE_DATA_CHANGED, 3, Some(&acl), None);
         assert_eq!(alice.take(), [(NODE_DATA_CHANGED, "/s".to_string())]);
         // Bob was matched (his one-shot watch is consumed) but not told.
@@ -417,7 +470,13 @@ pub(crate) mod tests {
         let m = WatchManager::new();
         let w = Recorder::new(1);
         m.add_watch("/s", w.clone(), WatcherMode::Standard);
-        let acl = [Acl { perms: 0, id: Id { scheme: "digest".into(), id: "x".into() } }];
+        let acl = [Acl {
+            perms: 0,
+            id: Id {
+                scheme: "digest".into(),
+                id: "x".into(),
+            },
+        }];
         m.trigger_watch("/s", NODE_DELETED, 1, Some(&acl), None);
         assert_eq!(w.take().len(), 1);
     }
@@ -443,7 +502,11 @@ pub(crate) mod tests {
         m.trigger_watch("/a", NODE_DATA_CHANGED, 8, None, None);
         assert_eq!(w.take(), [(NODE_DATA_CHANGED, "/a".to_string())]);
         assert_eq!(m.size(), 0);
-        let summary = WatchesSummary { num_connections: 1, num_paths: 0, total_watches: 0 };
+        let summary = WatchesSummary {
+            num_connections: 1,
+            num_paths: 0,
+            total_watches: 0,
+        };
         assert_eq!(m.summary(), summary);
     }
 
@@ -454,7 +517,10 @@ pub(crate) mod tests {
         m.add_watch("/a", w.clone(), WatcherMode::Standard);
         m.trigger_watch("/a", NODE_CREATED, 0x1_0000_0005, None, None);
         let e = w.events.lock()[0].clone();
-        assert_eq!((e.zxid, e.state), (0x1_0000_0005, keeper_state::SYNC_CONNECTED));
+        assert_eq!(
+            (e.zxid, e.state),
+            (0x1_0000_0005, keeper_state::SYNC_CONNECTED)
+        );
     }
 
     #[test]
