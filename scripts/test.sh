@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Run every test of zookeeper-rs:
+#   0. cargo fmt --check and cargo clippy -D warnings (the tree stays clean)
 #   1. cargo build --release --bins --features gssapi
 #   2. cargo test --release --features gssapi  (Rust unit and integration tests)
 #      (gssapi: Kerberos through MIT krb5, needs libkrb5-dev and libclang-dev,
@@ -78,7 +79,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     fi
 fi
 
-# ---- the three stages; each runs even if an earlier one failed -----------------
+# ---- the stages; each runs even if an earlier one failed -----------------
 declare -a names results
 run_stage() {
     local name=$1; shift
@@ -90,6 +91,8 @@ run_stage() {
     return 0
 }
 
+run_stage "cargo fmt --check" cargo fmt --check
+run_stage "clippy -D warnings" cargo clippy --release --all-targets --features gssapi -- -D warnings
 run_stage "build" cargo build --release --bins --features gssapi
 run_stage "cargo test" cargo test --release --features gssapi
 

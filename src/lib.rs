@@ -19,6 +19,21 @@
 //! | [`quorum`] | ensembles: FastLeaderElection, the peer's state loop, Zab for the leader, followers and observers | `org.apache.zookeeper.server.quorum` |
 //! | [`admin`] | the AdminServer (`/commands`, JSON) and the Prometheus `/metrics` endpoint | `server.admin`, `metrics.prometheus` |
 //!
+//! # Layers
+//!
+//! Each module imports only modules of its own layer or of a lower one
+//! (`tests/layering.rs` checks it on every `crate::` path):
+//!
+//! ```text
+//!  5  quorum                      elections, Zab, the roles' pipelines
+//!  4  server, admin               one server: connections, pipeline, DataTree;
+//!                                 its AdminServer (Java's server.admin)
+//!  3  persistence                 txn logs and snapshots, restore
+//!  2  config                      zoo.cfg and -D properties, typed settings
+//!  1  jute, common                records on the wire and on disk; TLS stores
+//!  0  zoo_defs, keeper_exception  constants and result codes
+//! ```
+//!
 //! Binaries: `zk-server` (`src/main.rs`: `QuorumPeerMain` /
 //! `ZooKeeperServerMain`, plus the persistence tools as subcommands) and
 //! `zk-bench` (`src/bin/zk_bench`: a load generator; no Java twin).
