@@ -48,7 +48,7 @@ use zookeeper::config::server_config::ServerConfig;
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute;
 use zookeeper::server::blocking_server_cnxn::TlsAcceptor;
-use zookeeper::server::cert_file_reloader::CertFileReloader;
+use zookeeper::server::cert_file_reloader;
 use zookeeper::server::command::civil_from_unix;
 use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
 use zookeeper::server::server_metrics::{metrics, names::DB_INIT_TIME};
@@ -353,8 +353,23 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         }
         Err(e) => return unexpected(&format!("cannot load the database: {}", e)),
     };
+    let tls = match zks.config().client_tls.clone() {
+        Some(tls) => match cert_file_reloader::acceptor(&tls, &zks.config().system_properties) {
+            Ok((acceptor, reloader)) => Some((tls, acceptor, reloader)),
+            Err(e) => {
+                zks.shutdown();
+                return unexpected(&format!("cannot start the certificate reloader: {}", e));
+            }
+        },
+        None => None,
+    };
     let factory = match ServerCnxnFactory::from_listener(listener, limits, zks.clone()) {
-        Ok(factory) => factory,
+        Ok(factory) => match &tls {
+            Some((tls, acceptor, _)) if tls.port_unification => {
+                factory.with_port_unification(acceptor.clone())
+            }
+            _ => factory,
+        },
         Err(e) => {
             zks.shutdown();
             return unexpected(&e.to_string());
@@ -374,13 +389,19 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         return unexpected(&format!("cannot start the accept thread: {}", e));
     }
     info!("Serving client connections on {}", factory.local_addr());
-    let secure = match start_secure_port(&zks, &factory, limits) {
-        Ok(secure) => secure,
-        Err(message) => {
-            endpoints.shutdown();
-            shutdown(&factory, &zks);
-            return unexpected(&message);
-        }
+    let (secure, reloader) = match tls {
+        Some((tls, acceptor, reloader)) => match tls.address {
+            Some(address) => match start_secure_port(address, acceptor, &zks, &factory, limits) {
+                Ok(secure) => (Some(secure), reloader),
+                Err(message) => {
+                    endpoints.shutdown();
+                    shutdown(&factory, &zks);
+                    return unexpected(&message);
+                }
+            },
+            None => (None, reloader),
+        },
+        None => (None, None),
     };
     let Some(signal) = signals.forever().next() else {
         return unexpected("signal handling stopped");
@@ -388,47 +409,24 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     info!("Received signal {}, shutting down", signal_name(signal));
     exit_on_next_signal(signals);
     endpoints.shutdown();
-    if let Some((secure, reloader)) = secure {
-        drop(reloader);
+    drop(reloader);
+    if let Some(secure) = secure {
         secure.shutdown();
     }
     shutdown(&factory, &zks);
     0
 }
 
-/// The secure client port (`secureClientPort`), when configured: a second
-/// listener whose connections run TLS first and share the plain port's
-/// registry.
+/// The secure client port (`secureClientPort`): a second listener whose
+/// connections run TLS first and share the plain port's registry.
 fn start_secure_port(
+    address: std::net::SocketAddr,
+    acceptor: TlsAcceptor,
     zks: &Arc<ZooKeeperServer>,
     factory: &ServerCnxnFactory,
     limits: Limits,
-) -> Result<Option<(ServerCnxnFactory, Option<CertFileReloader>)>, String> {
-    let Some(tls) = zks.config().client_tls.clone() else {
-        return Ok(None);
-    };
-    let listener = ServerCnxnFactory::bind_listener(tls.address).map_err(|e| e.to_string())?;
-    let shared = Arc::new(std::sync::RwLock::new(tls.server_config));
-    let reloader = match zks
-        .config()
-        .system_properties
-        .get("zookeeper.client.certReload")
-    {
-        Some(v) if v.trim().eq_ignore_ascii_case("true") => Some(
-            CertFileReloader::start(
-                tls.address,
-                zks.config().system_properties.clone(),
-                shared.clone(),
-            )
-            .map_err(|e| format!("cannot start the certificate reloader: {}", e))?,
-        ),
-        _ => None,
-    };
-    let acceptor = TlsAcceptor {
-        config: shared,
-        handshake_timeout: tls.handshake_timeout,
-        x509_super_user: tls.x509_super_user.map(Into::into),
-    };
+) -> Result<ServerCnxnFactory, String> {
+    let listener = ServerCnxnFactory::bind_listener(address).map_err(|e| e.to_string())?;
     let secure = ServerCnxnFactory::from_listener(listener, limits, zks.clone())
         .map_err(|e| e.to_string())?
         .with_tls(acceptor, factory.registry().clone());
@@ -436,7 +434,7 @@ fn start_secure_port(
         .start()
         .map_err(|e| format!("cannot start the secure accept thread: {}", e))?;
     info!("Serving TLS client connections on {}", secure.local_addr());
-    Ok(Some((secure, reloader)))
+    Ok(secure)
 }
 
 /// Clean shutdown, bounded by [`SHUTDOWN_DEADLINE`].

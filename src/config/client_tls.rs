@@ -54,11 +54,16 @@ pub const HONOURED_SSL_KEYS: &[&str] = &[
     "zookeeper.ssl.sslProvider",
 ];
 
-/// The secure client port, ready to accept.
+/// The client port's TLS, ready to accept: on the secure client port,
+/// and on the plain port too when `client.portUnification` is true.
 #[derive(Clone)]
 pub struct ClientTls {
-    /// Where it listens.
-    pub address: SocketAddr,
+    /// Where the secure client port listens (`None`: no secure port, TLS
+    /// only through port unification).
+    pub address: Option<SocketAddr>,
+    /// `client.portUnification`: the plain client port also accepts TLS
+    /// clients (told apart by their first byte).
+    pub port_unification: bool,
     /// The TLS server side (key, chain, client verifier, versions, suites).
     pub server_config: Arc<rustls::ServerConfig>,
     /// `ssl.clientAuth`.
@@ -74,6 +79,7 @@ impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientTls")
             .field("address", &self.address)
+            .field("port_unification", &self.port_unification)
             .field("client_auth", &self.client_auth)
             .field("handshake_timeout", &self.handshake_timeout)
             .finish()
@@ -133,21 +139,72 @@ fn load(
         .map_err(|e| invalid(&location_key, location, e))
 }
 
-/// Builds the secure client port from the system properties, when
-/// `secure_address` (secureClientPort) is set.
+/// `client.portUnification` (Java's `Boolean.getBoolean`: "true" in any
+/// case).
+pub fn port_unification(system: &SystemProperties) -> bool {
+    system
+        .get("zookeeper.client.portUnification")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Builds the client port's TLS from the system properties, when
+/// `secure_address` (secureClientPort) is set or `client.portUnification`
+/// is true.
 pub fn client_tls(
     secure_address: Option<SocketAddr>,
     system: &SystemProperties,
 ) -> Result<Option<ClientTls>, ConfigError> {
-    let Some(address) = secure_address else {
+    let port_unification = port_unification(system);
+    if secure_address.is_none() && !port_unification {
         return Ok(None);
+    }
+    let asker = match secure_address {
+        Some(_) => "secureClientPort",
+        None => "client.portUnification",
     };
+    let (server_config, client_auth, handshake_timeout) = server_side(system, asker)?;
+    let where_ = match secure_address {
+        Some(a) => format!("secure client port {}", a),
+        None => "client port".to_string(),
+    };
+    info!(
+        "{}: TLS (client auth {:?}){}",
+        where_,
+        client_auth,
+        if port_unification {
+            "; the plain client port accepts TLS too (client.portUnification)"
+        } else {
+            ""
+        }
+    );
+    Ok(Some(ClientTls {
+        address: secure_address,
+        port_unification,
+        server_config,
+        client_auth,
+        handshake_timeout,
+        x509_super_user: system
+            .get("zookeeper.X509AuthenticationProvider.superUser")
+            .map(str::to_string),
+    }))
+}
+
+/// The TLS server side from the `ssl.*` keys: config, client auth and
+/// handshake timeout. `asker` names the key that asked for TLS (for the
+/// missing key store message). Also what `client.certReload` rebuilds.
+pub fn server_side(
+    system: &SystemProperties,
+    asker: &str,
+) -> Result<(Arc<rustls::ServerConfig>, ClientAuth, Duration), ConfigError> {
     let key_location = "zookeeper.ssl.keyStore.location";
     let key_store = load(system, "keyStore", false)?.ok_or_else(|| {
         invalid(
             key_location,
             "",
-            "must be set when secureClientPort is set (the server needs a certificate)",
+            format!(
+                "must be set when {} is set (the server needs a certificate)",
+                asker
+            ),
         )
     })?;
     let location = system.get(key_location).unwrap_or("");
@@ -230,19 +287,10 @@ pub fn client_tls(
     };
     let server_config =
         x509_util::server_config(params).map_err(|e| invalid(key_location, location, e))?;
-    info!(
-        "secure client port {}: TLS with {} (client auth {:?})",
-        address,
-        names.join(","),
-        client_auth
-    );
-    Ok(Some(ClientTls {
-        address,
+    log::debug!("client TLS protocols {}", names.join(","));
+    Ok((
         server_config,
         client_auth,
-        handshake_timeout: Duration::from_millis(timeout_ms),
-        x509_super_user: system
-            .get("zookeeper.X509AuthenticationProvider.superUser")
-            .map(str::to_string),
-    }))
+        Duration::from_millis(timeout_ms),
+    ))
 }

@@ -205,10 +205,6 @@ impl QuorumPeerConfig {
         // The standalone part, parsed by ServerConfig without the ensemble.
         let (server_props, client_port_configured) = standalone_part(props, my_id, &mut verifier)?;
         let mut server = ServerConfig::from_properties_with(&server_props, None, system)?;
-        if let Some(tls) = &server.client_tls {
-            // Fail closed until the quorum client port runs a secure listener.
-            return Err(invalid("secureClientPort", &tls.address.port().to_string(), "a TLS client port on an ensemble member is not supported yet; refusing to start without it"));
-        }
         server.raw = props
             .effective()
             .into_iter()

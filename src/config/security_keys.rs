@@ -61,10 +61,6 @@ const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
 /// System-property switches that ask for something when true.
 const PROPERTY_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
     (
-        "zookeeper.client.portUnification",
-        "TLS and plaintext on the client port",
-    ),
-    (
         "zookeeper.admin.portUnification",
         "HTTPS on the AdminServer port",
     ),
@@ -230,7 +226,8 @@ mod tests {
     fn switches_refuse_only_when_they_ask() {
         assert!(verdict_of("zookeeper.admin.forceHttps", "false").is_none());
         assert!(verdict_of("zookeeper.admin.forceHttps", " TRUE ").is_some());
-        assert!(verdict_of("zookeeper.client.portUnification", "true").is_some());
+        // Honoured: the plain client port also accepts TLS (client_tls).
+        assert!(verdict_of("zookeeper.client.portUnification", "true").is_none());
         let r = refusals(
             &raw(&[("sslQuorum", "false"), ("portUnification", "true")]),
             &system(&[]),

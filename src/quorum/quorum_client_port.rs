@@ -1,4 +1,5 @@
-//! The client port of a quorum peer: the standalone connection layer
+//! The client ports of a quorum peer (`clientPort`, `secureClientPort`,
+//! `client.portUnification`): the standalone connection layer
 //! (`ServerCnxnFactory`, thread per connection, four-letter words) in front
 //! of whichever server the current role publishes. While no role serves
 //! (LOOKING, or a role still syncing) client sessions are refused (the
@@ -22,13 +23,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use log::info;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use super::quorum_peer::{QuorumPeer, ServingSlot};
 use crate::config::server_config::ServerConfig;
 use crate::jute::proto::{ConnectRequest, RequestHeader};
+use crate::server::cert_file_reloader::{self, CertFileReloader};
 use crate::server::server_cnxn::{CloseReason, ServerCnxn};
-use crate::server::server_cnxn_factory::{CnxnHandler, CnxnRegistry, Limits, ServerCnxnFactory};
+use crate::server::server_cnxn_factory::{
+    BindError, CnxnHandler, CnxnRegistry, Limits, ServerCnxnFactory,
+};
 use crate::server::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
 
 /// The handler behind the client port.
@@ -39,8 +43,11 @@ pub struct QuorumClientPort {
     current: RwLock<Option<Arc<ZooKeeperServer>>>,
     /// `4lw.commands.whitelist`.
     whitelist: Vec<String>,
-    /// The factory, to close connections when a role ends.
-    factory: OnceLock<Arc<ServerCnxnFactory>>,
+    /// The listeners (plain and/or secure), sharing one registry, to
+    /// close connections when a role ends.
+    factories: OnceLock<Vec<ServerCnxnFactory>>,
+    /// `client.certReload`'s watcher, while the ports run.
+    reloader: Mutex<Option<CertFileReloader>>,
 }
 
 impl QuorumClientPort {
@@ -50,14 +57,19 @@ impl QuorumClientPort {
 
     /// The live client connections (for the AdminServer and `/metrics`).
     pub fn registry(&self) -> Option<Arc<CnxnRegistry>> {
-        self.factory.get().map(|f| Arc::clone(f.registry()))
+        self.factories
+            .get()
+            .and_then(|f| f.first())
+            .map(|f| Arc::clone(f.registry()))
     }
 }
 
-/// Binds the client port and starts accepting; returns the handle roles
-/// publish their server through.
+/// Binds the client port (`plain`, when `clientPort` is configured) and
+/// the secure client port (`secureClientPort`), and starts accepting;
+/// returns the handle roles publish their server through. Both ports'
+/// connections share one registry, as the standalone server's do.
 pub fn start(
-    addr: SocketAddr,
+    plain: Option<SocketAddr>,
     peer: Arc<QuorumPeer>,
     config: &ServerConfig,
 ) -> std::io::Result<Arc<QuorumClientPort>> {
@@ -65,16 +77,47 @@ pub fn start(
         peer,
         current: RwLock::new(None),
         whitelist: config.four_letter_word_whitelist.clone(),
-        factory: OnceLock::new(),
+        factories: OnceLock::new(),
+        reloader: Mutex::new(None),
     });
     let limits = Limits {
         max_cnxns: config.max_cnxns,
         max_client_cnxns: config.max_client_cnxns,
     };
-    let factory = ServerCnxnFactory::bind(addr, limits, port.clone() as Arc<dyn CnxnHandler>)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()))?;
-    factory.start()?;
-    let _ = port.factory.set(Arc::new(factory));
+    let handler = port.clone() as Arc<dyn CnxnHandler>;
+    let in_use = |e: BindError| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string());
+    let tls = match &config.client_tls {
+        Some(tls) => Some(cert_file_reloader::acceptor(
+            tls,
+            &config.system_properties,
+        )?),
+        None => None,
+    };
+    let mut factories = Vec::new();
+    if let Some(addr) = plain {
+        let mut factory = ServerCnxnFactory::bind(addr, limits, handler.clone()).map_err(in_use)?;
+        if let (Some(client_tls), Some((acceptor, _))) = (&config.client_tls, &tls) {
+            if client_tls.port_unification {
+                factory = factory.with_port_unification(acceptor.clone());
+            }
+        }
+        factories.push(factory);
+    }
+    let secure_addr = config.client_tls.as_ref().and_then(|t| t.address);
+    if let (Some(addr), Some((acceptor, _))) = (secure_addr, &tls) {
+        let factory = ServerCnxnFactory::bind(addr, limits, handler).map_err(in_use)?;
+        let registry = match factories.first() {
+            Some(plain) => plain.registry().clone(),
+            None => factory.registry().clone(),
+        };
+        factories.push(factory.with_tls(acceptor.clone(), registry));
+    }
+    for factory in &factories {
+        factory.start()?;
+        info!("Serving client connections on {}", factory.local_addr());
+    }
+    *port.reloader.lock() = tls.and_then(|(_, reloader)| reloader);
+    let _ = port.factories.set(factories);
     Ok(port)
 }
 
@@ -84,8 +127,8 @@ impl ServingSlot for QuorumClientPort {
         let retired = std::mem::replace(&mut *self.current.write(), server);
         drop(retired);
         if !serving {
-            if let Some(f) = self.factory.get() {
-                let cnxns = f.registry().connections();
+            if let Some(registry) = self.registry() {
+                let cnxns = registry.connections();
                 if !cnxns.is_empty() {
                     info!("closing {} client connections: the role ended", cnxns.len());
                 }

@@ -116,19 +116,13 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         epochs.accepted,
         role,
     ));
-    let client_port = if config.client_port_configured {
-        match quorum_client_port::start(
-            config.server.client_port_address,
-            peer.clone(),
-            &config.server,
-        ) {
+    let plain = config
+        .client_port_configured
+        .then_some(config.server.client_port_address);
+    let client_port = if plain.is_some() || config.server.client_tls.is_some() {
+        match quorum_client_port::start(plain, peer.clone(), &config.server) {
             Ok(port) => Some(port),
-            Err(e) => {
-                return unexpected(&format!(
-                    "cannot bind the client port {}: {}",
-                    config.server.client_port_address, e
-                ))
-            }
+            Err(e) => return unexpected(&format!("cannot open the client ports: {}", e)),
         }
     } else {
         None

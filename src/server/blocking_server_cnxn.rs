@@ -31,7 +31,7 @@ use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -97,9 +97,13 @@ pub struct BlockingServerCnxn {
     /// The socket: read by the reader thread, written by any producer
     /// under `out`, shut down by `close`.
     stream: TcpStream,
-    /// The TLS session on the secure client port (`None`: plaintext; a
-    /// plain connection pays this one pointer).
-    tls: Option<Box<TlsTransport>>,
+    /// The TLS session on the secure client port (unset: plaintext; a
+    /// plain connection pays this empty cell). Set before the first
+    /// frame, on the connection's own thread.
+    tls: OnceLock<Box<TlsTransport>>,
+    /// Port unification (`client.portUnification`): the TLS side a client
+    /// gets if its first byte opens a TLS handshake; `None` elsewhere.
+    detect_tls: Option<Box<TlsAcceptor>>,
     /// Ourselves, for the cork and flusher lists (set at construction).
     me: Weak<BlockingServerCnxn>,
     /// The server (a trait object so framing can be tested alone).
@@ -222,28 +226,20 @@ impl BlockingServerCnxn {
         BlockingServerCnxn::with_tls(stream, handler, registry, None)
     }
 
-    /// Wraps an accepted socket of the secure client port: the handshake
-    /// with `tls` runs on the connection's thread before the first frame.
+    /// Wraps an accepted socket of the secure client port (`Always`: the
+    /// handshake with the acceptor runs on the connection's thread before
+    /// the first frame) or of a unified port (`Detect`: the same, when the
+    /// client's first byte opens a TLS handshake).
     pub fn with_tls(
         stream: TcpStream,
         handler: Arc<dyn CnxnHandler>,
         registry: Arc<CnxnRegistry>,
-        tls: Option<&TlsAcceptor>,
+        tls: Option<&TlsMode>,
     ) -> io::Result<Arc<BlockingServerCnxn>> {
-        let tls = match tls {
-            Some(t) => {
-                let config = t
-                    .config
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
-                Some(Box::new(TlsTransport::new(
-                    config,
-                    t.handshake_timeout,
-                    t.x509_super_user.clone(),
-                )?))
-            }
-            None => None,
+        let (session, detect_tls) = match tls {
+            Some(TlsMode::Always(t)) => (OnceLock::from(Box::new(t.transport()?)), None),
+            Some(TlsMode::Detect(t)) => (OnceLock::new(), Some(Box::new(t.clone()))),
+            None => (OnceLock::new(), None),
         };
         let remote = stream.peer_addr()?;
         stream.set_nodelay(true)?;
@@ -253,7 +249,8 @@ impl BlockingServerCnxn {
             id: NEXT_CNXN_ID.fetch_add(1, Ordering::Relaxed),
             remote,
             stream,
-            tls,
+            tls: session,
+            detect_tls,
             me: me.clone(),
             handler,
             registry,
@@ -280,6 +277,12 @@ impl BlockingServerCnxn {
     /// Starts serving on a thread of its own (a parked one if any).
     pub fn start(self: &Arc<Self>) -> io::Result<()> {
         threads::start(self.clone())
+    }
+
+    /// The TLS session, if this connection runs TLS.
+    #[inline]
+    fn transport(&self) -> Option<&TlsTransport> {
+        self.tls.get().map(|t| &**t)
     }
 
     /// The connection id.
@@ -357,7 +360,20 @@ impl BlockingServerCnxn {
     /// an idle connection waits a few frames below it.
     #[inline(never)]
     fn tls_handshake(&self) -> Result<(), ReadEnd> {
-        let Some(tls) = &self.tls else { return Ok(()) };
+        if let Some(acceptor) = &self.detect_tls {
+            let fd = self.stream.as_raw_fd();
+            match transport::starts_with_tls(fd, acceptor.handshake_timeout) {
+                Ok(true) => {
+                    let session = acceptor.transport().map_err(ReadEnd::Handshake)?;
+                    let _ = self.tls.set(Box::new(session));
+                }
+                Ok(false) => {}
+                Err(e) => return Err(ReadEnd::Handshake(e)),
+            }
+        }
+        let Some(tls) = self.transport() else {
+            return Ok(());
+        };
         tls.handshake(self.stream.as_raw_fd())
             .map_err(ReadEnd::Handshake)?;
         if let Some(chain) = tls.peer_certificates() {
@@ -402,7 +418,7 @@ impl BlockingServerCnxn {
         let mut phase = Phase::Fresh;
         let mut missing = 4;
         loop {
-            match input.read_more(fd, self.tls.as_deref(), missing) {
+            match input.read_more(fd, self.transport(), missing) {
                 Ok(false) => {}
                 Ok(true) => self.flush_transport(),
                 Err(e) if is_timeout(&e) => match self.sit_idle(fd, &mut input) {
@@ -615,7 +631,7 @@ impl BlockingServerCnxn {
                 command::java_socket_address(&self.remote)
             );
             if word.takes_argument() {
-                if let Err(e) = input.fill(fd, self.tls.as_deref(), 12, SESSIONLESS_CNXN_TIMEOUT) {
+                if let Err(e) = input.fill(fd, self.transport(), 12, SESSIONLESS_CNXN_TIMEOUT) {
                     return Some(e.into());
                 }
                 let a = &input.available()[4..12];
@@ -717,6 +733,16 @@ impl BlockingServerCnxn {
     }
 }
 
+/// How a listener's connections use TLS.
+#[derive(Clone)]
+pub enum TlsMode {
+    /// Every connection (the secure client port).
+    Always(TlsAcceptor),
+    /// Connections whose first byte opens a TLS handshake; the others
+    /// are plaintext (`client.portUnification` on the plain port).
+    Detect(TlsAcceptor),
+}
+
 /// The secure client port's TLS side, shared by its connections.
 #[derive(Clone)]
 pub struct TlsAcceptor {
@@ -727,6 +753,18 @@ pub struct TlsAcceptor {
     pub handshake_timeout: Duration,
     /// `X509AuthenticationProvider.superUser`.
     pub x509_super_user: Option<Arc<str>>,
+}
+
+impl TlsAcceptor {
+    /// A new connection's TLS session, on the current certificates.
+    fn transport(&self) -> io::Result<TlsTransport> {
+        let config = self
+            .config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        TlsTransport::new(config, self.handshake_timeout, self.x509_super_user.clone())
+    }
 }
 
 /// `len` + serialized parts, as one frame.

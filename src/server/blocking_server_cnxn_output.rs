@@ -174,7 +174,7 @@ impl BlockingServerCnxn {
     /// Writes what is pending; on a full socket hands over to the flusher;
     /// finishes a requested close once everything is out.
     fn write_out(&self, out: &mut Output) {
-        match send_pending(self.stream.as_raw_fd(), self.tls.as_deref(), out) {
+        match send_pending(self.stream.as_raw_fd(), self.transport(), out) {
             Progress::Done => {
                 out.stalled = None;
                 if out.closing.is_some() {
@@ -212,7 +212,7 @@ impl BlockingServerCnxn {
         out.dead = true;
         out.buf = Vec::new();
         out.written = 0;
-        if let Some(tls) = &self.tls {
+        if let Some(tls) = self.transport() {
             tls.close_notify(self.stream.as_raw_fd());
         }
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
@@ -308,7 +308,7 @@ impl BlockingServerCnxn {
             return false;
         }
         let before = out.pending();
-        match send_pending(self.stream.as_raw_fd(), self.tls.as_deref(), &mut out) {
+        match send_pending(self.stream.as_raw_fd(), self.transport(), &mut out) {
             Progress::Done => {
                 out.stalled = None;
                 if out.closing.is_some() {

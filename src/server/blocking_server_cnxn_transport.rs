@@ -5,6 +5,11 @@
 //! Plain: `recv` into the input buffer, non-blocking `send` from the
 //! output buffer (as before TLS existed: nothing is added per connection).
 //!
+//! Port unification (`client.portUnification`): before the first frame
+//! the connection's thread peeks at the client's first byte
+//! ([`starts_with_tls`]); a TLS handshake record makes it a TLS
+//! connection, anything else stays plain.
+//!
 //! TLS (the secure client port): one rustls server session per
 //! connection, behind a mutex, boxed so a plain connection pays one
 //! pointer. The connection's own thread runs the handshake before the
@@ -252,6 +257,55 @@ impl TlsTransport {
         let s = lock(&self.session);
         s.peer_certificates()
             .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect())
+    }
+}
+
+/// The first byte of a TLS record that opens a handshake (content type
+/// `handshake`). A plaintext client starts with a frame length or a
+/// four-letter word: a length with this top byte is far beyond any
+/// `jute.maxbuffer`, and no four-letter word starts with it.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Port unification: waits up to `timeout` for the client's first byte
+/// and tells whether it opens a TLS handshake (nothing is consumed).
+/// A client that sends nothing in time, or closes, is taken as plaintext
+/// and left to the plain read path.
+pub(super) fn starts_with_tls(fd: i32, timeout: Duration) -> io::Result<bool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd, `nfds` 1.
+        let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if ready < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        if ready == 0 {
+            continue;
+        }
+        let mut first = [0u8; 1];
+        // SAFETY: `first` is one writable byte; MSG_PEEK leaves it queued.
+        let n = unsafe { libc::recv(fd, first.as_mut_ptr().cast(), 1, libc::MSG_PEEK) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if matches!(err.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock) {
+                continue;
+            }
+            return Err(err);
+        }
+        return Ok(n == 1 && first[0] == TLS_HANDSHAKE_RECORD);
     }
 }
 

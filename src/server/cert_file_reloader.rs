@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use log::{info, warn};
 
+use super::blocking_server_cnxn::TlsAcceptor;
 use crate::config::client_tls;
 use crate::config::system_properties::SystemProperties;
 
@@ -29,6 +30,28 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// The TLS server side new connections get; swapped on reload.
 pub type SharedTlsConfig = Arc<RwLock<Arc<rustls::ServerConfig>>>;
+
+/// The TLS side of the client ports from `tls`, and its reloader when
+/// `client.certReload` is true (stop it by dropping it).
+pub fn acceptor(
+    tls: &client_tls::ClientTls,
+    system: &SystemProperties,
+) -> std::io::Result<(TlsAcceptor, Option<CertFileReloader>)> {
+    let shared: SharedTlsConfig = Arc::new(RwLock::new(tls.server_config.clone()));
+    let reload = system
+        .get("zookeeper.client.certReload")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let reloader = match reload {
+        true => Some(CertFileReloader::start(system.clone(), shared.clone())?),
+        false => None,
+    };
+    let acceptor = TlsAcceptor {
+        config: shared,
+        handshake_timeout: tls.handshake_timeout,
+        x509_super_user: tls.x509_super_user.as_deref().map(Into::into),
+    };
+    Ok((acceptor, reloader))
+}
 
 /// What identifies one version of a file: (modified, length), or `None`
 /// while it is missing.
@@ -48,7 +71,6 @@ pub struct CertFileReloader {
 impl CertFileReloader {
     /// Watches the stores `system` names and rebuilds `shared` from them.
     pub fn start(
-        address: std::net::SocketAddr,
         system: SystemProperties,
         shared: SharedTlsConfig,
     ) -> std::io::Result<CertFileReloader> {
@@ -76,15 +98,13 @@ impl CertFileReloader {
                         continue;
                     }
                     seen = now;
-                    match client_tls::client_tls(Some(address), &system) {
-                        Ok(Some(tls)) => {
+                    match client_tls::server_side(&system, "client.certReload") {
+                        Ok((config, _, _)) => {
                             *shared
                                 .write()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                                tls.server_config;
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
                             info!("client TLS certificates reloaded from {:?}", files);
                         }
-                        Ok(None) => {}
                         Err(e) => warn!(
                             "client TLS certificates not reloaded, keeping the old ones: {}",
                             e

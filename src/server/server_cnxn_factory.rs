@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn};
 use parking_lot::{Condvar, Mutex};
 
-use super::blocking_server_cnxn::{BlockingServerCnxn, TlsAcceptor};
+use super::blocking_server_cnxn::{BlockingServerCnxn, TlsAcceptor, TlsMode};
 use super::command::ConnectionInfo;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
@@ -347,8 +347,9 @@ pub struct ServerCnxnFactory {
     listener: Mutex<Option<TcpListener>>,
     /// The accept thread, joined by `shutdown`.
     accept_thread: Mutex<Option<JoinHandle<()>>>,
-    /// TLS for every connection (the secure client port), or none.
-    tls: Option<TlsAcceptor>,
+    /// TLS for every connection (the secure client port), for those that
+    /// start a handshake (port unification), or none.
+    tls: Option<TlsMode>,
 }
 
 impl ServerCnxnFactory {
@@ -405,8 +406,15 @@ impl ServerCnxnFactory {
     /// connections join `registry` (the plain port's), so `cons`, `stat`
     /// and the AdminServer list both ports' clients as Java does.
     pub fn with_tls(mut self, tls: TlsAcceptor, registry: Arc<CnxnRegistry>) -> ServerCnxnFactory {
-        self.tls = Some(tls);
+        self.tls = Some(TlsMode::Always(tls));
         self.registry = registry;
+        self
+    }
+
+    /// `client.portUnification`: a plain port whose clients may also
+    /// speak TLS (their first byte tells; Java's `DualModeSslHandler`).
+    pub fn with_port_unification(mut self, tls: TlsAcceptor) -> ServerCnxnFactory {
+        self.tls = Some(TlsMode::Detect(tls));
         self
     }
 
@@ -424,8 +432,8 @@ impl ServerCnxnFactory {
             tls: self.tls.clone(),
         };
         let name = match self.tls {
-            None => format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr),
-            Some(_) => format!("SecureAcceptThread:{}", self.local_addr),
+            Some(TlsMode::Always(_)) => format!("SecureAcceptThread:{}", self.local_addr),
+            _ => format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr),
         };
         let handle = std::thread::Builder::new()
             .name(name)
@@ -507,7 +515,7 @@ struct AcceptLoop {
     registry: Arc<CnxnRegistry>,
     limits: Limits,
     stopping: Arc<AtomicBool>,
-    tls: Option<TlsAcceptor>,
+    tls: Option<TlsMode>,
 }
 
 impl AcceptLoop {
