@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zookeeper::config::quorum_peer_config::{read_config_files, QuorumPeerConfig};
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute::quorum::QuorumPacket;
 use zookeeper::jute::{InputArchive, OutputArchive};
 use zookeeper::quorum::quorum_packet::{self as qp, packet};
 use zookeeper::quorum::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
+use zookeeper::quorum::quorum_peer_config::{read_config_files, QuorumPeerConfig};
 use zookeeper::quorum::vote::{ServerState, Vote};
 use zookeeper::quorum::{leader, quorum_client_port};
 use zookeeper::server::zk_database::ZkDatabase;

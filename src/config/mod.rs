@@ -4,10 +4,12 @@
 //! does not recognise become `zookeeper.<key>` system properties
 //! ([`system_properties`]), merged with `-D` flags, and the settings Java
 //! reads from those are applied by [`pass_through`]. [`quorum_mode`] decides
-//! standalone vs quorum. [`security_keys`] refuses security settings we do
+//! standalone vs quorum; the ensemble part of the file is read by
+//! `crate::quorum::quorum_peer_config`, in the quorum layer as Java keeps
+//! `QuorumPeerConfig` in its quorum package. [`security_keys`] refuses security settings we do
 //! not honour (fail closed). Errors: [`config_error::ConfigError`].
 //!
-//! Mirrors: `QuorumPeerConfig`, `ServerConfig`.
+//! Mirrors: `QuorumPeerConfig` (its standalone part), `ServerConfig`.
 
 pub mod auth_config;
 pub mod auth_to_local;
@@ -17,7 +19,6 @@ pub mod jaas_configuration;
 pub mod pass_through;
 pub mod properties;
 pub mod quorum_mode;
-pub mod quorum_peer_config;
 pub mod security_keys;
 pub mod server_config;
 pub mod system_properties;

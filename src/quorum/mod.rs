@@ -44,9 +44,8 @@
 //! | [`quorum_monitor`] | the roles' `mntr` / `monitor` / `/metrics` values | `QuorumZooKeeperServer.dumpMonitorValues`, `LeaderZooKeeperServer.registerMetrics` |
 //! | [`quorum_zookeeper_server`] | local sessions: upgrade on the first ephemeral create | `QuorumZooKeeperServer.checkUpgradeSession` |
 //! | [`read_only_zookeeper_server`] | read-only mode while LOOKING (`readonlymode.enabled`) | `ReadOnlyZooKeeperServer`, `ReadOnlyRequestProcessor` |
+//! | [`quorum_peer_config`] | the ensemble part of `zoo.cfg`, validated | `QuorumPeerConfig` |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
-//!
-//! The ensemble part of the config is [`crate::config::quorum_peer_config`].
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
@@ -84,6 +83,7 @@ pub mod quorum_cnx_workers;
 pub mod quorum_monitor;
 pub mod quorum_packet;
 pub mod quorum_peer;
+pub mod quorum_peer_config;
 pub mod quorum_peer_main;
 pub mod quorum_server;
 pub mod quorum_serving;

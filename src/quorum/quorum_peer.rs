@@ -36,10 +36,10 @@ use parking_lot::Mutex;
 
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
+use super::quorum_peer_config::QuorumPeerConfig;
 use super::quorum_server::{HostPort, LearnerType};
 use super::read_only_zookeeper_server;
 use super::vote::{ServerState, Vote};
-use crate::config::quorum_peer_config::QuorumPeerConfig;
 use crate::server::zk_database::{
     PersistenceError, ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE,
 };

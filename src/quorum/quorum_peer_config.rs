@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 
 use log::{info, warn};
 
-use super::config_error::ConfigError;
-use super::properties::Properties;
-use super::quorum_mode::{self, ServerLines};
-use super::server_config::{java_file_path, java_trim, ServerConfig};
-use super::system_properties::SystemProperties;
-use crate::quorum::flexible::QuorumVerifier;
-use crate::quorum::quorum_server::{HostPort, LearnerType};
+use super::flexible::QuorumVerifier;
+use super::quorum_server::{HostPort, LearnerType};
+use crate::config::config_error::ConfigError;
+use crate::config::properties::Properties;
+use crate::config::quorum_mode::{self, ServerLines};
+use crate::config::server_config::{java_file_path, java_trim, ServerConfig};
+use crate::config::system_properties::SystemProperties;
 
 /// `zookeeper.cnxTimeout` default, ms.
 pub const DEFAULT_CNX_TIMEOUT_MS: i64 = 5000;
