@@ -9,7 +9,7 @@
 # target of issue 6 is met.
 #
 # Usage: scripts/bench.sh [--runs N] [--quick] [--only case,case] [--impls java,rust]
-#                         [--no-fsync] [--out DIR]
+#                         [--no-fsync] [--out DIR] [--ensemble N]
 #   --runs N      runs per case and implementation (default 3; the median is kept)
 #   --quick       short runs (1 run, 3 s, smaller counts): a sanity pass
 #   --only LIST   cases to run (default all): create set get exists mixed
@@ -19,19 +19,36 @@
 #   --no-fsync    forceSync=no in zoo.cfg
 #   --out DIR     where configs, logs and results.jsonl go
 #                 (default target/bench/<date-time>)
+#   --ensemble N  ensemble mode: N nodes (3 or 5) of each implementation
+#                 from one generated zoo.cfg (each node adds only its
+#                 dataDir and clientPort), sessions spread over every node;
+#                 cases (named ensN-<case> in the results):
+#                 create set get mixed   16 sessions x 32 in flight, 1 KiB
+#                 failover     writers + ENS_SESSIONS idle sessions (10000);
+#                              SIGKILL the leader
+#                 snap-sync    SNAP_COUNT znodes of 16 B (1000000) on N-1
+#                              nodes, then node N starts on an empty dataDir
+#                 watches      WATCH_SESSIONS sessions (1000) holding
+#                              WATCH_COUNT watches (1000000)
+#                 sessions-max sessions on node 1 until refused (at most
+#                              MAX_SESSIONS, 60000)
 # Environment: JAVA_FLAGS  extra JVM flags (default none: the JVM's own
 #                          defaults, as Debian's zkServer.sh runs it, e.g.
 #                          max heap = 1/4 of RAM)
 #              SKIP_BUILD=1  use the binaries already in target/release
+#              ZK_RUST_BIN  our server binary (default target/release/zk-server)
 #              SESSIONS_COUNT, LOAD_COUNT  override the sizes of `sessions`
 #                          (10000) and `load` (1000000)
+#              ENS_SESSIONS, SNAP_COUNT, WATCH_SESSIONS, WATCH_COUNT,
+#              MAX_SESSIONS  the sizes of the ensemble cases (see above)
+#              DURATION, WARMUP  seconds of the timed cases (10, 3)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
 
-RUNS=3 QUICK=0 ONLY="" IMPLS="java,rust" FSYNC=yes OUT=""
+RUNS=3 QUICK=0 ONLY="" IMPLS="java,rust" FSYNC=yes OUT="" ENSEMBLE=0
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) RUNS=$2; shift 2 ;;
@@ -40,12 +57,17 @@ while [ $# -gt 0 ]; do
         --impls) IMPLS=$2; shift 2 ;;
         --no-fsync) FSYNC=no; shift ;;
         --out) OUT=$2; shift 2 ;;
+        --ensemble) ENSEMBLE=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//; /^set -e/d'; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
 ALL_CASES="create set get exists mixed get-1x1 set-1x1 watch connect sessions load recover startup"
+if [ "$ENSEMBLE" != 0 ]; then
+    [ "$ENSEMBLE" -ge 3 ] 2>/dev/null || { echo "bench.sh: --ensemble needs at least 3 nodes" >&2; exit 2; }
+    ALL_CASES="create set get mixed failover snap-sync watches sessions-max"
+fi
 CASES=${ONLY//,/ }
 CASES=${CASES:-$ALL_CASES}
 IMPL_LIST=${IMPLS//,/ }
@@ -53,11 +75,17 @@ IMPL_LIST=${IMPLS//,/ }
 # Timing and sizes: full runs, or --quick.
 if [ $QUICK = 1 ]; then
     [ "$RUNS" = 3 ] && RUNS=1
-    TIMED="--warmup 1 --duration 3"
+    TIMED="--warmup ${WARMUP:-1} --duration ${DURATION:-3}"
     SESSIONS_COUNT=${SESSIONS_COUNT:-2000} LOAD_COUNT=${LOAD_COUNT:-100000}
+    ENS_SESSIONS=${ENS_SESSIONS:-1000} SNAP_COUNT=${SNAP_COUNT:-100000}
+    WATCH_SESSIONS=${WATCH_SESSIONS:-100} WATCH_COUNT=${WATCH_COUNT:-10000}
+    MAX_SESSIONS=${MAX_SESSIONS:-2000}
 else
-    TIMED="--warmup 3 --duration 10"
+    TIMED="--warmup ${WARMUP:-3} --duration ${DURATION:-10}"
     SESSIONS_COUNT=${SESSIONS_COUNT:-10000} LOAD_COUNT=${LOAD_COUNT:-1000000}
+    ENS_SESSIONS=${ENS_SESSIONS:-10000} SNAP_COUNT=${SNAP_COUNT:-1000000}
+    WATCH_SESSIONS=${WATCH_SESSIONS:-1000} WATCH_COUNT=${WATCH_COUNT:-1000000}
+    MAX_SESSIONS=${MAX_SESSIONS:-60000}
 fi
 
 # The flags of each case: the shapes of the issue's targets table.
@@ -71,6 +99,10 @@ case_flags() {
         connect) echo "connect --sessions 16 $TIMED" ;;
         sessions) echo "sessions --count $SESSIONS_COUNT --sessions 16" ;;
         load) echo "load --count $LOAD_COUNT --payload 16 --sessions 8 --inflight 4 --batch 100" ;;
+        failover) echo "failover --count $ENS_SESSIONS --sessions $((ENSEMBLE * 2)) --payload 16 --warmup ${WARMUP:-3} --timeout 120" ;;
+        snap-sync) echo "snap-sync --sessions 4 --inflight 8 --payload 16 --warmup ${WARMUP:-3} --timeout 600" ;;
+        watches) echo "watches --watchers $WATCH_SESSIONS --count $WATCH_COUNT --nodes $(( (WATCH_COUNT + WATCH_SESSIONS - 1) / WATCH_SESSIONS )) --changes 10 --timeout 120" ;;
+        sessions-max) echo "sessions-max --count $MAX_SESSIONS --sessions 16" ;;
         *) echo "bench.sh: unknown case $1" >&2; return 1 ;;
     esac
 }
@@ -79,7 +111,7 @@ OUT=${OUT:-$ROOT/target/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 BENCH=$ROOT/target/release/zk-bench
-RUST_SERVER=$ROOT/target/release/zk-server
+RUST_SERVER=${ZK_RUST_BIN:-$ROOT/target/release/zk-server}
 JAVA_CP=/usr/share/java/zookeeper.jar
 [ -f /usr/share/java/slf4j-simple.jar ] && JAVA_CP=$JAVA_CP:/usr/share/java/slf4j-simple.jar
 
@@ -166,7 +198,7 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
-trap stop_server EXIT
+trap 'stop_server; stop_nodes' EXIT
 
 # bench IMPL CASE ARGS...: one zk-bench run, its JSON line appended to results.
 bench() {
@@ -210,8 +242,133 @@ run_case() {
     esac
 }
 
+# ---- ensemble mode ------------------------------------------------------------
+# new_ensemble IMPL NAME: N node directories (data/myid, zoo.cfg) from one
+# generated configuration; sets NODE_DIRS, NODE_PORTS, NODE_CFGS.
+new_ensemble() {
+    local base=$OUT/$2-$1 i
+    rm -rf "$base"
+    NODE_DIRS=() NODE_PORTS=() NODE_CFGS=() NODE_PIDS=()
+    local shared=$base/zoo.cfg.shared
+    mkdir -p "$base"
+    cat >"$shared" <<EOF
+tickTime=2000
+initLimit=10
+syncLimit=5
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+forceSync=$FSYNC
+EOF
+    for i in $(seq "$ENSEMBLE"); do
+        echo "server.$i=127.0.0.1:$(free_port):$(free_port)" >>"$shared"
+    done
+    for i in $(seq "$ENSEMBLE"); do
+        local dir=$base/node$i
+        mkdir -p "$dir/data"
+        echo "$i" >"$dir/data/myid"
+        NODE_DIRS+=("$dir") NODE_PORTS+=("$(free_port)")
+        { cat "$shared"; echo "dataDir=$dir/data"; echo "clientPort=${NODE_PORTS[$((i - 1))]}"; } >"$dir/zoo.cfg"
+        NODE_CFGS+=("$dir/zoo.cfg")
+    done
+}
+
+# start_nodes IMPL FIRST LAST: starts nodes FIRST..LAST (1-based) and waits
+# until each serves as leader or follower; fills NODE_PIDS.
+start_nodes() {
+    local impl=$1 i
+    for i in $(seq "$2" "$3"); do
+        local dir=${NODE_DIRS[$((i - 1))]}
+        echo "==== $(server_cmd "$impl" "$dir/zoo.cfg")" >>"$dir/server.log"
+        bash -c "exec $(server_cmd "$impl" "$dir/zoo.cfg")" >>"$dir/server.log" 2>&1 </dev/null &
+        NODE_PIDS[$((i - 1))]=$!
+    done
+    for i in $(seq "$2" "$3"); do
+        local ok=0
+        for _ in $(seq 1200); do
+            kill -0 "${NODE_PIDS[$((i - 1))]}" 2>/dev/null || break
+            case $(four "${NODE_PORTS[$((i - 1))]}" srvr) in
+                *"Mode: leader"*|*"Mode: follower"*) ok=1; break ;;
+            esac
+            sleep 0.1
+        done
+        if [ $ok = 0 ]; then
+            echo "bench.sh: $impl node $i did not come up; log ${NODE_DIRS[$((i - 1))]}/server.log:" >&2
+            tail -20 "${NODE_DIRS[$((i - 1))]}/server.log" >&2
+            return 1
+        fi
+    done
+}
+
+stop_nodes() {
+    local pid
+    for pid in "${NODE_PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${NODE_PIDS[@]:-}"; do
+        [ -n "$pid" ] || continue
+        for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    NODE_PIDS=()
+}
+
+# The client addresses and pids of nodes FIRST..LAST, comma-separated.
+node_addrs() { local i out=""; for i in $(seq "$1" "$2"); do out+="${out:+,}127.0.0.1:${NODE_PORTS[$((i - 1))]}"; done; echo "$out"; }
+node_pids() { local i out=""; for i in $(seq "$1" "$2"); do out+="${out:+,}${NODE_PIDS[$((i - 1))]}"; done; echo "$out"; }
+
+# ens_bench IMPL CASE ARGS...: one zk-bench run against the ensemble.
+ens_bench() {
+    local impl=$1 case=$2; shift 2
+    echo "---- ens$ENSEMBLE-$case [$impl] run $RUN/$RUNS: zk-bench $*"
+    if ! "$BENCH" "$@" --label "$impl" --case "ens$ENSEMBLE-$case" --json "$RESULTS"; then
+        echo "bench.sh: ens$ENSEMBLE-$case [$impl] reported errors (see above)" >&2
+        ENS_FAILED=1
+    fi
+}
+
+# One run of an ensemble case against one implementation, on fresh nodes.
+run_ensemble_case() {
+    local impl=$1 case=$2 n=$ENSEMBLE
+    new_ensemble "$impl" "ens$n-$case-$RUN"
+    case $case in
+        snap-sync)
+            # N-1 nodes hold the tree (the highest sid leads); node N joins
+            # on its empty dataDir while writes go on.
+            local leader=$((n - 1))
+            start_nodes "$impl" 1 "$leader" || { ENS_FAILED=1; stop_nodes; return 0; }
+            ens_bench "$impl" snap-sync-load load --count "$SNAP_COUNT" --payload 16 --sessions 8 \
+                --inflight 4 --batch 100 --server "$(node_addrs $leader $leader)" \
+                --pid "$(node_pids 1 $leader)"
+            # shellcheck disable=SC2046
+            ens_bench "$impl" "$case" $(case_flags "$case") --server "$(node_addrs $leader $leader)" \
+                --pid "$(node_pids $leader $leader)" --follower "$(node_addrs "$n" "$n")" \
+                --server-cmd "$(server_cmd "$impl" "${NODE_CFGS[$((n - 1))]}")" \
+                --server-log "${NODE_DIRS[$((n - 1))]}/server.log"
+            ;;
+        sessions-max)
+            start_nodes "$impl" 1 "$n" || { ENS_FAILED=1; stop_nodes; return 0; }
+            # shellcheck disable=SC2046
+            ens_bench "$impl" "$case" $(case_flags "$case") --server "$(node_addrs 1 1)" --pid "$(node_pids 1 1)"
+            echo "     node 1's log on its connection limit:"
+            grep -iE "connection limit|client connections|too many|file descriptors|open files" \
+                "${NODE_DIRS[0]}/server.log" | head -5 | sed 's/^/       /' || true
+            ;;
+        *)
+            start_nodes "$impl" 1 "$n" || { ENS_FAILED=1; stop_nodes; return 0; }
+            # shellcheck disable=SC2046
+            ens_bench "$impl" "$case" $(case_flags "$case") --server "$(node_addrs 1 "$n")" \
+                --pid "$(node_pids 1 "$n")"
+            ;;
+    esac
+    stop_nodes
+    [ -n "${KEEP_DATA:-}" ] || rm -rf "$OUT/ens$n-$case-$RUN-$impl"/node*/data
+}
+
 # recover without load: load still has to make the dataDir.
-if [[ " $CASES " == *" recover "* && " $CASES " != *" load "* ]]; then
+if [ "$ENSEMBLE" = 0 ] && [[ " $CASES " == *" recover "* && " $CASES " != *" load "* ]]; then
     CASES="$CASES load"
 fi
 
@@ -221,10 +378,15 @@ fi
     echo "# java: $(java -version 2>&1 | head -1); flags: ${JAVA_FLAGS:-(JVM defaults)}"
 } | tee "$OUT/machine.txt"
 
+ENS_FAILED=0
 for case in $CASES; do
     for RUN in $(seq "$RUNS"); do
         for impl in $IMPL_LIST; do
-            run_case "$impl" "$case"
+            if [ "$ENSEMBLE" != 0 ]; then
+                run_ensemble_case "$impl" "$case"
+            else
+                run_case "$impl" "$case"
+            fi
         done
     done
 done
@@ -235,3 +397,4 @@ ours=${IMPL_LIST##* }
 echo
 echo "==> medians of $RUNS run(s); ratio = $ours/$baseline; results in $RESULTS"
 "$BENCH" compare --baseline "$baseline" --ours "$ours" "$RESULTS" | tee "$OUT/table.md"
+[ "$ENS_FAILED" = 0 ] || { echo "bench.sh: some ensemble runs reported errors" >&2; exit 1; }

@@ -9,7 +9,8 @@
 #      and our server (target/release/zk-server): zkCli.sh, kazoo, the C
 #      client, raw bad input, four-letter words, and the short form of the
 #      fault-injection suite (tests/interop/test_faults.py; the long form is
-#      scripts/faults.sh).
+#      scripts/faults.sh), and a smoke run of scripts/bench.sh's ensemble
+#      mode at tiny sizes (tests/interop/test_bench_ensemble.py, ~80 s).
 # Installs what the tests need when it is missing (Debian's zookeeper
 # packages, kazoo, pytest).  Safe to run repeatedly.
 #

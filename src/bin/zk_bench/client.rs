@@ -183,20 +183,33 @@ pub fn write_create(
     oa.write_int(flags)
 }
 
-/// The first frame of a new session.
-pub fn connect_frame() -> Vec<u8> {
+/// The first frame of a new session (`session_id` 0) or of a session
+/// being re-established on another server (its id and password).
+pub fn connect_frame_for(session_id: i64, passwd: &[u8], last_zxid_seen: i64) -> Vec<u8> {
     let request = ConnectRequest {
         protocol_version: 0,
-        last_zxid_seen: 0,
+        last_zxid_seen,
         time_out: SESSION_TIMEOUT_MS,
-        session_id: 0,
-        passwd: Some(vec![0; 16]),
+        session_id,
+        passwd: Some(passwd.to_vec()),
         read_only: Some(false),
     };
     let body = jute::to_bytes(&request);
     let mut frame = (body.len() as i32).to_be_bytes().to_vec();
     frame.extend_from_slice(&body);
     frame
+}
+
+/// The first frame of a new session.
+pub fn connect_frame() -> Vec<u8> {
+    connect_frame_for(0, &[0; 16], 0)
+}
+
+/// What the server answered to a connect request.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub session_id: i64,
+    pub passwd: Vec<u8>,
 }
 
 /// One client session on a blocking socket.
@@ -210,28 +223,54 @@ pub struct Session {
 impl Session {
     /// Opens a TCP connection and completes the handshake.
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Session, BenchError> {
-        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let (session, handshake) = Session::handshake(stream, timeout, &connect_frame())?;
+        if handshake.session_id == 0 {
+            return Err(BenchError::Protocol("session refused (id 0)".into()));
+        }
+        Ok(session)
+    }
+
+    /// Sends `connect` (a connect request frame) on an open stream and
+    /// reads the answer. A session id of 0 in the answer means the server
+    /// refused (for a re-established session: it expired).
+    pub fn handshake(
+        mut stream: TcpStream,
+        timeout: Duration,
+        connect: &[u8],
+    ) -> Result<(Session, Handshake), BenchError> {
         stream.set_nodelay(true)?;
+        stream.write_all(connect)?;
+        Session::read_handshake(stream, timeout)
+    }
+
+    /// Reads the answer to a connect request already sent on `stream`
+    /// (so many handshakes can be in flight at once).
+    pub fn read_handshake(
+        mut stream: TcpStream,
+        timeout: Duration,
+    ) -> Result<(Session, Handshake), BenchError> {
         stream.set_read_timeout(Some(timeout))?;
-        stream.write_all(&connect_frame())?;
         let mut reader = FrameReader::default();
-        let session_id = loop {
+        let rsp = loop {
             if let Some(frame) = reader.next_frame()? {
                 let rsp: ConnectResponse = jute::from_bytes(frame)?;
-                break rsp.session_id;
+                break rsp;
             }
             if reader.read_more(&mut stream)? == 0 {
                 return Err(BenchError::Closed("during the handshake"));
             }
         };
-        if session_id == 0 {
-            return Err(BenchError::Protocol("session refused (id 0)".into()));
-        }
-        Ok(Session {
+        let handshake = Handshake {
+            session_id: rsp.session_id,
+            passwd: rsp.passwd.unwrap_or_default(),
+        };
+        let session = Session {
             stream,
             reader,
             next_xid: 1,
-        })
+        };
+        Ok((session, handshake))
     }
 
     /// Allocates the next xid.

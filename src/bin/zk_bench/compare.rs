@@ -23,6 +23,8 @@ pub enum Goal {
     RatioAtMost(f64),
     /// ours must be at most this, in the figure's own unit.
     AtMost(f64),
+    /// ours must be at least this, in the figure's own unit.
+    AtLeast(f64),
 }
 
 /// One row of the issue's targets table.
@@ -33,8 +35,90 @@ pub struct Target {
     pub goal: Goal,
 }
 
-/// The targets of issue 6, keyed by the case names scripts/bench.sh uses.
+/// The targets of issues 6 (standalone) and 15 (ensembles: case names
+/// `ens-*`, matched by [`target_case`]), keyed by the case names
+/// scripts/bench.sh uses.
 pub const TARGETS: &[Target] = &[
+    Target {
+        case: "ens-create",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "ens-create",
+        metric: "p99_us",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "ens-set",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "ens-set",
+        metric: "p99_us",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "ens-get",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(3.0),
+    },
+    Target {
+        case: "ens-mixed",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(3.0),
+    },
+    Target {
+        case: "ens-failover",
+        metric: "first_write_ms",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "ens-failover",
+        metric: "all_connected_ms",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "ens-failover",
+        metric: "sessions_expired",
+        goal: Goal::AtMost(0.0),
+    },
+    Target {
+        case: "ens-snap-sync",
+        metric: "follower_serving_ms",
+        goal: Goal::RatioAtMost(0.25),
+    },
+    Target {
+        case: "ens-snap-sync",
+        metric: "p99_us",
+        goal: Goal::RatioAtMost(0.5),
+    },
+    Target {
+        case: "ens-watches",
+        metric: "rss_per_watch_bytes",
+        goal: Goal::RatioAtMost(0.25),
+    },
+    Target {
+        case: "ens-watches",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
+        case: "ens-sessions-max",
+        metric: "sessions_held",
+        goal: Goal::AtLeast(50_000.0),
+    },
+    Target {
+        case: "ens-sessions-max",
+        metric: "rss_per_session_bytes",
+        goal: Goal::AtMost(8192.0),
+    },
+    Target {
+        case: "ens-sessions-max",
+        metric: "server_alive",
+        goal: Goal::AtLeast(1.0),
+    },
     Target {
         case: "create",
         metric: "ops_per_s",
@@ -133,13 +217,37 @@ const METRICS: &[(&str, &str)] = &[
     ("rss_kib", "server RSS KiB"),
     ("rss_per_session_bytes", "RSS B/session"),
     ("first_reply_ms", "first reply ms"),
+    ("first_write_ms", "first acked write ms"),
+    ("all_connected_ms", "all sessions back ms"),
+    ("sessions_dropped", "sessions dropped"),
+    ("sessions_expired", "sessions expired"),
+    ("sessions_lost", "sessions not back"),
+    ("follower_serving_ms", "follower serving ms"),
+    ("watches_set", "watches set"),
+    ("rss_per_watch_bytes", "RSS B/watch"),
+    ("sessions_held", "sessions held"),
+    ("server_alive", "server alive (1/0)"),
     ("errors", "errors"),
 ];
+
+/// The case name the targets use: `ens3-create` and `ens5-create` are
+/// both `ens-create` (the targets do not depend on the ensemble's size).
+pub fn target_case(case: &str) -> String {
+    if let Some(rest) = case.strip_prefix("ens") {
+        if let Some((digits, name)) = rest.split_once('-') {
+            if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                return format!("ens-{}", name);
+            }
+        }
+    }
+    case.to_string()
+}
 
 /// Whether a target holds; None when a figure is missing.
 pub fn met(goal: Goal, ours: Option<f64>, baseline: Option<f64>) -> Option<bool> {
     match goal {
         Goal::AtMost(limit) => ours.map(|v| v <= limit),
+        Goal::AtLeast(limit) => ours.map(|v| v >= limit),
         Goal::RatioAtLeast(r) => Some(ours? >= r * baseline?),
         Goal::RatioAtMost(r) => Some(ours? <= r * baseline?),
     }
@@ -150,6 +258,7 @@ fn goal_text(goal: Goal) -> String {
         Goal::RatioAtLeast(r) => format!(">= {}x", r),
         Goal::RatioAtMost(r) => format!("<= {}x", r),
         Goal::AtMost(v) => format!("<= {}", fmt_num(v)),
+        Goal::AtLeast(v) => format!(">= {}", fmt_num(v)),
     }
 }
 
@@ -235,9 +344,10 @@ pub fn table(runs: &Runs, baseline: &str, ours: &str) -> String {
             if b.is_none() && o.is_none() {
                 continue;
             }
+            let target_name = target_case(case);
             let target = TARGETS
                 .iter()
-                .find(|t| t.case == case && t.metric == *metric);
+                .find(|t| t.case == target_name && t.metric == *metric);
             let ratio = match (o, b) {
                 (Some(o), Some(b)) if b != 0.0 => fmt_num(o / b),
                 _ => "-".into(),
@@ -364,6 +474,26 @@ noise line
         );
         assert!(
             t.contains("| startup (0+1 runs) | first reply ms | - | 12.50 | - | <= 20 | yes |"),
+            "{}",
+            t
+        );
+    }
+
+    #[test]
+    fn ensemble_cases_share_their_targets() {
+        assert_eq!(target_case("ens3-create"), "ens-create");
+        assert_eq!(target_case("ens5-snap-sync"), "ens-snap-sync");
+        assert_eq!(target_case("create"), "create");
+        assert_eq!(target_case("ensx-create"), "ensx-create");
+        let lines = "{\"case\":\"ens3-failover\",\"label\":\"java\",\"first_write_ms\":4000,\"sessions_expired\":0}\n{\"case\":\"ens3-failover\",\"label\":\"rust\",\"first_write_ms\":1000,\"sessions_expired\":2}\n";
+        let t = table(&group(lines), "java", "rust");
+        assert!(
+            t.contains("| first acked write ms | 4000 | 1000 | 0.250 | <= 0.5x | yes |"),
+            "{}",
+            t
+        );
+        assert!(
+            t.contains("| sessions expired | 0 | 2 | - | <= 0 | **no** |"),
             "{}",
             t
         );

@@ -114,11 +114,11 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         .collect();
     // The batches end the run, not the clock.
     let window = Window::starting_in(Duration::ZERO, Duration::from_secs(86_400));
-    let cpu_before = window::cpu_now(opts.pid);
+    let cpu_before = window::cpu_now(&opts.pids);
     let handles = ops::spawn_sessions(opts, generators, window)?;
     let mut outcome = ops::join_sessions(handles);
     let elapsed = window.start.elapsed();
-    let cpu = window::cpu_between(cpu_before, window::cpu_now(opts.pid));
+    let cpu = window::cpu_between(cpu_before, window::cpu_now(&opts.pids));
     thread::sleep(SETTLE);
     let made = outcome.replies.saturating_sub(outcome.errors) as usize * opts.batch;
     let znodes = made.min(opts.count) as u64;
@@ -135,7 +135,7 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         latency: Some(outcome.latencies.summary()),
         cpu_us_per_op: window::cpu_per_op(cpu.server, znodes),
         client_cpu_us_per_op: window::cpu_per_op(cpu.client, znodes),
-        rss_kib: opts.pid.and_then(proc_stat::rss_kib),
+        rss_kib: proc_stat::rss_kib_sum(&opts.pids),
         ..Default::default()
     })
 }

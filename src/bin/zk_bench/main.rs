@@ -23,6 +23,11 @@
 //! | [`sessions`] | connect (open+close rate), sessions (idle RSS) |
 //! | [`load`] | fill N znodes, RSS |
 //! | [`server_proc`] | recover, startup: start the server, time the first reply |
+//! | [`failover`] | ensemble: SIGKILL the leader; first write, sessions back |
+//! | [`snap_sync`] | ensemble: a follower joins on an empty dataDir |
+//! | [`watch_memory`] | `watches`: RSS per watch, notifications/s |
+//! | [`sessions_max`] | sessions one server holds before refusing |
+//! | [`readiness`] | poll(2) over many sessions; connect from a source address |
 //! | [`window`], [`latency`], [`proc_stat`] | what is measured and how |
 //! | [`report`], [`compare`] | table and JSON line; medians and targets |
 //!
@@ -32,17 +37,22 @@
 mod client;
 mod compare;
 mod error;
+mod failover;
 mod latency;
 mod load;
 mod ops;
 mod options;
 mod pipeline;
 mod proc_stat;
+mod readiness;
 mod report;
 mod server_proc;
 mod sessions;
+mod sessions_max;
 mod setup;
+mod snap_sync;
 mod watch;
+mod watch_memory;
 mod window;
 
 use std::fs::OpenOptions;
@@ -105,5 +115,9 @@ fn run_workload(opts: &Options) -> Result<RunResult, BenchError> {
         Workload::Sessions => sessions::run_sessions(opts),
         Workload::Load => load::run(opts),
         Workload::Recover | Workload::Startup => server_proc::run(opts),
+        Workload::Failover => failover::run(opts),
+        Workload::SnapSync => snap_sync::run(opts),
+        Workload::Watches => watch_memory::run(opts),
+        Workload::SessionsMax => sessions_max::run(opts),
     }
 }

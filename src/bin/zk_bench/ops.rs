@@ -81,6 +81,23 @@ pub struct KeyOps {
 }
 
 impl KeyOps {
+    /// setData (or get, exists, mixed) on random `paths`, seeded per session.
+    pub fn new(
+        workload: Workload,
+        paths: Arc<Vec<String>>,
+        payload: Arc<Vec<u8>>,
+        read_pct: u32,
+        seed: u64,
+    ) -> KeyOps {
+        KeyOps {
+            workload,
+            paths,
+            payload,
+            read_pct,
+            rng: Rng::new(seed),
+        }
+    }
+
     /// Whether the next request reads (get) or writes (set).
     fn next_op(&mut self) -> i32 {
         match self.workload {
@@ -165,7 +182,7 @@ pub fn run_sessions<R: Requests + 'static>(
     window: Window,
 ) -> Result<(Outcome, window::Cpu), BenchError> {
     let handles = spawn_sessions(opts, generators, window)?;
-    let cpu = window::sample_cpu(opts.pid, &window);
+    let cpu = window::sample_cpu(&opts.pids, &window);
     Ok((join_sessions(handles), cpu))
 }
 
@@ -176,8 +193,10 @@ pub fn spawn_sessions<R: Requests + 'static>(
     window: Window,
 ) -> Result<Vec<JoinHandle<Outcome>>, BenchError> {
     let mut sessions = Vec::with_capacity(generators.len());
-    for _ in 0..generators.len() {
-        sessions.push(Session::connect(opts.server, CONNECT_TIMEOUT)?);
+    for i in 0..generators.len() {
+        // Spread over the ensemble: writes on followers are forwarded.
+        let server = opts.servers[i % opts.servers.len()];
+        sessions.push(Session::connect(server, CONNECT_TIMEOUT)?);
     }
     let inflight = opts.inflight;
     Ok(sessions

@@ -30,10 +30,27 @@ Workloads:
   recover   start the server (--server-cmd) and time the first served
             request (run it on the dataDir left by `load`)
   startup   the same, meant for an empty dataDir
+  failover  ensemble: --count idle sessions and --sessions writers over all
+            --server addresses; SIGKILL the leader (found with srvr, its
+            pid at the same place in --pid); time to the first acknowledged
+            write, time until every session is connected again, expired
+  snap-sync ensemble: writers on --server (the leader) while --server-cmd
+            starts a follower on an empty dataDir; time until --follower
+            serves, and the writes' latency meanwhile
+  watches   --watchers sessions over all --server addresses set --count
+            watches on --nodes znodes (data, child, exists, persistent);
+            RSS per watch, then --changes percent of the znodes change:
+            notifications/s
+  sessions-max  open sessions on --server until it refuses one (at most
+            --count); sessions held, RSS per session, whether it survived
 
 Flags:
-  --server HOST:PORT   server address (127.0.0.1:2181)
-  --pid PID            server process, for CPU per op and RSS (/proc)
+  --server HOST:PORT[,HOST:PORT...]  server addresses (127.0.0.1:2181);
+                       sessions are spread round robin over them
+  --pid PID[,PID...]   server processes, for CPU per op and RSS (/proc),
+                       summed; failover: in the order of --server
+  --follower HOST:PORT snap-sync: the follower being started
+  --changes PCT        watches: share of the watched znodes changed (10)
   --sessions N         sessions (16)          --inflight N   per session (32)
   --payload BYTES      data size (1024)       --keys N       znodes read/set (1000)
   --duration SECS      measured time (10)     --warmup SECS  unmeasured lead-in (2)
@@ -65,6 +82,10 @@ pub enum Workload {
     Load,
     Recover,
     Startup,
+    Failover,
+    SnapSync,
+    Watches,
+    SessionsMax,
 }
 
 impl Workload {
@@ -81,6 +102,10 @@ impl Workload {
             "load" => Workload::Load,
             "recover" => Workload::Recover,
             "startup" => Workload::Startup,
+            "failover" => Workload::Failover,
+            "snap-sync" => Workload::SnapSync,
+            "watches" => Workload::Watches,
+            "sessions-max" => Workload::SessionsMax,
             _ => return None,
         })
     }
@@ -98,6 +123,10 @@ impl Workload {
             Workload::Load => "load",
             Workload::Recover => "recover",
             Workload::Startup => "startup",
+            Workload::Failover => "failover",
+            Workload::SnapSync => "snap-sync",
+            Workload::Watches => "watches",
+            Workload::SessionsMax => "sessions-max",
         }
     }
 }
@@ -106,8 +135,14 @@ impl Workload {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub workload: Workload,
+    /// The first of `servers` (setup and admin sessions go there).
     pub server: SocketAddr,
+    pub servers: Vec<SocketAddr>,
+    /// The first of `pids`.
     pub pid: Option<u32>,
+    pub pids: Vec<u32>,
+    pub follower: Option<SocketAddr>,
+    pub changes_pct: u32,
     pub sessions: usize,
     pub inflight: usize,
     pub payload: usize,
@@ -131,13 +166,23 @@ pub struct Options {
 impl Options {
     fn defaults(workload: Workload) -> Options {
         let count = match workload {
-            Workload::Sessions => 10_000,
+            Workload::Sessions | Workload::Failover => 10_000,
+            Workload::SessionsMax => 60_000,
             _ => 1_000_000,
         };
+        let (watchers, nodes) = match workload {
+            Workload::Watches => (1000, 1000),
+            _ => (100, 10),
+        };
+        let server = SocketAddr::from(([127, 0, 0, 1], 2181));
         Options {
             workload,
-            server: SocketAddr::from(([127, 0, 0, 1], 2181)),
+            server,
+            servers: vec![server],
             pid: None,
+            pids: Vec::new(),
+            follower: None,
+            changes_pct: 10,
             sessions: 16,
             inflight: 32,
             payload: 1024,
@@ -145,8 +190,8 @@ impl Options {
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
             read_pct: 90,
-            watchers: 100,
-            nodes: 10,
+            watchers,
+            nodes,
             count,
             batch: 100,
             server_cmd: None,
@@ -174,8 +219,16 @@ impl Options {
 
     fn set(&mut self, flag: &str, v: &str) -> Result<(), BenchError> {
         match flag {
-            "--server" => self.server = parse(flag, v)?,
-            "--pid" => self.pid = Some(parse(flag, v)?),
+            "--server" => {
+                self.servers = list(flag, v)?;
+                self.server = self.servers[0];
+            }
+            "--pid" => {
+                self.pids = list(flag, v)?;
+                self.pid = self.pids.first().copied();
+            }
+            "--follower" => self.follower = Some(parse(flag, v)?),
+            "--changes" => self.changes_pct = parse(flag, v)?,
             "--sessions" => self.sessions = parse(flag, v)?,
             "--inflight" => self.inflight = parse(flag, v)?,
             "--payload" => self.payload = parse(flag, v)?,
@@ -211,12 +264,25 @@ impl Options {
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(BenchError::Usage(format!("{} must be at least 1", flag)));
         }
-        if self.read_pct > 100 {
+        if self.read_pct > 100 || self.changes_pct > 100 {
             return Err(BenchError::Usage(
-                "--reads is a percentage (0..=100)".into(),
+                "--reads and --changes are percentages (0..=100)".into(),
             ));
         }
-        let needs_cmd = matches!(self.workload, Workload::Recover | Workload::Startup);
+        if self.workload == Workload::SnapSync && self.follower.is_none() {
+            return Err(BenchError::Usage(
+                "snap-sync needs --follower (the address it serves on)".into(),
+            ));
+        }
+        if self.workload == Workload::Failover && self.pids.len() != self.servers.len() {
+            return Err(BenchError::Usage(
+                "failover needs one --pid per --server, in the same order".into(),
+            ));
+        }
+        let needs_cmd = matches!(
+            self.workload,
+            Workload::Recover | Workload::Startup | Workload::SnapSync
+        );
         if needs_cmd && self.server_cmd.is_none() {
             return Err(BenchError::Usage(format!(
                 "{} needs --server-cmd (the tool starts the server)",
@@ -230,6 +296,11 @@ impl Options {
 fn parse<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, BenchError> {
     v.parse()
         .map_err(|_| BenchError::Usage(format!("{}: bad value {:?}", flag, v)))
+}
+
+/// A comma-separated list, at least one element.
+fn list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>, BenchError> {
+    v.split(',').map(|item| parse(flag, item.trim())).collect()
 }
 
 fn secs(flag: &str, v: &str) -> Result<Duration, BenchError> {
@@ -301,6 +372,23 @@ mod tests {
     }
 
     #[test]
+    fn server_and_pid_lists() {
+        let o = Options::parse(
+            Workload::Failover,
+            &args("--server 127.0.0.1:1,127.0.0.1:2 --pid 10,20"),
+        )
+        .unwrap();
+        assert_eq!(o.servers.len(), 2);
+        assert_eq!(o.server.port(), 1);
+        assert_eq!((o.pid, o.pids.clone()), (Some(10), vec![10, 20]));
+        assert_eq!(o.count, 10_000);
+        assert!(
+            Options::parse(Workload::Failover, &args("--server 127.0.0.1:1 --pid 1,2")).is_err()
+        );
+        assert!(Options::parse(Workload::Get, &args("--server 127.0.0.1:1,x")).is_err());
+    }
+
+    #[test]
     fn recover_needs_a_server_command() {
         assert!(Options::parse(Workload::Recover, &[]).is_err());
         assert!(Options::parse(Workload::Startup, &args("--server-cmd true")).is_ok());
@@ -309,8 +397,21 @@ mod tests {
     #[test]
     fn workload_names_round_trip() {
         for name in [
-            "create", "set", "get", "exists", "mixed", "watch", "connect", "sessions", "load",
-            "recover", "startup",
+            "create",
+            "set",
+            "get",
+            "exists",
+            "mixed",
+            "watch",
+            "connect",
+            "sessions",
+            "load",
+            "recover",
+            "startup",
+            "failover",
+            "snap-sync",
+            "watches",
+            "sessions-max",
         ] {
             assert_eq!(Workload::parse(name).unwrap().name(), name);
         }

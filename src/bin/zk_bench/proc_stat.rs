@@ -27,6 +27,23 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// utime + stime, in ticks, from the text of `/proc/<pid>/stat`. The
 /// command name (field 2) may hold spaces and parentheses, so fields are
 /// counted from the last `)`.
+/// CPU seconds of several processes (an ensemble), summed; None when
+/// the list is empty or one of them cannot be read.
+pub fn cpu_seconds_sum(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| cpu_seconds(p)).sum()
+}
+
+/// Resident memory of several processes, summed, KiB; None as above.
+pub fn rss_kib_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| rss_kib(p)).sum()
+}
+
 fn parse_stat_ticks(text: &str) -> Option<u64> {
     let after_comm = &text[text.rfind(')')? + 1..];
     let mut fields = after_comm.split_whitespace();

@@ -37,6 +37,9 @@ pub struct RunResult {
     pub rss_per_session_bytes: Option<f64>,
     /// recover/startup: process start to the first successful reply.
     pub first_reply_ms: Option<f64>,
+    /// Figures of the ensemble cases (failover, snap-sync, watches,
+    /// sessions-max): (JSON key, value), printed under the key.
+    pub extra: Vec<(&'static str, f64)>,
 }
 
 impl RunResult {
@@ -72,6 +75,9 @@ impl RunResult {
             if let Some(v) = value {
                 fields.push((name, num(v)));
             }
+        }
+        for (name, value) in &self.extra {
+            fields.push((name, num(*value)));
         }
         let body: Vec<String> = fields
             .iter()
@@ -127,6 +133,9 @@ impl RunResult {
             if let Some(v) = value {
                 let _ = writeln!(t, "  {:<22} {:>12.2}", name, v);
             }
+        }
+        for (name, value) in &self.extra {
+            let _ = writeln!(t, "  {:<22} {:>12.2}", name, value);
         }
         t
     }

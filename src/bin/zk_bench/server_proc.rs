@@ -10,6 +10,7 @@
 //! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -32,22 +33,9 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// Runs `recover` or `startup`.
 pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
-    let cmd = opts.server_cmd.as_deref().unwrap_or("false");
-    let log = File::create(&opts.server_log)?;
     let start = Instant::now();
-    // Split on blanks and exec directly: a shell in between would add its
-    // own start-up to the figure.
-    let mut words = cmd.split_whitespace();
-    let program = words
-        .next()
-        .ok_or_else(|| BenchError::Usage("--server-cmd is empty".into()))?;
-    let mut child = Command::new(program)
-        .args(words)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()?;
-    let served = wait_until_served(opts, &mut child, start);
+    let mut child = spawn(opts)?;
+    let served = wait_until_served(opts.server, opts.timeout, &mut child, start);
     let rss = proc_stat::rss_kib(child.id());
     stop(&mut child);
     let first_ms = served?;
@@ -67,9 +55,32 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     })
 }
 
-/// Polls until a session gets an OK reply; ms since `start`.
-fn wait_until_served(opts: &Options, child: &mut Child, start: Instant) -> Result<f64, BenchError> {
-    let deadline = start + opts.timeout;
+/// Starts `--server-cmd` with its output to `--server-log`.
+pub fn spawn(opts: &Options) -> Result<Child, BenchError> {
+    let cmd = opts.server_cmd.as_deref().unwrap_or("false");
+    let log = File::create(&opts.server_log)?;
+    // Split on blanks and exec directly: a shell in between would add its
+    // own start-up to the figure.
+    let mut words = cmd.split_whitespace();
+    let program = words
+        .next()
+        .ok_or_else(|| BenchError::Usage("--server-cmd is empty".into()))?;
+    Ok(Command::new(program)
+        .args(words)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()?)
+}
+
+/// Polls `server` until a session gets an OK reply; ms since `start`.
+pub fn wait_until_served(
+    server: SocketAddr,
+    timeout: Duration,
+    child: &mut Child,
+    start: Instant,
+) -> Result<f64, BenchError> {
+    let deadline = start + timeout;
     let mut last = String::from("no attempt");
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
@@ -78,7 +89,7 @@ fn wait_until_served(opts: &Options, child: &mut Child, start: Instant) -> Resul
                 status
             )));
         }
-        match try_once(opts) {
+        match try_once(server) {
             Ok(session) => {
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
                 session.close(ATTEMPT_TIMEOUT);
@@ -90,13 +101,13 @@ fn wait_until_served(opts: &Options, child: &mut Child, start: Instant) -> Resul
     }
     Err(BenchError::Timeout(format!(
         "no successful request within {:?} (last: {})",
-        opts.timeout, last
+        timeout, last
     )))
 }
 
 /// One attempt: connect, handshake, `exists /`; the open session.
-fn try_once(opts: &Options) -> Result<Session, BenchError> {
-    let mut session = Session::connect(opts.server, ATTEMPT_TIMEOUT)?;
+fn try_once(server: SocketAddr) -> Result<Session, BenchError> {
+    let mut session = Session::connect(server, ATTEMPT_TIMEOUT)?;
     let (err, _) = session.call(
         op_code::EXISTS,
         &ExistsRequest {
@@ -114,7 +125,7 @@ fn try_once(opts: &Options) -> Result<Session, BenchError> {
 }
 
 /// SIGTERM (through kill(1): no libc binding needed), then SIGKILL.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())

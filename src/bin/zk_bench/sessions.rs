@@ -41,11 +41,13 @@ struct Cycles {
 /// Runs `connect`.
 pub fn run_connect(opts: &Options) -> Result<RunResult, BenchError> {
     let window = Window::starting_in(opts.warmup, opts.duration);
-    let server = opts.server;
     let handles: Vec<_> = (0..opts.sessions)
-        .map(|_| thread::spawn(move || open_close_loop(server, window)))
+        .map(|i| {
+            let server = opts.servers[i % opts.servers.len()];
+            thread::spawn(move || open_close_loop(server, window))
+        })
         .collect();
-    let cpu = window::sample_cpu(opts.pid, &window);
+    let cpu = window::sample_cpu(&opts.pids, &window);
     let mut latencies = Latencies::default();
     let (mut ops, mut errors) = (0, 0);
     for handle in handles {
@@ -104,7 +106,7 @@ fn open_close_loop(server: std::net::SocketAddr, window: Window) -> Cycles {
 
 /// Runs `sessions`.
 pub fn run_sessions(opts: &Options) -> Result<RunResult, BenchError> {
-    let rss_before = opts.pid.and_then(proc_stat::rss_kib);
+    let rss_before = proc_stat::rss_kib_sum(&opts.pids);
     let openers = opts.sessions.min(opts.count);
     // Both barriers hold the openers and the main thread: "all open",
     // then "RSS read, close them".
@@ -114,14 +116,15 @@ pub fn run_sessions(opts: &Options) -> Result<RunResult, BenchError> {
     let handles: Vec<_> = (0..openers)
         .map(|t| {
             let share = opts.count / openers + usize::from(t < opts.count % openers);
-            let (server, opened, release) = (opts.server, opened.clone(), release.clone());
+            let server = opts.servers[t % opts.servers.len()];
+            let (opened, release) = (opened.clone(), release.clone());
             thread::spawn(move || hold_sessions(server, share, &opened, &release))
         })
         .collect();
     opened.wait();
     let open_secs = start.elapsed().as_secs_f64();
     thread::sleep(SETTLE);
-    let rss_after = opts.pid.and_then(proc_stat::rss_kib);
+    let rss_after = proc_stat::rss_kib_sum(&opts.pids);
     release.wait();
     let (mut ops, mut errors) = (0u64, 0u64);
     for handle in handles {
@@ -193,7 +196,7 @@ fn hold_sessions(
 }
 
 /// Sends closeSession on every session, then waits for each reply.
-fn close_all(sessions: Vec<Session>) {
+pub fn close_all(sessions: Vec<Session>) {
     use zookeeper::zoo_defs::op_code;
     let mut waiting = Vec::with_capacity(sessions.len());
     for mut s in sessions {

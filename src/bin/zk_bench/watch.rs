@@ -96,8 +96,9 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     admin.close(CLOSE_TIMEOUT);
 
     let mut watchers = Vec::with_capacity(opts.watchers);
-    for _ in 0..opts.watchers {
-        let mut s = Session::connect(opts.server, CONNECT_TIMEOUT)?;
+    for i in 0..opts.watchers {
+        let server = opts.servers[i % opts.servers.len()];
+        let mut s = Session::connect(server, CONNECT_TIMEOUT)?;
         let adds = paths.iter().map(|p| {
             let request = AddWatchRequest {
                 path: p.clone(),
@@ -140,7 +141,7 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         let outcome = pipeline::drive(writer, &mut writes, inflight, window);
         (outcome, writes.sent)
     });
-    let cpu = window::sample_cpu(opts.pid, &window);
+    let cpu = window::sample_cpu(&opts.pids, &window);
     let (writer_outcome, sent) = writer_thread
         .join()
         .map_err(|_| BenchError::Protocol("writer panicked".into()))?;

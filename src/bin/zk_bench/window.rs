@@ -56,9 +56,9 @@ pub struct Cpu {
 }
 
 /// Reads both processes' CPU seconds now.
-pub fn cpu_now(pid: Option<u32>) -> Cpu {
+pub fn cpu_now(pids: &[u32]) -> Cpu {
     Cpu {
-        server: pid.and_then(proc_stat::cpu_seconds),
+        server: proc_stat::cpu_seconds_sum(pids),
         client: proc_stat::cpu_seconds(std::process::id()),
     }
 }
@@ -75,11 +75,11 @@ pub fn cpu_between(before: Cpu, after: Cpu) -> Cpu {
 /// On the calling thread: waits for the window to open, reads the CPU
 /// counters, waits for it to close, reads again (the server's only with
 /// a pid).
-pub fn sample_cpu(pid: Option<u32>, window: &Window) -> Cpu {
+pub fn sample_cpu(pids: &[u32], window: &Window) -> Cpu {
     sleep_until(window.start);
-    let before = cpu_now(pid);
+    let before = cpu_now(pids);
     sleep_until(window.end);
-    cpu_between(before, cpu_now(pid))
+    cpu_between(before, cpu_now(pids))
 }
 
 /// CPU microseconds per operation, when both are known.
