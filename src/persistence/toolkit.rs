@@ -8,6 +8,8 @@
 //! zk-server datadir-dump <dataDir> [dataLogDir] [--json]
 //! zk-server purge <dataLogDir> [snapDir] -n <count>
 //! zk-server txnlog-toolkit [-dhrvyc] <log file> (-z <zxid>)   (Java's TxnLogToolkit, see txn_log_toolkit)
+//! zk-server snapshot-comparer -l <left> -r <right> -b <bytes> -n <nodes> [-d] [-i]   (see snapshot_comparer)
+//! zk-server snapshot-recursive-summary <snapshot> <starting node> <max depth>   (see snapshot_recursive_summary)
 //! ```
 //!
 //! Everything here is read-only except `purge` (and the toolkit's recover and
@@ -16,6 +18,8 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.persistence.TxnLogToolkit`,
 //! `org.apache.zookeeper.server.SnapshotFormatter`,
+//! `org.apache.zookeeper.server.SnapshotComparer`,
+//! `org.apache.zookeeper.server.SnapshotRecursiveSummary`,
 //! `org.apache.zookeeper.server.PurgeTxnLog.main`.
 
 use std::collections::HashMap;
@@ -45,6 +49,24 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
             &args[2..],
             &mut input,
             &mut out,
+            &mut io::stderr(),
+        ));
+    }
+    if command == "snapshot-comparer" {
+        let (stdin, stdout) = (io::stdin(), io::stdout());
+        let (mut input, mut out) = (stdin.lock(), stdout.lock());
+        return Some(super::snapshot_comparer::main(
+            &args[2..],
+            &mut input,
+            &mut out,
+            &mut io::stderr(),
+        ));
+    }
+    if command == "snapshot-recursive-summary" {
+        let stdout = io::stdout();
+        return Some(super::snapshot_recursive_summary::main(
+            &args[2..],
+            &mut stdout.lock(),
             &mut io::stderr(),
         ));
     }
