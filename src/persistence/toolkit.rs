@@ -55,7 +55,7 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
     if command == "snapshot-comparer" {
         let (stdin, stdout) = (io::stdin(), io::stdout());
         let (mut input, mut out) = (stdin.lock(), stdout.lock());
-        return Some(super::snapshot_comparer::main(
+        return Some(crate::server::snapshot_comparer::main(
             &args[2..],
             &mut input,
             &mut out,
@@ -64,7 +64,7 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
     }
     if command == "snapshot-recursive-summary" {
         let stdout = io::stdout();
-        return Some(super::snapshot_recursive_summary::main(
+        return Some(crate::server::snapshot_recursive_summary::main(
             &args[2..],
             &mut stdout.lock(),
             &mut io::stderr(),

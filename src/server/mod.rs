@@ -37,6 +37,8 @@ pub mod server_metrics;
 pub mod server_state;
 pub mod server_stats;
 pub mod session_tracker;
+pub mod snapshot_comparer;
+pub mod snapshot_recursive_summary;
 pub mod sync_request_processor;
 pub mod watch;
 pub mod zk_database;

@@ -24,7 +24,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use super::file_snap::read_snapshot;
+use crate::persistence::file_snap::read_snapshot;
 use crate::server::data_tree::DataTree;
 
 /// `ExitCode.EXECUTION_FINISHED`, `UNEXPECTED_ERROR`, `INVALID_INVOCATION`.
