@@ -1,5 +1,6 @@
 //! Protocol constants shared by client and server: opcodes, permission
-//! bits, well-known ACLs, watch and event numbers.
+//! bits, watch and event numbers (the well-known ACLs, being records, are
+//! `jute::data::ids`). The lowest layer: it imports nothing.
 //!
 //! Mirrors: `org.apache.zookeeper.ZooDefs`, `Watcher.Event`, `WatcherType`.
 
@@ -60,51 +61,6 @@ pub mod perms {
     pub const DELETE: i32 = 8;
     pub const ADMIN: i32 = 16;
     pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
-}
-
-/// Well-known ids and ACL lists (`ZooDefs.Ids`).
-pub mod ids {
-    use crate::jute::data::{Acl, Id};
-
-    /// `world:anyone`.
-    pub fn anyone_id_unsafe() -> Id {
-        Id {
-            scheme: "world".into(),
-            id: "anyone".into(),
-        }
-    }
-
-    /// `auth:` — expands to the caller's authenticated ids.
-    pub fn auth_ids() -> Id {
-        Id {
-            scheme: "auth".into(),
-            id: "".into(),
-        }
-    }
-
-    /// All permissions to everyone.
-    pub fn open_acl_unsafe() -> Vec<Acl> {
-        vec![Acl {
-            perms: super::perms::ALL,
-            id: anyone_id_unsafe(),
-        }]
-    }
-
-    /// All permissions to the creator's authenticated ids.
-    pub fn creator_all_acl() -> Vec<Acl> {
-        vec![Acl {
-            perms: super::perms::ALL,
-            id: auth_ids(),
-        }]
-    }
-
-    /// Read permission to everyone.
-    pub fn read_acl_unsafe() -> Vec<Acl> {
-        vec![Acl {
-            perms: super::perms::READ,
-            id: anyone_id_unsafe(),
-        }]
-    }
 }
 
 /// `addWatch` modes (`ZooDefs.AddWatchModes`).

@@ -65,7 +65,7 @@ fn truncated_and_corrupted_records_never_panic() {
     multi.extend(to_bytes(&CreateRequest {
         path: "/a".into(),
         data: Some(b"data".to_vec()),
-        acl: zookeeper::zoo_defs::ids::open_acl_unsafe(),
+        acl: zookeeper::jute::data::ids::open_acl_unsafe(),
         flags: 0,
     }));
     multi.extend(to_bytes(&MultiHeader {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use zookeeper::config::server_config::ServerConfig;
+use zookeeper::jute::data::ids;
 use zookeeper::jute::data::{Acl, Id, Stat};
 use zookeeper::jute::multi::{MultiOp, MultiOperationRecord, MultiResponse, OpResult};
 use zookeeper::jute::proto::*;
@@ -19,7 +20,7 @@ use zookeeper::keeper_exception::Code;
 use zookeeper::server::server_cnxn::{CloseReason, ServerCnxn};
 use zookeeper::server::watch::{WatchedEvent, Watcher};
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
-use zookeeper::zoo_defs::{event_type, ids, op_code, perms};
+use zookeeper::zoo_defs::{event_type, op_code, perms};
 
 /// What the server queued on a connection, in order.
 #[derive(Debug, Clone)]

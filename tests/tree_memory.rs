@@ -11,9 +11,10 @@
 
 use std::time::Instant;
 
+use zookeeper::jute::data::ids;
 use zookeeper::jute::txn::{CreateTxn, TxnBody, TxnHeader};
 use zookeeper::server::data_tree::DataTree;
-use zookeeper::zoo_defs::{ids, op_code};
+use zookeeper::zoo_defs::op_code;
 
 /// VmRSS of this process in bytes (0 where /proc is missing).
 fn rss_bytes() -> u64 {

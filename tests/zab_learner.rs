@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use zookeeper::config::server_config::ServerConfig;
+use zookeeper::jute::data::ids;
 use zookeeper::jute::data::Id;
 use zookeeper::jute::proto::{
     ConnectRequest, ConnectResponse, CreateRequest, CreateResponse, GetDataRequest, ReplyHeader,
@@ -32,7 +33,7 @@ use zookeeper::server::server_cnxn::{CloseReason, ServerCnxn};
 use zookeeper::server::watch::{WatchedEvent, Watcher};
 use zookeeper::server::zk_database::ZkDatabase;
 use zookeeper::server::zookeeper_server::ZooKeeperServer;
-use zookeeper::zoo_defs::{ids, op_code};
+use zookeeper::zoo_defs::op_code;
 
 const EPOCH: i64 = 1;
 

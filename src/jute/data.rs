@@ -64,3 +64,51 @@ jute_record! {
         user: String,
     }
 }
+
+/// Well-known ids and ACL lists (`ZooDefs.Ids`): records built from the
+/// constants of [`crate::zoo_defs`], kept here so that `zoo_defs` stays
+/// below `jute`.
+pub mod ids {
+    use super::{Acl, Id};
+    use crate::zoo_defs::perms;
+
+    /// `world:anyone`.
+    pub fn anyone_id_unsafe() -> Id {
+        Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        }
+    }
+
+    /// `auth:` — expands to the caller's authenticated ids.
+    pub fn auth_ids() -> Id {
+        Id {
+            scheme: "auth".into(),
+            id: "".into(),
+        }
+    }
+
+    /// All permissions to everyone.
+    pub fn open_acl_unsafe() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::ALL,
+            id: anyone_id_unsafe(),
+        }]
+    }
+
+    /// All permissions to the creator's authenticated ids.
+    pub fn creator_all_acl() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::ALL,
+            id: auth_ids(),
+        }]
+    }
+
+    /// Read permission to everyone.
+    pub fn read_acl_unsafe() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::READ,
+            id: anyone_id_unsafe(),
+        }]
+    }
+}

@@ -48,12 +48,13 @@ use super::quota::QuotaTrie;
 use super::reference_counted_acl_cache::ReferenceCountedAclCache;
 use super::watch::watch_manager::{WatchManager, WatchesSummary};
 use super::watch::{EventAclFilter, WatchedEvent, Watcher, WatcherMode};
+use crate::jute::data::ids;
 use crate::jute::data::{Acl, Stat, StatPersisted};
 use crate::jute::proto::SetWatches2;
 use crate::jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use crate::jute::{InputArchive, OutputArchive};
 use crate::keeper_exception::Code;
-use crate::zoo_defs::{event_type, ids, keeper_state, watcher_type};
+use crate::zoo_defs::{event_type, keeper_state, watcher_type};
 
 pub use self::digest_log::ZxidDigest;
 pub use self::snapshot::SnapshotCursor;

@@ -17,9 +17,9 @@ use std::io::{Read, Write};
 use log::{error, info};
 
 use super::java_hash_map::JavaHashMap;
+use crate::jute::data::ids;
 use crate::jute::data::Acl;
 use crate::jute::{InputArchive, OutputArchive, Record};
-use crate::zoo_defs::ids;
 
 /// The id of "no ACL list" (reads as OPEN_ACL_UNSAFE).
 pub const OPEN_UNSAFE_ACL_ID: i64 = -1;

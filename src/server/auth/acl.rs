@@ -97,7 +97,8 @@ pub fn fixup_acl(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zoo_defs::{ids, perms};
+    use crate::jute::data::ids;
+    use crate::zoo_defs::perms;
 
     fn id(scheme: &str, id: &str) -> Id {
         Id {
