@@ -42,7 +42,7 @@ use super::auth::x509_authentication_provider;
 use super::cnxn_stats::CnxnStats;
 use super::command::{self, CommandContext, CommandOutcome, ConnectionInfo, FourLetterWord};
 use super::java_concurrent_hash_set;
-use super::server_cnxn::{CloseReason, ServerCnxn};
+use super::server_cnxn::{cork, CloseReason, ServerCnxn};
 use super::server_cnxn_factory::{CnxnHandler, CnxnRegistry};
 use super::server_metrics;
 use super::watch::{WatchedEvent, Watcher};
@@ -56,7 +56,7 @@ use crate::jute::proto::{
 #[path = "blocking_server_cnxn_output.rs"]
 mod output;
 use output::Output;
-pub use output::{cork, flush_corked, CorkGuard, MAX_QUEUED_BYTES, WRITE_STALL_TIMEOUT};
+pub use output::{MAX_QUEUED_BYTES, WRITE_STALL_TIMEOUT};
 
 #[path = "blocking_server_cnxn_input.rs"]
 mod input;
@@ -874,6 +874,10 @@ impl ServerCnxn for BlockingServerCnxn {
             }
         }
         self.set_handshake(Handshake::Done);
+    }
+
+    fn write_held(&self) {
+        self.uncork();
     }
 
     fn close(&self, reason: CloseReason) {

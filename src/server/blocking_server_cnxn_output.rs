@@ -4,7 +4,7 @@
 //! connection's output buffer and, unless its thread is *corked*, writes
 //! the buffer to the socket right away with a non-blocking `send`.
 //!
-//! Corking ([`cork`]) batches: while a thread holds a [`CorkGuard`], frames
+//! Corking ([`cork`], in the connection interface) batches: while a thread holds a [`CorkGuard`], frames
 //! are still appended to each connection's buffer at once (so their order
 //! against other threads' frames is the order of production: a watch event
 //! queued under the tree's write lock stays ahead of any later read's
@@ -20,10 +20,11 @@
 //! for [`WRITE_STALL_TIMEOUT`] or holding more than [`MAX_QUEUED_BYTES`]
 //! unsent is cut off.
 //!
+//! [`cork`]: crate::server::server_cnxn::cork
+//!
 //! Mirrors: the write half of `org.apache.zookeeper.server.NIOServerCnxn`
 //! (`sendBuffer`, `handleWrite`).
 
-use std::cell::RefCell;
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -34,6 +35,7 @@ use parking_lot::{Condvar, Mutex};
 use super::threads::lock;
 use super::transport::{send, Sent, TlsTransport};
 use super::{BlockingServerCnxn, CloseReason};
+use crate::server::server_cnxn::{corked_here, hold_until_uncorked};
 
 /// A write making no progress for this long means the client is gone.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -164,7 +166,7 @@ impl BlockingServerCnxn {
         if corked_here() {
             if let Some(me) = self.me.upgrade() {
                 out.corked = true;
-                add_to_cork(me);
+                hold_until_uncorked(me);
                 return;
             }
         }
@@ -292,7 +294,7 @@ impl BlockingServerCnxn {
     }
 
     /// The cork holder's write (see the module doc).
-    fn uncork(&self) {
+    pub(super) fn uncork(&self) {
         let mut out = lock(&self.out);
         out.corked = false;
         if out.dead || out.stalled.is_some() {
@@ -348,76 +350,6 @@ fn frame(buf: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
     fill(buf);
     let len = (buf.len() - start - 4) as i32;
     buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
-}
-
-// ---- corking ----
-
-/// This thread's cork: depth of nested guards and the connections with
-/// deferred writes.
-#[derive(Default)]
-struct CorkState {
-    depth: u32,
-    dirty: Vec<Arc<BlockingServerCnxn>>,
-}
-
-thread_local! {
-    static CORK: RefCell<CorkState> = RefCell::new(CorkState::default());
-}
-
-/// Defers this thread's socket writes until the guard drops (nested guards
-/// flush at the outermost).
-pub struct CorkGuard {
-    /// Not Send: the cork belongs to the thread that took it.
-    _not_send: std::marker::PhantomData<*const ()>,
-}
-
-/// Corks this thread (see the module doc).
-pub fn cork() -> CorkGuard {
-    CORK.with(|c| c.borrow_mut().depth += 1);
-    CorkGuard {
-        _not_send: std::marker::PhantomData,
-    }
-}
-
-impl Drop for CorkGuard {
-    fn drop(&mut self) {
-        let outermost = CORK.with(|c| {
-            let mut c = c.borrow_mut();
-            c.depth -= 1;
-            c.depth == 0
-        });
-        if outermost {
-            flush_corked();
-        }
-    }
-}
-
-/// Writes everything this thread's cork has deferred so far (the cork
-/// stays on).
-pub fn flush_corked() {
-    let dirty = CORK.with(|c| std::mem::take(&mut c.borrow_mut().dirty));
-    if dirty.is_empty() {
-        return;
-    }
-    for cnxn in &dirty {
-        cnxn.uncork();
-    }
-    let mut dirty = dirty;
-    dirty.clear();
-    CORK.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.dirty.is_empty() {
-            c.dirty = dirty; // keep the allocation
-        }
-    });
-}
-
-fn corked_here() -> bool {
-    CORK.with(|c| c.borrow().depth > 0)
-}
-
-fn add_to_cork(cnxn: Arc<BlockingServerCnxn>) {
-    CORK.with(|c| c.borrow_mut().dirty.push(cnxn));
 }
 
 // ---- the flusher thread ----
@@ -583,17 +515,5 @@ mod tests {
             result = send_pending(a.as_raw_fd(), None, &mut out);
         }
         assert_eq!(result, Progress::Failed);
-    }
-
-    #[test]
-    fn nested_corks_flush_only_at_the_outermost() {
-        let outer = cork();
-        {
-            let _inner = cork();
-            assert!(corked_here());
-        }
-        assert!(corked_here(), "the inner guard must not uncork");
-        drop(outer);
-        assert!(!corked_here());
     }
 }

@@ -19,12 +19,12 @@ use std::sync::Arc;
 
 use log::{debug, warn};
 
-use super::blocking_server_cnxn::cork;
 use super::data_tree::ProcessTxnResult;
 use super::final_reads;
 use super::java_random::JavaRandom;
 use super::request::{self, Request};
 use super::request_processor::RequestProcessor;
+use super::server_cnxn::cork;
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::server_metrics;
 use super::server_state::ServerState;

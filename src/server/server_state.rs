@@ -194,7 +194,7 @@ impl ServerState {
             return;
         }
         // Replies this thread has corked must not wait with it.
-        super::blocking_server_cnxn::flush_corked();
+        super::server_cnxn::flush_corked();
         let mut guard = self.capacity_lock.lock();
         // The count is re-read under the lock that `dec_in_process`
         // notifies under, so no wake-up is lost.

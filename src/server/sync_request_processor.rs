@@ -22,9 +22,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
-use super::blocking_server_cnxn::cork;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
+use super::server_cnxn::cork;
 use super::zk_database::ZkDatabase;
 use super::zookeeper_critical_thread;
 use crate::config::server_config::ServerConfig;
