@@ -260,6 +260,7 @@ fn converse(
         config_version: 0,
         config_text: LOCAL_CONFIG.to_string(),
         connect_retry_delay: Duration::from_millis(50),
+        tls: None,
     };
     let is_running = || running.load(Ordering::SeqCst);
     let publish = |s: Option<Arc<ZooKeeperServer>>| match s {
@@ -524,6 +525,7 @@ fn leader_with_an_older_epoch_is_refused() {
             config_version: 0,
             config_text: String::new(),
             connect_retry_delay: Duration::from_millis(50),
+            tls: None,
         },
         leader_addrs: vec![leader.addr()],
         leader_sid: 1,

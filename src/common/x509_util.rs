@@ -15,12 +15,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
 };
+use rustls::pki_types::{ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
+    SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion,
+};
 
 use super::key_store_file_type::{KeyKind, KeyStoreFileType, StoreContents};
 use super::{jks_file_loader, pem_file_loader, pkcs12_file_loader};
@@ -207,14 +212,13 @@ pub struct ServerTlsParams {
     pub suites: Vec<u16>,
 }
 
-/// The rustls server config for `params`.
-pub fn server_config(params: ServerTlsParams) -> Result<Arc<ServerConfig>, String> {
+/// The crypto provider with only `suites` (IANA codes, in order).
+fn provider_for(suites: &[u16]) -> Arc<CryptoProvider> {
     // ring keeps the build light (no C toolchain beyond cc, no cmake);
     // its provider lacks only the post-quantum key exchange.
     #[allow(deprecated)]
     let base = rustls::crypto::ring::default_provider();
-    let suites: Vec<SupportedCipherSuite> = params
-        .suites
+    let suites: Vec<SupportedCipherSuite> = suites
         .iter()
         .filter_map(|code| {
             base.cipher_suites
@@ -223,10 +227,15 @@ pub fn server_config(params: ServerTlsParams) -> Result<Arc<ServerConfig>, Strin
                 .copied()
         })
         .collect();
-    let provider = Arc::new(CryptoProvider {
+    Arc::new(CryptoProvider {
         cipher_suites: suites,
         ..base
-    });
+    })
+}
+
+/// The rustls server config for `params`.
+pub fn server_config(params: ServerTlsParams) -> Result<Arc<ServerConfig>, String> {
+    let provider = provider_for(&params.suites);
     let verifier = match params.client_auth {
         ClientAuth::None => WebPkiClientVerifier::no_client_auth(),
         auth => {
@@ -258,6 +267,121 @@ pub fn server_config(params: ServerTlsParams) -> Result<Arc<ServerConfig>, Strin
         .with_single_cert(params.chain, params.key)
         .map_err(|e| format!("the key and certificate do not make a usable pair: {}", e))?;
     Ok(Arc::new(config))
+}
+
+/// The dialing side of a quorum connection: our certificate, the peers'
+/// trust anchors, versions and suites, and whether the peer's certificate
+/// must name the address we dialed.
+pub struct ClientTlsParams {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub trusted: Vec<CertificateDer<'static>>,
+    pub versions: Vec<&'static SupportedProtocolVersion>,
+    pub suites: Vec<u16>,
+    /// `hostnameVerification`: check the peer's certificate against the
+    /// address dialed (false: the chain only).
+    pub verify_hostname: bool,
+}
+
+/// Checks the chain like the web PKI verifier but accepts a certificate
+/// that does not name the peer (`hostnameVerification=false`).
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let checked =
+            self.0
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        match checked {
+            // The name is checked after the chain: only the name failed.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// The rustls client config for `params` (quorum connections we dial
+/// always present our certificate, as Java's quorum sockets do).
+pub fn client_config(params: ClientTlsParams) -> Result<Arc<ClientConfig>, String> {
+    let provider = provider_for(&params.suites);
+    let mut roots = RootCertStore::empty();
+    for cert in &params.trusted {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("unusable trusted certificate: {}", e))?;
+    }
+    if roots.is_empty() {
+        return Err("no trusted certificate to verify peers with".to_string());
+    }
+    let web_pki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| format!("cannot verify peer certificates: {}", e))?;
+    let verifier: Arc<dyn ServerCertVerifier> = match params.verify_hostname {
+        true => web_pki,
+        false => Arc::new(ChainOnly(web_pki)),
+    };
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&params.versions)
+        .map_err(|e| format!("no usable protocol and cipher suite: {}", e))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(params.chain, params.key)
+        .map_err(|e| format!("the key and certificate do not make a usable pair: {}", e))?;
+    Ok(Arc::new(config))
+}
+
+/// Whether a certificate names `ip` among its subject alternative names
+/// (what Java's hostname verifier checks first for an address).
+pub fn names_ip(cert_der: &[u8], ip: std::net::IpAddr) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(cert_der) else {
+        return false;
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return false;
+    };
+    let want: Vec<u8> = match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+    };
+    san.value.general_names.iter().any(|name| match name {
+        x509_parser::extensions::GeneralName::IPAddress(bytes) => *bytes == want.as_slice(),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

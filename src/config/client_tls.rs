@@ -54,6 +54,86 @@ pub const HONOURED_SSL_KEYS: &[&str] = &[
     "zookeeper.ssl.sslProvider",
 ];
 
+/// The key family of the client port.
+const PREFIX: &str = "zookeeper.ssl.";
+
+/// The protocol, suite and timing settings of one key family.
+pub(super) struct TlsOptions {
+    /// Java's names of the enabled versions (for the log).
+    pub protocol_names: Vec<String>,
+    /// The enabled versions.
+    pub versions: Vec<&'static rustls::SupportedProtocolVersion>,
+    /// The suites (IANA codes) in preference order.
+    pub suites: Vec<u16>,
+    /// `handshakeDetectionTimeoutMillis`.
+    pub handshake_timeout: Duration,
+}
+
+impl TlsOptions {
+    /// `protocol`, `enabledProtocols`, `ciphersuites` and
+    /// `handshakeDetectionTimeoutMillis` of the family `prefix`.
+    pub(super) fn from_system(
+        system: &SystemProperties,
+        prefix: &str,
+    ) -> Result<TlsOptions, ConfigError> {
+        let key = |name: &str| format!("{}{}", prefix, name);
+        let protocol_key = key("protocol");
+        let protocol = system.get(&protocol_key).unwrap_or(DEFAULT_PROTOCOL);
+        let protocols_key = key("enabledProtocols");
+        let names: Vec<&str> = match system.get(&protocols_key) {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => vec![protocol],
+        };
+        let mut versions = Vec::new();
+        for name in &names {
+            let version = x509_util::protocol_version(name).map_err(|e| {
+                match system.get(&protocols_key) {
+                    Some(list) => invalid(&protocols_key, list, e),
+                    None => invalid(&protocol_key, protocol, e),
+                }
+            })?;
+            versions.push(version);
+        }
+        let suites_key = key("ciphersuites");
+        let configured: Option<Vec<String>> = system.get(&suites_key).map(|l| {
+            l.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+        let tls13 = versions
+            .iter()
+            .any(|v| v.version == rustls::ProtocolVersion::TLSv1_3);
+        let suites = x509_util::suites_for(configured.as_deref(), tls13)
+            .map_err(|e| invalid(&suites_key, system.get(&suites_key).unwrap_or(""), e))?;
+        let timeout_key = key("handshakeDetectionTimeoutMillis");
+        let timeout_ms = match system.get(&timeout_key) {
+            None => DEFAULT_HANDSHAKE_TIMEOUT_MS,
+            Some(text) => match parse_int(text) {
+                Some(ms) if ms >= 1 => ms as u64,
+                Some(ms) => {
+                    warn!(
+                        "Invalid value for {}: {}, using the default value of {}",
+                        timeout_key, ms, DEFAULT_HANDSHAKE_TIMEOUT_MS
+                    );
+                    DEFAULT_HANDSHAKE_TIMEOUT_MS
+                }
+                None => return Err(invalid(&timeout_key, text, "not a 32-bit decimal integer")),
+            },
+        };
+        Ok(TlsOptions {
+            protocol_names: names.iter().map(|s| s.to_string()).collect(),
+            versions,
+            suites,
+            handshake_timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}
+
 /// The client port's TLS, ready to accept: on the secure client port,
 /// and on the plain port too when `client.portUnification` is true.
 #[derive(Clone)]
@@ -86,7 +166,7 @@ impl std::fmt::Debug for ClientTls {
     }
 }
 
-fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+pub(super) fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
     let key = key.strip_prefix("zookeeper.").unwrap_or(key);
     ConfigError::InvalidValue {
         key: key.to_string(),
@@ -97,8 +177,8 @@ fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
 
 /// `X509Util.getPasswordFromConfigPropertyOrFile`: the password file wins;
 /// one line separator at its end is dropped.
-fn password(system: &SystemProperties, store: &str) -> Result<String, ConfigError> {
-    let path_key = format!("zookeeper.ssl.{}.passwordPath", store);
+fn password(system: &SystemProperties, prefix: &str, store: &str) -> Result<String, ConfigError> {
+    let path_key = format!("{}{}.passwordPath", prefix, store);
     match system.get(&path_key).filter(|p| !p.is_empty()) {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -111,29 +191,31 @@ fn password(system: &SystemProperties, store: &str) -> Result<String, ConfigErro
             Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
         }
         None => Ok(system
-            .get(&format!("zookeeper.ssl.{}.password", store))
+            .get(&format!("{}{}.password", prefix, store))
             .unwrap_or("")
             .to_string()),
     }
 }
 
-/// One store's file, loaded; `None` when its location is not set.
-fn load(
+/// One store's file (`store` is `keyStore` or `trustStore` of the key
+/// family `prefix`), loaded; `None` when its location is not set.
+pub(super) fn load(
     system: &SystemProperties,
+    prefix: &str,
     store: &str,
     trust: bool,
 ) -> Result<Option<crate::common::key_store_file_type::StoreContents>, ConfigError> {
-    let location_key = format!("zookeeper.ssl.{}.location", store);
+    let location_key = format!("{}{}.location", prefix, store);
     let Some(location) = system.get(&location_key).filter(|l| !l.is_empty()) else {
         return Ok(None);
     };
-    let type_key = format!("zookeeper.ssl.{}.type", store);
+    let type_key = format!("{}{}.type", prefix, store);
     let kind = KeyStoreFileType::from_property_value_or_file_name(system.get(&type_key), location)
         .map_err(|e| match system.get(&type_key) {
             Some(t) if !t.is_empty() => invalid(&type_key, t, e),
             _ => invalid(&location_key, location, e),
         })?;
-    let password = password(system, store)?;
+    let password = password(system, prefix, store)?;
     x509_util::load_store(&PathBuf::from(location), &password, kind, trust)
         .map(Some)
         .map_err(|e| invalid(&location_key, location, e))
@@ -197,7 +279,7 @@ pub fn server_side(
     asker: &str,
 ) -> Result<(Arc<rustls::ServerConfig>, ClientAuth, Duration), ConfigError> {
     let key_location = "zookeeper.ssl.keyStore.location";
-    let key_store = load(system, "keyStore", false)?.ok_or_else(|| {
+    let key_store = load(system, PREFIX, "keyStore", false)?.ok_or_else(|| {
         invalid(
             key_location,
             "",
@@ -215,7 +297,7 @@ pub fn server_side(
     let auth_value = system.get(auth_key).unwrap_or("");
     let client_auth = ClientAuth::from_property_value(auth_value)
         .map_err(|e| invalid(auth_key, auth_value, e))?;
-    let trusted = match load(system, "trustStore", true)? {
+    let trusted = match load(system, PREFIX, "trustStore", true)? {
         Some(store) => store.trusted.into_iter().map(Into::into).collect(),
         None => Vec::new(),
     };
@@ -229,68 +311,17 @@ pub fn server_side(
             format!("ssl.clientAuth={:?} needs a trust store with trusted certificates to check clients with", client_auth).to_lowercase(),
         ));
     }
-    let protocol = system
-        .get("zookeeper.ssl.protocol")
-        .unwrap_or(DEFAULT_PROTOCOL);
-    let protocols_key = "zookeeper.ssl.enabledProtocols";
-    let names: Vec<&str> = match system.get(protocols_key) {
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => vec![protocol],
-    };
-    let mut versions = Vec::new();
-    for name in &names {
-        let version =
-            x509_util::protocol_version(name).map_err(|e| match system.get(protocols_key) {
-                Some(list) => invalid(protocols_key, list, e),
-                None => invalid("zookeeper.ssl.protocol", protocol, e),
-            })?;
-        versions.push(version);
-    }
-    let suites_key = "zookeeper.ssl.ciphersuites";
-    let configured: Option<Vec<String>> = system.get(suites_key).map(|l| {
-        l.split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    });
-    let tls13 = versions
-        .iter()
-        .any(|v| v.version == rustls::ProtocolVersion::TLSv1_3);
-    let suites = x509_util::suites_for(configured.as_deref(), tls13)
-        .map_err(|e| invalid(suites_key, system.get(suites_key).unwrap_or(""), e))?;
-    let timeout_key = "zookeeper.ssl.handshakeDetectionTimeoutMillis";
-    let timeout_ms = match system.get(timeout_key) {
-        None => DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        Some(text) => match parse_int(text) {
-            Some(ms) if ms >= 1 => ms as u64,
-            Some(ms) => {
-                warn!(
-                    "Invalid value for {}: {}, using the default value of {}",
-                    timeout_key, ms, DEFAULT_HANDSHAKE_TIMEOUT_MS
-                );
-                DEFAULT_HANDSHAKE_TIMEOUT_MS
-            }
-            None => return Err(invalid(timeout_key, text, "not a 32-bit decimal integer")),
-        },
-    };
+    let options = TlsOptions::from_system(system, PREFIX)?;
     let params = ServerTlsParams {
         chain,
         key,
         trusted,
         client_auth,
-        versions,
-        suites,
+        versions: options.versions,
+        suites: options.suites,
     };
     let server_config =
         x509_util::server_config(params).map_err(|e| invalid(key_location, location, e))?;
-    log::debug!("client TLS protocols {}", names.join(","));
-    Ok((
-        server_config,
-        client_auth,
-        Duration::from_millis(timeout_ms),
-    ))
+    log::debug!("client TLS protocols {}", options.protocol_names.join(","));
+    Ok((server_config, client_auth, options.handshake_timeout))
 }

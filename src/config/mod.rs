@@ -6,7 +6,8 @@
 //! reads from those are applied by [`pass_through`]. [`quorum_mode`] decides
 //! standalone vs quorum; the ensemble part of the file is read by
 //! `crate::quorum::quorum_peer_config`, in the quorum layer as Java keeps
-//! `QuorumPeerConfig` in its quorum package. [`security_keys`] refuses security settings we do
+//! `QuorumPeerConfig` in its quorum package; [`quorum_tls`] builds TLS
+//! between peers. [`security_keys`] refuses security settings we do
 //! not honour (fail closed). Errors: [`config_error::ConfigError`].
 //!
 //! Mirrors: `QuorumPeerConfig` (its standalone part), `ServerConfig`.
@@ -19,6 +20,7 @@ pub mod jaas_configuration;
 pub mod pass_through;
 pub mod properties;
 pub mod quorum_mode;
+pub mod quorum_tls;
 pub mod security_keys;
 pub mod server_config;
 pub mod system_properties;

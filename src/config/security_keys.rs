@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use super::client_tls::HONOURED_SSL_KEYS;
 use super::config_error::ConfigError;
+use super::quorum_tls::HONOURED_QUORUM_SSL_KEYS;
 use super::system_properties::SystemProperties;
 
 /// Authentication providers whose scheme we serve, by Java class name.
@@ -45,9 +46,8 @@ pub const SERVER_CNXN_FACTORIES: &[&str] = &[
 
 /// zoo.cfg keys `QuorumPeerConfig` knows itself (never system properties)
 /// that ask for TLS or SASL when true, with what they ask for.
+/// (`sslQuorum` and `portUnification` are honoured by `quorum_tls`.)
 const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
-    ("sslQuorum", "TLS between quorum peers"),
-    ("portUnification", "TLS and plaintext on the quorum ports"),
     (
         "sslQuorumReloadCertFiles",
         "reloading quorum TLS certificates",
@@ -96,7 +96,7 @@ pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<Str
         return is_true(value).then(|| what.to_string());
     }
     if name.starts_with("zookeeper.ssl.quorum.") {
-        return Some("TLS between quorum peers".to_string());
+        return quorum_ssl_verdict(name, value);
     }
     if name.starts_with("zookeeper.ssl.") {
         return client_ssl_verdict(name, value, system);
@@ -141,6 +141,19 @@ fn client_ssl_verdict(name: &str, value: &str, system: &SystemProperties) -> Opt
                 .then(|| "checking client certificates against client host names".to_string())
         }
         _ => Some("a client-port TLS setting this server does not have".to_string()),
+    }
+}
+
+/// The quorum's `ssl.quorum.*` keys: the ones `quorum_tls` reads are
+/// honoured; revocation checks and custom context suppliers are not.
+fn quorum_ssl_verdict(name: &str, value: &str) -> Option<String> {
+    if HONOURED_QUORUM_SSL_KEYS.contains(&name) {
+        return None;
+    }
+    match name {
+        "zookeeper.ssl.quorum.crl" | "zookeeper.ssl.quorum.ocsp" => is_true(value)
+            .then(|| "certificate revocation checks (CRL/OCSP) between quorum peers".to_string()),
+        _ => Some("a quorum TLS setting this server does not have".to_string()),
     }
 }
 
@@ -228,20 +241,28 @@ mod tests {
         assert!(verdict_of("zookeeper.admin.forceHttps", " TRUE ").is_some());
         // Honoured: the plain client port also accepts TLS (client_tls).
         assert!(verdict_of("zookeeper.client.portUnification", "true").is_none());
+        // Quorum TLS is honoured (quorum_tls); reloading its files is not.
         let r = refusals(
-            &raw(&[("sslQuorum", "false"), ("portUnification", "true")]),
+            &raw(&[
+                ("sslQuorum", "true"),
+                ("portUnification", "true"),
+                ("sslQuorumReloadCertFiles", "true"),
+            ]),
             &system(&[]),
         );
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].key, "portUnification");
+        assert_eq!(r[0].key, "sslQuorumReloadCertFiles");
     }
 
     #[test]
     fn tls_families_are_refused_by_prefix() {
-        assert_eq!(
-            verdict_of("zookeeper.ssl.quorum.keyStore.location", "/k").unwrap(),
-            "TLS between quorum peers"
-        );
+        assert!(verdict_of("zookeeper.ssl.quorum.keyStore.location", "/k").is_none());
+        assert!(verdict_of("zookeeper.ssl.quorum.hostnameVerification", "false").is_none());
+        assert!(verdict_of("zookeeper.ssl.quorum.crl", "true")
+            .unwrap()
+            .contains("revocation"));
+        assert!(verdict_of("zookeeper.ssl.quorum.ocsp", "false").is_none());
+        assert!(verdict_of("zookeeper.ssl.quorum.context.supplier.class", "x.Y").is_some());
         assert!(verdict_of("zookeeper.ssl.crl", "true")
             .unwrap()
             .contains("revocation"));
@@ -276,18 +297,18 @@ mod tests {
 
     #[test]
     fn the_message_names_the_zoo_cfg_key_its_value_and_the_rest() {
-        let raw = raw(&[("sslQuorum", "true"), ("ssl.crl", "true")]);
+        let raw = raw(&[("sslQuorumReloadCertFiles", "true"), ("ssl.crl", "true")]);
         let system = system(&[
             ("zookeeper.ssl.crl", "true"),
             ("zookeeper.ssl.keyStore.location", "/k.jks"),
-            ("zookeeper.ssl.quorum.trustStore.type", "PEM"),
+            ("zookeeper.ssl.quorum.crl", "true"),
         ]);
         let e = check(&raw, &system).unwrap_err();
-        assert_eq!(e.key(), Some("sslQuorum"));
+        assert_eq!(e.key(), Some("sslQuorumReloadCertFiles"));
         let text = e.to_string();
-        assert!(text.contains("TLS between quorum peers"), "{}", text);
+        assert!(text.contains("reloading quorum TLS"), "{}", text);
         assert!(
-            text.contains("also refused: ssl.crl, zookeeper.ssl.quorum.trustStore.type"),
+            text.contains("also refused: ssl.crl, zookeeper.ssl.quorum.crl"),
             "{}",
             text
         );

@@ -18,6 +18,17 @@
 //! `message_len` says it needs so far), so whatever follows it stays in
 //! the socket for the thread that takes over.
 //!
+//! With quorum TLS ([`QuorumTls`]) the gate first tells from a
+//! connection's first bytes whether it starts a TLS handshake
+//! ([`unified_socket::detect`]): plaintext is served only where
+//! `portUnification` or a plaintext quorum allows it, a connection that
+//! shows nothing within `ssl.quorum.handshakeDetectionTimeoutMillis` is
+//! taken for plaintext (as Java does), and a TLS connection runs its whole
+//! handshake here, non-blocking, before its first message is decrypted
+//! (what follows that message stays in the TLS session for the thread
+//! that takes over). With `hostnameVerification` the peer's certificate
+//! must name the address it connected from.
+//!
 //! Thread: the caller's (the listener thread); returns when `stop` says so.
 
 use std::io::{self, Read};
@@ -25,7 +36,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use log::{debug, warn};
+use log::{debug, info, warn};
+
+use super::unified_socket::{self, Detected, QuorumSocket};
+use crate::config::quorum_tls::QuorumTls;
 
 /// How many connections may wait and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -41,23 +55,40 @@ pub struct GateLimits {
 /// complete, `Err` refuses the connection.
 pub type MessageLen = fn(&[u8]) -> Result<usize, String>;
 
+/// What a waiting connection speaks, as far as known.
+enum Phase {
+    /// TLS or plaintext, not known yet (quorum TLS on); since when.
+    Detecting(Instant),
+    Plaintext,
+    /// In (or past) its TLS handshake.
+    Tls(Box<rustls::ServerConnection>),
+}
+
 struct Pending {
     stream: TcpStream,
     from: SocketAddr,
     buf: Vec<u8>,
     deadline: Instant,
+    phase: Phase,
+}
+
+impl Pending {
+    fn wants_write(&self) -> bool {
+        matches!(&self.phase, Phase::Tls(c) if c.wants_write())
+    }
 }
 
 /// Accepts on `listener` (made non-blocking here) until `stop()` is true;
 /// calls `ready` with each connection (blocking again) and the bytes of its
-/// complete first message.
+/// complete first message. `tls` is the quorum's TLS, if any.
 pub fn run(
     listener: &TcpListener,
     what: &str,
     limits: GateLimits,
     message_len: MessageLen,
+    tls: Option<&QuorumTls>,
     stop: &dyn Fn() -> bool,
-    ready: &mut dyn FnMut(TcpStream, SocketAddr, Vec<u8>),
+    ready: &mut dyn FnMut(QuorumSocket, SocketAddr, Vec<u8>),
 ) {
     if let Err(e) = listener.set_nonblocking(true) {
         warn!("{}: cannot make the listener non-blocking: {}", what, e);
@@ -85,12 +116,16 @@ pub fn run(
         });
         let mut wake = now + Duration::from_millis(100);
         for p in &pending {
+            let out = if p.wants_write() { libc::POLLOUT } else { 0 };
             fds.push(libc::pollfd {
                 fd: p.stream.as_raw_fd(),
-                events: libc::POLLIN,
+                events: libc::POLLIN | out,
                 revents: 0,
             });
             wake = wake.min(p.deadline);
+            if let (Phase::Detecting(since), Some(tls)) = (&p.phase, tls) {
+                wake = wake.min(*since + tls.detection_timeout);
+            }
         }
         let timeout = wake
             .saturating_duration_since(now)
@@ -107,7 +142,7 @@ pub fn run(
             if fds[i + 1].revents == 0 {
                 continue;
             }
-            match advance(&mut pending[i], message_len) {
+            match advance(&mut pending[i], message_len, tls) {
                 Advance::Waiting => {}
                 Advance::Refused(why) => {
                     let p = pending.remove(i);
@@ -116,12 +151,19 @@ pub fn run(
                 Advance::Complete => {
                     let p = pending.remove(i);
                     if p.stream.set_nonblocking(false).is_ok() {
-                        ready(p.stream, p.from, p.buf);
+                        let socket = match p.phase {
+                            Phase::Tls(conn) => QuorumSocket::with_tls(p.stream, (*conn).into()),
+                            _ => QuorumSocket::plain(p.stream),
+                        };
+                        ready(socket, p.from, p.buf);
                     }
                 }
             }
         }
         let now = Instant::now();
+        if let Some(tls) = tls {
+            detection_timeouts(&mut pending, tls, now, what);
+        }
         pending.retain(|p| {
             let keep = p.deadline > now;
             if !keep {
@@ -135,7 +177,7 @@ pub fn run(
         if fds[0].revents == 0 {
             continue;
         }
-        if let Err(e) = accept_all(listener, &mut pending, limits, what) {
+        if let Err(e) = accept_all(listener, &mut pending, limits, tls, what) {
             if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                 warn!("{}: accept failed: {}", what, e);
                 last_warning = Some(Instant::now());
@@ -152,6 +194,7 @@ fn accept_all(
     listener: &TcpListener,
     pending: &mut Vec<Pending>,
     limits: GateLimits,
+    tls: Option<&QuorumTls>,
     what: &str,
 ) -> io::Result<()> {
     for _ in 0..256 {
@@ -167,12 +210,16 @@ fn accept_all(
                         what, oldest.from
                     );
                 }
-                let deadline = Instant::now() + limits.deadline;
+                let now = Instant::now();
                 pending.push(Pending {
                     stream,
                     from,
                     buf: Vec::new(),
-                    deadline,
+                    deadline: now + limits.deadline,
+                    phase: match tls {
+                        Some(_) => Phase::Detecting(now),
+                        None => Phase::Plaintext,
+                    },
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -193,8 +240,153 @@ enum Advance {
     Refused(String),
 }
 
+/// A connection that showed nothing within the detection timeout is taken
+/// for plaintext where plaintext is served (Java's choice), else closed.
+fn detection_timeouts(pending: &mut Vec<Pending>, tls: &QuorumTls, now: Instant, what: &str) {
+    pending.retain_mut(|p| match p.phase {
+        Phase::Detecting(since) if since + tls.detection_timeout <= now => {
+            if tls.accepts_plaintext() {
+                warn!(
+                    "{}: mode detection of {} timed out after {} ms, assuming plaintext",
+                    what,
+                    p.from,
+                    tls.detection_timeout.as_millis()
+                );
+                p.phase = Phase::Plaintext;
+                true
+            } else {
+                warn!(
+                    "{}: closing connection from {}: no TLS handshake within {} ms",
+                    what,
+                    p.from,
+                    tls.detection_timeout.as_millis()
+                );
+                false
+            }
+        }
+        _ => true,
+    });
+}
+
+/// Peeks at the first bytes and settles the connection's protocol.
+fn detect(p: &mut Pending, tls: &QuorumTls) -> Result<bool, String> {
+    let mut peek = [0u8; 5];
+    // SAFETY: `peek` is valid, writable memory of its length.
+    let n = unsafe {
+        libc::recv(
+            p.stream.as_raw_fd(),
+            peek.as_mut_ptr().cast(),
+            peek.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n == 0 {
+        return Err("closed before its first message".into());
+    }
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+            _ => Err(e.to_string()),
+        };
+    }
+    match unified_socket::detect(&peek[..n as usize]) {
+        Detected::NeedMore => Ok(false),
+        Detected::Plaintext if tls.accepts_plaintext() => {
+            info!("Accepted plaintext connection from {}", p.from);
+            p.phase = Phase::Plaintext;
+            Ok(true)
+        }
+        Detected::Plaintext => Err("blocked insecure (plaintext) connection attempt".into()),
+        Detected::Tls => {
+            let conn = rustls::ServerConnection::new(tls.server_config.clone())
+                .map_err(|e| e.to_string())?;
+            p.phase = Phase::Tls(Box::new(conn));
+            Ok(true)
+        }
+    }
+}
+
+/// Moves a TLS connection on: handshake records out and in, then the
+/// first message's plaintext (never past its end).
+fn advance_tls(
+    p: &mut Pending,
+    message_len: MessageLen,
+    tls: Option<&QuorumTls>,
+) -> Result<bool, String> {
+    let Phase::Tls(conn) = &mut p.phase else {
+        return Ok(false);
+    };
+    loop {
+        while conn.wants_write() {
+            match conn.write_tls(&mut p.stream) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        if !conn.is_handshaking() {
+            if p.buf.is_empty() {
+                let checks = tls.is_some_and(|t| t.verify_peer_address);
+                if checks && !unified_socket::peer_names_its_address(conn, p.from.ip()) {
+                    return Err(format!(
+                        "its certificate does not name its address {}",
+                        p.from.ip()
+                    ));
+                }
+            }
+            let need = message_len(&p.buf)?;
+            if need <= p.buf.len() {
+                info!(
+                    "Accepted TLS connection from {} - {}",
+                    p.from,
+                    unified_socket::session_text(conn)
+                );
+                return Ok(true);
+            }
+            let have = p.buf.len();
+            p.buf.resize(need, 0);
+            match conn.reader().read(&mut p.buf[have..]) {
+                Ok(0) => return Err("closed before its first message".into()),
+                Ok(n) => {
+                    p.buf.truncate(have + n);
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => p.buf.truncate(have),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        match conn.read_tls(&mut p.stream) {
+            Ok(0) => return Err("closed during its TLS handshake".into()),
+            Ok(_) => {
+                if let Err(e) = conn.process_new_packets() {
+                    let _ = conn.write_tls(&mut p.stream);
+                    return Err(format!("TLS handshake failed: {}", e));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 /// Reads what the message still needs (never past its end).
-fn advance(p: &mut Pending, message_len: MessageLen) -> Advance {
+fn advance(p: &mut Pending, message_len: MessageLen, tls: Option<&QuorumTls>) -> Advance {
+    if let (Phase::Detecting(_), Some(t)) = (&p.phase, tls) {
+        match detect(p, t) {
+            Ok(true) => {}
+            Ok(false) => return Advance::Waiting,
+            Err(why) => return Advance::Refused(why),
+        }
+    }
+    if let Phase::Tls(_) = p.phase {
+        return match advance_tls(p, message_len, tls) {
+            Ok(true) => Advance::Complete,
+            Ok(false) => Advance::Waiting,
+            Err(why) => Advance::Refused(why),
+        };
+    }
     loop {
         let need = match message_len(&p.buf) {
             Ok(n) => n,

@@ -310,6 +310,7 @@ pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
         Arc::clone(&leader),
         &peer.my_quorum_addrs(),
         peer.role_settings().listen_on_all_ips,
+        ctx.config.quorum_tls.clone(),
     ) {
         Ok(a) => a,
         Err(e) => return format!("cannot open the quorum port: {}", e),

@@ -34,7 +34,9 @@ use super::learner_zookeeper_server::LearnerZooKeeperServer;
 use super::quorum_monitor::LearnerMonitor;
 use super::quorum_packet::{self, packet, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
+use super::unified_socket::QuorumSocket;
 use super::vote::{epoch_of_zxid, make_zxid};
+use crate::config::quorum_tls::QuorumTls;
 use crate::config::server_config::ServerConfig;
 use crate::jute::data::Id;
 use crate::jute::quorum::QuorumPacket;
@@ -98,6 +100,8 @@ pub struct LearnerSettings {
     /// Pause between connection attempts
     /// (`zookeeper.leaderConnectDelayDuringRetryMs`, default 100).
     pub connect_retry_delay: Duration,
+    /// `sslQuorum`: the leader is dialed with TLS.
+    pub tls: Option<Arc<QuorumTls>>,
 }
 
 impl LearnerSettings {
@@ -224,6 +228,7 @@ pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
                 .or_else(|| number("leaderConnectDelayDuringRetryMs"))
                 .unwrap_or(100),
         ),
+        tls: ctx.config.quorum_tls.clone(),
     }
 }
 
@@ -279,9 +284,9 @@ pub fn run_as_peer(
 /// to the leader.
 pub struct LeaderWriter {
     /// Buffered so a packet leaves in one segment; flushed per packet.
-    out: Mutex<OutputArchive<BufWriter<TcpStream>>>,
+    out: Mutex<OutputArchive<BufWriter<QuorumSocket>>>,
     /// A handle to shut the socket down (ends the reader's loop).
-    sock: TcpStream,
+    sock: QuorumSocket,
 }
 
 impl LeaderWriter {
@@ -330,18 +335,18 @@ impl LeaderWriter {
 /// writer.
 pub struct LeaderLink {
     /// Reads bare QuorumPacket records (and, after SNAP, the snapshot).
-    pub reader: InputArchive<BufReader<TcpStream>>,
+    pub reader: InputArchive<BufReader<QuorumSocket>>,
     /// Shared with the threads that write.
     pub writer: Arc<LeaderWriter>,
     /// For changing the read timeout after NEWLEADER.
-    sock: TcpStream,
+    sock: QuorumSocket,
     /// The leader's address, for log lines.
     pub addr: SocketAddr,
 }
 
 impl LeaderLink {
     /// Wraps a connected socket; reads time out after `read_timeout`.
-    pub fn new(sock: TcpStream, read_timeout: Duration) -> Result<LeaderLink, LearnerError> {
+    pub fn new(sock: QuorumSocket, read_timeout: Duration) -> Result<LeaderLink, LearnerError> {
         let io = |e| LearnerError::Io("setting up the leader socket".into(), e);
         let addr = sock.peer_addr().map_err(io)?;
         sock.set_nodelay(true).map_err(io)?;
@@ -534,6 +539,11 @@ pub fn connect_and_sync(
     info_type: i32,
 ) -> Result<(LeaderLink, SyncOutcome), LearnerError> {
     let sock = connect_to_leader(&ctx.leader_addrs, &ctx.settings)?;
+    let sock = match ctx.settings.tls.as_ref().filter(|t| t.ssl_quorum) {
+        Some(tls) => QuorumSocket::dial_tls(sock, tls, ctx.settings.init_timeout())
+            .map_err(|e| LearnerError::Io("TLS handshake with the leader".into(), e))?,
+        None => QuorumSocket::plain(sock),
+    };
     let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
     let last_zxid = ctx.db.last_processed_zxid();
     let new_epoch_zxid =
@@ -794,6 +804,7 @@ mod tests {
             config_version: 0,
             config_text: String::new(),
             connect_retry_delay: Duration::from_millis(100),
+            tls: None,
         };
         assert_eq!(s.init_timeout(), Duration::from_millis(1000));
         assert_eq!(s.sync_timeout(), Duration::from_millis(500));

@@ -7,12 +7,13 @@
 //! within initLimit ticks: until then it waits in the acceptor's
 //! [`super::handshake_gate`], with at most 64 others. The gate checks
 //! the stop flag every 100 ms so that [`LearnerCnxAcceptor::stop`] ends
-//! it promptly (the port is released when the thread exits).
+//! it promptly (the port is released when the thread exits). With quorum
+//! TLS the gate also tells TLS from plaintext and runs the handshake.
 //!
 //! Mirrors: `Leader.LearnerCnxAcceptor` and `LearnerCnxAcceptorHandler`.
 
 use std::io::ErrorKind;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -24,6 +25,8 @@ use super::handshake_gate::{self, GateLimits};
 use super::leader::Leader;
 use super::learner_handler;
 use super::quorum_server::HostPort;
+use super::unified_socket::QuorumSocket;
+use crate::config::quorum_tls::QuorumTls;
 use crate::server::zookeeper_critical_thread;
 
 /// The accept threads.
@@ -36,11 +39,13 @@ pub struct LearnerCnxAcceptor {
 
 impl LearnerCnxAcceptor {
     /// Binds my quorum address(es) (`0.0.0.0` with `quorumListenOnAllIPs`)
-    /// and starts accepting. Fails if no address could be bound.
+    /// and starts accepting (TLS as `tls` says). Fails if no address could
+    /// be bound.
     pub fn start(
         leader: Arc<Leader>,
         addrs: &[HostPort],
         listen_on_all_ips: bool,
+        tls: Option<Arc<QuorumTls>>,
     ) -> std::io::Result<LearnerCnxAcceptor> {
         let running = Arc::new(AtomicBool::new(true));
         let mut threads = Vec::new();
@@ -62,9 +67,10 @@ impl LearnerCnxAcceptor {
                 Ok(listener) => {
                     info!("Leader listening for learners on {}", target);
                     let (leader, running) = (Arc::clone(&leader), Arc::clone(&running));
+                    let tls = tls.clone();
                     let t = thread::Builder::new()
                         .name(format!("LearnerCnxAcceptor-{}", target))
-                        .spawn(move || accept_loop(&listener, &leader, &running))?;
+                        .spawn(move || accept_loop(&listener, &leader, &running, tls.as_deref()))?;
                     threads.push(t);
                 }
                 Err(e) => {
@@ -112,14 +118,19 @@ fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
     handshake_gate::quorum_packet_len(prefix, MAX_FIRST_DATA)
 }
 
-fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBool) {
+fn accept_loop(
+    listener: &TcpListener,
+    leader: &Arc<Leader>,
+    running: &AtomicBool,
+    tls: Option<&QuorumTls>,
+) {
     zookeeper_critical_thread::mark();
     let limits = GateLimits {
         max_pending: MAX_PENDING_LEARNERS,
         deadline: leader.timing.init_timeout(),
     };
     let stop = || !running.load(Ordering::SeqCst) || !leader.is_running();
-    let mut ready = |stream: TcpStream, from: SocketAddr, first: Vec<u8>| {
+    let mut ready = |stream: QuorumSocket, from: SocketAddr, first: Vec<u8>| {
         info!("Learner connected from {}", from);
         if let Err(e) = learner_handler::spawn_after(Arc::clone(leader), stream, from, first) {
             warn!("Cannot start a LearnerHandler for {}: {}", from, e);
@@ -130,6 +141,7 @@ fn accept_loop(listener: &TcpListener, leader: &Arc<Leader>, running: &AtomicBoo
         "Learner acceptor",
         limits,
         first_packet_len,
+        tls,
         &stop,
         &mut ready,
     );

@@ -19,7 +19,7 @@
 
 use std::any::Any;
 use std::io::{BufReader, BufWriter, Chain, Cursor, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -31,6 +31,7 @@ use super::leader::{Leader, LeaderError};
 use super::leader_broadcast::queue_committed;
 use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs, SyncPlan};
 use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
+use super::unified_socket::QuorumSocket;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
 use crate::server::request::{Origin, Request};
@@ -71,7 +72,7 @@ pub struct LearnerPeer {
     /// The sender runs (pings are sent only then, as Java).
     sending: AtomicBool,
     /// For shutdown.
-    socket: TcpStream,
+    socket: QuorumSocket,
     /// For log lines.
     pub addr: SocketAddr,
     /// What `observers` reports for the link.
@@ -219,11 +220,11 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> HandlerError + '_ {
     move |e| HandlerError::Io(format!("{}: {}", what, e))
 }
 
-type Reader = InputArchive<BufReader<Chain<Cursor<Vec<u8>>, TcpStream>>>;
-type Writer = OutputArchive<BufWriter<TcpStream>>;
+type Reader = InputArchive<BufReader<Chain<Cursor<Vec<u8>>, QuorumSocket>>>;
+type Writer = OutputArchive<BufWriter<QuorumSocket>>;
 
 /// Starts the handler thread for an accepted learner socket.
-pub fn spawn(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) -> std::io::Result<()> {
+pub fn spawn(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr) -> std::io::Result<()> {
     spawn_after(leader, stream, addr, Vec::new())
 }
 
@@ -231,7 +232,7 @@ pub fn spawn(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr) -> std::i
 /// first packet) the acceptor already read.
 pub fn spawn_after(
     leader: Arc<Leader>,
-    stream: TcpStream,
+    stream: QuorumSocket,
     addr: SocketAddr,
     first: Vec<u8>,
 ) -> std::io::Result<()> {
@@ -242,7 +243,7 @@ pub fn spawn_after(
 }
 
 /// The handler thread.
-fn run(leader: Arc<Leader>, stream: TcpStream, addr: SocketAddr, first: Vec<u8>) {
+fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u8>) {
     let setup = (|| -> std::io::Result<_> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(leader.timing.init_timeout()))?;

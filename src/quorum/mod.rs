@@ -14,6 +14,7 @@
 //! | [`initial_message`] | the election connection header | `QuorumCnxManager.InitialMessage` |
 //! | [`circular_blocking_queue`] | bounded queue dropping the oldest | `util.CircularBlockingQueue` |
 //! | [`quorum_cnx_manager`], [`quorum_cnx_workers`] | election-port connections | `QuorumCnxManager` |
+//! | [`unified_socket`] | a quorum connection's socket, plaintext or TLS; TLS detection | `UnifiedServerSocket`, `SSLSocket` |
 //! | [`election_round`] | the decisions of one election (pure) | `FastLeaderElection.lookForLeader` |
 //! | [`fast_leader_election`] | election threads | `FastLeaderElection` |
 //! | [`epoch_files`] | `acceptedEpoch` / `currentEpoch` checks | `QuorumPeer.loadDataBase` |
@@ -92,4 +93,5 @@ pub mod read_only_zookeeper_server;
 pub mod send_ack_request_processor;
 pub mod synced_learner_tracker;
 pub mod to_be_applied_request_processor;
+pub mod unified_socket;
 pub mod vote;

@@ -44,6 +44,8 @@ use super::initial_message::{
 };
 use super::quorum_cnx_workers::{start_workers, Connection};
 use super::quorum_server::HostPort;
+use super::unified_socket::QuorumSocket;
+use crate::config::quorum_tls::QuorumTls;
 
 /// `RECV_CAPACITY`: received messages waiting for the election.
 const RECV_CAPACITY: usize = 100;
@@ -83,6 +85,8 @@ pub struct CnxSettings {
     pub handshake_timeout: Duration,
     /// `zookeeper.electionPortBindRetry` (0 = forever).
     pub bind_retry: u32,
+    /// `sslQuorum` / `portUnification`: TLS on this port and what we dial.
+    pub tls: Option<Arc<QuorumTls>>,
 }
 
 /// Why the election port could not be opened.
@@ -237,7 +241,7 @@ impl QuorumCnxManager {
             deadline: self.settings.handshake_timeout,
         };
         let stop = || self.shutdown.load(Ordering::SeqCst);
-        let mut ready = |stream: TcpStream, from: SocketAddr, header: Vec<u8>| {
+        let mut ready = |stream: QuorumSocket, from: SocketAddr, header: Vec<u8>| {
             let remote = from.to_string();
             info!("Received connection request from {}", remote);
             match read_initial_message(&mut header.as_slice()) {
@@ -251,11 +255,17 @@ impl QuorumCnxManager {
                 }
             }
         };
+        match &self.settings.tls {
+            Some(tls) if tls.port_unification => info!("Creating TLS-enabled quorum server socket"),
+            Some(_) => info!("Creating TLS-only quorum server socket"),
+            None => {}
+        }
         handshake_gate::run(
             &listener,
             "Election listener",
             limits,
             initial_message_len,
+            self.settings.tls.as_deref(),
             &stop,
             &mut ready,
         );
@@ -263,7 +273,12 @@ impl QuorumCnxManager {
     }
 
     /// The accepting side, its initial message read: the sid rules.
-    fn receive_connection(self: Arc<Self>, stream: TcpStream, remote: &str, init: InitialMessage) {
+    fn receive_connection(
+        self: Arc<Self>,
+        stream: QuorumSocket,
+        remote: &str,
+        init: InitialMessage,
+    ) {
         let _ = stream.set_nodelay(true);
         let sid = init.sid;
         let my_id = self.settings.my_id;
@@ -297,7 +312,7 @@ impl QuorumCnxManager {
 
     /// Registers a connection for `sid` (replacing any older one) and starts
     /// its SendWorker and RecvWorker.
-    fn start_connection_workers(self: &Arc<Self>, stream: TcpStream, sid: i64) {
+    fn start_connection_workers(self: &Arc<Self>, stream: QuorumSocket, sid: i64) {
         let _ = stream.set_read_timeout(None);
         self.queue_for(sid);
         if let Err(e) = start_workers(self, stream, sid) {
@@ -397,6 +412,10 @@ impl QuorumCnxManager {
             return;
         };
         let _ = stream.set_nodelay(true);
+        let stream = match self.secure(stream, sid) {
+            Some(s) => s,
+            None => return,
+        };
         let _ = stream.set_read_timeout(Some(self.settings.handshake_timeout));
         let _ = stream.set_write_timeout(Some(self.settings.handshake_timeout));
         let header = write_initial_message(
@@ -426,6 +445,26 @@ impl QuorumCnxManager {
                 self.settings.my_id, sid
             );
             self.start_connection_workers(stream, sid);
+        }
+    }
+
+    /// The dialed connection as the quorum talks: TLS with `sslQuorum`
+    /// (handshake bounded by the connect timeout), else plaintext; `None`
+    /// (closed, logged) when the handshake fails.
+    fn secure(&self, stream: TcpStream, sid: i64) -> Option<QuorumSocket> {
+        let Some(tls) = self.settings.tls.as_ref().filter(|t| t.ssl_quorum) else {
+            return Some(QuorumSocket::plain(stream));
+        };
+        let timeout = self
+            .settings
+            .connect_timeout
+            .max(self.settings.handshake_timeout);
+        match QuorumSocket::dial_tls(stream, tls, timeout) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!("TLS handshake with sid {} failed: {}", sid, e);
+                None
+            }
         }
     }
 
@@ -475,6 +514,6 @@ impl QuorumCnxManager {
 }
 
 /// Closes both directions, ignoring errors (the peer may be gone).
-pub(super) fn close(stream: &TcpStream) {
+pub(super) fn close(stream: &QuorumSocket) {
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }

@@ -11,7 +11,6 @@
 //! Mirrors: `QuorumCnxManager.SendWorker`, `QuorumCnxManager.RecvWorker`.
 
 use std::io::{self, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -20,6 +19,7 @@ use std::time::Duration;
 use log::{debug, info, warn};
 
 use super::quorum_cnx_manager::{close, Message, QuorumCnxManager};
+use super::unified_socket::QuorumSocket;
 
 /// `PACKETMAXSIZE`: the largest election message accepted.
 pub const PACKET_MAX_SIZE: i32 = 512 * 1024;
@@ -33,7 +33,7 @@ pub struct Connection {
     /// Tells this connection apart from a newer one for the same sid.
     id: u64,
     /// The socket (both workers hold clones; closing it stops both).
-    stream: TcpStream,
+    stream: QuorumSocket,
     /// Cleared once by [`Connection::finish`].
     running: AtomicBool,
 }
@@ -65,7 +65,7 @@ impl Connection {
 /// its two worker threads.
 pub fn start_workers(
     manager: &Arc<QuorumCnxManager>,
-    stream: TcpStream,
+    stream: QuorumSocket,
     sid: i64,
 ) -> io::Result<()> {
     let send_stream = stream.try_clone()?;
@@ -116,7 +116,7 @@ pub fn start_workers(
 }
 
 /// Writes one frame.
-fn send(stream: &mut TcpStream, message: &[u8]) -> io::Result<()> {
+fn send(stream: &mut QuorumSocket, message: &[u8]) -> io::Result<()> {
     let mut frame = Vec::with_capacity(4 + message.len());
     frame.extend_from_slice(&(message.len() as i32).to_be_bytes());
     frame.extend_from_slice(message);
@@ -124,7 +124,7 @@ fn send(stream: &mut TcpStream, message: &[u8]) -> io::Result<()> {
     stream.flush()
 }
 
-fn send_worker(manager: &QuorumCnxManager, connection: &Connection, mut stream: TcpStream) {
+fn send_worker(manager: &QuorumCnxManager, connection: &Connection, mut stream: QuorumSocket) {
     let sid = connection.sid;
     let queue = manager.queue_for(sid);
     if queue.is_empty() {
@@ -172,7 +172,7 @@ enum RecvEnd {
     BadLength(i32),
 }
 
-fn recv_worker(manager: &QuorumCnxManager, connection: &Connection, stream: TcpStream) {
+fn recv_worker(manager: &QuorumCnxManager, connection: &Connection, stream: QuorumSocket) {
     let sid = connection.sid;
     let mut reader = BufReader::new(stream);
     let end = loop {

@@ -12,6 +12,7 @@
 //! `setupPeerType`, `checkValidity`, `getVersionFromFilename`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use log::{info, warn};
 
@@ -80,6 +81,9 @@ pub struct QuorumPeerConfig {
     /// elected role after this long even if the ensemble looks healthy.
     /// Unset = hold while healthy.
     pub max_role_hold_ms: Option<u64>,
+    /// `sslQuorum` / `portUnification` with the `ssl.quorum.*` stores;
+    /// `None` when both are off (plaintext between peers).
+    pub quorum_tls: Option<Arc<crate::config::quorum_tls::QuorumTls>>,
 }
 
 impl QuorumPeerConfig {
@@ -279,6 +283,12 @@ impl QuorumPeerConfig {
             max_role_hold_ms: merged
                 .get_long_opt("zookeeper.quorum.maxRoleHoldMs")
                 .and_then(|v| u64::try_from(v).ok()),
+            quorum_tls: crate::config::quorum_tls::quorum_tls(
+                get("sslQuorum"),
+                get("portUnification"),
+                &merged,
+            )?
+            .map(Arc::new),
         };
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid(

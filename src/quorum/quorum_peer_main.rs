@@ -156,6 +156,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
             connect_timeout: Duration::from_millis(config.cnx_timeout_ms as u64),
             handshake_timeout: socket_timeout,
             bind_retry: config.election_port_bind_retry,
+            tls: config.quorum_tls.clone(),
         },
         verifier.clone(),
     );
