@@ -12,11 +12,11 @@
 //! | [`jute`] | binary archive and every record of `zookeeper.jute` | `org.apache.jute`, generated records |
 //! | [`zoo_defs`] | opcodes, permissions, event numbers | `ZooDefs`, `Watcher.Event` |
 //! | [`keeper_exception`] | result codes on the wire | `KeeperException.Code` |
-//! | [`common`] | TLS key and trust stores (JKS, PKCS#12, PEM), the rustls server config, certificate subjects as RFC 2253 text | `org.apache.zookeeper.common` (`X509Util`, `*FileLoader`) |
+//! | [`common`] | TLS key and trust stores (JKS, PKCS#12, PEM), the rustls server config and the quorum's client config, certificate subjects as RFC 2253 text | `org.apache.zookeeper.common` (`X509Util`, `*FileLoader`) |
 //! | [`config`] | `zoo.cfg`: raw properties, `-D` system properties, validated settings (the ensemble part is `quorum::quorum_peer_config`) | `ServerConfig`, the standalone part of `QuorumPeerConfig` |
 //! | [`server`] | connections, sessions, the request pipeline, DataTree, watches, ACLs, quotas, four-letter words, metrics | `org.apache.zookeeper.server` |
 //! | [`persistence`] | txn logs and snapshots in Java's format; restore, purge, and the inspection tools (`zk-server txnlog-dump`, `snapshot-dump`, `datadir-check`, ...) | `org.apache.zookeeper.server.persistence` |
-//! | [`quorum`] | ensembles: FastLeaderElection, the peer's state loop, Zab for the leader, followers and observers | `org.apache.zookeeper.server.quorum` |
+//! | [`quorum`] | ensembles: FastLeaderElection, the peer's state loop, Zab for the leader, followers and observers, quorum TLS | `org.apache.zookeeper.server.quorum` |
 //! | [`admin`] | the AdminServer (`/commands`, JSON) and the Prometheus `/metrics` endpoint | `server.admin`, `metrics.prometheus` |
 //!
 //! # Layers

@@ -9,7 +9,7 @@
 //! | [`jks_file_loader`] | Java KeyStore files (read-only) | `common.JKSFileLoader` (the JDK's `JavaKeyStore`) |
 //! | [`pem_file_loader`] | PEM key and trust stores | `common.PEMFileLoader` |
 //! | [`pkcs12_file_loader`] | PKCS#12 files | `common.PKCS12FileLoader` |
-//! | [`x509_util`] | key and trust material into a rustls server config | `common.X509Util`, `ClientX509Util`, `SSLContextAndOptions` |
+//! | [`x509_util`] | key and trust material into rustls server and (quorum) client configs | `common.X509Util`, `ClientX509Util`, `SSLContextAndOptions` |
 //! | [`x500_principal`] | a certificate subject as RFC 2253 text | `javax.security.auth.x500.X500Principal` |
 //!
 //! Mirrors: `org.apache.zookeeper.common` (its X.509 part).

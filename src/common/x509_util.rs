@@ -1,16 +1,19 @@
-//! The TLS server side of the client port, built once at startup from the
-//! `ssl.*` settings: load the key store and trust store (JKS, PKCS#12 or
-//! PEM), map Java's protocol and cipher-suite names to rustls's, and
-//! build a rustls server config with the client-certificate policy
-//! (`need` / `want` / `none`).
+//! The TLS sides of the client port and of the quorum, built once at
+//! startup from the `ssl.*` / `ssl.quorum.*` settings: load the key store
+//! and trust store (JKS, PKCS#12 or PEM), map Java's protocol and
+//! cipher-suite names to rustls's, and build a rustls server config with
+//! the client-certificate policy (`need` / `want` / `none`), and for the
+//! quorum also a client config (our certificate, the peers' trust
+//! anchors, the host name check on or off) and the check that a peer's
+//! certificate names its IP address.
 //!
 //! Failures are strings naming the file and the reason; the config layer
 //! prefixes the key. rustls with its `ring` provider does the TLS itself.
 //!
 //! Mirrors: `org.apache.zookeeper.common.X509Util` (`createKeyManager`,
 //! `createTrustManager`, `createSSLContextAndOptions`),
-//! `ClientX509Util` and `SSLContextAndOptions` (protocols, suites, client
-//! auth).
+//! `ClientX509Util`, `QuorumX509Util` and `SSLContextAndOptions`
+//! (protocols, suites, client auth), `ZKTrustManager` (host name checks).
 
 use std::path::Path;
 use std::sync::Arc;
