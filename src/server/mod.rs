@@ -11,6 +11,7 @@ pub mod cert_file_reloader;
 pub mod change_record;
 pub mod cnxn_stats;
 pub mod command;
+pub mod connection_limits;
 pub mod container_manager;
 pub mod create_mode;
 pub mod data_node;

@@ -30,6 +30,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::blocking_server_cnxn::{BlockingServerCnxn, TlsAcceptor, TlsMode};
 use super::command::ConnectionInfo;
+use super::connection_limits::{self, ConnectionLimits};
 use super::server_cnxn::{CloseReason, ServerCnxn};
 use super::zookeeper_server::{ServerStatsSnapshot, ZooKeeperServer};
 use crate::jute::proto::{ConnectRequest, RequestHeader};
@@ -157,50 +158,6 @@ impl fmt::Display for Refusal {
             ),
         }
     }
-}
-
-/// Threads a connection runs: its reader (replies are written by their
-/// producers).
-const THREADS_PER_CNXN: usize = 1;
-/// Memory mappings a thread costs: its stack and guard page, and the signal
-/// stack (with its guard page) that std sets up to report stack overflows.
-const MAPS_PER_THREAD: usize = 4;
-/// Mappings left for everything else: heap arenas, files, libraries.
-const RESERVED_MAPS: usize = 4096;
-/// Threads left for the rest of the server (processors, timers, admin).
-const RESERVED_THREADS: usize = 256;
-
-/// How many connections the OS can run threads for, given
-/// `vm.max_map_count` and `kernel.threads-max`. Beyond it, creating a
-/// thread fails inside std and aborts the process, so the accept loop
-/// refuses connections past this count even when `maxCnxns` is 0.
-pub fn connection_limit_for(max_map_count: usize, threads_max: usize) -> usize {
-    let by_maps =
-        max_map_count.saturating_sub(RESERVED_MAPS) / (THREADS_PER_CNXN * MAPS_PER_THREAD);
-    let by_threads = threads_max.saturating_sub(RESERVED_THREADS) / THREADS_PER_CNXN;
-    by_maps.min(by_threads).max(1)
-}
-
-/// [`connection_limit_for`] this machine, read once from `/proc/sys`.
-fn os_connection_limit() -> usize {
-    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        let read = |path: &str, default: usize| {
-            std::fs::read_to_string(path)
-                .ok()
-                .and_then(|text| text.trim().parse().ok())
-                .unwrap_or(default)
-        };
-        let limit = connection_limit_for(
-            read("/proc/sys/vm/max_map_count", 65530),
-            read("/proc/sys/kernel/threads-max", usize::MAX),
-        );
-        info!(
-            "the OS leaves room for {} client connections (one thread each)",
-            limit
-        );
-        limit
-    })
 }
 
 /// The accept decision: `alive` connections in total, `from_ip` of them
@@ -384,6 +341,8 @@ impl ServerCnxnFactory {
         handler: Arc<dyn CnxnHandler>,
     ) -> std::io::Result<ServerCnxnFactory> {
         let local_addr = listener.local_addr()?;
+        // Raises the open-file limit and logs the connection limit, once.
+        connection_limits::startup();
         if limits.max_cnxns == 0 {
             warn!("maxCnxns is not configured, using default value 0.");
         } else {
@@ -538,16 +497,18 @@ impl AcceptLoop {
 
     /// Checks the limits and starts the connection's threads.
     fn admit(&self, stream: TcpStream, peer: SocketAddr) {
-        let os_limit = os_connection_limit();
-        if self.registry.len() >= os_limit {
-            // Past this the next thread cannot get its stack mapped and std
-            // aborts the whole process: refuse the one connection instead.
+        let os = connection_limits::startup();
+        if self.registry.len() >= os.limit {
+            // Past this the next thread cannot get its stack mapped (or the
+            // next accept fails for want of descriptors) and std aborts the
+            // whole process: refuse the one connection instead.
             warn!(
-                "Too many connections from {}: {} open, the OS leaves room for threads of {} \
-                 (vm.max_map_count, kernel.threads-max); set maxCnxns or raise those limits",
+                "Too many connections: refusing {} with {} open, the client connection limit \
+                 (bound by {}); raise {}",
                 peer,
                 self.registry.len(),
-                os_limit
+                os.binding,
+                ConnectionLimits::settings_for(os.limit * 2)
             );
             let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
@@ -597,10 +558,6 @@ mod tests {
             max_cnxns: 0,
             max_client_cnxns: 2,
         };
-        // Debian's default vm.max_map_count leaves room for ~7,700 connections.
-        assert_eq!(connection_limit_for(65530, 192730), (65530 - 4096) / 4);
-        assert_eq!(connection_limit_for(1 << 30, 1000), 1000 - 256);
-        assert_eq!(connection_limit_for(0, 0), 1);
         assert!(admit(5, 1, LOCAL, limits).is_ok());
         let refusal = admit(5, 2, LOCAL, limits).unwrap_err();
         assert_eq!(
