@@ -10,13 +10,16 @@ freshly initialized dataDir, and both must consume the `initialize` marker
 logs, so a marker in the dataDir stays) and serve.
 """
 
+import os
+import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import JVM_FLAGS, REPO, RUST_BIN, four_letter, free_port, java_classpath, require_impl
+from conftest import JVM_FLAGS, REPO, RUST_BIN, four_letter, free_port, java_classpath, need, require_impl
 
 SCRIPT = REPO / "scripts" / "zkServer-initialize.sh"
 USAGE_HEAD = "usage: %s <parameters>\n  Optional parameters:\n" % SCRIPT
@@ -120,3 +123,62 @@ def test_servers_start_on_an_initialized_datadir(impl, layout, tmp_path):
     OBSERVED.setdefault(layout, {})[impl] = seen
     if impl != "java" and "java" in OBSERVED[layout]:
         assert seen == OBSERVED[layout]["java"], OBSERVED[layout]
+
+
+MIRROR = Path(os.environ.get("ZK_JAVA_MIRROR", "/work/.mirror/apache+zookeeper/repo"))
+
+
+def javas_script(tmp_path):
+    """Java 3.8.0's bin/zkServer-initialize.sh and the zkEnv.sh it sources,
+    from the ZooKeeper git mirror (Debian's package does not ship it)."""
+    need(MIRROR.is_dir(), "the ZooKeeper git mirror (%s, ZK_JAVA_MIRROR)" % MIRROR)
+    bin_dir = tmp_path / "java-bin"
+    bin_dir.mkdir()
+    for name in ("zkServer-initialize.sh", "zkEnv.sh"):
+        text = subprocess.run(["git", "--git-dir", str(MIRROR), "show", "release-3.8.0-1:bin/" + name],
+                              check=True, capture_output=True, timeout=60).stdout
+        (bin_dir / name).write_bytes(text)
+        (bin_dir / name).chmod(0o755)
+    return bin_dir / "zkServer-initialize.sh"
+
+
+def scenario(script, base):
+    """Runs one sequence of invocations in `base`; returns what a user sees:
+    each exit code and output (paths made relative), and the files left."""
+    base.mkdir()
+    conf = base / "conf"
+    conf.mkdir()
+    write_cfg(conf / "zoo.cfg", base / "data", base / "logs")
+    write_cfg(conf / "data-only.cfg", base / "d2")
+    (conf / "nodata.cfg").write_text("clientPort=2181\n")
+    (conf / "spaced.cfg").write_text("  dataDir=%s\n" % (base / "d3"))
+    # With JAVA_HOME set, Java's zkEnv.sh does not print where it found java.
+    java_home = Path(os.path.realpath(shutil.which("java") or "/usr/bin/java")).parent.parent
+    env = dict(os.environ, ZOOCFGDIR=str(conf), JAVA_HOME=str(java_home))
+    seen = []
+    for args in (["--configfile=%s" % (conf / "zoo.cfg"), "--myid=3"],
+                 ["--configfile", str(conf / "zoo.cfg")],
+                 ["--configfile=%s" % (conf / "zoo.cfg"), "--myid", "7", "--force"],
+                 ["--configfile=%s" % (conf / "data-only.cfg")],
+                 ["--configfile=%s" % (conf / "spaced.cfg"), "--myid=2"],
+                 ["--configfile=%s" % (conf / "nodata.cfg")],
+                 ["--configfile=%s" % (conf / "missing.cfg")],
+                 ["--myid=4"],
+                 ["--bogus"], ["-h"], ["--help"]):
+        p = subprocess.run([str(script)] + args, capture_output=True, text=True, env=env, timeout=60)
+        seen.append(([a.replace(str(base), "BASE") for a in args], p.returncode,
+                     p.stdout.replace(str(script), "SCRIPT").replace(str(base), "BASE")))
+    files = sorted((str(f.relative_to(base)), f.read_text() if f.is_file() else "dir")
+                   for f in base.rglob("*") if not f.is_relative_to(conf))
+    return seen, files
+
+
+def test_same_as_javas_script(tmp_path):
+    """Java's own script and ours, on the same invocations: the same exit
+    codes, messages and files (myid, initialize, version-2 directories)."""
+    java_seen = scenario(javas_script(tmp_path), tmp_path / "java")
+    our_seen = scenario(SCRIPT, tmp_path / "ours")
+    for ours, java in zip(our_seen[0], java_seen[0]):
+        assert ours == java
+    assert our_seen[1] == java_seen[1]
+    assert ("data/myid", "7\n") in java_seen[1] and ("data/initialize", "") in java_seen[1], java_seen
