@@ -329,6 +329,31 @@ impl SessionTracker {
         self.state.lock().queue.expiry_map()
     }
 
+    /// The expiry buckets of the local sessions only (`local`), or of the
+    /// global ones only: what Java's separate local and global trackers
+    /// each hold. A bucket left empty by the filter is dropped.
+    pub fn expiry_map_of(&self, local: bool) -> Vec<(i64, Vec<i64>)> {
+        let st = self.state.lock();
+        st.queue
+            .expiry_map()
+            .into_iter()
+            .filter_map(|(at, ids)| {
+                let was_empty = ids.is_empty();
+                let ids: Vec<i64> = ids
+                    .into_iter()
+                    .filter(|id| st.sessions.get(id).is_some_and(|s| s.local) == local)
+                    .collect();
+                (was_empty || !ids.is_empty()).then_some((at, ids))
+            })
+            .collect()
+    }
+
+    /// A learner's tracker (global sessions are the leader's to expire):
+    /// Java's `LearnerSessionTracker`, which `dump` shows differently.
+    pub fn is_learner_tracker(&self) -> bool {
+        !self.expire_global
+    }
+
     /// Starts the expiry thread; `expirer` is called for each expired
     /// session after it was marked closing.
     pub fn start(self: &Arc<Self>, expirer: Expirer) -> std::io::Result<JoinHandle<()>> {

@@ -248,3 +248,48 @@ def test_a_silent_local_session_expires_on_its_server(upgrading):
     again.close_socket()
     synced(peers[LEADER])
     assert create_sessions_logged(peers[LEADER]) == before
+
+
+DUMPS = {}
+
+
+def dump_shape(text, names):
+    """A `dump` with session ids named, dates and addresses abstracted,
+    and Java's emptied expiry buckets dropped (their number varies)."""
+    for session_id, name in names.items():
+        text = text.replace("0x%x" % session_id, name)
+    text = re.sub(r"\w{3} \w{3} \d\d \d\d:\d\d:\d\d \w+ \d{4}", "<date>", text)
+    text = re.sub(r"/127\.0\.0\.1:\d+", "<addr>", text)
+    text = re.sub(r"Session Sets \(\d+\)/", "Session Sets (n)/", text)
+    lines = [l for l in text.splitlines() if not l.startswith("0 expire at")]
+    return lines[:lines.index("Connections dump:")]
+
+
+def test_dump_shows_local_and_global_sessions(upgrading):
+    """`dump` with local sessions on: the leader's local then global
+    session sets, a follower's local sets then its global sessions with
+    their timeouts, as Java prints them."""
+    kind, peers = upgrading
+    local_f, local_l, upgraded = connect(peers[FOLLOWER]), connect(peers[LEADER]), connect(peers[FOLLOWER])
+    try:
+        for zk in (local_f, local_l):
+            assert zk.request(OP_EXISTS, p_string("/zookeeper") + p_bool(False))[0] == 0
+        assert upgraded.request(OP_CREATE, create_body("/dump-eph", flags=1))[0] == 0
+        synced(peers[LEADER])
+        synced(peers[FOLLOWER])
+        names = {local_f.session_id: "<local-f>", local_l.session_id: "<local-l>", upgraded.session_id: "<global>"}
+        seen = {sid: dump_shape(four_letter(peers[sid].client_port, "dump"), names) for sid in (FOLLOWER, LEADER)}
+    finally:
+        for zk in (local_f, local_l, upgraded):
+            close_session(zk)
+    ephemerals = ["ephemeral nodes dump:", "Sessions with Ephemerals (1):", "<global>:", "\t/dump-eph"]
+    assert seen[LEADER] == ["SessionTracker dump:", "Local Session Sets (n)/(1):", "1 expire at <date>:",
+                            "\t<local-l>", "Global Session Sets (n)/(1):", "1 expire at <date>:", "\t<global>"
+                            ] + ephemerals, (kind, seen[LEADER])
+    assert seen[FOLLOWER][:4] == ["SessionTracker dump:", "Local Session Sets (n)/(1):", "1 expire at <date>:",
+                                  "\t<local-f>"], (kind, seen[FOLLOWER])
+    assert re.fullmatch(r"<global>\t\d+ms", seen[FOLLOWER][5]), (kind, seen[FOLLOWER])
+    assert seen[FOLLOWER][4:5] + seen[FOLLOWER][6:] == ["Global Sessions(1):"] + ephemerals, (kind, seen[FOLLOWER])
+    DUMPS[kind] = seen
+    if len(DUMPS) == 2:
+        assert DUMPS["rust"] == DUMPS["java"], DUMPS

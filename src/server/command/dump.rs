@@ -1,5 +1,8 @@
-//! `dump`: the session expiry buckets, the ephemeral nodes of each
-//! session, and the connections grouped by when they would expire idle.
+//! `dump`: the session expiry buckets (split into local and global
+//! sessions, and on a learner the global sessions with their timeouts, as
+//! Java's leader and learner session trackers print them), the ephemeral
+//! nodes of each session, and the connections grouped by when they would
+//! expire idle.
 //!
 //! Session expiry times are on the session tracker's clock, which starts
 //! with the server (see `ServerMetrics::server_clock_to_wall`); connection
@@ -8,7 +11,8 @@
 //! asking thread.
 //!
 //! Mirrors: `org.apache.zookeeper.server.command.DumpCommand`,
-//! `ExpiryQueue.dump`, `DataTree.dumpEphemerals`,
+//! `ExpiryQueue.dump`, `LeaderSessionTracker.dumpSessions`,
+//! `LearnerSessionTracker.dumpSessions`, `DataTree.dumpEphemerals`,
 //! `NIOServerCnxnFactory.dumpConnections`.
 
 use std::collections::BTreeMap;
@@ -23,9 +27,66 @@ use crate::server::zookeeper_server::ZooKeeperServer;
 /// Java's connection expiry interval (`sessionlessCnxnTimeout`).
 const CNXN_EXPIRY_INTERVAL_MS: i64 = SESSIONLESS_CNXN_TIMEOUT.as_millis() as i64;
 
-/// Session expiry time (tracker clock, ms) → session ids.
+/// Session expiry time (tracker clock, ms) → session ids, as the admin
+/// `dump` reports them: a learner reports none (Java's learner tracker
+/// has no expiry map); with local sessions the local buckets, overlaid by
+/// the global ones at equal times (Java merges two maps).
 pub fn session_buckets(server: &ZooKeeperServer) -> Vec<(i64, Vec<i64>)> {
-    server.session_tracker().expiry_map()
+    let tracker = server.session_tracker();
+    if tracker.is_learner_tracker() {
+        return Vec::new();
+    }
+    if !tracker.local_sessions_enabled() {
+        return tracker.expiry_map();
+    }
+    let mut merged: BTreeMap<i64, Vec<i64>> = tracker.expiry_map_of(true).into_iter().collect();
+    merged.extend(tracker.expiry_map_of(false));
+    merged.into_iter().collect()
+}
+
+/// The session part of the 4lw `dump`, as each of Java's trackers prints
+/// it: `Session Sets` (standalone, or a leader without local sessions);
+/// `Local Session Sets` then `Global Session Sets` (a leader with local
+/// sessions); on a learner its local sessions' sets (if enabled) and then
+/// `Global Sessions(N):`, each global session with its timeout.
+fn session_sets(server: &ZooKeeperServer) -> String {
+    let tracker = server.session_tracker();
+    let local = tracker.local_sessions_enabled();
+    let mut out = String::new();
+    if local {
+        out.push_str("Local ");
+        push_sets(&mut out, &tracker.expiry_map_of(true));
+    }
+    if tracker.is_learner_tracker() {
+        let global: BTreeMap<i64, i32> = tracker.sessions_with_timeouts().into_iter().collect();
+        let global: Vec<(i64, i32)> = global
+            .into_iter()
+            .filter(|(id, _)| !tracker.is_local_session(*id))
+            .collect();
+        out.push_str(&format!("Global Sessions({}):\n", global.len()));
+        for (id, timeout) in global {
+            out.push_str(&format!("0x{:x}\t{}ms\n", id, timeout));
+        }
+    } else if local {
+        out.push_str("Global ");
+        push_sets(&mut out, &tracker.expiry_map_of(false));
+    } else {
+        push_sets(&mut out, &tracker.expiry_map());
+    }
+    out
+}
+
+/// `SessionTrackerImpl.dumpSessions`: "Session " and the expiry queue.
+fn push_sets(out: &mut String, buckets: &[(i64, Vec<i64>)]) {
+    let total: usize = buckets.iter().map(|(_, ids)| ids.len()).sum();
+    out.push_str(&format!("Session Sets ({})/({}):\n", buckets.len(), total));
+    for (at, ids) in buckets {
+        let when = java_date::format(metrics().server_clock_to_wall(*at));
+        out.push_str(&format!("{} expire at {}:\n", ids.len(), when));
+        for id in ids {
+            out.push_str(&format!("\t0x{:x}\n", id));
+        }
+    }
 }
 
 /// Session id → its ephemeral paths, by session id.
@@ -71,16 +132,7 @@ fn monotonic_to_wall(ms: i64) -> SystemTime {
 /// The whole answer.
 pub fn run(server: &ZooKeeperServer, ctx: &CommandContext<'_>) -> String {
     let mut out = String::from("SessionTracker dump:\n");
-    let buckets = session_buckets(server);
-    let total: usize = buckets.iter().map(|(_, ids)| ids.len()).sum();
-    out.push_str(&format!("Session Sets ({})/({}):\n", buckets.len(), total));
-    for (at, ids) in &buckets {
-        let when = java_date::format(metrics().server_clock_to_wall(*at));
-        out.push_str(&format!("{} expire at {}:\n", ids.len(), when));
-        for id in ids {
-            out.push_str(&format!("\t0x{:x}\n", id));
-        }
-    }
+    out.push_str(&session_sets(server));
     out.push_str("ephemeral nodes dump:\n");
     let ephemerals = ephemerals(server);
     out.push_str(&format!(
