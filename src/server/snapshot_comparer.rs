@@ -596,8 +596,9 @@ fn one_side(node: &TreeNode, side: &str, t: Thresholds, chatty: bool, lines: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jute::data::ids;
     use crate::jute::txn::{CreateTxn, TxnBody, TxnHeader};
-    use crate::zoo_defs::{ids, op_code};
+    use crate::zoo_defs::op_code;
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

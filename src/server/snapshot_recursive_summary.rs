@@ -120,8 +120,9 @@ fn summarise(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jute::data::ids;
     use crate::jute::txn::{CreateTxn, TxnBody, TxnHeader};
-    use crate::zoo_defs::{ids, op_code};
+    use crate::zoo_defs::op_code;
 
     fn tree() -> DataTree {
         let mut tree = DataTree::new();
