@@ -31,7 +31,7 @@
 //! Mirrors: `QuorumX509Util`, `X509Util.createSSLContextAndOptions`, the
 //! `sslQuorum` / `portUnification` reads of `QuorumPeerConfig`.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use log::info;
@@ -68,18 +68,25 @@ pub const HONOURED_QUORUM_SSL_KEYS: &[&str] = &[
     "zookeeper.ssl.quorum.sslProvider",
 ];
 
+/// The two rustls sides, replaced together on a reload.
+struct Sides {
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+}
+
 /// How the quorum ports talk, ready for the transport.
-#[derive(Clone)]
 pub struct QuorumTls {
     /// `sslQuorum`: dial peers with TLS (and accept only TLS unless
     /// `port_unification`).
     pub ssl_quorum: bool,
     /// `portUnification`: accept TLS and plaintext on the same ports.
     pub port_unification: bool,
-    /// What accepted TLS connections are served with.
-    pub server_config: Arc<rustls::ServerConfig>,
-    /// What dialed TLS connections use.
-    pub client_config: Arc<rustls::ClientConfig>,
+    /// What accepted TLS connections are served with, and what dialed
+    /// ones use (swapped by [`QuorumTls::reload`]).
+    sides: RwLock<Sides>,
+    /// `sslQuorumReloadCertFiles`: new store files are used without a
+    /// restart.
+    pub reload_cert_files: bool,
     /// `ssl.quorum.hostnameVerification`: a connecting peer's certificate
     /// must name its address too.
     pub verify_peer_address: bool,
@@ -89,6 +96,45 @@ pub struct QuorumTls {
 }
 
 impl QuorumTls {
+    /// The server side for connections accepted from now on.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        self.sides
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .server
+            .clone()
+    }
+
+    /// The client side for connections dialed from now on.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.sides
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .client
+            .clone()
+    }
+
+    /// The store files to watch for `sslQuorumReloadCertFiles`.
+    pub fn store_files(system: &SystemProperties) -> Vec<std::path::PathBuf> {
+        [
+            "zookeeper.ssl.quorum.keyStore.location",
+            "zookeeper.ssl.quorum.trustStore.location",
+        ]
+        .iter()
+        .filter_map(|k| system.get(k).filter(|v| !v.is_empty()))
+        .map(std::path::PathBuf::from)
+        .collect()
+    }
+
+    /// Builds both sides again from the stores (new connections get
+    /// them; live ones keep theirs). A store that cannot be used leaves
+    /// the old sides in service and says why.
+    pub fn reload(&self, system: &SystemProperties) -> Result<(), ConfigError> {
+        let built = sides(system, "sslQuorumReloadCertFiles")?;
+        *self.sides.write().unwrap_or_else(PoisonError::into_inner) = built.sides;
+        Ok(())
+    }
+
     /// Whether an accepted connection that does not start a TLS handshake
     /// is served (plaintext).
     pub fn accepts_plaintext(&self) -> bool {
@@ -112,24 +158,17 @@ fn is_true(value: Option<&str>) -> bool {
     value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-/// Builds the quorum's TLS sides when `sslQuorum` or `portUnification`
-/// (zoo.cfg values, `None` when absent) asks for them; `None` when both
-/// are off (everything plaintext, as before).
-pub fn quorum_tls(
-    ssl_quorum: Option<&str>,
-    port_unification: Option<&str>,
-    system: &SystemProperties,
-) -> Result<Option<QuorumTls>, ConfigError> {
-    let (ssl_quorum, port_unification) = (is_true(ssl_quorum), is_true(port_unification));
-    if !ssl_quorum && !port_unification {
-        info!("Using insecure (non-TLS) quorum communication");
-        return Ok(None);
-    }
-    let switch = if ssl_quorum {
-        "sslQuorum"
-    } else {
-        "portUnification"
-    };
+/// What [`sides`] builds.
+struct Built {
+    sides: Sides,
+    client_auth: ClientAuth,
+    verify_hostname: bool,
+    options: TlsOptions,
+}
+
+/// Both rustls sides from the `ssl.quorum.*` keys; `switch` names the key
+/// that asked for them (for the messages).
+fn sides(system: &SystemProperties, switch: &str) -> Result<Built, ConfigError> {
     let key_location = "zookeeper.ssl.quorum.keyStore.location";
     let trust_location = "zookeeper.ssl.quorum.trustStore.location";
     let key_store = load(system, PREFIX, "keyStore", false)?.ok_or_else(|| {
@@ -182,11 +221,48 @@ pub fn quorum_tls(
         chain,
         key,
         trusted,
-        versions: options.versions,
-        suites: options.suites,
+        versions: options.versions.clone(),
+        suites: options.suites.clone(),
         verify_hostname,
     })
     .map_err(|e| invalid(trust_location, trust_value, e))?;
+    Ok(Built {
+        sides: Sides {
+            server: server_config,
+            client: client_config,
+        },
+        client_auth,
+        verify_hostname,
+        options,
+    })
+}
+
+/// Builds the quorum's TLS sides when `sslQuorum` or `portUnification`
+/// (zoo.cfg values, `None` when absent) asks for them; `None` when both
+/// are off (everything plaintext, as before). `reload` is
+/// `sslQuorumReloadCertFiles`.
+pub fn quorum_tls(
+    ssl_quorum: Option<&str>,
+    port_unification: Option<&str>,
+    reload: Option<&str>,
+    system: &SystemProperties,
+) -> Result<Option<QuorumTls>, ConfigError> {
+    let (ssl_quorum, port_unification) = (is_true(ssl_quorum), is_true(port_unification));
+    if !ssl_quorum && !port_unification {
+        info!("Using insecure (non-TLS) quorum communication");
+        return Ok(None);
+    }
+    let switch = if ssl_quorum {
+        "sslQuorum"
+    } else {
+        "portUnification"
+    };
+    let Built {
+        sides,
+        client_auth,
+        verify_hostname,
+        options,
+    } = sides(system, switch)?;
     if ssl_quorum {
         info!(
             "Using TLS encrypted quorum communication ({}, client auth {:?})",
@@ -202,8 +278,8 @@ pub fn quorum_tls(
     Ok(Some(QuorumTls {
         ssl_quorum,
         port_unification,
-        server_config,
-        client_config,
+        sides: RwLock::new(sides),
+        reload_cert_files: is_true(reload),
         verify_peer_address: verify_hostname && client_auth != ClientAuth::None,
         detection_timeout: options.handshake_timeout,
     }))
@@ -216,8 +292,12 @@ mod tests {
     #[test]
     fn both_switches_off_is_plaintext_and_needs_no_stores() {
         let system = SystemProperties::new();
-        assert!(quorum_tls(None, Some("false"), &system).unwrap().is_none());
-        assert!(quorum_tls(Some("FALSE"), None, &system).unwrap().is_none());
+        assert!(quorum_tls(None, Some("false"), None, &system)
+            .unwrap()
+            .is_none());
+        assert!(quorum_tls(Some("FALSE"), None, Some("true"), &system)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -227,7 +307,7 @@ mod tests {
             (Some("true"), None, "sslQuorum"),
             (None, Some(" True "), "portUnification"),
         ] {
-            match quorum_tls(ssl, unified, &system) {
+            match quorum_tls(ssl, unified, None, &system) {
                 Err(ConfigError::InvalidValue { key, reason, .. }) => {
                     assert_eq!(key, "ssl.quorum.keyStore.location");
                     assert!(reason.contains(switch), "{}", reason);

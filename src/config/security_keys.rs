@@ -46,17 +46,12 @@ pub const SERVER_CNXN_FACTORIES: &[&str] = &[
 
 /// zoo.cfg keys `QuorumPeerConfig` knows itself (never system properties)
 /// that ask for TLS or SASL when true, with what they ask for.
-/// (`sslQuorum` and `portUnification` are honoured by `quorum_tls`.)
-const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
-    (
-        "sslQuorumReloadCertFiles",
-        "reloading quorum TLS certificates",
-    ),
-    (
-        "quorum.auth.enableSasl",
-        "SASL authentication between quorum peers",
-    ),
-];
+/// (`sslQuorum`, `portUnification` and `sslQuorumReloadCertFiles` are
+/// honoured by `quorum_tls`.)
+const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[(
+    "quorum.auth.enableSasl",
+    "SASL authentication between quorum peers",
+)];
 
 /// System-property switches that ask for something when true.
 const PROPERTY_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
@@ -241,17 +236,18 @@ mod tests {
         assert!(verdict_of("zookeeper.admin.forceHttps", " TRUE ").is_some());
         // Honoured: the plain client port also accepts TLS (client_tls).
         assert!(verdict_of("zookeeper.client.portUnification", "true").is_none());
-        // Quorum TLS is honoured (quorum_tls); reloading its files is not.
+        // Quorum TLS is honoured (quorum_tls), quorum SASL is not.
         let r = refusals(
             &raw(&[
                 ("sslQuorum", "true"),
                 ("portUnification", "true"),
                 ("sslQuorumReloadCertFiles", "true"),
+                ("quorum.auth.enableSasl", "true"),
             ]),
             &system(&[]),
         );
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].key, "sslQuorumReloadCertFiles");
+        assert_eq!(r[0].key, "quorum.auth.enableSasl");
     }
 
     #[test]
@@ -297,16 +293,16 @@ mod tests {
 
     #[test]
     fn the_message_names_the_zoo_cfg_key_its_value_and_the_rest() {
-        let raw = raw(&[("sslQuorumReloadCertFiles", "true"), ("ssl.crl", "true")]);
+        let raw = raw(&[("quorum.auth.enableSasl", "true"), ("ssl.crl", "true")]);
         let system = system(&[
             ("zookeeper.ssl.crl", "true"),
             ("zookeeper.ssl.keyStore.location", "/k.jks"),
             ("zookeeper.ssl.quorum.crl", "true"),
         ]);
         let e = check(&raw, &system).unwrap_err();
-        assert_eq!(e.key(), Some("sslQuorumReloadCertFiles"));
+        assert_eq!(e.key(), Some("quorum.auth.enableSasl"));
         let text = e.to_string();
-        assert!(text.contains("reloading quorum TLS"), "{}", text);
+        assert!(text.contains("SASL authentication between"), "{}", text);
         assert!(
             text.contains("also refused: ssl.crl, zookeeper.ssl.quorum.crl"),
             "{}",

@@ -299,8 +299,8 @@ fn detect(p: &mut Pending, tls: &QuorumTls) -> Result<bool, String> {
         }
         Detected::Plaintext => Err("blocked insecure (plaintext) connection attempt".into()),
         Detected::Tls => {
-            let conn = rustls::ServerConnection::new(tls.server_config.clone())
-                .map_err(|e| e.to_string())?;
+            let conn =
+                rustls::ServerConnection::new(tls.server_config()).map_err(|e| e.to_string())?;
             p.phase = Phase::Tls(Box::new(conn));
             Ok(true)
         }

@@ -286,6 +286,7 @@ impl QuorumPeerConfig {
             quorum_tls: crate::config::quorum_tls::quorum_tls(
                 get("sslQuorum"),
                 get("portUnification"),
+                get("sslQuorumReloadCertFiles"),
                 &merged,
             )?
             .map(Arc::new),

@@ -35,13 +35,39 @@ use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings};
 use super::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
 use super::quorum_serving::{start_endpoints, PeerServing};
 use crate::config::config_error::EXIT_UNEXPECTED_ERROR;
+use crate::config::quorum_tls::QuorumTls;
 use crate::config::system_properties::SystemProperties;
 use crate::jute;
 use crate::persistence::datadir_cleanup_manager::DatadirCleanupManager;
+use crate::server::cert_file_reloader::CertFileReloader;
 use crate::server::ephemeral_type::set_extended_types_enabled;
 use crate::server::server_metrics::metrics;
 use crate::server::zk_database::ZkDatabase;
 use crate::server::zookeeper_critical_thread;
+
+/// `sslQuorumReloadCertFiles`: a "CertReloader" thread that builds the
+/// quorum's TLS sides again when a store file changes (connections made
+/// from then on use them; a store that does not load keeps the old ones).
+fn quorum_cert_reloader(config: &QuorumPeerConfig) -> std::io::Result<Option<CertFileReloader>> {
+    let Some(tls) = config.quorum_tls.clone().filter(|t| t.reload_cert_files) else {
+        return Ok(None);
+    };
+    let system = config.server.system_properties.clone();
+    let files = QuorumTls::store_files(&system);
+    info!(
+        "watching {:?} for new quorum TLS certificates (sslQuorumReloadCertFiles)",
+        files
+    );
+    let watched = files.clone();
+    CertFileReloader::watch(files, move || match tls.reload(&system) {
+        Ok(()) => info!("quorum TLS certificates reloaded from {:?}", watched),
+        Err(e) => warn!(
+            "quorum TLS certificates not reloaded, keeping the old ones: {}",
+            e
+        ),
+    })
+    .map(Some)
+}
 
 /// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`.
 pub const EXIT_UNABLE_TO_BIND_QUORUM_PORT: i32 = 14;
@@ -147,6 +173,10 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         "Using {}ms as the quorum cnxn socket timeout",
         socket_timeout.as_millis()
     );
+    let _cert_reloader = match quorum_cert_reloader(&config) {
+        Ok(r) => r,
+        Err(e) => return unexpected(&format!("cannot watch the quorum TLS stores: {}", e)),
+    };
     let manager = QuorumCnxManager::new(
         CnxSettings {
             my_id: config.my_id,

@@ -112,8 +112,8 @@ impl QuorumSocket {
     ) -> io::Result<QuorumSocket> {
         let peer = tcp.peer_addr()?;
         let name = ServerName::IpAddress(peer.ip().into());
-        let mut conn = rustls::ClientConnection::new(tls.client_config.clone(), name)
-            .map_err(io::Error::other)?;
+        let mut conn =
+            rustls::ClientConnection::new(tls.client_config(), name).map_err(io::Error::other)?;
         tcp.set_read_timeout(Some(timeout))?;
         tcp.set_write_timeout(Some(timeout))?;
         let mut io = &tcp;

@@ -85,6 +85,28 @@ impl CertFileReloader {
             "watching {:?} for new client TLS certificates (client.certReload)",
             files
         );
+        CertFileReloader::watch(files.clone(), move || {
+            match client_tls::server_side(&system, "client.certReload") {
+                Ok((config, _, _)) => {
+                    *shared
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
+                    info!("client TLS certificates reloaded from {:?}", files);
+                }
+                Err(e) => warn!(
+                    "client TLS certificates not reloaded, keeping the old ones: {}",
+                    e
+                ),
+            }
+        })
+    }
+
+    /// Calls `changed` on a "CertReloader" thread whenever one of `files`
+    /// changes (looked at once a second).
+    pub fn watch(
+        files: Vec<PathBuf>,
+        mut changed: impl FnMut() + Send + 'static,
+    ) -> std::io::Result<CertFileReloader> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
@@ -98,18 +120,7 @@ impl CertFileReloader {
                         continue;
                     }
                     seen = now;
-                    match client_tls::server_side(&system, "client.certReload") {
-                        Ok((config, _, _)) => {
-                            *shared
-                                .write()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
-                            info!("client TLS certificates reloaded from {:?}", files);
-                        }
-                        Err(e) => warn!(
-                            "client TLS certificates not reloaded, keeping the old ones: {}",
-                            e
-                        ),
-                    }
+                    changed();
                 }
             })?;
         Ok(CertFileReloader {

@@ -17,6 +17,7 @@ Shared with the rolling-upgrade test (test_quorum_tls_upgrade.py): the
 certificates and the zoo.cfg keys.
 """
 
+import re
 import shutil
 import subprocess
 import time
@@ -156,7 +157,8 @@ FAIL_CLOSED = [
     pytest.param({"sslQuorum": "true"}, "ssl.quorum.keyStore.location", id="no-key-store"),
     pytest.param({"portUnification": "true", "ssl.quorum.keyStore.location": "/nonexistent/q.jks"},
                  "ssl.quorum.keyStore.location", id="missing-key-store"),
-    pytest.param({"sslQuorumReloadCertFiles": "true"}, "sslQuorumReloadCertFiles", id="reload"),
+    pytest.param({"sslQuorum": "true", "ssl.quorum.context.supplier.class": "com.example.Ctx"},
+                 "ssl.quorum.context.supplier.class", id="context-supplier"),
     pytest.param({"ssl.quorum.ocsp": "true"}, "ssl.quorum.ocsp", id="ocsp"),
 ]
 
@@ -173,3 +175,66 @@ def test_quorum_tls_we_cannot_give_stops_an_ensemble_member(tmp_path, extra, key
     text = out.stdout + out.stderr
     assert out.returncode == 2, text
     assert key in text, text
+
+
+RENEW = r"""
+set -e
+openssl req -newkey rsa:2048 -nodes -keyout renewed.key -out renewed.csr -subj "/CN=zk peer 1 renewed"
+openssl x509 -req -in renewed.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out renewed.pem -days 2 \
+    -extfile peer.ext
+openssl pkcs12 -export -in renewed.pem -inkey renewed.key -certfile ca.pem -out renewed.p12 -passout pass:{pw}
+keytool -importkeystore -noprompt -srckeystore renewed.p12 -srcstoretype PKCS12 -srcstorepass {pw} \
+    -destkeystore renewed.jks -deststoretype JKS -deststorepass {pw}
+""".replace("{pw}", PASSWORD)
+
+
+def presented_subject(port, certs):
+    """The subject of the certificate the election port presents (the
+    handshake is completed with peer 2's certificate)."""
+    out = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                          "-cert", str(certs / "peer2.pem"), "-key", str(certs / "peer2.key"),
+                          "-CAfile", str(certs / "ca.pem")],
+                         input=b"", capture_output=True, timeout=20)
+    m = re.search(r"subject=.*?CN\s?=\s?(zk peer[^\n,]*)", out.stdout.decode(errors="replace"))
+    return m.group(1).strip() if m else out.stdout.decode(errors="replace")[-500:]
+
+
+@pytest.fixture(scope="module")
+def renewed(certs):
+    if not (certs / "renewed.jks").exists():
+        subprocess.run(["bash", "-c", RENEW], cwd=certs, check=True, capture_output=True)
+    return certs / "renewed.jks"
+
+
+@pytest.mark.parametrize("kind", ["java", "rust"])
+def test_ssl_quorum_reload_cert_files_serves_a_renewed_certificate(tmp_path, certs, renewed, kind):
+    """sslQuorumReloadCertFiles=true: a key store replaced on disk is what
+    new quorum connections get, without a restart (Java 3.8.0 and ours;
+    one peer of a 3-peer config is enough: its election port serves TLS)."""
+    require_impl(kind)
+    from test_election import wait_port
+    live = tmp_path / "live.jks"
+    live.write_bytes((certs / "peer1.jks").read_bytes())
+    extra = tls_keys(certs, 1)
+    extra["ssl.quorum.keyStore.location"] = str(live)
+    extra["sslQuorumReloadCertFiles"] = "true"
+    me = ZabPeer(kind, 1, tmp_path / "s1", extra=extra)
+    others = [ZabPeer(kind, sid, tmp_path / ("s%d" % sid)) for sid in (2, 3)]
+    me.write_config([me] + others)
+    try:
+        me.start()
+        wait_port(me.election_port, timeout=60, proc=me.proc, log=me.log)
+        assert presented_subject(me.election_port, certs) == "zk peer 1", me.text()[-3000:]
+        time.sleep(1.5)  # a new modification time, whatever the file system's resolution
+        live.write_bytes(renewed.read_bytes())
+        deadline = time.monotonic() + 20
+        subject = None
+        while time.monotonic() < deadline:
+            subject = presented_subject(me.election_port, certs)
+            if subject == "zk peer 1 renewed":
+                break
+            time.sleep(0.5)
+        assert subject == "zk peer 1 renewed", "%r\n%s" % (subject, me.text()[-3000:])
+        assert me.proc.poll() is None
+    finally:
+        me.stop()

@@ -21,10 +21,8 @@ REFUSED = [
     # The client port's TLS options we cannot do: revocation checks.
     Case("client_tls_crl", BASE + "ssl.crl=true\n", Serves(), "ssl.crl", "true",
          ours=Exits(EXIT_CONFIG)),
-    # Quorum TLS is served (test_quorum_tls); reloading its files and
-    # revocation checks between peers are not.
-    Case("quorum_tls_reload", BASE + "sslQuorumReloadCertFiles=true\n", Serves(),
-         "sslQuorumReloadCertFiles", "true", ours=Exits(EXIT_CONFIG)),
+    # Quorum TLS is served (test_quorum_tls); revocation checks between
+    # peers are not.
     Case("quorum_tls_crl", BASE + "ssl.quorum.crl=true\n", Serves(), "ssl.quorum.crl", "true",
          ours=Exits(EXIT_CONFIG)),
     Case("admin_https", BASE + "admin.forceHttps=true\n", Serves(), "admin.forceHttps", "true",
@@ -40,6 +38,7 @@ REFUSED = [
 # there (Java does not even load the stores).
 HARMLESS = [
     Case("quorum_tls_standalone", BASE + "sslQuorum=true\nportUnification=true\n"
+         "sslQuorumReloadCertFiles=true\n"
          "ssl.quorum.keyStore.location=/etc/zk/q.jks\n", Serves()),
     Case("switches_off", BASE + "sslQuorum=false\nportUnification=false\nadmin.forceHttps=false\n"
          "client.portUnification=false\n", Serves()),
