@@ -246,16 +246,29 @@ status)
         fi
     fi
     echo "Client port found: $clientPort. Client address: $clientPortAddress. Client SSL: $isSSL."
-    STAT=""
     if [ "$isSSL" = "false" ]; then
         STAT=$(zk_four_letter "$clientPortAddress" "$clientPort" srvr | grep Mode)
+    else
+        # Over TLS with the client's ssl properties, as Java's script
+        # passes CLIENT_JVMFLAGS and JVMFLAGS to FourLetterWordMain.
+        zk_ensure_server_bin > /dev/null 2>&1
+        clientFlags=()
+        for flag in $CLIENT_JVMFLAGS $JVMFLAGS; do
+            case "$flag" in -D*) clientFlags+=("$flag") ;; esac
+        done
+        STAT=$("$ZK_SERVER_BIN" four-letter-word "${clientFlags[@]}" \
+            "$clientPortAddress" "$clientPort" srvr true 2> /dev/null | grep Mode)
     fi
     if [ "x$STAT" = "x" ]; then
         if [ "$isSSL" = "true" ]; then
             echo " "
             echo "Note: We used secureClientPort ($secureClientPort) to establish connection, but we failed. The 'status'"
-            echo "  command connects with plain TCP and cannot speak TLS; zookeeper-rs does not serve TLS client"
-            echo "  connections yet, so configure clientPort for 'status' to work."
+            echo "  command establishes a client connection to the server to execute diagnostic commands. Please make sure you"
+            echo "  provided all the Client SSL connection related parameters in the CLIENT_JVMFLAGS environment variable! E.g.:"
+            echo "  CLIENT_JVMFLAGS=\"-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty"
+            echo "  -Dzookeeper.ssl.trustStore.location=/tmp/clienttrust.jks -Dzookeeper.ssl.trustStore.password=password"
+            echo "  -Dzookeeper.ssl.keyStore.location=/tmp/client.jks -Dzookeeper.ssl.keyStore.password=password"
+            echo "  -Dzookeeper.client.secure=true\" ./zkServer.sh status"
             echo " "
         fi
         echo "Error contacting service. It is probably not running."

@@ -75,6 +75,9 @@ fn main() {
     if let Some(code) = zookeeper::persistence::toolkit::run_tool(&args) {
         exit(code);
     }
+    if args.get(1).map(String::as_str) == Some("four-letter-word") {
+        exit(zookeeper::common::four_letter_word_main::main(&args[2..]));
+    }
     if args.get(1).map(String::as_str) == Some("version") {
         // The line Java's `zkServer.sh version` prints (Version.main).
         let version = zookeeper::server::command::full_version();

@@ -10,10 +10,14 @@
 //! | [`pem_file_loader`] | PEM key and trust stores | `common.PEMFileLoader` |
 //! | [`pkcs12_file_loader`] | PKCS#12 files | `common.PKCS12FileLoader` |
 //! | [`x509_util`] | key and trust material into rustls server and (quorum) client configs | `common.X509Util`, `ClientX509Util`, `SSLContextAndOptions` |
+//! | [`client_x509_util`] | the TLS client side from the `zookeeper.ssl.*` client properties | `common.ClientX509Util`, `ZKTrustManager` |
+//! | [`four_letter_word_main`] | `zk-server four-letter-word`: one 4lw, plain or TLS | `client.FourLetterWordMain` |
 //! | [`x500_principal`] | a certificate subject as RFC 2253 text | `javax.security.auth.x500.X500Principal` |
 //!
 //! Mirrors: `org.apache.zookeeper.common` (its X.509 part).
 
+pub mod client_x509_util;
+pub mod four_letter_word_main;
 pub mod jks_file_loader;
 pub mod key_store_file_type;
 pub mod pem_file_loader;

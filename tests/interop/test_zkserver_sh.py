@@ -517,3 +517,89 @@ def test_failed_build_shows_cargo_output(ours):
     assert proc.stdout == ""
     assert "error[E0001]: it does not compile" in proc.stderr
     assert "Error: building zk-server failed." in proc.stderr
+
+
+# ---- status over TLS (issue 16) ------------------------------------------
+
+from test_tls import PASSWORD as TLS_PASSWORD, certs  # noqa: E402,F401 (the fixture)
+
+
+def secure_only_member(impl, workdir, certs):  # noqa: F811
+    """A one-member ensemble (standaloneEnabled=false) with no clientPort,
+    only secureClientPort: `status` must go over TLS."""
+    from conftest import java_classpath
+    data = workdir / "data"
+    data.mkdir(parents=True)
+    (data / "myid").write_text("1\n")
+    secure = free_port()
+    cfg = workdir / "zoo.cfg"
+    cfg.write_text("\n".join([
+        "tickTime=2000", "initLimit=5", "syncLimit=2", "dataDir=%s" % data,
+        "standaloneEnabled=false", "admin.enableServer=false",
+        "server.1=127.0.0.1:%d:%d" % (free_port(), free_port()),
+        "secureClientPort=%d" % secure, "secureClientPortAddress=127.0.0.1",
+        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+        "ssl.keyStore.location=%s" % (certs / "server.jks"),
+        "ssl.keyStore.password=%s" % TLS_PASSWORD,
+        "ssl.trustStore.location=%s" % (certs / "trust.jks"),
+        "ssl.trustStore.password=%s" % TLS_PASSWORD]) + "\n")
+    if impl == "java":
+        cmd = ["java", "-Xmx256m", "-cp", java_classpath(),
+               "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)]
+    else:
+        cmd = [str(RUST_BIN), str(cfg)]
+    log = open(workdir / "server.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    return proc, cfg, secure
+
+
+def client_tls_flags(certs, trust="trust.jks"):  # noqa: F811
+    return ("-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty "
+            "-Dzookeeper.ssl.trustStore.location=%s -Dzookeeper.ssl.trustStore.password=%s "
+            "-Dzookeeper.ssl.keyStore.location=%s -Dzookeeper.ssl.keyStore.password=%s "
+            "-Dzookeeper.client.secure=true"
+            % (certs / trust, TLS_PASSWORD, certs / "client.jks", TLS_PASSWORD))
+
+
+def test_status_over_tls_like_java(certs, tmp_path):  # noqa: F811
+    """No clientPort, a secureClientPort: Java's script asks srvr over TLS
+    with the ssl properties of CLIENT_JVMFLAGS, ours the same; without a
+    usable trust store both print Java's note and fail."""
+    for impl in IMPLS:
+        require_script(impl)
+    outputs = {}
+    for impl in IMPLS:
+        workdir = tmp_path / impl
+        workdir.mkdir()
+        proc, cfg, secure = secure_only_member(impl, workdir, certs)
+        try:
+            deadline = time.monotonic() + 60
+            script = DEBIAN_SCRIPT if impl == "java" else OUR_SCRIPT
+            base = dict(os.environ, USER=USER)
+            base.pop("JVMFLAGS", None)
+            if impl == "rust":
+                base.update(ZK_SERVER_BIN=str(RUST_BIN), ZOO_LOG_DIR=str(workdir / "logs"))
+            runs = {}
+            for name, flags in (("good", client_tls_flags(certs)),
+                                ("no_trust", client_tls_flags(certs, "absent.jks"))):
+                while True:
+                    out = subprocess.run(["bash", str(script), "status", str(cfg)],
+                                         env=dict(base, CLIENT_JVMFLAGS=flags), text=True,
+                                         capture_output=True, timeout=120, cwd=workdir)
+                    if name != "good" or out.returncode == 0 or time.monotonic() > deadline:
+                        break
+                    time.sleep(1)
+                runs[name] = (out.returncode, out.stdout.replace(str(secure), "<PORT>"))
+            outputs[impl] = runs
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+    for impl, runs in outputs.items():
+        rc, text = runs["good"]
+        assert rc == 0 and "Client SSL: true." in text and "Mode: leader" in text, (impl, text)
+        rc, text = runs["no_trust"]
+        assert rc == 1 and "Note: We used secureClientPort" in text, (impl, text)
+    if len(outputs) == 2:
+        assert outputs["rust"] == outputs["java"]
