@@ -9,7 +9,7 @@
 # target of issue 6 is met.
 #
 # Usage: scripts/bench.sh [--runs N] [--quick] [--only case,case] [--impls java,rust]
-#                         [--no-fsync] [--out DIR] [--ensemble N]
+#                         [--no-fsync] [--tls] [--out DIR] [--ensemble N]
 #   --runs N      runs per case and implementation (default 3; the median is kept)
 #   --quick       short runs (1 run, 3 s, smaller counts): a sanity pass
 #   --only LIST   cases to run (default all): create set get exists mixed
@@ -17,6 +17,11 @@
 #                 (recover always runs after load, on load's dataDir)
 #   --impls LIST  java,rust (default both; java is the baseline of the ratios)
 #   --no-fsync    forceSync=no in zoo.cfg
+#   --tls         over TLS: each server also serves secureClientPort (Java
+#                 with NettyServerCnxnFactory, as TLS needs), zk-bench
+#                 connects there with a client certificate; cases default
+#                 to connect (handshakes/s) get create sessions (RSS per
+#                 idle TLS session), reported as tls-<case>
 #   --out DIR     where configs, logs and results.jsonl go
 #                 (default target/bench/<date-time>)
 #   --ensemble N  ensemble mode: N nodes (3 or 5) of each implementation
@@ -48,7 +53,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
 
-RUNS=3 QUICK=0 ONLY="" IMPLS="java,rust" FSYNC=yes OUT="" ENSEMBLE=0
+RUNS=3 QUICK=0 ONLY="" IMPLS="java,rust" FSYNC=yes OUT="" ENSEMBLE=0 TLS=0
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) RUNS=$2; shift 2 ;;
@@ -56,6 +61,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --impls) IMPLS=$2; shift 2 ;;
         --no-fsync) FSYNC=no; shift ;;
+        --tls) TLS=1; shift ;;
         --out) OUT=$2; shift 2 ;;
         --ensemble) ENSEMBLE=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//; /^set -e/d'; exit 0 ;;
@@ -69,6 +75,18 @@ if [ "$ENSEMBLE" != 0 ]; then
     ALL_CASES="create set get mixed failover snap-sync watches sessions-max"
 fi
 CASES=${ONLY//,/ }
+if [ $TLS = 1 ] && [ "$ENSEMBLE" != 0 ]; then
+    echo "bench.sh: --tls runs standalone servers; it does not combine with --ensemble" >&2
+    exit 2
+fi
+if [ $TLS = 1 ]; then
+    CASES=${CASES:-connect get create sessions}
+    for c in $CASES; do
+        case $c in connect|create|set|get|exists|mixed|get-1x1|set-1x1|watch|sessions) ;;
+            *) echo "bench.sh: case $c does not run over --tls" >&2; exit 2 ;;
+        esac
+    done
+fi
 CASES=${CASES:-$ALL_CASES}
 IMPL_LIST=${IMPLS//,/ }
 
@@ -114,6 +132,9 @@ BENCH=$ROOT/target/release/zk-bench
 RUST_SERVER=${ZK_RUST_BIN:-$ROOT/target/release/zk-server}
 JAVA_CP=/usr/share/java/zookeeper.jar
 [ -f /usr/share/java/slf4j-simple.jar ] && JAVA_CP=$JAVA_CP:/usr/share/java/slf4j-simple.jar
+# NettyServerCnxnFactory (the TLS client port) needs the codec jar,
+# which Debian's manifest of zookeeper.jar leaves out.
+[ -f /usr/share/java/netty-codec.jar ] && JAVA_CP=$JAVA_CP:/usr/share/java/netty-codec.jar
 
 if [ -z "${SKIP_BUILD:-}" ]; then
     echo "==> cargo build --release --bin zk-server --bin zk-bench"
@@ -127,6 +148,32 @@ for impl in $IMPL_LIST; do
         *) echo "bench.sh: unknown implementation $impl" >&2; exit 2 ;;
     esac
 done
+
+# --tls: a CA, a server certificate for 127.0.0.1 and a client
+# certificate, as JKS stores both servers and zk-bench read.
+TLS_PW=benchpass
+make_certs() {
+    local d=$OUT/certs
+    rm -rf "$d"
+    mkdir -p "$d"
+    (
+        cd "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj "/CN=bench CA" -days 2
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+        printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+        openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=bench client"
+        printf "extendedKeyUsage=clientAuth\n" > client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+        for who in server client; do
+            openssl pkcs12 -export -in $who.pem -inkey $who.key -certfile ca.pem -out $who.p12 -passout pass:$TLS_PW
+            keytool -importkeystore -noprompt -srckeystore $who.p12 -srcstoretype PKCS12 -srcstorepass $TLS_PW \
+                -destkeystore $who.jks -deststoretype JKS -deststorepass $TLS_PW
+        done
+        keytool -importcert -noprompt -alias ca -file ca.pem -keystore trust.jks -storetype JKS -storepass $TLS_PW
+    ) > "$OUT/certs.log" 2>&1 || { echo "bench.sh: making certificates failed (openssl, keytool); see $OUT/certs.log" >&2; exit 1; }
+    TLS_ARGS="--tls-truststore $d/trust.jks --tls-keystore $d/client.jks --tls-password $TLS_PW"
+}
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -164,6 +211,18 @@ admin.enableServer=false
 4lw.commands.whitelist=*
 forceSync=$FSYNC
 EOF
+    if [ $TLS = 1 ]; then
+        SPORT=$(free_port)
+        cat >>"$CFG" <<EOF
+secureClientPort=$SPORT
+secureClientPortAddress=127.0.0.1
+serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory
+ssl.keyStore.location=$OUT/certs/server.jks
+ssl.keyStore.password=$TLS_PW
+ssl.trustStore.location=$OUT/certs/trust.jks
+ssl.trustStore.password=$TLS_PW
+EOF
+    fi
 }
 
 # start_server IMPL: starts it on $CFG, waits until srvr shows a Mode line;
@@ -203,8 +262,14 @@ trap 'stop_server; stop_nodes' EXIT
 # bench IMPL CASE ARGS...: one zk-bench run, its JSON line appended to results.
 bench() {
     local impl=$1 case=$2; shift 2
-    echo "---- $case [$impl] run $RUN/$RUNS: zk-bench $*"
-    if ! "$BENCH" "$@" --server "127.0.0.1:$PORT" --label "$impl" --case "$case" --json "$RESULTS"; then
+    local target="--server 127.0.0.1:$PORT"
+    if [ $TLS = 1 ]; then
+        case=tls-$case
+        target="--server 127.0.0.1:$SPORT $TLS_ARGS"
+    fi
+    echo "---- $case [$impl] run $RUN/$RUNS: zk-bench $* $target"
+    # shellcheck disable=SC2086
+    if ! "$BENCH" "$@" $target --label "$impl" --case "$case" --json "$RESULTS"; then
         echo "bench.sh: $case [$impl] reported errors (see above)" >&2
     fi
 }
@@ -374,11 +439,13 @@ fi
 
 {
     echo "# zk-bench $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(free -m | awk '/^Mem/{print $2}') MiB RAM"
-    echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg); fsync: $FSYNC; runs: $RUNS; quick: $QUICK"
+    echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg); fsync: $FSYNC; runs: $RUNS; quick: $QUICK; tls: $TLS"
     echo "# java: $(java -version 2>&1 | head -1); flags: ${JAVA_FLAGS:-(JVM defaults)}"
 } | tee "$OUT/machine.txt"
 
 ENS_FAILED=0
+[ $TLS = 1 ] && make_certs
+
 for case in $CASES; do
     for RUN in $(seq "$RUNS"); do
         for impl in $IMPL_LIST; do

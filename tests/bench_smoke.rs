@@ -185,3 +185,74 @@ fn every_workload_completes_without_errors() {
     );
     assert!(Path::new(&empty.path).join("data").exists());
 }
+
+/// Runs `openssl` with `args` in `dir`; panics with its output on failure.
+fn openssl(dir: &Path, args: &str) {
+    let out = Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed for the TLS smoke run");
+    assert!(
+        out.status.success(),
+        "openssl {}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The TLS mode (`--tls-truststore`, `--tls-keystore`) against our secure
+/// client port with a required client certificate, PEM stores. Pipelined
+/// 1 KiB creates fill more than one 16 KiB TLS record per read, which
+/// once broke the server's TLS reader.
+#[test]
+fn tls_workloads_complete_without_errors() {
+    let dir = Dir::new("tls");
+    let d = dir.path.as_path();
+    std::fs::write(d.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(
+        d,
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=ca -days 2",
+    );
+    for who in ["server", "client"] {
+        openssl(
+            d,
+            &format!(
+                "req -newkey rsa:2048 -nodes -keyout {who}.key -out {who}.csr -subj /CN={who}"
+            ),
+        );
+        openssl(d, &format!("x509 -req -in {who}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out {who}.pem -days 2 -extfile {who}.ext"));
+        let key = std::fs::read(d.join(format!("{who}.key"))).unwrap();
+        let cert = std::fs::read(d.join(format!("{who}.pem"))).unwrap();
+        std::fs::write(d.join(format!("{who}-store.pem")), [key, cert].concat()).unwrap();
+    }
+    let secure = free_port();
+    let mut cfg = std::fs::read_to_string(dir.cfg()).unwrap();
+    cfg.push_str(&format!(
+        "secureClientPort={}\nsecureClientPortAddress=127.0.0.1\nssl.keyStore.location={}\nssl.trustStore.location={}\n",
+        secure,
+        d.join("server-store.pem").display(),
+        d.join("ca.pem").display()
+    ));
+    std::fs::write(dir.cfg(), cfg).unwrap();
+    let server = start(&dir);
+    let trust = d.join("ca.pem").display().to_string();
+    let keys = d.join("client-store.pem").display().to_string();
+    let tls = ["--tls-truststore", &trust, "--tls-keystore", &keys];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", secure)).is_err() {
+        assert!(Instant::now() < deadline, "no secure port");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let pipelined = format!(
+        "--sessions 2 --inflight 32 --keys 20 --payload 1024 {}",
+        TIMED
+    );
+    for workload in ["create", "get"] {
+        bench(workload, &pipelined, secure, &tls);
+    }
+    bench("connect", &format!("--sessions 2 {}", TIMED), secure, &tls);
+    bench("sessions", "--count 40 --sessions 4", secure, &tls);
+    stop(server);
+}

@@ -194,6 +194,8 @@ impl TlsTransport {
         room: usize,
     ) -> io::Result<(usize, bool)> {
         let mut cipher = Vec::new();
+        // Plaintext taken out while ciphertext was fed (see below).
+        let mut drained = 0;
         loop {
             {
                 let mut s = lock(&self.session);
@@ -202,16 +204,50 @@ impl TlsTransport {
                 let got = s.reader().read(&mut buf[start..]);
                 buf.truncate(start + *got.as_ref().unwrap_or(&0));
                 match got {
-                    Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
-                    Ok(n) => return Ok((n, s.wants_write())),
+                    Ok(0) if drained == 0 => return Err(ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => return Ok((drained + n, s.wants_write())),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock && drained > 0 => {
+                        return Ok((drained, s.wants_write()))
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                     Err(e) => return Err(e),
                 }
             }
             cipher.resize(CIPHER_CHUNK, 0);
             let n = recv(fd, &mut cipher)?;
-            self.feed(fd, &cipher[..n])?;
+            drained += self.feed_draining(fd, &cipher[..n], buf)?;
         }
+    }
+
+    /// [`Self::feed`] for the reader: rustls refuses more ciphertext while
+    /// it holds more than 16 KiB of plaintext (a full record and the next
+    /// ones in one chunk can get there), so plaintext is moved to `buf`
+    /// between records. Returns the bytes moved.
+    fn feed_draining(&self, fd: i32, mut cipher: &[u8], buf: &mut Vec<u8>) -> io::Result<usize> {
+        let mut s = lock(&self.session);
+        let mut drained = 0;
+        while !cipher.is_empty() {
+            s.read_tls(&mut cipher)?;
+            if let Err(e) = s.process_new_packets() {
+                let _ = s.write_tls(&mut SendFd(fd));
+                return Err(io::Error::new(ErrorKind::InvalidData, e));
+            }
+            if cipher.is_empty() {
+                break;
+            }
+            loop {
+                let at = buf.len();
+                buf.resize(at + CIPHER_CHUNK, 0);
+                let got = s.reader().read(&mut buf[at..]);
+                let n = *got.as_ref().unwrap_or(&0);
+                buf.truncate(at + n);
+                drained += n;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(drained)
     }
 
     /// Encrypts `plain` and writes the records: `taken` gets how much of

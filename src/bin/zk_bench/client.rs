@@ -1,6 +1,6 @@
 //! The benchmark's client side of the wire protocol: the connect
 //! handshake, request frames and a reply-frame reader, over one blocking
-//! `TcpStream` per session. Each session is driven by exactly one thread
+//! stream per session (TCP, or TLS with `--tls-truststore`). Each session is driven by exactly one thread
 //! (the workload's), so nothing here is shared or locked.
 //!
 //! Requests are encoded straight into a reusable output buffer and replies
@@ -13,7 +13,7 @@
 //! framing; no reconnects, no watch bookkeeping).
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use zookeeper::jute::data::{Acl, Id};
@@ -22,6 +22,7 @@ use zookeeper::jute::{self, OutputArchive, Record};
 use zookeeper::zoo_defs::{op_code, perms, xid};
 
 use crate::error::BenchError;
+use crate::tls::Stream;
 
 /// The session timeout asked for, ms (the server caps it at 20 ticks).
 pub const SESSION_TIMEOUT_MS: i32 = 30_000;
@@ -214,7 +215,7 @@ pub struct Handshake {
 
 /// One client session on a blocking socket.
 pub struct Session {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub reader: FrameReader,
     /// The next xid to use; requests are numbered from 1.
     next_xid: i32,
@@ -223,7 +224,7 @@ pub struct Session {
 impl Session {
     /// Opens a TCP connection and completes the handshake.
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Session, BenchError> {
-        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let stream = Stream::connect(addr, timeout)?;
         let (session, handshake) = Session::handshake(stream, timeout, &connect_frame())?;
         if handshake.session_id == 0 {
             return Err(BenchError::Protocol("session refused (id 0)".into()));
@@ -235,21 +236,24 @@ impl Session {
     /// reads the answer. A session id of 0 in the answer means the server
     /// refused (for a re-established session: it expired).
     pub fn handshake(
-        mut stream: TcpStream,
+        stream: impl Into<Stream>,
         timeout: Duration,
         connect: &[u8],
     ) -> Result<(Session, Handshake), BenchError> {
+        let mut stream = stream.into();
         stream.set_nodelay(true)?;
         stream.write_all(connect)?;
+        stream.flush()?;
         Session::read_handshake(stream, timeout)
     }
 
     /// Reads the answer to a connect request already sent on `stream`
     /// (so many handshakes can be in flight at once).
     pub fn read_handshake(
-        mut stream: TcpStream,
+        stream: impl Into<Stream>,
         timeout: Duration,
     ) -> Result<(Session, Handshake), BenchError> {
+        let mut stream = stream.into();
         stream.set_read_timeout(Some(timeout))?;
         let mut reader = FrameReader::default();
         let rsp = loop {
@@ -287,7 +291,8 @@ impl Session {
 
     /// Writes bytes already framed.
     pub fn send(&mut self, frames: &[u8]) -> Result<(), BenchError> {
-        Ok(self.stream.write_all(frames)?)
+        self.stream.write_all(frames)?;
+        Ok(self.stream.flush()?)
     }
 
     /// Blocks for more bytes; end of stream is an error.

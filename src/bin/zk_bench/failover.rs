@@ -408,7 +408,7 @@ fn drain(idle: &mut [Idle], counting_from: Option<Instant>, now: Instant) {
     let ready = {
         let streams: Vec<Option<&TcpStream>> = idle
             .iter()
-            .map(|s| s.session.as_ref().map(|c| &c.stream))
+            .map(|s| s.session.as_ref().map(|c| c.stream.tcp()))
             .collect();
         readiness::readable(&streams, Duration::from_millis(20))
     };

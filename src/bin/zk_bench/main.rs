@@ -16,6 +16,7 @@
 //! |---|---|
 //! | [`options`] | flags |
 //! | [`client`] | handshake, request frames, reply frames |
+//! | [`tls`] | the TLS client side (`--tls-truststore`, `--tls-keystore`) |
 //! | [`pipeline`] | the pipelined request loop of one session |
 //! | [`setup`] | znodes a workload needs before it is measured |
 //! | [`ops`] | create, set, get, exists, mixed |
@@ -51,6 +52,7 @@ mod sessions;
 mod sessions_max;
 mod setup;
 mod snap_sync;
+mod tls;
 mod watch;
 mod watch_memory;
 mod window;
@@ -94,6 +96,7 @@ fn run(args: &[String]) -> Result<i32, BenchError> {
     let workload = Workload::parse(first)
         .ok_or_else(|| BenchError::Usage(format!("unknown workload {:?}", first)))?;
     let opts = Options::parse(workload, &args[1..])?;
+    tls::configure(&opts)?;
     let result = run_workload(&opts)?;
     print!("{}", result.to_table());
     let line = result.to_json();

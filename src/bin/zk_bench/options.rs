@@ -66,6 +66,11 @@ Flags:
   --label NAME         implementation label in the JSON line (e.g. java, rust)
   --case NAME          case name in the JSON line (defaults to the workload)
   --json FILE          also append the JSON line to FILE
+  --tls-truststore F   connect over TLS (a secure client port), checking the
+                       server's certificate (by address) with this JKS,
+                       PKCS12 or PEM trust store
+  --tls-keystore F     the client certificate to present over TLS
+  --tls-password PW    the stores' password
 ";
 
 /// What to run.
@@ -161,6 +166,12 @@ pub struct Options {
     pub label: String,
     pub case: String,
     pub json: Option<String>,
+    /// `--tls-truststore`: connect over TLS, checking the server with it.
+    pub tls_truststore: Option<String>,
+    /// `--tls-keystore`: the client certificate presented over TLS.
+    pub tls_keystore: Option<String>,
+    /// `--tls-password`: both stores' password.
+    pub tls_password: String,
 }
 
 impl Options {
@@ -200,6 +211,9 @@ impl Options {
             label: String::new(),
             case: workload.name().into(),
             json: None,
+            tls_truststore: None,
+            tls_keystore: None,
+            tls_password: String::new(),
         }
     }
 
@@ -246,6 +260,9 @@ impl Options {
             "--label" => self.label = v.to_string(),
             "--case" => self.case = v.to_string(),
             "--json" => self.json = Some(v.to_string()),
+            "--tls-truststore" => self.tls_truststore = Some(v.to_string()),
+            "--tls-keystore" => self.tls_keystore = Some(v.to_string()),
+            "--tls-password" => self.tls_password = v.to_string(),
             _ => return Err(BenchError::Usage(format!("unknown flag {}", flag))),
         }
         Ok(())

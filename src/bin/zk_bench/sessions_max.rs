@@ -169,7 +169,7 @@ fn open_until_refused(
             for s in held.iter_mut() {
                 let _ = s.send(&ping);
             }
-            let streams: Vec<_> = held.iter().map(|s| Some(&s.stream)).collect();
+            let streams: Vec<_> = held.iter().map(|s| Some(s.stream.tcp())).collect();
             for i in readiness::readable(&streams, Duration::ZERO) {
                 let _ = held[i].fill();
                 while let Ok(Some(_)) = held[i].reader.next_frame() {}

@@ -258,7 +258,7 @@ fn holder(
         let ready = {
             let streams: Vec<Option<&TcpStream>> = sessions
                 .iter()
-                .map(|s| s.as_ref().map(|c| &c.stream))
+                .map(|s| s.as_ref().map(|c| c.stream.tcp()))
                 .collect();
             readiness::readable(&streams, Duration::from_millis(50))
         };
