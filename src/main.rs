@@ -42,6 +42,7 @@ use signal_hook::iterator::Signals;
 
 use zookeeper::admin::admin_server::{AdminServer, EXIT_ERROR_STARTING_ADMIN_SERVER};
 use zookeeper::admin::prometheus::{self, PrometheusEndpoint};
+use zookeeper::common::time::civil_from_unix;
 use zookeeper::config::config_error::{ConfigError, EXIT_INVALID_CONFIG, EXIT_UNEXPECTED_ERROR};
 use zookeeper::config::properties::Properties;
 use zookeeper::config::server_config::ServerConfig;
@@ -49,7 +50,6 @@ use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute;
 use zookeeper::server::blocking_server_cnxn::TlsAcceptor;
 use zookeeper::server::cert_file_reloader;
-use zookeeper::server::command::civil_from_unix;
 use zookeeper::server::server_cnxn_factory::{Limits, ServerCnxnFactory};
 use zookeeper::server::server_metrics::{metrics, names::DB_INIT_TIME};
 use zookeeper::server::zookeeper_server::ZooKeeperServer;

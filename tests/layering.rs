@@ -40,7 +40,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("persistence/file_snap.rs", "server"),
     ("persistence/file_txn_snap_log.rs", "server"),
     ("persistence/toolkit.rs", "server"),
-    ("persistence/txn_log_toolkit.rs", "server"),
 ];
 
 fn layer(module: &str) -> Option<u32> {

@@ -27,9 +27,9 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::file_padding::FilePadding;
+use crate::common::time::civil_from_unix;
 use crate::jute::data::Acl;
 use crate::jute::txn::{TxnBody, TxnLogEntry};
-use crate::server::command::civil_from_unix;
 use crate::zoo_defs::op_code;
 
 /// `ExitCode.EXECUTION_FINISHED`, `UNEXPECTED_ERROR`, `INVALID_INVOCATION`.

@@ -31,6 +31,7 @@ pub mod watches;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
+use crate::common::time::civil_from_unix;
 use crate::server::cnxn_stats::CnxnStatsSnapshot;
 use crate::server::server_cnxn::ServerCnxn;
 use crate::server::server_cnxn_factory::CnxnRegistry;
@@ -353,30 +354,6 @@ fn build_date() -> String {
     }
 }
 
-/// Unix seconds → (year, month, day, hour, minute, second), UTC, using
-/// the proleptic Gregorian calendar (Howard Hinnant's days-to-civil).
-pub fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
-}
-
 /// `InetSocketAddress.toString()` for an unresolved-name address:
 /// `/127.0.0.1:2181`, `/[0:0:0:0:0:0:0:1]:2181`.
 pub fn java_socket_address(addr: &SocketAddr) -> String {
@@ -556,13 +533,6 @@ mod tests {
         assert_eq!(java_double_to_string(1e7), "1.0E7");
         assert_eq!(java_double_to_string(1.5e-5), "1.5E-5");
         assert_eq!(java_double_to_string(f64::NAN), "NaN");
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_unix(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(civil_from_unix(1_735_493_640), (2024, 12, 29, 17, 34, 0));
-        assert_eq!(civil_from_unix(951_782_400), (2000, 2, 29, 0, 0, 0));
     }
 
     #[test]
