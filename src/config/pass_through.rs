@@ -10,7 +10,7 @@
 //! `FileTxnSnapLog`, `ServerCnxnFactory`, `FourLetterCommands`,
 //! `JettyAdminServer`, `BinaryInputArchive` and `ZooKeeperServerMain`.
 
-use log::warn;
+use log::{error, warn};
 
 use super::server_config::{java_trim, ServerConfig, SnapshotCompression, DEFAULT_JUTE_MAX_BUFFER};
 use super::system_properties::{parse_long, SystemProperties};
@@ -88,6 +88,38 @@ fn apply_container_and_storage(config: &mut ServerConfig, system: &SystemPropert
     config.enforce_quota = system.get_boolean("zookeeper.enforceQuota");
     config.serialize_last_processed_zxid_enabled =
         system.get_boolean_or("zookeeper.serializeLastProcessedZxid.enabled", true);
+    config.snapshot_size_factor =
+        snapshot_size_factor_of(system.get("zookeeper.snapshotSizeFactor"));
+}
+
+/// `zookeeper.snapshotSizeFactor` by default: a learner older than the
+/// committed log is synced from the txn log while the log to read is at
+/// most this fraction of the newest snapshot's size.
+pub const DEFAULT_SNAPSHOT_SIZE_FACTOR: f64 = 0.33;
+
+/// `zookeeper.snapshotSizeFactor` from its text: the default when unset,
+/// unparsable, or above 1 (as Java).
+pub fn snapshot_size_factor_of(value: Option<&str>) -> f64 {
+    let Some(text) = value else {
+        return DEFAULT_SNAPSHOT_SIZE_FACTOR;
+    };
+    match text.trim().parse::<f64>() {
+        Ok(f) if f > 1.0 => {
+            warn!(
+                "The configured zookeeper.snapshotSizeFactor is invalid, going to use the default {}",
+                DEFAULT_SNAPSHOT_SIZE_FACTOR
+            );
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        }
+        Ok(f) if !f.is_nan() => f,
+        _ => {
+            error!(
+                "Error parsing zookeeper.snapshotSizeFactor, using default value {}",
+                DEFAULT_SNAPSHOT_SIZE_FACTOR
+            );
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        }
+    }
 }
 
 fn apply_limits(config: &mut ServerConfig, system: &SystemProperties) {
@@ -154,4 +186,24 @@ pub fn parse_whitelist(value: Option<&str>, read_only_mode: bool) -> Vec<String>
         }
     }
     list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_size_factor_parsing() {
+        assert_eq!(snapshot_size_factor_of(None), DEFAULT_SNAPSHOT_SIZE_FACTOR);
+        assert_eq!(snapshot_size_factor_of(Some(" 0.5 ")), 0.5);
+        assert_eq!(snapshot_size_factor_of(Some("-1")), -1.0);
+        assert_eq!(
+            snapshot_size_factor_of(Some("2")),
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        );
+        assert_eq!(
+            snapshot_size_factor_of(Some("x")),
+            DEFAULT_SNAPSHOT_SIZE_FACTOR
+        );
+    }
 }

@@ -158,8 +158,12 @@ pub struct ServerConfig {
     pub local_sessions_upgrading_enabled: bool,
     /// `zookeeper.enforceQuota` (default false): reject writes over quota.
     pub enforce_quota: bool,
-    /// `zookeeper.serializeLastProcessedZxid.enabled` (3.9, default true).
+    /// `zookeeper.serializeLastProcessedZxid.enabled` (3.9, default true):
+    /// snapshots end with the last processed zxid after the digest.
     pub serialize_last_processed_zxid_enabled: bool,
+    /// `zookeeper.snapshotSizeFactor` (default 0.33; negative: learners
+    /// are never synced from the txn log).
+    pub snapshot_size_factor: f64,
     /// `admin.idleTimeout`, ms (default 30000).
     pub admin_idle_timeout_ms: u64,
     /// `metricsProvider.className` (default Java's DefaultMetricsProvider).
@@ -226,6 +230,7 @@ impl ServerConfig {
             local_sessions_upgrading_enabled: false,
             enforce_quota: false,
             serialize_last_processed_zxid_enabled: true,
+            snapshot_size_factor: super::pass_through::DEFAULT_SNAPSHOT_SIZE_FACTOR,
             admin_idle_timeout_ms: 30_000,
             metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
             metrics_provider_configuration: BTreeMap::new(),

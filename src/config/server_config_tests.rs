@@ -60,19 +60,33 @@ fn minimal_config_gets_java_defaults() {
 }
 
 #[test]
-fn autocreate_switches_from_jvm_flags_reach_the_persistence_layer() {
-    use crate::persistence::file_txn_snap_log::DirOptions;
+fn autocreate_switches_from_jvm_flags_and_zoo_cfg() {
     let flags = [
         ("zookeeper.db.autocreate", "false"),
         ("zookeeper.datadir.autocreate", "false"),
     ];
     let c = parse_with(MINIMAL, &flags).unwrap();
     assert!(!c.db_autocreate && !c.datadir_autocreate);
-    let o = DirOptions::from_config(&c);
-    assert!(!o.autocreate_db && !o.autocreate_dirs);
     // A zoo.cfg line wins over the flag.
     let c = parse_with(&format!("{}db.autocreate=true\n", MINIMAL), &flags).unwrap();
-    assert!(DirOptions::from_config(&c).autocreate_db);
+    assert!(c.db_autocreate);
+}
+
+#[test]
+fn snapshot_settings_from_jvm_flags_and_zoo_cfg() {
+    let c = parse(MINIMAL).unwrap();
+    assert!(c.serialize_last_processed_zxid_enabled);
+    assert_eq!(c.snapshot_size_factor, 0.33);
+    let flags = [("zookeeper.serializeLastProcessedZxid.enabled", "false")];
+    let c = parse_with(&format!("{}snapshotSizeFactor=-1\n", MINIMAL), &flags).unwrap();
+    assert!(!c.serialize_last_processed_zxid_enabled);
+    assert_eq!(c.snapshot_size_factor, -1.0);
+    let c = parse(&format!(
+        "{}serializeLastProcessedZxid.enabled=false\n",
+        MINIMAL
+    ))
+    .unwrap();
+    assert!(!c.serialize_last_processed_zxid_enabled);
 }
 
 #[test]

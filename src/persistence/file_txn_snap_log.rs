@@ -50,20 +50,12 @@ impl Default for DirOptions {
 }
 
 impl DirOptions {
-    /// The switches of a configuration (the autocreate ones are system
-    /// properties in Java, `-Dzookeeper.db.autocreate=false`; here they
-    /// may also appear in zoo.cfg, which wins).
+    /// The switches of a configuration (system properties in Java,
+    /// `-Dzookeeper.db.autocreate=false`, or zoo.cfg keys passed through).
     pub fn from_config(config: &ServerConfig) -> DirOptions {
-        let flag = |key: &str, default: bool| -> bool {
-            let long = format!("zookeeper.{}", key);
-            match config.raw.get(key).or_else(|| config.raw.get(&long)) {
-                Some(v) => v.trim().eq_ignore_ascii_case("true"),
-                None => default,
-            }
-        };
         DirOptions {
-            autocreate_dirs: flag("datadir.autocreate", config.datadir_autocreate),
-            autocreate_db: flag("db.autocreate", config.db_autocreate),
+            autocreate_dirs: config.datadir_autocreate,
+            autocreate_db: config.db_autocreate,
             trust_empty_snapshot: config.snapshot_trust_empty,
         }
     }

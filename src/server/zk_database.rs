@@ -23,6 +23,7 @@ use log::{error, info, warn};
 use parking_lot::{Mutex, RwLock};
 
 use super::data_tree::{DataTree, ProcessTxnResult};
+use crate::config::pass_through::DEFAULT_SNAPSHOT_SIZE_FACTOR;
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
 use crate::persistence::file_snap::SnapshotOptions;
@@ -39,11 +40,6 @@ pub const CURRENT_EPOCH_FILE: &str = "currentEpoch";
 /// How many committed proposals a quorum peer keeps in memory for
 /// learners' DIFF sync (`zookeeper.commitLogCount`, default and minimum).
 pub const COMMIT_LOG_COUNT: usize = 500;
-
-/// `zookeeper.snapshotSizeFactor` by default: a learner older than the
-/// committed log is synced from the txn log while the log to read is at
-/// most this fraction of the newest snapshot's size.
-pub const DEFAULT_SNAPSHOT_SIZE_FACTOR: f64 = 0.33;
 
 /// One committed txn as a PROPOSAL would carry it.
 #[derive(Debug, Clone)]
@@ -108,16 +104,6 @@ pub struct ZkDatabase {
 impl ZkDatabase {
     /// Opens `dataDir`/`dataLogDir` (creating `version-2/` as Java does).
     pub fn open(config: &ServerConfig) -> Result<ZkDatabase, PersistenceError> {
-        let last_zxid_section = config
-            .raw
-            .get("serializeLastProcessedZxid.enabled")
-            .or_else(|| {
-                config
-                    .raw
-                    .get("zookeeper.serializeLastProcessedZxid.enabled")
-            })
-            .map(|v| !v.trim().eq_ignore_ascii_case("false"))
-            .unwrap_or(true);
         let snapshot_options = SnapshotOptions {
             mode: StreamMode::from_config(config.snapshot_compression),
             // Through a temp file, fsynced, renamed, directory fsynced: a
@@ -126,7 +112,7 @@ impl ZkDatabase {
             // learner's snapshot after a SNAP sync holds txns it acks).
             fsync: true,
             digest_enabled: config.digest_enabled,
-            write_last_zxid: last_zxid_section,
+            write_last_zxid: config.serialize_last_processed_zxid_enabled,
         };
         let db = ZkDatabase::open_dirs(
             &config.data_log_dir,
@@ -135,11 +121,7 @@ impl ZkDatabase {
             TxnLogOptions::from_config(config),
             snapshot_options,
         )?;
-        let factor = config
-            .raw
-            .get("zookeeper.snapshotSizeFactor")
-            .or_else(|| config.raw.get("snapshotSizeFactor"));
-        db.set_snapshot_size_factor(snapshot_size_factor_of(factor.map(String::as_str)));
+        db.set_snapshot_size_factor(config.snapshot_size_factor);
         Ok(db)
     }
 
@@ -624,31 +606,6 @@ impl ZkDatabase {
     }
 }
 
-/// `zookeeper.snapshotSizeFactor` from its text: the default when unset,
-/// unparsable, or above 1 (as Java).
-pub fn snapshot_size_factor_of(value: Option<&str>) -> f64 {
-    let Some(text) = value else {
-        return DEFAULT_SNAPSHOT_SIZE_FACTOR;
-    };
-    match text.trim().parse::<f64>() {
-        Ok(f) if f > 1.0 => {
-            warn!(
-                "The configured zookeeper.snapshotSizeFactor is invalid, going to use the default {}",
-                DEFAULT_SNAPSHOT_SIZE_FACTOR
-            );
-            DEFAULT_SNAPSHOT_SIZE_FACTOR
-        }
-        Ok(f) if !f.is_nan() => f,
-        _ => {
-            error!(
-                "Error parsing zookeeper.snapshotSizeFactor, using default value {}",
-                DEFAULT_SNAPSHOT_SIZE_FACTOR
-            );
-            DEFAULT_SNAPSHOT_SIZE_FACTOR
-        }
-    }
-}
-
 /// Reads a file holding one decimal long on its first line.
 pub fn read_long_file(path: &Path) -> Result<Option<i64>, Error> {
     let text = match fs::read_to_string(path) {
@@ -687,21 +644,6 @@ pub fn write_long_file(path: &Path, value: i64) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snapshot_size_factor_parsing() {
-        assert_eq!(snapshot_size_factor_of(None), DEFAULT_SNAPSHOT_SIZE_FACTOR);
-        assert_eq!(snapshot_size_factor_of(Some(" 0.5 ")), 0.5);
-        assert_eq!(snapshot_size_factor_of(Some("-1")), -1.0);
-        assert_eq!(
-            snapshot_size_factor_of(Some("2")),
-            DEFAULT_SNAPSHOT_SIZE_FACTOR
-        );
-        assert_eq!(
-            snapshot_size_factor_of(Some("x")),
-            DEFAULT_SNAPSHOT_SIZE_FACTOR
-        );
-    }
 
     #[test]
     fn epoch_files_round_trip_without_newline() {
