@@ -103,14 +103,7 @@ pub struct Leader {
 impl Leader {
     /// A leader for the peer's current epoch and database.
     pub fn new(peer: &QuorumPeer, ctx: &RoleContext) -> Arc<Leader> {
-        let force_snap = ctx
-            .config
-            .server
-            .raw
-            .get("zookeeper.forceSnapshotSync")
-            .or_else(|| ctx.config.server.raw.get("forceSnapshotSync"))
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-            || std::env::var("ZK_FORCE_SNAPSHOT_SYNC").is_ok_and(|v| v == "true");
+        let force_snap = ctx.config.force_snapshot_sync;
         let summary = (peer.current_epoch(), ctx.db.last_processed_zxid());
         Arc::new(Leader {
             my_id: peer.my_id,

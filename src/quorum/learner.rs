@@ -213,21 +213,15 @@ impl EpochStore for PeerEpochs<'_> {
 /// `zookeeper.leaderConnectDelayDuringRetryMs` (default 100).
 pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
     let timing = ctx.timing();
-    let raw = &ctx.config.server.raw;
-    let number = |key: &str| raw.get(key).and_then(|v| v.trim().parse::<u64>().ok());
     LearnerSettings {
         my_id: peer.my_id,
         tick_ms: timing.tick.as_millis() as u64,
         init_limit: timing.init_limit.max(1) as u32,
         sync_limit: timing.sync_limit.max(1) as u32,
-        connect_limit: number("connectToLearnerMasterLimit").unwrap_or(0) as u32,
+        connect_limit: ctx.config.connect_to_learner_master_limit,
         config_version: peer.verifier.version(),
         config_text: peer.config_text(),
-        connect_retry_delay: Duration::from_millis(
-            number("zookeeper.leaderConnectDelayDuringRetryMs")
-                .or_else(|| number("leaderConnectDelayDuringRetryMs"))
-                .unwrap_or(100),
-        ),
+        connect_retry_delay: Duration::from_millis(ctx.config.leader_connect_delay_during_retry_ms),
         tls: ctx.config.quorum_tls.clone(),
     }
 }

@@ -84,6 +84,15 @@ pub struct QuorumPeerConfig {
     /// `sslQuorum` / `portUnification` with the `ssl.quorum.*` stores;
     /// `None` when both are off (plaintext between peers).
     pub quorum_tls: Option<Arc<crate::config::quorum_tls::QuorumTls>>,
+    /// `connectToLearnerMasterLimit`, ticks (0 = `initLimit`): how long a
+    /// learner keeps trying to reach the leader.
+    pub connect_to_learner_master_limit: u32,
+    /// `zookeeper.leaderConnectDelayDuringRetryMs`, ms (100): the pause
+    /// between a learner's connection attempts.
+    pub leader_connect_delay_during_retry_ms: u64,
+    /// `zookeeper.forceSnapshotSync` (read as `Boolean.getBoolean`): the
+    /// leader syncs every learner with a SNAP (a test switch in Java).
+    pub force_snapshot_sync: bool,
 }
 
 impl QuorumPeerConfig {
@@ -290,6 +299,11 @@ impl QuorumPeerConfig {
                 &merged,
             )?
             .map(Arc::new),
+            connect_to_learner_master_limit: int("connectToLearnerMasterLimit", 0)?.max(0) as u32,
+            leader_connect_delay_during_retry_ms: merged
+                .get_long("zookeeper.leaderConnectDelayDuringRetryMs", 100)
+                .max(0) as u64,
+            force_snapshot_sync: merged.get_boolean("zookeeper.forceSnapshotSync"),
         };
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid(

@@ -272,3 +272,30 @@ fn an_observer_master_port_is_refused_naming_the_key() {
         "0 (or none) leaves observers on the leader, as Java"
     );
 }
+
+#[test]
+fn learner_connection_and_sync_settings_are_typed() {
+    let (_d, c) = parse("learnerdefaults", Some("1"), THREE);
+    let c = c.unwrap();
+    assert_eq!(c.connect_to_learner_master_limit, 0);
+    assert_eq!(c.leader_connect_delay_during_retry_ms, 100);
+    assert!(!c.force_snapshot_sync);
+    let cfg = format!(
+        "{}connectToLearnerMasterLimit=7\nleaderConnectDelayDuringRetryMs=250\nforceSnapshotSync=true\n",
+        THREE
+    );
+    let (_d, c) = parse("learnerset", Some("1"), &cfg);
+    let c = c.unwrap();
+    assert_eq!(c.connect_to_learner_master_limit, 7);
+    assert_eq!(c.leader_connect_delay_during_retry_ms, 250);
+    assert!(c.force_snapshot_sync);
+    let (_d, c) = parse(
+        "learnerbad",
+        Some("1"),
+        &format!("{}connectToLearnerMasterLimit=x\n", THREE),
+    );
+    assert!(
+        c.is_err(),
+        "Java refuses a non-integer connectToLearnerMasterLimit"
+    );
+}
