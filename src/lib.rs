@@ -5,6 +5,9 @@
 //! protocol as Java ZooKeeper 3.8/3.9, so Java, C and Python clients, Java
 //! peers and Java's tools all work with it unchanged.
 //!
+//! A guided tour that follows a write, a read, a watch, an election, Zab
+//! and recovery through these files is in `docs/README.md`.
+//!
 //! # Layout
 //!
 //! | module | role | Java twin |
