@@ -223,6 +223,7 @@ const METRICS: &[(&str, &str)] = &[
     ("sessions_expired", "sessions expired"),
     ("sessions_lost", "sessions not back"),
     ("follower_serving_ms", "follower serving ms"),
+    ("leader_sees_follower_ms", "leader sees follower ms"),
     ("watches_set", "watches set"),
     ("rss_per_watch_bytes", "RSS B/watch"),
     ("sessions_held", "sessions held"),

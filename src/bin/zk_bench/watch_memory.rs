@@ -5,7 +5,9 @@
 //! sessions each, read with `poll`). Session k sets one watch on each
 //! of its share of the znodes (`--count` / `--watchers`), of the kind
 //! k mod 4: a data watch (getData), a child watch (getChildren), an
-//! exists watch, or a persistent watch (addWatch). The servers' RSS
+//! exists watch, or a persistent watch (addWatch), pinging its sessions
+//! while it waits (setting a million watches outlasts a session
+//! timeout). The servers' RSS
 //! (summed over `--pid`) is read with the sessions open and again with
 //! the watches set: the difference per watch is reported.
 //!
@@ -18,6 +20,7 @@
 //! Mirrors: nothing in ZooKeeper; part of the zk-bench tool.
 
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,6 +44,8 @@ const ROOT: &str = "/bench-watches";
 const PER_HOLDER: usize = 50;
 /// Pause before reading RSS, so the servers finished allocating.
 const SETTLE: Duration = Duration::from_secs(1);
+/// Sessions are pinged this often (a third of the session timeout).
+const PING_EVERY: Duration = Duration::from_secs(10);
 
 fn node_path(i: usize) -> String {
     format!("{}/n{}", ROOT, i)
@@ -109,11 +114,14 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     let mut all = vec![ROOT.to_string()];
     all.extend((0..opts.nodes).map(node_path));
     setup::ensure_paths(&mut admin, &all)?;
+    // Setting a million watches outlasts a session timeout: the changes
+    // go through a session opened afterwards.
+    admin.close(CLOSE_TIMEOUT);
 
     let holders = opts.watchers.div_ceil(PER_HOLDER);
     // Three meeting points: sessions open, watches set, changes sent.
     let opened = Arc::new(Barrier::new(holders + 1));
-    let watching = Arc::new(Barrier::new(holders + 1));
+    let watching = Arc::new(Gate::default());
     let setup_start = Instant::now();
     let threads: Vec<_> = (0..holders)
         .map(|h| {
@@ -139,11 +147,13 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     opened.wait();
     thread::sleep(SETTLE);
     let rss_open = proc_stat::rss_kib_sum(&opts.pids);
-    watching.wait();
+    watching.wait_for(holders);
     let setup_secs = setup_start.elapsed().as_secs_f64();
     thread::sleep(SETTLE);
     let rss_watching = proc_stat::rss_kib_sum(&opts.pids);
 
+    let mut changer = Session::connect(opts.server, CONNECT_TIMEOUT)?;
+    watching.open();
     let changes_start = Instant::now();
     let changes = (0..changed).flat_map(|i| {
         let (path, child) = (node_path(i), format!("{}/c", node_path(i)));
@@ -152,11 +162,11 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
             (op_code::CREATE, setup::create_body(&child, b"")),
         ]
     });
-    let failed = setup::pipelined(&mut admin, changes)?
+    let failed = setup::pipelined(&mut changer, changes)?
         .into_iter()
         .filter(|e| *e != 0)
         .count() as u64;
-    admin.close(CLOSE_TIMEOUT);
+    changer.close(CLOSE_TIMEOUT);
 
     let (mut received, mut expected, mut last, mut errors) = (0u64, 0u64, changes_start, failed);
     for t in threads {
@@ -205,6 +215,45 @@ fn set_body(path: &str) -> Vec<u8> {
     out
 }
 
+/// Where the holders wait, pinging their sessions (setting a million
+/// watches outlasts a session timeout), until the main thread has read
+/// the RSS and opens it.
+#[derive(Default)]
+struct Gate {
+    arrived: AtomicUsize,
+    open: AtomicBool,
+}
+
+impl Gate {
+    /// A holder arrives and waits, pinging `sessions` every [`PING_EVERY`].
+    fn arrive(&self, sessions: &mut [Option<Session>]) {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        let mut ping = Vec::new();
+        Session::push_ping(&mut ping);
+        let mut last = Instant::now();
+        while !self.open.load(Ordering::SeqCst) {
+            if last.elapsed() > PING_EVERY {
+                for s in sessions.iter_mut().flatten() {
+                    let _ = s.send(&ping);
+                }
+                last = Instant::now();
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The main thread waits for `n` holders.
+    fn wait_for(&self, n: usize) {
+        while self.arrived.load(Ordering::SeqCst) < n {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
 /// What one holder counted.
 struct Heard {
     received: u64,
@@ -223,7 +272,7 @@ fn holder(
     nodes: usize,
     changed: usize,
     opened: &Barrier,
-    watching: &Barrier,
+    watching: &Gate,
     timeout: Duration,
 ) -> Heard {
     let mut heard = Heard {
@@ -237,10 +286,20 @@ fn holder(
         .map(|&k| Session::connect(servers[k % servers.len()], CONNECT_TIMEOUT).ok())
         .collect();
     opened.wait();
-    for (s, &k) in sessions.iter_mut().zip(&ks) {
+    let mut ping = Vec::new();
+    Session::push_ping(&mut ping);
+    let mut last_ping = Instant::now();
+    for i in 0..sessions.len() {
+        if last_ping.elapsed() > PING_EVERY {
+            for s in sessions.iter_mut().flatten() {
+                let _ = s.send(&ping);
+            }
+            last_ping = Instant::now();
+        }
+        let (s, k) = (&mut sessions[i], ks[i]);
         let kind = Kind::of(k);
         let Some(session) = s else { continue };
-        let requests = watched(k, per_session, nodes).map(|i| kind.request(node_path(i)));
+        let requests = watched(k, per_session, nodes).map(|n| kind.request(node_path(n)));
         match setup::pipelined(session, requests) {
             Ok(codes) if codes.iter().all(|c| *c == 0) => {
                 let hits = watched(k, per_session, nodes)
@@ -252,7 +311,7 @@ fn holder(
         }
     }
     heard.errors += sessions.iter().filter(|s| s.is_none()).count() as u64;
-    watching.wait();
+    watching.arrive(&mut sessions);
     let deadline = Instant::now() + timeout;
     while heard.received < heard.expected && Instant::now() < deadline {
         let ready = {
