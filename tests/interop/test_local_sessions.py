@@ -279,6 +279,7 @@ def test_dump_shows_local_and_global_sessions(upgrading):
         synced(peers[FOLLOWER])
         names = {local_f.session_id: "<local-f>", local_l.session_id: "<local-l>", upgraded.session_id: "<global>"}
         seen = {sid: dump_shape(four_letter(peers[sid].client_port, "dump"), names) for sid in (FOLLOWER, LEADER)}
+        conns = {sid: cons_shape(four_letter(peers[sid].client_port, "cons"), names) for sid in (FOLLOWER, LEADER)}
     finally:
         for zk in (local_f, local_l, upgraded):
             close_session(zk)
@@ -290,6 +291,23 @@ def test_dump_shows_local_and_global_sessions(upgrading):
                                   "\t<local-f>"], (kind, seen[FOLLOWER])
     assert re.fullmatch(r"<global>\t\d+ms", seen[FOLLOWER][5]), (kind, seen[FOLLOWER])
     assert seen[FOLLOWER][4:5] + seen[FOLLOWER][6:] == ["Global Sessions(1):"] + ephemerals, (kind, seen[FOLLOWER])
-    DUMPS[kind] = seen
+    assert [c[:2] for c in conns[FOLLOWER]] == [("<global>", "CREA"), ("<local-f>", "EXIS")], (kind, conns)
+    assert [c[:2] for c in conns[LEADER]] == [("<local-l>", "EXIS")], (kind, conns)
+    DUMPS[kind] = (seen, conns)
     if len(DUMPS) == 2:
         assert DUMPS["rust"] == DUMPS["java"], DUMPS
+
+
+def cons_shape(text, names):
+    """`cons` as (session, last operation, last zxid) of the named
+    sessions' lines (a local session's last zxid differs between a
+    follower and the leader, in Java as in ours)."""
+    out = []
+    for line in text.splitlines():
+        sid = re.search(r"sid=(0x[0-9a-f]+)", line)
+        lop = re.search(r"lop=(\w+)", line)
+        if sid and int(sid.group(1), 16) in names:
+            lzxid = re.search(r"lzxid=(0x[0-9a-f]+)", line)
+            out.append((names[int(sid.group(1), 16)], lop.group(1) if lop else None,
+                        lzxid.group(1) if lzxid else None))
+    return sorted(out)
