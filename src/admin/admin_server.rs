@@ -12,6 +12,12 @@
 //! answers 500 as Java's (whose MonitorCommand fails on the missing
 //! server).
 //!
+//! HTTPS: `admin.forceHttps` (TLS only) or `admin.portUnification` (TLS
+//! and plain HTTP on the port), with the quorum's key and trust stores
+//! and, with `admin.needClientAuth`, a required client certificate (see
+//! `config::admin_tls`); the `/metrics` endpoint stays plain HTTP, as
+//! Java's Prometheus provider's.
+//!
 //! Threads: those of its [`HttpServer`] (named `AdminServer-io` and
 //! `AdminServer-worker-N`): connections wait in one poll loop, two workers
 //! run commands; `admin.idleTimeout` bounds each request head and each
@@ -28,9 +34,10 @@ use log::{debug, info};
 use std::time::Duration;
 
 use super::commands;
-use super::http_server::{error_page, HttpRequest, HttpResponse, HttpServer, Limits};
+use super::http_server::{error_page, HttpRequest, HttpResponse, HttpServer, HttpTls, Limits};
 use super::json_outputter;
 use super::server_view::{FixedServer, ServerView};
+use crate::config::admin_tls::AdminTlsMode;
 use crate::config::server_config::ServerConfig;
 use crate::server::command::CommandContext;
 use crate::server::server_cnxn_factory::CnxnRegistry;
@@ -177,8 +184,18 @@ impl AdminServer {
             ..Limits::default()
         };
         let handler = Arc::new(move |r: &HttpRequest| worker.answer(r));
-        let http = HttpServer::bind((address.as_str(), port), "AdminServer", limits, handler)
-            .map_err(|e| problem(e.to_string()))?;
+        let tls = cfg.admin_tls.as_ref().map(|t| match t.mode {
+            AdminTlsMode::ForceHttps => HttpTls::Force(t.server_config.clone()),
+            AdminTlsMode::PortUnification => HttpTls::Unified(t.server_config.clone()),
+        });
+        let http = HttpServer::bind_tls(
+            (address.as_str(), port),
+            "AdminServer",
+            limits,
+            handler,
+            tls,
+        )
+        .map_err(|e| problem(e.to_string()))?;
         info!("Started AdminServer on {}", description);
         Ok(AdminServer {
             http,

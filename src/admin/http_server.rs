@@ -15,6 +15,15 @@
 //! queue; their answers come back through a channel and a self-pipe that
 //! wakes the io thread.
 //!
+//! TLS (the AdminServer's `admin.forceHttps` / `admin.portUnification`,
+//! see [`HttpTls`]): the io thread peeks at a new connection's first byte;
+//! a TLS handshake record gives the connection a rustls session, driven
+//! non-blocking by the same poll loop (handshake, request head and
+//! response all within the connection's deadlines, so a TLS connection
+//! costs a session in the table and still no thread). Anything else is
+//! plain HTTP on a unified port, and Java's TLS alert then a close where
+//! only HTTPS is served. Answers over TLS carry Jetty's HSTS header.
+//!
 //! Limits (see [`Limits`]): at most `max_connections` open (a new one
 //! closes the oldest that has not finished its request), a request head
 //! of at most `max_head` bytes (else 431), one deadline per connection
@@ -36,6 +45,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 use log::{debug, warn};
+use rustls::ServerConnection;
+
+#[path = "http_server_tls.rs"]
+mod tls;
+use tls::{add_hsts, decide, read_head_tls, write_out_tls, Decision};
+pub use tls::{HttpTls, PLAIN_ON_HTTPS_ALERT};
 
 /// How much a server takes on.
 #[derive(Debug, Clone)]
@@ -72,6 +87,8 @@ pub struct HttpRequest {
     pub method: String,
     /// The request target as sent (`/commands/stat?x=1`).
     pub target: String,
+    /// It came over TLS.
+    pub secure: bool,
 }
 
 /// The handler's answer.
@@ -115,6 +132,17 @@ impl HttpServer {
         limits: Limits,
         handler: Handler,
     ) -> io::Result<HttpServer> {
+        HttpServer::bind_tls(addr, name, limits, handler, None)
+    }
+
+    /// [`HttpServer::bind`], with TLS on the port when `tls` is set.
+    pub fn bind_tls(
+        addr: (&str, u16),
+        name: &str,
+        limits: Limits,
+        handler: Handler,
+        tls: Option<HttpTls>,
+    ) -> io::Result<HttpServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
@@ -146,6 +174,7 @@ impl HttpServer {
             conns: HashMap::new(),
             next_id: 0,
             stop: Arc::clone(&stop),
+            tls,
         };
         threads.push(
             std::thread::Builder::new()
@@ -215,7 +244,7 @@ fn work(
                 HttpResponse::text(500, Some("text/html"), error_page(500, "Server Error"))
             });
         let len = response.body.len();
-        let bytes = if request.method == "HEAD" {
+        let mut bytes = if request.method == "HEAD" {
             encode(
                 &HttpResponse {
                     body: Vec::new(),
@@ -226,6 +255,9 @@ fn work(
         } else {
             encode(&response, len)
         };
+        if request.secure {
+            add_hsts(&mut bytes);
+        }
         if done.send((id, bytes)).is_err() {
             return;
         }
@@ -250,8 +282,19 @@ enum State {
     Writing(Vec<u8>, usize),
 }
 
+/// The bytes under a connection's HTTP.
+enum Wire {
+    /// Plain HTTP.
+    Plain,
+    /// TLS is served on the port: the first byte decides.
+    Undecided,
+    /// A TLS session (boxed: a plain connection pays a pointer).
+    Tls(Box<ServerConnection>),
+}
+
 struct Conn {
     stream: TcpStream,
+    wire: Wire,
     state: State,
     deadline: Instant,
 }
@@ -266,6 +309,8 @@ struct Io {
     conns: HashMap<u64, Conn>,
     next_id: u64,
     stop: Arc<AtomicBool>,
+    /// TLS on the port, if any.
+    tls: Option<HttpTls>,
 }
 
 /// What a request head says, or why it cannot be served.
@@ -320,6 +365,7 @@ pub fn parse_head(buf: &[u8], max_head: usize) -> Head {
     Head::Request(HttpRequest {
         method: method.to_string(),
         target: target.to_string(),
+        secure: false,
     })
 }
 
@@ -385,8 +431,12 @@ impl Io {
             ));
             let mut next_deadline = now + Duration::from_secs(1);
             for (id, c) in &self.conns {
+                let tls_out = match &c.wire {
+                    Wire::Tls(session) if session.wants_write() => libc::POLLOUT,
+                    _ => 0,
+                };
                 let events = match c.state {
-                    State::Reading(_) => libc::POLLIN,
+                    State::Reading(_) => libc::POLLIN | tls_out,
                     State::Writing(..) => libc::POLLOUT,
                     State::Waiting => 0,
                 };
@@ -470,10 +520,15 @@ impl Io {
                     let id = self.next_id;
                     self.next_id += 1;
                     let deadline = Instant::now() + self.limits.deadline;
+                    let wire = match self.tls {
+                        Some(_) => Wire::Undecided,
+                        None => Wire::Plain,
+                    };
                     self.conns.insert(
                         id,
                         Conn {
                             stream,
+                            wire,
                             state: State::Reading(Vec::new()),
                             deadline,
                         },
@@ -512,11 +567,34 @@ impl Io {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        let close = match &mut c.state {
-            State::Reading(buf) => read_head(&mut c.stream, buf, self.limits.max_head, revents),
-            State::Writing(out, pos) => write_out(&mut c.stream, out, pos),
-            State::Waiting => Step::Stay,
+        if matches!(c.wire, Wire::Undecided) {
+            match decide(&c.stream, self.tls.as_ref()) {
+                Decision::Wait => return,
+                Decision::Close => {
+                    self.conns.remove(&id);
+                    return;
+                }
+                Decision::Plain => c.wire = Wire::Plain,
+                Decision::Refuse => {
+                    c.wire = Wire::Plain;
+                    c.state = State::Writing(PLAIN_ON_HTTPS_ALERT.to_vec(), 0);
+                }
+                Decision::Tls(session) => c.wire = Wire::Tls(session),
+            }
+        }
+        let max_head = self.limits.max_head;
+        let close = match (&mut c.state, &mut c.wire) {
+            (State::Reading(buf), Wire::Tls(session)) => {
+                read_head_tls(&mut c.stream, session, buf, max_head, revents)
+            }
+            (State::Reading(buf), _) => read_head(&mut c.stream, buf, max_head, revents),
+            (State::Writing(out, pos), Wire::Tls(session)) => {
+                write_out_tls(&mut c.stream, session, out, pos)
+            }
+            (State::Writing(out, pos), _) => write_out(&mut c.stream, out, pos),
+            (State::Waiting, _) => Step::Stay,
         };
+        let secure = matches!(c.wire, Wire::Tls(_));
         match close {
             Step::Stay => {}
             Step::Close => {
@@ -526,13 +604,16 @@ impl Io {
                 c.state = State::Writing(bytes, 0);
                 c.deadline = Instant::now() + self.limits.deadline;
             }
-            Step::Dispatch(request) => match self.jobs.try_send((id, request)) {
-                Ok(()) => c.state = State::Waiting,
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    c.state = State::Writing(refusal(503), 0);
-                    c.deadline = Instant::now() + self.limits.deadline;
+            Step::Dispatch(request) => {
+                let request = HttpRequest { secure, ..request };
+                match self.jobs.try_send((id, request)) {
+                    Ok(()) => c.state = State::Waiting,
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                        c.state = State::Writing(refusal(503), 0);
+                        c.deadline = Instant::now() + self.limits.deadline;
+                    }
                 }
-            },
+            }
         }
     }
 }
@@ -603,6 +684,7 @@ mod tests {
             Head::Request(HttpRequest {
                 method: "GET".into(),
                 target: t.into(),
+                secure: false,
             })
         };
         assert_eq!(
@@ -637,5 +719,15 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"));
         assert!(text.contains("Content-Length: 10\r\n"));
         assert!(text.ends_with("\r\n\r\nNot Found\n"));
+        let mut secure = bytes_of(&r);
+        add_hsts(&mut secure);
+        let text = String::from_utf8(secure).unwrap();
+        assert!(text.starts_with(
+            "HTTP/1.1 404 Not Found\r\nStrict-Transport-Security: max-age=86400; includeSubDomains\r\nContent-Type"
+        ));
+    }
+
+    fn bytes_of(r: &HttpResponse) -> Vec<u8> {
+        encode(r, r.body.len())
     }
 }

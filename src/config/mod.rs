@@ -12,6 +12,7 @@
 //!
 //! Mirrors: `QuorumPeerConfig` (its standalone part), `ServerConfig`.
 
+pub mod admin_tls;
 pub mod auth_config;
 pub mod auth_to_local;
 pub mod client_tls;

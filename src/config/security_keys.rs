@@ -53,19 +53,6 @@ const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[(
     "SASL authentication between quorum peers",
 )];
 
-/// System-property switches that ask for something when true.
-const PROPERTY_BOOLEAN_SWITCHES: &[(&str, &str)] = &[
-    (
-        "zookeeper.admin.portUnification",
-        "HTTPS on the AdminServer port",
-    ),
-    ("zookeeper.admin.forceHttps", "HTTPS-only AdminServer"),
-    (
-        "zookeeper.admin.needClientAuth",
-        "client certificates on the AdminServer",
-    ),
-];
-
 /// Why a key was refused: what it asks for, for the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -87,9 +74,6 @@ fn is_true(value: &str) -> bool {
 /// The verdict on one system property (`system` for keys that depend on
 /// others): `Some(what it asks for)` when it must be refused.
 pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<String> {
-    if let Some(&(_, what)) = PROPERTY_BOOLEAN_SWITCHES.iter().find(|(k, _)| *k == name) {
-        return is_true(value).then(|| what.to_string());
-    }
     if name.starts_with("zookeeper.ssl.quorum.") {
         return quorum_ssl_verdict(name, value);
     }
@@ -232,8 +216,9 @@ mod tests {
 
     #[test]
     fn switches_refuse_only_when_they_ask() {
-        assert!(verdict_of("zookeeper.admin.forceHttps", "false").is_none());
-        assert!(verdict_of("zookeeper.admin.forceHttps", " TRUE ").is_some());
+        // Honoured: HTTPS on the AdminServer (admin_tls).
+        assert!(verdict_of("zookeeper.admin.forceHttps", " TRUE ").is_none());
+        assert!(verdict_of("zookeeper.admin.needClientAuth", "true").is_none());
         // Honoured: the plain client port also accepts TLS (client_tls).
         assert!(verdict_of("zookeeper.client.portUnification", "true").is_none());
         // Quorum TLS is honoured (quorum_tls), quorum SASL is not.

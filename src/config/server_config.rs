@@ -173,6 +173,9 @@ pub struct ServerConfig {
     /// `secureClientPortAddress`:`secureClientPort` with its TLS server
     /// side, when a secure client port is configured.
     pub client_tls: Option<super::client_tls::ClientTls>,
+    /// The AdminServer's HTTPS (`admin.forceHttps`, `admin.portUnification`),
+    /// when asked for and the AdminServer is enabled.
+    pub admin_tls: Option<super::admin_tls::AdminTls>,
     /// The JVM-style system properties in effect: `-D` flags plus
     /// `zookeeper.<key>` for every zoo.cfg key Java does not recognise.
     pub system_properties: SystemProperties,
@@ -236,6 +239,7 @@ impl ServerConfig {
             metrics_provider_configuration: BTreeMap::new(),
             system_properties: SystemProperties::new(),
             client_tls: None,
+            admin_tls: None,
             auth: AuthConfig::default(),
         }
     }
@@ -311,6 +315,9 @@ impl ServerConfig {
         apply_system_properties(&mut config, &system);
         super::security_keys::check(&raw, &system)?;
         config.client_tls = super::client_tls::client_tls(secure_address, &system)?;
+        if config.admin_enable_server {
+            config.admin_tls = super::admin_tls::admin_tls(&system)?;
+        }
         config.auth = AuthConfig::from_system(&system)?;
         config.raw = raw;
         config.system_properties = system;

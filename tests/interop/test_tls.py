@@ -25,8 +25,6 @@ REFUSED = [
     # peers are not.
     Case("quorum_tls_crl", BASE + "ssl.quorum.crl=true\n", Serves(), "ssl.quorum.crl", "true",
          ours=Exits(EXIT_CONFIG)),
-    Case("admin_https", BASE + "admin.forceHttps=true\n", Serves(), "admin.forceHttps", "true",
-         ours=Exits(EXIT_CONFIG)),
     Case("auth_provider_unknown_class", BASE + "authProvider.1=com.example.NoSuchProvider\n",
          Serves(), "authProvider.1", "com.example.NoSuchProvider", ours=Exits(EXIT_CONFIG)),
     Case("sasl_quorum", BASE + "quorum.auth.enableSasl=true\n", Serves(),
