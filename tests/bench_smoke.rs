@@ -37,7 +37,7 @@ impl Dir {
         std::fs::create_dir_all(path.join("data")).unwrap();
         let port = free_port();
         let cfg = format!(
-            "tickTime=2000\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n",
+            "tickTime=2000\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\n",
             path.join("data").display(),
             port
         );
