@@ -21,6 +21,12 @@
 //! polls them all, at most 64 at once: [`super::handshake_gate`]), so a
 //! stalled peer or a flood of strangers cannot hold up the others.
 //!
+//! With quorum TLS (`sslQuorum`, `portUnification`) the gate also tells TLS
+//! from plaintext and runs the accepted side's handshake, and connect
+//! threads run the dialing side's handshake before the initial message
+//! ([`super::unified_socket`]); everything after the handshake is the
+//! same code on a [`QuorumSocket`].
+//!
 //! Mirrors: `org.apache.zookeeper.server.quorum.QuorumCnxManager`
 //! (Listener, connectOne, startConnection, handleConnection, toSend).
 
