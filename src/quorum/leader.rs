@@ -31,6 +31,7 @@ use super::leader_discovery::Discovery;
 use super::leader_zookeeper_server::LeaderZooKeeperServer;
 use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::learner_handler::LearnerPeer;
+use super::learner_sync_throttler::{LearnerSyncThrottler, SyncType};
 use super::quorum_monitor::LeaderMonitor;
 use super::quorum_packet::make_zxid;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
@@ -76,6 +77,9 @@ pub struct Leader {
     pub timing: ZabTiming,
     /// `zookeeper.forceSnapshotSync` (tests).
     pub force_snap: bool,
+    /// Snapshots and diffs sent to observers at once.
+    pub snap_throttler: LearnerSyncThrottler,
+    pub diff_throttler: LearnerSyncThrottler,
     /// Epoch agreement and the NEWLEADER ack quorum.
     pub discovery: Discovery,
     /// Proposals, commits, toBeApplied, the forwarding set (Java: the
@@ -112,6 +116,14 @@ impl Leader {
             db: Arc::clone(&ctx.db),
             timing: ctx.timing(),
             force_snap,
+            snap_throttler: LearnerSyncThrottler::new(
+                SyncType::Snap,
+                ctx.config.max_concurrent_snap_syncs,
+            ),
+            diff_throttler: LearnerSyncThrottler::new(
+                SyncType::Diff,
+                ctx.config.max_concurrent_diff_syncs,
+            ),
             discovery: Discovery::new(Arc::clone(&peer.verifier), summary),
             bcast: Mutex::new(Broadcast::new(Arc::clone(&peer.verifier))),
             learners: Mutex::new(Vec::new()),

@@ -30,6 +30,7 @@ use log::{debug, error, info, warn};
 use super::leader::{Leader, LeaderError};
 use super::leader_broadcast::queue_committed;
 use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs, SyncPlan};
+use super::learner_sync_throttler::SyncPermit;
 use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use super::unified_socket::QuorumSocket;
 use crate::jute::quorum::QuorumPacket;
@@ -360,7 +361,8 @@ fn handle(
     }
     let epoch = qp::read_int_data(ack.data.as_deref()).map_or(-1, i64::from);
     leader.wait_for_epoch_ack(sid, (epoch, ack.zxid))?;
-    sync(leader, peer, ack.zxid, &mut oa)?;
+    // Counted against the throttle until the learner acks NEWLEADER.
+    let permit = sync(leader, peer, ack.zxid, &mut oa)?;
     peer.queue(Out::Packet(packet(
         qp::NEWLEADER,
         new_leader_zxid,
@@ -375,6 +377,7 @@ fn handle(
         )));
     }
     leader.wait_for_new_leader_ack(sid, ack.zxid)?;
+    drop(permit);
     peer.socket
         .set_read_timeout(Some(leader.timing.sync_timeout()))
         .map_err(io_err("setting the timeout"))?;
@@ -396,13 +399,16 @@ fn data_len(p: &QuorumPacket) -> usize {
 /// sender starts, so it precedes everything queued). The decision and the
 /// learner's entry into the broadcast happen under the broadcast lock (no
 /// commit falls between); the snapshot is streamed after it is released,
-/// chunk by chunk, so writes go on meanwhile.
-fn sync(
-    leader: &Arc<Leader>,
+/// chunk by chunk, so writes go on meanwhile. Then the sync must pass its
+/// throttle (an observer over the limit is dropped here, before anything
+/// of the sync is sent); the permit is returned to be held until NEWLEADER
+/// is acked.
+fn sync<'a>(
+    leader: &'a Arc<Leader>,
     peer: &Arc<LearnerPeer>,
     peer_last_zxid: i64,
     oa: &mut Writer,
-) -> Result<(), HandlerError> {
+) -> Result<SyncPermit<'a>, HandlerError> {
     let sid = peer.sid();
     let txn_log_sync = leader.db.is_txn_log_sync_enabled();
     let mut snapshot = None;
@@ -454,12 +460,23 @@ fn sync(
         debug!("Start forwarding 0x{:x} for peer sid: {}", last, sid);
         leader.start_forwarding(&mut b, peer, last);
     }
+    // Syncs of followers are counted but never refused.
+    let essential = !peer.is_observer();
+    let throttler = match snapshot {
+        Some(_) => &leader.snap_throttler,
+        None => &leader.diff_throttler,
+    };
+    let permit = throttler.begin_sync(essential).map_err(|e| {
+        HandlerError::Protocol(format!("too many concurrent sync for sid {}: {}", sid, e))
+    })?;
     if let Some((zxid, sessions)) = snapshot {
         info!(
-            "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}, 0 concurrent snapshot sync, snapshot sync was exempt from throttle",
+            "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}, {} concurrent snapshot sync, snapshot sync was {} from throttle",
             peer_last_zxid,
             leader.bcast.lock().last_proposed(),
-            zxid
+            zxid,
+            throttler.in_progress(),
+            if essential { "exempt" } else { "not exempt" }
         );
         qp::write_packet(oa, &packet(qp::SNAP, zxid, None)).map_err(io_err("writing SNAP"))?;
         leader
@@ -472,7 +489,7 @@ fn sync(
             .flush()
             .map_err(io_err("writing the snapshot"))?;
     }
-    Ok(())
+    Ok(permit)
 }
 
 /// The payload of txn `zxid` in proposals sorted by zxid.

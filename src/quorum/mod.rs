@@ -72,6 +72,7 @@ pub mod learner_handler;
 pub mod learner_handler_sync;
 pub mod learner_session_tracker;
 pub mod learner_sync;
+pub mod learner_sync_throttler;
 pub mod learner_zookeeper_server;
 pub mod notification;
 pub mod observer;

@@ -93,6 +93,13 @@ pub struct QuorumPeerConfig {
     /// `zookeeper.forceSnapshotSync` (read as `Boolean.getBoolean`): the
     /// leader syncs every learner with a SNAP (a test switch in Java).
     pub force_snapshot_sync: bool,
+    /// `zookeeper.leader.maxConcurrentSnapSyncs` (zoo.cfg
+    /// `leader.maxConcurrentSnapSyncs`, default 10): snapshots a learner
+    /// master sends to observers at once.
+    pub max_concurrent_snap_syncs: i32,
+    /// `zookeeper.leader.maxConcurrentDiffSyncs` (default 100): the same
+    /// for diffs.
+    pub max_concurrent_diff_syncs: i32,
 }
 
 impl QuorumPeerConfig {
@@ -304,6 +311,16 @@ impl QuorumPeerConfig {
                 .get_long("zookeeper.leaderConnectDelayDuringRetryMs", 100)
                 .max(0) as u64,
             force_snapshot_sync: merged.get_boolean("zookeeper.forceSnapshotSync"),
+            max_concurrent_snap_syncs: positive_property(
+                &merged,
+                "zookeeper.leader.maxConcurrentSnapSyncs",
+                10,
+            )?,
+            max_concurrent_diff_syncs: positive_property(
+                &merged,
+                "zookeeper.leader.maxConcurrentDiffSyncs",
+                100,
+            )?,
         };
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid(
@@ -401,6 +418,25 @@ fn voter_count_warning(voters: usize) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// `Integer.getInteger(name, default)` for a limit that must be positive:
+/// Java's leader fails when it builds its sync throttlers with one that is
+/// not, so we refuse to start instead, naming the property.
+fn positive_property(
+    merged: &SystemProperties,
+    name: &str,
+    default: i32,
+) -> Result<i32, ConfigError> {
+    let value = merged.get_integer(name, default);
+    if value <= 0 {
+        return Err(invalid(
+            name,
+            &value.to_string(),
+            format!("maxConcurrentSyncs must be positive, was {}", value),
+        ));
+    }
+    Ok(value)
 }
 
 /// Keys `QuorumPeerConfig.parseProperties` knows (they never become

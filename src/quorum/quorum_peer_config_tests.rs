@@ -299,3 +299,42 @@ fn learner_connection_and_sync_settings_are_typed() {
         "Java refuses a non-integer connectToLearnerMasterLimit"
     );
 }
+
+#[test]
+fn sync_throttle_limits_are_read_and_must_be_positive() {
+    let (_d, c) = parse(
+        "throttle-default",
+        Some("1"),
+        &format!("clientPort=2182\n{}", THREE),
+    );
+    let c = c.unwrap();
+    assert_eq!(
+        (c.max_concurrent_snap_syncs, c.max_concurrent_diff_syncs),
+        (10, 100)
+    );
+    let (_d, c) = parse(
+        "throttle-set",
+        Some("1"),
+        &format!(
+            "clientPort=2182\nleader.maxConcurrentSnapSyncs=2\nleader.maxConcurrentDiffSyncs=0x10\n{}",
+            THREE
+        ),
+    );
+    let c = c.unwrap();
+    assert_eq!(
+        (c.max_concurrent_snap_syncs, c.max_concurrent_diff_syncs),
+        (2, 16)
+    );
+    let (_d, c) = parse(
+        "throttle-zero",
+        Some("1"),
+        &format!(
+            "clientPort=2182\nleader.maxConcurrentSnapSyncs=0\n{}",
+            THREE
+        ),
+    );
+    assert_eq!(
+        c.unwrap_err().key(),
+        Some("zookeeper.leader.maxConcurrentSnapSyncs")
+    );
+}
