@@ -234,11 +234,25 @@ pub fn run_as_peer(
     ctx: &RoleContext,
     role: fn(&LearnerContext<'_>) -> LearnerError,
 ) -> String {
-    let leader_addrs: Vec<SocketAddr> = peer
-        .leader_quorum_addrs()
-        .iter()
-        .filter_map(|hp| hp.resolve().ok())
-        .collect();
+    run_as_peer_with(peer, ctx, None, role)
+}
+
+/// As [`run_as_peer`], connecting to `master` (an observer's
+/// ObserverMaster: sid and address) instead of the elected leader.
+pub fn run_as_peer_with(
+    peer: &QuorumPeer,
+    ctx: &RoleContext,
+    master: Option<(i64, SocketAddr)>,
+    role: fn(&LearnerContext<'_>) -> LearnerError,
+) -> String {
+    let leader_addrs: Vec<SocketAddr> = match master {
+        Some((_, addr)) => vec![addr],
+        None => peer
+            .leader_quorum_addrs()
+            .iter()
+            .filter_map(|hp| hp.resolve().ok())
+            .collect(),
+    };
     let epochs = PeerEpochs { peer, db: &ctx.db };
     let is_running = || peer.is_running();
     let serving = Arc::clone(&ctx.serving);
@@ -254,7 +268,7 @@ pub fn run_as_peer(
     let learner = LearnerContext {
         settings: settings_of(peer, ctx),
         leader_addrs,
-        leader_sid: peer.current_vote().id,
+        leader_sid: master.map_or_else(|| peer.current_vote().id, |(sid, _)| sid),
         db: Arc::clone(&ctx.db),
         config: ctx.config.server.clone(),
         epochs: &epochs,

@@ -2,6 +2,10 @@
 //! never voting or acking: committed txns arrive as INFORM and are logged
 //! and applied at once; clients' writes are forwarded as a follower's are.
 //!
+//! With `observerMasterPort` the link goes to a follower's ObserverMaster
+//! (each role to the next voting member in turn), which relays the
+//! leader's commits as INFORMs and forwards our requests.
+//!
 //! Thread: the QuorumPeer main thread, the only reader of the leader link.
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum.Observer` (observeLeader,
@@ -12,8 +16,8 @@ use std::sync::Arc;
 use log::{info, warn};
 
 use super::learner::{
-    process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink,
-    LearnerContext, LearnerError,
+    process_common_packet, read_until_end, run_as_peer, run_as_peer_with, run_learner_role,
+    LeaderLink, LearnerContext, LearnerError,
 };
 use super::learner_sync::SyncOutcome;
 use super::observer_zookeeper_server::ObserverZooKeeperServer;
@@ -23,9 +27,27 @@ use crate::jute::quorum::QuorumPacket;
 use crate::jute::txn::TxnLogEntry;
 
 /// Observes the leader named in `ctx` until the role ends; returns why.
+/// With `observerMasterPort`, the observer syncs from and is fed by the
+/// next voting member's ObserverMaster instead (the protocol is the same).
 /// The peer's OBSERVE entry (`quorum_peer::OBSERVE`).
 pub fn observe_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
-    run_as_peer(peer, ctx, observe)
+    let Some(port) = ctx.config.observer_master_port else {
+        return run_as_peer(peer, ctx, observe);
+    };
+    let Some((sid, master)) = peer.next_observer_master(port) else {
+        warn!("No learner master found");
+        return "no learner master".into();
+    };
+    match master.resolve() {
+        Ok(addr) => {
+            info!("Observing new leader sid={} addr={}", sid, addr);
+            run_as_peer_with(peer, ctx, Some((sid, addr)), observe)
+        }
+        Err(e) => {
+            warn!("Cannot resolve learner master {}: {}", master.to_wire(), e);
+            format!("cannot resolve learner master {}", master.to_wire())
+        }
+    }
 }
 
 /// Runs the role described by `ctx` until it ends; returns why.

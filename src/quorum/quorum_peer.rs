@@ -27,7 +27,7 @@
 //! setPeerState, updateServerState, getCurrentVote, getLastLoggedZxid,
 //! getCurrentEpoch, getAcceptedEpoch).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,6 +150,8 @@ pub struct QuorumPeer {
     role: RoleSettings,
     /// The database, config and client port (attached before `run`).
     roles: Mutex<Option<Arc<RoleContext>>>,
+    /// Turns of an observer through the ObserverMasters (starts at random).
+    next_observer_master: AtomicUsize,
 }
 
 impl QuorumPeer {
@@ -177,7 +179,32 @@ impl QuorumPeer {
             election_took_ms: AtomicI64::new(0),
             role,
             roles: Mutex::new(None),
+            next_observer_master: AtomicUsize::new(random_start()),
         }
+    }
+
+    /// The next ObserverMaster for an observer with `observerMasterPort`:
+    /// each voting member's (first) quorum host at that port, taken in
+    /// turn from a random start, so observers spread over the followers
+    /// and one that fails is followed by the next (Java shuffles the list
+    /// once and walks it). The leader is in the list but serves none: a
+    /// turn on it fails and the next role tries the next member.
+    pub fn next_observer_master(&self, port: u16) -> Option<(i64, HostPort)> {
+        let masters: Vec<(i64, HostPort)> = self
+            .verifier
+            .all_members()
+            .iter()
+            .filter(|(_, s)| s.is_participant())
+            .filter_map(|(sid, s)| {
+                let host = s.quorum_addrs().into_iter().next()?.host;
+                Some((*sid, HostPort { host, port }))
+            })
+            .collect();
+        if masters.is_empty() {
+            return None;
+        }
+        let turn = self.next_observer_master.fetch_add(1, Ordering::SeqCst);
+        Some(masters[turn % masters.len()].clone())
     }
 
     /// Gives the peer what Zab roles need; from then on roles run Zab.
@@ -377,4 +404,11 @@ impl QuorumPeer {
         };
         entry(self, &ctx)
     }
+}
+
+/// A random starting turn (0 if the system has no randomness to give).
+fn random_start() -> usize {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::getrandom(&mut bytes);
+    u64::from_le_bytes(bytes) as usize
 }

@@ -100,6 +100,9 @@ pub struct QuorumPeerConfig {
     /// `zookeeper.leader.maxConcurrentDiffSyncs` (default 100): the same
     /// for diffs.
     pub max_concurrent_diff_syncs: i32,
+    /// `observerMasterPort` on an observer: it syncs from a voting
+    /// member's ObserverMaster at this port instead of from the leader.
+    pub observer_master_port: Option<u16>,
 }
 
 impl QuorumPeerConfig {
@@ -321,6 +324,7 @@ impl QuorumPeerConfig {
                 "zookeeper.leader.maxConcurrentDiffSyncs",
                 100,
             )?,
+            observer_master_port: None,
         };
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid(
@@ -329,16 +333,21 @@ impl QuorumPeerConfig {
                 format!("My id {} not in the peer list", my_id),
             ));
         }
-        // Followers serving observers (ObserverMaster) is not built: a port
-        // for it is refused rather than accepted and left unserved.
-        if int("observerMasterPort", 0)? > 0 {
+        // An observer with observerMasterPort syncs from the followers'
+        // ObserverMasters at that port; followers serving observers is not
+        // built yet, so a participant refuses the key rather than leave it
+        // unserved.
+        let observer_master_port = int("observerMasterPort", 0)?;
+        if observer_master_port > 0 && config.learner_type != LearnerType::Observer {
             let port = get("observerMasterPort").unwrap_or_default();
             return Err(invalid(
                 "observerMasterPort",
                 port,
-                "followers serving observers (ObserverMaster) is not supported yet",
+                "followers serving observers (ObserverMaster) is not supported yet (an observer may use it)",
             ));
         }
+        let mut config = config;
+        config.observer_master_port = u16::try_from(observer_master_port).ok().filter(|p| *p > 0);
         let voters = config.verifier.voters().len();
         if let Some(warning) = voter_count_warning(voters) {
             warn!("{}", warning);
