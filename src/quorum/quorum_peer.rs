@@ -412,3 +412,43 @@ fn random_start() -> usize {
     let _ = getrandom::getrandom(&mut bytes);
     u64::from_le_bytes(bytes) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quorum::flexible::QuorumVerifier;
+
+    #[test]
+    fn observers_walk_the_voters_observer_masters_in_turn() {
+        let pairs: Vec<(String, String)> = [
+            ("server.1", "10.0.0.1:2888:3888"),
+            ("server.2", "10.0.0.2:2888:3888"),
+            ("server.3", "10.0.0.3:2888:3888"),
+            ("server.4", "10.0.0.4:2888:3888:observer"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let verifier = Arc::new(QuorumVerifier::from_pairs(&pairs, false).unwrap());
+        let role = RoleSettings {
+            tick: Duration::from_millis(100),
+            listen_on_all_ips: false,
+        };
+        let peer = QuorumPeer::new(4, LearnerType::Observer, verifier, 0, 0, 0, role);
+        let turns: Vec<(i64, String)> = (0..6)
+            .map(|_| {
+                let (sid, hp) = peer.next_observer_master(2191).unwrap();
+                (sid, hp.to_wire())
+            })
+            .collect();
+        // Every voter (never the observer itself) at the ObserverMaster
+        // port, each once per round, in a fixed cycle.
+        let mut first_round: Vec<i64> = turns[..3].iter().map(|t| t.0).collect();
+        first_round.sort();
+        assert_eq!(first_round, vec![1, 2, 3]);
+        assert_eq!(turns[..3], turns[3..]);
+        assert!(turns
+            .iter()
+            .all(|(sid, addr)| *addr == format!("10.0.0.{}:2191", sid)));
+    }
+}
