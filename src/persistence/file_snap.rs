@@ -247,6 +247,24 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     })
 }
 
+/// Reads the header, sessions and tree of a snapshot file and stops there,
+/// checking no seal: what Java's snapshot tools load (they read a file as
+/// far as the tree, so a torn or unsealed tail does not stop them).
+pub fn read_tree_only(path: &Path) -> Result<DataTree> {
+    let mut ia = InputArchive::new(snap_stream::open_input(path)?);
+    let header =
+        FileHeader::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "header", e))?;
+    if header.magic != SNAP_MAGIC {
+        return Err(Error::BadMagic {
+            path: path.to_path_buf(),
+            found: header.magic,
+            expected: SNAP_MAGIC,
+        });
+    }
+    read_sessions(&mut ia).map_err(|e| decode_error(path, &mut ia, "sessions", e))?;
+    DataTree::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))
+}
+
 fn decode_error(
     path: &Path,
     ia: &mut InputArchive<SnapReader>,

@@ -24,7 +24,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::persistence::file_snap::read_snapshot;
+use crate::persistence::file_snap::read_tree_only;
 use crate::server::data_tree::DataTree;
 
 /// `ExitCode.EXECUTION_FINISHED`, `UNEXPECTED_ERROR`, `INVALID_INVOCATION`.
@@ -408,9 +408,10 @@ impl TreeInfo {
     }
 }
 
-/// Loads a snapshot file into a tree; the error is the line Java's tools
-/// die with (a missing or unreadable file is Java's
-/// `FileNotFoundException`, with the path as given).
+/// Loads a snapshot file into a tree as Java's tools do (as far as the
+/// tree, no seal checked); the error is the line Java's tools die with (a
+/// missing or unreadable file is Java's `FileNotFoundException`, with the
+/// path as given).
 pub fn load_tree(path: &Path) -> Result<DataTree, String> {
     if let Err(e) = std::fs::File::open(path) {
         let reason = e.to_string();
@@ -421,8 +422,7 @@ pub fn load_tree(path: &Path) -> Result<DataTree, String> {
             reason
         ));
     }
-    read_snapshot(path)
-        .map(|snap| snap.tree)
+    read_tree_only(path)
         .map_err(|e| format!("Exception in thread \"main\" java.io.IOException: {}", e))
 }
 

@@ -186,3 +186,18 @@ def test_recursive_summary(snapshots, summary_classes):
                  [last, "/", "-1"], [last, "/wide/n1", "0"], [last, "/missing", "0"], [last, "/", "x"],
                  [last, "/"], [], [Path(last).parent / "missing", "/", "0"]):
         summarise(summary_classes, args)
+
+
+def test_tools_read_a_snapshot_as_far_as_the_tree(snapshots, summary_classes, tmp_path):
+    """Java's tools read a snapshot up to the end of the tree and check no
+    seal: a file cut after its tree (its digest section and seals torn) is
+    still compared and summarised, by both."""
+    last = snapshots[0][-1]
+    torn = tmp_path / last.name
+    # Keeps 3 bytes of the seal after the tree: the digest section and
+    # both seals are gone.
+    torn.write_bytes(last.read_bytes()[:-30])
+    out = compare(["-l", snapshots[0][0], "-r", torn, "-b", "0", "-n", "0"])
+    assert b"All layers compared." in out
+    out = summarise(summary_classes, [torn, "/", "0"])
+    assert out.startswith(b" /\n   children: ")
