@@ -255,19 +255,6 @@ impl HttpEndpoints {
     }
 }
 
-/// Java boots the metrics provider before anything else and stops when it
-/// cannot: an unknown provider class is an error.
-fn check_metrics_provider(config: &ServerConfig) -> Result<(), String> {
-    let name = config.metrics_provider_class_name.as_str();
-    if name == prometheus::PROMETHEUS_PROVIDER || prometheus::BUILT_IN_PROVIDERS.contains(&name) {
-        return Ok(());
-    }
-    Err(format!(
-        "Cannot boot MetricsProvider {}: unknown metrics provider class",
-        name
-    ))
-}
-
 /// Starts the Prometheus endpoint (if configured) and the AdminServer (if
 /// enabled); `Err(exit code)` when one cannot start, as Java exits then.
 fn start_http(
@@ -279,22 +266,10 @@ fn start_http(
         admin: None,
         metrics: None,
     };
-    if config.metrics_provider_class_name == prometheus::PROMETHEUS_PROVIDER {
-        let cfg = &config.metrics_provider_configuration;
-        let host = cfg.get("httpHost").map_or("0.0.0.0", String::as_str);
-        let port = match cfg
-            .get("httpPort")
-            .map_or(Ok(7000), |p| p.trim().parse::<u16>())
-        {
-            Ok(port) => port,
-            Err(e) => {
-                return Err(unexpected(&format!(
-                    "Cannot boot MetricsProvider {}: httpPort: {}",
-                    config.metrics_provider_class_name, e
-                )))
-            }
-        };
-        match PrometheusEndpoint::start(host, port, zks.clone(), factory.registry().clone()) {
+    // The same checks and address as the quorum boot (quorum_serving).
+    let metrics_address = prometheus::endpoint_address(config).map_err(|m| unexpected(&m))?;
+    if let Some((host, port)) = metrics_address {
+        match PrometheusEndpoint::start(&host, port, zks.clone(), factory.registry().clone()) {
             Ok(endpoint) => endpoints.metrics = Some(endpoint),
             Err(e) => {
                 return Err(unexpected(&format!(
@@ -326,7 +301,9 @@ fn start_http(
 
 /// Loads, binds, starts, waits for a signal, shuts down.
 fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
-    if let Err(message) = check_metrics_provider(&config) {
+    // Java boots the metrics provider before anything else and stops when
+    // it cannot: an unknown provider class is an error.
+    if let Err(message) = prometheus::check_provider(&config) {
         return unexpected(&message);
     }
     let addr = config.client_port_address;
