@@ -37,8 +37,10 @@
 //!  0  zoo_defs, keeper_exception  constants and result codes
 //! ```
 //!
-//! Binaries: `zk-server` (`src/main.rs`: `QuorumPeerMain` /
-//! `ZooKeeperServerMain`, plus the persistence tools as subcommands) and
+//! Binaries: `zk-server` (`src/main.rs`: argument dispatch to the quorum
+//! boot, `quorum::quorum_peer_main` (`QuorumPeerMain`), or the standalone
+//! one, `server::zookeeper_server_main` (`ZooKeeperServerMain`), plus the
+//! persistence tools as subcommands) and
 //! `zk-bench` (`src/bin/zk_bench`: a load generator; no Java twin).
 //!
 //! # The request path (standalone)

@@ -45,3 +45,4 @@ pub mod watch;
 pub mod zk_database;
 pub mod zookeeper_critical_thread;
 pub mod zookeeper_server;
+pub mod zookeeper_server_main;
