@@ -1,8 +1,11 @@
 //! The read half of the Final stage: every opcode that reads the tree or
 //! the watch tables, and the replies of the xid -8 and whoAmI requests.
 //!
-//! Reads run on the Sync thread, under the tree's read lock, with the
-//! READ ACL checks of 3.9.5 (exists included, ZOOKEEPER-2590).
+//! A read runs under the tree's read lock, with the READ ACL checks of
+//! 3.9.5 (exists included, ZOOKEEPER-2590), on whichever thread answers
+//! it: the connection's own thread when its session has nothing in the
+//! pipeline, else the thread that runs Final (the Sync thread on a
+//! standalone server), after the session's earlier requests.
 //!
 //! Mirrors: the read cases of `FinalRequestProcessor.processRequest`,
 //! `handleGetDataRequest`, `handleGetChildrenRequest`.
