@@ -396,7 +396,7 @@ fn sasl_server(system: &SystemProperties) -> Result<Option<SaslServerConfig>, Co
 
 /// A server `Krb5LoginModule` entry: a keytab login is required (a
 /// server has no one to type a password or refresh a ticket cache).
-fn kerberos_login(entry: &LoginModuleEntry) -> Result<KerberosLogin, String> {
+pub(super) fn kerberos_login(entry: &LoginModuleEntry) -> Result<KerberosLogin, String> {
     let option = |name: &str| entry.options.get(name).map(String::as_str);
     if !option("useKeyTab").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err("Krb5LoginModule needs useKeyTab=true on a server".to_string());
@@ -444,7 +444,10 @@ pub fn kerberos_environment(system: &SystemProperties) -> Vec<(&'static str, Str
     env
 }
 
-fn read_jaas(path: &Path, system: &SystemProperties) -> Result<JaasConfiguration, ConfigError> {
+pub(super) fn read_jaas(
+    path: &Path,
+    system: &SystemProperties,
+) -> Result<JaasConfiguration, ConfigError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         refused(

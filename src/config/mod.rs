@@ -20,6 +20,7 @@ pub mod config_error;
 pub mod jaas_configuration;
 pub mod pass_through;
 pub mod properties;
+pub mod quorum_auth_config;
 pub mod quorum_mode;
 pub mod quorum_tls;
 pub mod security_keys;

@@ -47,11 +47,9 @@ pub const SERVER_CNXN_FACTORIES: &[&str] = &[
 /// zoo.cfg keys `QuorumPeerConfig` knows itself (never system properties)
 /// that ask for TLS or SASL when true, with what they ask for.
 /// (`sslQuorum`, `portUnification` and `sslQuorumReloadCertFiles` are
-/// honoured by `quorum_tls`.)
-const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[(
-    "quorum.auth.enableSasl",
-    "SASL authentication between quorum peers",
-)];
+/// honoured by `quorum_tls`, `quorum.auth.*` by `quorum_auth_config`:
+/// none is refused today.)
+const KNOWN_BOOLEAN_SWITCHES: &[(&str, &str)] = &[];
 
 /// Why a key was refused: what it asks for, for the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +219,8 @@ mod tests {
         assert!(verdict_of("zookeeper.admin.needClientAuth", "true").is_none());
         // Honoured: the plain client port also accepts TLS (client_tls).
         assert!(verdict_of("zookeeper.client.portUnification", "true").is_none());
-        // Quorum TLS is honoured (quorum_tls), quorum SASL is not.
+        // Quorum TLS (quorum_tls) and quorum SASL (quorum_auth_config)
+        // are honoured.
         let r = refusals(
             &raw(&[
                 ("sslQuorum", "true"),
@@ -231,8 +230,7 @@ mod tests {
             ]),
             &system(&[]),
         );
-        assert_eq!(r.len(), 1);
-        assert_eq!(r[0].key, "quorum.auth.enableSasl");
+        assert!(r.is_empty(), "{:?}", r);
     }
 
     #[test]
@@ -278,18 +276,18 @@ mod tests {
 
     #[test]
     fn the_message_names_the_zoo_cfg_key_its_value_and_the_rest() {
-        let raw = raw(&[("quorum.auth.enableSasl", "true"), ("ssl.crl", "true")]);
+        let raw = raw(&[("ssl.crl", "true")]);
         let system = system(&[
             ("zookeeper.ssl.crl", "true"),
             ("zookeeper.ssl.keyStore.location", "/k.jks"),
             ("zookeeper.ssl.quorum.crl", "true"),
         ]);
         let e = check(&raw, &system).unwrap_err();
-        assert_eq!(e.key(), Some("quorum.auth.enableSasl"));
+        assert_eq!(e.key(), Some("ssl.crl"));
         let text = e.to_string();
-        assert!(text.contains("SASL authentication between"), "{}", text);
+        assert!(text.contains("revocation"), "{}", text);
         assert!(
-            text.contains("also refused: ssl.crl, zookeeper.ssl.quorum.crl"),
+            text.contains("also refused: zookeeper.ssl.quorum.crl"),
             "{}",
             text
         );

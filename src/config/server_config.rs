@@ -637,7 +637,7 @@ impl KnownKeys {
     }
 
     /// The SASL combinations `parseProperties` rejects (quorum SASL itself
-    /// is refused by `security_keys`, not built yet).
+    /// is read by `quorum_auth_config` for ensembles; standalone ignores it).
     fn check_sasl(&self) -> Result<(), ConfigError> {
         let rule = |key: &str, reason: &str| Err(invalid(key, "true", reason));
         if !self.quorum_sasl_enabled && self.quorum_server_require_sasl {

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use log::{error, info, warn};
 use parking_lot::{Condvar, Mutex};
 
+use super::auth::sasl_quorum_auth_server::SaslQuorumAuthServer;
 use super::commit_processor::Committer;
 use super::flexible::QuorumVerifier;
 use super::leader_broadcast::Broadcast;
@@ -102,6 +103,8 @@ pub struct Leader {
     anon_sid: AtomicI64,
     /// When the role began (`mntr`'s leader_uptime).
     started_at: Instant,
+    /// Quorum SASL: learners are checked before their first packet.
+    pub auth_server: Option<SaslQuorumAuthServer>,
 }
 
 impl Leader {
@@ -133,6 +136,11 @@ impl Leader {
             started_cv: Condvar::new(),
             zk: Mutex::new(None),
             committer: Mutex::new(None),
+            auth_server: ctx
+                .config
+                .quorum_auth
+                .as_ref()
+                .map(SaslQuorumAuthServer::new),
             anon_sid: AtomicI64::new(-1),
             started_at: Instant::now(),
         })

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use log::{error, info, warn};
 use parking_lot::Mutex;
 
+use super::auth::sasl_quorum_auth_learner::SaslQuorumAuthLearner;
 use super::learner_sync::SyncOutcome;
 use super::learner_zookeeper_server::LearnerZooKeeperServer;
 use super::quorum_monitor::LearnerMonitor;
@@ -265,10 +266,13 @@ pub fn run_as_peer_with(
         }
         serving.set_server(server)
     };
+    let leader_sid = master.map_or_else(|| peer.current_vote().id, |(sid, _)| sid);
     let learner = LearnerContext {
         settings: settings_of(peer, ctx),
         leader_addrs,
-        leader_sid: master.map_or_else(|| peer.current_vote().id, |(sid, _)| sid),
+        leader_sid,
+        auth: (ctx.config.quorum_auth.as_ref())
+            .map(|c| (SaslQuorumAuthLearner::new(c), peer.member_host(leader_sid))),
         db: Arc::clone(&ctx.db),
         config: ctx.config.server.clone(),
         epochs: &epochs,
@@ -440,6 +444,9 @@ pub struct LearnerContext<'a> {
     pub leader_addrs: Vec<SocketAddr>,
     /// The elected leader's sid (for log lines).
     pub leader_sid: i64,
+    /// Quorum SASL to the leader, with the leader's host name (for
+    /// `_HOST` in the service principal); None without quorum SASL.
+    pub auth: Option<(SaslQuorumAuthLearner, String)>,
     /// The peer's database (kept across roles).
     pub db: Arc<ZkDatabase>,
     /// The server settings (timeouts, snapCount, whitelist...).
@@ -552,6 +559,10 @@ pub fn connect_and_sync(
             .map_err(|e| LearnerError::Io("TLS handshake with the leader".into(), e))?,
         None => QuorumSocket::plain(sock),
     };
+    if let Some((auth, host)) = &ctx.auth {
+        (auth.authenticate_socket(&sock, host, ctx.settings.init_timeout()))
+            .map_err(|e| LearnerError::Protocol(e.to_string()))?;
+    }
     let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
     let last_zxid = ctx.db.last_processed_zxid();
     let new_epoch_zxid =

@@ -3,7 +3,8 @@
 //!
 //! Thread: "LearnerCnxAcceptor-<addr>", one per quorum address. A
 //! connection gets its LearnerHandler thread only once its first packet
-//! (FOLLOWERINFO or OBSERVERINFO, a few dozen bytes) has arrived whole
+//! (FOLLOWERINFO or OBSERVERINFO, a few dozen bytes, or the first quorum
+//! SASL packet) has arrived whole
 //! within initLimit ticks: until then it waits in the acceptor's
 //! [`super::handshake_gate`], with at most 64 others. The gate checks
 //! the stop flag every 100 ms so that [`LearnerCnxAcceptor::stop`] ends
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use log::{info, warn};
 
+use super::auth::quorum_auth::{auth_packet_len, is_auth_packet};
 use super::handshake_gate::{self, GateLimits};
 use super::leader::Leader;
 use super::learner_handler;
@@ -114,8 +116,13 @@ const MAX_PENDING_LEARNERS: usize = 64;
 /// The longest data of a first packet (a LearnerInfo is 20 bytes).
 const MAX_FIRST_DATA: usize = 4096;
 
+/// The first packet: a quorum SASL packet (when the learner starts with
+/// SASL) or FOLLOWERINFO/OBSERVERINFO.
 fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
-    handshake_gate::quorum_packet_len(prefix, MAX_FIRST_DATA)
+    match is_auth_packet(prefix) {
+        true => auth_packet_len(prefix),
+        false => handshake_gate::quorum_packet_len(prefix, MAX_FIRST_DATA),
+    }
 }
 
 fn accept_loop(
@@ -145,4 +152,27 @@ fn accept_loop(
         &stop,
         &mut ready,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quorum::auth::quorum_auth::{send, Status};
+
+    #[test]
+    fn first_packet_is_sasl_or_learner_info() {
+        let mut auth = Vec::new();
+        send(&mut auth, Status::InProgress, Some(b"token")).unwrap();
+        // Until 8 bytes show the magic, a QuorumPacket header is assumed.
+        assert_eq!(first_packet_len(&auth[..4]), Ok(16));
+        assert_eq!(first_packet_len(&auth[..8]), Ok(16));
+        assert_eq!(first_packet_len(&auth[..16]), Ok(auth.len()));
+        assert_eq!(first_packet_len(&auth), Ok(auth.len()));
+        let mut info = Vec::new();
+        info.extend_from_slice(&11i32.to_be_bytes());
+        info.extend_from_slice(&0i64.to_be_bytes());
+        info.extend_from_slice(&20i32.to_be_bytes());
+        // Type, zxid, 20 bytes of data, then the identity count.
+        assert_eq!(first_packet_len(&info), Ok(40));
+    }
 }

@@ -27,6 +27,7 @@ use std::thread;
 use crossbeam::channel::{self, Receiver, Sender, TryRecvError};
 use log::{debug, error, info, warn};
 
+use super::auth::quorum_auth::{is_auth_packet, QuorumAuthError};
 use super::leader::{Leader, LeaderError};
 use super::leader_broadcast::queue_committed;
 use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs, SyncPlan};
@@ -262,6 +263,16 @@ fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u
             return;
         }
     };
+    let starts_with_auth = is_auth_packet(&first);
+    let mut input = BufReader::new(Cursor::new(first).chain(read_half));
+    if let Err(e) = authenticate(&leader, starts_with_auth, &mut input, &stream, addr) {
+        error!(
+            "Server failed to authenticate quorum learner, addr: {}, closing connection: {}",
+            addr, e
+        );
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    }
     let (tx, rx) = channel::unbounded();
     let peer = Arc::new(LearnerPeer {
         owner: SessionOwner::Learner(NEXT_HANDLER.fetch_add(1, Ordering::Relaxed)),
@@ -276,7 +287,7 @@ fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u
         stats: LinkStats::new(),
     });
     leader.add_learner(Arc::clone(&peer));
-    let mut ia = InputArchive::new(BufReader::new(Cursor::new(first).chain(read_half)));
+    let mut ia = InputArchive::new(input);
     let oa = OutputArchive::new(BufWriter::new(write_half));
     if let Err(e) = handle(&leader, &peer, &mut ia, oa, rx) {
         if leader.is_running() {
@@ -286,6 +297,26 @@ fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u
     warn!("******* GOODBYE {} ********", addr);
     peer.shutdown();
     leader.remove_learner(&peer);
+}
+
+/// Quorum SASL before the learner's first packet (a learner that starts
+/// with SASL while it is off here is refused: its packets would not parse).
+fn authenticate(
+    leader: &Leader,
+    starts_with_auth: bool,
+    input: &mut dyn Read,
+    mut output: &QuorumSocket,
+    addr: SocketAddr,
+) -> Result<(), QuorumAuthError> {
+    match &leader.auth_server {
+        Some(server) => {
+            server.authenticate(starts_with_auth, input, &mut output, &addr.to_string())
+        }
+        None if starts_with_auth => Err(QuorumAuthError(
+            "the learner authenticates with SASL, but quorum.auth.enableSasl is off here".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn read(ia: &mut Reader) -> Result<QuorumPacket, HandlerError> {

@@ -15,6 +15,7 @@
 //! | [`circular_blocking_queue`] | bounded queue dropping the oldest | `util.CircularBlockingQueue` |
 //! | [`quorum_cnx_manager`], [`quorum_cnx_workers`] | election-port connections | `QuorumCnxManager` |
 //! | [`unified_socket`] | a quorum connection's socket, plaintext or TLS; TLS detection | `UnifiedServerSocket`, `SSLSocket` |
+//! | [`auth`] | quorum SASL between peers (election and quorum ports) | `quorum.auth` package |
 //! | [`election_round`] | the decisions of one election (pure) | `FastLeaderElection.lookForLeader` |
 //! | [`fast_leader_election`] | election threads | `FastLeaderElection` |
 //! | [`epoch_files`] | `acceptedEpoch` / `currentEpoch` checks | `QuorumPeer.loadDataBase` |
@@ -51,6 +52,7 @@
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
 pub mod ack_request_processor;
+pub mod auth;
 pub mod circular_blocking_queue;
 pub mod commit_processor;
 pub mod election_round;

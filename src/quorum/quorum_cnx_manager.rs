@@ -34,7 +34,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -42,6 +42,9 @@ use std::time::Duration;
 use log::{debug, error, info, warn};
 use parking_lot::Mutex;
 
+use super::auth::quorum_auth::next_packet_is_auth;
+use super::auth::sasl_quorum_auth_learner::SaslQuorumAuthLearner;
+use super::auth::sasl_quorum_auth_server::SaslQuorumAuthServer;
 use super::circular_blocking_queue::CircularBlockingQueue;
 use super::flexible::QuorumVerifier;
 use super::handshake_gate::{self, GateLimits};
@@ -93,6 +96,14 @@ pub struct CnxSettings {
     pub bind_retry: u32,
     /// `sslQuorum` / `portUnification`: TLS on this port and what we dial.
     pub tls: Option<Arc<QuorumTls>>,
+    /// Quorum SASL, accepting side (checks peers that dial me).
+    pub auth_server: Option<SaslQuorumAuthServer>,
+    /// Quorum SASL, dialing side (proves me to the peers I dial).
+    pub auth_learner: Option<SaslQuorumAuthLearner>,
+    /// `quorum.cnxn.threads.size`: accepted connections in their SASL
+    /// exchange at most (each has a thread); more are closed, as Java's
+    /// full connection pool refuses them.
+    pub max_auth_threads: usize,
 }
 
 /// Why the election port could not be opened.
@@ -141,6 +152,8 @@ pub struct QuorumCnxManager {
     bound: Mutex<Vec<SocketAddr>>,
     /// Numbers connections so a worker only unregisters its own.
     pub(super) next_connection_id: AtomicU64,
+    /// Accepted connections in their SASL exchange now.
+    auth_threads: Arc<AtomicUsize>,
 }
 
 impl QuorumCnxManager {
@@ -157,6 +170,7 @@ impl QuorumCnxManager {
             shutdown: AtomicBool::new(false),
             bound: Mutex::new(Vec::new()),
             next_connection_id: AtomicU64::new(1),
+            auth_threads: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -278,7 +292,9 @@ impl QuorumCnxManager {
         info!("Leaving listener");
     }
 
-    /// The accepting side, its initial message read: the sid rules.
+    /// The accepting side, its initial message read: members only; then
+    /// quorum SASL when enabled (on a thread of its own, as the peer may
+    /// take a while), then the sid rules.
     fn receive_connection(
         self: Arc<Self>,
         stream: QuorumSocket,
@@ -287,14 +303,83 @@ impl QuorumCnxManager {
     ) {
         let _ = stream.set_nodelay(true);
         let sid = init.sid;
-        let my_id = self.settings.my_id;
         if !self.view.all_members().contains_key(&sid) {
             warn!(
                 "Closing election connection from {}: sid {} is not a member of the ensemble",
                 remote, sid
             );
             close(&stream);
-        } else if sid < my_id {
+            return;
+        }
+        if self.settings.auth_server.is_none() {
+            self.apply_sid_rules(stream, remote, sid);
+            return;
+        }
+        let busy = Arc::clone(&self.auth_threads);
+        if busy.fetch_add(1, Ordering::SeqCst) >= self.settings.max_auth_threads {
+            busy.fetch_sub(1, Ordering::SeqCst);
+            error!(
+                "Exception handling connection, addr: {}, closing server connection: all {} connection threads (quorum.cnxn.threads.size) are busy",
+                remote, self.settings.max_auth_threads
+            );
+            close(&stream);
+            return;
+        }
+        let remote = remote.to_string();
+        let spawned = thread::Builder::new()
+            .name(format!("QuorumConnectionReceiverThread-{}", remote))
+            .spawn({
+                let busy = Arc::clone(&busy);
+                move || {
+                    let authenticated = self.authenticate_peer(&stream, &remote);
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                    match authenticated {
+                        true => self.apply_sid_rules(stream, &remote, sid),
+                        false => close(&stream),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            busy.fetch_sub(1, Ordering::SeqCst);
+            error!("Exception handling connection, closing it: {}", e);
+        }
+    }
+
+    /// Quorum SASL on an accepted connection: true lets it go on.
+    fn authenticate_peer(&self, stream: &QuorumSocket, remote: &str) -> bool {
+        let Some(server) = &self.settings.auth_server else {
+            return true;
+        };
+        let _ = stream.set_read_timeout(Some(self.settings.handshake_timeout));
+        let _ = stream.set_write_timeout(Some(self.settings.handshake_timeout));
+        let starts_with_auth = match next_packet_is_auth(stream, self.settings.handshake_timeout) {
+            Ok(is_auth) => is_auth,
+            Err(e) => {
+                // Java counts a peer gone before its first bytes as one
+                // that did not authenticate.
+                debug!("No SASL packet from {}: {}", remote, e);
+                false
+            }
+        };
+        match server.authenticate(starts_with_auth, &mut &*stream, &mut &*stream, remote) {
+            Ok(()) => {
+                let _ = stream.set_write_timeout(None);
+                true
+            }
+            Err(e) => {
+                error!(
+                    "Exception handling connection, addr: {}, closing server connection: {}",
+                    remote, e
+                );
+                false
+            }
+        }
+    }
+
+    /// Who keeps an accepted connection from a member.
+    fn apply_sid_rules(self: Arc<Self>, stream: QuorumSocket, remote: &str, sid: i64) {
+        let my_id = self.settings.my_id;
+        if sid < my_id {
             // It lost the tie-break: close it and dial back ourselves. The
             // old connection (if any) is stale.
             debug!("Create new connection to server: {}", sid);
@@ -437,6 +522,27 @@ impl QuorumCnxManager {
             );
             close(&stream);
             return;
+        }
+        if let Some(learner) = &self.settings.auth_learner {
+            let host = self
+                .view
+                .all_members()
+                .get(&sid)
+                .and_then(|m| m.addresses.first())
+                .map(|a| a.host.clone())
+                .unwrap_or_default();
+            let remote = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            if let Err(e) = learner.authenticate(&mut &stream, &mut &stream, &host, &remote) {
+                error!(
+                    "Exception while connecting, id: {}, addr: {}, closing learner connection: {}",
+                    sid, remote, e
+                );
+                close(&stream);
+                return;
+            }
         }
         let _ = stream.set_write_timeout(None);
         if sid > self.settings.my_id {

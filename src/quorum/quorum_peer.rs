@@ -255,6 +255,17 @@ impl QuorumPeer {
             .unwrap_or_default()
     }
 
+    /// The host of a member's (first) server-line address: what quorum
+    /// SASL puts in for `_HOST`.
+    pub fn member_host(&self, sid: i64) -> String {
+        self.verifier
+            .all_members()
+            .get(&sid)
+            .and_then(|m| m.addresses.first())
+            .map(|a| a.host.clone())
+            .unwrap_or_default()
+    }
+
     /// My own quorum-port addresses (where a leader listens).
     pub fn my_quorum_addrs(&self) -> Vec<HostPort> {
         self.verifier

@@ -20,6 +20,7 @@ use super::flexible::QuorumVerifier;
 use super::quorum_server::{HostPort, LearnerType};
 use crate::config::config_error::ConfigError;
 use crate::config::properties::Properties;
+use crate::config::quorum_auth_config::QuorumAuthConfig;
 use crate::config::quorum_mode::{self, ServerLines};
 use crate::config::server_config::{java_file_path, java_trim, ServerConfig};
 use crate::config::system_properties::SystemProperties;
@@ -103,6 +104,11 @@ pub struct QuorumPeerConfig {
     /// `observerMasterPort` on an observer: it syncs from a voting
     /// member's ObserverMaster at this port instead of from the leader.
     pub observer_master_port: Option<u16>,
+    /// Quorum SASL (`quorum.auth.enableSasl=true`), with its JAAS logins.
+    pub quorum_auth: Option<QuorumAuthConfig>,
+    /// `quorum.cnxn.threads.size` (20): election connections in their
+    /// SASL exchange at once.
+    pub quorum_cnxn_threads_size: i32,
 }
 
 impl QuorumPeerConfig {
@@ -271,6 +277,20 @@ impl QuorumPeerConfig {
             );
             DEFAULT_ELECTION_PORT_BIND_RETRY
         });
+        let member_hosts = verifier
+            .all_members()
+            .values()
+            .filter_map(|m| m.addresses.first().map(|a| a.host.clone()))
+            .collect();
+        let quorum_auth = QuorumAuthConfig::from_config(
+            &|key: &str| get(key).map(str::to_string),
+            &server.system_properties,
+            member_hosts,
+        )?;
+        if let Some(auth) = &quorum_auth {
+            let client_server = server.auth.sasl.as_ref().and_then(|s| s.kerberos.as_ref());
+            auth.check_acceptor_keytab(client_server)?;
+        }
         let config = QuorumPeerConfig {
             server,
             client_port_configured,
@@ -325,7 +345,18 @@ impl QuorumPeerConfig {
                 100,
             )?,
             observer_master_port: None,
+            quorum_auth,
+            quorum_cnxn_threads_size: int("quorum.cnxn.threads.size", 20)?,
         };
+        if config.quorum_auth.is_some() && config.quorum_tls.is_some() {
+            // The acceptor peeks at a dialing peer's first bytes, which a
+            // TLS session does not allow yet: fail closed.
+            return Err(invalid(
+                "quorum.auth.enableSasl",
+                "true",
+                "quorum SASL together with quorum TLS (sslQuorum / portUnification) is not supported yet; refusing to start without it",
+            ));
+        }
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid(
                 "myid",

@@ -27,6 +27,8 @@ use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use super::auth::sasl_quorum_auth_learner::SaslQuorumAuthLearner;
+use super::auth::sasl_quorum_auth_server::SaslQuorumAuthServer;
 use super::epoch_files::load_epochs;
 use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
 use super::quorum_client_port;
@@ -93,6 +95,15 @@ pub fn run_if_quorum(args: &[String], system: &SystemProperties) -> Option<i32> 
             return Some(e.exit_code());
         }
     };
+    // The Kerberos library reads these when it first runs; this is still
+    // the only thread.
+    for (name, value) in config
+        .quorum_auth
+        .iter()
+        .flat_map(|a| a.kerberos_environment())
+    {
+        std::env::set_var(name, value);
+    }
     Some(run(config))
 }
 
@@ -187,6 +198,9 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
             handshake_timeout: socket_timeout,
             bind_retry: config.election_port_bind_retry,
             tls: config.quorum_tls.clone(),
+            auth_server: config.quorum_auth.as_ref().map(SaslQuorumAuthServer::new),
+            auth_learner: config.quorum_auth.as_ref().map(SaslQuorumAuthLearner::new),
+            max_auth_threads: config.quorum_cnxn_threads_size.max(1) as usize,
         },
         verifier.clone(),
     );

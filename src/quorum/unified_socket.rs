@@ -128,6 +128,18 @@ impl QuorumSocket {
         Ok(QuorumSocket::with_tls(tcp, conn.into()))
     }
 
+    /// The next bytes, left unread (plaintext only: quorum SASL peeks at
+    /// a dialing peer's first bytes; it is refused together with TLS).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match &self.tls {
+            None => self.tcp.peek(buf),
+            Some(_) => Err(io::Error::new(
+                ErrorKind::Unsupported,
+                "cannot peek into a TLS connection",
+            )),
+        }
+    }
+
     /// Whether this connection is encrypted.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()

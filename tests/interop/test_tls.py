@@ -27,8 +27,6 @@ REFUSED = [
          ours=Exits(EXIT_CONFIG)),
     Case("auth_provider_unknown_class", BASE + "authProvider.1=com.example.NoSuchProvider\n",
          Serves(), "authProvider.1", "com.example.NoSuchProvider", ours=Exits(EXIT_CONFIG)),
-    Case("sasl_quorum", BASE + "quorum.auth.enableSasl=true\n", Serves(),
-         "quorum.auth.enableSasl", "true", ours=Exits(EXIT_CONFIG)),
 ]
 
 # Values that ask for nothing: both serve.  A standalone server has no
@@ -38,6 +36,8 @@ HARMLESS = [
     Case("quorum_tls_standalone", BASE + "sslQuorum=true\nportUnification=true\n"
          "sslQuorumReloadCertFiles=true\n"
          "ssl.quorum.keyStore.location=/etc/zk/q.jks\n", Serves()),
+    # Quorum SASL is for ensembles; standalone, both ignore it.
+    Case("sasl_quorum_standalone", BASE + "quorum.auth.enableSasl=true\n", Serves()),
     Case("switches_off", BASE + "sslQuorum=false\nportUnification=false\nadmin.forceHttps=false\n"
          "client.portUnification=false\n", Serves()),
     Case("builtin_auth_providers",

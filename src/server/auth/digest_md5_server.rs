@@ -251,20 +251,20 @@ pub fn new_nonce() -> Result<String, SaslError> {
     Ok(base64::engine::general_purpose::STANDARD.encode(raw))
 }
 
-/// The values that go into a response value.
-struct Parts<'a> {
-    username: &'a str,
-    realm: &'a str,
-    password: &'a str,
-    nonce: &'a str,
-    cnonce: &'a str,
-    authzid: Option<&'a str>,
-    utf8: bool,
+/// The values that go into a response value (shared with the client side).
+pub(super) struct Parts<'a> {
+    pub(super) username: &'a str,
+    pub(super) realm: &'a str,
+    pub(super) password: &'a str,
+    pub(super) nonce: &'a str,
+    pub(super) cnonce: &'a str,
+    pub(super) authzid: Option<&'a str>,
+    pub(super) utf8: bool,
 }
 
 impl Parts<'_> {
     /// `HEX(KD(HEX(H(A1)), nonce:nc:cnonce:auth:HEX(H(A2))))` for the given A2.
-    fn response_value(&self, a2: &str) -> Result<String, SaslError> {
+    pub(super) fn response_value(&self, a2: &str) -> Result<String, SaslError> {
         let mut user_realm_pass = Md5::new();
         user_realm_pass.update(encode_8859_1(self.username, self.utf8)?);
         user_realm_pass.update(b":");
@@ -310,7 +310,7 @@ fn encode(s: &str, utf8: bool) -> Result<Vec<u8>, SaslError> {
 }
 
 /// Bytes as text: UTF-8 under `charset=utf-8`, else ISO 8859-1.
-fn decode(bytes: &[u8], utf8: bool) -> Result<String, SaslError> {
+pub(super) fn decode(bytes: &[u8], utf8: bool) -> Result<String, SaslError> {
     if utf8 {
         String::from_utf8(bytes.to_vec())
             .map_err(|_| SaslError("a value is not valid UTF-8".into()))
@@ -323,7 +323,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{:02x}", b)).collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

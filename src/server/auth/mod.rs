@@ -18,7 +18,10 @@
 
 pub mod acl;
 pub mod digest_authentication_provider;
+pub mod digest_md5_client;
 pub mod digest_md5_server;
+#[cfg(feature = "gssapi")]
+pub mod gssapi_client;
 #[cfg(feature = "gssapi")]
 pub mod gssapi_server;
 pub mod ip_authentication_provider;
