@@ -22,6 +22,7 @@ pub mod pass_through;
 pub mod properties;
 pub mod quorum_auth_config;
 pub mod quorum_mode;
+pub mod quorum_peer_config_files;
 pub mod quorum_tls;
 pub mod security_keys;
 pub mod server_config;

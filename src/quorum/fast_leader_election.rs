@@ -26,6 +26,7 @@ use super::election_round::{receiver_reaction, ElectionRound, Outcome, ReceiverV
 use super::notification::{self, DecodeError, Notification};
 use super::quorum_cnx_manager::QuorumCnxManager;
 use super::quorum_peer::QuorumPeer;
+use super::quorum_peer_reconfig::same_config;
 use super::vote::{Proposal, ServerState, Vote};
 
 /// How long the worker threads wait on their queues before checking `stop`.
@@ -172,7 +173,7 @@ impl FastLeaderElection {
             let n = match notification::decode(message.sid, &message.buffer) {
                 Ok(n) => n,
                 Err(DecodeError::UnknownState(state))
-                    if self.peer.verifier.is_voter(message.sid) =>
+                    if self.peer.quorum_verifier().is_voter(message.sid) =>
                 {
                     warn!(
                         "Ignoring a notification with unknown state {} from sid {}",
@@ -221,17 +222,23 @@ impl FastLeaderElection {
     }
 
     fn process(&self, n: Notification) {
-        let my_version = self.peer.verifier.version();
+        let my_version = self.peer.quorum_verifier().version();
         if n.config_version() > my_version {
             info!(
-                "{} Received version: {:x} my version: {:x} (reconfig is not supported: ignored)",
+                "{} Received version: {:x} my version: {:x}",
                 self.peer.my_id,
                 n.config_version(),
                 my_version
             );
+            self.newer_config(&n);
         }
         let view = self.view();
-        let is_voter = self.peer.verifier.is_voter(n.sid);
+        let is_voter = self
+            .peer
+            .shared_views()
+            .lock()
+            .all_voters()
+            .contains(&n.sid);
         if is_voter {
             debug!(
                 "Notification: my state:{}; n.sid:{}, n.state:{}, n.leader:{}, n.round:0x{:x}, n.peerEpoch:0x{:x}, n.zxid:0x{:x}, message format version:0x{:x}, n.config version:0x{:x}",
@@ -247,6 +254,37 @@ impl FastLeaderElection {
         }
     }
 
+    /// A notification carries a newer config: while looking (and with
+    /// reconfig on) it becomes mine, and if it differs the election starts
+    /// over with it; otherwise it is left for the leader to bring.
+    fn newer_config(&self, n: &Notification) {
+        if !self.peer.is_reconfig_enabled() {
+            return;
+        }
+        let Some(text) = n.config.as_deref() else {
+            return;
+        };
+        if self.peer.state() != ServerState::Looking {
+            debug!("Skip processReconfig(), state: {}", self.peer.state());
+            return;
+        }
+        let current = self.peer.quorum_verifier();
+        match self.peer.config_from_string(text) {
+            Ok(rqv) => {
+                let differs = !same_config(&rqv, &current);
+                self.peer.process_reconfig(rqv, None, None, false);
+                if differs {
+                    info!("restarting leader election");
+                    self.peer.request_election_restart();
+                }
+            }
+            Err(e) => warn!(
+                "Something went wrong while processing config received from {}: {}",
+                n.sid, e
+            ),
+        }
+    }
+
     fn queue_send(&self, sid: i64, state: ServerState, vote: Vote) {
         let _ = self.send_tx.send(ToSend { sid, state, vote });
     }
@@ -254,7 +292,8 @@ impl FastLeaderElection {
     /// Sends my proposal (as LOOKING, in my round) to every voter, me included.
     fn send_notifications(&self, round: &ElectionRound) {
         let vote = round.current_vote();
-        for sid in self.peer.verifier.voters() {
+        let voters = self.peer.shared_views().lock().all_voters();
+        for sid in voters {
             debug!(
                 "Sending Notification: {} (n.leader), 0x{:x} (n.zxid), 0x{:x} (n.round), {} (recipient), {} (myid), 0x{:x} (n.peerEpoch)",
                 vote.id, vote.zxid, vote.election_epoch, sid, self.peer.my_id, vote.peer_epoch
@@ -278,7 +317,7 @@ impl FastLeaderElection {
         let (last_zxid, epoch) = (peer.last_logged_zxid(), peer.current_epoch());
         let mut round = ElectionRound::start(
             peer.my_id,
-            peer.learner_type,
+            peer.learner_type(),
             last_zxid,
             epoch,
             self.logical_clock(),
@@ -294,6 +333,9 @@ impl FastLeaderElection {
             && !self.stop.load(Ordering::SeqCst)
             && peer.is_running()
         {
+            if peer.election_restart_requested() {
+                return None;
+            }
             let n = match self.recv_rx.recv_timeout(timeout) {
                 Ok(n) => n,
                 Err(RecvTimeoutError::Disconnected) => return None,
@@ -308,7 +350,7 @@ impl FastLeaderElection {
                     continue;
                 }
             };
-            let step = round.on_notification(&peer.verifier, &n);
+            let step = round.on_notification(&peer.quorum_verifier(), &n);
             self.publish(&round);
             if step.send_notifications {
                 self.send_notifications(&round);
@@ -331,7 +373,7 @@ impl FastLeaderElection {
     fn finalize_wait(&self, round: &ElectionRound) -> Outcome {
         loop {
             match self.recv_rx.recv_timeout(self.timing.finalize_wait) {
-                Ok(n) if round.beats_proposal(&self.peer.verifier, &n) => {
+                Ok(n) if round.beats_proposal(&self.peer.quorum_verifier(), &n) => {
                     let _ = self.recv_tx.send(n);
                     return Outcome::Continue;
                 }

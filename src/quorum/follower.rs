@@ -9,6 +9,7 @@
 //! Mirrors: `org.apache.zookeeper.server.quorum.Follower` (followLeader,
 //! processPacket).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use log::{error, info, warn};
@@ -18,7 +19,7 @@ use super::learner::{
     process_common_packet, read_until_end, run_as_peer, run_learner_role, LeaderLink,
     LearnerContext, LearnerError, EXIT_UNMATCHED_TXN_COMMIT,
 };
-use super::learner_sync::SyncOutcome;
+use super::learner_sync::{designated_leader, reconfig_text, SyncOutcome};
 use super::quorum_packet::{self, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
 use crate::jute::quorum::QuorumPacket;
@@ -80,8 +81,9 @@ fn broadcast_loop(
     server: &FollowerZooKeeperServer,
 ) -> LearnerError {
     let mut last_queued = ctx.db.last_processed_zxid();
+    let mut configs = PendingConfigs::default();
     let reason = read_until_end(ctx, link, |link, qp| {
-        process_packet(link, server, qp, &mut last_queued)
+        process_packet(ctx, link, server, qp, &mut last_queued, &mut configs)
     });
     if let LearnerError::Protocol(what) = &reason {
         if what.starts_with("Committing zxid") {
@@ -93,12 +95,36 @@ fn broadcast_loop(
     reason
 }
 
+/// Configs of reconfig proposals not yet committed, by zxid.
+#[derive(Default)]
+struct PendingConfigs(VecDeque<(i64, String)>);
+
+impl PendingConfigs {
+    /// The config proposed at `zxid` (older ones are dropped: their
+    /// commits have passed).
+    fn take(&mut self, zxid: i64) -> Option<String> {
+        while let Some((z, _)) = self.0.front() {
+            if *z < zxid {
+                self.0.pop_front();
+            } else {
+                break;
+            }
+        }
+        match self.0.front() {
+            Some((z, _)) if *z == zxid => self.0.pop_front().map(|(_, t)| t),
+            _ => None,
+        }
+    }
+}
+
 /// One packet of the broadcast phase.
 fn process_packet(
+    ctx: &LearnerContext<'_>,
     link: &LeaderLink,
     server: &FollowerZooKeeperServer,
     qp: &QuorumPacket,
     last_queued: &mut i64,
+    configs: &mut PendingConfigs,
 ) -> Result<(), LearnerError> {
     if process_common_packet(link, &server.base, qp, "Follower")? {
         return Ok(());
@@ -115,13 +141,34 @@ fn process_packet(
                 );
             }
             *last_queued = entry.header.zxid;
+            if let Some(text) = reconfig_text(&entry) {
+                ctx.epochs.proposed_config(&text);
+                configs.0.push_back((entry.header.zxid, text));
+            }
             server.log_request(entry);
             Ok(())
         }
         quorum_packet::COMMIT => server.commit(qp.zxid),
-        quorum_packet::COMMITANDACTIVATE => Err(LearnerError::Protocol(
-            "reconfig (COMMITANDACTIVATE) is not supported".into(),
-        )),
+        quorum_packet::COMMITANDACTIVATE => {
+            let leader = designated_leader(qp.data.as_deref())?;
+            let major = match configs.take(qp.zxid) {
+                Some(text) => ctx
+                    .epochs
+                    .activate_config(&text, Some(leader), Some(qp.zxid)),
+                None => {
+                    warn!(
+                        "COMMITANDACTIVATE 0x{:x} without its reconfig proposal",
+                        qp.zxid
+                    );
+                    false
+                }
+            };
+            server.commit(qp.zxid)?;
+            if major {
+                return Err(LearnerError::Reconfigured);
+            }
+            Ok(())
+        }
         other => {
             warn!("Unknown packet type: {}", type_name(other));
             Ok(())

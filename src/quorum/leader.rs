@@ -36,6 +36,7 @@ use super::learner_sync_throttler::{LearnerSyncThrottler, SyncType};
 use super::quorum_monitor::LeaderMonitor;
 use super::quorum_packet::make_zxid;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
+use super::quorum_peer_reconfig::SharedViews;
 use super::synced_learner_tracker::SyncedLearnerTracker;
 use crate::server::request::Request;
 use crate::server::session_tracker::SessionOwner;
@@ -68,10 +69,10 @@ impl std::error::Error for LeaderError {}
 pub struct Leader {
     /// My sid.
     pub my_id: i64,
-    /// Members and quorum rule.
+    /// Members and quorum rule (the committed config when the role began).
     pub verifier: Arc<QuorumVerifier>,
-    /// The verifier as text (NEWLEADER's data).
-    pub config_text: String,
+    /// The peer's committed and last-seen configs (live).
+    pub views: SharedViews,
     /// The database (shared with the peer across roles).
     pub db: Arc<ZkDatabase>,
     /// tickTime, initLimit, syncLimit.
@@ -114,8 +115,8 @@ impl Leader {
         let summary = (peer.current_epoch(), ctx.db.last_processed_zxid());
         Arc::new(Leader {
             my_id: peer.my_id,
-            verifier: Arc::clone(&peer.verifier),
-            config_text: peer.config_text(),
+            verifier: peer.quorum_verifier(),
+            views: peer.shared_views(),
             db: Arc::clone(&ctx.db),
             timing: ctx.timing(),
             force_snap,
@@ -127,8 +128,8 @@ impl Leader {
                 SyncType::Diff,
                 ctx.config.max_concurrent_diff_syncs,
             ),
-            discovery: Discovery::new(Arc::clone(&peer.verifier), summary),
-            bcast: Mutex::new(Broadcast::new(Arc::clone(&peer.verifier))),
+            discovery: Discovery::new(peer.quorum_verifier(), summary),
+            bcast: Mutex::new(Broadcast::new(peer.quorum_verifier())),
             learners: Mutex::new(Vec::new()),
             tick: AtomicI64::new(0),
             running: AtomicBool::new(true),
@@ -144,6 +145,18 @@ impl Leader {
             anon_sid: AtomicI64::new(-1),
             started_at: Instant::now(),
         })
+    }
+
+    /// NEWLEADER's data: the last-seen config (the one this leader
+    /// establishes), as text.
+    pub fn new_leader_config_text(&self) -> String {
+        self.views.lock().last_seen.to_string()
+    }
+
+    /// The committed config's version (a learner with a later one is
+    /// refused).
+    pub fn config_version(&self) -> i64 {
+        self.views.lock().committed.version()
     }
 
     /// Connected learners, synced or not.
@@ -312,8 +325,9 @@ pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
         peer.election_took_ms()
     );
     ctx.db.enable_committed_log();
+    let qv = peer.quorum_verifier();
     ctx.db
-        .init_config_in_zk_database(&peer.config_text(), peer.verifier.version());
+        .init_config_in_zk_database(&qv.to_string(), qv.version());
     ctx.db.kill_dead_sessions();
     if let Err(e) = ctx.db.take_snapshot() {
         error!("Cannot take the leader's initial snapshot: {}", e);
@@ -352,6 +366,7 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         )));
     }
     let zxid = make_zxid(epoch, 0);
+    establish_config_version(peer, zxid);
     leader.bcast.lock().start_epoch(zxid);
     leader.discovery.set_new_leader_zxid(zxid);
     leader.wait_for_epoch_ack(
@@ -372,6 +387,14 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
             synced
         ));
     }
+    if peer.is_reconfig_enabled() {
+        // NEWLEADER carried the last-seen config and a quorum acked it:
+        // it is the committed config from now on.
+        let last_seen = (*peer.last_seen_quorum_verifier()).clone();
+        peer.process_reconfig(last_seen, Some(peer.my_id), Some(zxid), true);
+    } else {
+        info!("Dynamic reconfig feature is disabled, skip designatedLeader calculation and reconfig processing.");
+    }
     let zk = leader.start_zk_server(ctx, zxid);
     peer.update_election_vote(epoch);
     zk.set_role_monitor(Arc::new(LeaderMonitor::new(leader, peer)));
@@ -387,6 +410,24 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         epoch, zxid
     );
     Ok(tick_loop(leader, peer))
+}
+
+/// With reconfig on, a config still at version 0 (as the operator wrote
+/// it) gets the new epoch's first zxid as its version, so an established
+/// config outranks any initial config of a server trying to join. The
+/// new version becomes last-seen here, goes out with NEWLEADER, and is
+/// committed once a quorum acked NEWLEADER.
+fn establish_config_version(peer: &QuorumPeer, zxid: i64) {
+    if !peer.is_reconfig_enabled() {
+        return;
+    }
+    let committed = peer.quorum_verifier();
+    if committed.version() != 0 || peer.last_seen_quorum_verifier().version() != 0 {
+        return;
+    }
+    let mut next = (*committed).clone();
+    next.members_mut().version = zxid;
+    peer.set_last_seen_quorum_verifier(next, true);
 }
 
 /// A ping every half tick; every tick, a quorum of synced learners or the

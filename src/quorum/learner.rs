@@ -65,6 +65,8 @@ pub enum LearnerError {
     Persistence(String),
     /// The peer is shutting down.
     Stopped,
+    /// A reconfig the leader activated changed my role or my leader.
+    Reconfigured,
 }
 
 impl fmt::Display for LearnerError {
@@ -75,6 +77,7 @@ impl fmt::Display for LearnerError {
             LearnerError::Decode(what, e) => write!(f, "cannot decode {}: {}", what, e),
             LearnerError::Persistence(what) => write!(f, "{}", what),
             LearnerError::Stopped => write!(f, "the peer is shutting down"),
+            LearnerError::Reconfigured => write!(f, "changes proposed in reconfig"),
         }
     }
 }
@@ -139,6 +142,20 @@ pub trait EpochStore: Send + Sync {
     fn set_accepted_epoch(&self, epoch: i64) -> Result<(), LearnerError>;
     /// Writes `currentEpoch` (file first, then memory).
     fn set_current_epoch(&self, epoch: i64) -> Result<(), LearnerError>;
+    /// A config the leader proposes (NEWLEADER's data, a reconfig
+    /// PROPOSAL): remembered as last-seen. Ignored by default.
+    fn proposed_config(&self, _text: &str) {}
+    /// `reconfigEnabled` (then the leader's config replaces mine).
+    fn reconfig_enabled(&self) -> bool {
+        false
+    }
+    /// A config the leader activates (UPTODATE after NEWLEADER, a
+    /// COMMITANDACTIVATE / INFORMANDACTIVATE with the designated leader):
+    /// true when my role must end (my role or my leader changed).
+    /// Ignored by default.
+    fn activate_config(&self, _text: &str, _leader: Option<i64>, _zxid: Option<i64>) -> bool {
+        false
+    }
 }
 
 /// Epochs kept in memory and written to the snap dir's epoch files.
@@ -207,6 +224,24 @@ impl EpochStore for PeerEpochs<'_> {
             .write_current_epoch(self.db, epoch)
             .map_err(|e| LearnerError::Persistence(format!("writing currentEpoch: {}", e)))
     }
+    fn reconfig_enabled(&self) -> bool {
+        self.peer.is_reconfig_enabled()
+    }
+    fn proposed_config(&self, text: &str) {
+        match self.peer.config_from_string(text) {
+            Ok(qv) => self.peer.set_last_seen_quorum_verifier(qv, true),
+            Err(e) => warn!("Ignoring a proposed config the leader sent: {}", e),
+        }
+    }
+    fn activate_config(&self, text: &str, leader: Option<i64>, zxid: Option<i64>) -> bool {
+        match self.peer.config_from_string(text) {
+            Ok(qv) => self.peer.process_reconfig(qv, leader, zxid, true),
+            Err(e) => {
+                warn!("Ignoring a config the leader activated: {}", e);
+                false
+            }
+        }
+    }
 }
 
 /// The learner settings of a peer: its timing, its quorum verifier's
@@ -220,7 +255,7 @@ pub fn settings_of(peer: &QuorumPeer, ctx: &RoleContext) -> LearnerSettings {
         init_limit: timing.init_limit.max(1) as u32,
         sync_limit: timing.sync_limit.max(1) as u32,
         connect_limit: ctx.config.connect_to_learner_master_limit,
-        config_version: peer.verifier.version(),
+        config_version: peer.quorum_verifier().version(),
         config_text: peer.config_text(),
         connect_retry_delay: Duration::from_millis(ctx.config.leader_connect_delay_during_retry_ms),
         tls: ctx.config.quorum_tls.clone(),

@@ -350,7 +350,7 @@ fn handle(
         .map_or_else(|| leader.next_anonymous_sid(), |i| i.serverid);
     let version = info.as_ref().map_or(0, |i| i.protocol_version);
     if let Some(i) = &info {
-        if data_len(&first) >= 20 && i.config_version > leader.verifier.version() {
+        if data_len(&first) >= 20 && i.config_version > leader.config_version() {
             return Err(HandlerError::Protocol(
                 "Follower is ahead of the leader (has a later activated configuration)".into(),
             ));
@@ -397,7 +397,7 @@ fn handle(
     peer.queue(Out::Packet(packet(
         qp::NEWLEADER,
         new_leader_zxid,
-        Some(leader.config_text.as_bytes().to_vec()),
+        Some(leader.new_leader_config_text().into_bytes()),
     )));
     start_sender(peer, oa, rx)?;
     let ack = read(ia)?;

@@ -26,10 +26,11 @@ use log::{error, info, warn};
 use super::learner::{EpochStore, LeaderLink, LearnerError, LearnerSettings};
 use super::quorum_packet::{self, packet, type_name};
 use super::vote::{epoch_of_zxid, make_zxid};
-use crate::jute::txn::TxnLogEntry;
+use crate::jute::txn::{TxnBody, TxnLogEntry};
 use crate::jute::{self};
 use crate::server::data_tree::DataTree;
 use crate::server::zk_database::ZkDatabase;
+use crate::zoo_defs::op_code;
 
 /// How the leader synchronized us (`QuorumPeer.SyncMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +203,31 @@ fn decode_txn(data: Option<&[u8]>, what: &str) -> Result<TxnLogEntry, LearnerErr
     TxnLogEntry::from_bytes(data.unwrap_or(&[])).map_err(|e| LearnerError::Decode(what.into(), e))
 }
 
+/// The config a reconfig txn carries (its SetData's data), as text.
+pub fn reconfig_text(entry: &TxnLogEntry) -> Option<String> {
+    match (&entry.header.r#type, &entry.body) {
+        (&op_code::RECONFIG, TxnBody::SetData(t)) => t
+            .data
+            .as_deref()
+            .map(|d| String::from_utf8_lossy(d).into_owned()),
+        _ => None,
+    }
+}
+
+/// COMMITANDACTIVATE's data: the designated leader's sid.
+pub fn designated_leader(data: Option<&[u8]>) -> Result<i64, LearnerError> {
+    data.and_then(|d| d.get(..8))
+        .map(|b| i64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
+        .ok_or_else(|| LearnerError::Protocol("COMMITANDACTIVATE without a leader id".into()))
+}
+
+/// INFORMANDACTIVATE's data: the designated leader's sid, then the txn.
+pub fn split_inform_and_activate(data: Option<&[u8]>) -> Result<(i64, TxnLogEntry), LearnerError> {
+    let leader = designated_leader(data)?;
+    let entry = decode_txn(data.and_then(|d| d.get(8..)), "INFORMANDACTIVATE")?;
+    Ok((leader, entry))
+}
+
 /// Runs the sync phase on `link` against `db`; returns the queues the role
 /// server must finish. `new_leader_zxid` is what registration returned.
 /// If it fails after a SNAP or TRUNC changed the tree but before the
@@ -249,9 +275,13 @@ fn sync_phase(
     let first = link.read_packet()?;
     *unsaved = matches!(first.r#type, quorum_packet::SNAP | quorum_packet::TRUNC);
     let mode = apply_first_packet(link, db, &first)?;
-    // The local config wins over whatever the leader's snapshot held
-    // (ZOOKEEPER-2819), after every kind of sync.
-    db.init_config_in_zk_database(&settings.config_text, settings.config_version);
+    // Without reconfig the local config wins over whatever the leader's
+    // snapshot held (ZOOKEEPER-2819), after every kind of sync; with it,
+    // the leader's config comes with NEWLEADER and UPTODATE.
+    if !epochs.reconfig_enabled() {
+        db.init_config_in_zk_database(&settings.config_text, settings.config_version);
+    }
+    let mut new_leader_config: Option<String> = None;
     let mut snapshot_needed = mode != SyncMode::Diff;
     let mut queues = SyncQueues {
         write_to_txn_log: !snapshot_needed,
@@ -264,20 +294,53 @@ fn sync_phase(
         let qp = link.read_packet()?;
         match qp.r#type {
             quorum_packet::PROPOSAL => {
-                queues.proposal(decode_txn(qp.data.as_deref(), "PROPOSAL")?)?
+                let entry = decode_txn(qp.data.as_deref(), "PROPOSAL")?;
+                if let Some(text) = reconfig_text(&entry) {
+                    epochs.proposed_config(&text);
+                }
+                queues.proposal(entry)?
             }
             quorum_packet::COMMIT | quorum_packet::COMMITANDACTIVATE => {
+                if qp.r#type == quorum_packet::COMMITANDACTIVATE {
+                    let text = queues
+                        .not_logged
+                        .front()
+                        .filter(|pif| pif.zxid() == qp.zxid)
+                        .and_then(|pif| reconfig_text(&pif.entry));
+                    let leader = designated_leader(qp.data.as_deref())?;
+                    if let Some(text) = text {
+                        if epochs.activate_config(&text, Some(leader), Some(qp.zxid)) {
+                            return Err(LearnerError::Reconfigured);
+                        }
+                    }
+                }
                 if let CommitAction::ApplyNow(entry) = queues.commit(qp.zxid) {
                     db.process_txn(&entry);
                 }
             }
-            quorum_packet::INFORM => {
-                if let Some(entry) = queues.inform(decode_txn(qp.data.as_deref(), "INFORM")?)? {
+            quorum_packet::INFORM | quorum_packet::INFORMANDACTIVATE => {
+                let entry = if qp.r#type == quorum_packet::INFORMANDACTIVATE {
+                    let (leader, entry) = split_inform_and_activate(qp.data.as_deref())?;
+                    if let Some(text) = reconfig_text(&entry) {
+                        if epochs.activate_config(&text, Some(leader), Some(qp.zxid)) {
+                            return Err(LearnerError::Reconfigured);
+                        }
+                    }
+                    entry
+                } else {
+                    decode_txn(qp.data.as_deref(), "INFORM")?
+                };
+                if let Some(entry) = queues.inform(entry)? {
                     db.process_txn(&entry);
                 }
             }
             quorum_packet::NEWLEADER => {
                 info!("Learner received NEWLEADER message");
+                if let Some(data) = qp.data.as_deref().filter(|d| d.len() > 1) {
+                    let text = String::from_utf8_lossy(data).into_owned();
+                    epochs.proposed_config(&text);
+                    new_leader_config = Some(text);
+                }
                 if snapshot_needed {
                     snapshot(db)?;
                     snapshot_needed = false;
@@ -296,6 +359,11 @@ fn sync_phase(
             }
             quorum_packet::UPTODATE => {
                 info!("Learner received UPTODATE message");
+                if let Some(text) = new_leader_config.take() {
+                    if epochs.activate_config(&text, None, None) {
+                        return Err(LearnerError::Reconfigured);
+                    }
+                }
                 if snapshot_needed {
                     // A pre-Zab-1.0 leader never sent NEWLEADER.
                     snapshot(db)?;
@@ -303,11 +371,6 @@ fn sync_phase(
                     epochs.set_current_epoch(new_epoch)?;
                 }
                 break;
-            }
-            quorum_packet::INFORMANDACTIVATE => {
-                return Err(LearnerError::Protocol(
-                    "reconfig (INFORMANDACTIVATE) is not supported".into(),
-                ))
             }
             other => warn!("Ignoring {} during sync", type_name(other)),
         }

@@ -20,6 +20,7 @@
 //! | [`fast_leader_election`] | election threads | `FastLeaderElection` |
 //! | [`epoch_files`] | `acceptedEpoch` / `currentEpoch` checks | `QuorumPeer.loadDataBase` |
 //! | [`quorum_peer`] | LOOKING/FOLLOWING/LEADING/OBSERVING loop | `QuorumPeer` |
+//! | [`quorum_peer_reconfig`] | committed and last-seen configs, activating a new one, its files | `QuorumPeer` (QV_LOCK, processReconfig) |
 //! | [`quorum_packet`] | leader↔learner packet types and payloads | `Leader` constants |
 //! | **leader** | | |
 //! | [`leader`] | the LEADING role: tick loop, learner registry, shutdown | `Leader` |
@@ -89,6 +90,7 @@ pub mod quorum_packet;
 pub mod quorum_peer;
 pub mod quorum_peer_config;
 pub mod quorum_peer_main;
+pub mod quorum_peer_reconfig;
 pub mod quorum_server;
 pub mod quorum_serving;
 pub mod quorum_zookeeper_server;

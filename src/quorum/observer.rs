@@ -19,7 +19,7 @@ use super::learner::{
     process_common_packet, read_until_end, run_as_peer, run_as_peer_with, run_learner_role,
     LeaderLink, LearnerContext, LearnerError,
 };
-use super::learner_sync::SyncOutcome;
+use super::learner_sync::{reconfig_text, split_inform_and_activate, SyncOutcome};
 use super::observer_zookeeper_server::ObserverZooKeeperServer;
 use super::quorum_packet::{self, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
@@ -68,7 +68,7 @@ pub fn observe(ctx: &LearnerContext<'_>) -> LearnerError {
         |server| &server.base,
         |link, server, outcome| {
             finish_sync(server, outcome);
-            read_until_end(ctx, link, |link, qp| process_packet(link, server, qp))
+            read_until_end(ctx, link, |link, qp| process_packet(ctx, link, server, qp))
         },
     )
 }
@@ -94,6 +94,7 @@ fn finish_sync(server: &ObserverZooKeeperServer, mut outcome: SyncOutcome) {
 
 /// One packet of the broadcast phase.
 fn process_packet(
+    ctx: &LearnerContext<'_>,
     link: &LeaderLink,
     server: &ObserverZooKeeperServer,
     qp: &QuorumPacket,
@@ -116,9 +117,18 @@ fn process_packet(
             server.commit_request(entry);
             Ok(())
         }
-        quorum_packet::INFORMANDACTIVATE => Err(LearnerError::Protocol(
-            "reconfig (INFORMANDACTIVATE) is not supported".into(),
-        )),
+        quorum_packet::INFORMANDACTIVATE => {
+            let (leader, entry) = split_inform_and_activate(qp.data.as_deref())?;
+            let major = reconfig_text(&entry).is_some_and(|text| {
+                ctx.epochs
+                    .activate_config(&text, Some(leader), Some(qp.zxid))
+            });
+            server.commit_request(entry);
+            if major {
+                return Err(LearnerError::Reconfigured);
+            }
+            Ok(())
+        }
         other => {
             warn!("Unknown packet type: {}", type_name(other));
             Ok(())

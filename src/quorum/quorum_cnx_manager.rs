@@ -46,12 +46,12 @@ use super::auth::quorum_auth::next_packet_is_auth;
 use super::auth::sasl_quorum_auth_learner::SaslQuorumAuthLearner;
 use super::auth::sasl_quorum_auth_server::SaslQuorumAuthServer;
 use super::circular_blocking_queue::CircularBlockingQueue;
-use super::flexible::QuorumVerifier;
 use super::handshake_gate::{self, GateLimits};
 use super::initial_message::{
     initial_message_len, read_initial_message, write_initial_message, InitialMessage,
 };
 use super::quorum_cnx_workers::{start_workers, Connection};
+use super::quorum_peer_reconfig::SharedViews;
 use super::quorum_server::HostPort;
 use super::unified_socket::QuorumSocket;
 use crate::config::quorum_tls::QuorumTls;
@@ -104,6 +104,10 @@ pub struct CnxSettings {
     /// exchange at most (each has a thread); more are closed, as Java's
     /// full connection pool refuses them.
     pub max_auth_threads: usize,
+    /// `reconfigEnabled`: a server that is in neither of my configs may
+    /// connect (a joining server dials the ensemble before it is added,
+    /// as Java allows); otherwise such a connection is closed.
+    pub accept_unknown_sids: bool,
 }
 
 /// Why the election port could not be opened.
@@ -134,7 +138,7 @@ pub struct QuorumCnxManager {
     /// Immutable settings.
     pub(super) settings: CnxSettings,
     /// The members (where to dial each sid; who may connect).
-    view: Arc<QuorumVerifier>,
+    view: SharedViews,
     /// Messages received from every peer (and looped back), for the
     /// election's receiver thread.
     recv_queue: CircularBlockingQueue<Message>,
@@ -158,7 +162,7 @@ pub struct QuorumCnxManager {
 
 impl QuorumCnxManager {
     /// A transport for `settings.my_id` among the members of `view`.
-    pub fn new(settings: CnxSettings, view: Arc<QuorumVerifier>) -> Arc<QuorumCnxManager> {
+    pub fn new(settings: CnxSettings, view: SharedViews) -> Arc<QuorumCnxManager> {
         Arc::new(QuorumCnxManager {
             settings,
             view,
@@ -303,7 +307,7 @@ impl QuorumCnxManager {
     ) {
         let _ = stream.set_nodelay(true);
         let sid = init.sid;
-        if !self.view.all_members().contains_key(&sid) {
+        if !self.settings.accept_unknown_sids && !self.view.lock().knows(sid) {
             warn!(
                 "Closing election connection from {}: sid {} is not a member of the ensemble",
                 remote, sid
@@ -454,7 +458,12 @@ impl QuorumCnxManager {
         if self.shutdown.load(Ordering::SeqCst) || self.senders.lock().contains_key(&sid) {
             return;
         }
-        let Some(server) = self.view.all_members().get(&sid) else {
+        let server = {
+            let views = self.view.lock();
+            let server = views.committed.all_members().get(&sid).cloned();
+            server.or_else(|| views.last_seen.all_members().get(&sid).cloned())
+        };
+        let Some(server) = server else {
             warn!("Invalid server id: {} ", sid);
             return;
         };
@@ -524,13 +533,7 @@ impl QuorumCnxManager {
             return;
         }
         if let Some(learner) = &self.settings.auth_learner {
-            let host = self
-                .view
-                .all_members()
-                .get(&sid)
-                .and_then(|m| m.addresses.first())
-                .map(|a| a.host.clone())
-                .unwrap_or_default();
+            let host = self.view.lock().member_host(sid);
             let remote = stream
                 .peer_addr()
                 .map(|a| a.to_string())

@@ -31,7 +31,8 @@ pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
     let ctx = peer.role_context();
     let timing = ctx.as_ref().map(|c| c.timing());
     let client_address = ctx.as_ref().map(|c| c.config.server.client_port_address);
-    let me = peer.verifier.all_members().get(&peer.my_id);
+    let qv = peer.quorum_verifier();
+    let me = qv.all_members().get(&peer.my_id);
     let quorum_addresses: Vec<(String, u16)> = me
         .map(|s| {
             s.addresses
@@ -53,17 +54,13 @@ pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
     } else {
         peer.current_vote().id
     };
-    let leader_ip = peer
-        .verifier
-        .all_members()
-        .get(&leader_id)
-        .map_or(String::new(), |s| {
-            s.addresses
-                .iter()
-                .map(|a| a.host.clone())
-                .collect::<Vec<_>>()
-                .join("|")
-        });
+    let leader_ip = qv.all_members().get(&leader_id).map_or(String::new(), |s| {
+        s.addresses
+            .iter()
+            .map(|a| a.host.clone())
+            .collect::<Vec<_>>()
+            .join("|")
+    });
     let ports = |list: &[(String, u16)]| {
         list.iter()
             .map(|(_, p)| p.to_string())
@@ -76,11 +73,11 @@ pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
         timing.map_or(0, |t| t.sync_limit),
         ports(&election_addresses),
         ports(&quorum_addresses),
-        match peer.learner_type {
+        match peer.learner_type() {
             LearnerType::Participant => 0,
             LearnerType::Observer => 1,
         },
-        peer.verifier,
+        qv,
     );
     PeerView {
         my_id: peer.my_id,
@@ -90,9 +87,9 @@ pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
         quorum_addresses,
         election_addresses,
         client_address,
-        voting: peer.verifier.is_voter(peer.my_id),
+        voting: qv.is_voter(peer.my_id),
         zab_state: "broadcast",
-        voting_view: voting_view(&peer.verifier),
+        voting_view: voting_view(&qv),
         conf_tail,
     }
 }
@@ -152,7 +149,7 @@ impl LearnerMonitor {
     pub fn new(peer: &QuorumPeer) -> LearnerMonitor {
         LearnerMonitor {
             state: peer.state(),
-            quorum_size: peer.verifier.voters().len(),
+            quorum_size: peer.quorum_verifier().voters().len(),
             leader_sid: peer.current_vote().id,
             view: peer_view(peer, false),
         }

@@ -37,6 +37,7 @@ use parking_lot::Mutex;
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
 use super::quorum_peer_config::QuorumPeerConfig;
+use super::quorum_peer_reconfig::{QuorumViews, ReconfigSettings, SharedViews};
 use super::quorum_server::{HostPort, LearnerType};
 use super::read_only_zookeeper_server;
 use super::vote::{ServerState, Vote};
@@ -125,12 +126,18 @@ pub struct RoleSettings {
 pub struct QuorumPeer {
     /// My sid.
     pub my_id: i64,
-    /// Participant or observer.
-    pub learner_type: LearnerType,
-    /// Members and quorum rule (fixed: reconfig is not supported).
-    pub verifier: Arc<QuorumVerifier>,
-    /// `verifier.to_string()`, sent in every notification.
-    config_text: String,
+    /// Participant or observer (a reconfig may change it).
+    pub(super) learner_type: Mutex<LearnerType>,
+    /// The committed and the last-seen config (`quorum_peer_reconfig`).
+    pub(super) views: SharedViews,
+    /// `reconfigEnabled`, zoo.cfg's path.
+    pub(super) reconfig: ReconfigSettings,
+    /// Java's `reconfigFlag`: a committed reconfig chose my next role
+    /// (the designated leader, or my new learner type): skip the election.
+    pub(super) reconfig_flag: AtomicBool,
+    /// Java's `shuttingDownLE`: a newer config arrived while looking; the
+    /// running election stops and a new one starts with it.
+    pub(super) restart_election: AtomicBool,
     /// My state; changed by the main thread (and the election it runs).
     state: Mutex<ServerState>,
     /// The vote I settled on (my own vote while looking).
@@ -167,9 +174,11 @@ impl QuorumPeer {
     ) -> QuorumPeer {
         QuorumPeer {
             my_id,
-            learner_type,
-            config_text: verifier.to_string(),
-            verifier,
+            learner_type: Mutex::new(learner_type),
+            views: Arc::new(Mutex::new(QuorumViews::new(verifier))),
+            reconfig: ReconfigSettings::default(),
+            reconfig_flag: AtomicBool::new(false),
+            restart_election: AtomicBool::new(false),
             state: Mutex::new(ServerState::Looking),
             current_vote: Mutex::new(Vote::new(my_id, last_logged_zxid, 0, current_epoch)),
             current_epoch: AtomicI64::new(current_epoch),
@@ -191,7 +200,7 @@ impl QuorumPeer {
     /// turn on it fails and the next role tries the next member.
     pub fn next_observer_master(&self, port: u16) -> Option<(i64, HostPort)> {
         let masters: Vec<(i64, HostPort)> = self
-            .verifier
+            .quorum_verifier()
             .all_members()
             .iter()
             .filter(|(_, s)| s.is_participant())
@@ -205,6 +214,17 @@ impl QuorumPeer {
         }
         let turn = self.next_observer_master.fetch_add(1, Ordering::SeqCst);
         Some(masters[turn % masters.len()].clone())
+    }
+
+    /// Turns dynamic reconfiguration on or off (before `run`).
+    pub fn with_reconfig(mut self, reconfig: ReconfigSettings) -> QuorumPeer {
+        self.reconfig = reconfig;
+        self
+    }
+
+    /// Participant or observer, as the committed config says.
+    pub fn learner_type(&self) -> LearnerType {
+        *self.learner_type.lock()
     }
 
     /// Gives the peer what Zab roles need; from then on roles run Zab.
@@ -248,9 +268,12 @@ impl QuorumPeer {
     /// The elected leader's quorum-port addresses.
     pub fn leader_quorum_addrs(&self) -> Vec<HostPort> {
         let leader = self.current_vote().id;
-        self.verifier
+        let views = self.views.lock();
+        views
+            .committed
             .all_members()
             .get(&leader)
+            .or_else(|| views.last_seen.all_members().get(&leader))
             .map(|s| s.quorum_addrs())
             .unwrap_or_default()
     }
@@ -258,26 +281,21 @@ impl QuorumPeer {
     /// The host of a member's (first) server-line address: what quorum
     /// SASL puts in for `_HOST`.
     pub fn member_host(&self, sid: i64) -> String {
-        self.verifier
-            .all_members()
-            .get(&sid)
-            .and_then(|m| m.addresses.first())
-            .map(|a| a.host.clone())
-            .unwrap_or_default()
+        self.views.lock().member_host(sid)
     }
 
     /// My own quorum-port addresses (where a leader listens).
     pub fn my_quorum_addrs(&self) -> Vec<HostPort> {
-        self.verifier
+        self.quorum_verifier()
             .all_members()
             .get(&self.my_id)
             .map(|s| s.quorum_addrs())
             .unwrap_or_default()
     }
 
-    /// The config text for notifications.
+    /// The committed config's text (notifications, `/zookeeper/config`).
     pub fn config_text(&self) -> String {
-        self.config_text.clone()
+        self.quorum_verifier().to_string()
     }
 
     /// My state.
@@ -364,6 +382,8 @@ impl QuorumPeer {
             match self.state() {
                 ServerState::Looking => {
                     info!("LOOKING");
+                    self.reconfig_flag.store(false, Ordering::SeqCst);
+                    self.restart_election.store(false, Ordering::SeqCst);
                     let started = std::time::Instant::now();
                     let ctx = self
                         .role_context()
@@ -390,12 +410,44 @@ impl QuorumPeer {
                 role => {
                     let reason = self.run_role(role);
                     warn!("{} role of myid {} ended: {}", role, self.my_id, reason);
-                    self.set_state(ServerState::Looking);
-                    warn!("PeerState set to LOOKING");
+                    self.update_server_state();
                 }
             }
         }
         warn!("QuorumPeer main thread exited");
+    }
+
+    /// After a role: LOOKING, unless a committed reconfig chose the next
+    /// role (the designated leader leads, the others follow or observe).
+    fn update_server_state(&self) {
+        if !self.reconfig_flag.swap(false, Ordering::SeqCst) || !self.is_running() {
+            self.set_state(ServerState::Looking);
+            warn!("PeerState set to LOOKING");
+            return;
+        }
+        let next = if self.current_vote().id == self.my_id {
+            ServerState::Leading
+        } else if self.learner_type() == LearnerType::Observer {
+            ServerState::Observing
+        } else {
+            ServerState::Following
+        };
+        info!(
+            "Reconfig: going straight to {} (leader {})",
+            next,
+            self.current_vote().id
+        );
+        self.set_state(next);
+    }
+
+    /// Asks the running election to stop and start over.
+    pub fn request_election_restart(&self) {
+        self.restart_election.store(true, Ordering::SeqCst);
+    }
+
+    /// True once a newer config asked the running election to stop.
+    pub fn election_restart_requested(&self) -> bool {
+        self.restart_election.load(Ordering::SeqCst)
     }
 
     /// Runs the role's entry until it returns; why it ended.

@@ -35,8 +35,10 @@ use super::quorum_client_port;
 use super::quorum_cnx_manager::{CnxSettings, QuorumCnxManager};
 use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings};
 use super::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
+use super::quorum_peer_reconfig::ReconfigSettings;
 use super::quorum_serving::{start_endpoints, PeerServing};
 use crate::config::config_error::EXIT_UNEXPECTED_ERROR;
+use crate::config::quorum_peer_config_files::backup_old_config;
 use crate::config::quorum_tls::QuorumTls;
 use crate::config::system_properties::SystemProperties;
 use crate::jute;
@@ -144,15 +146,31 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         tick,
         listen_on_all_ips: config.quorum_listen_on_all_ips,
     };
-    let peer = Arc::new(QuorumPeer::new(
-        config.my_id,
-        config.learner_type,
-        verifier.clone(),
-        last_zxid,
-        epochs.current,
-        epochs.accepted,
-        role,
-    ));
+    let peer = Arc::new(
+        QuorumPeer::new(
+            config.my_id,
+            config.learner_type,
+            verifier.clone(),
+            last_zxid,
+            epochs.current,
+            epochs.accepted,
+            role,
+        )
+        .with_reconfig(ReconfigSettings {
+            enabled: config.reconfig_enabled,
+            config_file: config.server.config_path.clone(),
+            multi_address: config.multi_address_enabled,
+        }),
+    );
+    if config.reconfig_enabled && config.dynamic_config_file.is_none() {
+        // The members are still in zoo.cfg: keep the operator's file as
+        // zoo.cfg.bak before the first activation rewrites it.
+        if let Some(path) = &config.server.config_path {
+            if let Err(e) = backup_old_config(path) {
+                warn!("cannot back up {}: {}", path.display(), e);
+            }
+        }
+    }
     let plain = config
         .client_port_configured
         .then_some(config.server.client_port_address);
@@ -201,8 +219,9 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
             auth_server: config.quorum_auth.as_ref().map(SaslQuorumAuthServer::new),
             auth_learner: config.quorum_auth.as_ref().map(SaslQuorumAuthLearner::new),
             max_auth_threads: config.quorum_cnxn_threads_size.max(1) as usize,
+            accept_unknown_sids: config.reconfig_enabled,
         },
-        verifier.clone(),
+        peer.shared_views(),
     );
     if let Err(e) = manager.start_listener() {
         error!("{}", e);

@@ -1,0 +1,145 @@
+"""Dynamic reconfiguration (reconfigEnabled=true), Java 3.8.0 and ours.
+
+Ensembles of three on loopback, all Java, all ours, and mixed with the
+leader of either kind. Members are written as reconfig users write them:
+`server.N=host:quorum:election:participant;host:clientPort` and no
+clientPort key.
+
+After the first election every member must show the same
+`/zookeeper/config` (data and stat: `version=100000000`, mzxid
+0x100000000: the new epoch's first zxid becomes the config version) and
+hold the files Java writes: `zoo.cfg.dynamic.100000000` (the server lines
+sorted, no version line), zoo.cfg rewritten without its member lines and
+client-port keys and with `dynamicConfigFile=`, `zoo.cfg.bak` (the file as
+written), and no `zoo.cfg.dynamic.next` left behind. A member restarted
+on its rewritten files rejoins.
+"""
+
+import time
+
+import pytest
+
+from conftest import require_impl
+from test_zab_learner import SYNC_TIMEOUT, ZabPeer, client, report, stop_all, wait_mode
+from test_election import wait_port
+
+
+class ReconfigPeer(ZabPeer):
+    """A peer whose member lines carry the client address (reconfig style)."""
+
+    def server_line(self, role="participant"):
+        return "server.%d=127.0.0.1:%d:%d:%s;127.0.0.1:%d" % (
+            self.sid, self.quorum_port, self.election_port, role, self.client_port)
+
+    def write_config(self, peers):
+        lines = ["tickTime=1000", "initLimit=10", "syncLimit=5",
+                 "dataDir=%s" % self.data, "admin.enableServer=false",
+                 "4lw.commands.whitelist=*", "reconfigEnabled=true",
+                 "standaloneEnabled=false"]
+        lines += [p.server_line("observer" if p.observer else "participant") for p in peers]
+        lines += ["%s=%s" % kv for kv in self.extra.items()]
+        self.cfg = self.dir / "zoo.cfg"
+        self.written = "\n".join(lines) + "\n"
+        self.cfg.write_text(self.written)
+
+    def files(self):
+        return {f.name: f.read_text() for f in self.dir.iterdir() if f.name.startswith("zoo.cfg")}
+
+
+def config_node(peer):
+    zk = client(peer)
+    try:
+        zk.sync("/zookeeper/config")
+        data, stat = zk.get("/zookeeper/config")
+        return data.decode(), stat.mzxid, stat.version
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def wait_config_version(peer, version, timeout=SYNC_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = config_node(peer)
+            if last[0].endswith("version=%x" % version):
+                return last
+        except Exception as e:  # noqa: BLE001 - a peer between roles
+            last = repr(e)
+        time.sleep(0.3)
+    pytest.fail("%s peer %d never showed config version %x (last %r)" % (peer.kind, peer.sid, version, last))
+
+
+def start_reconfig_ensemble(peers, leader_sid):
+    for p in peers:
+        p.write_config(peers)
+    by_sid = {p.sid: p for p in peers}
+    leader = by_sid[leader_sid]
+    leader.start()
+    wait_port(leader.election_port, proc=leader.proc, log=leader.log)
+    others = [p for p in peers if p is not leader]
+    others[0].start()
+    wait_mode(leader, ["leader"])
+    for p in others[1:]:
+        p.start()
+    for p in peers:
+        wait_mode(p, ["leader"] if p.sid == leader_sid else (["observer"] if p.observer else ["follower"]))
+
+
+KINDS = [
+    pytest.param(["java", "java", "java"], id="java"),
+    pytest.param(["rust", "rust", "rust"], id="rust"),
+    pytest.param(["rust", "rust", "java"], id="java-leader"),
+    pytest.param(["java", "java", "rust"], id="rust-leader"),
+]
+
+
+@pytest.mark.parametrize("kinds", KINDS)
+def test_first_election_versions_the_config_and_rewrites_the_files(tmp_path, kinds):
+    for k in set(kinds):
+        require_impl(k)
+    peers = [ReconfigPeer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind)))
+             for sid, kind in enumerate(kinds, start=1)]
+    try:
+        start_reconfig_ensemble(peers, 3)
+        expected_text = "\n".join(p.server_line() for p in peers) + "\nversion=100000000"
+        nodes = {p.sid: wait_config_version(p, 0x100000000) for p in peers}
+        for p in peers:
+            data, mzxid, version = nodes[p.sid]
+            assert data == expected_text, (p.kind, p.sid, data)
+            assert mzxid == 0x100000000, (p.kind, p.sid, hex(mzxid))
+        # The node's data version is each server's own count of local
+        # rewrites; Java's and ours count alike.
+        assert len({nodes[p.sid][2] for p in peers if p.kind == kinds[2]}) == 1, nodes
+
+        dynamic_text = "\n".join(sorted(p.server_line() for p in peers))
+        for p in peers:
+            files = p.files()
+            assert files.get("zoo.cfg.dynamic.100000000") == dynamic_text, (p.kind, p.sid, files)
+            assert "zoo.cfg.dynamic.next" not in files, (p.kind, p.sid, files)
+            assert files.get("zoo.cfg.bak") == p.written, (p.kind, p.sid, files)
+            cfg = set(files["zoo.cfg"].splitlines())
+            expected = {l for l in p.written.splitlines() if not l.startswith("server.")}
+            expected.add("dynamicConfigFile=%s" % (p.dir / "zoo.cfg.dynamic.100000000").resolve())
+            assert cfg == expected, (p.kind, p.sid, sorted(cfg ^ expected))
+
+        # Restarted on its rewritten files, a follower rejoins with the
+        # same config; so does the leader (a new epoch, same version).
+        follower = peers[0]
+        follower.stop()
+        follower.start()
+        wait_mode(follower, ["follower"])
+        assert config_node(follower)[0] == expected_text
+        peers[2].stop()
+        peers[2].start()
+        for p in peers:
+            wait_mode(p, ["leader", "follower"])
+        for p in peers:
+            assert wait_config_version(p, 0x100000000)[0] == expected_text
+            assert "zoo.cfg.dynamic.next" not in p.files()
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        stop_all(peers)
