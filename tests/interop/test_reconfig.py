@@ -20,7 +20,8 @@ import time
 import pytest
 
 from conftest import require_impl
-from test_zab_learner import SYNC_TIMEOUT, ZabPeer, client, report, stop_all, wait_mode
+from test_zab_learner import (SYNC_TIMEOUT, ZabPeer, assert_same_trees, client, report, stop_all,
+                              wait_mode)
 from test_election import wait_port
 
 
@@ -143,3 +144,107 @@ def test_first_election_versions_the_config_and_rewrites_the_files(tmp_path, kin
         raise
     finally:
         stop_all(peers)
+
+
+SUPER = {"DigestAuthenticationProvider.superDigest": "super:D/InIHSb7yEEbrWz8b9l71RjZJU="}
+
+
+def super_client(peer):
+    zk = client(peer)
+    zk.add_auth("digest", "super:test")
+    return zk
+
+
+class Writer:
+    """A client that keeps creating sequential nodes through `peer` and
+    remembers which creates were acknowledged."""
+
+    def __init__(self, peer):
+        import threading
+        self.zk = client(peer)
+        self.zk.ensure_path("/w")
+        self.acked = []
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        i = 0
+        while not self.stop_flag.is_set():
+            try:
+                self.acked.append(self.zk.create("/w/n-%06d" % i, b"x"))
+                i += 1
+            except Exception:  # noqa: BLE001 - retried on the next round
+                time.sleep(0.1)
+            time.sleep(0.02)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(30)
+        self.zk.stop()
+        self.zk.close()
+        return self.acked
+
+
+def assert_everyone_has(peers, acked):
+    for p in peers:
+        zk = client(p)
+        try:
+            zk.sync("/w")
+            have = set("/w/" + c for c in zk.get_children("/w"))
+        finally:
+            zk.stop()
+            zk.close()
+        missing = [a for a in acked if a not in have]
+        assert not missing, (p.kind, p.sid, missing[:10])
+
+
+@pytest.mark.parametrize("joiner_kind", ["rust"])
+def test_java_leader_adds_and_removes_our_server(tmp_path, joiner_kind):
+    """A Java ensemble (leader 3) adds our server 4 with kazoo's reconfig
+    (incremental), then removes it, while a client keeps writing: no
+    acknowledged write is lost, every member shows the same config, our
+    server follows as a voter and then as a non-voting follower."""
+    require_impl("java")
+    require_impl(joiner_kind)
+    peers = [ReconfigPeer("java", sid, tmp_path / ("s%d" % sid), extra=SUPER) for sid in (1, 2, 3)]
+    joiner = ReconfigPeer(joiner_kind, 4, tmp_path / "s4", extra=SUPER)
+    everyone = peers + [joiner]
+    try:
+        start_reconfig_ensemble(peers, 3)
+        joiner.write_config(everyone)
+        joiner.start()
+        wait_mode(joiner, ["follower"])
+        writer = Writer(peers[0])
+        time.sleep(1)
+        zk = super_client(peers[2])
+        try:
+            data, stat = zk.reconfig(joining=joiner.server_line(), leaving=None, new_members=None)
+            added = data.decode()
+            assert joiner.server_line() in added, added
+            version = int(added.rsplit("version=", 1)[1], 16)
+            for p in everyone:
+                assert wait_config_version(p, version)[0] == added, (p.kind, p.sid)
+            assert joiner.files().get("zoo.cfg.dynamic.%x" % version) == "\n".join(
+                sorted(p.server_line() for p in everyone)), joiner.files()
+            time.sleep(1)
+            data, stat = zk.reconfig(joining=None, leaving="4", new_members=None)
+            removed = data.decode()
+            assert "server.4=" not in removed, removed
+            version = int(removed.rsplit("version=", 1)[1], 16)
+            for p in everyone:
+                assert wait_config_version(p, version)[0] == removed, (p.kind, p.sid)
+        finally:
+            zk.stop()
+            zk.close()
+        time.sleep(1)
+        acked = writer.stop()
+        assert len(acked) > 10, acked
+        wait_mode(joiner, ["follower"])
+        assert_everyone_has(everyone, acked)
+        assert_same_trees(everyone)
+    except BaseException:
+        print(report(everyone))
+        raise
+    finally:
+        stop_all(everyone)
