@@ -36,7 +36,7 @@ use super::learner_sync_throttler::{LearnerSyncThrottler, SyncType};
 use super::quorum_monitor::LeaderMonitor;
 use super::quorum_packet::make_zxid;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
-use super::quorum_peer_reconfig::SharedViews;
+use super::quorum_peer_reconfig::{ReconfigSettings, SharedViews};
 use super::synced_learner_tracker::SyncedLearnerTracker;
 use crate::server::request::Request;
 use crate::server::session_tracker::SessionOwner;
@@ -73,6 +73,11 @@ pub struct Leader {
     pub verifier: Arc<QuorumVerifier>,
     /// The peer's committed and last-seen configs (live).
     pub views: SharedViews,
+    /// `reconfigEnabled` and where the config files are.
+    pub reconfig: ReconfigSettings,
+    /// A reconfig this leader committed and activated, for the peer
+    /// thread to finish (previous config, designated leader, zxid).
+    pub activated: Mutex<Option<(Arc<QuorumVerifier>, i64, i64)>>,
     /// The database (shared with the peer across roles).
     pub db: Arc<ZkDatabase>,
     /// tickTime, initLimit, syncLimit.
@@ -117,6 +122,8 @@ impl Leader {
             my_id: peer.my_id,
             verifier: peer.quorum_verifier(),
             views: peer.shared_views(),
+            reconfig: peer.reconfig_settings(),
+            activated: Mutex::new(None),
             db: Arc::clone(&ctx.db),
             timing: ctx.timing(),
             force_snap,
@@ -129,7 +136,7 @@ impl Leader {
                 ctx.config.max_concurrent_diff_syncs,
             ),
             discovery: Discovery::new(peer.quorum_verifier(), summary),
-            bcast: Mutex::new(Broadcast::new(peer.quorum_verifier())),
+            bcast: Mutex::new(Broadcast::new()),
             learners: Mutex::new(Vec::new()),
             tick: AtomicI64::new(0),
             running: AtomicBool::new(true),
@@ -157,6 +164,31 @@ impl Leader {
     /// refused).
     pub fn config_version(&self) -> i64 {
         self.views.lock().committed.version()
+    }
+
+    /// Followers (not observers) getting the broadcast whose acks are
+    /// recent (`isQuorumSynced`'s view).
+    pub fn synced_follower_sids(&self) -> Vec<i64> {
+        let tick = self.tick.load(Ordering::SeqCst);
+        self.bcast
+            .lock()
+            .forwarding()
+            .iter()
+            .filter(|l| !l.is_observer() && l.synced(tick))
+            .map(|l| l.sid())
+            .collect()
+    }
+
+    /// A tracker over the committed config, and the last-seen one while
+    /// a reconfig is pending (both must reach a quorum).
+    pub fn new_tracker(&self) -> SyncedLearnerTracker {
+        let v = self.views.lock();
+        let t = SyncedLearnerTracker::new(Arc::clone(&v.committed));
+        if v.last_seen.version() > v.committed.version() {
+            t.with_next(Arc::clone(&v.last_seen))
+        } else {
+            t
+        }
     }
 
     /// Connected learners, synced or not.
@@ -307,7 +339,7 @@ impl Leader {
     /// The learners whose acks are recent enough (`LearnerHandler.synced`).
     fn synced_tracker(&self) -> SyncedLearnerTracker {
         let tick = self.tick.load(Ordering::SeqCst);
-        let mut t = SyncedLearnerTracker::new(Arc::clone(&self.verifier));
+        let mut t = self.new_tracker();
         t.add_ack(self.my_id);
         for l in self.learners.lock().iter() {
             if l.synced(tick) {
@@ -450,6 +482,16 @@ fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> String {
         }
         if !tick_skip {
             leader.tick.fetch_add(1, Ordering::SeqCst);
+        }
+        let activated = leader.activated.lock().take();
+        if let Some((prev, designated, zxid)) = activated {
+            peer.leader_activated(&prev, designated, zxid);
+            if designated != peer.my_id {
+                info!(
+                    "Committed a reconfiguration; server {} leads from now on",
+                    designated
+                );
+            }
         }
         let synced = leader.synced_tracker();
         if !tick_skip && !synced.has_all_quorums() {

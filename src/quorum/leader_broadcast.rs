@@ -17,12 +17,18 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 
-use super::flexible::QuorumVerifier;
 use super::leader::Leader;
+use super::leader_reconfig::{
+    commit_and_activate_data, designated_leader, inform_and_activate_data,
+};
 use super::learner_handler::{LearnerPeer, Out};
-use super::quorum_packet::{self, counter_of, packet, COMMIT, INFORM, PROPOSAL, SYNC};
+use super::learner_sync::reconfig_text;
+use super::quorum_packet::{
+    self, counter_of, packet, COMMIT, COMMITANDACTIVATE, INFORM, INFORMANDACTIVATE, PROPOSAL, SYNC,
+};
+use super::quorum_peer_reconfig::{config_from_string, set_committed, set_last_seen};
 use super::synced_learner_tracker::SyncedLearnerTracker;
 use crate::server::request::Request;
 
@@ -38,7 +44,6 @@ struct Proposal {
 
 /// The Leader's broadcast state (its monitor in Java).
 pub struct Broadcast {
-    verifier: Arc<QuorumVerifier>,
     /// Proposed, not yet committed, by zxid.
     outstanding: BTreeMap<i64, Proposal>,
     /// Committed, not yet applied (oldest first).
@@ -53,6 +58,8 @@ pub struct Broadcast {
     pending_syncs: BTreeMap<i64, Vec<Arc<LearnerPeer>>>,
     /// PROPOSAL data sizes, for `mntr`.
     proposal_sizes: ProposalSizes,
+    /// Cleared once a committed reconfig designated another leader.
+    allowed_to_commit: bool,
 }
 
 /// Sizes of PROPOSAL data in bytes, -1 until the first proposal.
@@ -86,11 +93,16 @@ impl ProposalSizes {
     }
 }
 
+impl Default for Broadcast {
+    fn default() -> Self {
+        Broadcast::new()
+    }
+}
+
 impl Broadcast {
     /// Empty state.
-    pub fn new(verifier: Arc<QuorumVerifier>) -> Broadcast {
+    pub fn new() -> Broadcast {
         Broadcast {
-            verifier,
             outstanding: BTreeMap::new(),
             to_be_applied: VecDeque::new(),
             last_committed: -1,
@@ -98,6 +110,7 @@ impl Broadcast {
             forwarding: Vec::new(),
             pending_syncs: BTreeMap::new(),
             proposal_sizes: ProposalSizes::default(),
+            allowed_to_commit: true,
         }
     }
 
@@ -168,10 +181,16 @@ impl Leader {
             warn!("zxid lower 32 bits have rolled over, forcing re-election");
         }
         let payload = Arc::new(txn.to_bytes());
+        if let Some(text) = reconfig_text(txn) {
+            match config_from_string(&text, self.reconfig.multi_address) {
+                Ok(qv) => set_last_seen(&self.views, &self.reconfig, qv, true),
+                Err(e) => warn!("Proposing a reconfig whose config does not parse: {}", e),
+            }
+        }
+        let acks = self.new_tracker();
         let mut b = self.bcast.lock();
         b.last_proposed = zxid;
         b.proposal_sizes.record(payload.len() as i64);
-        let acks = SyncedLearnerTracker::new(Arc::clone(&b.verifier));
         b.outstanding.insert(
             zxid,
             Proposal {
@@ -219,7 +238,7 @@ impl Leader {
 
     /// Commits `zxid` if it has a quorum and its predecessor is committed.
     fn try_to_commit(&self, b: &mut Broadcast, zxid: i64) -> bool {
-        if b.outstanding.contains_key(&(zxid - 1)) {
+        if !b.allowed_to_commit || b.outstanding.contains_key(&(zxid - 1)) {
             return false;
         }
         let ready = b
@@ -234,7 +253,29 @@ impl Leader {
         };
         b.last_committed = zxid;
         b.to_be_applied.push_back((zxid, Arc::clone(&p.payload)));
-        for f in &b.forwarding {
+        let activated = self.activate_reconfig(&p);
+        if let Some(designated) = activated {
+            if designated != self.my_id {
+                info!("Committing a reconfiguration; this leader is not the designated leader anymore, setting allowedToCommit=false");
+                b.allowed_to_commit = false;
+            }
+            let data = commit_and_activate_data(designated);
+            let informed = Arc::new(inform_and_activate_data(designated, &p.payload));
+            for f in &b.forwarding {
+                if f.is_observer() {
+                    f.queue(Out::Txn(INFORMANDACTIVATE, zxid, Arc::clone(&informed)));
+                } else {
+                    f.queue(Out::Packet(packet(
+                        COMMITANDACTIVATE,
+                        zxid,
+                        Some(data.clone()),
+                    )));
+                }
+            }
+        }
+        // A reconfig's commit went out as *ANDACTIVATE above (a refused
+        // reconfig is an error txn, committed as any other).
+        for f in b.forwarding.iter().filter(|_| activated.is_none()) {
             if f.is_observer() {
                 f.queue(Out::Txn(INFORM, zxid, Arc::clone(&p.payload)));
             } else {
@@ -249,6 +290,19 @@ impl Leader {
             }
         }
         true
+    }
+
+    /// A reconfig proposal commits: its config becomes the committed one
+    /// here (files written), and the peer thread finishes the activation.
+    /// The designated leader, or `None` for other txns.
+    fn activate_reconfig(&self, p: &Proposal) -> Option<i64> {
+        let text = p.request.txn.as_ref().and_then(reconfig_text)?;
+        let new = config_from_string(&text, self.reconfig.multi_address).ok()?;
+        let old = Arc::clone(&self.views.lock().committed);
+        let designated = designated_leader(&new, &old, self.my_id, p.acks.newest_acks());
+        let prev = set_committed(&self.views, &self.reconfig, self.my_id, new, true);
+        *self.activated.lock() = Some((prev, designated, p.request.txn.as_ref()?.header.zxid));
+        Some(designated)
     }
 
     /// A learner's `sync`: answered now if nothing is outstanding, else

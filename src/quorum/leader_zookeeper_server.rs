@@ -30,6 +30,7 @@ use std::sync::Arc;
 use super::ack_request_processor::AckRequestProcessor;
 use super::commit_processor::CommitProcessor;
 use super::leader::Leader;
+use super::leader_reconfig::LeaderReconfig;
 use super::proposal_request_processor::ProposalRequestProcessor;
 use super::quorum_peer::RoleContext;
 use super::quorum_zookeeper_server::check_upgrade_session;
@@ -46,6 +47,10 @@ use crate::server::zookeeper_server::{Chain, RevalidateDone, ServerRole, ZooKeep
 /// The leader's [`ServerRole`].
 pub struct LeaderZooKeeperServer {
     leader: Arc<Leader>,
+    /// `standaloneEnabled` (a reconfig must then leave two voters).
+    standalone_enabled: bool,
+    /// `multiAddress.enabled` (how reconfig's server strings parse).
+    multi_address: bool,
 }
 
 impl LeaderZooKeeperServer {
@@ -64,7 +69,11 @@ impl LeaderZooKeeperServer {
             config,
             Arc::clone(&ctx.db),
             sessions,
-            Arc::new(LeaderZooKeeperServer { leader }),
+            Arc::new(LeaderZooKeeperServer {
+                leader,
+                standalone_enabled: ctx.config.standalone_enabled,
+                multi_address: ctx.config.multi_address_enabled,
+            }),
         )
     }
 }
@@ -76,6 +85,11 @@ impl ServerRole for LeaderZooKeeperServer {
 
     fn build_chain(&self, state: &Arc<ServerState>) -> std::io::Result<Chain> {
         let leader = &self.leader;
+        *state.reconfig.lock() = Some(Arc::new(LeaderReconfig {
+            leader: Arc::downgrade(leader),
+            standalone_enabled: self.standalone_enabled,
+            multi_address: self.multi_address,
+        }));
         let final_stage: Box<dyn RequestProcessor> =
             Box::new(FinalRequestProcessor::new(Arc::clone(state)));
         let to_be_applied = Box::new(ToBeAppliedRequestProcessor::new(

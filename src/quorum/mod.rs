@@ -68,6 +68,7 @@ pub mod initial_message;
 pub mod leader;
 pub mod leader_broadcast;
 pub mod leader_discovery;
+pub mod leader_reconfig;
 pub mod leader_zookeeper_server;
 pub mod learner;
 pub mod learner_cnx_acceptor;

@@ -176,31 +176,7 @@ impl QuorumPeer {
     /// Records a proposed config (written to `.dynamic.next`); ignored
     /// without `reconfigEnabled`, or when its version is already known.
     pub fn set_last_seen_quorum_verifier(&self, qv: QuorumVerifier, write_to_disk: bool) {
-        if !self.reconfig.enabled {
-            info!("Dynamic reconfig is disabled, we don't store the last seen config.");
-            return;
-        }
-        let mut views = self.views.lock();
-        if views.last_seen.version() > qv.version() {
-            error!(
-                "setLastSeenQuorumVerifier called with stale config {:x}. Current version: {:x}",
-                qv.version(),
-                views.committed.version()
-            );
-        }
-        if views.last_seen.version() == qv.version() {
-            return;
-        }
-        if write_to_disk {
-            if let Some(cfg) = &self.reconfig.config_file {
-                let path = files::next_dynamic_config_filename(cfg);
-                let text = files::dynamic_config_text(&qv.to_string(), true);
-                if let Err(e) = files::write_atomically(&path, text.as_bytes()) {
-                    error!("Error writing next dynamic config file to disk: {}", e);
-                }
-            }
-        }
-        views.last_seen = Arc::new(qv);
+        set_last_seen(&self.views, &self.reconfig, qv, write_to_disk)
     }
 
     /// Makes `qv` the committed config (unless it is not newer); writes
@@ -211,33 +187,26 @@ impl QuorumPeer {
         qv: QuorumVerifier,
         write_to_disk: bool,
     ) -> Arc<QuorumVerifier> {
-        let mut views = self.views.lock();
-        if views.committed.version() >= qv.version() {
-            return Arc::clone(&views.committed);
+        set_committed(&self.views, &self.reconfig, self.my_id, qv, write_to_disk)
+    }
+
+    /// The reconfig settings (the leader records proposals with them).
+    pub fn reconfig_settings(&self) -> ReconfigSettings {
+        self.reconfig.clone()
+    }
+
+    /// On the leader, after it activated a committed reconfig itself
+    /// (`prev` was the committed config): my role and my vote follow the
+    /// new config and its designated leader. True when the role must end.
+    pub fn leader_activated(&self, prev: &QuorumVerifier, designated: i64, zxid: i64) -> bool {
+        let new = self.quorum_verifier();
+        if same_config(prev, &new) {
+            return false;
         }
-        let prev = Arc::clone(&views.committed);
-        let qv = Arc::new(qv);
-        views.committed = Arc::clone(&qv);
-        if qv.version() > views.last_seen.version() {
-            views.last_seen = Arc::clone(&qv);
-        }
-        if let (true, Some(cfg)) = (write_to_disk, &self.reconfig.config_file) {
-            if let Err(e) = write_config_files(cfg, &qv, self.my_id) {
-                error!("Error writing the dynamic config files: {}", e);
-            }
-        }
-        if qv.version() == views.last_seen.version() {
-            if let Some(cfg) = &self.reconfig.config_file {
-                files::delete_file(&files::next_dynamic_config_filename(cfg));
-            }
-        }
-        info!(
-            "Quorum config 0x{:x} active: {} voters, {} members",
-            qv.version(),
-            qv.voters().len(),
-            qv.all_members().len()
-        );
-        prev
+        self.init_config_in_zk_database();
+        let role_change = self.update_learner_type(&new);
+        let leader_change = self.update_vote(designated, zxid);
+        role_change || leader_change
     }
 
     /// Activates `qv` (a committed reconfig, or a config confirmed by a
@@ -319,6 +288,78 @@ impl QuorumPeer {
         warn!("Suggested leader: {}", designated_leader);
         true
     }
+}
+
+/// `setLastSeenQuorumVerifier` over the shared views.
+pub fn set_last_seen(
+    views: &SharedViews,
+    settings: &ReconfigSettings,
+    qv: QuorumVerifier,
+    write_to_disk: bool,
+) {
+    if !settings.enabled {
+        info!("Dynamic reconfig is disabled, we don't store the last seen config.");
+        return;
+    }
+    let mut views = views.lock();
+    if views.last_seen.version() > qv.version() {
+        error!(
+            "setLastSeenQuorumVerifier called with stale config {:x}. Current version: {:x}",
+            qv.version(),
+            views.committed.version()
+        );
+    }
+    if views.last_seen.version() == qv.version() {
+        return;
+    }
+    if write_to_disk {
+        if let Some(cfg) = &settings.config_file {
+            let path = files::next_dynamic_config_filename(cfg);
+            let text = files::dynamic_config_text(&qv.to_string(), true);
+            if let Err(e) = files::write_atomically(&path, text.as_bytes()) {
+                error!("Error writing next dynamic config file to disk: {}", e);
+            }
+        }
+    }
+    views.last_seen = Arc::new(qv);
+}
+
+/// `setQuorumVerifier` over the shared views: returns the previous
+/// committed config (the current one when `qv` is not newer).
+pub fn set_committed(
+    views: &SharedViews,
+    settings: &ReconfigSettings,
+    my_id: i64,
+    qv: QuorumVerifier,
+    write_to_disk: bool,
+) -> Arc<QuorumVerifier> {
+    let mut views = views.lock();
+    if views.committed.version() >= qv.version() {
+        return Arc::clone(&views.committed);
+    }
+    let prev = Arc::clone(&views.committed);
+    let qv = Arc::new(qv);
+    views.committed = Arc::clone(&qv);
+    if qv.version() > views.last_seen.version() {
+        views.last_seen = Arc::clone(&qv);
+    }
+    if let (true, Some(cfg)) = (write_to_disk, &settings.config_file) {
+        if let Err(e) = write_config_files(cfg, &qv, my_id) {
+            error!("Error writing the dynamic config files: {}", e);
+        }
+    }
+    if qv.version() == views.last_seen.version() {
+        if let Some(cfg) = &settings.config_file {
+            files::delete_file(&files::next_dynamic_config_filename(cfg));
+        }
+    }
+    info!(
+        "Quorum config 0x{:x} active: {} voters, {} members",
+        qv.version(),
+        qv.voters().len(),
+        qv.all_members().len()
+    );
+    prev
 }
 
 /// Writes `<cfg>.dynamic.<version>` and rewrites zoo.cfg to point at it

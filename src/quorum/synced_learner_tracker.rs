@@ -1,6 +1,6 @@
 //! Who has acked something (a proposal, NEWLEADER, an epoch), and whether
-//! those acks form a quorum of the verifier in force. Reconfig is not
-//! supported, so there is one verifier (Java keeps a list of pairs).
+//! those acks form a quorum of every verifier in force: the committed
+//! config, plus the proposed one while a reconfig is pending.
 //!
 //! Pure; owned by whoever holds the Leader's locks.
 //!
@@ -18,6 +18,8 @@ pub struct SyncedLearnerTracker {
     verifier: Arc<QuorumVerifier>,
     /// Participants that acked (others are ignored, as Java's `addAck`).
     acks: BTreeSet<i64>,
+    /// A pending config that must reach its own quorum too, with its acks.
+    next: Option<(Arc<QuorumVerifier>, BTreeSet<i64>)>,
 }
 
 impl SyncedLearnerTracker {
@@ -26,26 +28,49 @@ impl SyncedLearnerTracker {
         SyncedLearnerTracker {
             verifier,
             acks: BTreeSet::new(),
+            next: None,
         }
     }
 
-    /// Records `sid`'s ack; false when `sid` is not a participant.
+    /// Also requires a quorum of `next` (a proposed config).
+    pub fn with_next(mut self, next: Arc<QuorumVerifier>) -> SyncedLearnerTracker {
+        self.next = Some((next, BTreeSet::new()));
+        self
+    }
+
+    /// Records `sid`'s ack; false when `sid` is a participant of no config.
     pub fn add_ack(&mut self, sid: i64) -> bool {
-        if !self.verifier.is_voter(sid) {
-            return false;
+        let mut counted = false;
+        if let Some((next, acks)) = self.next.as_mut() {
+            if next.is_voter(sid) {
+                acks.insert(sid);
+                counted = true;
+            }
         }
-        self.acks.insert(sid);
-        true
+        if self.verifier.is_voter(sid) {
+            self.acks.insert(sid);
+            counted = true;
+        }
+        counted
+    }
+
+    /// The participants of the newest config that acked.
+    pub fn newest_acks(&self) -> &BTreeSet<i64> {
+        self.next.as_ref().map_or(&self.acks, |(_, acks)| acks)
     }
 
     /// Whether `sid` acked.
     pub fn has_sid(&self, sid: i64) -> bool {
-        self.acks.contains(&sid)
+        self.acks.contains(&sid) || self.next.as_ref().is_some_and(|(_, a)| a.contains(&sid))
     }
 
     /// Whether the acks form a quorum (`hasAllQuorums`).
     pub fn has_all_quorums(&self) -> bool {
         self.verifier.has_quorum(&self.acks)
+            && self
+                .next
+                .as_ref()
+                .is_none_or(|(next, acks)| next.has_quorum(acks))
     }
 
     /// `1,2,3` as in Java's "only synced with sids: [ ... ]".

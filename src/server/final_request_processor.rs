@@ -30,7 +30,9 @@ use super::server_metrics;
 use super::server_state::ServerState;
 use crate::jute::data::Stat;
 use crate::jute::multi::{MultiResponse, OpResult};
-use crate::jute::proto::{ConnectResponse, ReplyHeader, SetAclResponse, SetDataResponse};
+use crate::jute::proto::{
+    ConnectResponse, GetDataResponse, ReplyHeader, SetAclResponse, SetDataResponse,
+};
 use crate::jute::txn::TxnBody;
 use crate::jute::{self, OutputArchive, Record};
 use crate::keeper_exception::Code;
@@ -236,6 +238,18 @@ fn respond(
     cnxn: &Arc<dyn ServerCnxn>,
     rc: Option<&ProcessTxnResult>,
 ) -> Outcome {
+    if let (Some(rc), op_code::RECONFIG) = (rc, request.op_type) {
+        // The new config (now in /zookeeper/config) and the node's stat.
+        let err = Code::from_i32(rc.err.as_i32()).unwrap_or(Code::SystemError);
+        let data = state
+            .zkdb
+            .tree
+            .read()
+            .get_node(crate::server::data_tree::CONFIG_ZOOKEEPER)
+            .and_then(|n| n.data.as_deref().map(<[u8]>::to_vec));
+        let stat = rc.stat.clone().unwrap_or_default();
+        return Outcome::of(err, &GetDataResponse { data, stat });
+    }
     if let Some(rc) = rc {
         if let Some(outcome) = write_reply(request.op_type, rc) {
             return outcome;

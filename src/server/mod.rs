@@ -25,6 +25,7 @@ pub mod java_concurrent_hash_set;
 pub mod java_hash_map;
 pub mod java_random;
 pub mod path_utils;
+pub mod prep_reconfig;
 pub mod prep_request_processor;
 pub mod prep_txn;
 pub mod quota;

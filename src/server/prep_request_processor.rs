@@ -430,9 +430,19 @@ fn prepare_inner(
             single_write(state, request, header, |b| b.check(&r))
         }
         op_code::RECONFIG => {
-            let _: ReconfigRequest = jute::from_bytes(&request.payload)?;
-            let code = reconfig_refusal(state);
-            single_write(state, request, header, |_| Err(code))
+            let r: ReconfigRequest = jute::from_bytes(&request.payload)?;
+            let proposer = state.reconfig.lock().clone();
+            match (reconfig_refusal(state), proposer) {
+                (Code::Ok, Some(proposer)) => single_write(state, request, header, |b| {
+                    b.state.sessions.check_session(b.session_id, b.owner)?;
+                    let text = proposer.prepare(&r, b.zxid)?;
+                    b.reconfig(text)
+                }),
+                (Code::Ok, None) => {
+                    single_write(state, request, header, |_| Err(Code::Unimplemented))
+                }
+                (code, _) => single_write(state, request, header, |_| Err(code)),
+            }
         }
         op_code::MULTI => prepare_multi(state, request, header),
         // A local session is made and closed on its own server: no txn.
@@ -500,8 +510,9 @@ fn data_range(payload: &[u8], field: Option<&[u8]>) -> Option<std::ops::Range<us
     field.map(|d| borrowed::range_in(payload, d).unwrap_or(0..0))
 }
 
-/// Standalone reconfig: RECONFIGDISABLED unless `reconfigEnabled=true`,
-/// and even then UNIMPLEMENTED (Java's standalone server is no leader).
+/// RECONFIGDISABLED unless `reconfigEnabled=true`; then a leader
+/// prepares it, and a standalone server answers UNIMPLEMENTED (Java's
+/// standalone server is no leader).
 fn reconfig_refusal(state: &ServerState) -> Code {
     let enabled = state
         .config
@@ -509,7 +520,7 @@ fn reconfig_refusal(state: &ServerState) -> Code {
         .get("reconfigEnabled")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     if enabled {
-        Code::Unimplemented
+        Code::Ok
     } else {
         error!("Reconfig operation requested but reconfig feature is disabled.");
         Code::ReconfigDisabled

@@ -381,6 +381,29 @@ impl<'a> TxnBuilder<'a> {
         }))
     }
 
+    /// reconfig: `/zookeeper/config` gets the new config's text (its data
+    /// version is left at -1 in the pending record, as Java does); the
+    /// caller checked the session and built the text.
+    pub fn reconfig(&mut self, config_text: String) -> Result<TxnBody, Code> {
+        let path = super::data_tree::CONFIG_ZOOKEEPER;
+        let node = self.record(path)?;
+        self.state
+            .check_acl(&node.acl, perms::WRITE, self.auth_info)?;
+        let data = PendingData::of(path, Some(config_text.as_bytes()), self.digest_enabled());
+        let mut changed = node.duplicate(self.zxid);
+        if let Some(s) = changed.stat.as_mut() {
+            s.version = -1;
+        }
+        changed.data = data;
+        changed.digest = self.precalc(node.node_digest(), &changed);
+        self.add(changed, true);
+        Ok(TxnBody::SetData(SetDataTxn {
+            path: path.to_string(),
+            data: Some(config_text.into_bytes()),
+            version: -1,
+        }))
+    }
+
     /// setACL. The version is compared with the ACL version. (As in Java,
     /// the pending record keeps the old ACL list.)
     pub fn set_acl(&mut self, req: &SetAclRequest) -> Result<TxnBody, Code> {

@@ -65,6 +65,9 @@ pub struct ServerState {
     /// A peer's read-only server (read-only mode): handshake answers say
     /// read-only. Set by that role when it builds its chain.
     pub read_only: AtomicBool,
+    /// The leader's side of `reconfig` (set by the leader role when it
+    /// builds its chain; `None` on standalone servers and learners).
+    pub reconfig: Mutex<Option<Arc<dyn super::prep_reconfig::ReconfigProposer>>>,
 }
 
 impl ServerState {
@@ -87,6 +90,7 @@ impl ServerState {
             in_process_changed: Condvar::new(),
             running: AtomicBool::new(true),
             read_only: AtomicBool::new(false),
+            reconfig: Mutex::new(None),
         }
     }
 

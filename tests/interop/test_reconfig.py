@@ -199,15 +199,22 @@ def assert_everyone_has(peers, acked):
         assert not missing, (p.kind, p.sid, missing[:10])
 
 
-@pytest.mark.parametrize("joiner_kind", ["rust"])
-def test_java_leader_adds_and_removes_our_server(tmp_path, joiner_kind):
-    """A Java ensemble (leader 3) adds our server 4 with kazoo's reconfig
-    (incremental), then removes it, while a client keeps writing: no
-    acknowledged write is lost, every member shows the same config, our
-    server follows as a voter and then as a non-voting follower."""
-    require_impl("java")
+ADD_REMOVE = [
+    pytest.param("java", "rust", id="java-leader-adds-ours"),
+    pytest.param("rust", "java", id="our-leader-adds-java"),
+    pytest.param("rust", "rust", id="ours"),
+]
+
+
+@pytest.mark.parametrize("ensemble_kind,joiner_kind", ADD_REMOVE)
+def test_leader_adds_and_removes_a_server(tmp_path, ensemble_kind, joiner_kind):
+    """An ensemble (leader 3) adds server 4 of the other kind with kazoo's
+    reconfig (incremental), then removes it, while a client keeps writing:
+    no acknowledged write is lost, every member shows the same config, the
+    new server follows as a voter and then as a non-voting follower."""
+    require_impl(ensemble_kind)
     require_impl(joiner_kind)
-    peers = [ReconfigPeer("java", sid, tmp_path / ("s%d" % sid), extra=SUPER) for sid in (1, 2, 3)]
+    peers = [ReconfigPeer(ensemble_kind, sid, tmp_path / ("s%d" % sid), extra=SUPER) for sid in (1, 2, 3)]
     joiner = ReconfigPeer(joiner_kind, 4, tmp_path / "s4", extra=SUPER)
     everyone = peers + [joiner]
     try:
@@ -248,3 +255,67 @@ def test_java_leader_adds_and_removes_our_server(tmp_path, joiner_kind):
         raise
     finally:
         stop_all(everyone)
+
+
+def reconfig_outcome(zk, **kw):
+    """The exception class name kazoo raises, or the new config's server
+    ids and whether its version is the zxid the reconfig was logged at."""
+    try:
+        data, stat = zk.reconfig(kw.get("joining"), kw.get("leaving"), kw.get("new_members"),
+                                 kw.get("from_config", -1))
+    except Exception as e:  # noqa: BLE001 - the class is the outcome
+        return type(e).__name__
+    text = data.decode()
+    sids = sorted(int(l.split("=")[0].split(".")[1]) for l in text.splitlines() if l.startswith("server."))
+    version = int(text.rsplit("version=", 1)[1], 16)
+    return ("ok", sids, version == stat.mzxid)
+
+
+def test_reconfig_answers_as_java(tmp_path, impl, crosscheck):
+    """kazoo's reconfig calls through a follower against a 3-node ensemble:
+    no super auth, bad arguments, a stale curConfigId, a joiner that is
+    not running (no quorum of the new config), removing and re-adding a
+    voter (incremental), a bulk newMembers and a participant turned
+    observer, then all three voters again (bulk); the outcomes must be
+    Java's."""
+    kind = impl
+    require_impl(kind)
+    peers = [ReconfigPeer(kind, sid, tmp_path / ("s%d" % sid), extra=SUPER) for sid in (1, 2, 3)]
+    try:
+        start_reconfig_ensemble(peers, 3)
+        plain = client(peers[0])
+        zk = super_client(peers[0])
+        try:
+            data, stat = zk.get("/zookeeper/config")
+            current = int(data.decode().rsplit("version=", 1)[1], 16)
+            ghost = "server.9=127.0.0.1:1:2:participant;127.0.0.1:3"
+            steps = [
+                ("noauth", reconfig_outcome(plain, leaving="2")),
+                ("no-client-port", reconfig_outcome(zk, joining="server.9=127.0.0.1:1:2")),
+                ("bad-sid", reconfig_outcome(zk, leaving="x")),
+                ("no-voters", reconfig_outcome(zk, leaving="1,2,3")),
+                ("stale-config-id", reconfig_outcome(zk, leaving="2", from_config=current + 1)),
+                ("no-quorum", reconfig_outcome(zk, joining=ghost + ",server.8=127.0.0.1:4:5;127.0.0.1:6",
+                                               leaving="1")),
+                ("remove-2", reconfig_outcome(zk, leaving="2")),
+                ("add-2-back", reconfig_outcome(zk, joining=peers[1].server_line())),
+                ("2-observer", reconfig_outcome(zk, joining=peers[1].server_line("observer"))),
+                ("bulk", reconfig_outcome(zk, new_members=",".join(p.server_line() for p in peers))),
+            ]
+        finally:
+            plain.stop()
+            plain.close()
+            zk.stop()
+            zk.close()
+        for name, outcome in steps:
+            crosscheck.check(name, outcome)
+        assert dict(steps)["remove-2"] == ("ok", [1, 3], True), steps
+        final = int(config_node(peers[0])[0].rsplit("version=", 1)[1], 16)
+        for p in peers:
+            wait_mode(p, ["leader", "follower"])
+            assert wait_config_version(p, final)[0].count("participant") == 3
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        stop_all(peers)
