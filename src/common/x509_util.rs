@@ -289,7 +289,7 @@ pub struct ClientTlsParams {
 /// Checks the chain like the web PKI verifier but accepts a certificate
 /// that does not name the peer (`hostnameVerification=false`).
 #[derive(Debug)]
-struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+pub(crate) struct ChainOnly(pub(crate) Arc<rustls::client::WebPkiServerVerifier>);
 
 impl ServerCertVerifier for ChainOnly {
     fn verify_server_cert(
