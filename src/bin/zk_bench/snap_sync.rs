@@ -80,8 +80,10 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     let served = server_proc::wait_until_served(follower, opts.timeout, &mut child, start);
     stop.store(true, Ordering::SeqCst);
     let cpu = window::cpu_between(cpu_before, window::cpu_now(&opts.pids));
-    server_proc::stop(&mut child);
+    // The writers finish what they have in flight before the follower
+    // goes: killing it first can fail a write still waiting on its ack.
     let outcome = ops::join_sessions(writers);
+    server_proc::stop(&mut child);
     let serving_ms = served?;
     let mut result = ops::result_of(opts, &window, outcome, cpu);
     let seen_ms = (seen - start).as_secs_f64() * 1000.0;
