@@ -175,8 +175,31 @@ make_certs() {
     TLS_ARGS="--tls-truststore $d/trust.jks --tls-keystore $d/client.jks --tls-password $TLS_PW"
 }
 
+# Server ports come from below the kernel's ephemeral range (32768 and up):
+# a port picked there with bind(0) can be taken as the source port of any
+# outgoing connection before the server binds it. A state file hands out each
+# port once per run, from a random start.
+PORT_STATE=$(mktemp)
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 - "$PORT_STATE" <<'PY'
+import random, socket, sys
+state = sys.argv[1]
+low, high = 15000, 32000
+try:
+    port = int(open(state).read())
+except ValueError:
+    port = random.randrange(low, high)
+for _ in range(high - low):
+    port = port + 1 if port + 1 < high else low
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    open(state, "w").write(str(port))
+    print(port)
+    break
+PY
 }
 
 # A four-letter word through bash's /dev/tcp (no nc needed).
@@ -257,7 +280,7 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
-trap 'stop_server; stop_nodes' EXIT
+trap 'stop_server; stop_nodes; rm -f "$PORT_STATE"' EXIT
 
 # bench IMPL CASE ARGS...: one zk-bench run, its JSON line appended to results.
 bench() {

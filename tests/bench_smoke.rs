@@ -15,12 +15,28 @@ const SERVER: &str = env!("CARGO_BIN_EXE_zk-server");
 /// Timed workloads: short, small.
 const TIMED: &str = "--duration 1 --warmup 0.2";
 
+/// A port below the kernel's ephemeral range (which starts at 32768): one
+/// picked with bind(0) may become the source port of an outgoing connection
+/// before the server binds it. Each port is handed out once per process,
+/// from a start that differs between processes.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 15000;
+    const HIGH: u32 = 32000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        LOW + std::process::id().wrapping_mul(7919) % (HIGH - LOW),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = (LOW + (n - LOW) % (HIGH - LOW)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A temporary directory with a zoo.cfg, removed on drop.

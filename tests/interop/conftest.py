@@ -94,10 +94,38 @@ def require_impl(impl):
              "cargo build --release)" % RUST_BIN)
 
 
+# Ports for test servers come from below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 by default). A port the kernel
+# handed out with bind(0) is an ephemeral one: between the test picking it and
+# the server binding it, any outgoing connection on the machine (a Java peer
+# dialling an election port, a client) may take it as its source port, and
+# the server then fails with "Address already in use". Below that range only
+# listeners compete, and each port is handed out once per test process,
+# starting from a random point so that concurrent processes seldom meet.
+_PORT_LOW, _PORT_HIGH = 15000, 32000
+_next_port = [_PORT_LOW + (os.getpid() * 7919 + int(time.time())) % (_PORT_HIGH - _PORT_LOW)]
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    high = min(_PORT_HIGH, _ephemeral_low())
+    for _ in range(high - _PORT_LOW):
+        port = _next_port[0]
+        _next_port[0] = port + 1 if port + 1 < high else _PORT_LOW
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port in %d-%d" % (_PORT_LOW, high))
 
 
 def four_letter(port, cmd, timeout=5.0, half_close=False):

@@ -14,6 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from conftest import free_port
+
 REALM = "ZK.TEST"
 TOOLS = ("kdb5_util", "kadmin.local", "krb5kdc")
 
@@ -26,17 +28,11 @@ def _tool(name):
     return shutil.which(name) or str(Path("/usr/sbin", name))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MiniKdc:
     def __init__(self, workdir):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.krb5_conf = self.dir / "krb5.conf"
         self.kdc_conf = self.dir / "kdc.conf"
         self.proc = None
