@@ -122,8 +122,10 @@ def test_wrong_password_cannot_join(tmp_path, kinds):
         wait_mode(good, ["follower"])
         bad.start()
         # Its proof fails on the others' election ports, again and again,
-        # so it never even learns who leads.
-        deadline = time.monotonic() + 15
+        # so it never even learns who leads. Its retries back off (0.2 s
+        # doubling), and a JVM on a loaded machine is slow to start: the
+        # loop ends as soon as both have refused it twice.
+        deadline = time.monotonic() + 40
         refusals = {}
         while time.monotonic() < deadline and min(refusals.values() or [0]) < 2:
             # Java's QuorumCnxManager line, which ours words the same way.
