@@ -125,7 +125,7 @@ impl LeaderUnderTest {
         peer.set_current_vote(Vote::new(1, 0, 1, 0));
         peer.set_state(ServerState::Leading);
         let client_port = quorum_client_port::start(
-            Some(config.server.client_port_address),
+            config.server.client_port_address,
             Arc::clone(&peer),
             &config.server,
         )

@@ -57,8 +57,11 @@ pub enum SnapshotCompression {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Where the client port listens (`clientPortAddress`:`clientPort`).
-    /// `clientPort=0` asks the OS for a free port (3.9 behaviour).
-    pub client_port_address: SocketAddr,
+    /// `clientPort=0` asks the OS for a free port (3.9 behaviour). `None`
+    /// when `clientPort` is unset: then only the secure client port
+    /// serves (a standalone server without either is refused), or, for a
+    /// quorum peer, possibly no client port at all.
+    pub client_port_address: Option<SocketAddr>,
     /// `dataDir`: snapshots (and logs, unless `dataLogDir` is set). Kept as
     /// written (relative paths are relative to the working directory, as
     /// for Java's `new File(dataDir)`), separators normalised like `File`.
@@ -188,7 +191,7 @@ impl ServerConfig {
     pub fn with_defaults(data_dir: impl Into<PathBuf>, client_port_address: SocketAddr) -> Self {
         let data_dir = data_dir.into();
         ServerConfig {
-            client_port_address,
+            client_port_address: Some(client_port_address),
             data_log_dir: data_dir.clone(),
             data_dir,
             tick_time: DEFAULT_TICK_TIME,
@@ -312,6 +315,12 @@ impl ServerConfig {
         }
         let secure_address = known.secure_address()?;
         let mut config = known.into_config()?;
+        if config.client_port_address.is_none() && secure_address.is_none() {
+            // Java starts without any client listener; a standalone server
+            // that nobody can reach is surely a mistake, so we refuse. (A
+            // quorum peer without client ports is its config's business.)
+            return Err(ConfigError::Missing { key: "clientPort" });
+        }
         apply_system_properties(&mut config, &system);
         super::security_keys::check(&raw, &system)?;
         config.client_tls = super::client_tls::client_tls(secure_address, &system)?;
@@ -329,7 +338,11 @@ impl ServerConfig {
     pub fn effective_lines(&self) -> Vec<String> {
         let whitelist = self.four_letter_word_whitelist.join(",");
         let lines = [
-            ("clientPortAddress", self.client_port_address.to_string()),
+            (
+                "clientPortAddress",
+                self.client_port_address
+                    .map_or("<unset>".to_string(), |a| a.to_string()),
+            ),
             ("dataDir", self.data_dir.display().to_string()),
             ("dataLogDir", self.data_log_dir.display().to_string()),
             ("tickTime", self.tick_time.to_string()),
@@ -711,7 +724,8 @@ impl KnownKeys {
                 "metrics provider class was not found",
             ));
         }
-        let mut config = ServerConfig::with_defaults(data_dir, client_port_address);
+        let mut config = ServerConfig::with_defaults(data_dir, SocketAddr::from(([0, 0, 0, 0], 0)));
+        config.client_port_address = client_port_address;
         config.data_log_dir = data_log_dir;
         config.tick_time = self.tick_time;
         config.min_session_timeout = min;
@@ -726,8 +740,9 @@ impl KnownKeys {
         Ok(config)
     }
 
-    /// `clientPortAddress`:`clientPort`, resolved as `InetAddress.getByName`.
-    fn client_address(&self) -> Result<SocketAddr, ConfigError> {
+    /// `clientPortAddress`:`clientPort`, resolved as `InetAddress.getByName`
+    /// (`None`: no `clientPort`, so no plain client port).
+    fn client_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
         let Some(port) = self.client_port else {
             if let Some(address) = &self.client_port_address {
                 return Err(invalid(
@@ -736,9 +751,7 @@ impl KnownKeys {
                     "is set but clientPort is not set",
                 ));
             }
-            // Java starts without a client listener; a standalone server
-            // that nobody can reach is surely a mistake, so we refuse.
-            return Err(ConfigError::Missing { key: "clientPort" });
+            return Ok(None);
         };
         let port = u16::try_from(port).map_err(|_| {
             invalid(
@@ -748,8 +761,11 @@ impl KnownKeys {
             )
         })?;
         match &self.client_port_address {
-            None => Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)),
-            Some(host) => resolve_host("clientPortAddress", host, port),
+            None => Ok(Some(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port,
+            ))),
+            Some(host) => resolve_host("clientPortAddress", host, port).map(Some),
         }
     }
 

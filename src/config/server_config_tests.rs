@@ -29,7 +29,7 @@ fn error_of(text: &str) -> ConfigError {
 #[test]
 fn minimal_config_gets_java_defaults() {
     let c = parse(MINIMAL).unwrap();
-    assert_eq!(c.client_port_address, "0.0.0.0:2181".parse().unwrap());
+    assert_eq!(c.client_port_address, Some("0.0.0.0:2181".parse().unwrap()));
     assert_eq!(c.data_dir, PathBuf::from("/tmp/zk"));
     assert_eq!(c.data_log_dir, PathBuf::from("/tmp/zk"));
     assert_eq!(c.tick_time, 3000);
@@ -106,7 +106,7 @@ fn sample_cfg_values() {
 fn keys_and_values_are_trimmed_and_last_wins() {
     let c = parse("dataDir = /tmp/a  \nclientPort:1\nclientPort 2182\n").unwrap();
     assert_eq!(c.data_dir, PathBuf::from("/tmp/a"));
-    assert_eq!(c.client_port_address.port(), 2182);
+    assert_eq!(c.client_port_address.map(|a| a.port()), Some(2182));
     assert_eq!(c.raw.get("clientPort").map(String::as_str), Some("2182"));
 }
 
@@ -124,9 +124,18 @@ fn data_dir_paths_are_normalised_like_java_file() {
 #[test]
 fn client_port_address_and_ephemeral_port() {
     let c = parse("dataDir=/d\nclientPort=0\nclientPortAddress=127.0.0.1\n").unwrap();
-    assert_eq!(c.client_port_address, "127.0.0.1:0".parse().unwrap());
+    assert_eq!(c.client_port_address, Some("127.0.0.1:0".parse().unwrap()));
     let c = parse("dataDir=/d\nclientPort=5\nclientPortAddress=[::1]\n").unwrap();
-    assert_eq!(c.client_port_address, "[::1]:5".parse().unwrap());
+    assert_eq!(c.client_port_address, Some("[::1]:5".parse().unwrap()));
+}
+
+#[test]
+fn a_secure_client_port_alone_needs_no_client_port() {
+    // Without clientPort the secure port alone serves: what stops this
+    // config is the missing key store, not the missing clientPort.
+    let e = error_of("dataDir=/d\nsecureClientPort=5\n");
+    assert_eq!(e.key(), Some("ssl.keyStore.location"), "{}", e);
+    assert_eq!(error_of("dataDir=/d\n").key(), Some("clientPort"));
 }
 
 #[test]

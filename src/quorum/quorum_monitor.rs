@@ -30,7 +30,9 @@ use crate::server::server_metrics::MetricValue;
 pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
     let ctx = peer.role_context();
     let timing = ctx.as_ref().map(|c| c.timing());
-    let client_address = ctx.as_ref().map(|c| c.config.server.client_port_address);
+    let client_address = ctx
+        .as_ref()
+        .and_then(|c| c.config.server.client_port_address);
     let qv = peer.quorum_verifier();
     let me = qv.all_members().get(&peer.my_id);
     let quorum_addresses: Vec<(String, u16)> = me

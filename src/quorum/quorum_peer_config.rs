@@ -36,8 +36,8 @@ pub struct QuorumPeerConfig {
     /// The standalone part: data dirs, tickTime, client port, limits.
     pub server: ServerConfig,
     /// False when neither `clientPort` nor this server's line gives a
-    /// client port: Java then serves no clients (`server.client_port_address`
-    /// holds a placeholder).
+    /// client port (`server.client_port_address` is then `None`): Java
+    /// serves clients only on the secure client port, if any.
     pub client_port_configured: bool,
     /// This server's id (the `myid` file in dataDir).
     pub my_id: i64,
@@ -234,6 +234,10 @@ impl QuorumPeerConfig {
         // The standalone part, parsed by ServerConfig without the ensemble.
         let (server_props, client_port_configured) = standalone_part(props, my_id, &mut verifier)?;
         let mut server = ServerConfig::from_properties_with(&server_props, None, system)?;
+        if !client_port_configured {
+            // The placeholder port only got the standalone rules past.
+            server.client_port_address = None;
+        }
         server.raw = props
             .effective()
             .into_iter()

@@ -44,7 +44,7 @@ fn a_three_server_ensemble() {
     assert_eq!(c.my_id, 2);
     assert_eq!(c.learner_type, LearnerType::Participant);
     assert_eq!((c.init_limit, c.sync_limit), (5, 2));
-    assert_eq!(c.server.client_port_address.port(), 2182);
+    assert_eq!(c.server.client_port_address.map(|a| a.port()), Some(2182));
     assert!(c.client_port_configured);
     assert_eq!(c.verifier.voters().len(), 3);
     assert_eq!(c.quorum_socket_timeout_ms(), 4000);
@@ -61,7 +61,13 @@ fn client_port_from_the_server_line() {
     let cfg = "initLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2881:3881;127.0.0.1:2191\nserver.2=127.0.0.1:2882:3882;2192\n";
     let (_d, c) = parse("line", Some("1"), cfg);
     let c = c.unwrap();
-    assert_eq!(c.server.client_port_address.to_string(), "127.0.0.1:2191");
+    assert_eq!(
+        c.server
+            .client_port_address
+            .map(|a| a.to_string())
+            .as_deref(),
+        Some("127.0.0.1:2191")
+    );
     assert!(c
         .verifier
         .to_string()
@@ -71,7 +77,9 @@ fn client_port_from_the_server_line() {
     assert_eq!(c.unwrap_err().key(), Some("clientPort"));
     // Without any client port the peer runs without one.
     let (_d, c) = parse("none", Some("2"), THREE);
-    assert!(!c.unwrap().client_port_configured);
+    let c = c.unwrap();
+    assert!(!c.client_port_configured);
+    assert_eq!(c.server.client_port_address, None);
 }
 
 #[test]

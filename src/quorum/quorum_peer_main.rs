@@ -171,9 +171,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
             }
         }
     }
-    let plain = config
-        .client_port_configured
-        .then_some(config.server.client_port_address);
+    let plain = config.server.client_port_address;
     let client_port = if plain.is_some() || config.server.client_tls.is_some() {
         match quorum_client_port::start(plain, peer.clone(), &config.server) {
             Ok(port) => Some(port),

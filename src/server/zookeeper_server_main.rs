@@ -36,6 +36,7 @@ use super::server_metrics::{metrics, names::DB_INIT_TIME};
 use super::zookeeper_server::ZooKeeperServer;
 use crate::admin::admin_server::{AdminServer, EXIT_ERROR_STARTING_ADMIN_SERVER};
 use crate::admin::prometheus::{self, PrometheusEndpoint};
+use crate::config::client_tls::ClientTls;
 use crate::config::config_error::{ConfigError, EXIT_INVALID_CONFIG, EXIT_UNEXPECTED_ERROR};
 use crate::config::properties::Properties;
 use crate::config::server_config::ServerConfig;
@@ -211,16 +212,19 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     if let Err(message) = prometheus::check_provider(&config) {
         return unexpected(&message);
     }
-    let addr = config.client_port_address;
     let limits = Limits {
         max_cnxns: config.max_cnxns,
         max_client_cnxns: config.max_client_cnxns,
     };
     // Claim the port before touching the data, as Java does: a second
     // instance on the same config fails here without writing anything.
-    let listener = match ServerCnxnFactory::bind_listener(addr) {
-        Ok(listener) => listener,
-        Err(e) => return unexpected(&e.to_string()),
+    // Without `clientPort` only the secure client port serves.
+    let plain_listener = match config.client_port_address {
+        Some(addr) => match ServerCnxnFactory::bind_listener(addr) {
+            Ok(listener) => Some(listener),
+            Err(e) => return unexpected(&e.to_string()),
+        },
+        None => None,
     };
     let loading = std::time::Instant::now();
     let zks = match ZooKeeperServer::new(config) {
@@ -248,18 +252,49 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
         },
         None => None,
     };
-    let factory = match ServerCnxnFactory::from_listener(listener, limits, zks.clone()) {
-        Ok(factory) => match &tls {
-            Some((tls, acceptor, _)) if tls.port_unification => {
-                factory.with_port_unification(acceptor.clone())
+    let plain = match plain_listener {
+        Some(listener) => match ServerCnxnFactory::from_listener(listener, limits, zks.clone()) {
+            Ok(factory) => Some(match &tls {
+                Some((tls, acceptor, _)) if tls.port_unification => {
+                    factory.with_port_unification(acceptor.clone())
+                }
+                _ => factory,
+            }),
+            Err(e) => {
+                zks.shutdown();
+                return unexpected(&e.to_string());
             }
-            _ => factory,
         },
-        Err(e) => {
+        None => None,
+    };
+    let secure = match &tls {
+        Some((
+            ClientTls {
+                address: Some(address),
+                ..
+            },
+            acceptor,
+            _,
+        )) => match secure_port(*address, acceptor.clone(), &zks, plain.as_ref(), limits) {
+            Ok(secure) => Some(secure),
+            Err(message) => {
+                zks.shutdown();
+                return unexpected(&message);
+            }
+        },
+        _ => None,
+    };
+    // The configuration guarantees at least one of the two; the first
+    // listener is the one the AdminServer and shutdown go through.
+    let (factory, secure) = match (plain, secure) {
+        (Some(plain), secure) => ((plain, ""), secure),
+        (None, Some(secure)) => ((secure, "TLS "), None),
+        (None, None) => {
             zks.shutdown();
-            return unexpected(&e.to_string());
+            return unexpected("neither clientPort nor secureClientPort is configured");
         }
     };
+    let (factory, first_kind) = factory;
     zks.startup();
     let mut endpoints = match start_http(&zks, &factory) {
         Ok(endpoints) => endpoints,
@@ -268,26 +303,24 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
             return code;
         }
     };
-    if let Err(e) = factory.start() {
-        endpoints.shutdown();
-        zks.shutdown();
-        return unexpected(&format!("cannot start the accept thread: {}", e));
+    let listeners =
+        std::iter::once((&factory, first_kind)).chain(secure.as_ref().map(|s| (s, "TLS ")));
+    for (listener, kind) in listeners {
+        if let Err(e) = listener.start() {
+            endpoints.shutdown();
+            if let Some(secure) = &secure {
+                secure.shutdown();
+            }
+            shutdown(&factory, &zks);
+            return unexpected(&format!("cannot start the accept thread: {}", e));
+        }
+        info!(
+            "Serving {}client connections on {}",
+            kind,
+            listener.local_addr()
+        );
     }
-    info!("Serving client connections on {}", factory.local_addr());
-    let (secure, reloader) = match tls {
-        Some((tls, acceptor, reloader)) => match tls.address {
-            Some(address) => match start_secure_port(address, acceptor, &zks, &factory, limits) {
-                Ok(secure) => (Some(secure), reloader),
-                Err(message) => {
-                    endpoints.shutdown();
-                    shutdown(&factory, &zks);
-                    return unexpected(&message);
-                }
-            },
-            None => (None, reloader),
-        },
-        None => (None, None),
-    };
+    let reloader = tls.and_then(|(_, _, reloader)| reloader);
     let Some(signal) = signals.forever().next() else {
         return unexpected("signal handling stopped");
     };
@@ -302,24 +335,21 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     0
 }
 
-/// The secure client port (`secureClientPort`): a second listener whose
-/// connections run TLS first and share the plain port's registry.
-fn start_secure_port(
+/// The secure client port (`secureClientPort`), bound: a listener whose
+/// connections run TLS first and share the plain port's registry (or
+/// have their own when it is the only port).
+fn secure_port(
     address: std::net::SocketAddr,
     acceptor: TlsAcceptor,
     zks: &Arc<ZooKeeperServer>,
-    factory: &ServerCnxnFactory,
+    plain: Option<&ServerCnxnFactory>,
     limits: Limits,
 ) -> Result<ServerCnxnFactory, String> {
     let listener = ServerCnxnFactory::bind_listener(address).map_err(|e| e.to_string())?;
     let secure = ServerCnxnFactory::from_listener(listener, limits, zks.clone())
-        .map_err(|e| e.to_string())?
-        .with_tls(acceptor, factory.registry().clone());
-    secure
-        .start()
-        .map_err(|e| format!("cannot start the secure accept thread: {}", e))?;
-    info!("Serving TLS client connections on {}", secure.local_addr());
-    Ok(secure)
+        .map_err(|e| e.to_string())?;
+    let registry = plain.unwrap_or(&secure).registry().clone();
+    Ok(secure.with_tls(acceptor, registry))
 }
 
 /// Clean shutdown, bounded by [`SHUTDOWN_DEADLINE`].

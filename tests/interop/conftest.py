@@ -180,7 +180,11 @@ class ZkServer:
         }
         cfg.update(extra_cfg or {})
         self.cfg = cfg
-        self.cfg_path.write_text("".join("%s=%s\n" % kv for kv in cfg.items()))
+        # A None value leaves the key out (e.g. no clientPort at all).
+        self.cfg_path.write_text("".join("%s=%s\n" % kv for kv in cfg.items() if kv[1] is not None))
+        # How start() asks for ruok/srvr: the plain client port unless a
+        # test without one sets its own (e.g. four-letter words over TLS).
+        self.probe = None
 
     @property
     def hosts(self):
@@ -212,6 +216,7 @@ class ZkServer:
         ACTIVE.append(self)
         deadline = time.monotonic() + timeout
         last = None
+        probe = self.probe or (lambda word: four_letter(self.port, word, timeout=2.0))
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self._forget()
@@ -221,9 +226,9 @@ class ZkServer:
             try:
                 # Java answers ruok before it serves clients; srvr shows the
                 # Mode line only once the ZooKeeperServer is running.
-                last = four_letter(self.port, "ruok", timeout=2.0)
+                last = probe("ruok")
                 if last == "imok":
-                    last = four_letter(self.port, "srvr", timeout=2.0)
+                    last = probe("srvr")
                     if "\nMode: " in last:
                         return self
             except OSError as e:

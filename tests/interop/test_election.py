@@ -121,7 +121,7 @@ class Peer:
         if self.observer:
             lines.append("peerType=observer")
         lines = [l for l in lines if l.split("=", 1)[0] not in self.extra]
-        lines += ["%s=%s" % kv for kv in self.extra.items()]
+        lines += ["%s=%s" % kv for kv in self.extra.items() if kv[1] is not None]
         self.cfg = self.dir / "zoo.cfg"
         self.cfg.write_text("\n".join(lines) + "\n")
 

@@ -521,3 +521,102 @@ def test_client_port_unification_without_key_store_stops_ours(tmp_path):
     assert outcome.behaviour() == Exits(EXIT_CONFIG), describe(outcome)
     for word in ("ssl.keyStore.location", "client.portUnification"):
         assert word in outcome.output, describe(outcome)
+
+
+# ---- a secure client port and no clientPort ------------------------------
+
+def tls_four_letter(certs, port, word, timeout=5.0):
+    """A four-letter word over TLS (with the client certificate); the
+    whole answer, or "" when nothing answers."""
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    ctx.load_cert_chain(str(certs / "client.pem"), str(certs / "client.key"))
+    out = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(word.encode())
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+    except (ssl.SSLError, OSError):
+        pass   # a close without close_notify ends the answer too
+    return out.decode("utf-8", "replace")
+
+
+def conf_ports(text):
+    pairs = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return pairs.get("clientPort"), pairs.get("secureClientPort")
+
+
+def tls_only_ensemble(impl, certs, workdir):
+    """Three peers with secureClientPort and no clientPort; returns them
+    once each answers srvr over TLS with its mode."""
+    from test_zab_learner import ZabPeer
+    cfg = tls_cfg(certs, 0, clientPort=None, clientPortAddress=None)
+    del cfg["secureClientPort"]
+    peers = [ZabPeer(impl, sid, workdir / ("s%d" % sid), extra=cfg) for sid in (1, 2, 3)]
+    for p in peers:
+        p.extra["secureClientPort"] = str(free_port())
+    for p in peers:
+        p.write_config(peers)
+        p.start()
+    modes, end = {}, time.monotonic() + 90
+    while len(modes) < 3 and time.monotonic() < end:
+        for p in peers:
+            text = tls_four_letter(certs, int(p.extra["secureClientPort"]), "srvr", timeout=2.0)
+            for mode in ("leader", "follower"):
+                if "Mode: %s" % mode in text:
+                    modes[p.sid] = mode
+        time.sleep(0.2)
+    assert sorted(modes.values()) == ["follower", "follower", "leader"], (
+        "%s ensemble never served over TLS alone (modes %r):\n%s"
+        % (impl, modes, "\n".join(p.text()[-3000:] for p in peers)))
+    return peers, modes
+
+
+@pytest.mark.parametrize("where", ["standalone", "ensemble"])
+def test_secure_client_port_without_client_port(where, certs, impl, server_factory, tmp_path,
+                                                crosscheck):
+    """secureClientPort and no clientPort: Java 3.8.0 serves TLS clients
+    only (ours refused this config before); kazoo works over TLS, on a
+    standalone server and through a follower, and `conf` shows the
+    missing port as -1 and the secure one as configured."""
+    if where == "standalone":
+        port = free_port()
+        srv = server_factory(impl, "tls-only",
+                             tls_cfg(certs, port, clientPort=None, clientPortAddress=None),
+                             start=False)
+        srv.probe = lambda word: tls_four_letter(certs, port, word, timeout=2.0)
+        srv.start()
+        stops = [srv.stop]
+    else:
+        peers, modes = tls_only_ensemble(impl, certs, tmp_path)
+        stops = [p.stop for p in peers]
+        follower = next(p for p in peers if modes[p.sid] == "follower")
+        port = int(follower.extra["secureClientPort"])
+    try:
+        conf = tls_four_letter(certs, port, "conf")
+        assert conf_ports(conf) == ("-1", str(port)), conf
+        crosscheck.check("conf keys", [l.split("=", 1)[0] for l in conf.splitlines()
+                                       if "=" in l and not l.startswith(("server.", "version"))])
+        assert "Mode: " in tls_four_letter(certs, port, "srvr")
+        zk = tls_client(certs, port)
+        zk.start(timeout=30)
+        try:
+            zk.create("/tls-only", b"v1")
+            seen = []
+            zk.get("/tls-only", watch=lambda event: seen.append(event.type))
+            zk.set("/tls-only", b"v2")
+            end = time.monotonic() + 10
+            while not seen and time.monotonic() < end:
+                time.sleep(0.05)
+            assert seen == ["CHANGED"]
+            assert zk.get("/tls-only")[0] == b"v2"
+            zk.delete("/tls-only")
+        finally:
+            zk.stop()
+    finally:
+        for stop in stops:
+            stop()

@@ -2,9 +2,10 @@
 //!
 //! Java's quirk is kept: `dataDir` is the snapshot directory but
 //! `dataDirSize` the size of the log directory, and the other way round
-//! for `dataLogDir`/`dataLogSize`. A standalone server reports
-//! `serverId=0` and `secureClientPort=-1` (no TLS port here); a quorum
-//! server its myid, then the quorum settings and the membership.
+//! for `dataLogDir`/`dataLogSize`. A port without its listener (no
+//! `clientPort`, or no `secureClientPort`) is -1. A standalone server
+//! reports `serverId=0`; a quorum server its myid, then the quorum
+//! settings and the membership.
 //! Runs on the asking thread.
 //!
 //! Mirrors: `org.apache.zookeeper.server.command.ConfCommand` and
@@ -35,11 +36,11 @@ pub fn entries(server: &ZooKeeperServer) -> Vec<(&'static str, ConfValue)> {
     let (data_dir_size, log_dir_size) = dirs::sizes(server);
     let path = |p: std::path::PathBuf| ConfValue::Text(absolute(&p));
     vec![
+        ("clientPort", port_or_none(cfg.client_port_address)),
         (
-            "clientPort",
-            ConfValue::Int(i64::from(cfg.client_port_address.port())),
+            "secureClientPort",
+            port_or_none(cfg.client_tls.as_ref().and_then(|t| t.address)),
         ),
-        ("secureClientPort", ConfValue::Int(-1)),
         ("dataDir", path(dirs::snap_dir(server))),
         ("dataDirSize", ConfValue::Int(data_dir_size as i64)),
         ("dataLogDir", path(dirs::log_dir(server))),
@@ -66,6 +67,12 @@ pub fn entries(server: &ZooKeeperServer) -> Vec<(&'static str, ConfValue)> {
             ConfValue::Int(server.role_monitor().map_or(0, |m| m.peer_view().my_id)),
         ),
     ]
+}
+
+/// A listener's port, or -1 when there is no such listener (Java's
+/// `getClientPort`/`getSecureClientPort` without a factory).
+fn port_or_none(address: Option<std::net::SocketAddr>) -> ConfValue {
+    ConfValue::Int(address.map_or(-1, |a| i64::from(a.port())))
 }
 
 /// `File.getAbsolutePath`: relative paths are resolved against the
