@@ -352,15 +352,6 @@ impl QuorumPeerConfig {
             quorum_auth,
             quorum_cnxn_threads_size: int("quorum.cnxn.threads.size", 20)?,
         };
-        if config.quorum_auth.is_some() && config.quorum_tls.is_some() {
-            // The acceptor peeks at a dialing peer's first bytes, which a
-            // TLS session does not allow yet: fail closed.
-            return Err(invalid(
-                "quorum.auth.enableSasl",
-                "true",
-                "quorum SASL together with quorum TLS (sslQuorum / portUnification) is not supported yet; refusing to start without it",
-            ));
-        }
         if !config.verifier.all_members().contains_key(&my_id) {
             return Err(invalid(
                 "myid",

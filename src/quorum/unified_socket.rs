@@ -62,10 +62,12 @@ pub fn detect(prefix: &[u8]) -> Detected {
     }
 }
 
-/// A rustls session and the ciphertext received but not yet fed to it.
+/// A rustls session, the ciphertext received but not yet fed to it, and
+/// the plaintext a peek took out of it but nobody has read yet.
 struct TlsState {
     conn: rustls::Connection,
     cipher_in: Vec<u8>,
+    peeked: Vec<u8>,
 }
 
 /// The TLS part shared by a socket's clones.
@@ -96,6 +98,7 @@ impl QuorumSocket {
                 state: Mutex::new(TlsState {
                     conn,
                     cipher_in: Vec::new(),
+                    peeked: Vec::new(),
                 }),
                 send: Mutex::new(()),
             })),
@@ -128,16 +131,38 @@ impl QuorumSocket {
         Ok(QuorumSocket::with_tls(tcp, conn.into()))
     }
 
-    /// The next bytes, left unread (plaintext only: quorum SASL peeks at
-    /// a dialing peer's first bytes; it is refused together with TLS).
+    /// The next bytes, left unread (quorum SASL peeks at a dialing
+    /// peer's first bytes). Blocks, as a read does, until at least one
+    /// byte is there; over TLS, a call that finds fewer than `buf.len()`
+    /// decrypted bytes waiting reads (and keeps) more first.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        match &self.tls {
-            None => self.tcp.peek(buf),
-            Some(_) => Err(io::Error::new(
-                ErrorKind::Unsupported,
-                "cannot peek into a TLS connection",
-            )),
+        let Some(link) = &self.tls else {
+            return self.tcp.peek(buf);
+        };
+        let waiting = link.state.lock().peeked.len();
+        if waiting < buf.len() {
+            let mut more = vec![0u8; buf.len() - waiting];
+            let n = self.read_tls(link, &mut more)?;
+            link.state.lock().peeked.extend_from_slice(&more[..n]);
         }
+        let s = link.state.lock();
+        let n = s.peeked.len().min(buf.len());
+        buf[..n].copy_from_slice(&s.peeked[..n]);
+        Ok(n)
+    }
+
+    /// Reads decrypted bytes, first those a peek left.
+    fn read_after_peek(&self, link: &TlsLink, buf: &mut [u8]) -> io::Result<usize> {
+        {
+            let mut s = link.state.lock();
+            if !s.peeked.is_empty() {
+                let n = s.peeked.len().min(buf.len());
+                buf[..n].copy_from_slice(&s.peeked[..n]);
+                s.peeked.drain(..n);
+                return Ok(n);
+            }
+        }
+        self.read_tls(link, buf)
     }
 
     /// Whether this connection is encrypted.
@@ -252,7 +277,7 @@ impl Read for &QuorumSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.tls {
             None => (&self.tcp).read(buf),
-            Some(link) => self.read_tls(link, buf),
+            Some(link) => self.read_after_peek(link, buf),
         }
     }
 }

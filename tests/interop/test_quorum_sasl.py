@@ -9,7 +9,8 @@ with), and zoo.cfg's quorum.auth.* keys.
 - Required both ways (enableSasl, learnerRequireSasl, serverRequireSasl):
   a Java leader with our followers, and our leader with Java followers,
   elect, sync and serve (kazoo writes on every node, every node then
-  holds the same tree); both logs show the completed exchanges.
+  holds the same tree); both logs show the completed exchanges. The same
+  over quorum TLS (sslQuorum): SASL then runs inside the TLS sessions.
 - A peer whose learner password is wrong cannot join: both others refuse
   it on their election ports, so it never learns the leader; the two
   others keep serving.
@@ -79,14 +80,26 @@ def serving_mode(peer):
     return None
 
 
+@pytest.fixture(scope="module")
+def quorum_certs(tmp_path_factory):
+    from test_quorum_tls import make_certs
+    return make_certs(tmp_path_factory.mktemp("quorum-sasl-certs"))
+
+
+@pytest.mark.parametrize("transport", ["plain", "tls"])
 @pytest.mark.parametrize("kinds", [
     pytest.param(["rust", "rust", "java"], id="java-leader-our-followers"),
     pytest.param(["java", "java", "rust"], id="our-leader-java-followers"),
 ])
-def test_required_sasl_mixed_ensemble_serves(tmp_path, kinds):
+def test_required_sasl_mixed_ensemble_serves(tmp_path, kinds, transport, request):
     require_impl("java")
     require_impl("rust")
     peers = peers_of(tmp_path, kinds, REQUIRED)
+    if transport == "tls":
+        from test_quorum_tls import tls_evidence, tls_keys
+        certs = request.getfixturevalue("quorum_certs")
+        for p in peers:
+            p.extra.update(tls_keys(certs, p.sid))
     try:
         start_ensemble(peers, 3)
         write_everywhere(peers, "qsasl")
@@ -98,6 +111,9 @@ def test_required_sasl_mixed_ensemble_serves(tmp_path, kinds):
         for p in peers:
             assert LEARNER_OK in p.text(), report(peers)
             assert "Skipping SASL authentication" not in p.text(), report(peers)
+            if transport == "tls":
+                assert tls_evidence(p), report(peers)
+                assert "Accepted plaintext connection" not in p.text(), report(peers)
     finally:
         stop_all(peers)
 
