@@ -2,7 +2,7 @@
 //!
 //! Also `zk-server [-D...] <port> <dataDir> [tickTime] [maxClientCnxns]`
 //! (Java's `ZooKeeperServerMain` short form), and the persistence tools
-//! (`zk-server txnlog-dump ...`, see `persistence::toolkit`). `-D` flags
+//! (`zk-server txnlog-dump ...`, see `server::toolkit`). `-D` flags
 //! play the role of JVM system properties (`-Djute.maxbuffer=...`), so
 //! zkServer.sh can pass `SERVER_JVMFLAGS` through.
 //!
@@ -42,7 +42,7 @@ const NO_REEXEC_ENV: &str = "ZK_SERVER_NO_REEXEC";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(code) = zookeeper::persistence::toolkit::run_tool(&args) {
+    if let Some(code) = zookeeper::server::toolkit::run_tool(&args) {
         exit(code);
     }
     if args.get(1).map(String::as_str) == Some("four-letter-word") {

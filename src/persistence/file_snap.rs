@@ -27,11 +27,11 @@ use log::{info, warn};
 use parking_lot::RwLock;
 
 use super::snap_stream::{self, SnapOutput, SnapReader, StreamMode};
+use super::snapshot_tree::SnapshotTree;
 use super::util::{self, SNAPSHOT_FILE_PREFIX, SNAP_MAGIC};
 use super::{Error, Result};
 use crate::jute::persistence::FileHeader;
 use crate::jute::{InputArchive, OutputArchive, Record};
-use crate::server::data_tree::{DataTree, SnapshotCursor};
 
 /// Current DataTree digest version (`DigestCalculator.DIGEST_VERSION`).
 pub const DIGEST_VERSION: i32 = 2;
@@ -39,8 +39,17 @@ pub const DIGEST_VERSION: i32 = 2;
 pub const MAX_SNAPSHOT_CANDIDATES: usize = 100;
 
 /// The digest section: the tree digest after the txn `zxid` (zxid 0 =
-/// none yet). The tree keeps the pair of its last applied txn.
-pub use crate::server::data_tree::ZxidDigest;
+/// none yet). The tree keeps the pair of its last applied txn (Java's
+/// `DataTree.ZxidDigest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZxidDigest {
+    /// 0 means "none yet".
+    pub zxid: i64,
+    /// `DigestCalculator.DIGEST_VERSION` when it was computed.
+    pub digest_version: i32,
+    /// The tree digest.
+    pub digest: i64,
+}
 
 /// The pair Java writes when the tree has none yet: `(0, 2, 0)`.
 pub const EMPTY_DIGEST: ZxidDigest = ZxidDigest {
@@ -51,7 +60,7 @@ pub const EMPTY_DIGEST: ZxidDigest = ZxidDigest {
 
 /// The digest section to write for `tree`: the pair after its last applied
 /// txn (none right after a load, as in Java).
-pub fn digest_section_of(tree: &DataTree) -> ZxidDigest {
+pub fn digest_section_of<T: SnapshotTree>(tree: &T) -> ZxidDigest {
     tree.last_processed_zxid_digest().unwrap_or(EMPTY_DIGEST)
 }
 
@@ -80,12 +89,12 @@ impl Default for SnapshotOptions {
 }
 
 /// What a snapshot file holds.
-pub struct LoadedSnapshot {
+pub struct LoadedSnapshot<T> {
     /// The file read.
     pub path: PathBuf,
     /// The zxid in its name: the tree includes every txn up to it.
     pub zxid: i64,
-    pub tree: DataTree,
+    pub tree: T,
     /// Session id -> timeout.
     pub sessions: HashMap<i64, i32>,
     /// The digest section, if present and not empty (zxid > 0).
@@ -102,18 +111,13 @@ pub const NODES_PER_CHUNK: usize = 1000;
 /// Writes a snapshot of `tree` and `sessions` to `path`, the tree held
 /// still by the caller (tools, tests, a tree nobody writes). On failure
 /// the partial file is removed.
-pub fn serialize(
-    tree: &DataTree,
+pub fn serialize<T: SnapshotTree>(
+    tree: &T,
     sessions: &HashMap<i64, i32>,
     path: &Path,
     options: SnapshotOptions,
 ) -> Result<()> {
-    write_file(
-        &|f: &mut dyn FnMut(&DataTree)| f(tree),
-        sessions,
-        path,
-        options,
-    )
+    write_file(&|f: &mut dyn FnMut(&T)| f(tree), sessions, path, options)
 }
 
 /// Writes a fuzzy snapshot of a live tree: the tree's read lock is taken
@@ -123,14 +127,14 @@ pub fn serialize(
 /// when reached; replaying the log from the snapshot's zxid (its name,
 /// taken before the walk) repairs the rest. The digest and last-zxid
 /// sections are those at the end of the walk, as in Java.
-pub fn serialize_fuzzy(
-    tree: &RwLock<DataTree>,
+pub fn serialize_fuzzy<T: SnapshotTree>(
+    tree: &RwLock<T>,
     sessions: &HashMap<i64, i32>,
     path: &Path,
     options: SnapshotOptions,
 ) -> Result<()> {
     write_file(
-        &|f: &mut dyn FnMut(&DataTree)| f(&tree.read()),
+        &|f: &mut dyn FnMut(&T)| f(&tree.read()),
         sessions,
         path,
         options,
@@ -138,10 +142,10 @@ pub fn serialize_fuzzy(
 }
 
 /// Runs a closure with the tree (under a lock for the live case).
-type WithTree<'a> = &'a dyn Fn(&mut dyn FnMut(&DataTree));
+type WithTree<'a, T> = &'a dyn Fn(&mut dyn FnMut(&T));
 
-fn write_file(
-    with_tree: WithTree,
+fn write_file<T: SnapshotTree>(
+    with_tree: WithTree<T>,
     sessions: &HashMap<i64, i32>,
     path: &Path,
     options: SnapshotOptions,
@@ -156,8 +160,8 @@ fn write_file(
     }
 }
 
-fn write_sections(
-    with_tree: WithTree,
+fn write_sections<T: SnapshotTree>(
+    with_tree: WithTree<T>,
     sessions: &HashMap<i64, i32>,
     out: &mut SnapOutput,
     options: SnapshotOptions,
@@ -174,10 +178,10 @@ fn write_sections(
     let mut result = Ok(());
     with_tree(&mut |t| result = t.serialize_acl_cache(&mut OutputArchive::new(&mut chunk)));
     result.map_err(io)?;
-    let mut cursor = SnapshotCursor::new();
+    let mut cursor = T::Cursor::default();
     loop {
         out.oa.inner_mut().write_all(&chunk).map_err(io)?;
-        if cursor.is_done() {
+        if T::walk_done(&cursor) {
             break;
         }
         chunk.clear();
@@ -208,7 +212,7 @@ fn write_sections(
 }
 
 /// Reads one snapshot file completely, checking every seal.
-pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
+pub fn read_snapshot<T: SnapshotTree>(path: &Path) -> Result<LoadedSnapshot<T>> {
     let started = Instant::now();
     let zxid = util::zxid_from_name(util::file_name(path), SNAPSHOT_FILE_PREFIX);
     let mut ia = InputArchive::new(snap_stream::open_input(path)?);
@@ -223,8 +227,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     }
     let sessions =
         read_sessions(&mut ia).map_err(|e| decode_error(path, &mut ia, "sessions", e))?;
-    let tree =
-        DataTree::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))?;
+    let tree = T::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))?;
     snap_stream::check_seal(&mut ia, path)?;
     let digest = read_digest_section(&mut ia, path)?;
     let last_processed_zxid = match &digest {
@@ -250,7 +253,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
 /// Reads the header, sessions and tree of a snapshot file and stops there,
 /// checking no seal: what Java's snapshot tools load (they read a file as
 /// far as the tree, so a torn or unsealed tail does not stop them).
-pub fn read_tree_only(path: &Path) -> Result<DataTree> {
+pub fn read_tree_only<T: SnapshotTree>(path: &Path) -> Result<T> {
     let mut ia = InputArchive::new(snap_stream::open_input(path)?);
     let header =
         FileHeader::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "header", e))?;
@@ -262,7 +265,7 @@ pub fn read_tree_only(path: &Path) -> Result<DataTree> {
         });
     }
     read_sessions(&mut ia).map_err(|e| decode_error(path, &mut ia, "sessions", e))?;
-    DataTree::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))
+    T::deserialize(&mut ia).map_err(|e| decode_error(path, &mut ia, "data tree", e))
 }
 
 fn decode_error(
@@ -391,7 +394,7 @@ impl FileSnap {
 
     /// Loads the newest readable snapshot, trying older ones when one
     /// fails. `Ok(None)`: there is no snapshot at all.
-    pub fn deserialize(&self) -> Result<Option<LoadedSnapshot>> {
+    pub fn deserialize<T: SnapshotTree>(&self) -> Result<Option<LoadedSnapshot<T>>> {
         let candidates = self.find_n_valid_snapshots(MAX_SNAPSHOT_CANDIDATES);
         for skipped in self.invalid_snapshots() {
             warn!(
@@ -420,9 +423,9 @@ impl FileSnap {
     }
 
     /// Writes `snapshot.<tree's last zxid><ext>`; returns its path.
-    pub fn save(
+    pub fn save<T: SnapshotTree>(
         &self,
-        tree: &DataTree,
+        tree: &T,
         sessions: &HashMap<i64, i32>,
         options: SnapshotOptions,
     ) -> Result<PathBuf> {
@@ -435,10 +438,10 @@ impl FileSnap {
     /// after `zxid`, the tree's last zxid when the caller took `sessions`
     /// (both under one read lock, so that replay from `zxid` sees every
     /// session change the snapshot may lack); returns its path.
-    pub fn save_fuzzy(
+    pub fn save_fuzzy<T: SnapshotTree>(
         &self,
         zxid: i64,
-        tree: &RwLock<DataTree>,
+        tree: &RwLock<T>,
         sessions: &HashMap<i64, i32>,
         options: SnapshotOptions,
     ) -> Result<PathBuf> {

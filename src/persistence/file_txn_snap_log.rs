@@ -15,12 +15,12 @@ use log::{debug, error, info, warn};
 use parking_lot::RwLock;
 
 use super::file_snap::{FileSnap, LoadedSnapshot, SnapshotOptions, ZxidDigest};
+use super::snapshot_tree::SnapshotTree;
 use super::txn_iterator::{self, LoggedTxn, TxnIterator};
 use super::util::{self, VERSION_DIR};
 use super::{Error, IoContext, Result};
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::{TxnBody, TxnLogEntry};
-use crate::server::data_tree::{DataTree, ProcessTxnResult};
 use crate::zoo_defs::op_code;
 
 /// Name of the marker file that makes an empty database trustworthy.
@@ -62,8 +62,8 @@ impl DirOptions {
 }
 
 /// A restored database.
-pub struct Restored {
-    pub tree: DataTree,
+pub struct Restored<T> {
+    pub tree: T,
     /// Session id -> timeout, as of the last replayed txn.
     pub sessions: HashMap<i64, i32>,
     /// The last zxid in the tree; -1 when the database may be missing
@@ -144,7 +144,10 @@ impl FileTxnSnapLog {
 
     /// Rebuilds the database: newest valid snapshot + every later txn.
     /// `listener` sees each replayed txn (the committed-log cache).
-    pub fn restore(&self, listener: &mut dyn FnMut(&LoggedTxn)) -> Result<Restored> {
+    pub fn restore<T: SnapshotTree>(
+        &self,
+        listener: &mut dyn FnMut(&LoggedTxn),
+    ) -> Result<Restored<T>> {
         let started = Instant::now();
         let loaded = self.snap.deserialize()?;
         let trust_empty_db = self.take_initialize_marker() || self.options.autocreate_db;
@@ -178,11 +181,11 @@ impl FileTxnSnapLog {
         }
     }
 
-    fn replay_after(
+    fn replay_after<T: SnapshotTree>(
         &self,
-        snapshot: LoadedSnapshot,
+        snapshot: LoadedSnapshot<T>,
         listener: &mut dyn FnMut(&LoggedTxn),
-    ) -> Result<Restored> {
+    ) -> Result<Restored<T>> {
         let LoadedSnapshot {
             path,
             zxid,
@@ -209,12 +212,12 @@ impl FileTxnSnapLog {
         })
     }
 
-    fn restore_without_snapshot(
+    fn restore_without_snapshot<T: SnapshotTree>(
         &self,
         trust_empty_db: bool,
         listener: &mut dyn FnMut(&LoggedTxn),
-    ) -> Result<Restored> {
-        let mut tree = DataTree::new();
+    ) -> Result<Restored<T>> {
+        let mut tree = T::empty();
         let mut sessions = HashMap::new();
         if txn_iterator::last_logged_zxid(&self.log_dir) != -1 {
             if !self.options.trust_empty_snapshot {
@@ -257,9 +260,9 @@ impl FileTxnSnapLog {
 
     /// Replays every logged txn after the tree's last zxid. Returns the
     /// highest zxid seen and how many txns were applied.
-    pub fn fast_forward(
+    pub fn fast_forward<T: SnapshotTree>(
         &self,
-        tree: &mut DataTree,
+        tree: &mut T,
         sessions: &mut HashMap<i64, i32>,
         listener: &mut dyn FnMut(&LoggedTxn),
     ) -> Result<(i64, u64)> {
@@ -277,7 +280,7 @@ impl FileTxnSnapLog {
             } else {
                 highest = zxid;
             }
-            apply_txn(tree, sessions, &txn.entry, true);
+            replay_txn(tree, sessions, &txn.entry, true);
             listener(&txn);
             count += 1;
             if count.is_multiple_of(100_000) {
@@ -293,16 +296,16 @@ impl FileTxnSnapLog {
     }
 
     /// Writes a snapshot of `tree` named after its last zxid.
-    pub fn save(&self, tree: &DataTree, sessions: &HashMap<i64, i32>) -> Result<PathBuf> {
+    pub fn save<T: SnapshotTree>(&self, tree: &T, sessions: &HashMap<i64, i32>) -> Result<PathBuf> {
         self.snap.save(tree, sessions, self.snapshot_options)
     }
 
     /// Writes a fuzzy snapshot of a live tree named after `zxid`, locking
     /// the tree per chunk (see [`FileSnap::save_fuzzy`]).
-    pub fn save_fuzzy(
+    pub fn save_fuzzy<T: SnapshotTree>(
         &self,
         zxid: i64,
-        tree: &RwLock<DataTree>,
+        tree: &RwLock<T>,
         sessions: &HashMap<i64, i32>,
     ) -> Result<PathBuf> {
         self.snap
@@ -325,17 +328,9 @@ impl FileTxnSnapLog {
     }
 }
 
-/// Applies one replayed txn: the session table for createSession and
-/// closeSession, then the tree. `check_digest` is false inside the fuzzy
-/// window after a snapshot load, where the tree cannot match the logged
-/// digests yet. Failures (NONODE, NODEEXISTS...) are expected on replay of
-/// a fuzzy snapshot and only logged at debug.
-pub fn apply_txn(
-    tree: &mut DataTree,
-    sessions: &mut HashMap<i64, i32>,
-    entry: &TxnLogEntry,
-    check_digest: bool,
-) -> ProcessTxnResult {
+/// Keeps the session table of a replay: createSession adds, closeSession
+/// removes (the tree does not know sessions without ephemerals).
+pub fn track_sessions(sessions: &mut HashMap<i64, i32>, entry: &TxnLogEntry) {
     match (&entry.body, entry.header.r#type) {
         (TxnBody::CreateSession(t), op_code::CREATE_SESSION) => {
             sessions.insert(entry.header.client_id, t.time_out);
@@ -345,24 +340,24 @@ pub fn apply_txn(
         }
         _ => {}
     }
-    let digest = if check_digest {
-        entry.digest.as_ref()
-    } else {
-        None
-    };
-    let rc = tree.process_txn(&entry.header, &entry.body, digest);
-    if rc.err != crate::keeper_exception::Code::Ok {
-        debug!(
-            "Ignoring processTxn failure type {} zxid {:#x}: {:?}",
-            rc.op_type, rc.zxid, rc.err
-        );
-    }
-    rc
+}
+
+/// Applies one replayed txn: the session table, then the tree.
+/// `check_digest` is false inside the fuzzy window after a snapshot load,
+/// where the tree cannot match the logged digests yet.
+pub fn replay_txn<T: SnapshotTree>(
+    tree: &mut T,
+    sessions: &mut HashMap<i64, i32>,
+    entry: &TxnLogEntry,
+    check_digest: bool,
+) {
+    track_sessions(sessions, entry);
+    tree.replay_txn(entry, check_digest);
 }
 
 /// Compares a non-fuzzy snapshot's digest section with the loaded tree (a
 /// mismatch is logged, never fatal).
-fn compare_now(tree: &DataTree, d: ZxidDigest) {
+fn compare_now<T: SnapshotTree>(tree: &T, d: ZxidDigest) {
     if d.digest_version != super::file_snap::DIGEST_VERSION {
         info!(
             "Digest version changed, local: {}, new: {}, skip comparing digest now.",

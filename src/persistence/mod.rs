@@ -43,7 +43,7 @@ pub mod purge_txn_log;
 pub mod snap_stream;
 pub mod snappy_stream;
 pub mod snapshot_dump;
-pub mod toolkit;
+pub mod snapshot_tree;
 pub mod txn_format;
 pub mod txn_iterator;
 pub mod txn_log_toolkit;

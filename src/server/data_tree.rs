@@ -317,6 +317,26 @@ impl DataTree {
         rc
     }
 
+    /// Applies a logged txn (live or replayed): [`Self::process_txn`] with
+    /// the entry's digest when `check_digest` (false in the fuzzy window
+    /// after a snapshot load). Failures (NONODE, NODEEXISTS...) are
+    /// expected on replay of a fuzzy snapshot and only logged at debug.
+    pub fn apply_logged_txn(
+        &mut self,
+        entry: &crate::jute::txn::TxnLogEntry,
+        check_digest: bool,
+    ) -> ProcessTxnResult {
+        let digest = entry.digest.as_ref().filter(|_| check_digest);
+        let rc = self.process_txn(&entry.header, &entry.body, digest);
+        if rc.err != Code::Ok {
+            debug!(
+                "Ignoring processTxn failure type {} zxid {:#x}: {:?}",
+                rc.op_type, rc.zxid, rc.err
+            );
+        }
+        rc
+    }
+
     // ----- reads -----
 
     /// The node at `path` ("/" and "" both name the root).

@@ -42,6 +42,7 @@ pub mod session_tracker;
 pub mod snapshot_comparer;
 pub mod snapshot_recursive_summary;
 pub mod sync_request_processor;
+pub mod toolkit;
 pub mod watch;
 pub mod zk_database;
 pub mod zookeeper_critical_thread;

@@ -28,7 +28,7 @@ use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
 use crate::persistence::file_snap::SnapshotOptions;
 use crate::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
-use crate::persistence::file_txn_snap_log::{apply_txn, DirOptions, FileTxnSnapLog};
+use crate::persistence::file_txn_snap_log::{track_sessions, DirOptions, FileTxnSnapLog};
 use crate::persistence::snap_stream::StreamMode;
 use crate::persistence::{Error, IoContext};
 
@@ -382,7 +382,7 @@ impl ZkDatabase {
             let mut sessions = self.sessions.lock();
             let (zxid, _) = self
                 .snap_log
-                .fast_forward(&mut tree, &mut sessions, &mut |t| {
+                .fast_forward(&mut *tree, &mut sessions, &mut |t| {
                     replayed.push((t.zxid(), Arc::new(t.payload.clone())))
                 })?;
             zxid
@@ -420,7 +420,7 @@ impl ZkDatabase {
     }
 
     /// Applies a txn to the tree and the session table (createSession adds,
-    /// closeSession removes).
+    /// closeSession removes), as Java's `ZKDatabase.processTxn`.
     pub fn process_txn(&self, entry: &TxnLogEntry) -> ProcessTxnResult {
         let rc = {
             let mut tree = self.tree.write();
@@ -639,6 +639,18 @@ pub fn write_long_file(path: &Path, value: i64) -> Result<(), Error> {
         Some(dir) => crate::persistence::util::sync_dir(dir).on(dir),
         None => Ok(()),
     }
+}
+
+/// Applies one txn to the session table (createSession adds, closeSession
+/// removes) and to the tree, returning the tree's result.
+pub fn apply_txn(
+    tree: &mut DataTree,
+    sessions: &mut HashMap<i64, i32>,
+    entry: &TxnLogEntry,
+    check_digest: bool,
+) -> ProcessTxnResult {
+    track_sessions(sessions, entry);
+    tree.apply_logged_txn(entry, check_digest)
 }
 
 #[cfg(test)]

@@ -21,16 +21,8 @@ pub const DIGEST_LOG_LIMIT: usize = 1024;
 /// Every this many zxids a digest is kept (`DIGEST_LOG_INTERVAL`).
 pub const DIGEST_LOG_INTERVAL: i64 = 128;
 
-/// The tree digest after the txn `zxid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ZxidDigest {
-    /// 0 means "none yet".
-    pub zxid: i64,
-    /// `DigestCalculator.DIGEST_VERSION` when it was computed.
-    pub digest_version: i32,
-    /// The tree digest.
-    pub digest: i64,
-}
+/// The tree digest after the txn `zxid` (the snapshot's digest section).
+pub use crate::persistence::file_snap::ZxidDigest;
 
 /// Digest bookkeeping of one tree.
 #[derive(Debug, Clone)]

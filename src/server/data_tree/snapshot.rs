@@ -15,7 +15,8 @@ use std::io::{Read, Write};
 
 use log::warn;
 
-use super::{node_size, DataTree, QUOTA_ZOOKEEPER, ROOT};
+use super::{node_size, DataTree, ZxidDigest, QUOTA_ZOOKEEPER, ROOT};
+use crate::jute::txn::TxnLogEntry;
 use crate::jute::{Error, InputArchive, OutputArchive};
 use crate::server::data_node::DataNode;
 use crate::server::ephemeral_type::EphemeralType;
@@ -319,5 +320,60 @@ impl DataTree {
             self.update_quota_for_path(&real);
             self.mark_quota(&real);
         }
+    }
+}
+
+/// What persistence sees of the tree: the snapshot walk above, reading a
+/// tree back, and replaying logged txns.
+impl crate::persistence::snapshot_tree::SnapshotTree for DataTree {
+    type Cursor = SnapshotCursor;
+
+    fn empty() -> Self {
+        DataTree::new()
+    }
+
+    fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::Result<Self> {
+        DataTree::deserialize(ia)
+    }
+
+    fn serialize_acl_cache<W: Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
+        DataTree::serialize_acl_cache(self, oa)
+    }
+
+    fn serialize_nodes_chunk<W: Write>(
+        &self,
+        cursor: &mut SnapshotCursor,
+        oa: &mut OutputArchive<W>,
+        max_nodes: usize,
+    ) -> std::io::Result<bool> {
+        DataTree::serialize_nodes_chunk(self, cursor, oa, max_nodes)
+    }
+
+    fn walk_done(cursor: &SnapshotCursor) -> bool {
+        cursor.is_done()
+    }
+
+    fn last_processed_zxid_digest(&self) -> Option<ZxidDigest> {
+        DataTree::last_processed_zxid_digest(self)
+    }
+
+    fn last_processed_zxid(&self) -> i64 {
+        DataTree::last_processed_zxid(self)
+    }
+
+    fn set_last_processed_zxid(&mut self, zxid: i64) {
+        DataTree::set_last_processed_zxid(self, zxid)
+    }
+
+    fn set_snapshot_digest(&mut self, digest: Option<ZxidDigest>, snapshot_zxid: i64) {
+        DataTree::set_snapshot_digest(self, digest, snapshot_zxid)
+    }
+
+    fn digest(&self) -> i64 {
+        DataTree::digest(self)
+    }
+
+    fn replay_txn(&mut self, entry: &TxnLogEntry, check_digest: bool) {
+        self.apply_logged_txn(entry, check_digest);
     }
 }

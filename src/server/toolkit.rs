@@ -16,6 +16,9 @@
 //! chop modes, which write new files beside the log). Runs on the main thread
 //! before any server starts; `main.rs` calls [`run_tool`] first.
 //!
+//! In the server module because it restores a whole DataTree (as Java's
+//! `SnapshotFormatter` and `PurgeTxnLog` live in the server package).
+//!
 //! Mirrors: `org.apache.zookeeper.server.persistence.TxnLogToolkit`,
 //! `org.apache.zookeeper.server.SnapshotFormatter`,
 //! `org.apache.zookeeper.server.SnapshotComparer`,
@@ -29,14 +32,14 @@ use std::path::{Path, PathBuf};
 
 use byteorder::{BigEndian, ByteOrder};
 
-use super::file_snap::{FileSnap, ZxidDigest, DIGEST_VERSION};
-use super::file_txn_snap_log::apply_txn;
-use super::snapshot_dump::{read_raw_snapshot, RawSnapshot};
-use super::txn_format::{self as fmt, json_str};
-use super::txn_iterator::{LogEnd, LogFileReader, TxnIterator};
-use super::util::{self, LOG_FILE_PREFIX, SNAPSHOT_FILE_PREFIX, VERSION_DIR};
-use super::{purge_txn_log, Result};
-use crate::server::data_tree::DataTree;
+use super::data_tree::DataTree;
+use super::zk_database::apply_txn;
+use crate::persistence::file_snap::{FileSnap, ZxidDigest, DIGEST_VERSION};
+use crate::persistence::snapshot_dump::{read_raw_snapshot, RawSnapshot};
+use crate::persistence::txn_format::{self as fmt, json_str};
+use crate::persistence::txn_iterator::{LogEnd, LogFileReader, TxnIterator};
+use crate::persistence::util::{self, LOG_FILE_PREFIX, SNAPSHOT_FILE_PREFIX, VERSION_DIR};
+use crate::persistence::{purge_txn_log, Result};
 
 /// Runs a persistence subcommand if `args[1]` names one; returns its exit
 /// code, or `None` to let the server start.
@@ -45,7 +48,7 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
     if command == "txnlog-toolkit" {
         let (stdin, stdout) = (io::stdin(), io::stdout());
         let (mut input, mut out) = (stdin.lock(), stdout.lock());
-        return Some(super::txn_log_toolkit::main(
+        return Some(crate::persistence::txn_log_toolkit::main(
             &args[2..],
             &mut input,
             &mut out,
@@ -55,7 +58,7 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
     if command == "snapshot-comparer" {
         let (stdin, stdout) = (io::stdin(), io::stdout());
         let (mut input, mut out) = (stdin.lock(), stdout.lock());
-        return Some(crate::server::snapshot_comparer::main(
+        return Some(super::snapshot_comparer::main(
             &args[2..],
             &mut input,
             &mut out,
@@ -64,7 +67,7 @@ pub fn run_tool(args: &[String]) -> Option<i32> {
     }
     if command == "snapshot-recursive-summary" {
         let stdout = io::stdout();
-        return Some(crate::server::snapshot_recursive_summary::main(
+        return Some(super::snapshot_recursive_summary::main(
             &args[2..],
             &mut stdout.lock(),
             &mut io::stderr(),
