@@ -11,7 +11,9 @@
 //! Thread: "CommitProcessor:<sid>", owned here. `process_request` (the
 //! previous stage) and [`Committer::commit`] (any thread) only queue; the
 //! thread calls the next stage (ToBeApplied/Final) itself, so writes are
-//! applied in commit order.
+//! applied in commit order. It corks the client connections while it
+//! drains what is queued, so a burst of commits reaches each client as
+//! one socket write of all its replies and watch events.
 //!
 //! Matching: a committed request is matched to the head of its session's
 //! pending queue by (sessionId, cxid); the local request (which carries the
@@ -30,6 +32,7 @@ use log::{error, info, warn};
 
 use crate::server::request::Request;
 use crate::server::request_processor::RequestProcessor;
+use crate::server::server_cnxn::cork;
 use crate::server::zookeeper_critical_thread;
 use crate::zoo_defs::op_code;
 
@@ -220,20 +223,42 @@ impl RequestProcessor for CommitProcessor {
     }
 }
 
+/// Items the thread handles under one cork at most: a burst of commits
+/// (a leader's fsync batch, a follower's read of many COMMITs) leaves as
+/// one write per client connection, while a reply waits behind at most
+/// this many others.
+const MAX_CORKED_ITEMS: usize = 256;
+
 fn run(rx: Receiver<Item>, mut q: CommitQueue, mut next: Box<dyn RequestProcessor>) {
-    while let Ok(item) = rx.recv() {
-        match item {
-            Item::Request(r) => {
-                if let Some(r) = q.on_request(*r) {
-                    next.process_request(r);
+    'outer: while let Ok(item) = rx.recv() {
+        // Every frame this burst produces (replies, watch events) is
+        // appended in order at once; each connection gets one send when
+        // the queue is drained.
+        let _cork = cork();
+        let mut item = item;
+        let mut handled = 0;
+        loop {
+            match item {
+                Item::Request(r) => {
+                    if let Some(r) = q.on_request(*r) {
+                        next.process_request(r);
+                    }
                 }
-            }
-            Item::Commit(r) => {
-                for r in q.on_commit(*r) {
-                    next.process_request(r);
+                Item::Commit(r) => {
+                    for r in q.on_commit(*r) {
+                        next.process_request(r);
+                    }
                 }
+                Item::Shutdown => break 'outer,
             }
-            Item::Shutdown => break,
+            handled += 1;
+            if handled == MAX_CORKED_ITEMS {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(more) => item = more,
+                Err(_) => break,
+            }
         }
     }
     if q.held() > 0 {
