@@ -5,7 +5,10 @@
 //! the PROPOSAL sizes; and the peer facts of the `leader`, `voting_view`,
 //! `zabstate` and `observers` commands and of `conf`'s quorum lines.
 //! Handed to the role's server when it starts serving
-//! (`ZooKeeperServer::set_role_monitor`); it lapses with the server.
+//! (`ZooKeeperServer::set_role_monitor`); it lapses with the server. The
+//! config facts (`conf`'s membership, `voting_view`, `quorum_size`) are
+//! read from the peer's committed config when asked, so they follow a
+//! reconfig that leaves the role running.
 //!
 //! Values are read on the asking thread (a 4lw connection, the
 //! AdminServer, `/metrics`); the leader's under its `bcast` and
@@ -21,48 +24,88 @@ use std::sync::{Arc, Weak};
 use super::flexible::QuorumVerifier;
 use super::leader::Leader;
 use super::quorum_peer::QuorumPeer;
-use super::quorum_server::{delimited_host, LearnerType, QuorumServer};
+use super::quorum_peer_reconfig::SharedViews;
+use super::quorum_server::{delimited_host, LearnerType, QuorumServer, ServerAddress};
 use super::vote::ServerState;
 use crate::server::role_monitor::{MemberView, ObserverInfo, PeerView, RoleMonitor};
 use crate::server::server_metrics::MetricValue;
 
-/// The peer facts of a role that serves (its Zab phase is broadcast).
-pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
-    let ctx = peer.role_context();
-    let timing = ctx.as_ref().map(|c| c.timing());
-    let client_address = ctx
-        .as_ref()
-        .and_then(|c| c.config.server.client_port_address);
-    let qv = peer.quorum_verifier();
-    let me = qv.all_members().get(&peer.my_id);
-    let quorum_addresses: Vec<(String, u16)> = me
-        .map(|s| {
+/// What a serving role's peer facts are made of: the facts fixed while
+/// the role lasts (a change of my role or my leader ends it), and the
+/// shared config views, read when asked so `conf`, `voting_view` and
+/// `quorum_size` show a reconfig committed during the role.
+pub struct PeerViewSource {
+    my_id: i64,
+    is_leader: bool,
+    leader_id: i64,
+    limits: (i32, i32),
+    client_address: Option<std::net::SocketAddr>,
+    learner_type: LearnerType,
+    views: SharedViews,
+}
+
+impl PeerViewSource {
+    /// For the role `peer` runs now.
+    pub fn new(peer: &QuorumPeer, is_leader: bool) -> PeerViewSource {
+        let ctx = peer.role_context();
+        let timing = ctx.as_ref().map(|c| c.timing());
+        PeerViewSource {
+            my_id: peer.my_id,
+            is_leader,
+            leader_id: if is_leader {
+                peer.my_id
+            } else {
+                peer.current_vote().id
+            },
+            limits: timing.map_or((0, 0), |t| (t.init_limit, t.sync_limit)),
+            client_address: ctx
+                .as_ref()
+                .and_then(|c| c.config.server.client_port_address),
+            learner_type: peer.learner_type(),
+            views: peer.shared_views(),
+        }
+    }
+
+    /// The committed config now.
+    fn committed(&self) -> Arc<QuorumVerifier> {
+        Arc::clone(&self.views.lock().committed)
+    }
+
+    /// Voting members now.
+    fn quorum_size(&self) -> usize {
+        self.committed().voters().len()
+    }
+
+    /// The peer facts, with the committed config as it is now.
+    fn view(&self) -> PeerView {
+        render_peer_view(self, &self.committed())
+    }
+}
+
+/// The peer facts of a serving role under config `qv`.
+fn render_peer_view(src: &PeerViewSource, qv: &QuorumVerifier) -> PeerView {
+    let me = qv.all_members().get(&src.my_id);
+    let addresses = |port: fn(&ServerAddress) -> u16| -> Vec<(String, u16)> {
+        me.map(|s| {
             s.addresses
                 .iter()
-                .map(|a| (a.host.clone(), a.quorum_port))
+                .map(|a| (a.host.clone(), port(a)))
                 .collect()
         })
-        .unwrap_or_default();
-    let election_addresses: Vec<(String, u16)> = me
-        .map(|s| {
-            s.addresses
-                .iter()
-                .map(|a| (a.host.clone(), a.election_port))
-                .collect()
-        })
-        .unwrap_or_default();
-    let leader_id = if is_leader {
-        peer.my_id
-    } else {
-        peer.current_vote().id
+        .unwrap_or_default()
     };
-    let leader_ip = qv.all_members().get(&leader_id).map_or(String::new(), |s| {
-        s.addresses
-            .iter()
-            .map(|a| a.host.clone())
-            .collect::<Vec<_>>()
-            .join("|")
-    });
+    let quorum_addresses = addresses(|a| a.quorum_port);
+    let election_addresses = addresses(|a| a.election_port);
+    let leader_ip = qv
+        .all_members()
+        .get(&src.leader_id)
+        .map_or(String::new(), |s| {
+            s.addresses
+                .iter()
+                .map(|a| a.host.clone())
+                .collect::<Vec<_>>()
+                .join("|")
+        });
     let ports = |list: &[(String, u16)]| {
         list.iter()
             .map(|(_, p)| p.to_string())
@@ -71,27 +114,27 @@ pub fn peer_view(peer: &QuorumPeer, is_leader: bool) -> PeerView {
     };
     let conf_tail = format!(
         "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n{}",
-        timing.map_or(0, |t| t.init_limit),
-        timing.map_or(0, |t| t.sync_limit),
+        src.limits.0,
+        src.limits.1,
         ports(&election_addresses),
         ports(&quorum_addresses),
-        match peer.learner_type() {
+        match src.learner_type {
             LearnerType::Participant => 0,
             LearnerType::Observer => 1,
         },
         qv,
     );
     PeerView {
-        my_id: peer.my_id,
-        is_leader,
-        leader_id,
+        my_id: src.my_id,
+        is_leader: src.is_leader,
+        leader_id: src.leader_id,
         leader_ip,
         quorum_addresses,
         election_addresses,
-        client_address,
-        voting: qv.is_voter(peer.my_id),
+        client_address: src.client_address,
+        voting: qv.is_voter(src.my_id),
         zab_state: "broadcast",
-        voting_view: voting_view(&qv),
+        voting_view: voting_view(qv),
         conf_tail,
     }
 }
@@ -138,12 +181,10 @@ pub fn detailed_peer_state(state: ServerState) -> String {
 pub struct LearnerMonitor {
     /// FOLLOWING or OBSERVING.
     state: ServerState,
-    /// Voting members.
-    quorum_size: usize,
     /// The leader's sid (an observer's `observer_master_id`).
     leader_sid: i64,
     /// The peer facts.
-    view: PeerView,
+    source: PeerViewSource,
 }
 
 impl LearnerMonitor {
@@ -151,9 +192,8 @@ impl LearnerMonitor {
     pub fn new(peer: &QuorumPeer) -> LearnerMonitor {
         LearnerMonitor {
             state: peer.state(),
-            quorum_size: peer.quorum_verifier().voters().len(),
             leader_sid: peer.current_vote().id,
-            view: peer_view(peer, false),
+            source: PeerViewSource::new(peer, false),
         }
     }
 }
@@ -171,11 +211,14 @@ impl RoleMonitor for LearnerMonitor {
     }
 
     fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
-        vec![("quorum_size", MetricValue::Long(self.quorum_size as i64))]
+        vec![(
+            "quorum_size",
+            MetricValue::Long(self.source.quorum_size() as i64),
+        )]
     }
 
     fn peer_view(&self) -> PeerView {
-        self.view.clone()
+        self.source.view()
     }
 }
 
@@ -183,10 +226,8 @@ impl RoleMonitor for LearnerMonitor {
 pub struct LeaderMonitor {
     /// Weak: the monitor must not keep a finished role alive.
     leader: Weak<Leader>,
-    /// Voting members.
-    quorum_size: usize,
     /// The peer facts.
-    view: PeerView,
+    source: PeerViewSource,
 }
 
 impl LeaderMonitor {
@@ -194,8 +235,7 @@ impl LeaderMonitor {
     pub fn new(leader: &Arc<Leader>, peer: &QuorumPeer) -> LeaderMonitor {
         LeaderMonitor {
             leader: Arc::downgrade(leader),
-            quorum_size: leader.verifier.voters().len(),
-            view: peer_view(peer, true),
+            source: PeerViewSource::new(peer, true),
         }
     }
 }
@@ -246,7 +286,10 @@ impl RoleMonitor for LeaderMonitor {
     }
 
     fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
-        let mut out = vec![("quorum_size", MetricValue::Long(self.quorum_size as i64))];
+        let mut out = vec![(
+            "quorum_size",
+            MetricValue::Long(self.source.quorum_size() as i64),
+        )];
         if let Some(leader) = self.leader.upgrade() {
             out.extend(leader_gauges(&leader));
         }
@@ -254,7 +297,7 @@ impl RoleMonitor for LeaderMonitor {
     }
 
     fn peer_view(&self) -> PeerView {
-        self.view.clone()
+        self.source.view()
     }
 
     fn observers(&self) -> Option<Vec<ObserverInfo>> {
@@ -288,20 +331,59 @@ mod tests {
     use crate::server::server_metrics::in_java_order;
     use crate::server::server_metrics::names::GAUGES;
 
-    fn sample_view() -> PeerView {
-        PeerView {
+    const THREE: &str = "server.1=127.0.0.1:2001:3001:participant;2181\n\
+                         server.2=127.0.0.1:2002:3002:participant;2182\n\
+                         server.3=127.0.0.1:2003:3003:participant;2183\nversion=100000000";
+
+    fn qv(text: &str) -> Arc<QuorumVerifier> {
+        Arc::new(super::super::quorum_peer_reconfig::config_from_string(text, false).unwrap())
+    }
+
+    fn sample_source(views: &SharedViews) -> PeerViewSource {
+        PeerViewSource {
             my_id: 1,
             is_leader: false,
-            leader_id: 7,
-            leader_ip: "127.0.0.1".into(),
-            quorum_addresses: vec![],
-            election_addresses: vec![],
+            leader_id: 3,
+            limits: (10, 5),
             client_address: None,
-            voting: true,
-            zab_state: "broadcast",
-            voting_view: vec![],
-            conf_tail: String::new(),
+            learner_type: LearnerType::Participant,
+            views: Arc::clone(views),
         }
+    }
+
+    #[test]
+    fn peer_view_follows_the_committed_config() {
+        let views: SharedViews = Arc::new(parking_lot::Mutex::new(
+            super::super::quorum_peer_reconfig::QuorumViews::new(qv(THREE)),
+        ));
+        let src = sample_source(&views);
+        let v = src.view();
+        assert_eq!(src.quorum_size(), 3);
+        assert_eq!(v.voting_view.len(), 3);
+        assert_eq!(v.leader_ip, "127.0.0.1");
+        assert_eq!(
+            v.conf_tail,
+            format!(
+                "initLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3001\n\
+                 quorumPort=2001\npeerType=0\nmembership: \n{}",
+                qv(THREE)
+            )
+        );
+        let four = format!(
+            "{}\nserver.4=127.0.0.1:2004:3004:participant;2184\nversion=100000005",
+            THREE.trim_end_matches("\nversion=100000000")
+        );
+        views.lock().committed = qv(&four);
+        let v = src.view();
+        assert_eq!(src.quorum_size(), 4);
+        assert_eq!(v.voting_view.len(), 4);
+        assert!(
+            v.conf_tail.ends_with(
+                "server.4=127.0.0.1:2004:3004:participant;0.0.0.0:2184\nversion=100000005"
+            ),
+            "{}",
+            v.conf_tail
+        );
     }
 
     #[test]
@@ -322,17 +404,19 @@ mod tests {
 
     #[test]
     fn observer_names_its_leader() {
+        let views: SharedViews = Arc::new(parking_lot::Mutex::new(
+            super::super::quorum_peer_reconfig::QuorumViews::new(qv(THREE)),
+        ));
         let m = LearnerMonitor {
             state: ServerState::Observing,
-            quorum_size: 3,
             leader_sid: 7,
-            view: sample_view(),
+            source: sample_source(&views),
         };
         let keys: Vec<&str> = m.state_entries().iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["peer_state", "observer_master_id"]);
         let f = LearnerMonitor {
             state: ServerState::Following,
-            view: sample_view(),
+            source: sample_source(&views),
             ..m
         };
         assert_eq!(f.state_entries().len(), 1);

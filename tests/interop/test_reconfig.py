@@ -38,6 +38,7 @@ class ReconfigPeer(ZabPeer):
                  "4lw.commands.whitelist=*", "reconfigEnabled=true",
                  "standaloneEnabled=false"]
         lines += [p.server_line("observer" if p.observer else "participant") for p in peers]
+        lines = [l for l in lines if l.split("=", 1)[0] not in self.extra]
         lines += ["%s=%s" % kv for kv in self.extra.items()]
         self.cfg = self.dir / "zoo.cfg"
         self.written = "\n".join(lines) + "\n"
