@@ -11,6 +11,8 @@ with), and zoo.cfg's quorum.auth.* keys.
   elect, sync and serve (kazoo writes on every node, every node then
   holds the same tree); both logs show the completed exchanges. The same
   over quorum TLS (sslQuorum): SASL then runs inside the TLS sessions.
+- Observers, a Java one and one of ours, authenticate like followers
+  (to a Java leader and to ours) and serve the same tree.
 - A peer whose learner password is wrong cannot join: both others refuse
   it on their election ports, so it never learns the leader; the two
   others keep serving.
@@ -49,8 +51,9 @@ LEARNER_OK = "Successfully completed the authentication using SASL. server addr"
 class SaslPeer(ZabPeer):
     """A peer started with a JAAS file of its own."""
 
-    def __init__(self, kind, sid, workdir, extra=None, learner_password="mypassword"):
-        super().__init__(kind, sid, workdir, extra=extra)
+    def __init__(self, kind, sid, workdir, extra=None, learner_password="mypassword",
+                 observer=False):
+        super().__init__(kind, sid, workdir, observer=observer, extra=extra)
         self.jaas = workdir / "jaas.conf"
         self.set_password(learner_password)
 
@@ -116,6 +119,35 @@ def test_required_sasl_mixed_ensemble_serves(tmp_path, kinds, transport, request
                 assert "Accepted plaintext connection" not in p.text(), report(peers)
     finally:
         stop_all(peers)
+
+
+@pytest.mark.parametrize("kinds", [
+    pytest.param(["rust", "rust", "java"], id="java-leader"),
+    pytest.param(["java", "java", "rust"], id="our-leader"),
+])
+def test_required_sasl_observers(tmp_path, kinds):
+    """A Java observer (sid 4) and one of ours (sid 5) under required
+    DIGEST-MD5 quorum SASL: each proves itself to the leader's quorum
+    port (and to the voters' election ports), syncs and serves."""
+    require_impl("java")
+    require_impl("rust")
+    peers = peers_of(tmp_path, kinds, REQUIRED)
+    observers = [SaslPeer(kind, sid, tmp_path / ("p%d" % sid), extra=REQUIRED, observer=True)
+                 for sid, kind in ((4, "java"), (5, "rust"))]
+    everyone = peers + observers
+    try:
+        start_ensemble(everyone, 3)
+        write_everywhere(everyone, "qsasl-obs", count=2)
+        assert_same_trees(everyone)
+        leader = peers[2]
+        # Two followers and two observers proved themselves to the leader.
+        assert leader.text().count(SERVER_OK) >= 4, report(everyone)
+        for o in observers:
+            assert serving_mode(o) == "observer", report(everyone)
+            assert LEARNER_OK in o.text(), report(everyone)
+            assert "Skipping SASL authentication" not in o.text(), report(everyone)
+    finally:
+        stop_all(everyone)
 
 
 @pytest.mark.parametrize("kinds", [
