@@ -213,16 +213,13 @@ impl QuorumAuthConfig {
 
 impl QuorumAuthConfig {
     /// The Kerberos library's environment for quorum Kerberos, set on the
-    /// main thread before any other starts: the acceptor keytab
-    /// (`KRB5_KTNAME`, unless the client `Server` section already set the
-    /// same one), the learner's keytab for its own tickets
-    /// (`KRB5_CLIENT_KTNAME`) and a private in-memory ticket cache, so no
-    /// user's cache is read or overwritten.
+    /// main thread before any other starts: the learner's keytab for its
+    /// own tickets (`KRB5_CLIENT_KTNAME`) and a private in-memory ticket
+    /// cache, so no user's cache is read or overwritten. (The acceptor
+    /// reads its keys from its section's keytab itself, so the quorum
+    /// and the client port may each have their own.)
     pub fn kerberos_environment(&self) -> Vec<(&'static str, String)> {
         let mut env = Vec::new();
-        if let Some(login) = &self.server_kerberos {
-            env.push(("KRB5_KTNAME", format!("FILE:{}", login.keytab.display())));
-        }
         if let LearnerLogin::Kerberos(login) = &self.learner {
             env.push((
                 "KRB5_CLIENT_KTNAME",
@@ -231,26 +228,6 @@ impl QuorumAuthConfig {
             env.push(("KRB5CCNAME", "MEMORY:zookeeper-quorum-learner".to_string()));
         }
         env
-    }
-
-    /// One process has one acceptor keytab: the client `Server` section
-    /// and the quorum server section must not name different ones.
-    pub fn check_acceptor_keytab(
-        &self,
-        client_server: Option<&KerberosLogin>,
-    ) -> Result<(), ConfigError> {
-        match (client_server, &self.server_kerberos) {
-            (Some(a), Some(b)) if a.keytab != b.keytab => Err(refused(
-                SERVER_SECTION_KEY,
-                &self.server_section,
-                &format!(
-                    "its keyTab {} differs from the client Server section's {}; this server accepts Kerberos with one keytab (put both principals in one)",
-                    b.keytab.display(),
-                    a.keytab.display()
-                ),
-            )),
-            _ => Ok(()),
-        }
     }
 }
 
@@ -387,7 +364,7 @@ QuorumLearner {
     }
 
     #[test]
-    fn kerberos_environment_and_one_acceptor_keytab() {
+    fn kerberos_environment_names_the_learner_keytab_only() {
         let login = |keytab: &str| KerberosLogin {
             principal: "zkquorum/h@R".into(),
             keytab: keytab.into(),
@@ -403,24 +380,14 @@ QuorumLearner {
         );
         c.server_kerberos = Some(login("/k/q.keytab"));
         c.learner = LearnerLogin::Kerberos(login("/k/l.keytab"));
+        // The acceptor's keytab is no process-wide setting: only the
+        // learner's own tickets are.
         assert_eq!(
             c.kerberos_environment(),
             vec![
-                ("KRB5_KTNAME", "FILE:/k/q.keytab".to_string()),
                 ("KRB5_CLIENT_KTNAME", "FILE:/k/l.keytab".to_string()),
                 ("KRB5CCNAME", "MEMORY:zookeeper-quorum-learner".to_string()),
             ]
-        );
-        assert!(c.check_acceptor_keytab(None).is_ok());
-        assert!(c.check_acceptor_keytab(Some(&login("/k/q.keytab"))).is_ok());
-        let e = c
-            .check_acceptor_keytab(Some(&login("/k/other.keytab")))
-            .unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("quorum.auth.server.saslLoginContext"),
-            "{}",
-            e
         );
     }
 

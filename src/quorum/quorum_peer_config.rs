@@ -291,10 +291,6 @@ impl QuorumPeerConfig {
             &server.system_properties,
             member_hosts,
         )?;
-        if let Some(auth) = &quorum_auth {
-            let client_server = server.auth.sasl.as_ref().and_then(|s| s.kerberos.as_ref());
-            auth.check_acceptor_keytab(client_server)?;
-        }
         let config = QuorumPeerConfig {
             server,
             client_port_configured,

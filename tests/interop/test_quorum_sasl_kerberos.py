@@ -10,6 +10,10 @@ peer's host from its server line). Quorum SASL is required both ways.
 
 - A Java leader with our followers, and our leader with Java followers,
   elect, sync and serve (kazoo writes everywhere, same trees after).
+- The client port's `Server` section with a keytab of its own (the
+  client service principal `zookeeper/localhost`), beside the quorum's:
+  the mixed ensemble serves, and kazoo authenticates with GSSAPI to
+  every member.
 - A learner whose principal names a host that is not in the server list
   is refused (SaslQuorumServerCallbackHandler's host rule) while the two
   others keep serving.
@@ -42,20 +46,23 @@ def section(name, keytab, principal):
 def realm(tmp_path_factory):
     need(K.available(), "MIT Kerberos KDC (apt-get install krb5-kdc krb5-admin-server)")
     kdc = K.MiniKdc(tmp_path_factory.mktemp("qkdc")).start()
-    keytabs = {p: kdc.keytab(p) for p in (PEER, "zkquorum/stranger.example")}
+    keytabs = {p: kdc.keytab(p) for p in (PEER, "zkquorum/stranger.example", "zookeeper/localhost",
+                                          "bob")}
     yield kdc, keytabs
     kdc.stop()
 
 
 class KerberosPeer(ZabPeer):
-    def __init__(self, kind, sid, workdir, realm, learner=PEER):
-        super().__init__(kind, sid, workdir, extra=REQUIRED)
+    def __init__(self, kind, sid, workdir, realm, learner=PEER, client_server=None, extra=None):
+        super().__init__(kind, sid, workdir, extra=dict(REQUIRED, **(extra or {})))
         kdc, keytabs = realm
         self.krb5_conf = kdc.krb5_conf
         self.jaas = workdir / "jaas.conf"
         self.jaas.write_text(
             section("QuorumServer", keytabs[PEER], "%s@%s" % (PEER, K.REALM))
-            + section("QuorumLearner", keytabs[learner], "%s@%s" % (learner, K.REALM)))
+            + section("QuorumLearner", keytabs[learner], "%s@%s" % (learner, K.REALM))
+            + (section("Server", keytabs[client_server], "%s@%s" % (client_server, K.REALM))
+               if client_server else ""))
 
     def command(self):
         flags = ["-Djava.security.auth.login.config=%s" % self.jaas,
@@ -120,5 +127,73 @@ def test_learner_from_unknown_host_is_refused(tmp_path, realm, kinds):
         assert serving_mode(bad) is None, report(peers)
         write_everywhere([good, leader], "krb-after-refusal")
         assert serving_mode(bad) is None, report(peers)
+    finally:
+        stop_all(peers)
+
+
+@pytest.mark.parametrize("kinds", [
+    pytest.param(["rust", "rust", "java"], id="java-leader-our-followers"),
+    pytest.param(["java", "java", "rust"], id="our-leader-java-followers"),
+])
+def test_client_and_quorum_keytabs_differ(tmp_path, realm, kinds, monkeypatch):
+    """`Server` (clients) and `QuorumServer` (peers) name different
+    keytabs and principals, as Java allows: the peers authenticate each
+    other with the quorum's, and bob (kazoo, GSSAPI, kinit tickets)
+    authenticates to every member with the client port's, creating under
+    a sasl: ACL that every member then enforces. Ours refused this
+    config before (one keytab per process)."""
+    require_impl("java")
+    require_impl("rust")
+    try:
+        from kazoo.client import KazooClient
+        from kazoo.security import ACL, Id
+        import kerberos  # noqa: F401  (pure-sasl's GSSAPI backend)
+    except ImportError:
+        need(False, "kazoo, pure-sasl and pykerberos (pip install kazoo pure-sasl kerberos)")
+    from test_sasl import SASL_PROVIDER
+    kdc, keytabs = realm
+    assert keytabs["zookeeper/localhost"] != keytabs[PEER]
+    peers = [KerberosPeer(kind, sid, tmp_path / ("p%d" % sid), realm,
+                          client_server="zookeeper/localhost",
+                          extra={"authProvider.1": SASL_PROVIDER})
+             for sid, kind in enumerate(kinds, start=1)]
+    monkeypatch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
+    ccache = tmp_path / "ccache-bob"
+    kdc._run("kinit", "-c", "FILE:%s" % ccache, "-kt", str(keytabs["bob"]), "bob")
+    monkeypatch.setenv("KRB5CCNAME", "FILE:%s" % ccache)
+    bob_id = Id("sasl", "bob@%s" % K.REALM)
+    try:
+        start_ensemble(peers, 3)
+        for p in peers:
+            zk = KazooClient(hosts="localhost:%d" % p.client_port, timeout=15.0,
+                             connection_retry={"max_tries": 3, "delay": 0.2},
+                             sasl_options={"mechanism": "GSSAPI", "service": "zookeeper"})
+            zk.start(timeout=30)
+            try:
+                path = "/krb-keytabs-%d" % p.sid
+                zk.create(path, b"x", acl=[ACL(31, bob_id)])
+                zk.sync("/")
+                assert zk.get(path)[0] == b"x"
+                assert zk.get_acls(path)[0][0].id == bob_id
+            finally:
+                zk.stop()
+                zk.close()
+        # Written through each member, the nodes are everywhere, closed
+        # to a client that is not bob.
+        from kazoo.exceptions import NoAuthError
+        anonymous = KazooClient(hosts="127.0.0.1:%d" % peers[0].client_port, timeout=15.0)
+        anonymous.start(timeout=30)
+        try:
+            anonymous.sync("/")
+            for p in peers:
+                with pytest.raises(NoAuthError):
+                    anonymous.get("/krb-keytabs-%d" % p.sid)
+        finally:
+            anonymous.stop()
+            anonymous.close()
+        for p in peers:
+            assert LEARNER_OK in p.text(), report(peers)
+            # The acceptors saw the peer's own principal (GSSAPI, not DIGEST).
+            assert "authenticationID=%s@%s" % (PEER, K.REALM) in p.text(), report(peers)
     finally:
         stop_all(peers)

@@ -153,7 +153,7 @@ impl SaslQuorumAuthServer {
             Some(login) => {
                 let (service, host) = login.service_and_host();
                 Ok(Mechanism::Gssapi(Box::new(
-                    GssapiServer::new(service, host).map_err(sasl)?,
+                    GssapiServer::new(service, host, &login.keytab).map_err(sasl)?,
                 )))
             }
             // Refused at startup (auth_config): never reached.

@@ -38,7 +38,11 @@ impl ZooKeeperSaslServer {
             #[cfg(feature = "gssapi")]
             Some(login) => {
                 let (service, host) = login.service_and_host();
-                ZooKeeperSaslServer::Gssapi(Box::new(GssapiServer::new(service, host)?))
+                ZooKeeperSaslServer::Gssapi(Box::new(GssapiServer::new(
+                    service,
+                    host,
+                    &login.keytab,
+                )?))
             }
             // Refused at startup (auth_config): never reached.
             #[cfg(not(feature = "gssapi"))]
