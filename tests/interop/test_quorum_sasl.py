@@ -156,10 +156,18 @@ def test_required_sasl_observers(tmp_path, kinds):
     # Java's with the wrong password against our leader and a Java peer.
     pytest.param(["java", "java", "rust"], id="java-peer-refused-by-our-leader"),
 ])
-def test_wrong_password_cannot_join(tmp_path, kinds):
+@pytest.mark.parametrize("transport", ["plain", "tls"])
+def test_wrong_password_cannot_join(tmp_path, kinds, transport, request):
     require_impl("java")
     require_impl("rust")
     peers = peers_of(tmp_path, kinds, REQUIRED, passwords={1: "wrong"})
+    if transport == "tls":
+        # TLS lets the peer in (its certificate is good); SASL inside it
+        # still refuses the wrong password.
+        from test_quorum_tls import tls_keys
+        certs = request.getfixturevalue("quorum_certs")
+        for p in peers:
+            p.extra.update(tls_keys(certs, p.sid))
     bad, good, leader = peers
     try:
         for p in peers:
