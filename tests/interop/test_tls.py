@@ -601,7 +601,9 @@ def test_secure_client_port_without_client_port(where, certs, impl, server_facto
         assert conf_ports(conf) == ("-1", str(port)), conf
         crosscheck.check("conf keys", [l.split("=", 1)[0] for l in conf.splitlines()
                                        if "=" in l and not l.startswith(("server.", "version"))])
-        assert "Mode: " in tls_four_letter(certs, port, "srvr")
+        srvr = tls_four_letter(certs, port, "srvr")
+        assert ("Mode: follower" if where == "ensemble" else "Mode: standalone") in srvr, srvr
+        crosscheck.check("srvr keys", [l.split(":", 1)[0] for l in srvr.splitlines()])
         zk = tls_client(certs, port)
         zk.start(timeout=30)
         try:
