@@ -501,6 +501,8 @@ def test_client_port_unification(certs, impl, server_factory):
             tls.stop()
             plain.stop()
         assert four_letter_text(srv.port, "ruok") == "imok"
+        # conf names both listeners' ports, as Java's does.
+        assert conf_ports(four_letter_text(srv.port, "conf")) == (str(srv.port), str(port))
     finally:
         srv.stop()
 
