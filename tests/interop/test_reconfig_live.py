@@ -6,6 +6,11 @@ request Java's `ZooKeeper.getConfig(watch)` sends) fires NodeDataChanged
 on every member when a reconfig commits, and the 4lw `conf` membership
 and the AdminServer's `voting_view` show the new config on members whose
 role did not restart; every member, Java or ours, answers the same.
+
+A leader that a reconfig removes (or turns into an observer) steps down:
+the remaining voters, Java's and ours, elect a new leader among
+themselves and go on serving a writing client without losing an
+acknowledged write; our leader and Java's.
 """
 
 import json
@@ -16,8 +21,9 @@ import urllib.request
 import pytest
 
 from conftest import free_port, require_impl
-from test_reconfig import SUPER, ReconfigPeer, start_reconfig_ensemble, super_client, wait_config_version
-from test_zab_learner import SYNC_TIMEOUT, client, four_letter, report, stop_all, wait_mode
+from test_reconfig import (SUPER, ReconfigPeer, Writer, assert_everyone_has, config_node,
+                           start_reconfig_ensemble, super_client, wait_config_version)
+from test_zab_learner import SYNC_TIMEOUT, assert_same_trees, client, four_letter, report, stop_all, wait_mode
 
 
 def admin_peer(kind, sid, tmp_path):
@@ -145,3 +151,97 @@ def test_config_watches_and_views_follow_a_reconfig(tmp_path, kinds, joiner_kind
         for w in watches:
             w.close()
         stop_all(everyone)
+
+
+def wait_config_without_voter(peer, gone, timeout=SYNC_TIMEOUT):
+    """Polls `peer`'s /zookeeper/config until `gone` is no voter in it."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = config_node(peer)[0]
+            if gone.server_line() not in last.splitlines():
+                return last
+        except Exception as e:  # noqa: BLE001 - a peer between roles
+            last = repr(e)
+        time.sleep(0.3)
+    pytest.fail("peer %d kept voter %d in its config (last %r)" % (peer.sid, gone.sid, last))
+
+
+def wait_new_leader(peers, timeout=SYNC_TIMEOUT):
+    """Polls until one of `peers` leads and the others follow."""
+    deadline = time.monotonic() + timeout
+    modes = {}
+    while time.monotonic() < deadline:
+        modes = {p.sid: four_letter(p.client_port, "srvr") for p in peers}
+        leading = [sid for sid, m in modes.items() if "Mode: leader" in m]
+        following = [sid for sid, m in modes.items() if "Mode: follower" in m]
+        if len(leading) == 1 and len(following) == len(peers) - 1:
+            return leading[0]
+        time.sleep(0.2)
+    pytest.fail("no new leader among %r: %r" % ([p.sid for p in peers], modes))
+
+
+STEP_DOWN = [
+    pytest.param(["java", "rust", "rust"], "remove", id="our-leader-removed"),
+    pytest.param(["java", "rust", "rust"], "observer", id="our-leader-made-observer"),
+    pytest.param(["rust", "rust", "java"], "remove", id="java-leader-removed"),
+]
+
+
+@pytest.mark.parametrize("kinds,how", STEP_DOWN)
+def test_leader_steps_down_when_reconfig_removes_it(tmp_path, kinds, how):
+    """Leader 3 is removed by reconfig (or made an observer) while a
+    client keeps writing through member 1: members 1 and 2 elect a new
+    leader among themselves and keep serving, no acknowledged write is
+    lost, and both show the config without 3 as a voter."""
+    for k in set(kinds):
+        require_impl(k)
+    peers = [ReconfigPeer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind)), extra=SUPER)
+             for sid, kind in enumerate(kinds, start=1)]
+    try:
+        start_reconfig_ensemble(peers, 3)
+        writer = Writer(peers[0])
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while len(writer.acked) < 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # The member answering the reconfig loses its leader at the
+        # commit, and may close its client connections before answering
+        # (Java's followers do): the outcome is read back from the members.
+        zk = super_client(peers[1])
+        try:
+            if how == "remove":
+                zk.reconfig_async(joining=None, leaving="3", new_members=None, from_config=-1)
+                third = None
+            else:
+                zk.reconfig_async(joining=peers[2].server_line("observer"), leaving=None,
+                                  new_members=None, from_config=-1)
+                third = peers[2].server_line("observer")
+            data = wait_config_without_voter(peers[0], peers[2])
+        finally:
+            zk.stop()
+            zk.close()
+        wait_new_leader(peers[:2])
+        lines = data.splitlines()
+        assert lines[:2] == [peers[0].server_line(), peers[1].server_line()], data
+        assert lines[2:-1] == ([third] if third else []), data
+        version = int(data.rsplit("version=", 1)[1], 16)
+        for p in peers[:2]:
+            assert wait_config_version(p, version)[0] == data, (p.kind, p.sid)
+        if how == "observer":
+            assert wait_mode(peers[2], ["observer"]) == "observer"
+            assert wait_config_version(peers[2], version)[0] == data
+        # Writes go on under the new leader.
+        acked_before = len(writer.acked)
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while len(writer.acked) < acked_before + 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        acked = writer.stop()
+        assert len(acked) >= acked_before + 20, (acked_before, len(acked))
+        assert_everyone_has(peers[:2], acked)
+        assert_same_trees(peers[:2])
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        stop_all(peers)
