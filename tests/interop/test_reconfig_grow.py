@@ -1,0 +1,107 @@
+"""`standaloneEnabled=false`: a one-node ensemble (ours) that grows to
+three by reconfig, adding a Java 3.8.0 server and one of ours, and
+shrinks back to one, under a client that keeps writing. Every node
+restarted on the files the reconfigs rewrote (zoo.cfg pointing at
+zoo.cfg.dynamic.<version>) rejoins the current ensemble, and no
+acknowledged write is lost.
+"""
+
+import time
+
+import pytest
+
+from conftest import require_impl
+from test_reconfig import (SUPER, ReconfigPeer, Writer, assert_everyone_has, config_node, super_client,
+                           wait_config_version)
+from test_reconfig_live import wait_new_leader
+from test_zab_learner import SYNC_TIMEOUT, assert_same_trees, report, stop_all, wait_mode
+
+
+def reconfig(peer, **kw):
+    zk = super_client(peer)
+    try:
+        data = zk.reconfig(kw.get("joining"), kw.get("leaving"), None)[0].decode()
+    finally:
+        zk.stop()
+        zk.close()
+    return data, int(data.rsplit("version=", 1)[1], 16)
+
+
+def wait_acks(writer, count, timeout=SYNC_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while len(writer.acked) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(writer.acked) >= count, (len(writer.acked), count)
+
+
+def test_one_node_grows_to_three_and_back(tmp_path):
+    for k in ("java", "rust"):
+        require_impl(k)
+    one = ReconfigPeer("rust", 1, tmp_path / "s1-rust", extra=SUPER)
+    two = ReconfigPeer("java", 2, tmp_path / "s2-java", extra=SUPER)
+    three = ReconfigPeer("rust", 3, tmp_path / "s3-rust", extra=SUPER)
+    everyone = [one, two, three]
+    writer = None
+    try:
+        one.write_config([one])
+        one.start()
+        assert wait_mode(one, ["leader"]) == "leader"
+        first = wait_config_version(one, 0x100000000)[0]
+        assert first == one.server_line() + "\nversion=100000000", first
+        writer = Writer(one)
+        wait_acks(writer, 10)
+
+        # 1 -> 2 -> 3: each joiner starts with the members so far and
+        # itself, follows the leader without a vote, then is added.
+        two.write_config([one, two])
+        two.start()
+        wait_mode(two, ["follower"])
+        data, version = reconfig(one, joining=two.server_line())
+        assert data.splitlines()[:-1] == [one.server_line(), two.server_line()], data
+        three.write_config(everyone)
+        three.start()
+        wait_mode(three, ["follower"])
+        data, version = reconfig(two, joining=three.server_line())
+        assert data.splitlines()[:-1] == [p.server_line() for p in everyone], data
+        for p in everyone:
+            assert wait_config_version(p, version)[0] == data, (p.kind, p.sid)
+            files = p.files()
+            assert files.get("zoo.cfg.dynamic.%x" % version) == "\n".join(
+                sorted(q.server_line() for q in everyone)), (p.kind, p.sid, files)
+            assert "dynamicConfigFile=%s" % (p.dir / ("zoo.cfg.dynamic.%x" % version)).resolve() \
+                in files["zoo.cfg"].splitlines(), (p.kind, p.sid, files["zoo.cfg"])
+        wait_acks(writer, len(writer.acked) + 10)
+
+        # Each node restarted on its rewritten files rejoins the three.
+        for p in everyone:
+            p.stop()
+            p.start()
+            wait_new_leader(everyone)
+            assert wait_config_version(p, version)[0] == data, (p.kind, p.sid)
+            wait_acks(writer, len(writer.acked) + 5)
+
+        # 3 -> 1: the writer's server stays; the others leave.
+        data, version = reconfig(one, leaving="3")
+        assert data.splitlines()[:-1] == [one.server_line(), two.server_line()], data
+        data, version = reconfig(one, leaving="2")
+        assert data == one.server_line() + "\nversion=%x" % version, data
+        assert wait_config_version(one, version)[0] == data
+        assert wait_mode(one, ["leader"]) == "leader"
+        wait_acks(writer, len(writer.acked) + 10)
+        acked = writer.stop()
+        writer = None
+        assert_everyone_has([one], acked)
+
+        # Alone again, and restarted on its files, it serves by itself.
+        one.stop()
+        one.start()
+        assert wait_mode(one, ["leader"]) == "leader"
+        assert config_node(one)[0] == data
+        assert_everyone_has([one], acked)
+    except BaseException:
+        print(report(everyone))
+        raise
+    finally:
+        if writer is not None:
+            writer.stop()
+        stop_all(everyone)
