@@ -61,6 +61,10 @@ pub struct QuorumPeerConfig {
     pub standalone_enabled: bool,
     /// `dynamicConfigFile`, when the members come from there.
     pub dynamic_config_file: Option<PathBuf>,
+    /// The config of `<zoo.cfg>.dynamic.next`: proposed by a reconfig
+    /// that had not committed when this server stopped; it starts as the
+    /// peer's last-seen config.
+    pub next_verifier: Option<QuorumVerifier>,
     /// `zookeeper.cnxTimeout`, ms: election-port connect timeout.
     pub cnx_timeout_ms: i64,
     /// `zookeeper.quorumCnxnTimeoutMs`, ms (-1 = tickTime × syncLimit).
@@ -130,6 +134,9 @@ pub struct ConfigFiles {
     pub dynamic: Option<Properties>,
     /// The dynamic file's path.
     pub dynamic_path: Option<PathBuf>,
+    /// `<zoo.cfg>.dynamic.next` (a config proposed but not committed when
+    /// the server stopped), read only beside a dynamic file, as Java does.
+    pub next: Option<Properties>,
     /// zoo.cfg's text.
     pub text: String,
 }
@@ -156,12 +163,34 @@ pub fn read_config_files(path: &Path) -> Result<ConfigFiles, ConfigError> {
         }
         None => (None, None),
     };
+    let next = match dynamic_path {
+        Some(_) => read_next_dynamic(path),
+        None => None,
+    };
     Ok(ConfigFiles {
         props,
         dynamic,
         dynamic_path,
+        next,
         text,
     })
+}
+
+/// The `.dynamic.next` file beside zoo.cfg, if there is one; a file that
+/// cannot be read is left out with a warning (Java's "NextQuorumVerifier
+/// is initiated to null").
+fn read_next_dynamic(config_file: &Path) -> Option<Properties> {
+    let path = crate::config::quorum_peer_config_files::next_dynamic_config_filename(config_file);
+    if !path.exists() {
+        return None;
+    }
+    match read_properties(&path) {
+        Ok((props, _)) => Some(props),
+        Err(e) => {
+            log::warn!("NextQuorumVerifier is initiated to null: {}", e);
+            None
+        }
+    }
 }
 
 fn read_properties(path: &Path) -> Result<(Properties, String), ConfigError> {
@@ -225,6 +254,19 @@ impl QuorumPeerConfig {
                 }
             }
         }
+        let next_verifier = files
+            .next
+            .as_ref()
+            .map(|next| {
+                let pairs: Vec<(String, String)> = next
+                    .effective()
+                    .into_iter()
+                    .map(|(k, v)| (java_trim(k).to_string(), java_trim(v).to_string()))
+                    .collect();
+                QuorumVerifier::from_pairs(&pairs, multi_address_property)
+            })
+            .transpose()
+            .map_err(|e| invalid(&e.key, "", e.reason))?;
         let standalone_enabled = get("standaloneEnabled")
             .map(|v| bool_value("standaloneEnabled", v))
             .transpose()?
@@ -304,6 +346,7 @@ impl QuorumPeerConfig {
             reconfig_enabled: boolean("reconfigEnabled", false)?,
             standalone_enabled,
             dynamic_config_file: files.dynamic_path.clone(),
+            next_verifier,
             cnx_timeout_ms: merged
                 .get_long("zookeeper.cnxTimeout", DEFAULT_CNX_TIMEOUT_MS)
                 .max(1),

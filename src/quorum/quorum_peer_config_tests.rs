@@ -346,3 +346,51 @@ fn sync_throttle_limits_are_read_and_must_be_positive() {
         Some("zookeeper.leader.maxConcurrentSnapSyncs")
     );
 }
+
+#[test]
+fn a_next_dynamic_file_beside_a_dynamic_file_is_the_pending_config() {
+    let dir = Dir::new("next");
+    std::fs::write(dir.0.join("myid"), "1").unwrap();
+    let dynamic = dir.0.join("zoo.cfg.dynamic.100000000");
+    std::fs::write(
+        &dynamic,
+        "server.1=127.0.0.1:2881:3881;2181\nserver.2=127.0.0.1:2882:3882;2182\nserver.3=127.0.0.1:2883:3883;2183\n",
+    )
+    .unwrap();
+    let path = dir.0.join("zoo.cfg");
+    let with_dynamic = format!(
+        "dataDir={}\ninitLimit=5\nsyncLimit=2\ndynamicConfigFile={}\n",
+        dir.0.display(),
+        dynamic.display()
+    );
+    std::fs::write(&path, &with_dynamic).unwrap();
+    let read = |path: &Path| {
+        let files = read_config_files(path).unwrap();
+        QuorumPeerConfig::from_files(&files, Some(path), &SystemProperties::new())
+    };
+    assert!(read(&path).unwrap().next_verifier.is_none());
+    std::fs::write(
+        dir.0.join("zoo.cfg.dynamic.next"),
+        "server.1=127.0.0.1:2881:3881;2181\nserver.3=127.0.0.1:2883:3883;2183\nversion=100000002\n",
+    )
+    .unwrap();
+    let c = read(&path).unwrap();
+    assert_eq!(c.verifier.version(), 0x1_0000_0000);
+    let next = c.next_verifier.unwrap();
+    assert_eq!(next.version(), 0x1_0000_0002);
+    assert_eq!(next.voters().len(), 2);
+    // Unreadable server lines stop startup, as Java's ConfigException does.
+    std::fs::write(dir.0.join("zoo.cfg.dynamic.next"), "server.x=1\n").unwrap();
+    assert!(read(&path).is_err());
+    // Without a dynamic file the .next file is not read (Java's rule).
+    std::fs::write(
+        &path,
+        format!(
+            "dataDir={}\ninitLimit=5\nsyncLimit=2\n{}",
+            dir.0.display(),
+            THREE
+        ),
+    )
+    .unwrap();
+    assert!(read(&path).unwrap().next_verifier.is_none());
+}

@@ -162,6 +162,17 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
             multi_address: config.multi_address_enabled,
         }),
     );
+    if let Some(next) = &config.next_verifier {
+        // A reconfig was proposed but not committed when this server
+        // stopped: the proposal stays the last-seen config, so a leader
+        // we elect offers it with NEWLEADER and activates it.
+        info!(
+            "Found a proposed config 0x{:x} in {}",
+            next.version(),
+            crate::config::quorum_peer_config_files::NEXT_DYNAMIC_SUFFIX
+        );
+        peer.set_last_seen_quorum_verifier(next.clone(), false);
+    }
     if config.reconfig_enabled && config.dynamic_config_file.is_none() {
         // The members are still in zoo.cfg: keep the operator's file as
         // zoo.cfg.bak before the first activation rewrites it.

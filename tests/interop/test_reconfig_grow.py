@@ -4,6 +4,10 @@ shrinks back to one, under a client that keeps writing. Every node
 restarted on the files the reconfigs rewrote (zoo.cfg pointing at
 zoo.cfg.dynamic.<version>) rejoins the current ensemble, and no
 acknowledged write is lost.
+
+A reconfig proposed but not committed when a server stopped is left in
+zoo.cfg.dynamic.next; read at startup, it is activated by the leader that
+server becomes, on Java and on ours.
 """
 
 import time
@@ -11,8 +15,9 @@ import time
 import pytest
 
 from conftest import require_impl
-from test_reconfig import (SUPER, ReconfigPeer, Writer, assert_everyone_has, config_node, super_client,
-                           wait_config_version)
+from test_election import wait_port
+from test_reconfig import (SUPER, ReconfigPeer, Writer, assert_everyone_has, config_node, start_reconfig_ensemble,
+                           super_client, wait_config_version)
 from test_reconfig_live import wait_new_leader
 from test_zab_learner import SYNC_TIMEOUT, assert_same_trees, report, stop_all, wait_mode
 
@@ -105,3 +110,51 @@ def test_one_node_grows_to_three_and_back(tmp_path):
         if writer is not None:
             writer.stop()
         stop_all(everyone)
+
+
+PENDING = [
+    pytest.param(["java", "java", "java"], id="java"),
+    pytest.param(["rust", "rust", "rust"], id="rust"),
+    pytest.param(["java", "java", "rust"], id="rust-leader"),
+]
+
+
+@pytest.mark.parametrize("kinds", PENDING)
+def test_a_pending_config_in_dynamic_next_is_activated_at_restart(tmp_path, kinds):
+    """A server that stopped while a reconfig was proposed keeps the
+    proposal in zoo.cfg.dynamic.next. The ensemble (leader 3, the one
+    holding such a file: member 2 made an observer) is stopped and
+    started again: the leader reads the file at startup, offers the
+    proposed config with NEWLEADER and activates it, so every member ends
+    on it, with 2 observing, its files written and no .next left."""
+    for k in set(kinds):
+        require_impl(k)
+    peers = [ReconfigPeer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind)))
+             for sid, kind in enumerate(kinds, start=1)]
+    one, two, three = peers
+    try:
+        start_reconfig_ensemble(peers, 3)
+        for p in peers:
+            wait_config_version(p, 0x100000000)
+        stop_all(peers)
+        pending = "\n".join([one.server_line(), two.server_line("observer"), three.server_line(),
+                             "version=100000001"])
+        (three.dir / "zoo.cfg.dynamic.next").write_text(pending)
+        three.start()
+        wait_port(three.election_port, proc=three.proc, log=three.log)
+        one.start()
+        assert wait_mode(three, ["leader"]) == "leader"
+        two.start()
+        assert wait_mode(two, ["observer"]) == "observer"
+        assert wait_mode(one, ["follower"]) == "follower"
+        expected = "\n".join(sorted([one.server_line(), two.server_line("observer"), three.server_line()]))
+        for p in peers:
+            assert wait_config_version(p, 0x100000001)[0] == pending, (p.kind, p.sid)
+            files = p.files()
+            assert files.get("zoo.cfg.dynamic.100000001") == expected, (p.kind, p.sid, files)
+            assert "zoo.cfg.dynamic.next" not in files, (p.kind, p.sid, files)
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        stop_all(peers)
