@@ -164,6 +164,9 @@ pub struct ServerConfig {
     /// `zookeeper.serializeLastProcessedZxid.enabled` (3.9, default true):
     /// snapshots end with the last processed zxid after the digest.
     pub serialize_last_processed_zxid_enabled: bool,
+    /// `reconfigEnabled` (default false): whether the reconfig request is
+    /// served (RECONFIGDISABLED otherwise).
+    pub reconfig_enabled: bool,
     /// `zookeeper.snapshotSizeFactor` (default 0.33; negative: learners
     /// are never synced from the txn log).
     pub snapshot_size_factor: f64,
@@ -236,6 +239,7 @@ impl ServerConfig {
             local_sessions_upgrading_enabled: false,
             enforce_quota: false,
             serialize_last_processed_zxid_enabled: true,
+            reconfig_enabled: false,
             snapshot_size_factor: super::pass_through::DEFAULT_SNAPSHOT_SIZE_FACTOR,
             admin_idle_timeout_ms: 30_000,
             metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
@@ -314,7 +318,9 @@ impl ServerConfig {
             });
         }
         let secure_address = known.secure_address()?;
+        let reconfig_enabled = known.reconfig_enabled;
         let mut config = known.into_config()?;
+        config.reconfig_enabled = reconfig_enabled;
         if config.client_port_address.is_none() && secure_address.is_none() {
             // Java starts without any client listener; a standalone server
             // that nobody can reach is surely a mistake, so we refuse. (A
@@ -506,6 +512,7 @@ struct KnownKeys {
     snap_retain_count: i32,
     purge_interval: i32,
     standalone_enabled: bool,
+    reconfig_enabled: bool,
     quorum_sasl_enabled: bool,
     quorum_server_require_sasl: bool,
     quorum_learner_require_sasl: bool,
@@ -530,6 +537,7 @@ impl Default for KnownKeys {
             snap_retain_count: MIN_SNAP_RETAIN_COUNT as i32,
             purge_interval: 0,
             standalone_enabled: true,
+            reconfig_enabled: false,
             quorum_sasl_enabled: false,
             quorum_server_require_sasl: false,
             quorum_learner_require_sasl: false,
@@ -564,7 +572,6 @@ const OTHER_BOOL_KEYS: &[&str] = &[
     "localSessionsUpgradingEnabled",
     "quorumListenOnAllIPs",
     "syncEnabled",
-    "reconfigEnabled",
     "sslQuorum",
     "portUnification",
     "sslQuorumReloadCertFiles",
@@ -599,6 +606,7 @@ impl KnownKeys {
             "autopurge.snapRetainCount" => self.snap_retain_count = int_value(key, value)?,
             "autopurge.purgeInterval" => self.purge_interval = int_value(key, value)?,
             "standaloneEnabled" => self.standalone_enabled = bool_value(key, value)?,
+            "reconfigEnabled" => self.reconfig_enabled = bool_value(key, value)?,
             "quorum.auth.enableSasl" => self.quorum_sasl_enabled = bool_value(key, value)?,
             "quorum.auth.serverRequireSasl" => {
                 self.quorum_server_require_sasl = bool_value(key, value)?

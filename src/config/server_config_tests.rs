@@ -90,6 +90,15 @@ fn snapshot_settings_from_jvm_flags_and_zoo_cfg() {
 }
 
 #[test]
+fn reconfig_enabled_is_a_typed_setting() {
+    assert!(!parse(MINIMAL).unwrap().reconfig_enabled);
+    let c = parse(&format!("{}reconfigEnabled= TRUE \n", MINIMAL)).unwrap();
+    assert!(c.reconfig_enabled);
+    let c = parse(&format!("{}reconfigEnabled=false\n", MINIMAL)).unwrap();
+    assert!(!c.reconfig_enabled);
+}
+
+#[test]
 fn sample_cfg_values() {
     let c = parse(
         "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zookeeper\nclientPort=2181\n",

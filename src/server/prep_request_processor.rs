@@ -514,12 +514,7 @@ fn data_range(payload: &[u8], field: Option<&[u8]>) -> Option<std::ops::Range<us
 /// prepares it, and a standalone server answers UNIMPLEMENTED (Java's
 /// standalone server is no leader).
 fn reconfig_refusal(state: &ServerState) -> Code {
-    let enabled = state
-        .config
-        .raw
-        .get("reconfigEnabled")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if enabled {
+    if state.config.reconfig_enabled {
         Code::Ok
     } else {
         error!("Reconfig operation requested but reconfig feature is disabled.");
