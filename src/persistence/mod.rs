@@ -194,17 +194,6 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<Error> for io::Error {
-    fn from(e: Error) -> io::Error {
-        match e {
-            Error::Io { source, path } => {
-                io::Error::new(source.kind(), format!("{}: {}", path.display(), source))
-            }
-            other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
-        }
-    }
-}
-
 /// Result alias of the persistence layer.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -41,6 +41,7 @@ pub mod server_stats;
 pub mod session_tracker;
 pub mod snapshot_comparer;
 pub mod snapshot_recursive_summary;
+pub mod startup_error;
 pub mod sync_request_processor;
 pub mod toolkit;
 pub mod watch;

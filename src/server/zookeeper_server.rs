@@ -67,8 +67,7 @@ use crate::zoo_defs::{op_code, perms};
 #[path = "zookeeper_server_auth.rs"]
 mod auth_requests;
 
-/// Error starting the server (unreadable dataDir, corrupt log, ...).
-pub type StartupError = std::io::Error;
+pub use super::startup_error::StartupError;
 
 /// How long shutdown waits for a background snapshot to complete.
 const SNAPSHOT_WAIT_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(60);

@@ -19,7 +19,6 @@
 //! Mirrors: `org.apache.zookeeper.server.ZooKeeperServerMain`
 //! (`initializeAndRun`, `runFromConfig`).
 
-use std::io::ErrorKind;
 use std::path::Path;
 use std::process::exit;
 use std::sync::Arc;
@@ -235,7 +234,7 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
                 .add(loading.elapsed().as_millis() as i64);
             zks
         }
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+        Err(e) if e.is_permission_denied() => {
             error!("Unable to access datadir, exiting abnormally: {}", e);
             eprintln!("Unable to access datadir, exiting abnormally: {}", e);
             return EXIT_DATADIR;
