@@ -32,6 +32,7 @@ use super::leader_discovery::Discovery;
 use super::leader_zookeeper_server::LeaderZooKeeperServer;
 use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::learner_handler::LearnerPeer;
+use super::learner_master::LearnerMaster;
 use super::learner_sync_throttler::{LearnerSyncThrottler, SyncType};
 use super::quorum_monitor::LeaderMonitor;
 use super::quorum_packet::make_zxid;
@@ -366,7 +367,7 @@ pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
     }
     let leader = Leader::new(peer, ctx);
     let acceptor = match LearnerCnxAcceptor::start(
-        Arc::clone(&leader),
+        Arc::clone(&leader) as Arc<dyn LearnerMaster>,
         &peer.my_quorum_addrs(),
         peer.role_settings().listen_on_all_ips,
         ctx.config.quorum_tls.clone(),

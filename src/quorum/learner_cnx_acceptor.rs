@@ -1,5 +1,6 @@
-//! The leader's quorum port: accepts learner connections and starts a
-//! LearnerHandler thread for each, until the role ends.
+//! The leader's quorum port (and a follower's observerMasterPort):
+//! accepts learner connections and starts a LearnerHandler thread for
+//! each, until the role ends.
 //!
 //! Thread: "LearnerCnxAcceptor-<addr>", one per quorum address. A
 //! connection gets its LearnerHandler thread only once its first packet
@@ -24,8 +25,8 @@ use log::{info, warn};
 
 use super::auth::quorum_auth::{auth_packet_len, is_auth_packet};
 use super::handshake_gate::{self, GateLimits};
-use super::leader::Leader;
 use super::learner_handler;
+use super::learner_master::LearnerMaster;
 use super::quorum_server::HostPort;
 use super::unified_socket::QuorumSocket;
 use crate::config::quorum_tls::QuorumTls;
@@ -44,7 +45,7 @@ impl LearnerCnxAcceptor {
     /// and starts accepting (TLS as `tls` says). Fails if no address could
     /// be bound.
     pub fn start(
-        leader: Arc<Leader>,
+        leader: Arc<dyn LearnerMaster>,
         addrs: &[HostPort],
         listen_on_all_ips: bool,
         tls: Option<Arc<QuorumTls>>,
@@ -67,7 +68,7 @@ impl LearnerCnxAcceptor {
             });
             match bound {
                 Ok(listener) => {
-                    info!("Leader listening for learners on {}", target);
+                    info!("Listening for learners on {}", target);
                     let (leader, running) = (Arc::clone(&leader), Arc::clone(&running));
                     let tls = tls.clone();
                     let t = thread::Builder::new()
@@ -127,14 +128,14 @@ fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
 
 fn accept_loop(
     listener: &TcpListener,
-    leader: &Arc<Leader>,
+    leader: &Arc<dyn LearnerMaster>,
     running: &AtomicBool,
     tls: Option<&QuorumTls>,
 ) {
     zookeeper_critical_thread::mark();
     let limits = GateLimits {
         max_pending: MAX_PENDING_LEARNERS,
-        deadline: leader.timing.init_timeout(),
+        deadline: leader.timing().init_timeout(),
     };
     let stop = || !running.load(Ordering::SeqCst) || !leader.is_running();
     let mut ready = |stream: QuorumSocket, from: SocketAddr, first: Vec<u8>| {

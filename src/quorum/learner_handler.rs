@@ -1,4 +1,5 @@
-//! One learner, seen from the leader: the handshake (FOLLOWERINFO or
+//! One learner, seen from the leader (or, for an observer, from a
+//! follower's ObserverMaster: see `learner_master`): the handshake (FOLLOWERINFO or
 //! OBSERVERINFO → LEADERINFO → ACKEPOCH), the sync (DIFF/TRUNC/SNAP, then
 //! NEWLEADER and its ACK, then UPTODATE once the leader serves), then the
 //! learner's packets: ACKs, PING replies with session touches, REVALIDATE,
@@ -28,9 +29,8 @@ use crossbeam::channel::{self, Receiver, Sender, TryRecvError};
 use log::{debug, error, info, warn};
 
 use super::auth::quorum_auth::{is_auth_packet, QuorumAuthError};
-use super::leader::{Leader, LeaderError};
-use super::leader_broadcast::queue_committed;
-use super::learner_handler_sync::{decide, plan_with_txn_log, Planned, SyncInputs, SyncPlan};
+use super::leader::LeaderError;
+use super::learner_master::LearnerMaster;
 use super::learner_sync_throttler::SyncPermit;
 use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use super::unified_socket::QuorumSocket;
@@ -39,7 +39,6 @@ use crate::jute::{InputArchive, OutputArchive};
 use crate::server::request::{Origin, Request};
 use crate::server::role_monitor::ObserverInfo;
 use crate::server::session_tracker::SessionOwner;
-use crate::server::zk_database::CommittedProposal;
 use crate::zoo_defs::op_code;
 
 /// Something for the sender thread.
@@ -226,14 +225,18 @@ type Reader = InputArchive<BufReader<Chain<Cursor<Vec<u8>>, QuorumSocket>>>;
 type Writer = OutputArchive<BufWriter<QuorumSocket>>;
 
 /// Starts the handler thread for an accepted learner socket.
-pub fn spawn(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr) -> std::io::Result<()> {
+pub fn spawn(
+    leader: Arc<dyn LearnerMaster>,
+    stream: QuorumSocket,
+    addr: SocketAddr,
+) -> std::io::Result<()> {
     spawn_after(leader, stream, addr, Vec::new())
 }
 
 /// As [`spawn`], for a connection whose first bytes (`first`, the whole
 /// first packet) the acceptor already read.
 pub fn spawn_after(
-    leader: Arc<Leader>,
+    leader: Arc<dyn LearnerMaster>,
     stream: QuorumSocket,
     addr: SocketAddr,
     first: Vec<u8>,
@@ -245,15 +248,15 @@ pub fn spawn_after(
 }
 
 /// The handler thread.
-fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u8>) {
+fn run(leader: Arc<dyn LearnerMaster>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u8>) {
     let setup = (|| -> std::io::Result<_> {
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(leader.timing.init_timeout()))?;
+        stream.set_read_timeout(Some(leader.timing().init_timeout()))?;
         // A learner that stops reading (during a snapshot, or later) must
         // not hold this thread and its queue forever: a write that makes no
         // progress for initLimit ticks (syncLimit once broadcasting) fails,
         // and the learner is dropped. A slow but moving transfer goes on.
-        stream.set_write_timeout(Some(leader.timing.init_timeout()))?;
+        stream.set_write_timeout(Some(leader.timing().init_timeout()))?;
         Ok((stream.try_clone()?, stream.try_clone()?))
     })();
     let (read_half, write_half) = match setup {
@@ -265,7 +268,7 @@ fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u
     };
     let starts_with_auth = is_auth_packet(&first);
     let mut input = BufReader::new(Cursor::new(first).chain(read_half));
-    if let Err(e) = authenticate(&leader, starts_with_auth, &mut input, &stream, addr) {
+    if let Err(e) = authenticate(leader.as_ref(), starts_with_auth, &mut input, &stream, addr) {
         error!(
             "Server failed to authenticate quorum learner, addr: {}, closing connection: {}",
             addr, e
@@ -302,13 +305,13 @@ fn run(leader: Arc<Leader>, stream: QuorumSocket, addr: SocketAddr, first: Vec<u
 /// Quorum SASL before the learner's first packet (a learner that starts
 /// with SASL while it is off here is refused: its packets would not parse).
 fn authenticate(
-    leader: &Leader,
+    leader: &dyn LearnerMaster,
     starts_with_auth: bool,
     input: &mut dyn Read,
     mut output: &QuorumSocket,
     addr: SocketAddr,
 ) -> Result<(), QuorumAuthError> {
-    match &leader.auth_server {
+    match leader.auth_server() {
         Some(server) => {
             server.authenticate(starts_with_auth, input, &mut output, &addr.to_string())
         }
@@ -331,7 +334,7 @@ fn write_now(oa: &mut Writer, p: &QuorumPacket) -> Result<(), HandlerError> {
 
 /// Handshake, sync, then the receive loop.
 fn handle(
-    leader: &Arc<Leader>,
+    leader: &Arc<dyn LearnerMaster>,
     peer: &Arc<LearnerPeer>,
     ia: &mut Reader,
     mut oa: Writer,
@@ -359,12 +362,12 @@ fn handle(
     peer.sid.store(sid, Ordering::SeqCst);
     peer.observer
         .store(first.r#type == qp::OBSERVERINFO, Ordering::SeqCst);
-    match leader.verifier.all_members().get(&sid) {
+    match leader.peer_info(sid) {
         Some(s) => info!("Follower sid: {} : info : {}", sid, s),
         None => info!(
             "Follower sid: {} not in the current config {}",
             sid,
-            leader.verifier.version()
+            leader.config_version()
         ),
     }
     if version < qp::PROTOCOL_VERSION {
@@ -410,10 +413,10 @@ fn handle(
     leader.wait_for_new_leader_ack(sid, ack.zxid)?;
     drop(permit);
     peer.socket
-        .set_read_timeout(Some(leader.timing.sync_timeout()))
+        .set_read_timeout(Some(leader.timing().sync_timeout()))
         .map_err(io_err("setting the timeout"))?;
     peer.socket
-        .set_write_timeout(Some(leader.timing.sync_timeout()))
+        .set_write_timeout(Some(leader.timing().sync_timeout()))
         .map_err(io_err("setting the timeout"))?;
     if !leader.wait_for_startup() {
         return Err(HandlerError::Leader(LeaderError::Stopped));
@@ -428,75 +431,23 @@ fn data_len(p: &QuorumPacket) -> usize {
 
 /// Decides and queues the sync; a SNAP is written at once (before the
 /// sender starts, so it precedes everything queued). The decision and the
-/// learner's entry into the broadcast happen under the broadcast lock (no
-/// commit falls between); the snapshot is streamed after it is released,
-/// chunk by chunk, so writes go on meanwhile. Then the sync must pass its
-/// throttle (an observer over the limit is dropped here, before anything
-/// of the sync is sent); the permit is returned to be held until NEWLEADER
-/// is acked.
+/// learner's entry into the master's stream happen under the master's
+/// lock (no commit falls between); the snapshot is streamed after it is
+/// released, chunk by chunk, so writes go on meanwhile. Then the sync
+/// must pass its throttle (an observer over the limit is dropped here,
+/// before anything of the sync is sent); the permit is returned to be
+/// held until NEWLEADER is acked.
 fn sync<'a>(
-    leader: &'a Arc<Leader>,
+    master: &'a Arc<dyn LearnerMaster>,
     peer: &Arc<LearnerPeer>,
     peer_last_zxid: i64,
     oa: &mut Writer,
 ) -> Result<SyncPermit<'a>, HandlerError> {
     let sid = peer.sid();
-    let txn_log_sync = leader.db.is_txn_log_sync_enabled();
-    let mut snapshot = None;
-    {
-        let mut b = leader.bcast.lock();
-        let view = leader.db.committed_log();
-        let zxids: Vec<i64> = view.proposals.iter().map(|p| p.zxid).collect();
-        let inputs = SyncInputs {
-            peer_last_zxid,
-            last_processed_zxid: leader.db.last_processed_zxid(),
-            min_committed: view.min,
-            max_committed: view.max,
-            committed: &zxids,
-            force_snap: leader.force_snap,
-            txn_log_sync,
-            sid,
-        };
-        let mut from_log = Vec::new();
-        let mut plan = decide(&inputs);
-        if plan == SyncPlan::FromTxnLog {
-            let limit = leader.db.txn_log_size_limit();
-            from_log = leader
-                .db
-                .proposals_from_txn_log(peer_last_zxid, limit, view.min);
-            let log_zxids: Vec<i64> = from_log.iter().map(|p| p.zxid).collect();
-            plan = plan_with_txn_log(&inputs, &log_zxids);
-        }
-        let last = match plan {
-            SyncPlan::Packets { packets, last_zxid } => {
-                for p in packets {
-                    match p {
-                        Planned::Op(t, z) => peer.queue(Out::Packet(packet(t, z, None))),
-                        Planned::Txn(z) => match payload_of(&from_log, z)
-                            .or_else(|| payload_of(&view.proposals, z))
-                        {
-                            Some(payload) => queue_committed(peer, z, payload),
-                            None => error!("No txn 0x{:x} to send to peer sid: {}", z, sid),
-                        },
-                    }
-                }
-                last_zxid
-            }
-            SyncPlan::Snap | SyncPlan::FromTxnLog => {
-                let (zxid, sessions) = leader.db.snapshot_start();
-                snapshot = Some((zxid, sessions));
-                zxid
-            }
-        };
-        debug!("Start forwarding 0x{:x} for peer sid: {}", last, sid);
-        leader.start_forwarding(&mut b, peer, last);
-    }
+    let snapshot = master.start_sync(peer, peer_last_zxid);
     // Syncs of followers are counted but never refused.
     let essential = !peer.is_observer();
-    let throttler = match snapshot {
-        Some(_) => &leader.snap_throttler,
-        None => &leader.diff_throttler,
-    };
+    let throttler = master.throttler(snapshot.is_some());
     let permit = throttler.begin_sync(essential).map_err(|e| {
         HandlerError::Protocol(format!("too many concurrent sync for sid {}: {}", sid, e))
     })?;
@@ -504,14 +455,14 @@ fn sync<'a>(
         info!(
             "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}, {} concurrent snapshot sync, snapshot sync was {} from throttle",
             peer_last_zxid,
-            leader.bcast.lock().last_proposed(),
+            master.last_proposed(),
             zxid,
             throttler.in_progress(),
             if essential { "exempt" } else { "not exempt" }
         );
         qp::write_packet(oa, &packet(qp::SNAP, zxid, None)).map_err(io_err("writing SNAP"))?;
-        leader
-            .db
+        master
+            .db()
             .serialize_snapshot(&sessions, oa)
             .map_err(io_err("writing the snapshot"))?;
         oa.write_string(qp::SNAP_SIGNATURE)
@@ -521,14 +472,6 @@ fn sync<'a>(
             .map_err(io_err("writing the snapshot"))?;
     }
     Ok(permit)
-}
-
-/// The payload of txn `zxid` in proposals sorted by zxid.
-fn payload_of(proposals: &[CommittedProposal], zxid: i64) -> Option<&Arc<Vec<u8>>> {
-    proposals
-        .binary_search_by_key(&zxid, |p| p.zxid)
-        .ok()
-        .map(|i| &proposals[i].payload)
 }
 
 /// Starts the sender thread over the write half.
@@ -602,7 +545,7 @@ fn write_txn(oa: &mut Writer, t: i32, zxid: i64, payload: &[u8]) -> std::io::Res
 
 /// Broadcast phase: the learner's packets until it goes away.
 fn receive_loop(
-    leader: &Arc<Leader>,
+    leader: &Arc<dyn LearnerMaster>,
     peer: &Arc<LearnerPeer>,
     ia: &mut Reader,
 ) -> Result<(), HandlerError> {
@@ -628,12 +571,7 @@ fn receive_loop(
                 }
             }
             qp::REVALIDATE => match qp::decode_revalidate(p.data.as_deref()) {
-                Some((session, timeout)) => {
-                    let valid = leader.revalidate(session, timeout, peer.session_owner());
-                    debug!("Session 0x{:x} is valid: {}", session, valid);
-                    let data = qp::encode_revalidate_reply(session, valid);
-                    peer.queue(Out::Packet(packet(qp::REVALIDATE, -1, Some(data))));
-                }
+                Some((session, timeout)) => leader.revalidate_session(peer, session, timeout),
                 None => warn!("Malformed REVALIDATE from sid {}", sid),
             },
             qp::REQUEST => match qp::decode_request(p.data.as_deref()) {

@@ -29,6 +29,7 @@
 //! | [`synced_learner_tracker`] | who acked, per quorum rule | `SyncedLearnerTracker` |
 //! | [`learner_cnx_acceptor`], [`learner_handler`] | the leader's quorum port, one thread per learner | `Leader.LearnerCnxAcceptor`, `LearnerHandler` |
 //! | [`learner_handler_sync`] | DIFF / TRUNC / SNAP decision (committed log, txn log) | `LearnerHandler.syncFollower` |
+//! | [`learner_master`] | what a LearnerHandler needs of the leader or of an ObserverMaster | `LearnerMaster` |
 //! | [`leader_zookeeper_server`] | the leader's server and chain | `LeaderZooKeeperServer` |
 //! | [`proposal_request_processor`] | proposes, then logs locally | `ProposalRequestProcessor` |
 //! | [`ack_request_processor`] | the leader's own ack after its fsync | `AckRequestProcessor` |
@@ -74,6 +75,7 @@ pub mod learner;
 pub mod learner_cnx_acceptor;
 pub mod learner_handler;
 pub mod learner_handler_sync;
+pub mod learner_master;
 pub mod learner_session_tracker;
 pub mod learner_sync;
 pub mod learner_sync_throttler;
