@@ -277,6 +277,7 @@ fn converse(
         epochs: epochs.as_ref(),
         is_running: &is_running,
         publish: &publish,
+        observer_master: None,
     };
     let reason = std::thread::scope(|s| {
         let learner = s.spawn(|| role(&ctx));
@@ -536,6 +537,7 @@ fn leader_with_an_older_epoch_is_refused() {
         epochs: &epochs,
         is_running: &is_running,
         publish: &publish,
+        observer_master: None,
     };
     let reason = std::thread::scope(|s| {
         let t = s.spawn(|| follower::follow(&ctx));

@@ -11,6 +11,7 @@
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum.FollowerRequestProcessor`.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -28,15 +29,27 @@ pub fn forwarded(op: i32) -> bool {
     needs_commit(op, true)
 }
 
+/// A forwarded `sync` waiting for the leader's SYNC.
+pub struct PendingSync {
+    pub session_id: i64,
+    pub cxid: i32,
+    /// The observer link it came from (a follower serving observers):
+    /// the SYNC is relayed to it.
+    pub observer: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// The pending `sync`s, oldest first.
+pub type PendingSyncs = Arc<Mutex<VecDeque<PendingSync>>>;
+
 /// The forwarding stage.
 pub struct FollowerRequestProcessor {
     /// The CommitProcessor.
     next: Box<dyn RequestProcessor>,
     /// The leader link.
     leader: Arc<LeaderWriter>,
-    /// Forwarded `sync`s waiting for the leader's SYNC, oldest first:
-    /// (sessionId, cxid). Shared with the role thread.
-    pending_syncs: Arc<Mutex<VecDeque<(i64, i32)>>>,
+    /// Forwarded `sync`s waiting for the leader's SYNC, oldest first.
+    /// Shared with the role thread.
+    pending_syncs: PendingSyncs,
 }
 
 impl FollowerRequestProcessor {
@@ -44,7 +57,7 @@ impl FollowerRequestProcessor {
     pub fn new(
         next: Box<dyn RequestProcessor>,
         leader: Arc<LeaderWriter>,
-        pending_syncs: Arc<Mutex<VecDeque<(i64, i32)>>>,
+        pending_syncs: PendingSyncs,
     ) -> FollowerRequestProcessor {
         FollowerRequestProcessor {
             next,
@@ -69,9 +82,11 @@ impl RequestProcessor for FollowerRequestProcessor {
             &request.auth_info,
         );
         if request.op_type == op_code::SYNC {
-            self.pending_syncs
-                .lock()
-                .push_back((request.session_id, request.cxid));
+            self.pending_syncs.lock().push_back(PendingSync {
+                session_id: request.session_id,
+                cxid: request.cxid,
+                observer: request.learner_sync.clone(),
+            });
         }
         self.next.process_request(request);
         if let Err(e) = self.leader.write_packet(&qp) {

@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 use super::auth::sasl_quorum_auth_learner::SaslQuorumAuthLearner;
 use super::learner_sync::SyncOutcome;
 use super::learner_zookeeper_server::LearnerZooKeeperServer;
+use super::observer_master::{self, ObserverMasterSettings};
 use super::quorum_monitor::LearnerMonitor;
 use super::quorum_packet::{self, packet, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
@@ -313,6 +314,7 @@ pub fn run_as_peer_with(
         epochs: &epochs,
         is_running: &is_running,
         publish: &publish,
+        observer_master: observer_master::settings_of(peer, ctx),
     };
     let reason = role(&learner);
     // Proposals logged but not committed belong to the history the next
@@ -492,6 +494,8 @@ pub struct LearnerContext<'a> {
     pub is_running: &'a (dyn Fn() -> bool + Sync),
     /// Publishes (Some) or withdraws (None) the server answering clients.
     pub publish: &'a (dyn Fn(Option<Arc<ZooKeeperServer>>) + Sync),
+    /// A follower with `observerMasterPort` serves observers with these.
+    pub observer_master: Option<ObserverMasterSettings>,
 }
 
 /// What followers and observers share around their broadcast phase:

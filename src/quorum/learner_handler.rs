@@ -1,6 +1,6 @@
 //! One learner, seen from the leader (or, for an observer, from a
-//! follower's ObserverMaster: see `learner_master`): the handshake (FOLLOWERINFO or
-//! OBSERVERINFO → LEADERINFO → ACKEPOCH), the sync (DIFF/TRUNC/SNAP, then
+//! follower's ObserverMaster: see `learner_master`): the handshake
+//! (FOLLOWERINFO or OBSERVERINFO → LEADERINFO → ACKEPOCH), the sync (DIFF/TRUNC/SNAP, then
 //! NEWLEADER and its ACK, then UPTODATE once the leader serves), then the
 //! learner's packets: ACKs, PING replies with session touches, REVALIDATE,
 //! forwarded REQUESTs (a `sync` is answered by the leader directly).

@@ -38,9 +38,11 @@ use log::{debug, info, warn};
 use parking_lot::Mutex;
 
 use super::commit_processor::{CommitProcessor, Committer};
-use super::follower_request_processor::FollowerRequestProcessor;
+use super::follower_request_processor::{FollowerRequestProcessor, PendingSyncs};
 use super::learner::LeaderWriter;
+use super::learner_handler::{LearnerPeer, Out};
 use super::learner_session_tracker::LearnerSessionTracker;
+use super::quorum_packet::{self, packet};
 use super::quorum_zookeeper_server::check_upgrade_session;
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
@@ -89,7 +91,7 @@ pub struct LearnerRole {
     /// Hands committed requests to the CommitProcessor.
     committer: Mutex<Option<Committer>>,
     /// Forwarded `sync`s waiting for SYNC (shared with the first stage).
-    pending_syncs: Arc<Mutex<VecDeque<(i64, i32)>>>,
+    pending_syncs: PendingSyncs,
     /// Reconnecting clients waiting for REVALIDATE answers (dropped
     /// unanswered if the role ends first).
     pending_revalidations: Mutex<HashMap<i64, PendingRevalidation>>,
@@ -133,6 +135,14 @@ impl RequestProcessor for ChainHead {
         if let Some(mut log) = self.log.lock().take() {
             log.shutdown();
         }
+    }
+}
+
+impl LearnerRole {
+    /// A session of an observer served here was touched: reported to the
+    /// leader with the next PING reply.
+    pub fn touch_learner_session(&self, session_id: i64, timeout: i32) {
+        self.touches.touch_session(session_id, timeout);
     }
 }
 
@@ -334,14 +344,22 @@ impl LearnerZooKeeperServer {
 
     /// The leader completed the oldest forwarded `sync`.
     pub fn sync(&self) {
-        let Some((session_id, cxid)) = self.role.pending_syncs.lock().pop_front() else {
+        let Some(pending) = self.role.pending_syncs.lock().pop_front() else {
             warn!("Not expecting a sync.");
             return;
         };
+        if let Some(link) = pending.observer {
+            // An observer's: answered on its link, after the INFORMs of
+            // everything committed before it.
+            match link.downcast::<LearnerPeer>() {
+                Ok(peer) => peer.queue(Out::Packet(packet(quorum_packet::SYNC, 0, None))),
+                Err(_) => warn!("A relayed sync without its observer link"),
+            }
+        }
         self.commit_request(Request::new(
             None,
-            session_id,
-            cxid,
+            pending.session_id,
+            pending.cxid,
             op_code::SYNC,
             Vec::new(),
             Vec::new(),
@@ -362,6 +380,11 @@ impl LearnerZooKeeperServer {
             self.role.touches.touch_session(session_id, p.timeout);
         }
         (p.done)(valid);
+    }
+
+    /// The role's handles (an ObserverMaster touches sessions with it).
+    pub fn role_handle(&self) -> Arc<LearnerRole> {
+        Arc::clone(&self.role)
     }
 
     /// Sessions touched since the last PING (for the reply).

@@ -37,6 +37,7 @@
 //! | **learners** | | |
 //! | [`learner`], [`learner_sync`] | connect, register, sync with the leader | `Learner` |
 //! | [`follower`], [`observer`] | the FOLLOWING / OBSERVING roles | `Follower`, `Observer` |
+//! | [`observer_master`] | a follower serving observers (`observerMasterPort`) | `ObserverMaster` |
 //! | [`learner_zookeeper_server`], [`follower_zookeeper_server`], [`observer_zookeeper_server`] | the learners' servers and chains | `LearnerZooKeeperServer`, `FollowerZooKeeperServer`, `ObserverZooKeeperServer` |
 //! | [`follower_request_processor`], [`observer_request_processor`] | forward writes to the leader | `FollowerRequestProcessor`, `ObserverRequestProcessor` |
 //! | [`send_ack_request_processor`] | ACK each logged proposal | `SendAckRequestProcessor` |
@@ -82,6 +83,7 @@ pub mod learner_sync_throttler;
 pub mod learner_zookeeper_server;
 pub mod notification;
 pub mod observer;
+pub mod observer_master;
 pub mod observer_request_processor;
 pub mod observer_zookeeper_server;
 pub mod proposal_request_processor;

@@ -23,6 +23,7 @@ use std::sync::{Arc, Weak};
 
 use super::flexible::QuorumVerifier;
 use super::leader::Leader;
+use super::observer_master::ObserverMaster;
 use super::quorum_peer::QuorumPeer;
 use super::quorum_peer_reconfig::SharedViews;
 use super::quorum_server::{delimited_host, LearnerType, QuorumServer, ServerAddress};
@@ -322,6 +323,42 @@ impl RoleMonitor for LeaderMonitor {
                 .filter(|l| l.is_observer())
                 .for_each(|l| l.reset_stats());
         }
+    }
+}
+
+/// A follower serving observers: its learner monitor, plus the observers
+/// its ObserverMaster feeds (`observers`, `orst`).
+pub struct ObserverMasterMonitor {
+    inner: Arc<dyn RoleMonitor>,
+    om: Arc<ObserverMaster>,
+}
+
+impl ObserverMasterMonitor {
+    /// Wraps the follower's monitor.
+    pub fn new(inner: Arc<dyn RoleMonitor>, om: Arc<ObserverMaster>) -> ObserverMasterMonitor {
+        ObserverMasterMonitor { inner, om }
+    }
+}
+
+impl RoleMonitor for ObserverMasterMonitor {
+    fn state_entries(&self) -> Vec<(&'static str, MetricValue)> {
+        self.inner.state_entries()
+    }
+
+    fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
+        self.inner.gauges()
+    }
+
+    fn peer_view(&self) -> PeerView {
+        self.inner.peer_view()
+    }
+
+    fn observers(&self) -> Option<Vec<ObserverInfo>> {
+        Some(self.om.observers_info())
+    }
+
+    fn reset_observer_stats(&self) {
+        self.om.reset_observer_stats()
     }
 }
 

@@ -105,9 +105,13 @@ pub struct QuorumPeerConfig {
     /// `zookeeper.leader.maxConcurrentDiffSyncs` (default 100): the same
     /// for diffs.
     pub max_concurrent_diff_syncs: i32,
-    /// `observerMasterPort` on an observer: it syncs from a voting
-    /// member's ObserverMaster at this port instead of from the leader.
+    /// `observerMasterPort`: on an observer, it syncs from a voting
+    /// member's ObserverMaster at this port instead of from the leader; on
+    /// a participant, it serves observers there while following.
     pub observer_master_port: Option<u16>,
+    /// `zookeeper.observerMaster.sizeLimit`: bytes of committed txns a
+    /// follower's ObserverMaster keeps to catch up observers that connect.
+    pub observer_master_size_limit: usize,
     /// Quorum SASL (`quorum.auth.enableSasl=true`), with its JAAS logins.
     pub quorum_auth: Option<QuorumAuthConfig>,
     /// `quorum.cnxn.threads.size` (20): election connections in their
@@ -388,6 +392,9 @@ impl QuorumPeerConfig {
                 100,
             )?,
             observer_master_port: None,
+            observer_master_size_limit: merged
+                .get_integer("zookeeper.observerMaster.sizeLimit", 32 * 1024 * 1024)
+                .max(0) as usize,
             quorum_auth,
             quorum_cnxn_threads_size: int("quorum.cnxn.threads.size", 20)?,
         };
@@ -398,19 +405,9 @@ impl QuorumPeerConfig {
                 format!("My id {} not in the peer list", my_id),
             ));
         }
-        // An observer with observerMasterPort syncs from the followers'
-        // ObserverMasters at that port; followers serving observers is not
-        // built yet, so a participant refuses the key rather than leave it
-        // unserved.
+        // On an observer: sync from the followers' ObserverMasters at this
+        // port. On a participant: serve observers there while following.
         let observer_master_port = int("observerMasterPort", 0)?;
-        if observer_master_port > 0 && config.learner_type != LearnerType::Observer {
-            let port = get("observerMasterPort").unwrap_or_default();
-            return Err(invalid(
-                "observerMasterPort",
-                port,
-                "followers serving observers (ObserverMaster) is not supported yet (an observer may use it)",
-            ));
-        }
         let mut config = config;
         config.observer_master_port = u16::try_from(observer_master_port).ok().filter(|p| *p > 0);
         let voters = config.verifier.voters().len();

@@ -263,20 +263,21 @@ fn local_sessions_and_read_only_mode_are_read() {
 }
 
 #[test]
-fn an_observer_master_port_is_refused_naming_the_key() {
+fn an_observer_master_port_is_read_on_participants() {
     let (_d, c) = parse(
         "obsmaster",
         Some("1"),
         &format!("clientPort=2182\nobserverMasterPort=2191\n{}", THREE),
     );
-    assert_eq!(c.unwrap_err().key(), Some("observerMasterPort"));
+    assert_eq!(c.unwrap().observer_master_port, Some(2191));
     let (_d, c) = parse(
         "obsmaster-off",
         Some("1"),
         &format!("clientPort=2182\nobserverMasterPort=0\n{}", THREE),
     );
-    assert!(
-        c.is_ok(),
+    assert_eq!(
+        c.unwrap().observer_master_port,
+        None,
         "0 (or none) leaves observers on the leader, as Java"
     );
 }
