@@ -62,27 +62,33 @@ impl Input {
         if let Some(tls) = tls {
             return self.read_tls(fd, tls, chunk, room);
         }
+        if self.buf.is_empty() && room <= MIN_READ_CHUNK {
+            return self.read_small(fd, chunk);
+        }
         self.buf.reserve(room);
         let spare = self.buf.spare_capacity_mut();
-        let n = loop {
-            // SAFETY: `spare` is writable memory of `spare.len()` bytes
-            // owned by `buf`; recv writes at most that many.
-            let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), spare.len(), 0) };
-            if n >= 0 {
-                break n as usize;
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != ErrorKind::Interrupted {
-                return Err(err);
-            }
-        };
-        if n == 0 {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
+        let n = recv_some(fd, spare)?;
         let filled = n == spare.len();
         // SAFETY: recv initialized the first `n` spare bytes.
         unsafe { self.buf.set_len(self.buf.len() + n) };
         self.chunk = next_chunk(chunk, n, filled);
+        Ok(false)
+    }
+
+    /// `read_more` with nothing buffered and a small reservation: the
+    /// `recv` lands on this thread's stack and only the bytes received are
+    /// copied to the heap. A light client (a ping every few seconds) then
+    /// costs a small buffer, not a [`MIN_READ_CHUNK`] one whose freed
+    /// pages would stay resident in the allocator's arenas; the stack
+    /// pages it touched are given back when the connection goes quiet.
+    #[inline(never)]
+    fn read_small(&mut self, fd: i32, chunk: usize) -> io::Result<bool> {
+        let mut room = [std::mem::MaybeUninit::<u8>::uninit(); MIN_READ_CHUNK];
+        let n = recv_some(fd, &mut room)?;
+        // SAFETY: recv initialized the first `n` bytes of `room`.
+        let got = unsafe { std::slice::from_raw_parts(room.as_ptr().cast::<u8>(), n) };
+        self.buf.extend_from_slice(got);
+        self.chunk = next_chunk(chunk, n, n == MIN_READ_CHUNK);
         Ok(false)
     }
 
@@ -148,6 +154,26 @@ impl Input {
     pub(super) fn release_if_empty(&mut self) {
         if self.available().is_empty() {
             *self = Input::default();
+        }
+    }
+}
+
+/// One blocking `recv` into `room` (retried on EINTR); EOF is
+/// `UnexpectedEof`.
+fn recv_some(fd: i32, room: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `room` is writable memory of `room.len()` bytes; recv
+        // writes at most that many.
+        let n = unsafe { libc::recv(fd, room.as_mut_ptr().cast(), room.len(), 0) };
+        if n > 0 {
+            return Ok(n as usize);
+        }
+        if n == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != ErrorKind::Interrupted {
+            return Err(err);
         }
     }
 }
