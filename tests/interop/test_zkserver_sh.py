@@ -524,9 +524,10 @@ def test_failed_build_shows_cargo_output(ours):
 from test_tls import PASSWORD as TLS_PASSWORD, certs  # noqa: E402,F401 (the fixture)
 
 
-def secure_only_member(impl, workdir, certs):  # noqa: F811
-    """A one-member ensemble (standaloneEnabled=false) with no clientPort,
-    only secureClientPort: `status` must go over TLS."""
+def secure_only_member(impl, workdir, certs, standalone=False):  # noqa: F811
+    """A one-member ensemble (standaloneEnabled=false), or a standalone
+    server, with no clientPort, only secureClientPort: `status` must go
+    over TLS."""
     from conftest import java_classpath
     data = workdir / "data"
     data.mkdir(parents=True)
@@ -535,8 +536,9 @@ def secure_only_member(impl, workdir, certs):  # noqa: F811
     cfg = workdir / "zoo.cfg"
     cfg.write_text("\n".join([
         "tickTime=2000", "initLimit=5", "syncLimit=2", "dataDir=%s" % data,
-        "standaloneEnabled=false", "admin.enableServer=false",
-        "server.1=127.0.0.1:%d:%d" % (free_port(), free_port()),
+        "admin.enableServer=false"] + ([] if standalone else [
+        "standaloneEnabled=false",
+        "server.1=127.0.0.1:%d:%d" % (free_port(), free_port())]) + [
         "secureClientPort=%d" % secure, "secureClientPortAddress=127.0.0.1",
         "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
         "ssl.keyStore.location=%s" % (certs / "server.jks"),
@@ -563,17 +565,19 @@ def client_tls_flags(certs, trust="trust.jks"):  # noqa: F811
             % (certs / trust, TLS_PASSWORD, certs / "client.jks", TLS_PASSWORD))
 
 
-def test_status_over_tls_like_java(certs, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("mode", ["leader", "standalone"])
+def test_status_over_tls_like_java(certs, tmp_path, mode):  # noqa: F811
     """No clientPort, a secureClientPort: Java's script asks srvr over TLS
     with the ssl properties of CLIENT_JVMFLAGS, ours the same; without a
-    usable trust store both print Java's note and fail."""
+    usable trust store both print Java's note and fail. A one-member
+    ensemble, and a standalone server (which ours refused before)."""
     for impl in IMPLS:
         require_script(impl)
     outputs = {}
     for impl in IMPLS:
         workdir = tmp_path / impl
         workdir.mkdir()
-        proc, cfg, secure = secure_only_member(impl, workdir, certs)
+        proc, cfg, secure = secure_only_member(impl, workdir, certs, standalone=mode == "standalone")
         try:
             deadline = time.monotonic() + 60
             script = DEBIAN_SCRIPT if impl == "java" else OUR_SCRIPT
@@ -598,7 +602,7 @@ def test_status_over_tls_like_java(certs, tmp_path):  # noqa: F811
             proc.wait(20)
     for impl, runs in outputs.items():
         rc, text = runs["good"]
-        assert rc == 0 and "Client SSL: true." in text and "Mode: leader" in text, (impl, text)
+        assert rc == 0 and "Client SSL: true." in text and "Mode: " + mode in text, (impl, text)
         rc, text = runs["no_trust"]
         assert rc == 1 and "Note: We used secureClientPort" in text, (impl, text)
     if len(outputs) == 2:
