@@ -14,7 +14,7 @@
 //! Mirrors: `Leader.propose`, `processAck`, `tryToCommit`, `commit`,
 //! `inform`, `processSync`, `startForwarding`, `toBeApplied`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use log::{debug, info, warn};
@@ -253,7 +253,7 @@ impl Leader {
         };
         b.last_committed = zxid;
         b.to_be_applied.push_back((zxid, Arc::clone(&p.payload)));
-        let activated = self.activate_reconfig(&p);
+        let activated = self.activate_reconfig(b, &p);
         if let Some(designated) = activated {
             if designated != self.my_id {
                 info!("Committing a reconfiguration; this leader is not the designated leader anymore, setting allowedToCommit=false");
@@ -295,11 +295,18 @@ impl Leader {
     /// A reconfig proposal commits: its config becomes the committed one
     /// here (files written), and the peer thread finishes the activation.
     /// The designated leader, or `None` for other txns.
-    fn activate_reconfig(&self, p: &Proposal) -> Option<i64> {
+    fn activate_reconfig(&self, b: &Broadcast, p: &Proposal) -> Option<i64> {
         let text = p.request.txn.as_ref().and_then(reconfig_text)?;
+        let zxid = p.request.txn.as_ref()?.header.zxid;
         let new = config_from_string(&text, self.reconfig.multi_address).ok()?;
         let old = Arc::clone(&self.views.lock().committed);
-        let designated = designated_leader(&new, &old, self.my_id, p.acks.newest_acks());
+        // The proposals after the reconfig, in zxid order without gaps:
+        // their acks decide between the candidates.
+        let later: Vec<Vec<&BTreeSet<i64>>> = (zxid + 1..)
+            .map_while(|z| b.outstanding.get(&z))
+            .map(|later| later.acks.ack_sets())
+            .collect();
+        let designated = designated_leader(&new, &old, self.my_id, p.acks.newest_acks(), &later);
         let prev = set_committed(&self.views, &self.reconfig, self.my_id, new, true);
         *self.activated.lock() = Some((prev, designated, p.request.txn.as_ref()?.header.zxid));
         Some(designated)

@@ -124,15 +124,18 @@ pub fn is_quorum_synced(qv: &QuorumVerifier, my_id: i64, synced_followers: &[i64
     qv.has_quorum(&ids)
 }
 
-/// Who leads once `new` is active: me if I still vote at the same quorum
-/// address, else the lowest-numbered voter of `new` that acked the
-/// reconfig (Java takes the first of its hash set; it further prefers the
-/// candidate that acked the most later proposals, which we do not track).
+/// Who leads once `new` is active (Java's `getDesignatedLeader`): me if I
+/// still vote at the same quorum address; else, among the voters of `new`
+/// that acked the reconfig, the one that also acked the most of the
+/// proposals made after it (`later`: each proposal's ack sets in zxid
+/// order), so the fewest of them are lost with the change of leader; ties
+/// go to the lowest id (the first of Java's hash set for small ids).
 pub fn designated_leader(
     new: &QuorumVerifier,
     old: &QuorumVerifier,
     my_id: i64,
     new_acks: &BTreeSet<i64>,
+    later: &[Vec<&BTreeSet<i64>>],
 ) -> i64 {
     let addrs = |q: &QuorumVerifier| {
         q.all_members()
@@ -144,11 +147,25 @@ pub fn designated_leader(
     {
         return my_id;
     }
-    new_acks
+    let mut candidates: BTreeSet<i64> = new_acks
         .iter()
         .copied()
-        .find(|s| *s != my_id && new.is_voter(*s))
-        .unwrap_or(my_id)
+        .filter(|s| *s != my_id && new.is_voter(*s))
+        .collect();
+    let Some(mut best) = candidates.first().copied() else {
+        return my_id;
+    };
+    for acks in later.iter().flatten() {
+        candidates.retain(|s| acks.contains(s));
+        match candidates.first() {
+            None => return best,
+            Some(first) => best = *first,
+        }
+        if candidates.len() == 1 {
+            return best;
+        }
+    }
+    best
 }
 
 /// COMMITANDACTIVATE's data: the designated leader.
@@ -311,12 +328,52 @@ mod tests {
         let old = qv(THREE);
         let acks: BTreeSet<i64> = [1, 2, 3].into();
         let observer1 = qv(&THREE.replace("2001:3001:participant", "2001:3001:observer"));
-        assert_eq!(designated_leader(&old, &old, 1, &acks), 1);
-        assert_eq!(designated_leader(&observer1, &old, 1, &acks), 2);
+        assert_eq!(designated_leader(&old, &old, 1, &acks, &[]), 1);
+        assert_eq!(designated_leader(&observer1, &old, 1, &acks, &[]), 2);
         assert_eq!(
             inform_and_activate_data(2, &[9]),
             vec![0, 0, 0, 0, 0, 0, 0, 2, 9]
         );
         assert_eq!(commit_and_activate_data(3), 3i64.to_be_bytes().to_vec());
+    }
+
+    #[test]
+    fn the_designated_leader_acked_the_most_later_proposals() {
+        // Five voters; leader 1 leaves; 2, 3 and 4 acked the reconfig.
+        let five = qv(&THREE.replace(
+            "version=100000000",
+            "server.4=127.0.0.1:2004:3004;2184\nserver.5=127.0.0.1:2005:3005;2185\nversion=100000000",
+        ));
+        let new = qv(&five
+            .to_string()
+            .lines()
+            .filter(|l| !l.starts_with("server.1=") && !l.starts_with("version="))
+            .chain(["version=100000009"])
+            .collect::<Vec<_>>()
+            .join("\n"));
+        assert!(!new.is_voter(1) && new.voters().len() == 4);
+        let acks: BTreeSet<i64> = [1, 2, 3, 4].into();
+        let set = |ids: &[i64]| ids.iter().copied().collect::<BTreeSet<i64>>();
+        // No later proposals: the lowest candidate.
+        assert_eq!(designated_leader(&new, &five, 1, &acks, &[]), 2);
+        // 3 and 4 acked the next proposal (both configs), only 4 the one
+        // after: 4 has the most.
+        let (a, b) = (set(&[1, 3, 4]), set(&[1, 4]));
+        assert_eq!(
+            designated_leader(&new, &five, 1, &acks, &[vec![&a, &a], vec![&b, &b]]),
+            4
+        );
+        // Nobody acked the second one: the best so far (3, the lowest of 3 and 4).
+        let none = set(&[1]);
+        assert_eq!(
+            designated_leader(&new, &five, 1, &acks, &[vec![&a, &a], vec![&none, &none]]),
+            3
+        );
+        // A candidate that did not ack the reconfig itself never counts.
+        let (c, d) = (set(&[5]), set(&[2, 5]));
+        assert_eq!(
+            designated_leader(&new, &five, 1, &acks, &[vec![&d, &d], vec![&c]]),
+            2
+        );
     }
 }

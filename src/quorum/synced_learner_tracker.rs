@@ -59,6 +59,14 @@ impl SyncedLearnerTracker {
         self.next.as_ref().map_or(&self.acks, |(_, acks)| acks)
     }
 
+    /// The ack set of each config, the committed one's first (Java's
+    /// `qvAcksetPairs` order).
+    pub fn ack_sets(&self) -> Vec<&BTreeSet<i64>> {
+        let mut out = vec![&self.acks];
+        out.extend(self.next.as_ref().map(|(_, acks)| acks));
+        out
+    }
+
     /// Whether `sid` acked.
     pub fn has_sid(&self, sid: i64) -> bool {
         self.acks.contains(&sid) || self.next.as_ref().is_some_and(|(_, a)| a.contains(&sid))

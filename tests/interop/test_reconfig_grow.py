@@ -32,7 +32,7 @@ def reconfig(peer, **kw):
     return data, int(data.rsplit("version=", 1)[1], 16)
 
 
-def wait_acks(writer, count, timeout=SYNC_TIMEOUT):
+def wait_acks(writer, count, timeout=2 * SYNC_TIMEOUT):
     deadline = time.monotonic() + timeout
     while len(writer.acked) < count and time.monotonic() < deadline:
         time.sleep(0.1)
