@@ -62,6 +62,17 @@ pub fn next_config(
             if let Some(joining) = given(&request.joining_servers) {
                 for joiner in joining.split(',') {
                     let server = parse_joiner(joiner, multi_address)?;
+                    let mine = checked_addresses(&server);
+                    for other in servers.values().filter(|o| o.id != server.id) {
+                        let theirs = checked_addresses(other);
+                        if let Some(a) = mine.iter().find(|a| theirs.contains(a)) {
+                            warn!(
+                                "Reconfiguration failed: {} of server.{} conflicts {} of server.{}",
+                                a, server.id, a, other.id
+                            );
+                            return Err(Code::BadArguments);
+                        }
+                    }
                     servers.insert(server.id, server);
                 }
             }
@@ -84,6 +95,31 @@ pub fn next_config(
         return Err(Code::BadArguments);
     }
     Ok(next)
+}
+
+/// The addresses of a server that must not be another member's too
+/// (Java's `checkAddressDuplicate`): quorum, client and election
+/// addresses, resolved, without wildcard and loopback addresses (several
+/// servers of one machine share those) nor names that do not resolve.
+fn checked_addresses(server: &QuorumServer) -> Vec<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let mut pairs: Vec<(&str, u16)> = server
+        .addresses
+        .iter()
+        .map(|a| (a.host.as_str(), a.quorum_port))
+        .collect();
+    pairs.extend(server.client_addr.iter().map(|c| (c.host.as_str(), c.port)));
+    pairs.extend(
+        server
+            .addresses
+            .iter()
+            .map(|a| (a.host.as_str(), a.election_port)),
+    );
+    pairs
+        .into_iter()
+        .filter_map(|hp| hp.to_socket_addrs().ok()?.next())
+        .filter(|a| !a.ip().is_loopback() && !a.ip().is_unspecified())
+        .collect()
 }
 
 /// `server.N=host:quorum:election[:role];[host:]client`: all three ports
@@ -291,6 +327,24 @@ mod tests {
                 Code::MarshallingError
             );
         }
+    }
+
+    #[test]
+    fn a_joiner_may_not_take_another_members_address() {
+        let base = qv(&THREE.replace(
+            "version=100000000",
+            "server.4=192.0.2.10:2004:3004;192.0.2.10:2184\nversion=100000000",
+        ));
+        let clash = req("server.5=192.0.2.10:2184:3005;192.0.2.11:2185", "", "");
+        assert_eq!(
+            next_config(&base, &clash, true, false).unwrap_err(),
+            Code::BadArguments
+        );
+        // Replacing server 4 itself, or sharing loopback addresses, is fine.
+        let same = req("server.4=192.0.2.10:2004:3004;192.0.2.10:2184", "", "");
+        assert!(next_config(&base, &same, true, false).is_ok());
+        let local = req("server.5=127.0.0.1:2001:3005;127.0.0.1:2185", "", "");
+        assert!(next_config(&base, &local, true, false).is_ok());
     }
 
     #[test]

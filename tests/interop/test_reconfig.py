@@ -274,7 +274,7 @@ def reconfig_outcome(zk, **kw):
 
 def test_reconfig_answers_as_java(tmp_path, impl, crosscheck):
     """kazoo's reconfig calls through a follower against a 3-node ensemble:
-    no super auth, bad arguments, a stale curConfigId, a joiner that is
+    no super auth, bad arguments, two joiners on one address, a stale curConfigId, a joiner that is
     not running (no quorum of the new config), removing and re-adding a
     voter (incremental), a bulk newMembers and a participant turned
     observer, then all three voters again (bulk); the outcomes must be
@@ -294,6 +294,11 @@ def test_reconfig_answers_as_java(tmp_path, impl, crosscheck):
                 ("noauth", reconfig_outcome(plain, leaving="2")),
                 ("no-client-port", reconfig_outcome(zk, joining="server.9=127.0.0.1:1:2")),
                 ("bad-sid", reconfig_outcome(zk, leaving="x")),
+                # Two joiners on one (non-loopback) address: Java refuses
+                # before it looks for a quorum.
+                ("duplicate-address", reconfig_outcome(zk, joining=(
+                    "server.8=192.0.2.200:5000:5001;192.0.2.200:5002,"
+                    "server.9=192.0.2.200:5000:5003;192.0.2.200:5004"))),
                 ("no-voters", reconfig_outcome(zk, leaving="1,2,3")),
                 ("stale-config-id", reconfig_outcome(zk, leaving="2", from_config=current + 1)),
                 ("no-quorum", reconfig_outcome(zk, joining=ghost + ",server.8=127.0.0.1:4:5;127.0.0.1:6",
@@ -311,6 +316,7 @@ def test_reconfig_answers_as_java(tmp_path, impl, crosscheck):
         for name, outcome in steps:
             crosscheck.check(name, outcome)
         assert dict(steps)["remove-2"] == ("ok", [1, 3], True), steps
+        assert dict(steps)["duplicate-address"] == "BadArgumentsError", steps
         final = int(config_node(peers[0])[0].rsplit("version=", 1)[1], 16)
         for p in peers:
             wait_mode(p, ["leader", "follower"])
