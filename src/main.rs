@@ -113,7 +113,7 @@ fn run(args: Vec<String>) -> i32 {
     for (name, value) in zookeeper::config::auth_config::kerberos_environment(&system) {
         std::env::set_var(name, value);
     }
-    // An ensemble config runs a quorum peer (issue 4); anything else is standalone.
+    // An ensemble config runs a quorum peer; anything else is standalone.
     if let Some(code) = zookeeper::quorum::quorum_peer_main::run_if_quorum(&rest, &system) {
         return code;
     }

@@ -137,7 +137,6 @@ pub struct ServerConfig {
     /// wins), for `conf` and `envi`.
     pub raw: BTreeMap<String, String>,
 
-    // ---- added by the config owner (issue 2/3) ----
     /// The zoo.cfg path given on the command line, if any.
     pub config_path: Option<PathBuf>,
     /// The whole zoo.cfg text, for the admin `icfg` command.

@@ -7,7 +7,7 @@
 use super::ephemeral_type::EphemeralType;
 use crate::keeper_exception::Code;
 
-/// How a node is created (client-protocol.md §9.3).
+/// How a node is created (the `flags` of a create request: Java's `CreateMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateMode {
     Persistent,
@@ -112,7 +112,8 @@ mod tests {
         assert!(!Container.is_ephemeral());
     }
 
-    /// client-protocol.md §9.3: the order of the checks decides the code.
+    /// Java checks a create's flags in a fixed order, and the order decides
+    /// which code a request with several faults gets.
     #[test]
     fn validation_order() {
         // TTL mode, extended types off: UNIMPLEMENTED even with a bad ttl.

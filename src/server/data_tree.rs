@@ -533,7 +533,7 @@ impl DataTree {
 
     /// setWatches/setWatches2: re-registers watches after a reconnect,
     /// telling the watcher at once (zxid -1) about what it missed since
-    /// `relative_zxid` (client-protocol.md §8.4).
+    /// `relative_zxid` (Java's `DataTree.setWatches`).
     pub fn set_watches(&self, request: &SetWatches2, watcher: Arc<dyn Watcher>) {
         let rel = request.relative_zxid;
         let tell = |event_type: i32, path: &str| {

@@ -2,7 +2,7 @@
 //!
 //! Every txn a Java leader logs carries the digest the tree will have
 //! after applying it, and every server compares its own tree with it, so
-//! our per-node digest must be bit-exact (storage-format.md §6):
+//! our per-node digest must be bit-exact with Java's `DigestCalculator`:
 //! CRC32 (zlib polynomial) over the path ("/" written as ""), the data
 //! (if any) and a 60-byte big-endian block of czxid, mzxid, pzxid, ctime,
 //! mtime, version, cversion (stored), aversion, ephemeralOwner. Nodes under
@@ -116,7 +116,7 @@ mod tests {
         }
     }
 
-    /// storage-format.md §6: a fresh tree digests to 0x51c6d660.
+    /// As on Java 3.8.0: a fresh tree digests to 0x51c6d660.
     #[test]
     fn fresh_tree_vector() {
         let zero = StatPersisted::default();
@@ -140,7 +140,7 @@ mod tests {
         );
     }
 
-    /// storage-format.md §6: after `create /a "hello"` at zxid 3 the tree
+    /// As on Java 3.8.0: after `create /a "hello"` at zxid 3 the tree
     /// digests to 0x1b017e72e.
     #[test]
     fn create_vector() {

@@ -296,7 +296,7 @@ fn created(err: Code, path: &str, stat: Option<&Stat>) -> Outcome {
     }
 }
 
-/// A multi's results, one per op (client-protocol.md §6).
+/// A multi's results, one per op (Java's `MultiResponse`).
 fn multi_reply(rc: &ProcessTxnResult) -> Outcome {
     let mut results = Vec::with_capacity(rc.multi_result.len());
     for sub in &rc.multi_result {

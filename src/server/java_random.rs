@@ -63,7 +63,7 @@ mod tests {
         bytes.iter().map(|b| format!("{:02x}", b)).collect()
     }
 
-    /// Password test vectors from client-protocol.md §3.4, produced by the
+    /// Session password test vectors, produced by the
     /// JDK: `new Random(id ^ 0xB3415C00L).nextBytes(new byte[16])`.
     #[test]
     fn session_password_vectors_match_the_jdk() {

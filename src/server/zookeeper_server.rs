@@ -682,7 +682,7 @@ fn check_passwd(session_id: i64, passwd: Option<&[u8]>) -> bool {
     session_id != 0 && passwd == Some(generate_passwd(session_id).as_slice())
 }
 
-/// The stage between Prep and Final: the persistence engineer's
+/// The stage between Prep and Final: the
 /// SyncRequestProcessor (log append, group fsync, snapshots).
 fn sync_stage(
     state: &Arc<ServerState>,

@@ -1,8 +1,10 @@
 """A minimal raw ZooKeeper client-protocol client, for tests.
 
 Only what the interop tests need: framing, the handshake, request and reply
-headers, a handful of request records, and notifications.  Facts come from
-/work/shared/reference/client-protocol.md (section numbers in comments).
+headers, a handful of request records, and notifications, as Java 3.8.0's
+ClientCnxn writes and reads them; every fact here is asserted by the tests
+against Java's server.  The section marks (§) in comments only group the
+code by part of the protocol.
 
 Every integer is big-endian (§1).  A frame is an int32 length followed by the
 payload (§2).  The first client frame is a ConnectRequest (§3.1); later frames

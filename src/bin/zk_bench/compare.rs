@@ -1,6 +1,6 @@
 //! `zk-bench compare`: read the JSON lines of many runs, take the median
 //! of each figure per (case, label), and print Java and ours side by side
-//! with the ratio and whether each target of issue 6 is met.
+//! with the ratio and whether each performance target is met.
 //!
 //! Pure code except [`run`], which reads the files and prints. Runs on
 //! the main thread.

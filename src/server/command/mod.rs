@@ -2,7 +2,7 @@
 //!
 //! A fresh connection whose first four bytes spell a known command (read
 //! as a big-endian int, where a frame length would be) gets a text answer
-//! and is closed (client-protocol.md §11). This module knows the codes,
+//! and is closed (Java's `NIOServerCnxn.checkFourLetterWord`). This module knows the codes,
 //! the whitelist (`4lw.commands.whitelist`: default `srvr` only, `*` =
 //! all), and dispatches to one small file per command. It runs on the
 //! connection's reader thread; the connection queues the returned text and

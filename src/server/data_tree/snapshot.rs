@@ -1,7 +1,7 @@
 //! The tree's part of a snapshot: the ACL cache, then every node as
 //! (path, data, acl id, StatPersisted) in pre-order — parent before
 //! children, siblings in Java's `HashSet` order, the root as "" — then
-//! the path "/" as terminator (storage-format.md §5). Children, ephemerals,
+//! the path "/" as terminator (Java's `DataTree.serialize`). Children, ephemerals,
 //! container/TTL sets, quota usage and the digest are not stored; reading
 //! rebuilds them. Bad input is an `Err`, never a panic.
 //!

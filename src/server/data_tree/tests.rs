@@ -109,7 +109,7 @@ fn fresh_tree_matches_java() {
     assert_eq!(children, ["config", "quota"]);
 }
 
-/// storage-format.md §6: `create /a "hello"` at zxid 3 → 0x1b017e72e.
+/// Java 3.8.0's digest: `create /a "hello"` at zxid 3 → 0x1b017e72e.
 #[test]
 fn create_sets_stats_and_digest() {
     let mut tree = DataTree::new();
@@ -519,7 +519,7 @@ fn snapshot_bytes(tree: &DataTree) -> Vec<u8> {
     oa.into_inner()
 }
 
-/// storage-format.md §5.1 [obs]: a fresh 3.8.0 snapshot holds the ACL map
+/// As observed on Java 3.8.0: a fresh snapshot holds the ACL map
 /// {1 → [READ world:anyone]} and the nodes "", /zookeeper,
 /// /zookeeper/config, /zookeeper/quota, then "/".
 #[test]

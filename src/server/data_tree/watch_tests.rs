@@ -131,7 +131,8 @@ fn check_and_remove_standard_watches_by_type() {
     assert_eq!(tree.watch_count(), 0);
 }
 
-/// client-protocol.md §8.4.
+/// setWatches: a watch set after the change it was for fires at once,
+/// judged by the client's relative zxid.
 #[test]
 fn set_watches_fires_what_was_missed() {
     let mut tree = DataTree::new();
