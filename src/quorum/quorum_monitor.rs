@@ -345,8 +345,15 @@ impl RoleMonitor for ObserverMasterMonitor {
         self.inner.state_entries()
     }
 
+    /// The follower's, then `synced_observers` (Java's follower registers
+    /// it; without an ObserverMaster its value is null and not printed).
     fn gauges(&self) -> Vec<(&'static str, MetricValue)> {
-        self.inner.gauges()
+        let mut out = self.inner.gauges();
+        out.push((
+            "synced_observers",
+            MetricValue::Long(self.om.active_count() as i64),
+        ));
+        out
     }
 
     fn peer_view(&self) -> PeerView {

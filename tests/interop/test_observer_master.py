@@ -178,6 +178,10 @@ def observers_of(peer):
         return json.loads(r.read())
 
 
+def mntr_of(peer):
+    return dict(line.split("\t", 1) for line in four_letter(peer.client_port, "mntr").splitlines() if "\t" in line)
+
+
 def served_by(voters, observer):
     """The voter whose LearnerHandler registered `observer` last."""
     mark = "Follower sid: %d " % observer.sid
@@ -250,6 +254,8 @@ def test_our_followers_serve_java_and_our_observers(tmp_path):
         # Our followers list them, as Java's `observers` does.
         wait_for("observers listed by our followers",
                  lambda: sum(observers_of(v)["synced_observers"] for v in ours_voters) == 2, peers=peers)
+        # ... and count them in mntr, as Java's followers serving observers do.
+        assert sum(int(mntr_of(v)["zk_synced_observers"]) for v in ours_voters) == 2
         for v in ours_voters:
             answer = observers_of(v)
             assert sorted(o["sid"] for o in answer["observers"]) == sorted(
