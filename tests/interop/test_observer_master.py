@@ -198,6 +198,9 @@ def test_our_followers_serve_java_and_our_observers(tmp_path):
     def ours(sid):
         extra = dict(MOVE_FAST, **{"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
                                    "admin.serverPort": str(free_port())})
+        if sid == 1:
+            # Follower 1 syncs every observer with a snapshot.
+            extra["forceSnapshotSync"] = "true"
         p = HostPeer("rust", sid, tmp_path / ("s%d" % sid), om_port, extra=extra)
         p.admin_port = int(extra["admin.serverPort"])
         return p
@@ -322,6 +325,9 @@ def test_our_followers_serve_java_and_our_observers(tmp_path):
         zk.sync("/")
         for o in observers:
             assert zk.exists("/obs-%d/eph" % o.sid) is not None, o.sid
+        # Follower 1 synced an observer with a snapshot (the Java one was
+        # on both followers).
+        assert "Sending snapshot" in voters[0].text()
     finally:
         for c in clients:
             try:
