@@ -322,6 +322,9 @@ def test_our_followers_serve_java_and_our_observers(tmp_path):
             c.sync("/")
             assert c.get("/after-move")[0] == b"m"
             assert c.exists("/obs-%d/eph" % o.sid).ephemeralOwner == c.client_id[0]
+            # Its session now lives behind the new master: writes pass.
+            c.set("/obs-%d" % o.sid, b"moved")
+            assert c.get("/obs-%d" % o.sid)[0] == b"moved"
         zk.sync("/")
         for o in observers:
             assert zk.exists("/obs-%d/eph" % o.sid) is not None, o.sid
