@@ -45,8 +45,12 @@ pub const CNXN_STACK_SIZE: usize = 256 * 1024;
 /// Short enough that idle connections are small within a second, long
 /// enough that busy ones never pay for it.
 pub const QUIET: Duration = Duration::from_millis(250);
-/// Threads kept parked for future connections at most.
-const MAX_PARKED: usize = 64;
+/// Threads kept parked for future connections at most. Large enough that
+/// a mass reconnect (a follower that lost its leader drops every client,
+/// which come back once it serves again) mostly reuses the threads of the
+/// connections that just closed instead of unmapping and mapping thousands
+/// of stacks; a parked thread is one trimmed stack page.
+const MAX_PARKED: usize = 4096;
 /// How long a parked thread waits for a connection before it exits.
 const PARKED_KEEP: Duration = Duration::from_secs(60);
 
