@@ -673,3 +673,43 @@ fn a_server_close_during_the_handshake_ends_a_reader_back_at_its_socket() {
         h.factory.registry().is_empty()
     });
 }
+
+/// A connected loopback pair (client side, server side).
+fn socket_pair() -> (TcpStream, TcpStream) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    (a, b)
+}
+
+#[test]
+fn a_small_read_takes_only_the_bytes_received_from_the_heap() {
+    let (mut client, server) = socket_pair();
+    let fd = server.as_raw_fd();
+    let mut input = Input::default();
+    // A ping: 12 bytes. The old path reserved MIN_READ_CHUNK for it.
+    let ping = request(-2, 11, b"");
+    client.write_all(&ping).unwrap();
+    while input.available().len() < ping.len() {
+        input.read_more(fd, None, 4).unwrap();
+    }
+    assert_eq!(input.available(), &ping[..]);
+    assert!(
+        input.buf.capacity() < MIN_READ_CHUNK / 4,
+        "a {}-byte read kept {} bytes of heap",
+        ping.len(),
+        input.buf.capacity()
+    );
+    // A frame larger than the stack room still arrives whole, across reads.
+    input.consume(ping.len());
+    let big = request(7, 5, &vec![9u8; 3 * MIN_READ_CHUNK]);
+    let writer = std::thread::spawn(move || client.write_all(&big).map(|_| big));
+    let big_len = 4 + 3 * MIN_READ_CHUNK + 8;
+    while input.available().len() < big_len {
+        input
+            .read_more(fd, None, big_len - input.available().len())
+            .unwrap();
+    }
+    let big = writer.join().unwrap().unwrap();
+    assert_eq!(input.available(), &big[..]);
+}
