@@ -379,14 +379,6 @@ impl FileSnap {
             .collect()
     }
 
-    /// The newest `n` snapshots with a parsable name (valid or not).
-    pub fn find_n_recent_snapshots(&self, n: usize) -> Vec<PathBuf> {
-        util::list_files(&self.dir, SNAPSHOT_FILE_PREFIX, false)
-            .into_iter()
-            .take(n)
-            .collect()
-    }
-
     /// The newest valid snapshot.
     pub fn most_recent_snapshot(&self) -> Option<PathBuf> {
         self.find_n_valid_snapshots(1).into_iter().next()

@@ -270,11 +270,6 @@ impl FileTxnLog {
         self.fsync_threshold_exceeded
     }
 
-    /// The file being appended to, if any.
-    pub fn current_path(&self) -> Option<&Path> {
-        self.current.as_ref().map(|l| l.path.as_path())
-    }
-
     /// Flushes and closes every file (no fsync: commit first).
     pub fn close(&mut self) -> Result<()> {
         if let Some(mut log) = self.current.take() {

@@ -321,11 +321,6 @@ impl FileTxnSnapLog {
     pub fn last_logged_zxid(&self) -> i64 {
         txn_iterator::last_logged_zxid(&self.log_dir)
     }
-
-    /// The log files needed to replay from `zxid` (Java: getSnapshotLogs).
-    pub fn snapshot_logs(&self, zxid: i64) -> Vec<PathBuf> {
-        util::log_files_from(&self.log_dir, zxid)
-    }
 }
 
 /// Keeps the session table of a replay: createSession adds, closeSession

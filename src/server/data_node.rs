@@ -85,11 +85,6 @@ impl DataNode {
         self.children.as_mut()?.remove(name)
     }
 
-    /// Whether `name` is a child.
-    pub fn has_child(&self, name: &str) -> bool {
-        self.child(name).is_some()
-    }
-
     /// The arena slot of child `name`.
     pub fn child(&self, name: &str) -> Option<u32> {
         self.children.as_ref()?.get(name).copied()

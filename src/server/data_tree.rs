@@ -358,11 +358,6 @@ impl DataTree {
         Ok((self.get_acl(node), node.copy_stat(self.extended_types)))
     }
 
-    /// The Stat clients see for `node`.
-    pub fn stat_of(&self, node: &DataNode) -> Stat {
-        node.copy_stat(self.extended_types)
-    }
-
     /// getData: data and stat, registering a standard data watch if asked
     /// (not when the node is missing).
     pub fn get_data(

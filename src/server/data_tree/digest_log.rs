@@ -185,10 +185,4 @@ impl DataTree {
     pub fn digest_mismatches(&self) -> u64 {
         self.digest_log.mismatches
     }
-
-    /// `zookeeper.digest.enabled`: when false, txn digests are not
-    /// compared (the tree digest is still maintained).
-    pub fn set_digest_enabled(&mut self, enabled: bool) {
-        self.digest_log.enabled = enabled;
-    }
 }
