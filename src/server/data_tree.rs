@@ -11,8 +11,9 @@
 //! answers to both "" and "/" — Java stores it under both keys — and the
 //! node count adds the alias back.
 //!
-//! Split: `data_tree/apply.rs` (create/delete/setData/setACL/sessions,
-//! quota upkeep), `data_tree/node_store.rs` (the arena),
+//! Split: `data_tree/apply.rs` (create/delete/setData/setACL/sessions),
+//! `data_tree/quota_upkeep.rs` (quota usage and checks),
+//! `data_tree/node_store.rs` (the arena),
 //! `data_tree/snapshot.rs` (serialize/deserialize),
 //! `data_tree/digest_log.rs` (digest history and checks),
 //! `data_tree/tests.rs`.
@@ -25,6 +26,7 @@ mod digest_log;
 #[cfg(test)]
 mod multi_tests;
 mod node_store;
+mod quota_upkeep;
 mod snapshot;
 #[cfg(test)]
 mod snapshot_tests;
