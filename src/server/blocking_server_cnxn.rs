@@ -3,12 +3,12 @@
 //! Reader thread (a "NIOWorkerThread-<n>" with a small stack, reused for
 //! later connections, see `blocking_server_cnxn_threads`): reads from the
 //! socket into a buffer that grows only when needed, so one `recv` usually
-//! brings several frames. Each frame's int32
-//! length is checked against `jute.maxbuffer`. On a fresh connection the
-//! first four bytes may instead spell a four-letter word (answered, then
-//! closed). The first frame is the ConnectRequest; reading then pauses
-//! until the server calls `finish_session_init` (Java disables reads the
-//! same way), and every later frame is a RequestHeader plus payload for
+//! brings several frames. Each frame's int32 length is checked against
+//! `jute.maxbuffer`. On a fresh connection the first four bytes may
+//! instead spell a four-letter word (answered, then closed). The first
+//! frame is the ConnectRequest; requests that arrive before the server
+//! calls `finish_session_init` wait for it (Java disables reads the same
+//! way), and every later frame is a RequestHeader plus payload for
 //! [`CnxnHandler::process_frame`], which may answer a read right here.
 //! The frames of one `recv` are handled under a cork, so their replies
 //! leave in one write. Idle connections expire like Java's: 10 s before
@@ -21,7 +21,9 @@
 //! once with a non-blocking send, or at the end of the producer's cork, or
 //! by the shared flusher when the socket is full (see
 //! `blocking_server_cnxn_output`). The pipeline never waits on a client's
-//! network.
+//! network. The calls the server makes on a connection (replies,
+//! notifications, the end of the handshake, close) are in
+//! `blocking_server_cnxn_session.rs`.
 //!
 //! Mirrors: `org.apache.zookeeper.server.NIOServerCnxn` (and the
 //! connection-level parts of `ServerCnxn`).
@@ -543,7 +545,6 @@ impl BlockingServerCnxn {
         server_metrics::record_bytes_received(len);
     }
 
-    /// The ConnectRequest: hand it over, then wait for the verdict.
     /// The ConnectRequest: hand it over; the verdict comes later (see
     /// [`Self::await_handshake`]).
     fn hand_over_connect_request(self: &Arc<Self>, frame: &[u8]) -> Result<(), ReadEnd> {
@@ -779,132 +780,8 @@ fn frame_of(parts: &[&[u8]]) -> Vec<u8> {
     frame
 }
 
-impl Watcher for BlockingServerCnxn {
-    fn watcher_id(&self) -> u64 {
-        self.id
-    }
-
-    /// A notification frame: ReplyHeader{-1, zxid, 0} + WatcherEvent. The
-    /// zxid is the triggering txn's, as 3.9 sends it (3.8 sent -1).
-    fn process(&self, event: WatchedEvent) {
-        let header = ReplyHeader {
-            xid: -1,
-            zxid: event.zxid,
-            err: 0,
-        };
-        let body = WatcherEvent {
-            r#type: event.event_type,
-            state: event.state,
-            path: event.path,
-        };
-        self.push_frame(|buf| {
-            jute::write_into(&header, buf);
-            jute::write_into(&body, buf);
-        });
-    }
-
-    fn watcher_auth_info(&self) -> Vec<Id> {
-        self.identities()
-    }
-
-    /// Closing or closed (Java marks a cnxn stale in `close`).
-    fn is_stale(&self) -> bool {
-        let out = lock(&self.out);
-        out.closing.is_some() || out.dead
-    }
-}
-
-impl ServerCnxn for BlockingServerCnxn {
-    fn session_id(&self) -> i64 {
-        self.session_id.load(Ordering::Relaxed)
-    }
-
-    fn set_session_id(&self, session_id: i64) {
-        self.session_id.store(session_id, Ordering::Relaxed);
-    }
-
-    fn remote_addr(&self) -> SocketAddr {
-        self.remote
-    }
-
-    fn auth_info(&self) -> Vec<Id> {
-        self.identities()
-    }
-
-    fn add_auth_info(&self, id: Id) {
-        if id.scheme == "ip" && id.id == self.ip_id.as_str() {
-            return;
-        }
-        let mut ids = lock(&self.auth_info);
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-
-    fn send_response(&self, header: &ReplyHeader, body: Option<&[u8]>) {
-        if header.xid > 0 {
-            let _ = self
-                .queued
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| q.checked_sub(1));
-        }
-        self.stats.response_sent(header.xid, header.zxid);
-        self.push_frame(|buf| {
-            jute::write_into(header, buf);
-            buf.extend_from_slice(body.unwrap_or(&[]));
-        });
-    }
-
-    fn finish_session_init(&self, mut response: ConnectResponse, valid: bool) {
-        response.read_only = match self.client_sent_read_only.load(Ordering::SeqCst) {
-            true => Some(response.read_only.unwrap_or(false)),
-            false => None,
-        };
-        self.push_frame(|buf| jute::write_into(&response, buf));
-        if !valid {
-            self.close(CloseReason::InvalidSession);
-            return;
-        }
-        self.stats.session_established(response.time_out);
-        if response.time_out > 0 {
-            let timeout = Duration::from_millis(response.time_out as u64);
-            self.idle_timeout_ms
-                .store(response.time_out as u32, Ordering::Relaxed);
-            if recv_timeout(timeout) < QUIET {
-                let _ = self.stream.set_read_timeout(Some(recv_timeout(timeout)));
-            }
-        }
-        self.set_handshake(Handshake::Done);
-    }
-
-    fn write_held(&self) {
-        self.uncork();
-    }
-
-    fn close(&self, reason: CloseReason) {
-        let first = self.request_close(reason);
-        self.set_handshake(Handshake::Closed);
-        if first {
-            let session = self.session_id();
-            // Debug, as Java logs it: one line per session at info would
-            // cost the Sync thread a formatted write per closeSession.
-            match session {
-                0 => debug!(
-                    "Closing connection to {} ({:?}, no session)",
-                    self.remote, reason
-                ),
-                sid => debug!(
-                    "Closed socket connection for client {} which had sessionid 0x{:x} ({:?})",
-                    command::java_socket_address(&self.remote),
-                    sid,
-                    reason
-                ),
-            }
-            // No shutdown here: the output's end (right away if nothing is
-            // pending, else once the last reply is written) shuts the
-            // socket down both ways, which also wakes the reader.
-        }
-    }
-}
+#[path = "blocking_server_cnxn_session.rs"]
+mod session;
 
 #[cfg(test)]
 #[path = "blocking_server_cnxn_tests.rs"]
