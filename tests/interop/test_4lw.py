@@ -1,4 +1,4 @@
-"""Four-letter words on the client port: ruok and srvr (ops-interface.md §3).
+"""Four-letter words on the client port: ruok and srvr.
 
 srvr's line keys are compared between implementations; the values of Mode,
 Node count, Zxid and Outstanding are checked exactly.
@@ -86,7 +86,7 @@ def test_whitelist(zk_ruok_only, crosscheck):
     crosscheck.check("answers", answers)
 
 
-# ---- every word on one workload (ops-interface.md §3.2) ------------------
+# ---- every word on one workload ------------------------------------------
 #
 # One server per implementation with a fixed workload: client A owns /w4
 # (data "hello"), /w4/b and the ephemeral /w4e, and watches /w4 (data and

@@ -1,4 +1,4 @@
-"""The AdminServer (ops-interface.md §4): every command Java 3.8.0 has,
+"""The AdminServer: every command Java 3.8.0 has,
 by primary name and alias, compared with Java on the same workload.
 
 Java's AdminServer needs the servlet API jar, which Debian's stock

@@ -1,4 +1,4 @@
-"""The AdminServer and /metrics under hostile clients (issue 12), on ours.
+"""The AdminServer and /metrics under hostile clients, on ours.
 
 Idle connections cost no thread (3,000 of them leave the server's thread
 count where it was) and a normal request still answers while they are

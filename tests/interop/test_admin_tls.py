@@ -1,4 +1,4 @@
-"""The AdminServer over HTTPS (issue 10), Java 3.8.0 and ours.
+"""The AdminServer over HTTPS, Java 3.8.0 and ours.
 
 `admin.forceHttps=true`: TLS only; a plain HTTP request gets Java's TLS
 alert and the connection closes. `admin.portUnification=true`: HTTPS and

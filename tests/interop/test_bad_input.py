@@ -2,7 +2,7 @@
 opened before the test still works, and a fresh kazoo client works.
 
 What the server does with each input (reply code, close, or both) is
-asserted against client-protocol.md where it says so, and always compared
+asserted against the wire protocol where it is specified, and always compared
 with what Java 3.8.0 did in the same session (`crosscheck`).
 """
 

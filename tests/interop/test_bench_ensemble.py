@@ -1,4 +1,4 @@
-"""Smoke run of scripts/bench.sh's ensemble mode (issue 15): three nodes of
+"""Smoke run of scripts/bench.sh's ensemble mode: three nodes of
 Java and of ours, every new case at a tiny size, once each.
 
 Asserts only that the tool works: every run completes, reports no errors,

@@ -1,4 +1,4 @@
-"""zoo.cfg acceptance against Java 3.8.0 (ops-interface.md §1, issue 3 part 4).
+"""zoo.cfg acceptance against Java 3.8.0.
 
 Every case is one zoo.cfg (plus optional `-D` flags) started with Java's
 `QuorumPeerMain` and with our `zk-server`.  The table records what Java

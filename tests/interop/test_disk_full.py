@@ -1,4 +1,4 @@
-"""A full disk under the txn log (issue 12): the server stops (exit code 1,
+"""A full disk under the txn log: the server stops (exit code 1,
 the OS error named in the log) instead of acknowledging what it could not
 make durable, and every acknowledged write is there when the dataDir is
 served again, by our server and by Java 3.8.0.

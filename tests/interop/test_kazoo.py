@@ -1,6 +1,6 @@
 """kazoo (PyPI) against each implementation.
 
-Every test asserts what client-protocol.md says and, through `crosscheck`,
+Every test asserts what the wire protocol specifies and, through `crosscheck`,
 that observable values (stats, names, event sequences, zxid distances) equal
 what Java produced for the same test in this session.
 

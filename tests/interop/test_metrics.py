@@ -1,4 +1,4 @@
-"""Metrics (ops-interface.md §3 mntr, issue 3): the Prometheus endpoint of
+"""Metrics (mntr's figures): the Prometheus endpoint of
 ours (`metricsProvider.className=...PrometheusMetricsProvider`).
 
 Debian's Java 3.8.0 lacks the Prometheus provider module, so Java's metric

@@ -1,4 +1,4 @@
-"""dataDir compatibility with Java ZooKeeper 3.8.0, both ways (issue 7).
+"""dataDir compatibility with Java ZooKeeper 3.8.0, both ways.
 
 Java -> ours: Java serves a workload (every create mode, sets, deletes, ACLs,
 multi, failed ops, ephemerals of a live session, a few thousand nodes) with
@@ -229,7 +229,7 @@ def test_our_datadir_is_read_by_java(tmp_path, codec):
 
 
 def test_acknowledged_writes_survive_sigkill(tmp_path):
-    """Issue 7 claim 3: every write acknowledged before a SIGKILL is there
+    """Durability: every write acknowledged before a SIGKILL is there
     after the restart, several times over."""
     need(RUST_BIN.is_file(), "our binary %s is not built" % RUST_BIN)
     srv = ZkServer("rust", tmp_path / "crash", {"snapCount": "500", "preAllocSize": "64"})

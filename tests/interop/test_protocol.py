@@ -2,7 +2,7 @@
 event order matter: the handshake, notification ordering, persistent and
 recursive watches, setWatches after reconnect, create modes, multi/multiRead.
 
-Assertions follow client-protocol.md; `crosscheck` compares the observed
+Assertions follow the wire protocol; `crosscheck` compares the observed
 values with Java's run of the same test.
 """
 

@@ -1,4 +1,4 @@
-"""TLS and x509 against Java 3.8.0 and ours (issue 10).
+"""TLS and x509 against Java 3.8.0 and ours.
 
 Fail closed: a zoo.cfg that asks for encryption or authentication we do
 not give must stop our server with a message naming the key (exit code 2,

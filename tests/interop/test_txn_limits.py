@@ -1,4 +1,4 @@
-"""No client request produces a txn that a reader refuses (issue 12).
+"""No client request produces a txn that a reader refuses.
 
 A txn log record, a PROPOSAL's data and a DIFF entry are each read as one
 jute buffer, so no reader (ours, or Java 3.8.0's FileTxnLog and Learner)

@@ -1,4 +1,4 @@
-"""Failover under load, and the all-ours arrangement (issue 5, items 1 and 3).
+"""Failover under load, and the all-ours arrangement.
 
 Three participants on loopback per run, every peer starting empty so the
 highest sid leads. Each run, on one ensemble:

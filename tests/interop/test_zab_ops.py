@@ -1,4 +1,4 @@
-"""The ops surface of an ensemble (ops-interface.md §3-4 in quorum mode):
+"""The ops surface of an ensemble (four-letter words, AdminServer, metrics):
 the AdminServer and the Prometheus endpoint run once per peer process and
 answer for whichever role serves.
 

@@ -1,5 +1,5 @@
 """zkServer.sh: ours (scripts/zkServer.sh) against Debian's Java 3.8.0 script
-(/usr/share/zookeeper/bin/zkServer.sh), ops-interface.md §5, issue 3 part 1.
+(/usr/share/zookeeper/bin/zkServer.sh).
 
 The same session — start, status, print-cmd, stop, restart,
 start-foreground + SIGTERM, version, and the failure paths — runs with both
@@ -10,7 +10,7 @@ explicitly:
   * Java's script prints "ZooKeeper JMX enabled by default" on stderr; we
     have no JMX and drop the line.
   * start-foreground + SIGTERM: the JVM exits 143 (killed by the signal,
-    after its shutdown hook); ours shuts down cleanly and exits 0 (issue 3).
+    after its shutdown hook); ours shuts down cleanly and exits 0.
   * print-cmd: the JVM-only words (-XX:..., -Xmx..., -cp <jars>, JMX
     properties, the main class) have no counterpart; the rest matches.
 Debian's packaging sources /etc/zookeeper/conf/environment instead of
@@ -335,7 +335,7 @@ def test_start_foreground_and_sigterm(sessions):
         assert sessions["java"].facts["foreground_rc"] == 128 + signal.SIGTERM
     if "rust" in sessions:
         f = sessions["rust"].facts
-        assert f["foreground_rc"] == 0, "clean shutdown on SIGTERM exits 0 (issue 3)"
+        assert f["foreground_rc"] == 0, "clean shutdown on SIGTERM exits 0"
         # -Dzookeeper.console.threshold=WARN in JVMFLAGS set the level.
         assert " INFO " not in f["foreground_stdout"], f["foreground_stdout"][:2000]
 
@@ -519,7 +519,7 @@ def test_failed_build_shows_cargo_output(ours):
     assert "Error: building zk-server failed." in proc.stderr
 
 
-# ---- status over TLS (issue 16) ------------------------------------------
+# ---- status over TLS -----------------------------------------------------
 
 from test_tls import PASSWORD as TLS_PASSWORD, certs  # noqa: E402,F401 (the fixture)
 
