@@ -158,7 +158,11 @@ def super_client(peer):
 
 class Writer:
     """A client that keeps creating sequential nodes through `peer` and
-    remembers which creates were acknowledged."""
+    remembers which creates were acknowledged.
+
+    A create that fails is not retried under the same name: a connection
+    lost after the server committed it hides the outcome, and a retry of
+    that name would meet NodeExists for ever."""
 
     def __init__(self, peer):
         import threading
@@ -172,10 +176,11 @@ class Writer:
     def run(self):
         i = 0
         while not self.stop_flag.is_set():
+            path = "/w/n-%06d" % i
+            i += 1
             try:
-                self.acked.append(self.zk.create("/w/n-%06d" % i, b"x"))
-                i += 1
-            except Exception:  # noqa: BLE001 - retried on the next round
+                self.acked.append(self.zk.create(path, b"x"))
+            except Exception:  # noqa: BLE001 - outcome unknown; the next name follows
                 time.sleep(0.1)
             time.sleep(0.02)
 

@@ -231,16 +231,15 @@ def test_leader_steps_down_when_reconfig_removes_it(tmp_path, kinds, how):
         if how == "observer":
             assert wait_mode(peers[2], ["observer"]) == "observer"
             assert wait_config_version(peers[2], version)[0] == data
-        # Writes go on under the new leader. A new client writes: the
-        # long-lived writer's session did not always come back after our
-        # leader stepped down (an open defect, not yet compared with Java).
+        # The long-lived writer's session goes on writing under the new
+        # leader (generous: on a loaded machine it may first have to
+        # reconnect after the election).
+        acked_before = len(writer.acked)
+        deadline = time.monotonic() + 2 * SYNC_TIMEOUT
+        while len(writer.acked) < acked_before + 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
         acked = writer.stop()
-        zk = client(peers[0])
-        try:
-            acked += [zk.create("/w/after-%d" % i, b"x") for i in range(20)]
-        finally:
-            zk.stop()
-            zk.close()
+        assert len(acked) >= acked_before + 20, (acked_before, len(acked))
         assert_everyone_has(peers[:2], acked)
         assert_same_trees(peers[:2])
     except BaseException:
