@@ -67,7 +67,7 @@ impl Input {
         }
         self.buf.reserve(room);
         let spare = self.buf.spare_capacity_mut();
-        let n = recv_some(fd, spare)?;
+        let n = super::transport::recv_uninit(fd, spare)?;
         let filled = n == spare.len();
         // SAFETY: recv initialized the first `n` spare bytes.
         unsafe { self.buf.set_len(self.buf.len() + n) };
@@ -84,7 +84,7 @@ impl Input {
     #[inline(never)]
     fn read_small(&mut self, fd: i32, chunk: usize) -> io::Result<bool> {
         let mut room = [std::mem::MaybeUninit::<u8>::uninit(); MIN_READ_CHUNK];
-        let n = recv_some(fd, &mut room)?;
+        let n = super::transport::recv_uninit(fd, &mut room)?;
         // SAFETY: recv initialized the first `n` bytes of `room`.
         let got = unsafe { std::slice::from_raw_parts(room.as_ptr().cast::<u8>(), n) };
         self.buf.extend_from_slice(got);
@@ -154,26 +154,6 @@ impl Input {
     pub(super) fn release_if_empty(&mut self) {
         if self.available().is_empty() {
             *self = Input::default();
-        }
-    }
-}
-
-/// One blocking `recv` into `room` (retried on EINTR); EOF is
-/// `UnexpectedEof`.
-fn recv_some(fd: i32, room: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
-    loop {
-        // SAFETY: `room` is writable memory of `room.len()` bytes; recv
-        // writes at most that many.
-        let n = unsafe { libc::recv(fd, room.as_mut_ptr().cast(), room.len(), 0) };
-        if n > 0 {
-            return Ok(n as usize);
-        }
-        if n == 0 {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != ErrorKind::Interrupted {
-            return Err(err);
         }
     }
 }

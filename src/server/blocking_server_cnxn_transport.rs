@@ -42,9 +42,20 @@ const CIPHER_CHUNK: usize = 4096;
 /// A blocking `recv` (the socket's read timeout applies); EOF is
 /// `UnexpectedEof`.
 pub(super) fn recv(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and
+    // `recv_uninit` only ever stores received (initialised) bytes, so `buf`
+    // stays initialised when the borrow ends.
+    let room = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+    recv_uninit(fd, room)
+}
+
+/// A blocking `recv` into memory that need not be initialised (retried on
+/// EINTR); EOF is `UnexpectedEof`. Returns how many bytes it wrote.
+pub(super) fn recv_uninit(fd: i32, room: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
     loop {
-        // SAFETY: `buf` is valid, writable memory of `buf.len()` bytes.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        // SAFETY: `room` is writable memory of `room.len()` bytes; recv
+        // writes at most that many.
+        let n = unsafe { libc::recv(fd, room.as_mut_ptr().cast(), room.len(), 0) };
         if n > 0 {
             return Ok(n as usize);
         }
