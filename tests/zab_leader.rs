@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use zookeeper::config::system_properties::SystemProperties;
 use zookeeper::jute::quorum::QuorumPacket;
 use zookeeper::jute::{InputArchive, OutputArchive};
+use zookeeper::quorum::quorum_error::QuorumError;
 use zookeeper::quorum::quorum_packet::{self as qp, packet};
 use zookeeper::quorum::quorum_peer::{QuorumPeer, RoleContext, RoleSettings, ServingSlot};
 use zookeeper::quorum::quorum_peer_config::{read_config_files, QuorumPeerConfig};
@@ -63,7 +64,7 @@ struct LeaderUnderTest {
     quorum_port: u16,
     peer: Arc<QuorumPeer>,
     port: Arc<NoPort>,
-    thread: Option<thread::JoinHandle<String>>,
+    thread: Option<thread::JoinHandle<QuorumError>>,
 }
 
 impl LeaderUnderTest {
@@ -420,7 +421,7 @@ fn the_role_server_is_freed_when_the_role_ends() {
     drop(f);
     l.peer.shutdown();
     let reason = l.thread.take().unwrap().join().unwrap();
-    assert!(!reason.is_empty());
+    assert!(!reason.to_string().is_empty());
     let deadline = Instant::now() + Duration::from_secs(10);
     while l
         .port

@@ -25,6 +25,7 @@ use super::learner::{
 };
 use super::learner_sync::{designated_leader, reconfig_text, SyncOutcome};
 use super::observer_master::ObserverMaster;
+use super::quorum_error::QuorumError;
 use super::quorum_monitor::ObserverMasterMonitor;
 use super::quorum_packet::{self, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
@@ -34,7 +35,7 @@ use crate::server::zk_database::ZkDatabase;
 
 /// Follows the leader named in `ctx` until the role ends; returns why.
 /// The peer's FOLLOW entry (`quorum_peer::FOLLOW`).
-pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+pub fn follow_leader(peer: &QuorumPeer, ctx: &RoleContext) -> QuorumError {
     info!(
         "FOLLOWING - LEADER ELECTION TOOK - {} MS",
         peer.election_took_ms()

@@ -34,6 +34,7 @@ use super::learner_cnx_acceptor::LearnerCnxAcceptor;
 use super::learner_handler::LearnerPeer;
 use super::learner_master::LearnerMaster;
 use super::learner_sync_throttler::{LearnerSyncThrottler, SyncType};
+use super::quorum_error::QuorumError;
 use super::quorum_monitor::LeaderMonitor;
 use super::quorum_packet::make_zxid;
 use super::quorum_peer::{QuorumPeer, RoleContext, ZabTiming};
@@ -41,7 +42,7 @@ use super::quorum_peer_reconfig::{ReconfigSettings, SharedViews};
 use super::synced_learner_tracker::SyncedLearnerTracker;
 use crate::server::request::Request;
 use crate::server::session_tracker::SessionOwner;
-use crate::server::zk_database::ZkDatabase;
+use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use crate::server::zookeeper_server::ZooKeeperServer;
 
 /// Why a leader phase failed (the role then ends).
@@ -53,6 +54,14 @@ pub enum LeaderError {
     Refused(String),
     /// The leader is shutting down.
     Stopped,
+    /// The peer is shutting down (the tick loop saw it).
+    PeerShutdown,
+    /// The leader's threads stopped it while the peer still runs.
+    Internal,
+    /// No quorum acked NEWLEADER within initLimit; the sids that did.
+    NewLeaderNotAcked(String),
+    /// A tick found no quorum of synced learners; the sids synced.
+    NotSynced(String),
 }
 
 impl fmt::Display for LeaderError {
@@ -60,6 +69,18 @@ impl fmt::Display for LeaderError {
         match self {
             LeaderError::Timeout(m) | LeaderError::Refused(m) => f.write_str(m),
             LeaderError::Stopped => f.write_str("leader is shutting down"),
+            LeaderError::PeerShutdown => f.write_str("shutting down"),
+            LeaderError::Internal => f.write_str("Unexpected internal error"),
+            LeaderError::NewLeaderNotAcked(sids) => write!(
+                f,
+                "Waiting for a quorum of followers, only synced with sids: [ {} ]",
+                sids
+            ),
+            LeaderError::NotSynced(sids) => write!(
+                f,
+                "Not sufficient followers synced, only synced with sids: [ {} ]",
+                sids
+            ),
         }
     }
 }
@@ -306,7 +327,7 @@ impl Leader {
     }
 
     /// Stops everything the role started (idempotent).
-    pub fn shutdown(&self, reason: &str, ctx: &RoleContext) {
+    pub fn shutdown(&self, reason: &dyn fmt::Display, ctx: &RoleContext) {
         if !self.running.swap(false, Ordering::SeqCst) {
             return;
         }
@@ -352,7 +373,7 @@ impl Leader {
 }
 
 /// LEADING: runs until the role ends; returns why.
-pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> QuorumError {
     info!(
         "LEADING - LEADER ELECTION TOOK - {} MS",
         peer.election_took_ms()
@@ -373,12 +394,9 @@ pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
         ctx.config.quorum_tls.clone(),
     ) {
         Ok(a) => a,
-        Err(e) => return format!("cannot open the quorum port: {}", e),
+        Err(e) => return QuorumError::QuorumPort(e),
     };
-    let reason = match run(&leader, peer, ctx) {
-        Ok(r) => r,
-        Err(e) => e.to_string(),
-    };
+    let reason = run(&leader, peer, ctx);
     acceptor.stop();
     leader.shutdown(&reason, ctx);
     // Uncommitted txns may be in our log: the next election must see them.
@@ -389,15 +407,24 @@ pub fn lead(peer: &QuorumPeer, ctx: &RoleContext) -> String {
     reason
 }
 
-/// Discovery, sync, then the tick loop.
-fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<String, LeaderError> {
-    let epoch = leader.get_epoch_to_propose(leader.my_id, peer.accepted_epoch())?;
-    if let Err(e) = peer.write_accepted_epoch(&ctx.db, epoch) {
-        return Err(LeaderError::Refused(format!(
-            "cannot write acceptedEpoch: {}",
-            e
-        )));
+/// Discovery, sync, then the tick loop; returns why the role ended.
+fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> QuorumError {
+    match discover_and_sync(leader, peer, ctx) {
+        Ok(()) => tick_loop(leader, peer).into(),
+        Err(e) => e,
     }
+}
+
+/// Discovery and sync: the epoch agreed, NEWLEADER acked by a quorum,
+/// the leader's server serving.
+fn discover_and_sync(
+    leader: &Arc<Leader>,
+    peer: &QuorumPeer,
+    ctx: &RoleContext,
+) -> Result<(), QuorumError> {
+    let epoch = leader.get_epoch_to_propose(leader.my_id, peer.accepted_epoch())?;
+    peer.write_accepted_epoch(&ctx.db, epoch)
+        .map_err(|e| QuorumError::WriteEpoch(ACCEPTED_EPOCH_FILE, e))?;
     let zxid = make_zxid(epoch, 0);
     establish_config_version(peer, zxid);
     leader.bcast.lock().start_epoch(zxid);
@@ -406,19 +433,12 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         leader.my_id,
         (peer.current_epoch(), ctx.db.last_processed_zxid()),
     )?;
-    if let Err(e) = peer.write_current_epoch(&ctx.db, epoch) {
-        return Err(LeaderError::Refused(format!(
-            "cannot write currentEpoch: {}",
-            e
-        )));
-    }
+    peer.write_current_epoch(&ctx.db, epoch)
+        .map_err(|e| QuorumError::WriteEpoch(CURRENT_EPOCH_FILE, e))?;
     if let Err(e) = leader.wait_for_new_leader_ack(leader.my_id, zxid) {
         let synced = leader.discovery.new_leader_ack_text();
         warn!("{}", e);
-        return Ok(format!(
-            "Waiting for a quorum of followers, only synced with sids: [ {} ]",
-            synced
-        ));
+        return Err(LeaderError::NewLeaderNotAcked(synced).into());
     }
     if peer.is_reconfig_enabled() {
         // NEWLEADER carried the last-seen config and a quorum acked it:
@@ -442,7 +462,7 @@ fn run(leader: &Arc<Leader>, peer: &QuorumPeer, ctx: &RoleContext) -> Result<Str
         "LEADING: epoch {} established, serving (zxid 0x{:x})",
         epoch, zxid
     );
-    Ok(tick_loop(leader, peer))
+    Ok(())
 }
 
 /// With reconfig on, a config still at version 0 (as the operator wrote
@@ -464,8 +484,8 @@ fn establish_config_version(peer: &QuorumPeer, zxid: i64) {
 }
 
 /// A ping every half tick; every tick, a quorum of synced learners or the
-/// role ends.
-fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> String {
+/// role ends (why).
+fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> LeaderError {
     let half = leader.timing.tick / 2;
     let mut tick_skip = true;
     let mut next = Instant::now() + half;
@@ -476,10 +496,10 @@ fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> String {
         }
         next += half;
         if !peer.is_running() {
-            return "shutting down".to_string();
+            return LeaderError::PeerShutdown;
         }
         if !leader.is_running() {
-            return "Unexpected internal error".to_string();
+            return LeaderError::Internal;
         }
         if !tick_skip {
             leader.tick.fetch_add(1, Ordering::SeqCst);
@@ -496,10 +516,7 @@ fn tick_loop(leader: &Arc<Leader>, peer: &QuorumPeer) -> String {
         }
         let synced = leader.synced_tracker();
         if !tick_skip && !synced.has_all_quorums() {
-            return format!(
-                "Not sufficient followers synced, only synced with sids: [ {} ]",
-                synced.ack_set_text()
-            );
+            return LeaderError::NotSynced(synced.ack_set_text());
         }
         tick_skip = !tick_skip;
         let last_proposed = leader.bcast.lock().last_proposed();

@@ -34,6 +34,7 @@ use super::auth::sasl_quorum_auth_learner::SaslQuorumAuthLearner;
 use super::learner_sync::SyncOutcome;
 use super::learner_zookeeper_server::LearnerZooKeeperServer;
 use super::observer_master::{self, ObserverMasterSettings};
+use super::quorum_error::QuorumError;
 use super::quorum_monitor::LearnerMonitor;
 use super::quorum_packet::{self, packet, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
@@ -63,8 +64,9 @@ pub enum LearnerError {
     Protocol(String),
     /// A packet could not be decoded.
     Decode(String, jute::Error),
-    /// The local database could not be changed (log, snapshot, epochs).
-    Persistence(String),
+    /// The local database could not be changed (log, snapshot, epochs);
+    /// names the step.
+    Persistence(&'static str, crate::persistence::Error),
     /// The peer is shutting down.
     Stopped,
     /// A reconfig the leader activated changed my role or my leader.
@@ -77,14 +79,23 @@ impl fmt::Display for LearnerError {
             LearnerError::Io(what, e) => write!(f, "{}: {}", what, e),
             LearnerError::Protocol(what) => write!(f, "{}", what),
             LearnerError::Decode(what, e) => write!(f, "cannot decode {}: {}", what, e),
-            LearnerError::Persistence(what) => write!(f, "{}", what),
+            LearnerError::Persistence(what, e) => write!(f, "{}: {}", what, e),
             LearnerError::Stopped => write!(f, "the peer is shutting down"),
             LearnerError::Reconfigured => write!(f, "changes proposed in reconfig"),
         }
     }
 }
 
-impl std::error::Error for LearnerError {}
+impl std::error::Error for LearnerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LearnerError::Io(_, e) => Some(e),
+            LearnerError::Decode(_, e) => Some(e),
+            LearnerError::Persistence(_, e) => Some(e),
+            LearnerError::Protocol(_) | LearnerError::Stopped | LearnerError::Reconfigured => None,
+        }
+    }
+}
 
 /// Timing and identity a learner needs (from zoo.cfg).
 #[derive(Debug, Clone)]
@@ -188,14 +199,14 @@ impl EpochStore for FileEpochs {
     fn set_accepted_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
         self.db
             .write_epoch(ACCEPTED_EPOCH_FILE, epoch)
-            .map_err(|e| LearnerError::Persistence(format!("writing acceptedEpoch: {}", e)))?;
+            .map_err(|e| LearnerError::Persistence("writing acceptedEpoch", e))?;
         self.accepted.store(epoch, Ordering::SeqCst);
         Ok(())
     }
     fn set_current_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
         self.db
             .write_epoch(CURRENT_EPOCH_FILE, epoch)
-            .map_err(|e| LearnerError::Persistence(format!("writing currentEpoch: {}", e)))?;
+            .map_err(|e| LearnerError::Persistence("writing currentEpoch", e))?;
         self.current.store(epoch, Ordering::SeqCst);
         Ok(())
     }
@@ -219,12 +230,12 @@ impl EpochStore for PeerEpochs<'_> {
     fn set_accepted_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
         self.peer
             .write_accepted_epoch(self.db, epoch)
-            .map_err(|e| LearnerError::Persistence(format!("writing acceptedEpoch: {}", e)))
+            .map_err(|e| LearnerError::Persistence("writing acceptedEpoch", e))
     }
     fn set_current_epoch(&self, epoch: i64) -> Result<(), LearnerError> {
         self.peer
             .write_current_epoch(self.db, epoch)
-            .map_err(|e| LearnerError::Persistence(format!("writing currentEpoch: {}", e)))
+            .map_err(|e| LearnerError::Persistence("writing currentEpoch", e))
     }
     fn reconfig_enabled(&self) -> bool {
         self.peer.is_reconfig_enabled()
@@ -271,7 +282,7 @@ pub fn run_as_peer(
     peer: &QuorumPeer,
     ctx: &RoleContext,
     role: fn(&LearnerContext<'_>) -> LearnerError,
-) -> String {
+) -> QuorumError {
     run_as_peer_with(peer, ctx, None, role)
 }
 
@@ -282,7 +293,7 @@ pub fn run_as_peer_with(
     ctx: &RoleContext,
     master: Option<(i64, SocketAddr)>,
     role: fn(&LearnerContext<'_>) -> LearnerError,
-) -> String {
+) -> QuorumError {
     let leader_addrs: Vec<SocketAddr> = match master {
         Some((_, addr)) => vec![addr],
         None => peer
@@ -327,7 +338,7 @@ pub fn run_as_peer_with(
             peer.set_last_logged_zxid(ctx.db.last_processed_zxid());
         }
     }
-    reason.to_string()
+    reason.into()
 }
 
 #[path = "learner_link.rs"]

@@ -476,7 +476,7 @@ pub fn replace_database(db: &ZkDatabase, mut tree: DataTree, sessions: &[(i64, i
 fn snapshot(db: &ZkDatabase) -> Result<(), LearnerError> {
     db.take_snapshot()
         .map(|_| ())
-        .map_err(|e| LearnerError::Persistence(format!("taking the sync snapshot: {}", e)))
+        .map_err(|e| LearnerError::Persistence("taking the sync snapshot", e))
 }
 
 /// 3.9.5: the committed proposals are appended, applied and fsynced before
@@ -488,11 +488,11 @@ fn persist_committed(db: &ZkDatabase, queues: &mut SyncQueues) -> Result<(), Lea
     let started = std::time::Instant::now();
     for entry in queues.take_committed() {
         db.append(&entry)
-            .map_err(|e| LearnerError::Persistence(format!("logging a sync txn: {}", e)))?;
+            .map_err(|e| LearnerError::Persistence("logging a sync txn", e))?;
         db.process_txn(&entry);
     }
     db.commit()
-        .map_err(|e| LearnerError::Persistence(format!("fsync of the sync txns: {}", e)))?;
+        .map_err(|e| LearnerError::Persistence("fsync of the sync txns", e))?;
     info!(
         "It took {}ms to persist and commit txns in packetsCommitted. {} outstanding txns left in packetsNotLogged",
         started.elapsed().as_millis(),

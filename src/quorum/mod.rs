@@ -51,6 +51,7 @@
 //! | [`read_only_zookeeper_server`] | read-only mode while LOOKING (`readonlymode.enabled`) | `ReadOnlyZooKeeperServer`, `ReadOnlyRequestProcessor` |
 //! | [`quorum_peer_config`] | the ensemble part of `zoo.cfg`, validated | `QuorumPeerConfig` |
 //! | [`quorum_peer_main`] | entry point | `QuorumPeerMain` |
+//! | [`quorum_error`] | why the peer could not start, or why a role ended | (Java's exceptions out of `runFromConfig` and the roles) |
 //!
 //! Mirrors: `org.apache.zookeeper.server.quorum`.
 
@@ -90,6 +91,7 @@ pub mod proposal_request_processor;
 pub mod quorum_client_port;
 pub mod quorum_cnx_manager;
 pub mod quorum_cnx_workers;
+pub mod quorum_error;
 pub mod quorum_monitor;
 pub mod quorum_packet;
 pub mod quorum_peer;

@@ -21,6 +21,7 @@ use super::learner::{
 };
 use super::learner_sync::{reconfig_text, split_inform_and_activate, SyncOutcome};
 use super::observer_zookeeper_server::ObserverZooKeeperServer;
+use super::quorum_error::QuorumError;
 use super::quorum_packet::{self, type_name};
 use super::quorum_peer::{QuorumPeer, RoleContext};
 use crate::jute::quorum::QuorumPacket;
@@ -30,13 +31,13 @@ use crate::jute::txn::TxnLogEntry;
 /// With `observerMasterPort`, the observer syncs from and is fed by the
 /// next voting member's ObserverMaster instead (the protocol is the same).
 /// The peer's OBSERVE entry (`quorum_peer::OBSERVE`).
-pub fn observe_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
+pub fn observe_leader(peer: &QuorumPeer, ctx: &RoleContext) -> QuorumError {
     let Some(port) = ctx.config.observer_master_port else {
         return run_as_peer(peer, ctx, observe);
     };
     let Some((sid, master)) = peer.next_observer_master(port) else {
         warn!("No learner master found");
-        return "no learner master".into();
+        return QuorumError::NoLearnerMaster;
     };
     match master.resolve() {
         Ok(addr) => {
@@ -45,7 +46,7 @@ pub fn observe_leader(peer: &QuorumPeer, ctx: &RoleContext) -> String {
         }
         Err(e) => {
             warn!("Cannot resolve learner master {}: {}", master.to_wire(), e);
-            format!("cannot resolve learner master {}", master.to_wire())
+            QuorumError::UnresolvedLearnerMaster(master.to_wire())
         }
     }
 }

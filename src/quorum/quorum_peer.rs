@@ -9,7 +9,7 @@
 //! that returns (with the reason) when the role ends:
 //! LEADING → [`LEAD`] (`leader::lead`), FOLLOWING → [`FOLLOW`], OBSERVING →
 //! [`OBSERVE`]. Each is a [`RoleEntry`]: `fn(&QuorumPeer, &RoleContext) ->
-//! String`.
+//! QuorumError`.
 //!
 //! With `readonlymode.enabled`, a LOOKING peer that stays without a
 //! quorum for a grace period serves read-only clients meanwhile
@@ -36,6 +36,7 @@ use parking_lot::Mutex;
 
 use super::fast_leader_election::FastLeaderElection;
 use super::flexible::QuorumVerifier;
+use super::quorum_error::QuorumError;
 use super::quorum_peer_config::QuorumPeerConfig;
 use super::quorum_peer_reconfig::{QuorumViews, ReconfigSettings, SharedViews};
 use super::quorum_server::{HostPort, LearnerType};
@@ -48,7 +49,7 @@ use crate::server::zookeeper_server::ZooKeeperServer;
 
 /// A role's main function: runs on the QuorumPeer thread until the role
 /// ends, returns why.
-pub type RoleEntry = fn(&QuorumPeer, &RoleContext) -> String;
+pub type RoleEntry = fn(&QuorumPeer, &RoleContext) -> QuorumError;
 
 /// LEADING.
 pub const LEAD: RoleEntry = super::leader::lead;
@@ -451,14 +452,14 @@ impl QuorumPeer {
     }
 
     /// Runs the role's entry until it returns; why it ended.
-    fn run_role(&self, role: ServerState) -> String {
+    fn run_role(&self, role: ServerState) -> QuorumError {
         let Some(ctx) = self.roles.lock().clone() else {
             error!(
                 "{}: no database attached to the peer; cannot take the role",
                 role
             );
             std::thread::sleep(self.role.tick);
-            return "no database attached".to_string();
+            return QuorumError::NoDatabase;
         };
         let entry = match role {
             ServerState::Leading => LEAD,

@@ -33,6 +33,7 @@ use super::epoch_files::load_epochs;
 use super::fast_leader_election::{ElectionTiming, FastLeaderElection};
 use super::quorum_client_port;
 use super::quorum_cnx_manager::{CnxSettings, QuorumCnxManager};
+use super::quorum_error::QuorumError;
 use super::quorum_peer::{QuorumPeer, RoleContext, RoleSettings};
 use super::quorum_peer_config::{is_quorum, read_config_files, QuorumPeerConfig};
 use super::quorum_peer_reconfig::ReconfigSettings;
@@ -73,8 +74,7 @@ fn quorum_cert_reloader(config: &QuorumPeerConfig) -> std::io::Result<Option<Cer
     .map(Some)
 }
 
-/// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`.
-pub const EXIT_UNABLE_TO_BIND_QUORUM_PORT: i32 = 14;
+pub use super::quorum_error::EXIT_UNABLE_TO_BIND_QUORUM_PORT;
 /// How long a clean shutdown may take.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -109,36 +109,82 @@ pub fn run_if_quorum(args: &[String], system: &SystemProperties) -> Option<i32> 
     Some(run(config))
 }
 
-/// Starts the peer from a validated config and serves until a signal.
+/// Starts the peer from a validated config and serves until a signal;
+/// returns the exit code.
 pub fn run(config: QuorumPeerConfig) -> i32 {
+    match serve(config) {
+        Ok(()) => 0,
+        Err(e) => {
+            let report = exit_report(&e);
+            for line in &report.log {
+                error!("{}", line);
+            }
+            if let Some(line) = &report.stderr {
+                eprintln!("{}", line);
+            }
+            report.code
+        }
+    }
+}
+
+/// What the process says and returns when startup fails.
+#[derive(Debug, PartialEq, Eq)]
+struct ExitReport {
+    /// Error lines for the log, in order.
+    log: Vec<String>,
+    /// The line for stderr, if any.
+    stderr: Option<String>,
+    /// The exit code.
+    code: i32,
+}
+
+/// The lines Java's QuorumPeerMain logs for `e` and the exit code: an
+/// election port that cannot be bound is told as the listener thread
+/// tells it (exit 14); anything else is an unexpected exception (exit 1),
+/// and epochs that cannot be trusted also say the database did not load.
+fn exit_report(e: &QuorumError) -> ExitReport {
+    if let QuorumError::ElectionPort(bind) = e {
+        return ExitReport {
+            log: vec![
+                bind.to_string(),
+                "As I'm leaving the listener thread, I won't be able to participate in leader election any longer".to_string(),
+            ],
+            stderr: None,
+            code: e.exit_code(),
+        };
+    }
+    let line = format!("Unexpected exception, exiting abnormally: {}", e);
+    let mut log = Vec::new();
+    if let QuorumError::Epochs(epochs) = e {
+        log.push(format!("Unable to load database on disk: {}", epochs));
+    }
+    log.push(line.clone());
+    ExitReport {
+        log,
+        stderr: Some(line),
+        code: e.exit_code(),
+    }
+}
+
+/// Starts everything, then serves until a signal and shuts down.
+fn serve(config: QuorumPeerConfig) -> Result<(), QuorumError> {
     jute::set_max_buffer(config.server.jute_max_buffer);
     jute::set_extra_max_buffer(config.server.jute_max_buffer_extra_size);
     // Before the tree is built: it decides how TTL and container owners
     // are read and shown (a TTL node's stat says ephemeralOwner 0).
     set_extended_types_enabled(config.server.extended_types_enabled);
-    let signals = match Signals::new([SIGTERM, SIGINT]) {
-        Ok(s) => s,
-        Err(e) => return unexpected(&format!("cannot install signal handlers: {}", e)),
-    };
+    let signals = Signals::new([SIGTERM, SIGINT]).map_err(QuorumError::SignalHandlers)?;
     info!("Starting quorum peer, myid={}", config.my_id);
-    let db = match ZkDatabase::open(&config.server) {
-        Ok(db) => Arc::new(db),
-        Err(e) => return unexpected(&format!("cannot open the data directories: {}", e)),
-    };
+    let db = ZkDatabase::open(&config.server)
+        .map_err(|e| QuorumError::OpenDatabase(e.into()))
+        .map(Arc::new)?;
     db.enable_committed_log();
-    let last_zxid = match db.load_database() {
-        Ok(zxid) => zxid,
-        Err(e) => return unexpected(&format!("Unable to load database on disk: {}", e)),
-    };
+    let last_zxid = db
+        .load_database()
+        .map_err(|e| QuorumError::LoadDatabase(e.into()))?;
     // Uptime (srvr, mntr) counts from here, as the standalone server's.
     metrics().server_started();
-    let epochs = match load_epochs(&db, last_zxid) {
-        Ok(epochs) => epochs,
-        Err(e) => {
-            error!("Unable to load database on disk: {}", e);
-            return unexpected(&format!("Unable to run quorum server: {}", e));
-        }
-    };
+    let epochs = load_epochs(&db, last_zxid)?;
     let verifier = Arc::new(config.verifier.clone());
     db.init_config_in_zk_database(&verifier.to_string(), verifier.version());
     let tick = Duration::from_millis(config.server.tick_time.max(1) as u64);
@@ -184,18 +230,14 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
     }
     let plain = config.server.client_port_address;
     let client_port = if plain.is_some() || config.server.client_tls.is_some() {
-        match quorum_client_port::start(plain, peer.clone(), &config.server) {
-            Ok(port) => Some(port),
-            Err(e) => return unexpected(&format!("cannot open the client ports: {}", e)),
-        }
+        let port = quorum_client_port::start(plain, peer.clone(), &config.server)
+            .map_err(QuorumError::ClientPorts)?;
+        Some(port)
     } else {
         None
     };
     let serving = Arc::new(PeerServing::new(peer.clone(), client_port));
-    let mut endpoints = match start_endpoints(&config.server, serving.clone()) {
-        Ok(endpoints) => endpoints,
-        Err(message) => return unexpected(&message),
-    };
+    let mut endpoints = start_endpoints(&config.server, serving.clone())?;
     peer.attach_roles(RoleContext {
         db: db.clone(),
         config: Arc::new(config.clone()),
@@ -204,17 +246,14 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
     let mut purge = DatadirCleanupManager::new(&config.server);
     purge.start();
     let Some(me) = verifier.all_members().get(&config.my_id) else {
-        return unexpected(&format!("My id {} not in the peer list", config.my_id));
+        return Err(QuorumError::NotAMember(config.my_id));
     };
     let socket_timeout = Duration::from_millis(config.quorum_socket_timeout_ms().max(1) as u64);
     info!(
         "Using {}ms as the quorum cnxn socket timeout",
         socket_timeout.as_millis()
     );
-    let _cert_reloader = match quorum_cert_reloader(&config) {
-        Ok(r) => r,
-        Err(e) => return unexpected(&format!("cannot watch the quorum TLS stores: {}", e)),
-    };
+    let _cert_reloader = quorum_cert_reloader(&config).map_err(QuorumError::CertReloader)?;
     let manager = QuorumCnxManager::new(
         CnxSettings {
             my_id: config.my_id,
@@ -232,11 +271,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         },
         peer.shared_views(),
     );
-    if let Err(e) = manager.start_listener() {
-        error!("{}", e);
-        error!("As I'm leaving the listener thread, I won't be able to participate in leader election any longer");
-        return EXIT_UNABLE_TO_BIND_QUORUM_PORT;
-    }
+    manager.start_listener()?;
     let timing = ElectionTiming {
         min_notification_interval: Duration::from_millis(
             config.min_notification_interval_ms as u64,
@@ -246,10 +281,8 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         ),
         ..ElectionTiming::default()
     };
-    let fle = match FastLeaderElection::start(peer.clone(), manager.clone(), timing) {
-        Ok(fle) => fle,
-        Err(e) => return unexpected(&format!("cannot start the election threads: {}", e)),
-    };
+    let fle = FastLeaderElection::start(peer.clone(), manager.clone(), timing)
+        .map_err(|e| QuorumError::Thread("election threads", e))?;
     let main_thread = {
         let (peer, fle) = (peer.clone(), fle.clone());
         thread::Builder::new()
@@ -259,10 +292,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
                 peer.run(&fle)
             })
     };
-    let main_thread = match main_thread {
-        Ok(handle) => handle,
-        Err(e) => return unexpected(&format!("cannot start the QuorumPeer thread: {}", e)),
-    };
+    let main_thread = main_thread.map_err(|e| QuorumError::Thread("QuorumPeer thread", e))?;
     wait_for_signal(signals);
     start_watchdog();
     peer.shutdown();
@@ -275,7 +305,7 @@ pub fn run(config: QuorumPeerConfig) -> i32 {
         warn!("closing the database: {}", e);
     }
     info!("Shutdown complete");
-    0
+    Ok(())
 }
 
 fn wait_for_signal(mut signals: Signals) {
@@ -313,8 +343,59 @@ fn start_watchdog() {
     }
 }
 
-fn unexpected(message: &str) -> i32 {
-    error!("Unexpected exception, exiting abnormally: {}", message);
-    eprintln!("Unexpected exception, exiting abnormally: {}", message);
-    EXIT_UNEXPECTED_ERROR
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quorum::epoch_files::EpochError;
+    use crate::quorum::quorum_cnx_manager::BindError;
+
+    #[test]
+    fn a_taken_election_port_is_told_as_the_listener_tells_it() {
+        let e = QuorumError::from(BindError {
+            addr: "127.0.0.1:3888".into(),
+            attempts: 3,
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        });
+        let report = exit_report(&e);
+        assert_eq!(report.code, EXIT_UNABLE_TO_BIND_QUORUM_PORT);
+        assert_eq!(report.stderr, None);
+        assert_eq!(report.log.len(), 2);
+        assert!(
+            report.log[0]
+                .starts_with("Leaving listener thread for address 127.0.0.1:3888 after 3 errors."),
+            "{:?}",
+            report
+        );
+        assert!(report.log[1].starts_with("As I'm leaving the listener thread"));
+    }
+
+    #[test]
+    fn other_failures_are_unexpected_exceptions_and_bad_epochs_say_the_database_did_not_load() {
+        let report = exit_report(&QuorumError::NotAMember(4));
+        let line = "Unexpected exception, exiting abnormally: My id 4 not in the peer list";
+        assert_eq!(
+            report,
+            ExitReport {
+                log: vec![line.to_string()],
+                stderr: Some(line.to_string()),
+                code: EXIT_UNEXPECTED_ERROR,
+            }
+        );
+        let report = exit_report(&QuorumError::from(EpochError::CurrentOlderThanZxid {
+            current: 1,
+            last_zxid: 0x200000005,
+        }));
+        let cause = "The current epoch, 0x1, is older than the last zxid, 8589934597";
+        assert_eq!(
+            report.log,
+            vec![
+                format!("Unable to load database on disk: {}", cause),
+                format!(
+                    "Unexpected exception, exiting abnormally: Unable to run quorum server: {}",
+                    cause
+                ),
+            ]
+        );
+        assert_eq!(report.code, EXIT_UNEXPECTED_ERROR);
+    }
 }

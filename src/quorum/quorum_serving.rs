@@ -28,6 +28,7 @@ use log::{info, warn};
 use parking_lot::RwLock;
 
 use super::quorum_client_port::QuorumClientPort;
+use super::quorum_error::QuorumError;
 use super::quorum_peer::{QuorumPeer, ServingSlot};
 use crate::admin::admin_server::AdminServer;
 use crate::admin::prometheus::{self, PrometheusEndpoint};
@@ -118,23 +119,24 @@ impl OpsEndpoints {
 }
 
 /// Starts `/metrics` (if the Prometheus provider is configured) and the
-/// AdminServer (if `admin.enableServer`). `Err` (the message to exit 1
-/// with) only when the metrics provider cannot start; an AdminServer that
-/// cannot start is logged and left out, as Java's QuorumPeer does.
+/// AdminServer (if `admin.enableServer`). `Err` (exit 1) only when the
+/// metrics provider cannot start; an AdminServer that cannot start is
+/// logged and left out, as Java's QuorumPeer does.
 pub fn start_endpoints(
     config: &ServerConfig,
     view: Arc<dyn ServerView>,
-) -> Result<OpsEndpoints, String> {
-    prometheus::check_provider(config)?;
+) -> Result<OpsEndpoints, QuorumError> {
+    prometheus::check_provider(config).map_err(QuorumError::MetricsProvider)?;
     let mut endpoints = OpsEndpoints::default();
-    if let Some((host, port)) = prometheus::endpoint_address(config)? {
+    let address = prometheus::endpoint_address(config).map_err(QuorumError::MetricsProvider)?;
+    if let Some((host, port)) = address {
         match PrometheusEndpoint::start_view(&host, port, Arc::clone(&view)) {
             Ok(endpoint) => endpoints.metrics = Some(endpoint),
             Err(e) => {
-                return Err(format!(
+                return Err(QuorumError::MetricsProvider(format!(
                     "Cannot boot MetricsProvider {}: Cannot start /metrics server: {}",
                     config.metrics_provider_class_name, e
-                ))
+                )))
             }
         }
     }
