@@ -73,11 +73,6 @@ impl<R: Read> InputArchive<R> {
         }
     }
 
-    /// An archive with an explicit length limit (tests, tools).
-    pub fn with_limit(inner: R, max_len: usize) -> Self {
-        InputArchive { inner, max_len }
-    }
-
     /// Gives back the underlying reader.
     pub fn into_inner(self) -> R {
         self.inner
@@ -86,11 +81,6 @@ impl<R: Read> InputArchive<R> {
     /// The underlying reader, to check what is left of a frame.
     pub fn inner_mut(&mut self) -> &mut R {
         &mut self.inner
-    }
-
-    /// Reads one byte.
-    pub fn read_byte(&mut self) -> Result<i8> {
-        Ok(self.inner.read_i8()?)
     }
 
     /// Reads a boolean: any non-zero byte is true.
@@ -187,11 +177,6 @@ impl<W: Write> OutputArchive<W> {
     /// The underlying writer.
     pub fn inner_mut(&mut self) -> &mut W {
         &mut self.inner
-    }
-
-    /// Writes one byte.
-    pub fn write_byte(&mut self, v: i8) -> std::io::Result<()> {
-        self.inner.write_i8(v)
     }
 
     /// Writes a boolean as 0 or 1.

@@ -108,11 +108,6 @@ impl FollowerZooKeeperServer {
             }
         }
     }
-
-    /// Proposals waiting for their COMMIT.
-    pub fn pending_count(&self) -> usize {
-        self.pending_txns.lock().len()
-    }
 }
 
 #[cfg(test)]

@@ -133,11 +133,6 @@ impl Broadcast {
         }
     }
 
-    /// Outstanding proposals (for tests and the leader's step-down).
-    pub fn outstanding_count(&self) -> usize {
-        self.outstanding.len()
-    }
-
     /// The synced learners that get the broadcast.
     pub fn forwarding(&self) -> &[Arc<LearnerPeer>] {
         &self.forwarding

@@ -596,16 +596,6 @@ impl QuorumCnxManager {
         self.send_queues.lock().values().any(|q| q.is_empty())
     }
 
-    /// True while a connection to `sid` is up.
-    pub fn is_connected(&self, sid: i64) -> bool {
-        self.senders.lock().contains_key(&sid)
-    }
-
-    /// The sids with a live connection.
-    pub fn connected_sids(&self) -> Vec<i64> {
-        self.senders.lock().keys().copied().collect()
-    }
-
     /// Stops everything: listeners, workers, dialers.
     pub fn halt(&self) {
         if self.shutdown.swap(true, Ordering::SeqCst) {

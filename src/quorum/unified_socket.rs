@@ -165,11 +165,6 @@ impl QuorumSocket {
         self.read_tls(link, buf)
     }
 
-    /// Whether this connection is encrypted.
-    pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
-    }
-
     /// Another handle on the same connection.
     pub fn try_clone(&self) -> io::Result<QuorumSocket> {
         Ok(QuorumSocket {

@@ -84,8 +84,6 @@ pub struct ZkDatabase {
     txn_log: Mutex<FileTxnLog>,
     /// Txns appended since the last roll (drives snapshots).
     txn_count: AtomicU64,
-    /// Set once `load_database` has run.
-    initialized: AtomicBool,
     /// A background snapshot is being written (at most one at a time).
     snapshot_running: AtomicBool,
     /// The last snapshot written or loaded.
@@ -141,7 +139,6 @@ impl ZkDatabase {
             snap_log,
             txn_log: Mutex::new(txn_log),
             txn_count: AtomicU64::new(0),
-            initialized: AtomicBool::new(false),
             snapshot_running: AtomicBool::new(false),
             last_snapshot: Mutex::new(None),
             committed_log: Mutex::new(VecDeque::new()),
@@ -360,7 +357,6 @@ impl ZkDatabase {
         tree.set_event_acl_filter(filter);
         *self.sessions.lock() = restored.sessions;
         *self.last_snapshot.lock() = restored.snapshot;
-        self.initialized.store(true, Ordering::SeqCst);
         info!(
             "Snapshot loaded in {} ms, highest zxid is {:#x}, digest is {}",
             started.elapsed().as_millis(),
@@ -412,11 +408,6 @@ impl ZkDatabase {
             tree.kill_dead_session(session, zxid);
         }
         dead
-    }
-
-    /// Whether `load_database` has run.
-    pub fn is_initialized(&self) -> bool {
-        self.initialized.load(Ordering::SeqCst)
     }
 
     /// Applies a txn to the tree and the session table (createSession adds,
@@ -580,7 +571,6 @@ impl ZkDatabase {
             let options = log.options().clone();
             *log = FileTxnLog::new(self.snap_log.log_dir(), options);
         }
-        self.initialized.store(false, Ordering::SeqCst);
         self.load_database().map(|_| ())
     }
 
