@@ -31,14 +31,14 @@ from conftest import JAVA_LIB, JVM_FLAGS, RUST_BIN, ZkServer, free_port, java_cl
 ELECTION_TIMEOUT = 90.0  # JVM start-up on a loaded 2-core CI machine
 
 
-def wait_port(port, timeout=30.0, proc=None, log=None):
+def wait_port(port, timeout=30.0, proc=None, log=None, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             pytest.fail("peer exited with %s during start-up:\n%s"
                         % (proc.returncode, log.read_text(errors="replace")[-3000:]))
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            with socket.create_connection((host, port), timeout=1.0):
                 return
         except OSError:
             time.sleep(0.1)
