@@ -81,7 +81,7 @@ impl Default for Limits {
 }
 
 /// A request as the handler sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpRequest {
     /// `GET`, `HEAD`, ...
     pub method: String,
@@ -89,6 +89,15 @@ pub struct HttpRequest {
     pub target: String,
     /// It came over TLS.
     pub secure: bool,
+    /// The first `Authorization` header's value, if any.
+    pub authorization: Option<String>,
+    /// The first `X-Forwarded-For` header's value, if any.
+    pub forwarded_for: Option<String>,
+    /// The peer's address.
+    pub remote: Option<SocketAddr>,
+    /// The certificate chain the peer presented in its TLS handshake
+    /// (DER, its own first; empty without one).
+    pub peer_certificates: Vec<Vec<u8>>,
 }
 
 /// The handler's answer.
@@ -100,6 +109,8 @@ pub struct HttpResponse {
     pub content_type: Option<String>,
     /// The body (left out of the answer to a `HEAD`).
     pub body: Vec<u8>,
+    /// More header lines (name, value), after the standard ones.
+    pub headers: Vec<(String, String)>,
 }
 
 impl HttpResponse {
@@ -109,6 +120,7 @@ impl HttpResponse {
             status,
             content_type: content_type.map(str::to_string),
             body: body.into_bytes(),
+            headers: Vec::new(),
         }
     }
 }
@@ -349,11 +361,19 @@ pub fn parse_head(buf: &[u8], max_head: usize) -> Head {
     if method.is_empty() || !target.starts_with('/') || !version.starts_with("HTTP/1.") {
         return Head::Refuse(400);
     }
-    let has_body = lines.any(|l| {
-        let (k, v) = l.split_once(':').unwrap_or((l, ""));
-        (k.eq_ignore_ascii_case("content-length") && v.trim() != "0")
-            || k.eq_ignore_ascii_case("transfer-encoding")
-    });
+    let mut has_body = false;
+    let (mut authorization, mut forwarded_for) = (None, None);
+    for line in lines {
+        let (k, v) = line.split_once(':').unwrap_or((line, ""));
+        has_body |= (k.eq_ignore_ascii_case("content-length") && v.trim() != "0")
+            || k.eq_ignore_ascii_case("transfer-encoding");
+        if k.eq_ignore_ascii_case("authorization") && authorization.is_none() {
+            authorization = Some(v.trim().to_string());
+        }
+        if k.eq_ignore_ascii_case("x-forwarded-for") && forwarded_for.is_none() {
+            forwarded_for = Some(v.trim().to_string());
+        }
+    }
     if has_body {
         // Nothing served here takes a body.
         return Head::Refuse(if method == "GET" || method == "HEAD" {
@@ -365,7 +385,9 @@ pub fn parse_head(buf: &[u8], max_head: usize) -> Head {
     Head::Request(HttpRequest {
         method: method.to_string(),
         target: target.to_string(),
-        secure: false,
+        authorization,
+        forwarded_for,
+        ..HttpRequest::default()
     })
 }
 
@@ -373,8 +395,11 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Server Error",
         503 => "Service Unavailable",
@@ -389,10 +414,16 @@ pub fn encode(response: &HttpResponse, body_len: usize) -> Vec<u8> {
         .content_type
         .as_deref()
         .unwrap_or("text/plain; charset=UTF-8");
+    let extra: String = response
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{}: {}\r\n", k, v))
+        .collect();
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\n{}Content-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         response.status,
         reason(response.status),
+        extra,
         ct,
         body_len
     )
@@ -595,6 +626,14 @@ impl Io {
             (State::Waiting, _) => Step::Stay,
         };
         let secure = matches!(c.wire, Wire::Tls(_));
+        let peer_certificates: Vec<Vec<u8>> = match &c.wire {
+            Wire::Tls(session) => session
+                .peer_certificates()
+                .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let remote = c.stream.peer_addr().ok();
         match close {
             Step::Stay => {}
             Step::Close => {
@@ -605,7 +644,12 @@ impl Io {
                 c.deadline = Instant::now() + self.limits.deadline;
             }
             Step::Dispatch(request) => {
-                let request = HttpRequest { secure, ..request };
+                let request = HttpRequest {
+                    secure,
+                    remote,
+                    peer_certificates,
+                    ..request
+                };
                 match self.jobs.try_send((id, request)) {
                     Ok(()) => c.state = State::Waiting,
                     Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -684,7 +728,7 @@ mod tests {
             Head::Request(HttpRequest {
                 method: "GET".into(),
                 target: t.into(),
-                secure: false,
+                ..HttpRequest::default()
             })
         };
         assert_eq!(
@@ -709,6 +753,25 @@ mod tests {
             parse_head(b"GET x HTTP/1.1\r\n\r\n", 8192),
             Head::Refuse(400)
         );
+    }
+
+    #[test]
+    fn credential_headers() {
+        let head = b"GET /commands/snapshot HTTP/1.1\r\nauthorization:  digest a:b \r\n\
+            Authorization: digest c:d\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\n\r\n";
+        let Head::Request(r) = parse_head(head, 8192) else {
+            panic!("not a request");
+        };
+        assert_eq!(
+            r.authorization.as_deref(),
+            Some("digest a:b"),
+            "the first one"
+        );
+        assert_eq!(r.forwarded_for.as_deref(), Some("10.0.0.1, 10.0.0.2"));
+        let mut extra = HttpResponse::text(200, None, String::new());
+        extra.headers.push(("last_zxid".into(), "0x5".into()));
+        let text = String::from_utf8(encode(&extra, 0)).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nlast_zxid: 0x5\r\nContent-Type"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `org.apache.zookeeper.metrics.prometheus`.
 
 pub mod admin_server;
+pub mod auth_request;
 pub mod commands;
 pub mod http_server;
 pub mod json_outputter;

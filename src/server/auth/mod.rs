@@ -169,6 +169,13 @@ impl ProviderRegistry {
         }
     }
 
+    /// The ids `digest <user:password>` credentials yield (`None` when the
+    /// digest scheme is switched off); used where no connection exists
+    /// (the AdminServer's `Authorization` header).
+    pub fn digest_ids(&self, auth: &[u8]) -> Option<Vec<Id>> {
+        self.digest.as_ref().map(|d| d.handle_authentication(auth))
+    }
+
     /// whoAmI: each id as (scheme, user); unknown schemes (e.g. `super`)
     /// have an empty user.
     pub fn client_infos(&self, ids: &[Id]) -> Vec<ClientInfo> {
