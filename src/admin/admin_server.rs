@@ -30,15 +30,18 @@
 use std::fmt;
 use std::sync::Arc;
 
-use log::{debug, info};
+use log::{debug, info, warn};
 use std::time::Duration;
 
+use super::auth_request::{self, AuthVerdict, Connection, ALL_ON_ROOT};
 use super::commands;
 use super::http_server::{error_page, HttpRequest, HttpResponse, HttpServer, HttpTls, Limits};
 use super::json_outputter;
 use super::server_view::{FixedServer, ServerView};
+use super::snapshot_command::{self, json_answer, SnapshotCommand};
 use crate::config::admin_tls::AdminTlsMode;
 use crate::config::server_config::ServerConfig;
+use crate::server::auth::ip_authentication_provider::host_address;
 use crate::server::command::CommandContext;
 use crate::server::server_cnxn_factory::CnxnRegistry;
 use crate::server::zookeeper_server::ZooKeeperServer;
@@ -174,10 +177,17 @@ impl AdminServer {
             cause,
         };
         let whitelist = cfg.four_letter_word_whitelist.clone();
+        let x509_super_user = cfg
+            .system_properties
+            .get("zookeeper.X509AuthenticationProvider.superUser")
+            .map(str::to_string);
         let worker = Worker {
             view,
             whitelist,
             command_url: url,
+            snapshot: SnapshotCommand::new(cfg),
+            use_x_forwarded_for: cfg.ip_use_x_forwarded_for,
+            x509_super_user,
         };
         let limits = Limits {
             deadline: Duration::from_millis(cfg.admin_idle_timeout_ms.max(1)),
@@ -232,13 +242,85 @@ struct Worker {
     /// `4lw.commands.whitelist` (commands report it, never filter by it).
     whitelist: Vec<String>,
     command_url: String,
+    /// 3.9's `snapshot`, with its rate limit.
+    snapshot: SnapshotCommand,
+    /// `IPAuthenticationProvider.usexforwardedfor`.
+    use_x_forwarded_for: bool,
+    /// `X509AuthenticationProvider.superUser`.
+    x509_super_user: Option<String>,
 }
 
 impl Worker {
     fn answer(&self, request: &HttpRequest) -> HttpResponse {
         debug!("AdminServer {} {}", request.method, request.target);
+        if matches!(request.method.as_str(), "GET" | "HEAD") {
+            if let Route::Command(name, params) = route(&request.target, &self.command_url) {
+                if snapshot_command::is_snapshot(&name) {
+                    return self.protected(&name, &params, request);
+                }
+            }
+        }
         let (status, content_type, body) = self.route(&request.method, &request.target);
         HttpResponse::text(status, content_type, body)
+    }
+
+    /// A command Java guards with an `AuthRequest` (`snapshot`): the
+    /// serving check, the auth check, then the command.
+    fn protected(
+        &self,
+        name: &str,
+        params: &[(String, String)],
+        request: &HttpRequest,
+    ) -> HttpResponse {
+        let Some(server) = self.view.server() else {
+            return json_answer(200, name, Some(crate::server::command::ZK_NOT_SERVING));
+        };
+        let state = server.server_state();
+        let root_acl = server
+            .zk_database()
+            .tree
+            .read()
+            .get_acl_of(ALL_ON_ROOT.path)
+            .map(|(acl, _)| acl);
+        let Ok(root_acl) = root_acl else {
+            return json_answer(500, name, Some("Error occurred during auth"));
+        };
+        let verdict = auth_request::check(
+            &state.auth,
+            state.config.skip_acl,
+            &root_acl,
+            ALL_ON_ROOT,
+            request.authorization.as_deref(),
+            &self.connection_of(request),
+            self.x509_super_user.as_deref(),
+        );
+        if verdict != AuthVerdict::Allowed {
+            warn!(
+                "AdminServer: {} from {:?} refused: {}",
+                name,
+                request.remote,
+                verdict.error().unwrap_or_default()
+            );
+            return json_answer(verdict.status(), name, verdict.error());
+        }
+        self.snapshot.run(&server, params)
+    }
+
+    /// What the request's connection brings to the auth check.
+    fn connection_of(&self, request: &HttpRequest) -> Connection {
+        let remote = request.remote.map(|a| host_address(a.ip()));
+        let client_ip = match (&request.forwarded_for, self.use_x_forwarded_for) {
+            // Java takes the first comma-separated token, trimmed.
+            (Some(header), true) => header
+                .split(',')
+                .find(|t| !t.is_empty())
+                .map(|t| t.trim().to_string()),
+            _ => remote,
+        };
+        Connection {
+            client_ip,
+            x509_subject: None,
+        }
     }
 
     /// Status, content type and body for one request.

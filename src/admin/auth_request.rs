@@ -50,8 +50,9 @@ pub const ALL_ON_ROOT: AuthRequest = AuthRequest {
 pub struct Connection {
     /// The client's address as the `ip` scheme sees it (the peer address,
     /// or the first `X-Forwarded-For` entry when
-    /// `IPAuthenticationProvider.usexforwardedfor` is on).
-    pub client_ip: String,
+    /// `IPAuthenticationProvider.usexforwardedfor` is on; `None` when
+    /// that header has no entry: Java's provider fails then).
+    pub client_ip: Option<String>,
     /// The subject (RFC 2253) of a client certificate the TLS handshake
     /// presented and that the `x509` scheme's trust store accepts.
     pub x509_subject: Option<String>,
@@ -109,7 +110,7 @@ pub fn authenticate(
     let ids = match registry.provider(scheme)? {
         Scheme::Ip => vec![Id {
             scheme: "ip".into(),
-            id: connection.client_ip.clone(),
+            id: connection.client_ip.clone()?,
         }],
         // Java's digest provider fails on a missing credential.
         Scheme::Digest => registry.digest_ids(data?)?,

@@ -16,7 +16,7 @@ fn acl(perms: i32, scheme: &str, id: &str) -> Acl {
 
 fn conn() -> Connection {
     Connection {
-        client_ip: "127.0.0.1".into(),
+        client_ip: Some("127.0.0.1".into()),
         x509_subject: None,
     }
 }
@@ -140,6 +140,15 @@ fn the_ip_scheme_uses_the_connection_address() {
 }
 
 #[test]
+fn no_client_address_fails_the_ip_scheme() {
+    let r = ProviderRegistry::new(None);
+    let open = [acl(perms::ALL, "world", "anyone")];
+    let nowhere = Connection::default();
+    let v = check(&r, false, &open, ALL_ON_ROOT, Some("ip"), &nowhere, None);
+    assert_eq!(v, AuthVerdict::NotAuthenticated);
+}
+
+#[test]
 fn super_users_and_skip_acl_pass() {
     let digest = generate_digest("super:pw");
     let r = ProviderRegistry::new(Some(digest));
@@ -186,7 +195,7 @@ fn x509_needs_the_scheme_and_a_trusted_certificate() {
     let subject = "CN=admin,O=Acme";
     let acl_all = [acl(perms::ALL, "x509", subject)];
     let with_cert = Connection {
-        client_ip: "127.0.0.1".into(),
+        client_ip: Some("127.0.0.1".into()),
         x509_subject: Some(subject.into()),
     };
     let unregistered = ProviderRegistry::new(None);

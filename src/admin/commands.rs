@@ -145,7 +145,7 @@ pub fn primary_names() -> Vec<&'static str> {
 
 /// `CommandResponse.toMap`: data, then `command`, then `error` (an `error`
 /// key already in the data keeps its place, with the response's error).
-fn response(command: &str, mut data: Map<String, Value>, error: Option<String>) -> Value {
+pub fn response(command: &str, mut data: Map<String, Value>, error: Option<String>) -> Value {
     let error = error.or_else(|| {
         data.get("error")
             .and_then(Value::as_str)

@@ -13,4 +13,6 @@ pub mod commands;
 pub mod http_server;
 pub mod json_outputter;
 pub mod prometheus;
+pub mod rate_limiter;
 pub mod server_view;
+pub mod snapshot_command;

@@ -161,6 +161,29 @@ fn apply_admin(config: &mut ServerConfig, system: &SystemProperties) {
     config.admin_idle_timeout_ms = system
         .get_integer("zookeeper.admin.idleTimeout", 30_000)
         .max(0) as u64;
+    // A value Java's Integer.parseInt rejects is refused by security_keys.
+    config.admin_rate_limiter_interval_ms = system
+        .get(ADMIN_RATE_LIMITER_INTERVAL)
+        .and_then(parse_int)
+        .unwrap_or(DEFAULT_ADMIN_RATE_LIMITER_INTERVAL_MS);
+    config.admin_snapshot_enabled = system.get_boolean_or("zookeeper.admin.snapshot.enabled", true);
+    config.ip_use_x_forwarded_for =
+        system.get_boolean("zookeeper.IPAuthenticationProvider.usexforwardedfor");
+}
+
+/// `Commands.ADMIN_RATE_LIMITER_INTERVAL`.
+pub const ADMIN_RATE_LIMITER_INTERVAL: &str = "zookeeper.admin.rateLimiterIntervalInMS";
+
+/// Its default: five minutes.
+pub const DEFAULT_ADMIN_RATE_LIMITER_INTERVAL_MS: i32 = 300_000;
+
+/// `Integer.parseInt`: an optional sign, then decimal digits; must fit.
+pub fn parse_int(text: &str) -> Option<i32> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// `FourLetterCommands.isEnabled`'s list: comma-separated, trimmed, empty
@@ -191,6 +214,35 @@ pub fn parse_whitelist(value: Option<&str>, read_only_mode: bool) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_command_keys() {
+        assert_eq!(parse_int("0"), Some(0));
+        assert_eq!(parse_int("+600000"), Some(600_000));
+        assert_eq!(parse_int("-1"), Some(-1));
+        for bad in ["", "-", "5m", " 5", "0x10", "2147483648", "1.5"] {
+            assert_eq!(parse_int(bad), None, "{:?}", bad);
+        }
+        let mut config =
+            ServerConfig::with_defaults("/nonexistent", "127.0.0.1:2181".parse().unwrap());
+        apply_admin(&mut config, &SystemProperties::new());
+        assert_eq!(config.admin_rate_limiter_interval_ms, 300_000);
+        assert!(config.admin_snapshot_enabled && !config.ip_use_x_forwarded_for);
+        let mut system = SystemProperties::new();
+        system.set(ADMIN_RATE_LIMITER_INTERVAL, "0");
+        system.set("zookeeper.admin.snapshot.enabled", "yes");
+        system.set(
+            "zookeeper.IPAuthenticationProvider.usexforwardedfor",
+            "TRUE",
+        );
+        apply_admin(&mut config, &system);
+        assert_eq!(config.admin_rate_limiter_interval_ms, 0);
+        assert!(
+            !config.admin_snapshot_enabled,
+            "only \"true\" is true, as in Java"
+        );
+        assert!(config.ip_use_x_forwarded_for);
+    }
 
     #[test]
     fn snapshot_size_factor_parsing() {

@@ -90,6 +90,17 @@ pub fn verdict(name: &str, value: &str, system: &SystemProperties) -> Option<Str
             true => None,
             false => Some(format!("the connection factory class {}", value.trim())),
         },
+        // Java 3.9's `restore` command (on by default there) replaces the
+        // data tree from an HTTP body; we do not have it.
+        "zookeeper.admin.restore.enabled" => value
+            .eq_ignore_ascii_case("true")
+            .then(|| "the AdminServer's restore command".to_string()),
+        // Java cannot start its admin commands with such a value.
+        super::pass_through::ADMIN_RATE_LIMITER_INTERVAL => {
+            super::pass_through::parse_int(value).is_none().then(|| {
+                "an admin command rate limit that is not a whole number of milliseconds".to_string()
+            })
+        }
         _ => None,
     }
 }
@@ -272,6 +283,22 @@ mod tests {
             assert!(verdict_of("zookeeper.serverCnxnFactory", class).is_none());
         }
         assert!(verdict_of("zookeeper.serverCnxnFactory", "com.example.Mine").is_some());
+    }
+
+    #[test]
+    fn admin_command_keys() {
+        assert!(verdict_of("zookeeper.admin.restore.enabled", "false").is_none());
+        assert!(verdict_of("zookeeper.admin.restore.enabled", "TRUE")
+            .unwrap()
+            .contains("restore"));
+        assert!(verdict_of("zookeeper.admin.rateLimiterIntervalInMS", "600000").is_none());
+        assert!(verdict_of("zookeeper.admin.rateLimiterIntervalInMS", "5m").is_some());
+        let e = check(
+            &raw(&[("admin.restore.enabled", "true")]),
+            &system(&[("zookeeper.admin.restore.enabled", "true")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("admin.restore.enabled"));
     }
 
     #[test]

@@ -171,6 +171,15 @@ pub struct ServerConfig {
     pub snapshot_size_factor: f64,
     /// `admin.idleTimeout`, ms (default 30000).
     pub admin_idle_timeout_ms: u64,
+    /// `admin.rateLimiterIntervalInMS` (3.9, default 300000): how often
+    /// the rate-limited commands (`snapshot`) may run.
+    pub admin_rate_limiter_interval_ms: i32,
+    /// `admin.snapshot.enabled` (3.9, default true): the `snapshot`
+    /// command runs (else 503).
+    pub admin_snapshot_enabled: bool,
+    /// `IPAuthenticationProvider.usexforwardedfor` (default false): the
+    /// AdminServer's `ip` identity is the first `X-Forwarded-For` entry.
+    pub ip_use_x_forwarded_for: bool,
     /// `metricsProvider.className` (default Java's DefaultMetricsProvider).
     pub metrics_provider_class_name: String,
     /// `metricsProvider.*` keys, prefix removed (e.g. `httpPort`).
@@ -241,6 +250,10 @@ impl ServerConfig {
             reconfig_enabled: false,
             snapshot_size_factor: super::pass_through::DEFAULT_SNAPSHOT_SIZE_FACTOR,
             admin_idle_timeout_ms: 30_000,
+            admin_rate_limiter_interval_ms:
+                super::pass_through::DEFAULT_ADMIN_RATE_LIMITER_INTERVAL_MS,
+            admin_snapshot_enabled: true,
+            ip_use_x_forwarded_for: false,
             metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
             metrics_provider_configuration: BTreeMap::new(),
             system_properties: SystemProperties::new(),

@@ -86,6 +86,10 @@ pub struct ZkDatabase {
     txn_count: AtomicU64,
     /// A background snapshot is being written (at most one at a time).
     snapshot_running: AtomicBool,
+    /// Held while any snapshot file is written (the background one, a
+    /// learner's sync snapshot, the AdminServer's `snapshot`): two at the
+    /// same zxid would write the same file (`snapshotAndRestoreLock`).
+    snapshot_lock: Mutex<()>,
     /// The last snapshot written or loaded.
     last_snapshot: Mutex<Option<PathBuf>>,
     /// The last [`COMMIT_LOG_COUNT`] committed txns (quorum peers only:
@@ -140,6 +144,7 @@ impl ZkDatabase {
             txn_log: Mutex::new(txn_log),
             txn_count: AtomicU64::new(0),
             snapshot_running: AtomicBool::new(false),
+            snapshot_lock: Mutex::new(()),
             last_snapshot: Mutex::new(None),
             committed_log: Mutex::new(VecDeque::new()),
             committed_log_enabled: AtomicBool::new(false),
@@ -507,6 +512,7 @@ impl ZkDatabase {
 
     /// Writes a snapshot and returns its path.
     pub fn take_snapshot_file(&self) -> Result<PathBuf, PersistenceError> {
+        let _one_at_a_time = self.snapshot_lock.lock();
         let started = Instant::now();
         // The name's zxid and the sessions together (sessions change only
         // under the tree's write lock), then the tree chunk by chunk.
