@@ -29,6 +29,7 @@ use log::info;
 
 use zookeeper::common::time::civil_from_unix;
 use zookeeper::config::system_properties::SystemProperties;
+use zookeeper::server::protocol_trace;
 
 /// The glibc tunables [`reexec_with_lean_threads`] adds: one link-map
 /// namespace and no optional reserve for libraries loaded later with
@@ -135,7 +136,14 @@ fn init_logging() {
         })
         .filter(|l| ["trace", "debug", "info", "warn", "error", "off"].contains(&l.as_str()))
         .unwrap_or_else(|| "info".to_string());
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+    // The protocol trace's lines always pass the filter (at info, even
+    // when the level is warn); the trace's own switch decides whether
+    // they are written. A `RUST_LOG` directive naming the target is that
+    // switch too (and may still silence it: `zk_trace=off`).
+    let mut builder = env_logger::Builder::new();
+    builder.filter_module(protocol_trace::TARGET, log::LevelFilter::Info);
+    builder
+        .parse_env(env_logger::Env::default().default_filter_or(default_level))
         .target(env_logger::Target::Stdout)
         .format(|buf, record| {
             let thread = std::thread::current();
@@ -151,6 +159,9 @@ fn init_logging() {
             )
         })
         .init();
+    if std::env::var("RUST_LOG").is_ok_and(|v| protocol_trace::rust_log_asks_for_trace(&v)) {
+        protocol_trace::enable("RUST_LOG names zk_trace");
+    }
 }
 
 /// `yyyy-MM-dd HH:mm:ss,SSS` in UTC.

@@ -166,6 +166,10 @@ pub struct ServerConfig {
     /// `reconfigEnabled` (default false): whether the reconfig request is
     /// served (RECONFIGDISABLED otherwise).
     pub reconfig_enabled: bool,
+    /// `protocolTrace` (ours, default false): log every election
+    /// notification, quorum packet, txn and session event under the
+    /// `zk_trace` target (`server::protocol_trace`).
+    pub protocol_trace: bool,
     /// `zookeeper.snapshotSizeFactor` (default 0.33; negative: learners
     /// are never synced from the txn log).
     pub snapshot_size_factor: f64,
@@ -248,6 +252,7 @@ impl ServerConfig {
             enforce_quota: false,
             serialize_last_processed_zxid_enabled: true,
             reconfig_enabled: false,
+            protocol_trace: false,
             snapshot_size_factor: super::pass_through::DEFAULT_SNAPSHOT_SIZE_FACTOR,
             admin_idle_timeout_ms: 30_000,
             admin_rate_limiter_interval_ms:

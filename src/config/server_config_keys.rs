@@ -25,6 +25,7 @@ pub(super) struct KnownKeys {
     purge_interval: i32,
     pub(super) standalone_enabled: bool,
     pub(super) reconfig_enabled: bool,
+    protocol_trace: bool,
     quorum_sasl_enabled: bool,
     quorum_server_require_sasl: bool,
     quorum_learner_require_sasl: bool,
@@ -50,6 +51,7 @@ impl Default for KnownKeys {
             purge_interval: 0,
             standalone_enabled: true,
             reconfig_enabled: false,
+            protocol_trace: false,
             quorum_sasl_enabled: false,
             quorum_server_require_sasl: false,
             quorum_learner_require_sasl: false,
@@ -124,6 +126,8 @@ impl KnownKeys {
             "autopurge.purgeInterval" => self.purge_interval = int_value(key, value)?,
             "standaloneEnabled" => self.standalone_enabled = bool_value(key, value)?,
             "reconfigEnabled" => self.reconfig_enabled = bool_value(key, value)?,
+            // Ours (Java has no such key): the protocol trace.
+            "protocolTrace" => self.protocol_trace = bool_value(key, value)?,
             "quorum.auth.enableSasl" => self.quorum_sasl_enabled = bool_value(key, value)?,
             "quorum.auth.serverRequireSasl" => {
                 self.quorum_server_require_sasl = bool_value(key, value)?
@@ -262,6 +266,7 @@ impl KnownKeys {
         config.autopurge_purge_interval_hours = self.purge_interval.max(0) as u64;
         config.metrics_provider_class_name = self.metrics_provider_class_name;
         config.metrics_provider_configuration = self.metrics_provider_configuration;
+        config.protocol_trace = self.protocol_trace;
         Ok(config)
     }
 

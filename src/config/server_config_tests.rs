@@ -431,3 +431,22 @@ fn effective_lines_use_java_key_names() {
     assert!(lines.contains(&"dataDir=/tmp/zk".to_string()));
     assert!(lines.contains(&"4lw.commands.whitelist=srvr".to_string()));
 }
+
+#[test]
+fn protocol_trace_is_a_typed_key_off_by_default() {
+    assert!(!parse(MINIMAL).unwrap().protocol_trace);
+    let on = parse(&format!("{}protocolTrace=true\n", MINIMAL)).unwrap();
+    assert!(on.protocol_trace);
+    // Known, so not passed on as the system property zookeeper.protocolTrace.
+    assert!(on
+        .system_properties
+        .get("zookeeper.protocolTrace")
+        .is_none());
+    assert!(
+        !parse(&format!("{}protocolTrace=False\n", MINIMAL))
+            .unwrap()
+            .protocol_trace
+    );
+    let e = error_of(&format!("{}protocolTrace=yes\n", MINIMAL));
+    assert!(e.to_string().contains("protocolTrace"), "{}", e);
+}

@@ -28,6 +28,7 @@ use super::quorum_cnx_manager::QuorumCnxManager;
 use super::quorum_peer::QuorumPeer;
 use super::quorum_peer_reconfig::same_config;
 use super::vote::{Proposal, ServerState, Vote};
+use crate::server::protocol_trace::{self, Direction};
 
 /// How long the worker threads wait on their queues before checking `stop`.
 const WORKER_POLL: Duration = Duration::from_millis(3000);
@@ -151,6 +152,12 @@ impl FastLeaderElection {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let v = m.vote;
+            protocol_trace::notification(
+                Direction::Sent,
+                m.sid,
+                &m.state,
+                (v.id, v.zxid, v.election_epoch, v.peer_epoch),
+            );
             let config = self.peer.config_text();
             let bytes = notification::encode(
                 m.state,
@@ -198,6 +205,12 @@ impl FastLeaderElection {
                     continue;
                 }
             };
+            protocol_trace::notification(
+                Direction::Received,
+                n.sid,
+                &n.state,
+                (n.leader, n.zxid, n.election_epoch, n.peer_epoch),
+            );
             self.process(n);
         }
         info!("WorkerReceiver is down");

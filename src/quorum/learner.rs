@@ -45,6 +45,7 @@ use crate::config::server_config::ServerConfig;
 use crate::jute::data::Id;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{self, InputArchive, OutputArchive, Record};
+use crate::server::protocol_trace::{self, Direction};
 use crate::server::zk_database::{ZkDatabase, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use crate::server::zookeeper_server::ZooKeeperServer;
 
@@ -478,7 +479,7 @@ pub fn connect_and_sync(
         (auth.authenticate_socket(&sock, host, ctx.settings.init_timeout()))
             .map_err(|e| LearnerError::Protocol(e.to_string()))?;
     }
-    let mut link = LeaderLink::new(sock, ctx.settings.init_timeout())?;
+    let mut link = LeaderLink::new(sock, ctx.leader_sid, ctx.settings.init_timeout())?;
     let last_zxid = ctx.db.last_processed_zxid();
     let new_epoch_zxid =
         register_with_leader(&mut link, info_type, &ctx.settings, ctx.epochs, last_zxid)?;

@@ -36,6 +36,7 @@ use super::quorum_packet::{self as qp, packet, Display as PacketDisplay};
 use super::unified_socket::QuorumSocket;
 use crate::jute::quorum::QuorumPacket;
 use crate::jute::{InputArchive, OutputArchive};
+use crate::server::protocol_trace::{self, Direction};
 use crate::server::request::{Origin, Request};
 use crate::server::role_monitor::ObserverInfo;
 use crate::server::session_tracker::SessionOwner;
@@ -322,11 +323,23 @@ fn authenticate(
     }
 }
 
-fn read(ia: &mut Reader) -> Result<QuorumPacket, HandlerError> {
+fn read_untraced(ia: &mut Reader) -> Result<QuorumPacket, HandlerError> {
     qp::read_packet(ia).map_err(|e| HandlerError::Io(format!("reading a packet: {}", e)))
 }
 
-fn write_now(oa: &mut Writer, p: &QuorumPacket) -> Result<(), HandlerError> {
+fn read(ia: &mut Reader, peer: &LearnerPeer) -> Result<QuorumPacket, HandlerError> {
+    let p = read_untraced(ia)?;
+    trace(Direction::Received, peer, p.r#type, p.zxid, data_len(&p));
+    Ok(p)
+}
+
+/// The protocol trace of one packet to or from this learner.
+fn trace(direction: Direction, peer: &LearnerPeer, kind: i32, zxid: i64, len: usize) {
+    protocol_trace::packet(direction, peer.sid(), qp::type_name, kind, zxid, len);
+}
+
+fn write_now(oa: &mut Writer, peer: &LearnerPeer, p: &QuorumPacket) -> Result<(), HandlerError> {
+    trace(Direction::Sent, peer, p.r#type, p.zxid, data_len(p));
     qp::write_packet(oa, p)
         .and_then(|_| oa.inner_mut().flush())
         .map_err(io_err("writing a packet"))
@@ -340,7 +353,7 @@ fn handle(
     mut oa: Writer,
     rx: Receiver<Out>,
 ) -> Result<(), HandlerError> {
-    let first = read(ia)?;
+    let first = read_untraced(ia)?;
     if first.r#type != qp::FOLLOWERINFO && first.r#type != qp::OBSERVERINFO {
         return Err(HandlerError::Protocol(format!(
             "First packet {} is not FOLLOWERINFO or OBSERVERINFO!",
@@ -360,6 +373,13 @@ fn handle(
         }
     }
     peer.sid.store(sid, Ordering::SeqCst);
+    trace(
+        Direction::Received,
+        peer,
+        first.r#type,
+        first.zxid,
+        data_len(&first),
+    );
     peer.observer
         .store(first.r#type == qp::OBSERVERINFO, Ordering::SeqCst);
     match leader.peer_info(sid) {
@@ -380,13 +400,14 @@ fn handle(
     let new_leader_zxid = qp::make_zxid(new_epoch, 0);
     write_now(
         &mut oa,
+        peer,
         &packet(
             qp::LEADERINFO,
             new_leader_zxid,
             Some(qp::int_data(qp::PROTOCOL_VERSION)),
         ),
     )?;
-    let ack = read(ia)?;
+    let ack = read(ia, peer)?;
     if ack.r#type != qp::ACKEPOCH {
         return Err(HandlerError::Protocol(format!(
             "{} is not ACKEPOCH",
@@ -403,7 +424,7 @@ fn handle(
         Some(leader.new_leader_config_text().into_bytes()),
     )));
     start_sender(peer, oa, rx)?;
-    let ack = read(ia)?;
+    let ack = read(ia, peer)?;
     if ack.r#type != qp::ACK {
         return Err(HandlerError::Protocol(format!(
             "Next packet was supposed to be an ACK, but received packet: {}",
@@ -460,6 +481,7 @@ fn sync<'a>(
             throttler.in_progress(),
             if essential { "exempt" } else { "not exempt" }
         );
+        trace(Direction::Sent, peer, qp::SNAP, zxid, 0);
         qp::write_packet(oa, &packet(qp::SNAP, zxid, None)).map_err(io_err("writing SNAP"))?;
         master
             .db()
@@ -519,8 +541,14 @@ fn send_packets(peer: &LearnerPeer, mut oa: Writer, rx: Receiver<Out>) {
             stats.last_zxid.store(zxid, Ordering::Relaxed);
         }
         let written = match out {
-            Out::Packet(p) => qp::write_packet(&mut oa, &p),
-            Out::Txn(t, z, payload) => write_txn(&mut oa, t, z, &payload),
+            Out::Packet(p) => {
+                trace(Direction::Sent, peer, p.r#type, p.zxid, data_len(&p));
+                qp::write_packet(&mut oa, &p)
+            }
+            Out::Txn(t, z, payload) => {
+                trace(Direction::Sent, peer, t, z, payload.len());
+                write_txn(&mut oa, t, z, &payload)
+            }
             Out::Stop => break,
         };
         stats.packets_sent.fetch_add(1, Ordering::Relaxed);
@@ -551,7 +579,7 @@ fn receive_loop(
 ) -> Result<(), HandlerError> {
     let sid = peer.sid();
     while leader.is_running() {
-        let p = read(ia)?;
+        let p = read(ia, peer)?;
         peer.deadline
             .store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
         peer.stats.packets_received.fetch_add(1, Ordering::Relaxed);

@@ -19,11 +19,22 @@ pub struct LeaderWriter {
     out: Mutex<OutputArchive<BufWriter<QuorumSocket>>>,
     /// A handle to shut the socket down (ends the reader's loop).
     sock: QuorumSocket,
+    /// The leader's sid, for the protocol trace.
+    leader_sid: i64,
 }
 
 impl LeaderWriter {
     /// Sends one packet and flushes it. A failure closes the link.
     pub fn write_packet(&self, qp: &QuorumPacket) -> Result<(), LearnerError> {
+        let len = qp.data.as_ref().map_or(0, Vec::len);
+        protocol_trace::packet(
+            Direction::Sent,
+            self.leader_sid,
+            type_name,
+            qp.r#type,
+            qp.zxid,
+            len,
+        );
         let mut out = self.out.lock();
         let result = qp.serialize(&mut out).and_then(|_| out.inner_mut().flush());
         drop(out);
@@ -74,11 +85,18 @@ pub struct LeaderLink {
     sock: QuorumSocket,
     /// The leader's address, for log lines.
     pub addr: SocketAddr,
+    /// The leader's sid, for the protocol trace.
+    leader_sid: i64,
 }
 
 impl LeaderLink {
-    /// Wraps a connected socket; reads time out after `read_timeout`.
-    pub fn new(sock: QuorumSocket, read_timeout: Duration) -> Result<LeaderLink, LearnerError> {
+    /// Wraps a connected socket to the leader `leader_sid`; reads time
+    /// out after `read_timeout`.
+    pub fn new(
+        sock: QuorumSocket,
+        leader_sid: i64,
+        read_timeout: Duration,
+    ) -> Result<LeaderLink, LearnerError> {
         let io = |e| LearnerError::Io("setting up the leader socket".into(), e);
         let addr = sock.peer_addr().map_err(io)?;
         sock.set_nodelay(true).map_err(io)?;
@@ -88,18 +106,20 @@ impl LeaderLink {
         let writer = Arc::new(LeaderWriter {
             out: Mutex::new(out),
             sock: sock.try_clone().map_err(io)?,
+            leader_sid,
         });
         Ok(LeaderLink {
             reader,
             writer,
             sock,
             addr,
+            leader_sid,
         })
     }
 
     /// Reads the next packet.
     pub fn read_packet(&mut self) -> Result<QuorumPacket, LearnerError> {
-        QuorumPacket::deserialize(&mut self.reader).map_err(|e| match e {
+        let qp = QuorumPacket::deserialize(&mut self.reader).map_err(|e| match e {
             jute::Error::Io(io) => LearnerError::Io("reading from the leader".into(), io),
             jute::Error::Incomplete => LearnerError::Io(
                 "reading from the leader".into(),
@@ -109,7 +129,17 @@ impl LeaderLink {
                 ),
             ),
             other => LearnerError::Decode("a packet from the leader".into(), other),
-        })
+        })?;
+        let len = qp.data.as_ref().map_or(0, Vec::len);
+        protocol_trace::packet(
+            Direction::Received,
+            self.leader_sid,
+            type_name,
+            qp.r#type,
+            qp.zxid,
+            len,
+        );
+        Ok(qp)
     }
 
     /// Sends a packet (see [`LeaderWriter::write_packet`]).

@@ -174,6 +174,9 @@ fn serve(config: QuorumPeerConfig) -> Result<(), QuorumError> {
     // are read and shown (a TTL node's stat says ephemeralOwner 0).
     set_extended_types_enabled(config.server.extended_types_enabled);
     let signals = Signals::new([SIGTERM, SIGINT]).map_err(QuorumError::SignalHandlers)?;
+    if config.server.protocol_trace {
+        crate::server::protocol_trace::enable("protocolTrace=true");
+    }
     info!("Starting quorum peer, myid={}", config.my_id);
     let db = ZkDatabase::open(&config.server)
         .map_err(|e| QuorumError::OpenDatabase(e.into()))

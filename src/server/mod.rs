@@ -28,6 +28,7 @@ pub mod path_utils;
 pub mod prep_reconfig;
 pub mod prep_request_processor;
 pub mod prep_txn;
+pub mod protocol_trace;
 pub mod quota;
 pub mod reference_counted_acl_cache;
 pub mod request;

@@ -39,6 +39,7 @@ use log::{debug, info};
 use parking_lot::{Condvar, Mutex};
 
 use super::expiry_queue::ExpiryQueue;
+use super::protocol_trace::{self, SessionEvent};
 use crate::keeper_exception::Code;
 
 /// The ephemeralOwner value reserved for containers; never a session id.
@@ -59,6 +60,14 @@ pub enum SessionOwner {
     /// A learner's link to the leader, by the handler's unique number (a
     /// learner that reconnects gets a new one).
     Learner(u64),
+}
+
+/// An owner as the protocol trace names it.
+fn owner_name(owner: SessionOwner) -> String {
+    match owner {
+        SessionOwner::Local => "a client connection of this server".to_string(),
+        SessionOwner::Learner(n) => format!("learner link #{}", n),
+    }
 }
 
 /// One live session.
@@ -159,6 +168,10 @@ impl SessionTracker {
                 s.local = true;
             }
         }
+        protocol_trace::session(SessionEvent::Create, id, || {
+            let local = if self.local_sessions { " (local)" } else { "" };
+            format!("timeout={}ms{}", timeout, local)
+        });
         id
     }
 
@@ -255,6 +268,8 @@ impl SessionTracker {
         st.sessions.remove(&id);
         st.committed.remove(&id);
         st.queue.remove(&id);
+        drop(st);
+        protocol_trace::session(SessionEvent::Close, id, String::new);
     }
 
     /// Prep's check before a request of session `id` coming through
@@ -283,13 +298,16 @@ impl SessionTracker {
     /// created or resumed there); SESSIONEXPIRED if the session is unknown
     /// or closing.
     pub fn set_owner(&self, id: i64, owner: SessionOwner) -> Result<(), Code> {
-        match self.state.lock().sessions.get_mut(&id) {
-            Some(s) if !s.closing => {
-                s.owner = Some(owner);
-                Ok(())
-            }
-            _ => Err(Code::SessionExpired),
+        let before = match self.state.lock().sessions.get_mut(&id) {
+            Some(s) if !s.closing => s.owner.replace(owner),
+            _ => return Err(Code::SessionExpired),
+        };
+        if before.is_some_and(|b| b != owner) {
+            protocol_trace::session(SessionEvent::Move, id, || {
+                format!("to {}", owner_name(owner))
+            });
         }
+        Ok(())
     }
 
     /// As `check_session`, but an unknown session counts as expired (used
@@ -395,6 +413,9 @@ impl SessionTracker {
                 expired
             };
             for (id, timeout) in expired {
+                protocol_trace::session(SessionEvent::Expire, id, || {
+                    format!("timeout={}ms", timeout)
+                });
                 info!(
                     "Expiring session {:#x}, timeout of {}ms exceeded",
                     id, timeout

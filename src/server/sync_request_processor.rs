@@ -22,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
+use super::protocol_trace;
 use super::request::Request;
 use super::request_processor::RequestProcessor;
 use super::server_cnxn::cork;
@@ -195,6 +196,11 @@ impl SyncWorker {
                 if let Err(e) = self.db.append_payload(txn.header.zxid, &self.encoded) {
                     fatal(&e);
                 }
+                protocol_trace::txn_logged(
+                    txn.header.zxid,
+                    txn.header.r#type,
+                    txn.header.client_id,
+                );
                 self.maybe_snapshot();
             }
             None if self.to_flush.is_empty() => {

@@ -23,6 +23,7 @@ use log::{error, info, warn};
 use parking_lot::{Mutex, RwLock};
 
 use super::data_tree::{DataTree, ProcessTxnResult};
+use super::protocol_trace;
 use crate::config::pass_through::DEFAULT_SNAPSHOT_SIZE_FACTOR;
 use crate::config::server_config::ServerConfig;
 use crate::jute::txn::TxnLogEntry;
@@ -423,6 +424,8 @@ impl ZkDatabase {
             let mut sessions = self.sessions.lock();
             apply_txn(&mut tree, &mut sessions, entry, true)
         };
+        let h = &entry.header;
+        protocol_trace::txn_applied(h.zxid, h.r#type, h.client_id);
         if self.committed_log_enabled.load(Ordering::Relaxed) {
             self.add_committed_proposal(entry.header.zxid, Arc::new(entry.to_bytes()));
         }
@@ -461,6 +464,8 @@ impl ZkDatabase {
     /// needed). Not durable until `commit`.
     pub fn append(&self, entry: &TxnLogEntry) -> Result<(), PersistenceError> {
         self.txn_log.lock().append(entry)?;
+        let h = &entry.header;
+        protocol_trace::txn_logged(h.zxid, h.r#type, h.client_id);
         self.txn_count.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }

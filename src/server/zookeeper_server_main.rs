@@ -58,6 +58,9 @@ pub fn run(rest: &[String], system: &SystemProperties) -> i32 {
     };
     jute::set_max_buffer(config.jute_max_buffer);
     jute::set_extra_max_buffer(config.jute_max_buffer_extra_size);
+    if config.protocol_trace {
+        super::protocol_trace::enable("protocolTrace=true");
+    }
     info!("Starting server with the effective configuration:");
     for line in config.effective_lines() {
         info!("  {}", line);
