@@ -126,12 +126,27 @@ echo "== restarting node $LEADER"
 start "$LEADER"
 wait_settled 1 2 3 >/dev/null
 sleep 1
+END=$(date -u +%T,%3N) # the shutdown's own lines are left out
 cleanup
 PIDS=(0 0 0 0)
 
-# Merge: every trace line plus the role changes, by time, node first.
-for id in 1 2 3; do
-    grep -E 'zk_trace@|LOOKING|LEADING - |FOLLOWING - |Election done' "$WORK/n$id/peer.log" |
-        sed -E "s/^([0-9-]+ [0-9:,]+) \[myid:\] - ([A-Z]+) +\[([^:]+):([^@]+)@[0-9]+\] - /\1 n$id \2 [\3:\4] /"
-done | sort -s -k1,2 >"$WORK/trace.txt"
+# Merge: every trace line plus the role changes, by time (a stable sort,
+# so each node's lines keep their order), as "time node thread message".
+python3 - "$WORK" "$END" <<'EOF'
+import re, sys
+work, end = sys.argv[1], sys.argv[2]
+line_re = re.compile(r"^\S+ (\S+) \[myid:\] - \w+ +\[(.*):(zk_trace|zookeeper::[\w:]+)@\d+\] - (.*)$")
+keep = re.compile(r"^(ELECTION|PACKET|TXN|SESSION) |^LOOKING$|^Election done|^(LEADING|FOLLOWING) - LEADER ELECTION TOOK")
+rows = []
+for node in (1, 2, 3):
+    for line in open("%s/n%d/peer.log" % (work, node), errors="replace"):
+        m = line_re.match(line.rstrip("\n"))
+        if not m or not keep.search(m.group(4)) or m.group(1) > end:
+            continue
+        thread = re.sub(r"\[myid=\d+\]|-127\.0\.0\.1:\d+|:\d+$", "", m.group(2))
+        rows.append((m.group(1), "%s n%d %-15s %s" % (m.group(1), node, thread, m.group(4))))
+rows.sort(key=lambda r: r[0])
+with open("%s/trace.txt" % work, "w") as out:
+    out.writelines(r[1] + "\n" for r in rows)
+EOF
 echo "== merged trace: $WORK/trace.txt ($(wc -l <"$WORK/trace.txt") lines)"
