@@ -9,8 +9,11 @@
    ACK, every node logging and then applying the txn, and the follower the
    client used creating its session.
 2. The same ensemble without the key: not one trace line anywhere.
+   A session resumed through the other follower shows as moved on the
+   leader.
 3. A standalone server started with `RUST_LOG=info,zk_trace=info` (no
-   zoo.cfg key) traces its sessions and txns.
+   zoo.cfg key) traces its sessions and txns, and a session whose client
+   vanished as expired, then closed.
 
 Trace lines are ours alone (Java has no such trace), so this is about our
 servers only; the client is kazoo.
@@ -23,6 +26,7 @@ import pytest
 from kazoo.client import KazooClient
 
 from conftest import ZkServer
+from rawzk import RawZk
 from test_zab_learner import ZabPeer, client, report, start_ensemble, stop_all
 
 TRACE_TIMEOUT = 30.0
@@ -107,6 +111,25 @@ def test_a_write_on_a_traced_ensemble(tmp_path):
         for p in peers:
             assert NOTIFICATION.search(p.text()), p.text()[-3000:]
             assert "Protocol trace is on (protocolTrace=true)" in p.text()
+        # A session resumed through the other follower moves there: the
+        # leader's revalidation gives it a new owner.
+        first = RawZk("127.0.0.1", followers[0].client_port).connect(timeout_ms=10000)
+        second = None
+        try:
+            first.create("/moving", b"x")
+            second = RawZk("127.0.0.1", followers[1].client_port).connect(
+                timeout_ms=10000, session_id=first.session_id, passwd=first.passwd)
+            assert second.session_id == first.session_id and second.timeout > 0
+            wanted = "SESSION move 0x%x to learner link #" % first.session_id
+            deadline = time.monotonic() + TRACE_TIMEOUT
+            while not any(line.startswith(wanted) for line in trace_lines(leader)):
+                if time.monotonic() > deadline:
+                    pytest.fail("no %r on the leader\n%s" % (wanted, report(peers)), pytrace=False)
+                time.sleep(0.1)
+        finally:
+            first.close_socket()
+            if second is not None:
+                second.close_socket()
     finally:
         stop_all(peers)
 
@@ -156,5 +179,21 @@ def test_rust_log_names_the_trace_on_a_standalone_server(tmp_path, monkeypatch):
                 pytest.fail("missing %r in\n%s" % (missing, text[-3000:]), pytrace=False)
             time.sleep(0.1)
         assert "Protocol trace is on (RUST_LOG names zk_trace)" in text
+        # A client that goes away without closing: its session expires.
+        raw = RawZk("127.0.0.1", srv.port).connect(timeout_ms=4000)
+        raw.close_socket()
+        wanted = ["SESSION expire 0x%x timeout=4000ms" % raw.session_id,
+                  "SESSION close 0x%x" % raw.session_id]
+        deadline = time.monotonic() + TRACE_TIMEOUT
+        while True:
+            text = srv.log_path.read_text(errors="replace")
+            lines = trace_lines_of(text)
+            found = [next((i for i, l in enumerate(lines) if l.startswith(w)), None) for w in wanted]
+            if None not in found:
+                assert found[0] < found[1], lines
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("missing %r in\n%s" % (wanted, text[-3000:]), pytrace=False)
+            time.sleep(0.1)
     finally:
         srv.stop()
