@@ -31,8 +31,9 @@
 //!
 //! Thread: the caller's (the listener thread); returns when `stop` says so.
 
+use std::fmt;
 use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -53,7 +54,102 @@ pub struct GateLimits {
 /// How long the first message is, judged from its first bytes: `Ok(n)`
 /// with `n > prefix.len()` asks for more, `Ok(prefix.len())` means
 /// complete, `Err` refuses the connection.
-pub type MessageLen = fn(&[u8]) -> Result<usize, String>;
+pub type MessageLen = fn(&[u8]) -> Result<usize, BadFirstMessage>;
+
+/// Why a first message is refused from its first bytes (a length or a
+/// version no peer sends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadFirstMessage {
+    /// A quorum packet's data length is negative or above the limit.
+    DataLength(i32),
+    /// A quorum packet carries more than 64 identities.
+    IdentityCount(i32),
+    /// An identity of a quorum packet is longer than 4096 bytes.
+    IdentityLength(i32),
+    /// The election header's protocol version is unknown.
+    InitialVersion(i64),
+    /// The election header's address length is out of range.
+    InitialLength(i32),
+    /// A quorum SASL token is longer than the limit.
+    SaslToken(i32),
+}
+
+impl fmt::Display for BadFirstMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::initial_message::InitialMessageError;
+        match self {
+            BadFirstMessage::DataLength(n) => write!(f, "first packet's data length {}", n),
+            BadFirstMessage::IdentityCount(n) => write!(f, "first packet's identity count {}", n),
+            BadFirstMessage::IdentityLength(n) => {
+                write!(f, "first packet's identity length {}", n)
+            }
+            BadFirstMessage::InitialVersion(v) => write!(
+                f,
+                "initial message refused: {}",
+                InitialMessageError::UnknownVersion(*v)
+            ),
+            BadFirstMessage::InitialLength(n) => write!(
+                f,
+                "initial message refused: {}",
+                InitialMessageError::BadLength(*n)
+            ),
+            BadFirstMessage::SaslToken(n) => write!(f, "SASL token of {} bytes", n),
+        }
+    }
+}
+
+impl std::error::Error for BadFirstMessage {}
+
+/// Why the gate closes a connection before its first message is whole.
+#[derive(Debug)]
+enum Refusal {
+    /// The peer closed before its first message.
+    Closed,
+    /// The peer closed during its TLS handshake.
+    ClosedInHandshake,
+    /// Plaintext where only TLS is served.
+    Plaintext,
+    /// The socket failed.
+    Io(io::Error),
+    /// The TLS session could not be set up.
+    TlsSetup(rustls::Error),
+    /// The TLS handshake failed.
+    TlsHandshake(rustls::Error),
+    /// `hostnameVerification`: the certificate does not name the address
+    /// the peer connected from.
+    AddressNotInCertificate(IpAddr),
+    /// The first message's bytes are refused.
+    Message(BadFirstMessage),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Closed => f.write_str("closed before its first message"),
+            Refusal::ClosedInHandshake => f.write_str("closed during its TLS handshake"),
+            Refusal::Plaintext => f.write_str("blocked insecure (plaintext) connection attempt"),
+            Refusal::Io(e) => write!(f, "{}", e),
+            Refusal::TlsSetup(e) => write!(f, "{}", e),
+            Refusal::TlsHandshake(e) => write!(f, "TLS handshake failed: {}", e),
+            Refusal::AddressNotInCertificate(ip) => {
+                write!(f, "its certificate does not name its address {}", ip)
+            }
+            Refusal::Message(e) => write!(f, "{}", e),
+        }
+    }
+}
+
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Refusal {
+        Refusal::Io(e)
+    }
+}
+
+impl From<BadFirstMessage> for Refusal {
+    fn from(e: BadFirstMessage) -> Refusal {
+        Refusal::Message(e)
+    }
+}
 
 /// What a waiting connection speaks, as far as known.
 enum Phase {
@@ -237,7 +333,7 @@ fn accept_all(
 enum Advance {
     Waiting,
     Complete,
-    Refused(String),
+    Refused(Refusal),
 }
 
 /// A connection that showed nothing within the detection timeout is taken
@@ -269,7 +365,7 @@ fn detection_timeouts(pending: &mut Vec<Pending>, tls: &QuorumTls, now: Instant,
 }
 
 /// Peeks at the first bytes and settles the connection's protocol.
-fn detect(p: &mut Pending, tls: &QuorumTls) -> Result<bool, String> {
+fn detect(p: &mut Pending, tls: &QuorumTls) -> Result<bool, Refusal> {
     let mut peek = [0u8; 5];
     // SAFETY: `peek` is valid, writable memory of its length.
     let n = unsafe {
@@ -281,13 +377,13 @@ fn detect(p: &mut Pending, tls: &QuorumTls) -> Result<bool, String> {
         )
     };
     if n == 0 {
-        return Err("closed before its first message".into());
+        return Err(Refusal::Closed);
     }
     if n < 0 {
         let e = io::Error::last_os_error();
         return match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
-            _ => Err(e.to_string()),
+            _ => Err(Refusal::Io(e)),
         };
     }
     match unified_socket::detect(&peek[..n as usize]) {
@@ -297,10 +393,10 @@ fn detect(p: &mut Pending, tls: &QuorumTls) -> Result<bool, String> {
             p.phase = Phase::Plaintext;
             Ok(true)
         }
-        Detected::Plaintext => Err("blocked insecure (plaintext) connection attempt".into()),
+        Detected::Plaintext => Err(Refusal::Plaintext),
         Detected::Tls => {
             let conn =
-                rustls::ServerConnection::new(tls.server_config()).map_err(|e| e.to_string())?;
+                rustls::ServerConnection::new(tls.server_config()).map_err(Refusal::TlsSetup)?;
             p.phase = Phase::Tls(Box::new(conn));
             Ok(true)
         }
@@ -313,7 +409,7 @@ fn advance_tls(
     p: &mut Pending,
     message_len: MessageLen,
     tls: Option<&QuorumTls>,
-) -> Result<bool, String> {
+) -> Result<bool, Refusal> {
     let Phase::Tls(conn) = &mut p.phase else {
         return Ok(false);
     };
@@ -322,17 +418,14 @@ fn advance_tls(
             match conn.write_tls(&mut p.stream) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(Refusal::Io(e)),
             }
         }
         if !conn.is_handshaking() {
             if p.buf.is_empty() {
                 let checks = tls.is_some_and(|t| t.verify_peer_address);
                 if checks && !unified_socket::peer_names_its_address(conn, p.from.ip()) {
-                    return Err(format!(
-                        "its certificate does not name its address {}",
-                        p.from.ip()
-                    ));
+                    return Err(Refusal::AddressNotInCertificate(p.from.ip()));
                 }
             }
             let need = message_len(&p.buf)?;
@@ -347,26 +440,26 @@ fn advance_tls(
             let have = p.buf.len();
             p.buf.resize(need, 0);
             match conn.reader().read(&mut p.buf[have..]) {
-                Ok(0) => return Err("closed before its first message".into()),
+                Ok(0) => return Err(Refusal::Closed),
                 Ok(n) => {
                     p.buf.truncate(have + n);
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => p.buf.truncate(have),
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(Refusal::Io(e)),
             }
         }
         match conn.read_tls(&mut p.stream) {
-            Ok(0) => return Err("closed during its TLS handshake".into()),
+            Ok(0) => return Err(Refusal::ClosedInHandshake),
             Ok(_) => {
                 if let Err(e) = conn.process_new_packets() {
                     let _ = conn.write_tls(&mut p.stream);
-                    return Err(format!("TLS handshake failed: {}", e));
+                    return Err(Refusal::TlsHandshake(e));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(Refusal::Io(e)),
         }
     }
 }
@@ -390,7 +483,7 @@ fn advance(p: &mut Pending, message_len: MessageLen, tls: Option<&QuorumTls>) ->
     loop {
         let need = match message_len(&p.buf) {
             Ok(n) => n,
-            Err(why) => return Advance::Refused(why),
+            Err(why) => return Advance::Refused(why.into()),
         };
         if need <= p.buf.len() {
             return Advance::Complete;
@@ -398,14 +491,14 @@ fn advance(p: &mut Pending, message_len: MessageLen, tls: Option<&QuorumTls>) ->
         let have = p.buf.len();
         p.buf.resize(need, 0);
         match p.stream.read(&mut p.buf[have..]) {
-            Ok(0) => return Advance::Refused("closed before its first message".into()),
+            Ok(0) => return Advance::Refused(Refusal::Closed),
             Ok(n) => p.buf.truncate(have + n),
             Err(e) => {
                 p.buf.truncate(have);
                 match e.kind() {
                     io::ErrorKind::WouldBlock => return Advance::Waiting,
                     io::ErrorKind::Interrupted => {}
-                    _ => return Advance::Refused(e.to_string()),
+                    _ => return Advance::Refused(Refusal::Io(e)),
                 }
             }
         }
@@ -419,7 +512,7 @@ fn be_i32(b: &[u8]) -> i32 {
 /// The first message of the quorum port: a QuorumPacket (type, zxid, data
 /// buffer, authinfo vector of Ids), with at most `max_data` bytes of data
 /// and 64 identities.
-pub fn quorum_packet_len(prefix: &[u8], max_data: usize) -> Result<usize, String> {
+pub fn quorum_packet_len(prefix: &[u8], max_data: usize) -> Result<usize, BadFirstMessage> {
     const MAX_IDS: i32 = 64;
     let mut at = 12; // type, zxid
     let need = |at: usize, n: usize| -> Option<usize> { (prefix.len() < at + n).then_some(at + n) };
@@ -428,7 +521,7 @@ pub fn quorum_packet_len(prefix: &[u8], max_data: usize) -> Result<usize, String
     }
     let data = be_i32(&prefix[at..]);
     if data < -1 || data as i64 > max_data as i64 {
-        return Err(format!("first packet's data length {}", data));
+        return Err(BadFirstMessage::DataLength(data));
     }
     at += 4 + data.max(0) as usize;
     if let Some(n) = need(at, 4) {
@@ -436,7 +529,7 @@ pub fn quorum_packet_len(prefix: &[u8], max_data: usize) -> Result<usize, String
     }
     let ids = be_i32(&prefix[at..]);
     if !(-1..=MAX_IDS).contains(&ids) {
-        return Err(format!("first packet's identity count {}", ids));
+        return Err(BadFirstMessage::IdentityCount(ids));
     }
     at += 4;
     for _ in 0..ids.max(0) * 2 {
@@ -445,7 +538,7 @@ pub fn quorum_packet_len(prefix: &[u8], max_data: usize) -> Result<usize, String
         }
         let len = be_i32(&prefix[at..]);
         if !(-1..=4096).contains(&len) {
-            return Err(format!("first packet's identity length {}", len));
+            return Err(BadFirstMessage::IdentityLength(len));
         }
         at += 4 + len.max(0) as usize;
     }
@@ -477,10 +570,18 @@ mod tests {
         assert_eq!(quorum_packet_len(&p, 1024), Ok(p.len()));
         let mut big = vec![0u8; 12];
         big.extend_from_slice(&5000i32.to_be_bytes());
-        assert!(quorum_packet_len(&big, 1024).is_err());
+        let refused = quorum_packet_len(&big, 1024);
+        assert_eq!(refused, Err(BadFirstMessage::DataLength(5000)));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "first packet's data length 5000"
+        );
         let mut ids = vec![0u8; 12];
         ids.extend_from_slice(&(-1i32).to_be_bytes());
         ids.extend_from_slice(&1000i32.to_be_bytes());
-        assert!(quorum_packet_len(&ids, 1024).is_err());
+        assert_eq!(
+            quorum_packet_len(&ids, 1024),
+            Err(BadFirstMessage::IdentityCount(1000))
+        );
     }
 }

@@ -16,6 +16,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
+use super::handshake_gate::BadFirstMessage;
 use super::quorum_server::{parse_host_port, HostPort};
 
 /// `PROTOCOL_VERSION_V1`: one election address.
@@ -140,7 +141,7 @@ pub fn read_initial_message<R: Read>(input: &mut R) -> Result<InitialMessage, In
 /// How long the header is, judged from its first bytes (see
 /// `handshake_gate::MessageLen`): refused as soon as its version or
 /// length is.
-pub fn initial_message_len(prefix: &[u8]) -> Result<usize, String> {
+pub fn initial_message_len(prefix: &[u8]) -> Result<usize, BadFirstMessage> {
     if prefix.len() < 8 {
         return Ok(8);
     }
@@ -149,20 +150,14 @@ pub fn initial_message_len(prefix: &[u8]) -> Result<usize, String> {
         return Ok(8);
     }
     if first != PROTOCOL_VERSION_V1 && first != PROTOCOL_VERSION_V2 {
-        return Err(format!(
-            "initial message refused: {}",
-            InitialMessageError::UnknownVersion(first)
-        ));
+        return Err(BadFirstMessage::InitialVersion(first));
     }
     if prefix.len() < 20 {
         return Ok(20);
     }
     let remaining = i32::from_be_bytes(prefix[16..20].try_into().unwrap_or([0; 4]));
     if remaining <= 0 || remaining > MAX_ADDRESS_LENGTH {
-        return Err(format!(
-            "initial message refused: {}",
-            InitialMessageError::BadLength(remaining)
-        ));
+        return Err(BadFirstMessage::InitialLength(remaining));
     }
     Ok(20 + remaining as usize)
 }
@@ -198,10 +193,20 @@ mod tests {
             Ok(8),
             "a legacy sid"
         );
-        assert!(initial_message_len(&(-5i64).to_be_bytes()).is_err());
+        let refused = initial_message_len(&(-5i64).to_be_bytes());
+        assert_eq!(refused, Err(BadFirstMessage::InitialVersion(-5)));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "initial message refused: Got unrecognized protocol version -5"
+        );
         let mut bad = out[..16].to_vec();
         bad.extend_from_slice(&100_000i32.to_be_bytes());
-        assert!(initial_message_len(&bad).is_err());
+        let refused = initial_message_len(&bad);
+        assert_eq!(refused, Err(BadFirstMessage::InitialLength(100_000)));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "initial message refused: Unreasonable buffer length: 100000"
+        );
     }
 
     #[test]

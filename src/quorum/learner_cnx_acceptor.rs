@@ -24,7 +24,7 @@ use std::time::Duration;
 use log::{info, warn};
 
 use super::auth::quorum_auth::{auth_packet_len, is_auth_packet};
-use super::handshake_gate::{self, GateLimits};
+use super::handshake_gate::{self, BadFirstMessage, GateLimits};
 use super::learner_handler;
 use super::learner_master::LearnerMaster;
 use super::quorum_server::HostPort;
@@ -119,7 +119,7 @@ const MAX_FIRST_DATA: usize = 4096;
 
 /// The first packet: a quorum SASL packet (when the learner starts with
 /// SASL) or FOLLOWERINFO/OBSERVERINFO.
-fn first_packet_len(prefix: &[u8]) -> Result<usize, String> {
+fn first_packet_len(prefix: &[u8]) -> Result<usize, BadFirstMessage> {
     match is_auth_packet(prefix) {
         true => auth_packet_len(prefix),
         false => handshake_gate::quorum_packet_len(prefix, MAX_FIRST_DATA),

@@ -15,6 +15,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use super::super::handshake_gate::BadFirstMessage;
 use super::super::unified_socket::QuorumSocket;
 use crate::jute::quorum::QuorumAuthPacket;
 use crate::jute::{self, InputArchive, Record};
@@ -116,13 +117,13 @@ pub fn is_auth_packet(first: &[u8]) -> bool {
 
 /// The length of a quorum auth packet from its first bytes (`Ok(n)` with
 /// `n > prefix.len()` asks for more), for the quorum port's door.
-pub fn auth_packet_len(prefix: &[u8]) -> Result<usize, String> {
+pub fn auth_packet_len(prefix: &[u8]) -> Result<usize, BadFirstMessage> {
     if prefix.len() < 16 {
         return Ok(16);
     }
     let len = i32::from_be_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]);
     if len > MAX_TOKEN as i32 {
-        return Err(format!("SASL token of {} bytes", len));
+        return Err(BadFirstMessage::SaslToken(len));
     }
     Ok(16 + len.max(0) as usize)
 }
@@ -189,7 +190,10 @@ mod tests {
         let mut huge = wire[..12].to_vec();
         huge.extend_from_slice(&i32::MAX.to_be_bytes());
         assert!(receive(&mut huge.as_slice()).is_err());
-        assert!(auth_packet_len(&huge).is_err());
+        assert_eq!(
+            auth_packet_len(&huge),
+            Err(BadFirstMessage::SaslToken(i32::MAX))
+        );
         assert_eq!(Status::from_code(7), Status::Error);
     }
 }
