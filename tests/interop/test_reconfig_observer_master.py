@@ -225,6 +225,7 @@ def test_observers_behind_a_master_follow_a_leader_removed_by_reconfig(tmp_path,
             assert "Follower sid: %d " % o.sid not in three.text(), (o.kind, o.sid)
         writer = Writer(our_obs)
         wait_acks(writer, 10)
+        served = {(f.sid, o.sid): f.text().count("Follower sid: %d " % o.sid) for f in (one, two) for o in observers}
         zk = super_client(one)
         try:
             # Follower 1's role ends at the commit (its leader leaves):
@@ -250,6 +251,15 @@ def test_observers_behind_a_master_follow_a_leader_removed_by_reconfig(tmp_path,
         for o in observers:
             assert wait_mode(o, ["observer"]) == "observer"
         assert sorted(wait_mode(p, ["leader", "follower"]) for p in (one, two)) == ["follower", "leader"]
+        # Each observer registered anew on the master of the voter that
+        # now follows (the new leader serves none).
+        follower = next(p for p in (one, two) if wait_mode(p, ["leader", "follower"]) == "follower")
+        for o in observers:
+            deadline = time.monotonic() + SYNC_TIMEOUT
+            mark = "Follower sid: %d " % o.sid
+            while follower.text().count(mark) <= served[(follower.sid, o.sid)] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert follower.text().count(mark) > served[(follower.sid, o.sid)], (o.kind, o.sid, follower.sid)
         wait_acks(writer, len(writer.acked) + 20)
         acked = writer.stop()
         writer = None
