@@ -39,6 +39,8 @@ use super::http_server::{error_page, HttpRequest, HttpResponse, HttpServer, Http
 use super::json_outputter;
 use super::server_view::{FixedServer, ServerView};
 use super::snapshot_command::{self, json_answer, SnapshotCommand};
+use crate::common::x500_principal::subject_name;
+use crate::common::x509_util::{chain_is_trusted, ChainVerifier};
 use crate::config::admin_tls::AdminTlsMode;
 use crate::config::server_config::ServerConfig;
 use crate::server::auth::ip_authentication_provider::host_address;
@@ -181,7 +183,9 @@ impl AdminServer {
             .system_properties
             .get("zookeeper.X509AuthenticationProvider.superUser")
             .map(str::to_string);
+        let x509_verifier = cfg.admin_tls.as_ref().and_then(|t| t.x509_verifier.clone());
         let worker = Worker {
+            x509_verifier,
             view,
             whitelist,
             command_url: url,
@@ -248,6 +252,8 @@ struct Worker {
     use_x_forwarded_for: bool,
     /// `X509AuthenticationProvider.superUser`.
     x509_super_user: Option<String>,
+    /// Checks a client certificate for the `x509` scheme.
+    x509_verifier: Option<ChainVerifier>,
 }
 
 impl Worker {
@@ -317,9 +323,18 @@ impl Worker {
                 .map(|t| t.trim().to_string()),
             _ => remote,
         };
+        let trusted = match &self.x509_verifier {
+            Some(verifier) => chain_is_trusted(verifier, &request.peer_certificates),
+            None => false,
+        };
+        let x509_subject = request
+            .peer_certificates
+            .first()
+            .filter(|_| trusted)
+            .and_then(|own| subject_name(own).ok());
         Connection {
             client_ip,
-            x509_subject: None,
+            x509_subject,
         }
     }
 

@@ -272,6 +272,45 @@ pub fn server_config(params: ServerTlsParams) -> Result<Arc<ServerConfig>, Strin
     Ok(Arc::new(config))
 }
 
+/// What checks a presented client certificate chain against `trusted`
+/// after the handshake (the `x509` scheme's own trust manager, where the
+/// handshake used another store).
+pub type ChainVerifier = Arc<dyn rustls::server::danger::ClientCertVerifier>;
+
+/// A [`ChainVerifier`] trusting `trusted`.
+pub fn chain_verifier(trusted: &[CertificateDer<'static>]) -> Result<ChainVerifier, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in trusted {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("unusable trusted certificate: {}", e))?;
+    }
+    if roots.is_empty() {
+        return Err("no trusted certificate to verify client certificates with".to_string());
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| format!("cannot verify client certificates: {}", e))
+}
+
+/// Whether `chain` (DER, the client's own certificate first) leads to a
+/// certificate `verifier` trusts, valid now.
+pub fn chain_is_trusted(verifier: &ChainVerifier, chain: &[Vec<u8>]) -> bool {
+    let Some((own, rest)) = chain.split_first() else {
+        return false;
+    };
+    let own = CertificateDer::from(own.as_slice());
+    let rest: Vec<CertificateDer<'_>> = rest
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
+    verifier
+        .verify_client_cert(&own, &rest, UnixTime::now())
+        .is_ok()
+}
+
 /// The dialing side of a quorum connection: our certificate, the peers'
 /// trust anchors, versions and suites, and whether the peer's certificate
 /// must name the address we dialed.

@@ -10,6 +10,11 @@
 //! of Java's Jetty connector; without `admin.needClientAuth` no
 //! certificate is asked for.
 //!
+//! With `admin.needClientAuth`, a client certificate also authenticates
+//! the `x509` scheme of the protected commands (see
+//! `admin::auth_request`) once the client port's trust store
+//! (`ssl.trustStore.*`) accepts it too, as Java's x509 provider checks.
+//!
 //! Runs once, on the main thread, while `ServerConfig` is built (only
 //! when the AdminServer is enabled, as Java loads the stores only then).
 //!
@@ -43,6 +48,12 @@ pub struct AdminTls {
     pub mode: AdminTlsMode,
     /// Key, chain, client verifier.
     pub server_config: Arc<rustls::ServerConfig>,
+    /// The `x509` scheme's check of a client certificate the handshake
+    /// accepted: the client port's trust store (`ssl.trustStore.*`), as
+    /// Java's `X509AuthenticationProvider` has it; `None` without
+    /// `admin.needClientAuth` or without that store (no certificate
+    /// authenticates then).
+    pub x509_verifier: Option<x509_util::ChainVerifier>,
 }
 
 impl std::fmt::Debug for AdminTls {
@@ -80,7 +91,15 @@ pub fn mode(system: &SystemProperties) -> Option<AdminTlsMode> {
 
 /// One quorum store, loaded; its location is required.
 fn load(system: &SystemProperties, store: &str, trust: bool) -> Result<StoreContents, ConfigError> {
-    let prefix = format!("zookeeper.ssl.quorum.{}", store);
+    load_from(system, &format!("zookeeper.ssl.quorum.{}", store), trust)
+}
+
+/// The store whose keys start with `prefix` (`zookeeper.ssl.trustStore`).
+fn load_from(
+    system: &SystemProperties,
+    prefix: &str,
+    trust: bool,
+) -> Result<StoreContents, ConfigError> {
     let location_key = format!("{}.location", prefix);
     let location = system.get(&location_key).unwrap_or("");
     if location.is_empty() {
@@ -161,6 +180,16 @@ pub fn admin_tls(system: &SystemProperties) -> Result<Option<AdminTls>, ConfigEr
     };
     let server_config =
         x509_util::server_config(params).map_err(|e| invalid(key_location, location, e))?;
+    let x509_verifier = match system.get(X509_TRUST_STORE_LOCATION) {
+        Some(location) if need && !location.is_empty() => {
+            let store = load_from(system, "zookeeper.ssl.trustStore", true)?;
+            let trusted: Vec<_> = store.trusted.into_iter().map(Into::into).collect();
+            let verifier = x509_util::chain_verifier(&trusted)
+                .map_err(|e| invalid(X509_TRUST_STORE_LOCATION, location, e))?;
+            Some(verifier)
+        }
+        _ => None,
+    };
     info!(
         "AdminServer: HTTPS ({:?}, client certificates {})",
         mode,
@@ -169,8 +198,12 @@ pub fn admin_tls(system: &SystemProperties) -> Result<Option<AdminTls>, ConfigEr
     Ok(Some(AdminTls {
         mode,
         server_config,
+        x509_verifier,
     }))
 }
+
+/// The trust store the `x509` scheme checks certificates with.
+const X509_TRUST_STORE_LOCATION: &str = "zookeeper.ssl.trustStore.location";
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,7 @@ import pytest
 
 import conftest
 from conftest import JAVA_LIB, ZkServer, free_port, need, java_available
+from test_tls import certs  # noqa: F401 (the fixture)
 
 kazoo = pytest.importorskip("kazoo.client")
 from kazoo.security import ACL, Id, Permissions, make_digest_acl  # noqa: E402
@@ -246,3 +247,85 @@ def test_admin_keys_we_cannot_honour_stop_startup(tmp_path, key, value):
                           timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode != 0
     assert key in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
+
+
+def set_root_acl(t, acls):
+    zk = client(t.hosts)
+    try:
+        zk.set_acls("/", acls)
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def admin_digest_acl():
+    user, password = ADMIN_USER.split(":")
+    return make_digest_acl(user, password, all=True)
+
+
+def test_ip_from_x_forwarded_for(tmp_path_factory):
+    """IPAuthenticationProvider.usexforwardedfor: the `ip` identity is the
+    first X-Forwarded-For entry (the peer's address without the header)."""
+    t = standalone(tmp_path_factory, **{"IPAuthenticationProvider.usexforwardedfor": "true",
+                                        "admin.rateLimiterIntervalInMS": "0"})
+    try:
+        set_root_acl(t, [ACL(Permissions.ALL, Id("ip", "10.1.2.3")), admin_digest_acl()])
+        path = "/commands/snapshot?streaming=false"
+
+        def get(forwarded):
+            request = urllib.request.Request("http://127.0.0.1:%d%s" % (t.admin_port, path))
+            request.add_header("Authorization", "ip")
+            if forwarded is not None:
+                request.add_header("X-Forwarded-For", forwarded)
+            try:
+                with urllib.request.urlopen(request, timeout=60) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        assert get(None) == 403, "127.0.0.1 is not in the ACL"
+        assert get("10.1.2.3, 127.0.0.1") == 200
+        assert get("127.0.0.1, 10.1.2.3") == 403, "only the first entry counts"
+        assert get(",") == 401, "no entry: Java's provider fails"
+    finally:
+        t.stop()
+
+
+def test_x509_over_https(tmp_path_factory, certs):  # noqa: F811
+    """`Authorization: x509` with admin.needClientAuth: the identity is the
+    subject of the client certificate, which the client port's trust
+    store must accept as well."""
+    from test_admin_tls import stores
+    from test_tls import CLIENT_SUBJECT, PASSWORD
+    import ssl
+    extra = dict(stores(certs), **{
+        "admin.forceHttps": "true", "admin.needClientAuth": "true",
+        "ssl.trustStore.location": str(certs / "trust.jks"), "ssl.trustStore.password": PASSWORD,
+        "authProvider.x509": "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+        "admin.rateLimiterIntervalInMS": "0"})
+    t = standalone(tmp_path_factory, **extra)
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    ctx.load_cert_chain(str(certs / "client.pem"), str(certs / "client.key"))
+
+    def get(auth):
+        request = urllib.request.Request("https://localhost:%d/commands/snapshot" % t.admin_port)
+        if auth is not None:
+            request.add_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(request, context=ctx, timeout=60) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    try:
+        set_root_acl(t, [admin_digest_acl()])
+        assert get(None)[0] == 401
+        assert get("x509") == (403, json.dumps(
+            {"command": "snapshot", "error": "Not authorized"}, indent=2).replace('":', '" :').encode())
+        set_root_acl(t, [ACL(Permissions.ALL, Id("x509", CLIENT_SUBJECT)), admin_digest_acl()])
+        status, body = get("x509")
+        assert status == 200 and len(body) > 0, body[:300]
+        assert get("digest " + ADMIN_USER)[0] == 200
+        assert get("digest nobody:x")[0] == 403
+    finally:
+        t.stop()
