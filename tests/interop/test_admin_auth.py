@@ -329,3 +329,33 @@ def test_x509_over_https(tmp_path_factory, certs):  # noqa: F811
         assert get("digest nobody:x")[0] == 403
     finally:
         t.stop()
+
+
+def test_x509_needs_the_client_ports_trust_store(tmp_path_factory, certs):  # noqa: F811
+    """The handshake accepts the client (the quorum trust store knows its
+    CA), but the client port's trust store does not: the certificate
+    authenticates nobody for the `x509` scheme (401)."""
+    from test_admin_tls import stores
+    from test_tls import CLIENT_SUBJECT
+    import ssl
+    other = tmp_path_factory.mktemp("other-ca")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(other / "other.key"), "-out", str(other / "other-ca.pem"),
+                    "-subj", "/CN=Other CA", "-days", "2"], check=True, capture_output=True)
+    extra = dict(stores(certs), **{
+        "admin.forceHttps": "true", "admin.needClientAuth": "true",
+        "ssl.trustStore.location": str(other / "other-ca.pem"),
+        "authProvider.x509": "org.apache.zookeeper.server.auth.X509AuthenticationProvider"})
+    t = standalone(tmp_path_factory, **extra)
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    ctx.load_cert_chain(str(certs / "client.pem"), str(certs / "client.key"))
+    try:
+        set_root_acl(t, [ACL(Permissions.ALL, Id("x509", CLIENT_SUBJECT)), admin_digest_acl()])
+        request = urllib.request.Request("https://localhost:%d/commands/snapshot" % t.admin_port)
+        request.add_header("Authorization", "x509")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(request, context=ctx, timeout=60)
+        assert e.value.code == 401
+        assert json.loads(e.value.read()) == {"command": "snapshot", "error": "Not authenticated"}
+    finally:
+        t.stop()
