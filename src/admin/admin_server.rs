@@ -2,7 +2,11 @@
 //! (0.0.0.0:8080). `GET <admin.commandURL>` (`/commands`) lists links to
 //! every command; `GET /commands/<name-or-alias>?k=v` answers the
 //! command's JSON (always 200, errors inside the JSON, as Java); any other
-//! path is 404 and any method but GET/HEAD 405.
+//! path is 404 and any method but GET/HEAD 405. Java 3.9's `snapshot`
+//! (`snap`) is served too but not listed (the list is Java 3.8.0's); it
+//! answers only a caller whose `Authorization` header names an identity
+//! holding every permission on `/` (`auth_request`), else 401/403 with
+//! Java's JSON, and then streams the snapshot (`snapshot_command`).
 //!
 //! Commands answer from a [`ServerView`]: the standalone server, or in
 //! quorum mode whichever server the peer's current role serves with (one
@@ -259,7 +263,7 @@ struct Worker {
 impl Worker {
     fn answer(&self, request: &HttpRequest) -> HttpResponse {
         debug!("AdminServer {} {}", request.method, request.target);
-        if matches!(request.method.as_str(), "GET" | "HEAD") {
+        if matches!(request.method.as_str(), "GET" | "HEAD" | "POST") {
             if let Route::Command(name, params) = route(&request.target, &self.command_url) {
                 if snapshot_command::is_snapshot(&name) {
                     return self.protected(&name, &params, request);
@@ -308,6 +312,11 @@ impl Worker {
                 verdict.error().unwrap_or_default()
             );
             return json_answer(verdict.status(), name, verdict.error());
+        }
+        if request.method == "POST" {
+            // Java 3.9 checks the credentials of a POST too, then fails
+            // (a GET command has no POST side): Jetty's 500.
+            return HttpResponse::text(500, Some("text/html"), error_page(500, "Server Error"));
         }
         self.snapshot.run(&server, params)
     }

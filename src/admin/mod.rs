@@ -3,6 +3,8 @@
 //! next to the client port, once per process (standalone or quorum), and
 //! read the same server state as the four-letter words through a
 //! [`server_view::ServerView`]: in quorum mode, the current role's server.
+//! The one command that changes the disk, `snapshot`, needs credentials
+//! ([`auth_request`]) and is rate limited ([`rate_limiter`]).
 //!
 //! Mirrors: `org.apache.zookeeper.server.admin` and
 //! `org.apache.zookeeper.metrics.prometheus`.

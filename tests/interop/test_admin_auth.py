@@ -210,6 +210,26 @@ def test_every_permission_is_required(target):
         open_root(target)
 
 
+def test_post_is_checked_then_fails(target):
+    """Java 3.9 runs the credential check for a POST as well, then has
+    nothing to run (the command only has a GET side) and answers 500."""
+    def post(auth):
+        request = urllib.request.Request("http://127.0.0.1:%d/commands/snapshot" % target.admin_port,
+                                         method="POST")
+        if auth is not None:
+            request.add_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    status, body = post(None)
+    assert (status, json_of(body)) == (401, {"command": "snapshot",
+                                              "error": "Auth info is missing for the command"})
+    assert post("digest any:one")[0] == 500
+
+
 def test_an_open_root_takes_any_identity_but_not_none(target):
     code, _, body = http(target.admin_port, "/commands/snapshot?streaming=false", "digest anyone:at-all")
     assert code == 200 and json_of(body)["error"] is None, body
