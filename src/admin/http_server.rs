@@ -35,7 +35,7 @@
 //! instead of spinning or exiting.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,8 +47,11 @@ use crossbeam::channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 use log::{debug, warn};
 use rustls::ServerConnection;
 
+#[path = "http_server_out.rs"]
+mod out;
 #[path = "http_server_tls.rs"]
 mod tls;
+use out::{write_out, Outgoing};
 use tls::{add_hsts, decide, read_head_tls, write_out_tls, Decision};
 pub use tls::{HttpTls, PLAIN_ON_HTTPS_ALERT};
 
@@ -101,7 +104,7 @@ pub struct HttpRequest {
 }
 
 /// The handler's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -111,6 +114,9 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
     /// More header lines (name, value), after the standard ones.
     pub headers: Vec<(String, String)>,
+    /// A file whose first bytes (how many: the number) follow `body`,
+    /// read as they are sent (left out of the answer to a `HEAD`).
+    pub body_file: Option<(std::fs::File, u64)>,
 }
 
 impl HttpResponse {
@@ -121,6 +127,7 @@ impl HttpResponse {
             content_type: content_type.map(str::to_string),
             body: body.into_bytes(),
             headers: Vec::new(),
+            body_file: None,
         }
     }
 }
@@ -162,7 +169,7 @@ impl HttpServer {
         let wake = Arc::new(wake_wr);
         let stop = Arc::new(AtomicBool::new(false));
         let (jobs_tx, jobs_rx) = bounded::<(u64, HttpRequest)>(limits.queue.max(1));
-        let (done_tx, done_rx) = unbounded::<(u64, Vec<u8>)>();
+        let (done_tx, done_rx) = unbounded::<(u64, Outgoing)>();
         let mut threads = Vec::new();
         for i in 0..limits.workers.max(1) {
             let (jobs, done, wake, handler) = (
@@ -242,7 +249,7 @@ fn poke(wake: &OwnedFd) {
 
 fn work(
     jobs: &Receiver<(u64, HttpRequest)>,
-    done: &Sender<(u64, Vec<u8>)>,
+    done: &Sender<(u64, Outgoing)>,
     wake: &OwnedFd,
     handler: &(dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync),
 ) {
@@ -255,22 +262,19 @@ fn work(
                 );
                 HttpResponse::text(500, Some("text/html"), error_page(500, "Server Error"))
             });
-        let len = response.body.len();
-        let mut bytes = if request.method == "HEAD" {
-            encode(
-                &HttpResponse {
-                    body: Vec::new(),
-                    ..response
-                },
-                len,
-            )
+        let mut response = response;
+        let file = response.body_file.take();
+        let len = response.body.len() as u64 + file.as_ref().map_or(0, |(_, n)| *n);
+        let (mut bytes, file) = if request.method == "HEAD" {
+            response.body.clear();
+            (encode(&response, len), None)
         } else {
-            encode(&response, len)
+            (encode(&response, len), file)
         };
         if request.secure {
             add_hsts(&mut bytes);
         }
-        if done.send((id, bytes)).is_err() {
+        if done.send((id, Outgoing::new(bytes, file))).is_err() {
             return;
         }
         poke(wake);
@@ -290,8 +294,8 @@ enum State {
     Reading(Vec<u8>),
     /// Its request is with a worker.
     Waiting,
-    /// Writing the response: bytes and how many went out.
-    Writing(Vec<u8>, usize),
+    /// Writing the response.
+    Writing(Outgoing),
 }
 
 /// The bytes under a connection's HTTP.
@@ -316,7 +320,7 @@ struct Io {
     wake_rd: OwnedFd,
     limits: Limits,
     jobs: Sender<(u64, HttpRequest)>,
-    done: Receiver<(u64, Vec<u8>)>,
+    done: Receiver<(u64, Outgoing)>,
     /// Open connections by id (ids grow: the smallest is the oldest).
     conns: HashMap<u64, Conn>,
     next_id: u64,
@@ -409,7 +413,7 @@ fn reason(status: u16) -> &'static str {
 
 /// The bytes of a response whose full body is `body_len` bytes long (a
 /// HEAD answer declares the length and sends no body).
-pub fn encode(response: &HttpResponse, body_len: usize) -> Vec<u8> {
+pub fn encode(response: &HttpResponse, body_len: u64) -> Vec<u8> {
     let ct = response
         .content_type
         .as_deref()
@@ -438,7 +442,7 @@ fn refusal(status: u16) -> Vec<u8> {
         Some("text/html"),
         error_page(status, reason(status)),
     );
-    encode(&r, r.body.len())
+    encode(&r, r.body.len() as u64)
 }
 
 impl Io {
@@ -498,9 +502,9 @@ impl Io {
             if fds[0].revents != 0 {
                 self.drain_wake();
             }
-            while let Ok((id, bytes)) = self.done.try_recv() {
+            while let Ok((id, out)) = self.done.try_recv() {
                 if let Some(c) = self.conns.get_mut(&id) {
-                    c.state = State::Writing(bytes, 0);
+                    c.state = State::Writing(out);
                     c.deadline = Instant::now() + self.limits.deadline;
                 }
             }
@@ -608,7 +612,7 @@ impl Io {
                 Decision::Plain => c.wire = Wire::Plain,
                 Decision::Refuse => {
                     c.wire = Wire::Plain;
-                    c.state = State::Writing(PLAIN_ON_HTTPS_ALERT.to_vec(), 0);
+                    c.state = State::Writing(Outgoing::new(PLAIN_ON_HTTPS_ALERT.to_vec(), None));
                 }
                 Decision::Tls(session) => c.wire = Wire::Tls(session),
             }
@@ -619,41 +623,47 @@ impl Io {
                 read_head_tls(&mut c.stream, session, buf, max_head, revents)
             }
             (State::Reading(buf), _) => read_head(&mut c.stream, buf, max_head, revents),
-            (State::Writing(out, pos), Wire::Tls(session)) => {
-                write_out_tls(&mut c.stream, session, out, pos)
+            (State::Writing(out), wire) => {
+                let before = out.sent();
+                let step = match wire {
+                    Wire::Tls(session) => write_out_tls(&mut c.stream, session, out),
+                    _ => write_out(&mut c.stream, out),
+                };
+                if out.sent() != before {
+                    // Progress: the deadline is for a stalled reader.
+                    c.deadline = Instant::now() + self.limits.deadline;
+                }
+                step
             }
-            (State::Writing(out, pos), _) => write_out(&mut c.stream, out, pos),
             (State::Waiting, _) => Step::Stay,
         };
-        let secure = matches!(c.wire, Wire::Tls(_));
-        let peer_certificates: Vec<Vec<u8>> = match &c.wire {
-            Wire::Tls(session) => session
-                .peer_certificates()
-                .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let remote = c.stream.peer_addr().ok();
         match close {
             Step::Stay => {}
             Step::Close => {
                 self.conns.remove(&id);
             }
             Step::Answer(bytes) => {
-                c.state = State::Writing(bytes, 0);
+                c.state = State::Writing(Outgoing::new(bytes, None));
                 c.deadline = Instant::now() + self.limits.deadline;
             }
             Step::Dispatch(request) => {
+                let peer_certificates: Vec<Vec<u8>> = match &c.wire {
+                    Wire::Tls(session) => session
+                        .peer_certificates()
+                        .map(|chain| chain.iter().map(|cert| cert.as_ref().to_vec()).collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
                 let request = HttpRequest {
-                    secure,
-                    remote,
+                    secure: matches!(c.wire, Wire::Tls(_)),
+                    remote: c.stream.peer_addr().ok(),
                     peer_certificates,
                     ..request
                 };
                 match self.jobs.try_send((id, request)) {
                     Ok(()) => c.state = State::Waiting,
                     Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                        c.state = State::Writing(refusal(503), 0);
+                        c.state = State::Writing(Outgoing::new(refusal(503), None));
                         c.deadline = Instant::now() + self.limits.deadline;
                     }
                 }
@@ -694,20 +704,6 @@ fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, max_head: usize, revents
             Err(_) => return Step::Close,
         }
     }
-}
-
-fn write_out(stream: &mut TcpStream, out: &[u8], pos: &mut usize) -> Step {
-    while *pos < out.len() {
-        match stream.write(&out[*pos..]) {
-            Ok(0) => return Step::Close,
-            Ok(n) => *pos += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Stay,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Step::Close,
-        }
-    }
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    Step::Close
 }
 
 fn pollfd(fd: RawFd, events: i16) -> libc::pollfd {
@@ -777,7 +773,7 @@ mod tests {
     #[test]
     fn responses() {
         let r = HttpResponse::text(404, None, "Not Found\n".into());
-        let bytes = encode(&r, r.body.len());
+        let bytes = encode(&r, r.body.len() as u64);
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\n"));
         assert!(text.contains("Content-Length: 10\r\n"));
@@ -791,6 +787,6 @@ mod tests {
     }
 
     fn bytes_of(r: &HttpResponse) -> Vec<u8> {
-        encode(r, r.body.len())
+        encode(r, r.body.len() as u64)
     }
 }

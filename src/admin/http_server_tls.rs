@@ -17,6 +17,7 @@ use std::sync::Arc;
 use log::{debug, warn};
 use rustls::{ServerConfig, ServerConnection};
 
+use super::out::Outgoing;
 use super::{parse_head, refusal, Head, Step};
 
 /// TLS on a server's port.
@@ -162,25 +163,33 @@ pub(super) fn read_head_tls(
 pub(super) fn write_out_tls(
     stream: &mut TcpStream,
     session: &mut ServerConnection,
-    out: &[u8],
-    pos: &mut usize,
+    out: &mut Outgoing,
 ) -> Step {
     loop {
-        if *pos < out.len() {
-            match session.writer().write(&out[*pos..]) {
-                Ok(n) => *pos += n,
+        let mut took = 0;
+        if !out.is_done() {
+            let chunk = match out.pending() {
+                Ok(chunk) => chunk,
+                Err(_) => return Step::Close,
+            };
+            match session.writer().write(chunk) {
+                Ok(n) => took = n,
                 Err(_) => return Step::Close,
             }
-            if *pos == out.len() {
+            out.advance(took);
+            if out.is_done() {
                 session.send_close_notify();
             }
         }
         if !session.wants_write() {
-            if *pos < out.len() {
+            if out.is_done() {
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+                return Step::Close;
+            }
+            if took == 0 {
                 return Step::Close; // the session takes no more
             }
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-            return Step::Close;
+            continue; // the session took it all: feed it more
         }
         while session.wants_write() {
             match session.write_tls(stream) {

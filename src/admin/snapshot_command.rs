@@ -25,9 +25,9 @@
 //! 300000 allows a snapshot every 300 ms, not every five minutes. We keep
 //! Java's behaviour so that a script that works against Java works here.
 //!
-//! The body is read into memory before it is sent (the AdminServer
-//! answers from a buffer), and the whole answer must go out within
-//! `admin.idleTimeout`.
+//! The file is sent as the client reads it, a chunk at a time (never
+//! whole in memory); a client that takes nothing for `admin.idleTimeout`
+//! loses the connection.
 //!
 //! Runs on an AdminServer worker thread; the snapshot is written under
 //! the database's snapshot lock (one snapshot file at a time).
@@ -128,8 +128,9 @@ impl SnapshotCommand {
         };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let zxid = zxid_from_name(name, SNAPSHOT_FILE_PREFIX);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
+        let opened = std::fs::File::open(&path).and_then(|f| Ok((f.metadata()?.len(), f)));
+        let (size, file) = match opened {
+            Ok(opened) => opened,
             Err(e) => {
                 warn!("Reading the snapshot {} failed: {}", path.display(), e);
                 return json_answer(500, primary, None);
@@ -137,9 +138,9 @@ impl SnapshotCommand {
         };
         let headers = vec![
             ("last_zxid".to_string(), last_zxid_header(zxid)),
-            ("snapshot_size".to_string(), bytes.len().to_string()),
+            ("snapshot_size".to_string(), size.to_string()),
         ];
-        if bytes.is_empty() {
+        if size == 0 {
             warn!("Snapshot file {} is empty", path.display());
             return HttpResponse {
                 headers,
@@ -149,7 +150,7 @@ impl SnapshotCommand {
         info!(
             "AdminServer: snapshot {} ({} bytes) taken{}",
             path.display(),
-            bytes.len(),
+            size,
             if streaming(params) { " and sent" } else { "" }
         );
         if !streaming(params) {
@@ -161,8 +162,9 @@ impl SnapshotCommand {
         HttpResponse {
             status: 200,
             content_type: Some(STREAM_CONTENT_TYPE.to_string()),
-            body: bytes,
+            body: Vec::new(),
             headers,
+            body_file: Some((file, size)),
         }
     }
 }

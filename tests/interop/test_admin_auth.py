@@ -238,6 +238,32 @@ def test_an_open_root_takes_any_identity_but_not_none(target):
     assert http(target.admin_port, "/commands/snapshot")[0] == 401
 
 
+def write_big(hosts, prefix, nodes=120, size=4000):
+    """About half a megabyte of znodes: the snapshot spans many chunks."""
+    zk = client(hosts)
+    try:
+        zk.ensure_path(prefix)
+        for i in range(nodes):
+            zk.create("%s/n%03d" % (prefix, i), bytes([65 + i % 26]) * size)
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_a_large_snapshot_streams_whole(target, tmp_path):
+    write_big(target.hosts, "/adminauth-big")
+    code, headers, body = http(target.admin_port, "/commands/snapshot", "digest anyone:at-all")
+    assert code == 200, body[:300]
+    assert int(headers["snapshot_size"]) == len(body) > 400000
+    on_disk = target.data_dir / "version-2" / ("snapshot." + headers["last_zxid"][2:])
+    assert on_disk.read_bytes() == body
+    streamed = tmp_path / "big.snapshot"
+    streamed.write_bytes(body)
+    rc, out = formatter(streamed)
+    assert rc == 0 and "Exception" not in out, out[-3000:]
+    assert "/adminauth-big/n119" in out
+
+
 def test_rate_limit_and_switch(tmp_path_factory):
     # Java reads the interval as microseconds for this command: 600 s here.
     limited = standalone(tmp_path_factory, **{"admin.rateLimiterIntervalInMS": "600000000"})
@@ -343,8 +369,12 @@ def test_x509_over_https(tmp_path_factory, certs):  # noqa: F811
         assert get("x509") == (403, json.dumps(
             {"command": "snapshot", "error": "Not authorized"}, indent=2).replace('":', '" :').encode())
         set_root_acl(t, [ACL(Permissions.ALL, Id("x509", CLIENT_SUBJECT)), admin_digest_acl()])
+        write_big(t.hosts, "/adminauth-big")
         status, body = get("x509")
-        assert status == 200 and len(body) > 0, body[:300]
+        assert status == 200 and len(body) > 400000, body[:300]
+        snaps = sorted((t.data_dir / "version-2").glob("snapshot.*"),
+                       key=lambda p: int(p.name.split(".")[1], 16))
+        assert snaps[-1].read_bytes() == body, "the whole file, over TLS"
         assert get("digest " + ADMIN_USER)[0] == 200
         assert get("digest nobody:x")[0] == 403
     finally:
