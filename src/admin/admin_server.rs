@@ -25,7 +25,7 @@
 //! Threads: those of its [`HttpServer`] (named `AdminServer-io` and
 //! `AdminServer-worker-N`): connections wait in one poll loop, two workers
 //! run commands; `admin.idleTimeout` bounds each request head and each
-//! response write, 8 KiB each request head. `shutdown` stops and joins
+//! pause of a response write, 8 KiB each request head. `shutdown` stops and joins
 //! them. A port that cannot be bound is an error for the caller:
 //! standalone Java 3.8.0 exits with code 4 then, a quorum peer only warns.
 //!

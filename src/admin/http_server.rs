@@ -27,9 +27,11 @@
 //! Limits (see [`Limits`]): at most `max_connections` open (a new one
 //! closes the oldest that has not finished its request), a request head
 //! of at most `max_head` bytes (else 431), one deadline per connection
-//! for its whole request head and another for writing its response (a
-//! slow reader or a silent client loses its connection then, and holds
-//! nothing else meanwhile), a full queue answered 503 at once. When
+//! for its whole request head and another for writing its response,
+//! renewed whenever the client takes more of it (a silent client or one
+//! that stops reading loses its connection then, and holds nothing else
+//! meanwhile), a full queue answered 503 at once. A response body may be
+//! a file, read a chunk at a time as it is sent. When
 //! accept fails (out of file descriptors, say) the error is logged, the
 //! oldest unfinished connection is closed and the listener rests briefly,
 //! instead of spinning or exiting.
@@ -63,7 +65,7 @@ pub struct Limits {
     /// Bytes of request line and headers at most (Jetty's default 8 KiB).
     pub max_head: usize,
     /// Time for a connection to send its whole request head, and again
-    /// to take its whole response (`admin.idleTimeout`).
+    /// to take more of its response (`admin.idleTimeout`).
     pub deadline: Duration,
     /// Handler threads.
     pub workers: usize,
