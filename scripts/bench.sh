@@ -14,7 +14,10 @@
 #   --quick       short runs (1 run, 3 s, smaller counts): a sanity pass
 #   --only LIST   cases to run (default all): create set get exists mixed
 #                 get-1x1 set-1x1 watch connect sessions load recover startup
-#                 (recover always runs after load, on load's dataDir)
+#                 (recover always runs after load, on load's dataDir);
+#                 reattach (not run by default, also with --ensemble):
+#                 ENS_SESSIONS idle sessions drop their connections at
+#                 once and re-attach to a healthy server
 #   --impls LIST  java,rust (default both; java is the baseline of the ratios)
 #   --no-fsync    forceSync=no in zoo.cfg
 #   --tls         over TLS: each server also serves secureClientPort (Java
@@ -117,6 +120,7 @@ case_flags() {
         connect) echo "connect --sessions 16 $TIMED" ;;
         sessions) echo "sessions --count $SESSIONS_COUNT --sessions 16" ;;
         load) echo "load --count $LOAD_COUNT --payload 16 --sessions 8 --inflight 4 --batch 100" ;;
+        reattach) echo "reattach --count $ENS_SESSIONS --sessions 2 --payload 16 --warmup ${WARMUP:-3} --timeout 120" ;;
         failover) echo "failover --count $ENS_SESSIONS --sessions $((ENSEMBLE * 2)) --payload 16 --warmup ${WARMUP:-3} --timeout 120" ;;
         snap-sync) echo "snap-sync --sessions 4 --inflight 8 --payload 16 --warmup ${WARMUP:-3} --timeout 600" ;;
         watches) echo "watches --watchers $WATCH_SESSIONS --count $WATCH_COUNT --nodes $(( (WATCH_COUNT + WATCH_SESSIONS - 1) / WATCH_SESSIONS )) --changes 10 --timeout 120" ;;

@@ -180,6 +180,14 @@ fn every_workload_completes_without_errors() {
         &pid,
     );
     bench("sessions", "--count 40 --sessions 4", dir.port, &pid);
+    // Every idle session drops its connection and re-attaches (errors
+    // count the ones not back).
+    bench(
+        "reattach",
+        "--count 60 --sessions 2 --payload 16 --warmup 1 --timeout 30 --backoff 200",
+        dir.port,
+        &pid,
+    );
     bench(
         "load",
         "--count 2000 --batch 50 --sessions 2 --inflight 2 --payload 16",

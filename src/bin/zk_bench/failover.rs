@@ -23,6 +23,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -34,10 +35,13 @@ use zookeeper::zoo_defs::op_code;
 use crate::client::{connect_frame_for, push_record, Handshake, Session, SESSION_TIMEOUT_MS};
 use crate::error::BenchError;
 use crate::latency::Latencies;
+use crate::ops::Rng;
 use crate::ops::CONNECT_TIMEOUT;
-use crate::options::Options;
+use crate::options::{Options, Workload};
 use crate::pipeline::CLOSE_TIMEOUT;
+use crate::proc_stat;
 use crate::readiness;
+use crate::reattach::{self, Attempt, Progress};
 use crate::report::RunResult;
 use crate::setup;
 
@@ -47,6 +51,8 @@ const PER_HOLDER: usize = 250;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause before retrying when no node accepted anything.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
+/// The shortest wait of a holder for a reconnect to become due.
+const MIN_WAIT: Duration = Duration::from_millis(2);
 /// Idle sessions are pinged this often (a third of the session timeout).
 const PING_EVERY: Duration = Duration::from_secs(10);
 
@@ -60,6 +66,11 @@ struct Shared {
     /// The earliest acknowledged write sent after the kill.
     first_write: Mutex<Option<Instant>>,
     stop: AtomicBool,
+    /// `--backoff`: the longest random wait before a reconnect.
+    backoff: Duration,
+    /// `reattach`: at the instant, every idle session drops its
+    /// connection instead of the leader being killed.
+    drop_all: bool,
 }
 
 impl Shared {
@@ -83,7 +94,12 @@ impl Shared {
 
 /// Runs `failover`.
 pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
-    let leader = find_leader(&opts.servers)?;
+    let drop_all = opts.workload == Workload::Reattach;
+    let leader = if drop_all {
+        None
+    } else {
+        Some(find_leader(&opts.servers)?)
+    };
     let mut admin = Session::connect(opts.server, CONNECT_TIMEOUT)?;
     setup::fill_keys(&mut admin, opts.sessions, &setup::payload(opts.payload))?;
     admin.close(CLOSE_TIMEOUT);
@@ -93,6 +109,8 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         killed_at: Mutex::new(None),
         first_write: Mutex::new(None),
         stop: AtomicBool::new(false),
+        backoff: opts.backoff,
+        drop_all,
     });
 
     let holders = opts.count.div_ceil(PER_HOLDER);
@@ -111,7 +129,7 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         "zk-bench: {} idle sessions open in {:.1} s; leader is {}",
         opts.count,
         opening.elapsed().as_secs_f64(),
-        opts.servers[leader]
+        leader.map_or("not looked for".into(), |l| opts.servers[l].to_string())
     );
 
     let writer_threads: Vec<_> = (0..opts.sessions)
@@ -123,15 +141,27 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
         .collect();
     thread::sleep(opts.warmup);
 
-    // SAFETY: kill(2) with a pid the caller gave for the leader's process.
-    let killed = unsafe { libc::kill(opts.pids[leader] as libc::pid_t, libc::SIGKILL) };
-    if killed != 0 {
-        shared.stop.store(true, Ordering::SeqCst);
-        return Err(std::io::Error::last_os_error().into());
+    // CPU from the instant until every session is resolved: the
+    // surviving servers', and this tool's own (is the tool the bound?).
+    let surviving: Vec<u32> = (opts.pids.iter().enumerate())
+        .filter(|&(i, _)| Some(i) != leader)
+        .map(|(_, &p)| p)
+        .collect();
+    let cpu_before = (
+        proc_stat::cpu_seconds_sum(&surviving),
+        proc_stat::cpu_seconds(std::process::id()),
+    );
+    if let Some(leader) = leader {
+        // SAFETY: kill(2) with a pid the caller gave for the leader's process.
+        let killed = unsafe { libc::kill(opts.pids[leader] as libc::pid_t, libc::SIGKILL) };
+        if killed != 0 {
+            shared.stop.store(true, Ordering::SeqCst);
+            return Err(std::io::Error::last_os_error().into());
+        }
+        shared.killed.store(leader, Ordering::SeqCst);
     }
     let t0 = Instant::now();
     *shared.killed_at.lock().unwrap() = Some(t0);
-    shared.killed.store(leader, Ordering::SeqCst);
 
     let mut tally = Tally::default();
     for h in holder_threads {
@@ -140,6 +170,10 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
             Err(_) => tally.lost += PER_HOLDER as u64,
         }
     }
+    let cpu_after = (
+        proc_stat::cpu_seconds_sum(&surviving),
+        proc_stat::cpu_seconds(std::process::id()),
+    );
     shared.stop.store(true, Ordering::SeqCst);
     let mut latencies = Latencies::default();
     let mut writes = 0;
@@ -158,6 +192,16 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     }
     if tally.lost == 0 {
         extra.push(("all_connected_ms", tally.last_back_ms));
+    }
+    tally.back_ms.sort_by(f64::total_cmp);
+    if let Some(&half) = tally.back_ms.get(tally.back_ms.len() / 2) {
+        extra.push(("half_connected_ms", half));
+    }
+    if let (Some(a), Some(b)) = (cpu_before.0, cpu_after.0) {
+        extra.push(("servers_cpu_ms", (b - a) * 1e3));
+    }
+    if let (Some(a), Some(b)) = (cpu_before.1, cpu_after.1) {
+        extra.push(("bench_cpu_ms", (b - a) * 1e3));
     }
     extra.push(("sessions_dropped", tally.dropped as f64));
     extra.push(("sessions_expired", tally.expired as f64));
@@ -263,6 +307,11 @@ struct Idle {
     id: i64,
     passwd: Vec<u8>,
     attempts: usize,
+    /// A reconnect in flight.
+    attempt: Option<Attempt>,
+    /// When the next reconnect starts (None right after a drop: not
+    /// drawn yet).
+    next_try: Option<Instant>,
     /// When the last ping was sent and whether it has been answered.
     pinged: Option<Instant>,
     dropped: bool,
@@ -276,6 +325,11 @@ impl Idle {
     fn resolved(&self) -> bool {
         self.expired || self.back_ms.is_some()
     }
+
+    /// Dropped and no reconnect in flight.
+    fn waiting(&self) -> bool {
+        self.session.is_none() && self.attempt.is_none() && !self.resolved()
+    }
 }
 
 /// What the holders counted.
@@ -285,6 +339,8 @@ struct Tally {
     expired: u64,
     lost: u64,
     last_back_ms: f64,
+    /// Every session's time back, ms since the instant.
+    back_ms: Vec<f64>,
 }
 
 impl Tally {
@@ -293,6 +349,7 @@ impl Tally {
         self.expired += other.expired;
         self.lost += other.lost;
         self.last_back_ms = self.last_back_ms.max(other.last_back_ms);
+        self.back_ms.extend(other.back_ms);
     }
 }
 
@@ -319,6 +376,8 @@ fn hold(shared: &Shared, first: usize, n: usize, opened: &Barrier, timeout: Dura
                 id: session_id,
                 passwd,
                 attempts: 1,
+                attempt: None,
+                next_try: None,
                 pinged: None,
                 dropped: false,
                 expired: false,
@@ -346,14 +405,34 @@ fn hold(shared: &Shared, first: usize, n: usize, opened: &Barrier, timeout: Dura
         thread::sleep(Duration::from_millis(5));
     };
     let read_timeout = Duration::from_millis(SESSION_TIMEOUT_MS as u64 * 2 / 3);
+    let attempt_timeout =
+        Duration::from_millis(SESSION_TIMEOUT_MS as u64) / shared.servers.len().max(1) as u32;
+    let mut rng = Rng::new(first as u64 + 1);
+    if shared.drop_all {
+        idle.iter_mut().for_each(drop_session);
+    }
     let deadline = t0 + timeout;
     while Instant::now() < deadline && !idle.iter().all(Idle::resolved) {
-        let first_write = shared.first_write();
-        drain(&mut idle, first_write.map(|_| t0), Instant::now());
-        if first_write.is_some() {
+        let now = Instant::now();
+        let counting_from = shared.first_write().map(|_| t0);
+        for s in idle.iter_mut().filter(|s| s.waiting()) {
+            match s.next_try {
+                // Dropped just now: every reconnect starts after a wait.
+                None => s.next_try = Some(now + reattach::backoff(&mut rng, shared.backoff)),
+                Some(at) if at <= now => {
+                    let server = shared.candidate(s.home, s.attempts);
+                    s.attempts += 1;
+                    s.next_try = None;
+                    if let Ok(a) = Attempt::start(server, now + attempt_timeout) {
+                        s.attempt = Some(a);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if counting_from.is_some() {
             // Once writes flow again, a session still on its first
             // connection is back when a ping is answered.
-            let now = Instant::now();
             for s in idle
                 .iter_mut()
                 .filter(|s| !s.resolved() && s.session.is_some())
@@ -365,7 +444,7 @@ fn hold(shared: &Shared, first: usize, n: usize, opened: &Barrier, timeout: Dura
                 }
             }
         }
-        reattach_round(shared, &mut idle, t0);
+        step(&mut idle, counting_from, t0, &mut rng, shared.backoff);
     }
     for s in &idle {
         tally.dropped += u64::from(s.dropped);
@@ -373,6 +452,7 @@ fn hold(shared: &Shared, first: usize, n: usize, opened: &Barrier, timeout: Dura
         tally.lost += u64::from(!s.resolved());
         if let Some(ms) = s.back_ms {
             tally.last_back_ms = tally.last_back_ms.max(ms);
+            tally.back_ms.push(ms);
         }
     }
     let sessions: Vec<Session> = idle.into_iter().filter_map(|s| s.session).collect();
@@ -398,6 +478,7 @@ fn ping_all(idle: &mut [Idle], now: Option<Instant>) {
 fn drop_session(s: &mut Idle) {
     s.session = None;
     s.pinged = None;
+    s.next_try = None;
     s.dropped = true;
 }
 
@@ -413,69 +494,91 @@ fn drain(idle: &mut [Idle], counting_from: Option<Instant>, now: Instant) {
         readiness::readable(&streams, Duration::from_millis(20))
     };
     for i in ready {
-        let s = &mut idle[i];
-        let Some(c) = s.session.as_mut() else {
-            continue;
-        };
-        if c.set_read_timeout(Some(Duration::from_millis(100)))
-            .is_err()
-            || c.fill().is_err()
-        {
-            drop_session(s);
-            continue;
-        }
-        let mut answered = false;
-        while let Ok(Some(reply)) = c.reader.next_reply() {
-            answered |= reply.xid == zookeeper::zoo_defs::xid::PING;
-        }
-        if answered {
-            s.pinged = None;
-            if let (Some(t0), None) = (counting_from, s.back_ms) {
-                s.back_ms = Some((now - t0).as_secs_f64() * 1e3);
-            }
+        read_ready(&mut idle[i], counting_from, now);
+    }
+}
+
+/// Reads what an attached session's socket has: a closed connection
+/// drops the session; an answered ping after the first acknowledged
+/// write (when `counting_from` is the kill's instant) makes it back.
+fn read_ready(s: &mut Idle, counting_from: Option<Instant>, now: Instant) {
+    let Some(c) = s.session.as_mut() else {
+        return;
+    };
+    if c.set_read_timeout(Some(Duration::from_millis(100)))
+        .is_err()
+        || c.fill().is_err()
+    {
+        drop_session(s);
+        return;
+    }
+    let mut answered = false;
+    while let Ok(Some(reply)) = c.reader.next_reply() {
+        answered |= reply.xid == zookeeper::zoo_defs::xid::PING;
+    }
+    if answered {
+        s.pinged = None;
+        if let (Some(t0), None) = (counting_from, s.back_ms) {
+            s.back_ms = Some((now - t0).as_secs_f64() * 1e3);
         }
     }
 }
 
-/// One round of re-attaching every dropped session: all connect
-/// requests go out first, then the answers are read, so the round trips
-/// overlap like those of many independent clients.
-fn reattach_round(shared: &Shared, idle: &mut [Idle], t0: Instant) {
-    let mut waiting = Vec::new();
-    for (i, s) in idle.iter_mut().enumerate() {
-        if s.session.is_some() || s.resolved() {
+/// One poll over every attached session (its replies) and every
+/// reconnect in flight, waiting at most until the next reconnect is due
+/// (20 ms at most); then each ready socket moves on.
+fn step(
+    idle: &mut [Idle],
+    counting_from: Option<Instant>,
+    t0: Instant,
+    rng: &mut Rng,
+    backoff: Duration,
+) {
+    let mut fds = Vec::new();
+    let mut who = Vec::new();
+    let mut wait = Duration::from_millis(20);
+    let now = Instant::now();
+    // A session that is back needs nothing more: only the unresolved
+    // ones are polled, so the set shrinks as sessions come back.
+    for (i, s) in idle.iter().enumerate().filter(|(_, s)| !s.resolved()) {
+        if let Some(c) = &s.session {
+            fds.push((c.stream.tcp().as_raw_fd(), libc::POLLIN));
+        } else if let Some(a) = &s.attempt {
+            fds.push(a.poll_for());
+        } else {
+            if let Some(at) = s.next_try {
+                // Reconnects start on a 2 ms grid: fewer wake-ups of
+                // this thread, which shares the machine with the servers.
+                wait = wait.min(at.saturating_duration_since(now).max(MIN_WAIT));
+            }
             continue;
         }
-        let server = shared.candidate(s.home, s.attempts);
-        s.attempts += 1;
-        let Ok(mut stream) = TcpStream::connect_timeout(&server, Duration::from_millis(500)) else {
+        who.push(i);
+    }
+    let revents = reattach::poll(&fds, wait);
+    let now = Instant::now();
+    for (&i, &ready) in who.iter().zip(&revents) {
+        let s = &mut idle[i];
+        if s.session.is_some() {
+            if ready != 0 {
+                read_ready(s, counting_from, now);
+            }
+            continue;
+        }
+        let Some(attempt) = s.attempt.take() else {
             continue;
         };
-        let _ = stream.set_nodelay(true);
-        if stream
-            .write_all(&connect_frame_for(s.id, &s.passwd, 0))
-            .is_ok()
-        {
-            waiting.push((i, stream));
-        }
-    }
-    let mut any = false;
-    for (i, stream) in waiting {
-        let s = &mut idle[i];
-        match Session::read_handshake(stream, Duration::from_secs(2)) {
-            Ok((session, h)) if h.session_id == s.id => {
+        let frame = connect_frame_for(s.id, &s.passwd, 0);
+        match attempt.advance(ready, &frame) {
+            Progress::Pending(a) if !a.expired(now) => s.attempt = Some(a),
+            Progress::Answered(session, h) if h.session_id == s.id => {
                 s.session = Some(session);
-                s.back_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
-                any = true;
+                s.back_ms = Some((now - t0).as_secs_f64() * 1e3);
             }
-            Ok(_) => {
-                s.expired = true;
-                any = true;
+            Progress::Answered(..) => s.expired = true,
+            Progress::Pending(_) | Progress::Failed => {
+                s.next_try = Some(now + reattach::backoff(rng, backoff));
             }
-            Err(_) => {}
         }
-    }
-    if !any && idle.iter().any(|s| s.session.is_none() && !s.resolved()) {
-        thread::sleep(RETRY_PAUSE);
     }
 }

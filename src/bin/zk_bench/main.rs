@@ -24,10 +24,11 @@
 //! | [`sessions`] | connect (open+close rate), sessions (idle RSS) |
 //! | [`load`] | fill N znodes, RSS |
 //! | [`server_proc`] | recover, startup: start the server, time the first reply |
-//! | [`failover`] | ensemble: SIGKILL the leader; first write, sessions back |
+//! | [`failover`] | ensemble: SIGKILL the leader; first write, sessions back; `reattach`: every session drops its connection at once |
 //! | [`snap_sync`] | ensemble: a follower joins on an empty dataDir |
 //! | [`watch_memory`] | `watches`: RSS per watch, notifications/s |
 //! | [`sessions_max`] | sessions one server holds before refusing |
+//! | [`reattach`] | failover, reattach: a dropped session's reconnects, as a Java client's |
 //! | [`readiness`] | poll(2) over many sessions; connect from a source address |
 //! | [`window`], [`latency`], [`proc_stat`] | what is measured and how |
 //! | [`report`], [`compare`] | table and JSON line; medians and targets |
@@ -46,6 +47,7 @@ mod options;
 mod pipeline;
 mod proc_stat;
 mod readiness;
+mod reattach;
 mod report;
 mod server_proc;
 mod sessions;
@@ -118,7 +120,7 @@ fn run_workload(opts: &Options) -> Result<RunResult, BenchError> {
         Workload::Sessions => sessions::run_sessions(opts),
         Workload::Load => load::run(opts),
         Workload::Recover | Workload::Startup => server_proc::run(opts),
-        Workload::Failover => failover::run(opts),
+        Workload::Failover | Workload::Reattach => failover::run(opts),
         Workload::SnapSync => snap_sync::run(opts),
         Workload::Watches => watch_memory::run(opts),
         Workload::SessionsMax => sessions_max::run(opts),

@@ -34,6 +34,10 @@ Workloads:
             --server addresses; SIGKILL the leader (found with srvr, its
             pid at the same place in --pid); time to the first acknowledged
             write, time until every session is connected again, expired
+  reattach  the same sessions and writers, but instead of a kill every
+            idle session drops its connection at once (the server keeps
+            the session) and re-attaches: time until all are back, on a
+            healthy standalone server or ensemble (no --pid needed)
   snap-sync ensemble: writers on --server (the leader) while --server-cmd
             starts a follower on an empty dataDir; time until --follower
             serves, and the writes' latency meanwhile
@@ -51,6 +55,9 @@ Flags:
                        summed; failover: in the order of --server
   --follower HOST:PORT snap-sync: the follower being started
   --changes PCT        watches: share of the watched znodes changed (10)
+  --backoff MS         failover, reattach: a dropped session waits a random
+                       time below this before each reconnect, as the Java
+                       client does (1000; 0: reconnect at once)
   --sessions N         sessions (16)          --inflight N   per session (32)
   --payload BYTES      data size (1024)       --keys N       znodes read/set (1000)
   --duration SECS      measured time (10)     --warmup SECS  unmeasured lead-in (2)
@@ -88,6 +95,7 @@ pub enum Workload {
     Recover,
     Startup,
     Failover,
+    Reattach,
     SnapSync,
     Watches,
     SessionsMax,
@@ -108,6 +116,7 @@ impl Workload {
             "recover" => Workload::Recover,
             "startup" => Workload::Startup,
             "failover" => Workload::Failover,
+            "reattach" => Workload::Reattach,
             "snap-sync" => Workload::SnapSync,
             "watches" => Workload::Watches,
             "sessions-max" => Workload::SessionsMax,
@@ -129,6 +138,7 @@ impl Workload {
             Workload::Recover => "recover",
             Workload::Startup => "startup",
             Workload::Failover => "failover",
+            Workload::Reattach => "reattach",
             Workload::SnapSync => "snap-sync",
             Workload::Watches => "watches",
             Workload::SessionsMax => "sessions-max",
@@ -148,6 +158,9 @@ pub struct Options {
     pub pids: Vec<u32>,
     pub follower: Option<SocketAddr>,
     pub changes_pct: u32,
+    /// `--backoff MS`: failover, reattach: the longest random wait of a
+    /// dropped session before each reconnect.
+    pub backoff: Duration,
     pub sessions: usize,
     pub inflight: usize,
     pub payload: usize,
@@ -177,7 +190,7 @@ pub struct Options {
 impl Options {
     fn defaults(workload: Workload) -> Options {
         let count = match workload {
-            Workload::Sessions | Workload::Failover => 10_000,
+            Workload::Sessions | Workload::Failover | Workload::Reattach => 10_000,
             Workload::SessionsMax => 60_000,
             _ => 1_000_000,
         };
@@ -194,6 +207,7 @@ impl Options {
             pids: Vec::new(),
             follower: None,
             changes_pct: 10,
+            backoff: Duration::from_millis(1000),
             sessions: 16,
             inflight: 32,
             payload: 1024,
@@ -243,6 +257,7 @@ impl Options {
             }
             "--follower" => self.follower = Some(parse(flag, v)?),
             "--changes" => self.changes_pct = parse(flag, v)?,
+            "--backoff" => self.backoff = Duration::from_millis(parse(flag, v)?),
             "--sessions" => self.sessions = parse(flag, v)?,
             "--inflight" => self.inflight = parse(flag, v)?,
             "--payload" => self.payload = parse(flag, v)?,
