@@ -47,6 +47,7 @@ impl Server {
             Limits {
                 max_cnxns: 0,
                 max_client_cnxns: 60,
+                listen_backlog: -1,
             },
         )
     }
@@ -229,6 +230,7 @@ fn srvr_is_answered_even_with_an_empty_whitelist() {
         Limits {
             max_cnxns: 0,
             max_client_cnxns: 0,
+            listen_backlog: -1,
         },
     );
     assert!(server
@@ -248,10 +250,51 @@ fn per_ip_limit_refuses_the_extra_connection() {
         Limits {
             max_cnxns: 0,
             max_client_cnxns: 1,
+            listen_backlog: -1,
         },
     );
     let (mut first, _) = server.session();
     let mut second = server.connect();
     assert!(closed_by_server(&mut second));
     ping(&mut first);
+}
+
+/// Connections the server has not accepted yet wait in the kernel's queue
+/// instead of being dropped: with nothing accepting (the factory is not
+/// started), 300 connects all complete. The queue std's bind leaves
+/// (128) drops the SYNs after it, and each dropped client would wait for
+/// TCP's retransmission (1, 3, 7 s) - the tail of a mass reconnect after
+/// a leader dies.
+#[test]
+fn a_burst_of_connects_waits_in_a_long_listen_queue() {
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    assert!(
+        somaxconn > 300,
+        "net.core.somaxconn is {somaxconn}: this test needs more than 300"
+    );
+    let dir = std::env::temp_dir().join(format!("zkrs-cnxn-backlog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = ServerConfig::with_defaults(&dir, "127.0.0.1:0".parse().unwrap());
+    let zks = ZooKeeperServer::new(config).unwrap();
+    let limits = Limits {
+        max_cnxns: 0,
+        max_client_cnxns: 0,
+        listen_backlog: -1,
+    };
+    let factory = ServerCnxnFactory::bind("127.0.0.1:0".parse().unwrap(), limits, zks).unwrap();
+    let addr = factory.local_addr();
+    let mut held = Vec::new();
+    for i in 0..300 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+            Ok(s) => held.push(s),
+            Err(e) => panic!("connect {i} to a server not accepting yet failed: {e}"),
+        }
+    }
+    drop(held);
+    factory.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
 }

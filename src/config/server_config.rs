@@ -141,7 +141,8 @@ pub struct ServerConfig {
     pub config_path: Option<PathBuf>,
     /// The whole zoo.cfg text, for the admin `icfg` command.
     pub initial_config: String,
-    /// `clientPortListenBacklog` (default -1 = OS default).
+    /// `clientPortListenBacklog` (default -1: the longest queue the kernel
+    /// allows, see `server_cnxn_factory::listen_backlog`).
     pub client_port_listen_backlog: i32,
     /// `zookeeper.jute.maxbuffer.extrasize` (default = jute.maxbuffer):
     /// slack allowed per field on top of `jute_max_buffer`.

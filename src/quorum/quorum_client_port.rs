@@ -83,6 +83,7 @@ pub fn start(
     let limits = Limits {
         max_cnxns: config.max_cnxns,
         max_client_cnxns: config.max_client_cnxns,
+        listen_backlog: config.client_port_listen_backlog,
     };
     let handler = port.clone() as Arc<dyn CnxnHandler>;
     let in_use = |e: BindError| std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string());

@@ -160,6 +160,7 @@ impl Harness {
             Limits {
                 max_cnxns: 0,
                 max_client_cnxns: 60,
+                listen_backlog: -1,
             },
         )
     }
@@ -254,6 +255,7 @@ fn ruok_with_half_close_answers_imok() {
         Limits {
             max_cnxns: 0,
             max_client_cnxns: 0,
+            listen_backlog: -1,
         },
     );
     let mut s = h.connect();
@@ -289,6 +291,7 @@ fn stat_lists_this_client() {
         Limits {
             max_cnxns: 0,
             max_client_cnxns: 0,
+            listen_backlog: -1,
         },
     );
     let session = handshake(&h);
@@ -331,6 +334,7 @@ fn whitelisted_telnet_close_is_a_bad_length() {
         Limits {
             max_cnxns: 0,
             max_client_cnxns: 0,
+            listen_backlog: -1,
         },
     );
     let mut s = h.connect();
@@ -477,6 +481,7 @@ fn max_client_cnxns_per_ip() {
         Limits {
             max_cnxns: 0,
             max_client_cnxns: 2,
+            listen_backlog: -1,
         },
     );
     let _a = handshake(&h);

@@ -126,13 +126,43 @@ impl CnxnHandler for ZooKeeperServer {
     }
 }
 
-/// Connection limits, from `maxCnxns` and `maxClientCnxns` (0 = none).
+/// Connection limits, from `maxCnxns` and `maxClientCnxns` (0 = none),
+/// and the listen queue, from `clientPortListenBacklog`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Total live connections allowed.
     pub max_cnxns: usize,
     /// Live connections allowed per client IP.
     pub max_client_cnxns: usize,
+    /// `clientPortListenBacklog`; see [`listen_backlog`].
+    pub listen_backlog: i32,
+}
+
+/// The length of the client port's queue of connections not yet
+/// accepted: `clientPortListenBacklog` when it is positive, else the
+/// longest the kernel allows (`net.core.somaxconn`, which also caps a
+/// configured value). Java leaves an unset backlog at the JDK's 50: when
+/// thousands of clients reconnect at once (a leader died), a short queue
+/// drops their SYNs and each dropped one waits for TCP's retransmission,
+/// 1, 3, 7 s later; a long queue lets the accept thread catch up instead.
+pub fn listen_backlog(configured: i32) -> i32 {
+    if configured > 0 {
+        configured
+    } else {
+        i32::MAX
+    }
+}
+
+/// Sets the queue length of a bound listener (listen(2) again on a
+/// listening socket changes only its backlog).
+fn set_listen_backlog(listener: &TcpListener, configured: i32) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen(2) on a descriptor the listener owns and keeps open
+    // across the call.
+    if unsafe { libc::listen(listener.as_raw_fd(), listen_backlog(configured)) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Why an accepted socket was turned away (Java's messages).
@@ -341,6 +371,7 @@ impl ServerCnxnFactory {
         handler: Arc<dyn CnxnHandler>,
     ) -> std::io::Result<ServerCnxnFactory> {
         let local_addr = listener.local_addr()?;
+        set_listen_backlog(&listener, limits.listen_backlog)?;
         // Raises the open-file limit and logs the connection limit, once.
         connection_limits::startup();
         if limits.max_cnxns == 0 {
@@ -553,10 +584,18 @@ mod tests {
     const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     #[test]
+    fn an_unset_backlog_asks_for_the_kernels_longest_queue() {
+        assert_eq!(listen_backlog(-1), i32::MAX);
+        assert_eq!(listen_backlog(0), i32::MAX);
+        assert_eq!(listen_backlog(50), 50);
+    }
+
+    #[test]
     fn per_ip_limit_like_java() {
         let limits = Limits {
             max_cnxns: 0,
             max_client_cnxns: 2,
+            listen_backlog: -1,
         };
         assert!(admit(5, 1, LOCAL, limits).is_ok());
         let refusal = admit(5, 2, LOCAL, limits).unwrap_err();
@@ -571,6 +610,7 @@ mod tests {
         let limits = Limits {
             max_cnxns: 3,
             max_client_cnxns: 1,
+            listen_backlog: -1,
         };
         let refusal = admit(3, 5, LOCAL, limits).unwrap_err();
         assert_eq!(refusal, Refusal::TooManyTotal { max: 3 });
@@ -582,6 +622,7 @@ mod tests {
         let limits = Limits {
             max_cnxns: 0,
             max_client_cnxns: 0,
+            listen_backlog: -1,
         };
         assert!(admit(100_000, 100_000, LOCAL, limits).is_ok());
     }

@@ -217,6 +217,7 @@ fn serve(config: ServerConfig, mut signals: Signals) -> i32 {
     let limits = Limits {
         max_cnxns: config.max_cnxns,
         max_client_cnxns: config.max_client_cnxns,
+        listen_backlog: config.client_port_listen_backlog,
     };
     // Claim the port before touching the data, as Java does: a second
     // instance on the same config fails here without writing anything.
