@@ -198,15 +198,22 @@ impl LearnerPeer {
 /// Why a learner was dropped.
 #[derive(Debug)]
 enum HandlerError {
-    Io(String),
+    /// The socket failed while doing what the text names.
+    Io(&'static str, std::io::Error),
+    /// A packet from the learner could not be read or decoded.
+    Read(crate::jute::Error),
+    /// The leader refused the learner or is stopping.
     Leader(LeaderError),
+    /// The learner broke the protocol (the text says how).
     Protocol(String),
 }
 
 impl std::fmt::Display for HandlerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HandlerError::Io(m) | HandlerError::Protocol(m) => f.write_str(m),
+            HandlerError::Io(what, e) => write!(f, "{}: {}", what, e),
+            HandlerError::Read(e) => write!(f, "reading a packet: {}", e),
+            HandlerError::Protocol(m) => f.write_str(m),
             HandlerError::Leader(e) => write!(f, "{}", e),
         }
     }
@@ -218,8 +225,8 @@ impl From<LeaderError> for HandlerError {
     }
 }
 
-fn io_err(what: &str) -> impl Fn(std::io::Error) -> HandlerError + '_ {
-    move |e| HandlerError::Io(format!("{}: {}", what, e))
+fn io_err(what: &'static str) -> impl Fn(std::io::Error) -> HandlerError {
+    move |e| HandlerError::Io(what, e)
 }
 
 type Reader = InputArchive<BufReader<Chain<Cursor<Vec<u8>>, QuorumSocket>>>;
@@ -324,7 +331,7 @@ fn authenticate(
 }
 
 fn read_untraced(ia: &mut Reader) -> Result<QuorumPacket, HandlerError> {
-    qp::read_packet(ia).map_err(|e| HandlerError::Io(format!("reading a packet: {}", e)))
+    qp::read_packet(ia).map_err(HandlerError::Read)
 }
 
 fn read(ia: &mut Reader, peer: &LearnerPeer) -> Result<QuorumPacket, HandlerError> {
