@@ -122,7 +122,31 @@ pub fn start(
     Ok(port)
 }
 
+impl QuorumClientPort {
+    /// A reconfig gave this server the client address `addr`: the plain
+    /// client port moves there if it is elsewhere (the secure port stays,
+    /// as Java's does); its connections go on.
+    pub fn reconfigure(&self, addr: SocketAddr) {
+        let Some(plain) = self
+            .factories
+            .get()
+            .and_then(|f| f.iter().find(|f| !f.is_secure()))
+        else {
+            return;
+        };
+        let current = plain.local_addr();
+        if current != addr {
+            info!("Moving the client port from {} to {}", current, addr);
+            plain.reconfigure(addr);
+        }
+    }
+}
+
 impl ServingSlot for QuorumClientPort {
+    fn reconfigure_client_port(&self, addr: SocketAddr) {
+        self.reconfigure(addr);
+    }
+
     fn set_server(&self, server: Option<Arc<ZooKeeperServer>>) {
         let serving = server.is_some();
         let retired = std::mem::replace(&mut *self.current.write(), server);

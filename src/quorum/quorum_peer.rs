@@ -69,6 +69,11 @@ pub trait ServingSlot: Send + Sync {
     fn set_server_without_clients(&self, server: Option<Arc<ZooKeeperServer>>) {
         self.set_server(server)
     }
+    /// A reconfig gave this server the client address `addr`: the client
+    /// port moves there (new connections only; live ones go on).
+    fn reconfigure_client_port(&self, addr: std::net::SocketAddr) {
+        let _ = addr;
+    }
 }
 
 /// Timeouts of the quorum port, from zoo.cfg.

@@ -204,6 +204,7 @@ impl QuorumPeer {
             return false;
         }
         self.init_config_in_zk_database();
+        self.follow_my_client_address(&new);
         let role_change = self.update_learner_type(&new);
         let leader_change = self.update_vote(designated, zxid);
         role_change || leader_change
@@ -232,6 +233,7 @@ impl QuorumPeer {
         if restart_election {
             self.restart_election.store(true, Ordering::SeqCst);
         }
+        self.follow_my_client_address(&new);
         let role_change = self.update_learner_type(&new);
         let leader_change = match suggested_leader {
             Some(leader) => self.update_vote(leader, zxid.unwrap_or(0)),
@@ -250,6 +252,29 @@ impl QuorumPeer {
             let qv = self.quorum_verifier();
             ctx.db
                 .init_config_in_zk_database(&qv.to_string(), qv.version());
+        }
+    }
+
+    /// My client address in `qv` (when my line has one): the client port
+    /// moves there if it listens elsewhere.
+    fn follow_my_client_address(&self, qv: &QuorumVerifier) {
+        let Some(addr) = qv
+            .all_members()
+            .get(&self.my_id)
+            .and_then(|s| s.client_addr.as_ref())
+        else {
+            return;
+        };
+        let Some(ctx) = self.role_context() else {
+            return;
+        };
+        match addr.resolve() {
+            Ok(addr) => ctx.serving.reconfigure_client_port(addr),
+            Err(e) => warn!(
+                "Cannot resolve my new client address {}: {}",
+                addr.to_wire(),
+                e
+            ),
         }
     }
 

@@ -60,6 +60,12 @@ impl PeerServing {
 }
 
 impl ServingSlot for PeerServing {
+    fn reconfigure_client_port(&self, addr: std::net::SocketAddr) {
+        if let Some(port) = &self.client_port {
+            port.reconfigure(addr);
+        }
+    }
+
     fn set_server(&self, server: Option<Arc<ZooKeeperServer>>) {
         let retired = std::mem::replace(&mut *self.current.write(), server.clone());
         drop(retired);

@@ -497,6 +497,29 @@ fn max_client_cnxns_per_ip() {
 }
 
 #[test]
+fn reconfigure_moves_the_listener_and_keeps_the_connections() {
+    let h = Harness::simple(OnConnect::Accept);
+    let mut kept = handshake(&h);
+    let old = h.factory.local_addr();
+    h.factory.reconfigure("127.0.0.1:0".parse().unwrap());
+    let new = h.factory.local_addr();
+    assert_ne!(new.port(), old.port());
+    assert!(TcpStream::connect(old).is_err(), "the old port is closed");
+    let mut fresh = TcpStream::connect(new).unwrap();
+    fresh
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    fresh.write_all(&connect_request(Some(false))).unwrap();
+    assert_eq!(read_frame(&mut fresh).len(), 37);
+    // The connection made on the old port goes on.
+    kept.write_all(&request(7, 1, b"x")).unwrap();
+    let body = read_frame(&mut kept);
+    let header: ReplyHeader = jute::from_bytes(&body).unwrap();
+    assert_eq!((header.xid, header.err), (7, 0));
+    assert_eq!(h.factory.registry().len(), 2);
+}
+
+#[test]
 fn shutdown_closes_every_connection_promptly() {
     let h = Harness::simple(OnConnect::Hold);
     let mut waiting = h.connect();

@@ -8,6 +8,10 @@
 //! threads that produce them, see `blocking_server_cnxn`). The registry is
 //! shared by all of them behind one mutex.
 //!
+//! A reconfig may move the listener (`reconfigure`): the old socket is
+//! closed (its accept thread woken and joined), a new one bound and a new
+//! accept thread started; the connections already made go on.
+//!
 //! Shutdown (`shutdown`): stop accepting (the accept thread is woken by a
 //! connection to itself and joined), ask every connection to close after
 //! flushing what it has queued, wait for them to go, and cut off the ones
@@ -322,14 +326,18 @@ impl std::error::Error for BindError {
 pub struct ServerCnxnFactory {
     /// The server every connection talks to.
     handler: Arc<dyn CnxnHandler>,
-    /// The bound address (the real port when the config asked for 0).
-    local_addr: SocketAddr,
+    /// The bound address (the real port when the config asked for 0);
+    /// changed by `reconfigure`.
+    local_addr: Mutex<SocketAddr>,
     /// Live connections.
     registry: Arc<CnxnRegistry>,
     /// `maxCnxns` / `maxClientCnxns`.
     limits: Limits,
-    /// Set by `shutdown`; the accept thread checks it after every accept.
-    stopping: Arc<AtomicBool>,
+    /// Set by `shutdown`.
+    stopping: AtomicBool,
+    /// The running accept thread's stop flag, which it checks after every
+    /// accept (each thread has its own: `reconfigure` replaces it).
+    accept_stop: Mutex<Arc<AtomicBool>>,
     /// The socket until `start` hands it to the accept thread.
     listener: Mutex<Option<TcpListener>>,
     /// The accept thread, joined by `shutdown`.
@@ -381,10 +389,11 @@ impl ServerCnxnFactory {
         }
         Ok(ServerCnxnFactory {
             handler,
-            local_addr,
+            local_addr: Mutex::new(local_addr),
             registry: Arc::new(CnxnRegistry::default()),
             limits,
-            stopping: Arc::new(AtomicBool::new(false)),
+            stopping: AtomicBool::new(false),
+            accept_stop: Mutex::new(Arc::new(AtomicBool::new(false))),
             listener: Mutex::new(Some(listener)),
             accept_thread: Mutex::new(None),
             tls: None,
@@ -413,17 +422,19 @@ impl ServerCnxnFactory {
         let Some(listener) = self.listener.lock().take() else {
             return Ok(()); // already started
         };
+        let stop = Arc::new(AtomicBool::new(false));
+        *self.accept_stop.lock() = Arc::clone(&stop);
         let accept = AcceptLoop {
             listener,
             handler: self.handler.clone(),
             registry: self.registry.clone(),
             limits: self.limits,
-            stopping: self.stopping.clone(),
+            stopping: stop,
             tls: self.tls.clone(),
         };
         let name = match self.tls {
-            Some(TlsMode::Always(_)) => format!("SecureAcceptThread:{}", self.local_addr),
-            _ => format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr),
+            Some(TlsMode::Always(_)) => format!("SecureAcceptThread:{}", self.local_addr()),
+            _ => format!("NIOServerCxnFactory.AcceptThread:{}", self.local_addr()),
         };
         let handle = std::thread::Builder::new()
             .name(name)
@@ -432,9 +443,38 @@ impl ServerCnxnFactory {
         Ok(())
     }
 
+    /// True for the secure client port (TLS on every connection).
+    pub fn is_secure(&self) -> bool {
+        matches!(self.tls, Some(TlsMode::Always(_)))
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        *self.local_addr.lock()
+    }
+
+    /// Moves the listener to `addr` (a reconfig changed this server's
+    /// client address): stops accepting on the old socket, binds the new
+    /// one and accepts there; live connections are left alone. On a bind
+    /// error the factory accepts nowhere (as Java's does) and says so.
+    pub fn reconfigure(&self, addr: SocketAddr) {
+        if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let started = self.listener.lock().take().is_none();
+        self.stop_accepting();
+        match ServerCnxnFactory::bind_listener(addr) {
+            Ok(listener) => {
+                *self.local_addr.lock() = listener.local_addr().unwrap_or(addr);
+                *self.listener.lock() = Some(listener);
+                if started {
+                    if let Err(e) = self.start() {
+                        error!("Error reconfiguring client port to {}: {}", addr, e);
+                    }
+                }
+            }
+            Err(e) => error!("Error reconfiguring client port to {}: {}", addr, e),
+        }
     }
 
     /// Live connections.
@@ -448,7 +488,7 @@ impl ServerCnxnFactory {
         if self.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        info!("shutting down the client port {}", self.local_addr);
+        info!("shutting down the client port {}", self.local_addr());
         self.stop_accepting();
         for cnxn in self.registry.connections() {
             cnxn.close(CloseReason::ServerShutdown);
@@ -472,13 +512,14 @@ impl ServerCnxnFactory {
     }
 
     /// Wakes the blocked `accept` with a connection to ourselves, then
-    /// joins the accept thread.
+    /// joins the accept thread (which drops the listening socket).
     fn stop_accepting(&self) {
         let Some(handle) = self.accept_thread.lock().take() else {
             return;
         };
-        let wake_addr =
-            SocketAddr::new(connectable_ip(self.local_addr.ip()), self.local_addr.port());
+        self.accept_stop.lock().store(true, Ordering::SeqCst);
+        let local = self.local_addr();
+        let wake_addr = SocketAddr::new(connectable_ip(local.ip()), local.port());
         match TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1)) {
             Ok(_) => {
                 let _ = handle.join();
