@@ -203,6 +203,7 @@ pub fn run(opts: &Options) -> Result<RunResult, BenchError> {
     if let (Some(a), Some(b)) = (cpu_before.1, cpu_after.1) {
         extra.push(("bench_cpu_ms", (b - a) * 1e3));
     }
+    extra.push(("reconnects", tally.attempts as f64));
     extra.push(("sessions_dropped", tally.dropped as f64));
     extra.push(("sessions_expired", tally.expired as f64));
     extra.push(("sessions_lost", tally.lost as f64));
@@ -341,6 +342,8 @@ struct Tally {
     last_back_ms: f64,
     /// Every session's time back, ms since the instant.
     back_ms: Vec<f64>,
+    /// Reconnects started after the instant.
+    attempts: u64,
 }
 
 impl Tally {
@@ -350,6 +353,7 @@ impl Tally {
         self.lost += other.lost;
         self.last_back_ms = self.last_back_ms.max(other.last_back_ms);
         self.back_ms.extend(other.back_ms);
+        self.attempts += other.attempts;
     }
 }
 
@@ -450,6 +454,7 @@ fn hold(shared: &Shared, first: usize, n: usize, opened: &Barrier, timeout: Dura
         tally.dropped += u64::from(s.dropped);
         tally.expired += u64::from(s.expired);
         tally.lost += u64::from(!s.resolved());
+        tally.attempts += (s.attempts - 1) as u64;
         if let Some(ms) = s.back_ms {
             tally.last_back_ms = tally.last_back_ms.max(ms);
             tally.back_ms.push(ms);
