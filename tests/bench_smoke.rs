@@ -3,7 +3,7 @@
 //! only that each completes, exits 0 and reports no errors. No timing is
 //! asserted: figures come from `scripts/bench.sh`, never from the tests.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -15,29 +15,10 @@ const SERVER: &str = env!("CARGO_BIN_EXE_zk-server");
 /// Timed workloads: short, small.
 const TIMED: &str = "--duration 1 --warmup 0.2";
 
-/// A port below the kernel's ephemeral range (which starts at 32768): one
-/// picked with bind(0) may become the source port of an outgoing connection
-/// before the server binds it. Each port is handed out once per process,
-/// from a start that differs between processes.
-fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const LOW: u32 = 15000;
-    const HIGH: u32 = 32000;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        LOW + std::process::id().wrapping_mul(7919) % (HIGH - LOW),
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let port = (LOW + (n - LOW) % (HIGH - LOW)) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
+#[path = "port_util.rs"]
+mod port_util;
+
+use port_util::free_port;
 
 /// A temporary directory with a zoo.cfg, removed on drop.
 struct Dir {

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,14 +16,10 @@ use zookeeper::persistence::file_txn_log::{FileTxnLog, TxnLogOptions};
 
 pub use persistence_util::TempDir;
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "port_util.rs"]
+mod port_util;
+
+pub use port_util::free_port;
 
 /// One member: ports, dataDir, process.
 pub struct Peer {
@@ -74,6 +70,8 @@ pub fn four_letter(port: u16, word: &str) -> std::io::Result<String> {
 pub struct Ensemble {
     pub root: TempDir,
     pub peers: Vec<Peer>,
+    /// (initLimit, syncLimit) in ticks of 200 ms.
+    limits: (u32, u32),
 }
 
 impl Ensemble {
@@ -95,9 +93,23 @@ impl Ensemble {
                 }
             })
             .collect();
-        let ensemble = Ensemble { root, peers };
+        let ensemble = Ensemble {
+            root,
+            peers,
+            limits: (5, 2),
+        };
         ensemble.write_configs();
         ensemble
+    }
+
+    /// Other initLimit and syncLimit (ticks of 200 ms; 5 and 2 unless
+    /// told). A test about who leads wants room: on a loaded machine a
+    /// peer stalled for longer than tickTime × syncLimit (400 ms) loses
+    /// its leader or its quorum, and the next election muddles the count.
+    pub fn with_limits(mut self, init: u32, sync: u32) -> Ensemble {
+        self.limits = (init, sync);
+        self.write_configs();
+        self
     }
 
     fn write_configs(&self) {
@@ -113,9 +125,11 @@ impl Ensemble {
             .collect();
         for p in &self.peers {
             let cfg = format!(
-                "tickTime=200\ninitLimit=5\nsyncLimit=2\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\n\
+                "tickTime=200\ninitLimit={}\nsyncLimit={}\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\n\
                  admin.enableServer=false\n4lw.commands.whitelist=*\nsnapshot.trust.empty=true\n\
                  cnxTimeout=1000\nfastleader.maxNotificationInterval=800\n{}",
+                self.limits.0,
+                self.limits.1,
                 p.data_dir().display(),
                 p.client_port,
                 servers
@@ -186,6 +200,61 @@ impl Ensemble {
         }
     }
 
+    /// Waits until the peer answers on its client port (it has read its
+    /// dataDir and is looking or serving).
+    pub fn await_up(&self, sid: i64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.peer(sid).mode() == "down" {
+            assert!(
+                Instant::now() < deadline,
+                "peer {} never answered:\n{}",
+                sid,
+                tail(&self.peer(sid).log(), 80)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The one leader among `sids` once all of them serve (the others
+    /// following); panics with the logs after `timeout`.
+    pub fn await_some_leader(&self, sids: &[i64], timeout: Duration) -> i64 {
+        let deadline = Instant::now() + timeout;
+        let mut last = Vec::new();
+        while Instant::now() < deadline {
+            last = self.modes(sids);
+            let leaders: Vec<i64> = sids
+                .iter()
+                .zip(&last)
+                .filter(|(_, m)| *m == "leader")
+                .map(|(s, _)| *s)
+                .collect();
+            let following = last.iter().filter(|m| *m == "follower").count();
+            if leaders.len() == 1 && following == sids.len() - 1 {
+                return leaders[0];
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "no single leader among {:?}, modes {:?}\n{}",
+            sids,
+            last,
+            self.logs(sids)
+        );
+    }
+
+    /// The tails of the peers' logs.
+    pub fn logs(&self, sids: &[i64]) -> String {
+        sids.iter()
+            .map(|s| {
+                format!(
+                    "---- log of {} ----\n{}\n",
+                    s,
+                    tail(&self.peer(*s).log(), 80)
+                )
+            })
+            .collect()
+    }
+
     /// Modes of the given peers, in order.
     pub fn modes(&self, sids: &[i64]) -> Vec<String> {
         sids.iter().map(|s| self.peer(*s).mode()).collect()
@@ -207,19 +276,12 @@ impl Ensemble {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let logs: String = sids
-            .iter()
-            .map(|s| {
-                format!(
-                    "---- log of {} ----\n{}\n",
-                    s,
-                    tail(&self.peer(*s).log(), 40)
-                )
-            })
-            .collect();
         panic!(
             "expected leader {} among {:?}, modes {:?}\n{}",
-            leader, sids, last, logs
+            leader,
+            sids,
+            last,
+            self.logs(sids)
         );
     }
 }
@@ -232,9 +294,12 @@ impl Drop for Ensemble {
     }
 }
 
-/// The last `n` lines.
+/// The last `n` lines, leaving out the `srvr` polls of `await_leader`.
 pub fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("Processing srvr command"))
+        .collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 

@@ -9,7 +9,7 @@
 //! freed when the role ends.
 
 use std::io::{BufReader, BufWriter, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -50,13 +50,10 @@ impl ServingSlot for NoPort {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "port_util.rs"]
+mod port_util;
+
+use port_util::free_port;
 
 /// Our leader (sid 1) of a 3-voter ensemble, running `lead` on a thread.
 struct LeaderUnderTest {
