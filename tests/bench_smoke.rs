@@ -53,6 +53,11 @@ impl Dir {
 
 impl Drop for Dir {
     fn drop(&mut self) {
+        if thread::panicking() {
+            // The server's log tells why a workload failed.
+            eprintln!("kept {} (server.log)", self.path.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
@@ -116,7 +121,14 @@ fn bench(workload: &str, flags: &str, port: u16, extra: &[&str]) {
         .lines()
         .find(|l| l.starts_with('{'))
         .unwrap_or_else(|| panic!("no JSON line:\n{}", stdout));
-    assert!(json.contains("\"errors\":0"), "{}: {}", workload, json);
+    // zk-bench prints the first failure of each kind on stderr.
+    assert!(
+        json.contains("\"errors\":0"),
+        "{}: {}\n{}",
+        workload,
+        json,
+        stderr
+    );
     assert!(
         !json.contains("\"ops\":0,"),
         "{} did nothing: {}",
