@@ -154,6 +154,11 @@ pub struct QuorumCnxManager {
     pub(super) shutdown: AtomicBool,
     /// Where the listeners are bound (to wake them on halt).
     bound: Mutex<Vec<SocketAddr>>,
+    /// My election addresses now: bound, and sent in initial messages (a
+    /// reconfig may move them).
+    my_addrs: Mutex<Vec<HostPort>>,
+    /// The running listeners' stop flag (replaced when they move).
+    listener_stop: Mutex<Arc<AtomicBool>>,
     /// Numbers connections so a worker only unregisters its own.
     pub(super) next_connection_id: AtomicU64,
     /// Accepted connections in their SASL exchange now.
@@ -164,6 +169,8 @@ impl QuorumCnxManager {
     /// A transport for `settings.my_id` among the members of `view`.
     pub fn new(settings: CnxSettings, view: SharedViews) -> Arc<QuorumCnxManager> {
         Arc::new(QuorumCnxManager {
+            my_addrs: Mutex::new(settings.my_election_addrs.clone()),
+            listener_stop: Mutex::new(Arc::new(AtomicBool::new(false))),
             settings,
             view,
             recv_queue: CircularBlockingQueue::new(RECV_CAPACITY),
@@ -187,6 +194,7 @@ impl QuorumCnxManager {
     /// listener thread per address. Returns the bound addresses.
     pub fn start_listener(self: &Arc<Self>) -> Result<Vec<SocketAddr>, BindError> {
         let mut bound = Vec::new();
+        let stop = Arc::clone(&self.listener_stop.lock());
         for addr in self.listen_addresses() {
             let listener = self.bind_with_retry(&addr)?;
             let local = listener.local_addr().map_err(|source| BindError {
@@ -199,10 +207,10 @@ impl QuorumCnxManager {
                 self.settings.my_id, local
             );
             bound.push(local);
-            let me = self.clone();
+            let (me, stop) = (self.clone(), Arc::clone(&stop));
             let spawned = thread::Builder::new()
                 .name(format!("ListenerHandler-{}", local))
-                .spawn(move || me.accept_loop(listener));
+                .spawn(move || me.accept_loop(listener, stop));
             if let Err(source) = spawned {
                 return Err(BindError {
                     addr: addr.to_string(),
@@ -215,10 +223,57 @@ impl QuorumCnxManager {
         Ok(bound)
     }
 
+    /// A committed config moved my election address (Java then restarts
+    /// its election transport on the new one): the listeners close and
+    /// new ones bind there, on a thread of their own (retrying as at
+    /// startup); connections already made go on.
+    pub fn follow_my_election_address(self: &Arc<Self>) {
+        let moved = self
+            .view
+            .lock()
+            .committed
+            .all_members()
+            .get(&self.settings.my_id)
+            .map(|s| s.election_addrs())
+            .filter(|addrs| !addrs.is_empty() && *addrs != *self.my_addrs.lock());
+        let Some(addrs) = moved else {
+            return;
+        };
+        info!(
+            "My election address moved to {}",
+            addrs
+                .iter()
+                .map(|a| a.to_wire())
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        *self.my_addrs.lock() = addrs;
+        let fresh = Arc::new(AtomicBool::new(false));
+        std::mem::replace(&mut *self.listener_stop.lock(), fresh).store(true, Ordering::SeqCst);
+        let old: Vec<SocketAddr> = std::mem::take(&mut *self.bound.lock());
+        for addr in old {
+            wake_listener(addr);
+        }
+        let me = Arc::clone(self);
+        let spawned = thread::Builder::new()
+            .name("ElectionListenerMove".into())
+            .spawn(move || {
+                if let Err(e) = me.start_listener() {
+                    error!("{}", e);
+                }
+            });
+        if let Err(e) = spawned {
+            error!(
+                "Cannot start the election listener on my new address: {}",
+                e
+            );
+        }
+    }
+
     /// My election addresses, or the wildcard with their ports.
     fn listen_addresses(&self) -> Vec<HostPort> {
-        self.settings
-            .my_election_addrs
+        self.my_addrs
+            .lock()
             .iter()
             .map(|a| {
                 if self.settings.listen_on_all_ips {
@@ -259,12 +314,12 @@ impl QuorumCnxManager {
     /// Waits for connections and their initial messages in the
     /// [`handshake_gate`] (no thread per connection before that), then
     /// applies the sid rules on this thread.
-    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+    fn accept_loop(self: Arc<Self>, listener: TcpListener, moved: Arc<AtomicBool>) {
         let limits = GateLimits {
             max_pending: MAX_PENDING_HANDSHAKES,
             deadline: self.settings.handshake_timeout,
         };
-        let stop = || self.shutdown.load(Ordering::SeqCst);
+        let stop = || self.shutdown.load(Ordering::SeqCst) || moved.load(Ordering::SeqCst);
         let mut ready = |stream: QuorumSocket, from: SocketAddr, header: Vec<u8>| {
             let remote = from.to_string();
             info!("Received connection request from {}", remote);
@@ -518,10 +573,11 @@ impl QuorumCnxManager {
         };
         let _ = stream.set_read_timeout(Some(self.settings.handshake_timeout));
         let _ = stream.set_write_timeout(Some(self.settings.handshake_timeout));
+        let my_addrs = self.my_addrs.lock().clone();
         let header = write_initial_message(
             &mut &stream,
             self.settings.my_id,
-            &self.settings.my_election_addrs,
+            &my_addrs,
             self.settings.multi_address,
         );
         if let Err(e) = header {
@@ -603,19 +659,23 @@ impl QuorumCnxManager {
         }
         debug!("Halting listener");
         for addr in self.bound.lock().iter() {
-            // Wake the accept call so the listener sees the flag.
-            let target = if addr.ip().is_unspecified() {
-                SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
-            } else {
-                *addr
-            };
-            let _ = TcpStream::connect_timeout(&target, Duration::from_millis(500));
+            wake_listener(*addr);
         }
         let connections: Vec<Arc<Connection>> = self.senders.lock().values().cloned().collect();
         for connection in connections {
             connection.finish(self);
         }
     }
+}
+
+/// Wakes a listener's accept call (so it sees its stop flag).
+fn wake_listener(addr: SocketAddr) {
+    let target = if addr.ip().is_unspecified() {
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    let _ = TcpStream::connect_timeout(&target, Duration::from_millis(500));
 }
 
 /// Closes both directions, ignoring errors (the peer may be gone).

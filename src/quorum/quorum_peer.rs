@@ -165,6 +165,9 @@ pub struct QuorumPeer {
     roles: Mutex<Option<Arc<RoleContext>>>,
     /// Turns of an observer through the ObserverMasters (starts at random).
     next_observer_master: AtomicUsize,
+    /// Called when a config is activated: the election transport follows
+    /// my election address (set by the boot once the transport exists).
+    pub(super) on_activated: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl QuorumPeer {
@@ -195,6 +198,7 @@ impl QuorumPeer {
             role,
             roles: Mutex::new(None),
             next_observer_master: AtomicUsize::new(random_start()),
+            on_activated: Mutex::new(None),
         }
     }
 

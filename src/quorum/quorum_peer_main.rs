@@ -275,6 +275,14 @@ fn serve(config: QuorumPeerConfig) -> Result<(), QuorumError> {
         peer.shared_views(),
     );
     manager.start_listener()?;
+    {
+        let manager = Arc::downgrade(&manager);
+        peer.on_config_activated(Box::new(move || {
+            if let Some(m) = manager.upgrade() {
+                m.follow_my_election_address();
+            }
+        }));
+    }
     let timing = ElectionTiming {
         min_notification_interval: Duration::from_millis(
             config.min_notification_interval_ms as u64,

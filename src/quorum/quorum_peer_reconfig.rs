@@ -204,7 +204,7 @@ impl QuorumPeer {
             return false;
         }
         self.init_config_in_zk_database();
-        self.follow_my_client_address(&new);
+        self.follow_my_addresses(&new);
         let role_change = self.update_learner_type(&new);
         let leader_change = self.update_vote(designated, zxid);
         role_change || leader_change
@@ -233,7 +233,7 @@ impl QuorumPeer {
         if restart_election {
             self.restart_election.store(true, Ordering::SeqCst);
         }
-        self.follow_my_client_address(&new);
+        self.follow_my_addresses(&new);
         let role_change = self.update_learner_type(&new);
         let leader_change = match suggested_leader {
             Some(leader) => self.update_vote(leader, zxid.unwrap_or(0)),
@@ -255,9 +255,19 @@ impl QuorumPeer {
         }
     }
 
-    /// My client address in `qv` (when my line has one): the client port
-    /// moves there if it listens elsewhere.
-    fn follow_my_client_address(&self, qv: &QuorumVerifier) {
+    /// What to call when a config becomes active (the election transport
+    /// moving to my new election address).
+    pub fn on_config_activated(&self, f: Box<dyn Fn() + Send + Sync>) {
+        *self.on_activated.lock() = Some(f);
+    }
+
+    /// My addresses in `qv`: the election transport follows my election
+    /// address, and the client port my client address (when my line has
+    /// one), each only if it moved.
+    fn follow_my_addresses(&self, qv: &QuorumVerifier) {
+        if let Some(f) = self.on_activated.lock().as_ref() {
+            f();
+        }
         let Some(addr) = qv
             .all_members()
             .get(&self.my_id)

@@ -117,3 +117,56 @@ def test_reconfig_moves_a_members_client_port(tmp_path, kinds, member_sid):
         raise
     finally:
         stop_all(peers)
+
+
+@pytest.mark.parametrize("kinds", [
+    pytest.param(["java", "java", "java"], id="java"),
+    pytest.param(["rust", "rust", "rust"], id="rust"),
+    pytest.param(["java", "rust", "java"], id="ours-in-java"),
+])
+def test_reconfig_moves_a_members_quorum_and_election_ports(tmp_path, kinds):
+    """Follower 2 gets new quorum and election ports by reconfig: its
+    election listener moves at once (the new port accepts, the old one
+    refuses); then the leader stops, 2 and 1 elect 2 (the higher sid),
+    which leads on its new quorum port, and the old leader rejoins."""
+    for k in set(kinds):
+        require_impl(k)
+    peers = [ReconfigPeer(kind, sid, tmp_path / ("s%d-%s" % (sid, kind)), extra=SUPER)
+             for sid, kind in enumerate(kinds, start=1)]
+    member = peers[1]
+    try:
+        start_reconfig_ensemble(peers, 3)
+        old_election = member.election_port
+        member.quorum_port, member.election_port = free_port(), free_port()
+        zk = super_client(peers[0])
+        try:
+            data = zk.reconfig(joining=member.server_line(), leaving=None, new_members=None)[0].decode()
+        finally:
+            zk.stop()
+            zk.close()
+        assert member.server_line() in data.splitlines(), data
+        version = int(data.rsplit("version=", 1)[1], 16)
+        for p in peers:
+            assert wait_config_version(p, version)[0] == data, (p.kind, p.sid)
+        wait_until("the new election port to accept", lambda: accepts(member.election_port))
+        wait_until("the old election port to refuse", lambda: not accepts(old_election))
+
+        peers[2].stop()
+        assert wait_mode(member, ["leader"]) == "leader"
+        assert wait_mode(peers[0], ["follower"]) == "follower"
+        assert accepts(member.quorum_port)
+        peers[2].start()
+        assert wait_mode(peers[2], ["follower"]) == "follower"
+        zk = client(peers[2])
+        try:
+            zk.create("/after", b"a")
+        finally:
+            zk.stop()
+            zk.close()
+        for p in peers:
+            assert config_node(p)[0] == data, (p.kind, p.sid)
+    except BaseException:
+        print(report(peers))
+        raise
+    finally:
+        stop_all(peers)
