@@ -1,9 +1,14 @@
-"""A reconfig that changes a member's client port: the member starts
-accepting clients on the new port without a restart, the old port stops
-accepting, and the connections it already had are not dropped (their
-session goes on, with no disconnect). Java 3.8.0 and ours, a follower
-and the leader, and ours as the follower of a Java leader; afterwards the
-member restarted on its rewritten files serves on the new port.
+"""A reconfig that changes a member's ports, without a restart.
+
+Its client port: the member starts accepting clients on the new port,
+the old port stops accepting, and the connections it already had are
+not dropped (their session goes on, with no disconnect). Java 3.8.0 and
+ours, a follower and the leader, and ours as the follower of a Java
+leader; afterwards the member restarted on its rewritten files serves on
+the new port.
+
+Its quorum and election ports: the election listener moves at once, and
+the member later leads on its new quorum port.
 """
 
 import socket
