@@ -465,6 +465,9 @@ impl ServerCnxnFactory {
         self.stop_accepting();
         match ServerCnxnFactory::bind_listener(addr) {
             Ok(listener) => {
+                if let Err(e) = set_listen_backlog(&listener, self.limits.listen_backlog) {
+                    warn!("Cannot set the listen backlog on {}: {}", addr, e);
+                }
                 *self.local_addr.lock() = listener.local_addr().unwrap_or(addr);
                 *self.listener.lock() = Some(listener);
                 if started {
