@@ -682,3 +682,71 @@ fn wake_listener(addr: SocketAddr) {
 pub(super) fn close(stream: &QuorumSocket) {
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::quorum_peer_reconfig::{config_from_string, QuorumViews};
+    use super::*;
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn config(election_port: u16, version: &str) -> Arc<super::super::flexible::QuorumVerifier> {
+        let text = format!(
+            "server.1=127.0.0.1:{}:{}:participant;127.0.0.1:{}\nversion={}",
+            free_port(),
+            election_port,
+            free_port(),
+            version
+        );
+        Arc::new(config_from_string(&text, false).unwrap())
+    }
+
+    fn accepts(port: u16) -> bool {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    }
+
+    #[test]
+    fn the_listener_follows_my_election_address() {
+        let (old, new) = (free_port(), free_port());
+        let views: SharedViews = Arc::new(Mutex::new(QuorumViews::new(config(old, "100000000"))));
+        let manager = QuorumCnxManager::new(
+            CnxSettings {
+                my_id: 1,
+                my_election_addrs: vec![HostPort {
+                    host: "127.0.0.1".into(),
+                    port: old,
+                }],
+                listen_on_all_ips: false,
+                multi_address: false,
+                connect_timeout: Duration::from_secs(1),
+                handshake_timeout: Duration::from_secs(1),
+                bind_retry: 3,
+                tls: None,
+                auth_server: None,
+                auth_learner: None,
+                max_auth_threads: 1,
+                accept_unknown_sids: false,
+            },
+            Arc::clone(&views),
+        );
+        manager.start_listener().unwrap();
+        assert!(accepts(old));
+        // Same address: nothing moves.
+        manager.follow_my_election_address();
+        assert!(accepts(old) && !accepts(new));
+        views.lock().committed = config(new, "100000001");
+        manager.follow_my_election_address();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !accepts(new) || accepts(old) {
+            assert!(std::time::Instant::now() < deadline, "listener never moved");
+            thread::sleep(Duration::from_millis(20));
+        }
+        manager.halt();
+    }
+}
