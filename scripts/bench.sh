@@ -13,7 +13,8 @@
 #   --runs N      runs per case and implementation (default 3; the median is kept)
 #   --quick       short runs (1 run, 3 s, smaller counts): a sanity pass
 #   --only LIST   cases to run (default all): create set get exists mixed
-#                 get-1x1 set-1x1 watch connect sessions load recover startup
+#                 get-1x1 set-1x1 watch watch-1node connect sessions load
+#                 recover startup
 #                 (recover always runs after load, on load's dataDir);
 #                 reattach (not run by default, also with --ensemble):
 #                 ENS_SESSIONS idle sessions drop their connections at
@@ -72,7 +73,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-ALL_CASES="create set get exists mixed get-1x1 set-1x1 watch connect sessions load recover startup"
+ALL_CASES="create set get exists mixed get-1x1 set-1x1 watch watch-1node connect sessions load recover startup"
 if [ "$ENSEMBLE" != 0 ]; then
     [ "$ENSEMBLE" -ge 3 ] 2>/dev/null || { echo "bench.sh: --ensemble needs at least 3 nodes" >&2; exit 2; }
     ALL_CASES="create set get mixed failover snap-sync watches sessions-max"
@@ -85,7 +86,7 @@ fi
 if [ $TLS = 1 ]; then
     CASES=${CASES:-connect get create sessions}
     for c in $CASES; do
-        case $c in connect|create|set|get|exists|mixed|get-1x1|set-1x1|watch|sessions) ;;
+        case $c in connect|create|set|get|exists|mixed|get-1x1|set-1x1|watch|watch-1node|sessions) ;;
             *) echo "bench.sh: case $c does not run over --tls" >&2; exit 2 ;;
         esac
     done
@@ -117,6 +118,8 @@ case_flags() {
         get-1x1) echo "get --sessions 1 --inflight 1 --payload 1024 $TIMED" ;;
         set-1x1) echo "set --sessions 1 --inflight 1 --payload 1024 $TIMED" ;;
         watch) echo "watch --watchers 100 --nodes 10 --inflight 8 --payload 16 $TIMED" ;;
+        # The fan-out alone: 100 watchers on one znode, one set in flight.
+        watch-1node) echo "watch --watchers 100 --nodes 1 --inflight 1 --payload 16 $TIMED" ;;
         connect) echo "connect --sessions 16 $TIMED" ;;
         sessions) echo "sessions --count $SESSIONS_COUNT --sessions 16" ;;
         load) echo "load --count $LOAD_COUNT --payload 16 --sessions 8 --inflight 4 --batch 100" ;;

@@ -180,6 +180,11 @@ pub const TARGETS: &[Target] = &[
         goal: Goal::RatioAtLeast(2.0),
     },
     Target {
+        case: "watch-1node",
+        metric: "ops_per_s",
+        goal: Goal::RatioAtLeast(2.0),
+    },
+    Target {
         case: "connect",
         metric: "ops_per_s",
         goal: Goal::RatioAtLeast(2.0),
