@@ -75,6 +75,32 @@ def start_ensemble(peers, leader):
         wait_mode(p, ["leader"] if p is leader else (["observer"] if p.observer else ["follower"]))
 
 
+def five_peers(tmp_path, leader_kind, two_is_master):
+    """Voters 1 and 2 (ours; 1 always with `observerMasterPort`, 2 when
+    `two_is_master`), leader 3 of `leader_kind`, and two observers fed
+    by the masters: Java's (4) and ours (5)."""
+    om_port = free_port()
+    return [
+        MasterPeer("rust", 1, tmp_path / "s1-rust", om_port),
+        MasterPeer("rust", 2, tmp_path / "s2-rust", om_port if two_is_master else None),
+        MasterPeer(leader_kind, 3, tmp_path / ("s3-%s" % leader_kind), None),
+        MasterPeer("java", 4, tmp_path / "s4-java", om_port, observer=True),
+        MasterPeer("rust", 5, tmp_path / "s5-rust", om_port, observer=True),
+    ]
+
+
+def wait_on_masters(observers, masters, leader):
+    """Each observer registers on one of `masters` (its learner handler
+    logs the sid), never on the leader."""
+    for o in observers:
+        line = "Follower sid: %d " % o.sid
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while not any(line in m.text() for m in masters) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert any(line in m.text() for m in masters), (o.kind, o.sid)
+        assert line not in leader.text(), (o.kind, o.sid)
+
+
 def connects(peer):
     """How many times `peer` connected to a leader or learner master
     (Java's and our learners log the same line)."""
@@ -109,24 +135,14 @@ LEADERS = [
 def test_observer_master_relays_reconfigs(tmp_path, leader_kind):
     for k in ("java", "rust"):
         require_impl(k)
-    om_port = free_port()
-    one = MasterPeer("rust", 1, tmp_path / "s1-rust", om_port)
-    two = MasterPeer("rust", 2, tmp_path / "s2-rust", None)
-    three = MasterPeer(leader_kind, 3, tmp_path / ("s3-%s" % leader_kind), None)
-    java_obs = MasterPeer("java", 4, tmp_path / "s4-java", om_port, observer=True)
-    our_obs = MasterPeer("rust", 5, tmp_path / "s5-rust", om_port, observer=True)
-    peers = [one, two, three, java_obs, our_obs]
+    peers = five_peers(tmp_path, leader_kind, two_is_master=False)
+    one, two, three, java_obs, our_obs = peers
     observers = [java_obs, our_obs]
     writer = None
     try:
         start_ensemble(peers, three)
-        for o in observers:
-            # Registered on follower 1 (the only master), never on the leader.
-            deadline = time.monotonic() + SYNC_TIMEOUT
-            while "Follower sid: %d " % o.sid not in one.text() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert "Follower sid: %d " % o.sid in one.text(), (o.kind, o.sid)
-            assert "Follower sid: %d " % o.sid not in three.text(), (o.kind, o.sid)
+        # Follower 1 is the only master.
+        wait_on_masters(observers, [one], three)
         first = wait_config_version(java_obs, 0x100000000)[0]
         writer = Writer(our_obs)
         wait_acks(writer, 10)
@@ -204,25 +220,13 @@ def test_observers_behind_a_master_follow_a_leader_removed_by_reconfig(tmp_path,
     one that follows, and serving, with the same tree as the voters."""
     for k in ("java", "rust"):
         require_impl(k)
-    om_port = free_port()
-    one = MasterPeer("rust", 1, tmp_path / "s1-rust", om_port)
-    two = MasterPeer("rust", 2, tmp_path / "s2-rust", om_port)
-    three = MasterPeer(leader_kind, 3, tmp_path / ("s3-%s" % leader_kind), None)
-    java_obs = MasterPeer("java", 4, tmp_path / "s4-java", om_port, observer=True)
-    our_obs = MasterPeer("rust", 5, tmp_path / "s5-rust", om_port, observer=True)
-    peers = [one, two, three, java_obs, our_obs]
+    peers = five_peers(tmp_path, leader_kind, two_is_master=True)
+    one, two, three, java_obs, our_obs = peers
     observers = [java_obs, our_obs]
     writer = None
     try:
         start_ensemble(peers, three)
-        for o in observers:
-            # On one of our followers' masters, never on the leader.
-            deadline = time.monotonic() + SYNC_TIMEOUT
-            while not any("Follower sid: %d " % o.sid in f.text() for f in (one, two)) \
-                    and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert any("Follower sid: %d " % o.sid in f.text() for f in (one, two)), (o.kind, o.sid)
-            assert "Follower sid: %d " % o.sid not in three.text(), (o.kind, o.sid)
+        wait_on_masters(observers, [one, two], three)
         writer = Writer(our_obs)
         wait_acks(writer, 10)
         served = {(f.sid, o.sid): f.text().count("Follower sid: %d " % o.sid) for f in (one, two) for o in observers}
