@@ -25,6 +25,19 @@ from test_reconfig_five import wait_files
 from test_zab_learner import SYNC_TIMEOUT, client, report, stop_all, wait_mode
 
 
+def reconfig_own_line(peers, member):
+    """Gives `member` its current `server_line()` by reconfig (as super,
+    through the first peer); returns the new config's data and version."""
+    zk = super_client(peers[0])
+    try:
+        data = zk.reconfig(joining=member.server_line(), leaving=None, new_members=None)[0].decode()
+    finally:
+        zk.stop()
+        zk.close()
+    assert member.server_line() in data.splitlines(), data
+    return data, int(data.rsplit("version=", 1)[1], 16)
+
+
 def accepts(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
@@ -72,14 +85,7 @@ def test_reconfig_moves_a_members_client_port(tmp_path, kinds, member_sid):
 
         new_port = free_port()
         member.client_port = new_port
-        zk = super_client(peers[0])
-        try:
-            data = zk.reconfig(joining=member.server_line(), leaving=None, new_members=None)[0].decode()
-        finally:
-            zk.stop()
-            zk.close()
-        assert member.server_line() in data.splitlines(), data
-        version = int(data.rsplit("version=", 1)[1], 16)
+        data, version = reconfig_own_line(peers, member)
         wait_files(member, [p.server_line() for p in peers], version)
 
         # New clients reach the member on the new port only.
@@ -143,14 +149,7 @@ def test_reconfig_moves_a_members_quorum_and_election_ports(tmp_path, kinds):
         start_reconfig_ensemble(peers, 3)
         old_election = member.election_port
         member.quorum_port, member.election_port = free_port(), free_port()
-        zk = super_client(peers[0])
-        try:
-            data = zk.reconfig(joining=member.server_line(), leaving=None, new_members=None)[0].decode()
-        finally:
-            zk.stop()
-            zk.close()
-        assert member.server_line() in data.splitlines(), data
-        version = int(data.rsplit("version=", 1)[1], 16)
+        data, version = reconfig_own_line(peers, member)
         for p in peers:
             assert wait_config_version(p, version)[0] == data, (p.kind, p.sid)
         wait_until("the new election port to accept", lambda: accepts(member.election_port))
