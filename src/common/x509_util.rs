@@ -236,23 +236,32 @@ fn provider_for(suites: &[u16]) -> Arc<CryptoProvider> {
     })
 }
 
+/// The root store of `trusted`, refused when empty (nothing could be
+/// verified with it); `what` names what it verifies, for the message.
+fn trust_anchors(
+    trusted: &[CertificateDer<'static>],
+    what: &str,
+) -> Result<Arc<RootCertStore>, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in trusted {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("unusable trusted certificate: {}", e))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("no trusted certificate to verify {} with", what));
+    }
+    Ok(Arc::new(roots))
+}
+
 /// The rustls server config for `params`.
 pub fn server_config(params: ServerTlsParams) -> Result<Arc<ServerConfig>, String> {
     let provider = provider_for(&params.suites);
     let verifier = match params.client_auth {
         ClientAuth::None => WebPkiClientVerifier::no_client_auth(),
         auth => {
-            let mut roots = RootCertStore::empty();
-            for cert in &params.trusted {
-                roots
-                    .add(cert.clone())
-                    .map_err(|e| format!("unusable trusted certificate: {}", e))?;
-            }
-            if roots.is_empty() {
-                return Err("no trusted certificate to verify client certificates with".to_string());
-            }
-            let builder =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let roots = trust_anchors(&params.trusted, "client certificates")?;
+            let builder = WebPkiClientVerifier::builder_with_provider(roots, provider.clone());
             let builder = if auth == ClientAuth::Want {
                 builder.allow_unauthenticated()
             } else {
@@ -279,18 +288,10 @@ pub type ChainVerifier = Arc<dyn rustls::server::danger::ClientCertVerifier>;
 
 /// A [`ChainVerifier`] trusting `trusted`.
 pub fn chain_verifier(trusted: &[CertificateDer<'static>]) -> Result<ChainVerifier, String> {
-    let mut roots = RootCertStore::empty();
-    for cert in trusted {
-        roots
-            .add(cert.clone())
-            .map_err(|e| format!("unusable trusted certificate: {}", e))?;
-    }
-    if roots.is_empty() {
-        return Err("no trusted certificate to verify client certificates with".to_string());
-    }
+    let roots = trust_anchors(trusted, "client certificates")?;
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+    WebPkiClientVerifier::builder_with_provider(roots, provider)
         .build()
         .map_err(|e| format!("cannot verify client certificates: {}", e))
 }
@@ -378,21 +379,11 @@ impl ServerCertVerifier for ChainOnly {
 /// always present our certificate, as Java's quorum sockets do).
 pub fn client_config(params: ClientTlsParams) -> Result<Arc<ClientConfig>, String> {
     let provider = provider_for(&params.suites);
-    let mut roots = RootCertStore::empty();
-    for cert in &params.trusted {
-        roots
-            .add(cert.clone())
-            .map_err(|e| format!("unusable trusted certificate: {}", e))?;
-    }
-    if roots.is_empty() {
-        return Err("no trusted certificate to verify peers with".to_string());
-    }
-    let web_pki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
-    )
-    .build()
-    .map_err(|e| format!("cannot verify peer certificates: {}", e))?;
+    let roots = trust_anchors(&params.trusted, "peers")?;
+    let web_pki =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| format!("cannot verify peer certificates: {}", e))?;
     let verifier: Arc<dyn ServerCertVerifier> = match params.verify_hostname {
         true => web_pki,
         false => Arc::new(ChainOnly(web_pki)),
