@@ -11,6 +11,12 @@ every peer starts empty). Checked on the follower (sid 1) and the observer
   LeaderLatch.close() does); every request must be answered, in the order
   sent, within the socket timeout. (`addauth` is answered on arrival by
   Java, ahead of earlier requests, so only its presence is checked.)
+  Java 3.8.0's commit stage can miss a wake-up and hold a queued request
+  until the session's next packet (ZOOKEEPER-4537, fixed in 3.8.1 and
+  3.9.0; seen here about once in 100,000 rounds): on Java only, a stall
+  is followed by one more ping, which must release every held reply in
+  order, and is reported under "figures". Ours gets no such second
+  chance.
 - A TTL node's and a container's stat shows `ephemeralOwner` 0 on every
   member, as Java's does.
 - `whoami` lists the identities in Java's order.
@@ -23,7 +29,7 @@ import struct
 
 import pytest
 
-from conftest import IMPLS, require_impl
+from conftest import IMPLS, SUMMARY, require_impl
 from rawzk import (OP_CREATE, OP_CREATE_CONTAINER, OP_CREATE_TTL, OP_DELETE, OP_EXISTS,
                    OP_GET_CHILDREN, OP_GET_DATA, OP_PING, OP_SET_DATA, OP_SYNC, OP_WHO_AM_I,
                    OPEN_ACL_UNSAFE, RawZk, Reader, XID_AUTH, XID_NOTIFICATION, XID_PING,
@@ -130,16 +136,24 @@ def build_round(zk, n, base):
     return r
 
 
-def read_answers(zk, expected, auths, what):
+def read_answers(zk, expected, auths, what, nudge=False):
     """Reads replies until every expected xid and `auths` auth replies
-    came; returns the non-auth xids in arrival order."""
-    got, auth_seen = [], 0
+    came; returns the non-auth xids in arrival order, and whether a ping
+    had to be sent to get them (only with `nudge`)."""
+    got, auth_seen, nudged = [], 0, False
     while len(got) < len(expected) or auth_seen < auths:
         try:
             payload = zk.recv_frame()
         except socket.timeout:
-            pytest.fail("%s: no reply within %.0f s; answered %s of %s (auth %d/%d)"
-                        % (what, REPLY_TIMEOUT, got, expected, auth_seen, auths))
+            if nudge and not nudged:
+                # Does one more packet from the client release what is held?
+                zk.send_raw(req(XID_PING, OP_PING))
+                expected = expected + [XID_PING]
+                nudged = True
+                continue
+            pytest.fail("%s: no reply within %.0f s%s; answered %s of %s (auth %d/%d)"
+                        % (what, REPLY_TIMEOUT, " (and none after one more ping)" if nudged else "",
+                           got, expected, auth_seen, auths))
         xid, _zxid, err = struct.unpack(">iqi", payload[:16])
         if xid == XID_NOTIFICATION:
             continue
@@ -148,7 +162,7 @@ def read_answers(zk, expected, auths, what):
             auth_seen += 1
         else:
             got.append(xid)
-    return got
+    return got, nudged
 
 
 @pytest.mark.parametrize("target", [FOLLOWER, OBSERVER], ids=["follower", "observer"])
@@ -163,11 +177,19 @@ def test_pipelined_mixes_are_answered_in_order(ensemble, target):
             zk.send_raw(b"".join(f for r in rounds for f in r.frames))
             expected = [x for r in rounds for x in r.expect]
             what = "%s sid %d, rounds %d..%d" % (kind, target, start, start + len(rounds) - 1)
-            got = read_answers(zk, expected, sum(r.auths for r in rounds), what)
+            got, nudged = read_answers(zk, expected, sum(r.auths for r in rounds), what,
+                                       nudge=(kind == "java"))
+            if nudged:
+                expected = expected + [XID_PING]
+                SUMMARY.append("order: %s: the replies came only after one more ping "
+                               "(ZOOKEEPER-4537)" % what)
             assert got == expected, "%s: answered out of order" % what
         # The session is alive and saw every write.
         data, stat = zk.get_data(base)
         assert stat["version"] == len([n for n in range(ROUNDS) if n % 4 == 2])
+    except BaseException:
+        print("---- %s peer %d log (tail) ----\n%s" % (kind, target, peers[target].text()[-20000:]))
+        raise
     finally:
         zk.close_socket()
 
