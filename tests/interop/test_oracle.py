@@ -6,7 +6,9 @@ word: `1` lets that node act without its partner, anything else does not.
 With both nodes up the majority rules and the oracle is not needed.
 Checked, per implementation:
 - the leader (sid 2) is killed: the follower whose oracle says 1 becomes
-  leader alone and serves writes; one whose oracle says 0 never serves;
+  leader alone and serves writes; one whose oracle says 0 leaves service
+  (Java's answered `srvr` as a follower for a few milliseconds after the
+  kill) and never serves again;
 - the follower is killed: a leader whose oracle says 1 keeps serving
   writes past syncLimit; one whose oracle says 0 stops serving.
 """
@@ -19,6 +21,7 @@ from conftest import IMPLS, require_impl
 from test_zab_learner import ZabPeer, client, four_letter, report, start_ensemble, stop_all, wait_mode
 
 QUIET = 8.0   # how long a node whose oracle says 0 must stay out of service
+LEAVE = 5.0   # how soon a follower must notice its leader's death (syncLimit is 2 s)
 
 
 def two_nodes(tmp_path, kind, oracle):
@@ -50,6 +53,17 @@ def write_ok(peer, path):
         zk.close()
 
 
+def leaves_service(peer, seconds):
+    """The node stops serving within `seconds` (it may answer as a follower
+    for the few milliseconds before it reads its leader's end)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not serves(peer):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def stays_out(peer, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -72,6 +86,7 @@ def test_survivor_of_a_dead_leader(tmp_path, kind, says):
             wait_mode(peers[1], ["leader"])
             assert write_ok(peers[1], "/after"), "%s: the survivor did not take writes" % kind
         else:
+            assert leaves_service(peers[1], LEAVE), "%s: still serving %.0f s after its leader died" % (kind, LEAVE)
             assert stays_out(peers[1], QUIET), "%s: served although its oracle says 0" % kind
     except BaseException:
         print(report(list(peers.values())))
