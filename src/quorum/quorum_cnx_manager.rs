@@ -219,7 +219,17 @@ impl QuorumCnxManager {
                 });
             }
         }
-        self.bound.lock().extend(bound.iter().copied());
+        // Under the stop flag's lock, so a move cannot fall between the
+        // check and the registration: listeners a move already stopped
+        // (it came while these were binding) are woken now, else the move
+        // that comes later finds them in `bound`.
+        let current = self.listener_stop.lock();
+        if stop.load(Ordering::SeqCst) {
+            drop(current);
+            bound.iter().for_each(|a| wake_listener(*a));
+        } else {
+            self.bound.lock().extend(bound.iter().copied());
+        }
         Ok(bound)
     }
 
@@ -248,9 +258,12 @@ impl QuorumCnxManager {
                 .join("|")
         );
         *self.my_addrs.lock() = addrs;
-        let fresh = Arc::new(AtomicBool::new(false));
-        std::mem::replace(&mut *self.listener_stop.lock(), fresh).store(true, Ordering::SeqCst);
-        let old: Vec<SocketAddr> = std::mem::take(&mut *self.bound.lock());
+        let old: Vec<SocketAddr> = {
+            let mut stop = self.listener_stop.lock();
+            std::mem::replace(&mut *stop, Arc::new(AtomicBool::new(false)))
+                .store(true, Ordering::SeqCst);
+            std::mem::take(&mut *self.bound.lock())
+        };
         for addr in old {
             wake_listener(addr);
         }
